@@ -1,0 +1,102 @@
+// The compute-backend interface. Every backend (reference, onednn, opencl, vulkan) implements
+// Backend and PreparedKernel; nothing else in tierbench knows a backend's API.
+//
+// Life of a problem on a backend:
+//   supports(p, dev)      -> may it run? An op a backend lacks is *unsupported*, not a failure.
+//   prepare(p, opts)      -> compile / create the pipeline or primitive. Timed by the caller on
+//                            its own: it is part of a model's load cost.
+//   upload(inputs)        -> copy inputs to the device or into the backend's preferred layout
+//                            (bytes tracked in memory()).
+//   execute()             -> run once; elapsed time measured on the device where the API offers
+//                            it (Vulkan timestamps, OpenCL profiling events), host clock otherwise.
+//   download(outputs)     -> copy results back into host tensors.
+//   ~PreparedKernel()     -> release everything.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "problem.h"
+#include "result.h"
+#include "tensor.h"
+
+namespace tb {
+
+// A device a backend can run on, with the properties that explain its figures.
+struct DeviceInfo {
+  int index = 0;
+  std::string name;         // e.g. "llvmpipe (LLVM 15.0.6, 256 bits)"
+  std::string type;         // cpu, integrated-gpu, discrete-gpu, virtual-gpu, accelerator, other
+  std::string vendor;
+  std::string driver;       // driver name and version
+  std::string api_version;  // e.g. "Vulkan 1.3.230", "OpenCL 3.0 PoCL 3.1"
+  std::int64_t compute_units = 0;
+  std::uint64_t global_memory_bytes = 0;
+  std::int64_t max_workgroup_size = 0;
+  std::int64_t subgroup_size = 0;
+  bool fp16 = false;
+  bool int8_dot = false;
+};
+
+struct Availability {
+  bool available = false;
+  std::string reason;  // why not, when unavailable
+};
+
+struct Support {
+  bool supported = true;
+  std::string reason;
+  static Support yes() { return {}; }
+  static Support no(std::string why) { return {false, std::move(why)}; }
+};
+
+enum class TimingSource { host_clock, device_timestamps, profiling_events };
+std::string_view timing_source_name(TimingSource s);
+
+struct Timing {
+  double seconds = 0;
+  TimingSource source = TimingSource::host_clock;
+};
+
+struct MemoryStats {
+  std::uint64_t device_bytes = 0;    // bytes allocated on the device (0 for host backends)
+  std::uint64_t host_bytes = 0;      // bytes the backend allocated on the host (packed weights, ...)
+  std::uint64_t uploaded_bytes = 0;  // bytes copied by upload()
+};
+
+struct PrepareOptions {
+  int device = 0;
+  int threads = 0;  // CPU backends: 0 = all hardware threads
+};
+
+class PreparedKernel {
+ public:
+  virtual ~PreparedKernel() = default;
+  virtual Result<void> upload(std::span<const Tensor> inputs) = 0;
+  virtual Result<Timing> execute() = 0;
+  virtual Result<void> download(std::span<Tensor> outputs) = 0;
+  virtual MemoryStats memory() const = 0;
+  // Optional: named load-cost details, e.g. {"program_build_s", 0.41}, {"cache_hit", 1}.
+  virtual std::vector<std::pair<std::string, double>> details() const { return {}; }
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string_view name() const = 0;
+  // Library, driver and device discovery; never throws. An unavailable backend is skipped.
+  virtual Availability availability() = 0;
+  virtual std::vector<DeviceInfo> devices() = 0;
+  // Library and driver versions, e.g. "oneDNN 2.6.3" (for the run's environment record).
+  virtual std::string version() = 0;
+  virtual Support supports(const Problem& p, int device) = 0;
+  virtual Result<std::unique_ptr<PreparedKernel>> prepare(const Problem& p,
+                                                          const PrepareOptions& opts) = 0;
+};
+
+}  // namespace tb

@@ -1,0 +1,235 @@
+#include "problem.h"
+
+#include <cctype>
+#include <cmath>
+#include <limits>
+#include <numbers>
+
+namespace tb {
+
+std::string_view activation_name(Activation a) {
+  switch (a) {
+    case Activation::none: return "none";
+    case Activation::relu: return "relu";
+    case Activation::relu6: return "relu6";
+    case Activation::gelu: return "gelu";
+    case Activation::silu: return "silu";
+  }
+  return "?";
+}
+
+float apply_activation(Activation a, float x) {
+  switch (a) {
+    case Activation::none: return x;
+    case Activation::relu: return x > 0 ? x : 0.0f;
+    case Activation::relu6: return x < 0 ? 0.0f : (x > 6 ? 6.0f : x);
+    case Activation::gelu:
+      return static_cast<float>(0.5 * x * (1.0 + std::erf(x / std::numbers::sqrt2)));
+    case Activation::silu: return static_cast<float>(x / (1.0 + std::exp(-static_cast<double>(x))));
+  }
+  return x;
+}
+
+Result<Dims> parse_dims(std::string_view s) {
+  Dims out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    std::size_t j = i;
+    while (j < s.size() && std::islower(static_cast<unsigned char>(s[j]))) ++j;
+    if (j == i) return make_error("expected a dimension name at '" + std::string(s.substr(i)) + "'");
+    std::string name(s.substr(i, j - i));
+    std::size_t k = j;
+    while (k < s.size() && std::isdigit(static_cast<unsigned char>(s[k]))) ++k;
+    if (k == j) return make_error("dimension '" + name + "' has no value");
+    if (k - j > 15) return make_error("dimension '" + name + "' is too large");
+    const std::int64_t v = std::stoll(std::string(s.substr(j, k - j)));
+    for (auto& [n, _] : out)
+      if (n == name) return make_error("dimension '" + name + "' given twice");
+    out.emplace_back(std::move(name), v);
+    i = k;
+  }
+  return out;
+}
+
+// --- gemm ---------------------------------------------------------------------------------------
+
+std::string GemmDesc::dims() const {
+  std::string s;
+  if (batch != 1) s += "b" + std::to_string(batch);
+  s += "m" + std::to_string(m) + "n" + std::to_string(n) + "k" + std::to_string(k);
+  if (trans_a) s += "ta1";
+  if (trans_b) s += "tb1";
+  return s;
+}
+
+Result<GemmDesc> GemmDesc::from_dims(const Dims& dims) {
+  GemmDesc g;
+  bool has_m = false, has_n = false, has_k = false;
+  for (const auto& [name, v] : dims) {
+    if (name == "b") g.batch = v;
+    else if (name == "m") g.m = v, has_m = true;
+    else if (name == "n") g.n = v, has_n = true;
+    else if (name == "k") g.k = v, has_k = true;
+    else if (name == "ta" || name == "tb") {
+      if (v > 1) return make_error("gemm: " + name + " must be 0 or 1");
+      (name == "ta" ? g.trans_a : g.trans_b) = v == 1;
+    } else {
+      return make_error("gemm: unknown dimension '" + name + "' (expected b, m, n, k, ta, tb)");
+    }
+  }
+  if (!has_m || !has_n || !has_k) return make_error("gemm: m, n and k are required");
+  if (g.batch < 1 || g.m < 1 || g.n < 1 || g.k < 1)
+    return make_error("gemm: dimensions must be positive");
+  return g;
+}
+
+namespace {
+// Element types of a GEMM's operands for a given compute type.
+struct GemmTypes {
+  DType a, b, c;
+};
+GemmTypes gemm_types(DType dt) {
+  switch (dt) {
+    case DType::bf16: return {DType::bf16, DType::bf16, DType::f32};
+    case DType::f16: return {DType::f16, DType::f16, DType::f16};
+    case DType::u8:
+    case DType::s8: return {DType::u8, DType::s8, DType::s32};
+    default: return {DType::f32, DType::f32, DType::f32};
+  }
+}
+}  // namespace
+
+std::vector<TensorSpec> GemmDesc::inputs(DType dt, const Epilogue& post) const {
+  const auto t = gemm_types(dt);
+  std::vector<TensorSpec> v;
+  v.push_back({"A", t.a, trans_a ? std::vector<std::int64_t>{batch, k, m} : std::vector<std::int64_t>{batch, m, k}});
+  v.push_back({"B", t.b, trans_b ? std::vector<std::int64_t>{batch, n, k} : std::vector<std::int64_t>{batch, k, n}});
+  if (post.bias) v.push_back({"bias", DType::f32, {n}});
+  if (post.residual) v.push_back({"residual", t.c, {batch, m, n}});
+  return v;
+}
+
+std::vector<TensorSpec> GemmDesc::outputs(DType dt, const Epilogue&) const {
+  return {{"C", gemm_types(dt).c, {batch, m, n}}};
+}
+
+// --- problem ------------------------------------------------------------------------------------
+
+namespace {
+
+template <std::size_t I = 0>
+Result<OpDesc> parse_op(std::string_view op, const Dims& dims) {
+  if constexpr (I == std::variant_size_v<OpDesc>) {
+    return make_error("unknown op '" + std::string(op) + "'");
+  } else {
+    using D = std::variant_alternative_t<I, OpDesc>;
+    if (op == D::kOp) {
+      auto d = D::from_dims(dims);
+      if (!d) return d.error();
+      return OpDesc{std::move(d.value())};
+    }
+    return parse_op<I + 1>(op, dims);
+  }
+}
+
+Result<Epilogue> parse_post(std::string_view s) {
+  Epilogue e;
+  while (!s.empty()) {
+    // s starts with '+'
+    s.remove_prefix(1);
+    const auto end = s.find('+');
+    const std::string_view tok = s.substr(0, end);
+    s = end == std::string_view::npos ? std::string_view{} : s.substr(end);
+    if (tok == "bias") {
+      e.bias = true;
+    } else if (tok == "res") {
+      e.residual = true;
+    } else {
+      bool found = false;
+      for (Activation a : {Activation::relu, Activation::relu6, Activation::gelu, Activation::silu}) {
+        if (tok == activation_name(a)) {
+          if (e.act != Activation::none) return make_error("more than one activation");
+          e.act = a;
+          found = true;
+        }
+      }
+      if (!found) return make_error("unknown post-op '" + std::string(tok) + "'");
+    }
+  }
+  return e;
+}
+
+}  // namespace
+
+Result<Problem> Problem::parse(std::string_view s) {
+  const auto c1 = s.find(':');
+  if (c1 == std::string_view::npos) return make_error("expected OP:DIMS:DTYPE, got '" + std::string(s) + "'");
+  const auto c2 = s.find(':', c1 + 1);
+  if (c2 == std::string_view::npos) return make_error("expected OP:DIMS:DTYPE, got '" + std::string(s) + "'");
+  const std::string_view op = s.substr(0, c1);
+  const std::string_view dims = s.substr(c1 + 1, c2 - c1 - 1);
+  std::string_view rest = s.substr(c2 + 1);
+  const auto plus = rest.find('+');
+  const std::string_view dt = rest.substr(0, plus);
+  const std::string_view post = plus == std::string_view::npos ? std::string_view{} : rest.substr(plus);
+
+  auto d = parse_dims(dims);
+  if (!d) return make_error("'" + std::string(s) + "': " + d.error().message);
+  auto o = parse_op(op, d.value());
+  if (!o) return make_error("'" + std::string(s) + "': " + o.error().message);
+  auto t = parse_dtype(dt);
+  if (!t) return make_error("'" + std::string(s) + "': unknown data type '" + std::string(dt) + "'");
+  auto p = parse_post(post);
+  if (!p) return make_error("'" + std::string(s) + "': " + p.error().message);
+  return Problem{std::move(o.value()), *t, p.value()};
+}
+
+std::string Problem::str() const {
+  std::string s(op_name());
+  s += ":" + std::visit([](const auto& d) { return d.dims(); }, op) + ":";
+  s += dtype_name(dtype);
+  if (post.bias) s += "+bias";
+  if (post.act != Activation::none) s += "+" + std::string(activation_name(post.act));
+  if (post.residual) s += "+res";
+  return s;
+}
+
+std::string_view Problem::op_name() const {
+  return std::visit([](const auto& d) { return std::decay_t<decltype(d)>::kOp; }, op);
+}
+
+double Problem::flops() const {
+  return std::visit([](const auto& d) { return d.flops(); }, op);
+}
+
+std::vector<TensorSpec> Problem::inputs() const {
+  return std::visit([&](const auto& d) { return d.inputs(dtype, post); }, op);
+}
+
+std::vector<TensorSpec> Problem::outputs() const {
+  return std::visit([&](const auto& d) { return d.outputs(dtype, post); }, op);
+}
+
+double Problem::min_bytes() const {
+  double b = 0;
+  const auto add = [&b](const std::vector<TensorSpec>& specs) {
+    for (const auto& t : specs) {
+      double n = static_cast<double>(dtype_size(t.dtype));
+      for (auto d : t.shape) n *= static_cast<double>(d);
+      b += n;
+    }
+  };
+  add(inputs());
+  add(outputs());
+  return b;
+}
+
+Problem make_gemm(std::int64_t m, std::int64_t n, std::int64_t k, DType dt) {
+  GemmDesc g;
+  g.m = m;
+  g.n = n;
+  g.k = k;
+  return Problem{g, dt, {}};
+}
+
+}  // namespace tb

@@ -1,0 +1,70 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "dtype.h"
+#include "tensor.h"
+#include "validate.h"
+
+namespace tb {
+namespace {
+
+TEST(DType, Bf16RoundsToNearestEven) {
+  EXPECT_EQ(f32_to_bf16(1.0f), 0x3f80);
+  EXPECT_FLOAT_EQ(bf16_to_f32(f32_to_bf16(3.140625f)), 3.140625f);
+  // 1 + 2^-8 is exactly halfway between two bf16 values: rounds to even (1.0).
+  EXPECT_EQ(f32_to_bf16(1.0f + 1.0f / 256), 0x3f80);
+  EXPECT_TRUE(std::isnan(bf16_to_f32(f32_to_bf16(NAN))));
+}
+
+TEST(DType, F16RoundTrip) {
+  for (float v : {0.0f, 1.0f, -2.5f, 65504.0f, 6.103515625e-05f, 5.960464477539063e-08f, 0.1f}) {
+    const float back = f16_to_f32(f32_to_f16(v));
+    EXPECT_NEAR(back, v, std::fabs(v) * 1e-3 + 1e-7) << v;
+  }
+  EXPECT_TRUE(std::isinf(f16_to_f32(f32_to_f16(1e6f))));
+  EXPECT_EQ(f32_to_f16(1.0f), 0x3c00);
+}
+
+TEST(Tensor, GuardsCatchOverrun) {
+  Tensor t(DType::f32, {3, 5});
+  EXPECT_TRUE(t.guards_intact());
+  t.data<float>()[14] = 1.0f;
+  EXPECT_TRUE(t.guards_intact());
+  t.data<float>()[15] = 1.0f;  // one past the end: lands in the guard band
+  EXPECT_FALSE(t.guards_intact());
+}
+
+TEST(Validate, InputsAreSeededAndNonZero) {
+  auto p = make_gemm(9, 7, 5);
+  auto a = make_inputs(p, 1), b = make_inputs(p, 1), c = make_inputs(p, 2);
+  ASSERT_EQ(a.size(), 2u);
+  int differ = 0;
+  for (std::int64_t i = 0; i < a[0].numel(); ++i) {
+    EXPECT_NE(a[0].at(i), 0.0);
+    EXPECT_EQ(a[0].at(i), b[0].at(i));
+    differ += a[0].at(i) != c[0].at(i);
+  }
+  EXPECT_GT(differ, 0);
+}
+
+TEST(Validate, DetectsMismatchAndMistrust) {
+  auto p = make_gemm(4, 4, 4);
+  std::vector<Tensor> ref = make_outputs(p), got;
+  for (std::int64_t i = 0; i < ref[0].numel(); ++i) ref[0].set(i, 1.0 + 0.1 * static_cast<double>(i));
+  got = ref;
+  EXPECT_EQ(check_outputs(got, ref, {1e-4}).status, Status::passed);
+  got[0].set(5, got[0].at(5) * 1.01);
+  auto c = check_outputs(got, ref, {1e-4});
+  EXPECT_EQ(c.status, Status::failed);
+  EXPECT_EQ(c.mismatches, 1);
+  std::vector<Tensor> zeros = make_outputs(p);
+  for (std::int64_t i = 0; i < zeros[0].numel(); ++i) zeros[0].set(i, 0);
+  EXPECT_EQ(check_outputs(zeros, zeros, {1e-4}).status, Status::mistrusted);
+  got = ref;
+  got[0].data<float>()[16] = 0;  // out-of-bounds write into the guard band
+  EXPECT_EQ(check_outputs(got, ref, {1e-4}).status, Status::failed);
+}
+
+}  // namespace
+}  // namespace tb
