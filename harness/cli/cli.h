@@ -1,0 +1,35 @@
+// The tierbench CLI: one file per subcommand, registered explicitly in main.cpp.
+// Exit codes: 0 ok, 1 the job found a failure or regression, 2 usage or input error.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace tb::cli {
+
+enum ExitCode { kOk = 0, kJobFailed = 1, kUsage = 2 };
+
+struct Context {
+  std::string db_path;  // --db; empty = Store::default_path()
+  bool json = false;    // --json: machine-readable output on stdout
+  std::string argv0;    // path of this executable, for isolated child runs
+  std::string command_line;
+};
+
+// A subcommand's action, set by its parse callback and run by main after parsing succeeded.
+using Action = std::function<int()>;
+
+void add_list_command(CLI::App& app, Context& ctx, Action& action);
+void add_run_command(CLI::App& app, Context& ctx, Action& action);
+
+// Validators with messages that name the value: "must be a positive integer, got '-3'".
+extern const CLI::Validator kPositive;
+extern const CLI::Validator kNonNegative;
+
+// "tierbench: error: <message>" on stderr; returns kUsage.
+int usage_error(const std::string& message);
+std::string version_string();
+
+}  // namespace tb::cli

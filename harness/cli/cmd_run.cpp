@@ -1,0 +1,248 @@
+// tierbench run: kernels on every selected backend, validated against the reference, timed,
+// and committed to the results store one result at a time.
+//
+// By default each backend runs in its own child process (this executable, re-run with
+// --child-run-id) under a timeout, so a backend that crashes or hangs is recorded as an error
+// and the others finish; every result committed before a crash stays in the store.
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "cli.h"
+#include "kernels.h"
+#include "probes.h"
+#include "reports.h"
+#include "runner.h"
+#include "store.h"
+#include "version.h"
+#include "workloads.h"
+
+extern char** environ;
+
+namespace tb::cli {
+
+namespace {
+
+struct RunArgs {
+  std::vector<std::string> backends;
+  std::vector<std::int64_t> sizes;
+  std::vector<std::string> problems;
+  std::string suite;
+  KernelRunOptions kopts;
+  bool no_isolate = false;
+  double timeout_s = 600;
+  std::int64_t child_run_id = 0;  // internal: set in the child processes of an isolated run
+};
+
+std::vector<std::string> known_backends() {
+  std::vector<std::string> v;
+  for (auto& b : make_backends()) v.emplace_back(b->name());
+  return v;
+}
+
+std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
+  return s;
+}
+
+// Spawns this executable for one backend and waits up to timeout_s. Returns "" when the child
+// exited (with any code), else why it did not (signal, timeout, spawn failure).
+std::string run_child(const Context& ctx, const RunArgs& a, const std::string& backend,
+                      const std::string& db, std::int64_t run_id) {
+  std::vector<std::string> args = {ctx.argv0,
+                                   "--db",
+                                   db,
+                                   "run",
+                                   "--backend",
+                                   backend,
+                                   "--child-run-id",
+                                   std::to_string(run_id),
+                                   "--no-isolate"};
+  for (const auto& p : a.problems) args.insert(args.end(), {"--problem", p});
+  const auto& s = a.kopts.sampling;
+  args.insert(args.end(),
+              {"--threads", std::to_string(a.kopts.threads), "--seed", std::to_string(a.kopts.seed),
+               "--warmup", std::to_string(s.warmup), "--min-reps", std::to_string(s.min_reps),
+               "--max-reps", std::to_string(s.max_reps), "--max-time",
+               fmt::format("{}", s.max_time_s), "--target-ci", fmt::format("{}", s.target_ci)});
+  std::vector<char*> argv;
+  for (auto& x : args) argv.push_back(x.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const std::string exe = "/proc/self/exe";
+  if (int e = posix_spawn(&pid, exe.c_str(), nullptr, nullptr, argv.data(), environ); e != 0)
+    return std::string("could not start the backend process: ") + std::strerror(e);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::duration<double>(a.timeout_s);
+  int status = 0;
+  for (;;) {
+    const pid_t w = waitpid(pid, &status, WNOHANG);
+    if (w == pid) break;
+    if (w < 0) return std::string("waitpid: ") + std::strerror(errno);
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return fmt::format("timed out after {:.0f} s (backend hung or too slow); killed",
+                         a.timeout_s);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (WIFSIGNALED(status))
+    return fmt::format("backend process crashed with signal {} ({})", WTERMSIG(status),
+                       strsignal(WTERMSIG(status)));
+  return "";
+}
+
+int do_run(const Context& ctx, RunArgs a) {
+  // Problems: --problem strings and square GEMMs from --size; the default is the quick GEMM set.
+  std::vector<Problem> problems;
+  for (const auto& s : a.problems) {
+    auto p = Problem::parse(s);
+    if (!p) return usage_error("--problem: " + p.error().message);
+    problems.push_back(p.value());
+  }
+  for (auto n : a.sizes) problems.push_back(make_gemm(n, n, n));
+  if (problems.empty() || !a.suite.empty()) {
+    const std::string name = a.suite.empty() ? "quick" : a.suite;
+    const auto* suite = workloads::find_suite(name);
+    if (!suite) {
+      std::vector<std::string> valid;
+      for (const auto& s : workloads::suites()) valid.push_back(s.name);
+      return usage_error("--suite: unknown suite '" + name + "' (valid: " + join(valid) + ")");
+    }
+    for (auto& p : workloads::suite_problems(*suite)) problems.push_back(std::move(p));
+  }
+  a.problems.clear();
+  for (const auto& p : problems) a.problems.push_back(p.str());
+
+  const auto names = known_backends();
+  for (const auto& b : a.backends)
+    if (std::find(names.begin(), names.end(), b) == names.end())
+      return usage_error("--backend: unknown backend '" + b + "' (valid: " + join(names) + ")");
+  std::vector<std::string> selected = a.backends.empty() ? names : a.backends;
+
+  const std::string db = ctx.db_path.empty() ? Store::default_path() : ctx.db_path;
+  auto store = Store::open(db);
+  if (!store) return usage_error(store.error().message);
+
+  // Child of an isolated run: run the one backend into the parent's run and exit.
+  if (a.child_run_id > 0) {
+    int failed = 0;
+    for (auto& b : make_backends()) {
+      if (std::find(selected.begin(), selected.end(), std::string(b->name())) == selected.end())
+        continue;
+      const bool tty = isatty(2);
+      failed +=
+          run_backend(**store, a.child_run_id, *b, problems, a.kopts, [&](const ResultRecord& r) {
+            if (tty)
+              std::cerr << fmt::format("  {:<10} {:<30} {:<11} {} ms\n", r.backend, r.name,
+                                       r.status, reports::format_ms(r.median_s));
+          });
+    }
+    return failed ? kJobFailed : kOk;
+  }
+
+  nlohmann::json env = {{"cpu", cpu_features().brand},
+                        {"tierbench", version_string()},
+                        {"threads", a.kopts.threads},
+                        {"isolate", !a.no_isolate}};
+  auto run_id = (*store)->begin_run(ctx.command_line, git_commit(), env);
+  if (!run_id) return usage_error(run_id.error().message);
+  if (isatty(2) && !ctx.json) std::cerr << fmt::format("run {} -> {}\n", run_id.value(), db);
+
+  int failed = 0;
+  for (const auto& name : selected) {
+    if (a.no_isolate) {
+      for (auto& b : make_backends())
+        if (b->name() == name)
+          failed += run_backend(**store, run_id.value(), *b, problems, a.kopts);
+      continue;
+    }
+    if (isatty(2) && !ctx.json) std::cerr << fmt::format("{} ...\n", name);
+    const std::string why = run_child(ctx, a, name, db, run_id.value());
+    if (why.empty()) continue;
+    // The child died: keep what it committed, record the rest as errors.
+    auto done = (*store)->results(run_id.value());
+    std::set<std::string> have;
+    if (done)
+      for (const auto& r : done.value())
+        if (r.backend == name) have.insert(r.name);
+    for (const auto& p : problems) {
+      if (have.count(p.str())) continue;
+      ResultRecord r;
+      r.run_id = run_id.value();
+      r.name = p.str();
+      r.backend = name;
+      r.dtype = std::string(dtype_name(p.dtype));
+      r.status = "error";
+      r.message = why;
+      (void)(*store)->add_result(r);
+    }
+  }
+
+  auto results = (*store)->results(run_id.value());
+  if (!results) return usage_error(results.error().message);
+  for (const auto& r : results.value())
+    if (r.status == "failed" || r.status == "error") ++failed;
+  (void)(*store)->finish_run(run_id.value(), failed ? "failed" : "ok");
+
+  if (ctx.json) {
+    nlohmann::json out = {
+        {"run_id", run_id.value()}, {"db", db}, {"results", nlohmann::json::array()}};
+    for (const auto& r : results.value()) out["results"].push_back(reports::result_json(r));
+    std::cout << out.dump(2) << "\n";
+  } else {
+    reports::print_results_table(std::cout, results.value());
+    fmt::print("\nrun {} stored in {}{}\n", run_id.value(), db,
+               failed ? fmt::format(" — {} failed", failed) : "");
+  }
+  return failed ? kJobFailed : kOk;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, Context& ctx, Action& action) {
+  auto a = std::make_shared<RunArgs>();
+  auto* cmd = app.add_subcommand("run", "Validate and time kernels on every available backend");
+  cmd->add_option("-b,--backend", a->backends, "Backends to run (default: all)");
+  cmd->add_option("--size", a->sizes, "Square f32 GEMM sizes (default: 256 1024)")
+      ->check(kPositive);
+  cmd->add_option("-s,--suite", a->suite,
+                  "Suite of problems (default: quick, when no --problem/--size)");
+  cmd->add_option("-p,--problem", a->problems,
+                  "Problems as canonical strings, e.g. gemm:m512n512k512:f32");
+  auto& k = a->kopts;
+  cmd->add_option("--threads", k.threads, "CPU threads (0: all)")->check(kNonNegative);
+  cmd->add_option("--seed", k.seed, "Seed of the random inputs");
+  cmd->add_option("--warmup", k.sampling.warmup, "Untimed executions before sampling")
+      ->check(kNonNegative);
+  cmd->add_option("--min-reps", k.sampling.min_reps, "Minimum samples")->check(kPositive);
+  cmd->add_option("--max-reps", k.sampling.max_reps, "Maximum samples")->check(kPositive);
+  cmd->add_option("--max-time", k.sampling.max_time_s, "Sampling budget per benchmark, seconds")
+      ->check(kPositive);
+  cmd->add_option("--target-ci", k.sampling.target_ci,
+                  "Stop when the 95% CI of the median is within this fraction of it")
+      ->check(CLI::Range(0.0001, 1.0));
+  cmd->add_flag("--no-isolate", a->no_isolate, "Run backends in this process (no crash isolation)");
+  cmd->add_option("--timeout", a->timeout_s, "Per-backend timeout in isolated runs, seconds")
+      ->check(kPositive);
+  cmd->add_option("--child-run-id", a->child_run_id)->group("");  // internal
+  cmd->callback([&ctx, &action, a] {
+    if (a->kopts.sampling.max_reps < a->kopts.sampling.min_reps)
+      throw CLI::ValidationError("--max-reps", "must be at least --min-reps");
+    action = [&ctx, a] { return do_run(ctx, *a); };
+  });
+}
+
+}  // namespace tb::cli

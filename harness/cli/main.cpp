@@ -1,0 +1,105 @@
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli.h"
+#include "version.h"
+
+namespace tb::cli {
+
+namespace {
+CLI::Validator number_validator(bool allow_zero) {
+  return CLI::Validator(
+      [allow_zero](std::string& v) -> std::string {
+        double x = 0;
+        std::size_t used = 0;
+        try {
+          x = std::stod(v, &used);
+        } catch (...) {
+          used = 0;
+        }
+        if (used != v.size() || used == 0 || !(allow_zero ? x >= 0 : x > 0))
+          return std::string("must be a ") + (allow_zero ? "non-negative" : "positive") +
+                 " number, got '" + v + "'";
+        return {};
+      },
+      allow_zero ? "NONNEGATIVE" : "POSITIVE");
+}
+}  // namespace
+
+const CLI::Validator kPositive = number_validator(false);
+const CLI::Validator kNonNegative = number_validator(true);
+
+int usage_error(const std::string& message) {
+  std::cerr << "tierbench: error: " << message << "\n";
+  return kUsage;
+}
+
+std::string version_string() {
+  return std::string("tierbench ") + version() + " (commit " + git_commit() +
+         (git_dirty() ? "-dirty" : "") + ", " + build_type() + ", " + compiler() + ")";
+}
+
+}  // namespace tb::cli
+
+int main(int argc, char** argv) {
+  using namespace tb::cli;
+  CLI::App app{
+      "tierbench: which AI models can run on this device, how fast, at what memory and "
+      "load cost, and should a request run here or be offloaded."};
+  app.set_version_flag("--version", version_string());
+  app.require_subcommand(1);
+  app.fallthrough();  // global options may follow the subcommand
+  Context ctx;
+  ctx.argv0 = argv[0];
+  for (int i = 0; i < argc; ++i) ctx.command_line += (i ? " " : "") + std::string(argv[i]);
+  app.add_option("--db", ctx.db_path,
+                 "Results store (default: $XDG_DATA_HOME/tierbench/results.db)");
+  app.add_flag("--json", ctx.json, "Machine-readable JSON on stdout");
+
+  Action action;
+  add_list_command(app, ctx, action);
+  add_run_command(app, ctx, action);
+
+  // The first word that is not a global option must name a command: say so plainly, instead of
+  // CLI11's "a subcommand is required".
+  for (int i = 1; i < argc; ++i) {
+    const std::string w = argv[i];
+    if (w == "--db") {
+      ++i;
+      continue;
+    }
+    if (w.rfind("-", 0) == 0) continue;
+    std::string valid;
+    bool known = false;
+    for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      valid += (valid.empty() ? "" : ", ") + sub->get_name();
+      known = known || sub->get_name() == w;
+    }
+    if (!known) return usage_error("unknown command '" + w + "' (valid: " + valid + ")");
+    break;
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    if (msg.rfind("A subcommand is required", 0) == 0)
+      msg = "a command is required (list, run); see 'tierbench --help'";
+    return usage_error(msg);
+  }
+  if (!action) return usage_error("no command given; see 'tierbench --help'");
+  try {
+    return action();
+  } catch (const std::exception& e) {
+    std::cerr << "tierbench: internal error: " << e.what() << "\n";
+    return kJobFailed;
+  }
+}

@@ -1,0 +1,233 @@
+#include "runner.h"
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdlib>
+#include <exception>
+#include <thread>
+
+#include "reference/reference_backend.h"
+#include "stats.h"
+
+namespace tb {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+double process_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+ResultRecord base_record(const Backend& b, const DeviceInfo& dev, const Problem& p) {
+  ResultRecord r;
+  r.kind = "kernel";
+  r.name = p.str();
+  r.backend = std::string(b.name());
+  r.device = dev.name;
+  r.dtype = std::string(dtype_name(p.dtype));
+  return r;
+}
+
+ResultRecord fail(ResultRecord r, Status s, std::string message) {
+  r.status = std::string(status_name(s));
+  r.message = std::move(message);
+  return r;
+}
+
+// The body of run_kernel; may throw (backend libraries such as oneDNN report errors that way).
+ResultRecord run_kernel_unguarded(Backend& b, const DeviceInfo& dev, const Problem& p,
+                                  std::span<const Tensor> inputs, std::span<const Tensor> ref,
+                                  const KernelRunOptions& opts) {
+  ResultRecord r = base_record(b, dev, p);
+  if (auto s = b.supports(p, dev.index); !s.supported)
+    return fail(std::move(r), Status::unsupported, s.reason);
+
+  PrepareOptions po;
+  po.device = dev.index;
+  po.threads = opts.threads;
+  const auto t_prep = Clock::now();
+  auto prepared = b.prepare(p, po);
+  r.prepare_s = seconds_since(t_prep);
+  if (!prepared) return fail(std::move(r), Status::error, "prepare: " + prepared.error().message);
+  PreparedKernel& k = *prepared.value();
+
+  const auto t_up = Clock::now();
+  if (auto u = k.upload(inputs); !u)
+    return fail(std::move(r), Status::error, "upload: " + u.error().message);
+  const double upload_s = seconds_since(t_up);
+
+  auto first = k.execute();
+  if (!first) return fail(std::move(r), Status::error, "execute: " + first.error().message);
+  r.first_s = first->seconds;
+  r.timing_source = std::string(timing_source_name(first->source));
+
+  auto out = make_outputs(p);
+  if (auto d = k.download(out); !d)
+    return fail(std::move(r), Status::error, "download: " + d.error().message);
+
+  Status check_status = Status::passed;
+  if (!ref.empty()) {
+    const Check c = check_outputs(out, ref, tolerance_for(p));
+    r.max_rel_err = c.max_rel_err;
+    r.metrics["check"] = {{"max_abs_err", c.max_abs_err},
+                          {"max_rel_err", c.max_rel_err},
+                          {"rel_l2_err", c.rel_l2_err},
+                          {"mismatches", c.mismatches},
+                          {"rtol", tolerance_for(p).rtol}};
+    check_status = c.status;
+    if (c.status == Status::failed) return fail(std::move(r), Status::failed, c.message);
+    if (c.status == Status::mistrusted) r.message = c.message;
+  }
+
+  // Timed only after the check passed.
+  const SamplingOptions& so = opts.sampling;
+  for (int i = 0; i < so.warmup; ++i)
+    if (auto e = k.execute(); !e)
+      return fail(std::move(r), Status::error, "execute: " + e.error().message);
+
+  std::vector<double>& samples = r.samples;
+  const auto t_sampling = Clock::now();
+  const double cpu0 = process_cpu_seconds();
+  stats::Interval ci{};
+  while (static_cast<int>(samples.size()) < so.max_reps) {
+    auto e = k.execute();
+    if (!e) return fail(std::move(r), Status::error, "execute: " + e.error().message);
+    samples.push_back(e->seconds);
+    const int n = static_cast<int>(samples.size());
+    const double elapsed = seconds_since(t_sampling);
+    if (n >= so.min_reps) {
+      const double med = stats::quantile(samples, 0.5);
+      ci = stats::median_ci(samples, 0.95);
+      if (med > 0 && (ci.hi - ci.lo) / 2 <= so.target_ci * med) break;
+      if (elapsed >= so.max_time_s) break;
+    } else if (elapsed >= so.max_time_s * 4) {
+      break;  // a single execution far longer than the budget: keep what we have
+    }
+  }
+  const double wall = seconds_since(t_sampling);
+  const double cpu = process_cpu_seconds() - cpu0;
+
+  const stats::Summary s = stats::summarize(samples);
+  ci = stats::median_ci(samples, 0.95);
+  r.n = s.n;
+  r.median_s = s.median;
+  r.mean_s = s.mean;
+  r.min_s = s.min;
+  r.max_s = s.max;
+  r.p10_s = s.p10;
+  r.p90_s = s.p90;
+  r.p99_s = s.p99;
+  r.stddev_s = s.stddev;
+  r.cv = s.cv;
+  r.ci_lo_s = ci.lo;
+  r.ci_hi_s = ci.hi;
+  if (s.median > 0) {
+    r.gflops = p.flops() / s.median * 1e-9;
+    r.gbps = p.min_bytes() / s.median * 1e-9;
+  }
+  const MemoryStats m = k.memory();
+  r.metrics["memory"] = {{"device_bytes", m.device_bytes},
+                         {"host_bytes", m.host_bytes},
+                         {"uploaded_bytes", m.uploaded_bytes}};
+  r.metrics["load"] = {
+      {"prepare_s", *r.prepare_s}, {"upload_s", upload_s}, {"first_s", *r.first_s}};
+  for (const auto& [key, v] : k.details()) r.metrics["load"][key] = v;
+  r.metrics["sampling"] = {
+      {"wall_s", wall},
+      {"cpu_s", cpu},
+      {"outliers", s.outliers},
+      {"ci_half_width_rel", s.median > 0 ? (ci.hi - ci.lo) / 2 / s.median : 0.0},
+      {"target_ci", so.target_ci},
+      {"threads", opts.threads}};
+  r.status = std::string(status_name(check_status));
+  return r;
+}
+
+// Test-only fault injection, documented in runner.h: TB_TEST_FAULT=crash:<backend> or
+// hang:<backend> makes that backend's process crash or hang right after its first stored result.
+void inject_test_fault(std::string_view backend) {
+  const char* f = std::getenv("TB_TEST_FAULT");
+  if (!f) return;
+  const std::string_view fault(f);
+  if (fault == "crash:" + std::string(backend)) std::raise(SIGSEGV);
+  if (fault == "hang:" + std::string(backend))
+    for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+}
+
+}  // namespace
+
+ResultRecord run_kernel(Backend& b, const DeviceInfo& dev, const Problem& p,
+                        std::span<const Tensor> inputs, std::span<const Tensor> ref,
+                        const KernelRunOptions& opts) {
+  try {
+    return run_kernel_unguarded(b, dev, p, inputs, ref, opts);
+  } catch (const std::exception& e) {
+    return fail(base_record(b, dev, p), Status::error, std::string("exception: ") + e.what());
+  } catch (...) {
+    return fail(base_record(b, dev, p), Status::error, "unknown exception");
+  }
+}
+
+int run_backend(Store& store, std::int64_t run_id, Backend& b, std::span<const Problem> problems,
+                const KernelRunOptions& opts,
+                const std::function<void(const ResultRecord&)>& on_result) {
+  int failed = 0;
+  const auto emit = [&](ResultRecord r) {
+    r.run_id = run_id;
+    if (auto id = store.add_result(r); id)
+      r.id = id.value();
+    else
+      r.message +=
+          (r.message.empty() ? "" : "; ") + std::string("not stored: ") + id.error().message;
+    if (r.status == "failed" || r.status == "error") ++failed;
+    if (on_result) on_result(r);
+    inject_test_fault(b.name());
+  };
+
+  const Availability a = b.availability();
+  std::vector<DeviceInfo> devices;
+  if (a.available) devices = b.devices();
+  if (!a.available || devices.empty()) {
+    for (const auto& p : problems) {
+      ResultRecord r;
+      r.name = p.str();
+      r.backend = std::string(b.name());
+      r.dtype = std::string(dtype_name(p.dtype));
+      r.status = std::string(status_name(Status::unavailable));
+      r.message = a.available ? "no devices" : a.reason;
+      emit(std::move(r));
+    }
+    return failed;
+  }
+
+  const bool is_reference = b.name() == "reference";
+  for (const auto& p : problems) {
+    const auto inputs = make_inputs(p, opts.seed);
+    std::vector<Tensor> ref;
+    if (!is_reference) {
+      ref = make_outputs(p);
+      if (auto e = reference_compute(p, inputs, ref); !e) {
+        for (const auto& dev : devices) {
+          ResultRecord r = base_record(b, dev, p);
+          emit(fail(std::move(r), Status::error, "reference: " + e.error().message));
+        }
+        continue;
+      }
+    }
+    for (const auto& dev : devices) emit(run_kernel(b, dev, p, inputs, ref, opts));
+  }
+  return failed;
+}
+
+}  // namespace tb

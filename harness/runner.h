@@ -1,0 +1,48 @@
+// The runner: everything that times anything goes through here. One problem on one backend:
+//   supports -> prepare (timed: load cost) -> upload -> first execute (timed) -> download ->
+//   check against the reference -> warm-up -> adaptive sampling -> summary -> store.
+// Nothing is timed until the output matched the reference.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kernels.h"
+#include "store.h"
+
+namespace tb {
+
+struct SamplingOptions {
+  int warmup = 2;    // untimed executions after the validated first run
+  int min_reps = 5;  // never fewer samples than this (unless max_time_s is hit first
+                     // by a single very long execution, see run_kernel)
+  int max_reps = 1000;
+  double max_time_s = 2.0;  // sampling budget per benchmark
+  double target_ci = 0.01;  // stop once the 95% CI of the median is within +-1% of it
+};
+
+struct KernelRunOptions {
+  SamplingOptions sampling;
+  int threads = 0;  // CPU backends; 0 = all hardware threads
+  std::uint64_t seed = 42;
+};
+
+// Runs p on one backend device and returns the record (not yet stored). Never throws: backend
+// exceptions become status "error" with the message. `ref` holds the reference outputs for
+// `inputs`; when empty, the result is stored as measured without a check (reference backend).
+ResultRecord run_kernel(Backend& b, const DeviceInfo& dev, const Problem& p,
+                        std::span<const Tensor> inputs, std::span<const Tensor> ref,
+                        const KernelRunOptions& opts);
+
+// Runs every problem on every device of one backend, storing each result as soon as it is
+// measured; `on_result` is called after each store. Returns the number of failed results.
+// Test-only: TB_TEST_FAULT=crash:<backend> (or hang:<backend>) makes the process crash (hang)
+// right after that backend's first stored result; the isolation tests use it.
+int run_backend(Store& store, std::int64_t run_id, Backend& b, std::span<const Problem> problems,
+                const KernelRunOptions& opts,
+                const std::function<void(const ResultRecord&)>& on_result = {});
+
+}  // namespace tb
