@@ -2,13 +2,18 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <exception>
+#include <optional>
+#include <random>
 #include <thread>
 
+#include "compare.h"
+#include "perf_counters.h"
 #include "reference/reference_backend.h"
 #include "stats.h"
 
@@ -43,6 +48,26 @@ ResultRecord fail(ResultRecord r, Status s, std::string message) {
   r.status = std::string(status_name(s));
   r.message = std::move(message);
   return r;
+}
+
+// TB_TEST_SLOWDOWN (see runner.h): the extra fraction for this benchmark, 0 when none.
+double injected_slowdown(const std::string& key) {
+  const char* v = std::getenv("TB_TEST_SLOWDOWN");
+  if (!v) return 0;
+  const std::string spec(v);
+  const auto eq = spec.rfind('=');
+  if (eq == std::string::npos) return 0;
+  if (!compare::glob_match(spec.substr(0, eq), key)) return 0;
+  return std::strtod(spec.c_str() + eq + 1, nullptr);
+}
+
+// Busy work for `seconds`: real instructions on the CPU, not a sleep, so that it behaves like
+// a slower kernel (it competes for the core and shows in CPU time).
+void burn(double seconds) {
+  const auto t0 = Clock::now();
+  volatile double x = 1.0;
+  while (seconds_since(t0) < seconds)
+    for (int i = 0; i < 256; ++i) x = x * 1.0000001 + 1e-9;
 }
 
 // The body of run_kernel; may throw (backend libraries such as oneDNN report errors that way).
@@ -97,13 +122,32 @@ ResultRecord run_kernel_unguarded(Backend& b, const DeviceInfo& dev, const Probl
       return fail(std::move(r), Status::error, "execute: " + e.error().message);
 
   std::vector<double>& samples = r.samples;
+  const double slowdown = injected_slowdown(r.name + "@" + r.backend);
+  std::optional<perf::PerfCounters> pc;
+  if (opts.counters) pc.emplace(perf::Scope::process);
+  std::vector<double> instructions, cycles;
   const auto t_sampling = Clock::now();
   const double cpu0 = process_cpu_seconds();
   stats::Interval ci{};
   while (static_cast<int>(samples.size()) < so.max_reps) {
+    if (pc && pc->available()) pc->start();
     auto e = k.execute();
     if (!e) return fail(std::move(r), Status::error, "execute: " + e.error().message);
-    samples.push_back(e->seconds);
+    double t = e->seconds;
+    if (slowdown > 0) {
+      const auto t0 = Clock::now();
+      burn(t * slowdown);
+      t += seconds_since(t0);
+    }
+    if (pc && pc->available()) {
+      pc->stop();
+      const perf::Reading rd = pc->read();
+      if (rd.available) {
+        instructions.push_back(static_cast<double>(rd.instructions));
+        cycles.push_back(static_cast<double>(rd.cycles));
+      }
+    }
+    samples.push_back(t);
     const int n = static_cast<int>(samples.size());
     const double elapsed = seconds_since(t_sampling);
     if (n >= so.min_reps) {
@@ -150,6 +194,19 @@ ResultRecord run_kernel_unguarded(Backend& b, const DeviceInfo& dev, const Probl
       {"ci_half_width_rel", s.median > 0 ? (ci.hi - ci.lo) / 2 / s.median : 0.0},
       {"target_ci", so.target_ci},
       {"threads", opts.threads}};
+  if (!instructions.empty()) {
+    r.metrics["counters"] = {{"available", true},
+                             {"instructions_median", stats::quantile(instructions, 0.5)},
+                             {"cycles_median", stats::quantile(cycles, 0.5)},
+                             {"instructions_samples", instructions}};
+  } else if (pc) {
+    r.metrics["counters"] = {{"available", false}, {"reason", pc->reason()}};
+  }
+  if (slowdown > 0) r.metrics["injected_slowdown"] = slowdown;
+  if (const std::string noisy = stats::noise_problem(s); !noisy.empty()) {
+    r.metrics["noise"] = noisy;
+    if (r.message.empty()) r.message = "too noisy to gate on: " + noisy;
+  }
   r.status = std::string(status_name(check_status));
   return r;
 }
@@ -212,7 +269,16 @@ int run_backend(Store& store, std::int64_t run_id, Backend& b, std::span<const P
   }
 
   const bool is_reference = b.name() == "reference";
-  for (const auto& p : problems) {
+  std::vector<const Problem*> order;
+  std::mt19937_64 shuffle_rng(opts.seed);
+  for (int rep = 0; rep < std::max(1, opts.repetitions); ++rep) {
+    for (const auto& p : problems) order.push_back(&p);
+    if (opts.interleave)
+      std::shuffle(order.end() - static_cast<std::ptrdiff_t>(problems.size()), order.end(),
+                   shuffle_rng);
+  }
+  for (const Problem* pp : order) {
+    const Problem& p = *pp;
     const auto inputs = make_inputs(p, opts.seed);
     std::vector<Tensor> ref;
     if (!is_reference) {

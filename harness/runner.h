@@ -28,6 +28,9 @@ struct KernelRunOptions {
   SamplingOptions sampling;
   int threads = 0;  // CPU backends; 0 = all hardware threads
   std::uint64_t seed = 42;
+  int repetitions = 1;      // the whole problem list is run this many times (one result each)
+  bool interleave = false;  // each repetition in a fresh seeded random order (spreads drift)
+  bool counters = true;     // hardware counters (instructions, cycles) per sample when allowed
 };
 
 // Runs p on one backend device and returns the record (not yet stored). Never throws: backend
@@ -39,6 +42,9 @@ ResultRecord run_kernel(Backend& b, const DeviceInfo& dev, const Problem& p,
 
 // Runs every problem on every device of one backend, storing each result as soon as it is
 // measured; `on_result` is called after each store. Returns the number of failed results.
+// Test-only: TB_TEST_SLOWDOWN=<glob>=<fraction> (e.g. "gemm:m256*@onednn=0.05") adds that
+// fraction of each sample's time as extra busy work to the matching benchmarks, so that the
+// regression gate can be shown to catch a known slowdown. Never set it outside experiments.
 // Test-only: TB_TEST_FAULT=crash:<backend> (or hang:<backend>) makes the process crash (hang)
 // right after that backend's first stored result; the isolation tests use it.
 int run_backend(Store& store, std::int64_t run_id, Backend& b, std::span<const Problem> problems,

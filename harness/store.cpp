@@ -412,4 +412,13 @@ Result<std::optional<std::string>> Store::get(const std::string& ns, const std::
   return std::optional<std::string>();
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> Store::list(const std::string& ns) {
+  Stmt q(db_, "SELECT key, value FROM kv WHERE ns=? ORDER BY key");
+  if (!q.ok()) return db_error(db_, "list");
+  q.bind(1, ns);
+  std::vector<std::pair<std::string, std::string>> v;
+  while (q.step() == SQLITE_ROW) v.emplace_back(q.text(0), q.text(1));
+  return v;
+}
+
 }  // namespace tb

@@ -86,6 +86,7 @@ class Store {
 
   Result<void> put(const std::string& ns, const std::string& key, const std::string& value);
   Result<std::optional<std::string>> get(const std::string& ns, const std::string& key);
+  Result<std::vector<std::pair<std::string, std::string>>> list(const std::string& ns);
 
  private:
   explicit Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}

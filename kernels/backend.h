@@ -80,6 +80,13 @@ class PreparedKernel {
   virtual Result<void> upload(std::span<const Tensor> inputs) = 0;
   virtual Result<Timing> execute() = 0;
   virtual Result<void> download(std::span<Tensor> outputs) = 0;
+  // Optional: replace input `index` only (a layer's activation), keeping the other inputs (its
+  // weights) where upload() put them. Default: unsupported; callers then upload() everything.
+  virtual Result<void> upload_input(std::size_t index, const Tensor& t) {
+    (void)index;
+    (void)t;
+    return make_error("upload_input not supported by this backend");
+  }
   virtual MemoryStats memory() const = 0;
   // Optional: named load-cost details, e.g. {"program_build_s", 0.41}, {"cache_hit", 1}.
   virtual std::vector<std::pair<std::string, double>> details() const { return {}; }

@@ -9,23 +9,32 @@ namespace tb {
 
 std::string_view activation_name(Activation a) {
   switch (a) {
-    case Activation::none: return "none";
-    case Activation::relu: return "relu";
-    case Activation::relu6: return "relu6";
-    case Activation::gelu: return "gelu";
-    case Activation::silu: return "silu";
+    case Activation::none:
+      return "none";
+    case Activation::relu:
+      return "relu";
+    case Activation::relu6:
+      return "relu6";
+    case Activation::gelu:
+      return "gelu";
+    case Activation::silu:
+      return "silu";
   }
   return "?";
 }
 
 float apply_activation(Activation a, float x) {
   switch (a) {
-    case Activation::none: return x;
-    case Activation::relu: return x > 0 ? x : 0.0f;
-    case Activation::relu6: return x < 0 ? 0.0f : (x > 6 ? 6.0f : x);
+    case Activation::none:
+      return x;
+    case Activation::relu:
+      return x > 0 ? x : 0.0f;
+    case Activation::relu6:
+      return x < 0 ? 0.0f : (x > 6 ? 6.0f : x);
     case Activation::gelu:
       return static_cast<float>(0.5 * x * (1.0 + std::erf(x / std::numbers::sqrt2)));
-    case Activation::silu: return static_cast<float>(x / (1.0 + std::exp(-static_cast<double>(x))));
+    case Activation::silu:
+      return static_cast<float>(x / (1.0 + std::exp(-static_cast<double>(x))));
   }
   return x;
 }
@@ -36,7 +45,8 @@ Result<Dims> parse_dims(std::string_view s) {
   while (i < s.size()) {
     std::size_t j = i;
     while (j < s.size() && std::islower(static_cast<unsigned char>(s[j]))) ++j;
-    if (j == i) return make_error("expected a dimension name at '" + std::string(s.substr(i)) + "'");
+    if (j == i)
+      return make_error("expected a dimension name at '" + std::string(s.substr(i)) + "'");
     std::string name(s.substr(i, j - i));
     std::size_t k = j;
     while (k < s.size() && std::isdigit(static_cast<unsigned char>(s[k]))) ++k;
@@ -66,10 +76,14 @@ Result<GemmDesc> GemmDesc::from_dims(const Dims& dims) {
   GemmDesc g;
   bool has_m = false, has_n = false, has_k = false;
   for (const auto& [name, v] : dims) {
-    if (name == "b") g.batch = v;
-    else if (name == "m") g.m = v, has_m = true;
-    else if (name == "n") g.n = v, has_n = true;
-    else if (name == "k") g.k = v, has_k = true;
+    if (name == "b")
+      g.batch = v;
+    else if (name == "m")
+      g.m = v, has_m = true;
+    else if (name == "n")
+      g.n = v, has_n = true;
+    else if (name == "k")
+      g.k = v, has_k = true;
     else if (name == "ta" || name == "tb") {
       if (v > 1) return make_error("gemm: " + name + " must be 0 or 1");
       (name == "ta" ? g.trans_a : g.trans_b) = v == 1;
@@ -83,27 +97,29 @@ Result<GemmDesc> GemmDesc::from_dims(const Dims& dims) {
   return g;
 }
 
-namespace {
-// Element types of a GEMM's operands for a given compute type.
-struct GemmTypes {
-  DType a, b, c;
-};
 GemmTypes gemm_types(DType dt) {
   switch (dt) {
-    case DType::bf16: return {DType::bf16, DType::bf16, DType::f32};
-    case DType::f16: return {DType::f16, DType::f16, DType::f16};
+    case DType::bf16:
+      return {DType::bf16, DType::bf16, DType::f32};
+    case DType::f16:
+      return {DType::f16, DType::f16, DType::f16};
     case DType::u8:
-    case DType::s8: return {DType::u8, DType::s8, DType::s32};
-    default: return {DType::f32, DType::f32, DType::f32};
+    case DType::s8:
+      return {DType::u8, DType::s8, DType::s32};
+    default:
+      return {DType::f32, DType::f32, DType::f32};
   }
 }
-}  // namespace
 
 std::vector<TensorSpec> GemmDesc::inputs(DType dt, const Epilogue& post) const {
   const auto t = gemm_types(dt);
   std::vector<TensorSpec> v;
-  v.push_back({"A", t.a, trans_a ? std::vector<std::int64_t>{batch, k, m} : std::vector<std::int64_t>{batch, m, k}});
-  v.push_back({"B", t.b, trans_b ? std::vector<std::int64_t>{batch, n, k} : std::vector<std::int64_t>{batch, k, n}});
+  v.push_back(
+      {"A", t.a,
+       trans_a ? std::vector<std::int64_t>{batch, k, m} : std::vector<std::int64_t>{batch, m, k}});
+  v.push_back(
+      {"B", t.b,
+       trans_b ? std::vector<std::int64_t>{batch, n, k} : std::vector<std::int64_t>{batch, k, n}});
   if (post.bias) v.push_back({"bias", DType::f32, {n}});
   if (post.residual) v.push_back({"residual", t.c, {batch, m, n}});
   return v;
@@ -117,19 +133,24 @@ std::vector<TensorSpec> GemmDesc::outputs(DType dt, const Epilogue&) const {
 
 namespace {
 
-template <std::size_t I = 0>
-Result<OpDesc> parse_op(std::string_view op, const Dims& dims) {
-  if constexpr (I == std::variant_size_v<OpDesc>) {
-    return make_error("unknown op '" + std::string(op) + "'");
-  } else {
-    using D = std::variant_alternative_t<I, OpDesc>;
-    if (op == D::kOp) {
-      auto d = D::from_dims(dims);
-      if (!d) return d.error();
-      return OpDesc{std::move(d.value())};
-    }
-    return parse_op<I + 1>(op, dims);
-  }
+// Op names to descs. Pool, row-wise and binary descs cover several ops, told apart by name.
+Result<OpDesc> parse_op(std::string_view op, const Dims& d) {
+  const auto wrap = [](auto r) -> Result<OpDesc> {
+    if (!r) return r.error();
+    return OpDesc{std::move(r.value())};
+  };
+  if (op == GemmDesc::kOp) return wrap(GemmDesc::from_dims(d));
+  if (op == ConvDesc::kOp) return wrap(ConvDesc::from_dims(d));
+  if (op == AttentionDesc::kOp) return wrap(AttentionDesc::from_dims(d));
+  if (op == RopeDesc::kOp) return wrap(RopeDesc::from_dims(d));
+  if (op == EmbedDesc::kOp) return wrap(EmbedDesc::from_dims(d));
+  for (PoolKind k : {PoolKind::max, PoolKind::avg, PoolKind::global})
+    if (op == PoolDesc{k}.op_name()) return wrap(PoolDesc::from_dims(d, k));
+  for (RowKind k : {RowKind::softmax, RowKind::layernorm, RowKind::rmsnorm})
+    if (op == RowDesc{k}.op_name()) return wrap(RowDesc::from_dims(d, k));
+  for (BinaryKind k : {BinaryKind::add, BinaryKind::mul})
+    if (op == BinaryDesc{k}.op_name()) return wrap(BinaryDesc::from_dims(d, k));
+  return make_error("unknown op '" + std::string(op) + "'");
 }
 
 Result<Epilogue> parse_post(std::string_view s) {
@@ -146,7 +167,8 @@ Result<Epilogue> parse_post(std::string_view s) {
       e.residual = true;
     } else {
       bool found = false;
-      for (Activation a : {Activation::relu, Activation::relu6, Activation::gelu, Activation::silu}) {
+      for (Activation a :
+           {Activation::relu, Activation::relu6, Activation::gelu, Activation::silu}) {
         if (tok == activation_name(a)) {
           if (e.act != Activation::none) return make_error("more than one activation");
           e.act = a;
@@ -163,24 +185,35 @@ Result<Epilogue> parse_post(std::string_view s) {
 
 Result<Problem> Problem::parse(std::string_view s) {
   const auto c1 = s.find(':');
-  if (c1 == std::string_view::npos) return make_error("expected OP:DIMS:DTYPE, got '" + std::string(s) + "'");
+  if (c1 == std::string_view::npos)
+    return make_error("expected OP:DIMS:DTYPE, got '" + std::string(s) + "'");
   const auto c2 = s.find(':', c1 + 1);
-  if (c2 == std::string_view::npos) return make_error("expected OP:DIMS:DTYPE, got '" + std::string(s) + "'");
+  if (c2 == std::string_view::npos)
+    return make_error("expected OP:DIMS:DTYPE, got '" + std::string(s) + "'");
   const std::string_view op = s.substr(0, c1);
   const std::string_view dims = s.substr(c1 + 1, c2 - c1 - 1);
   std::string_view rest = s.substr(c2 + 1);
   const auto plus = rest.find('+');
   const std::string_view dt = rest.substr(0, plus);
-  const std::string_view post = plus == std::string_view::npos ? std::string_view{} : rest.substr(plus);
+  const std::string_view post =
+      plus == std::string_view::npos ? std::string_view{} : rest.substr(plus);
 
   auto d = parse_dims(dims);
   if (!d) return make_error("'" + std::string(s) + "': " + d.error().message);
   auto o = parse_op(op, d.value());
   if (!o) return make_error("'" + std::string(s) + "': " + o.error().message);
   auto t = parse_dtype(dt);
-  if (!t) return make_error("'" + std::string(s) + "': unknown data type '" + std::string(dt) + "'");
+  if (!t)
+    return make_error("'" + std::string(s) + "': unknown data type '" + std::string(dt) + "'");
   auto p = parse_post(post);
   if (!p) return make_error("'" + std::string(s) + "': " + p.error().message);
+  const unsigned allowed =
+      std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kPosts; }, o.value());
+  const Epilogue& e = p.value();
+  if ((e.bias && !(allowed & kPostBias)) || (e.act != Activation::none && !(allowed & kPostAct)) ||
+      (e.residual && !(allowed & kPostRes)))
+    return make_error("'" + std::string(s) + "': " + std::string(op) +
+                      " does not take that post-op");
   return Problem{std::move(o.value()), *t, p.value()};
 }
 
@@ -195,7 +228,14 @@ std::string Problem::str() const {
 }
 
 std::string_view Problem::op_name() const {
-  return std::visit([](const auto& d) { return std::decay_t<decltype(d)>::kOp; }, op);
+  return std::visit(
+      [](const auto& d) -> std::string_view {
+        if constexpr (requires { d.op_name(); })
+          return d.op_name();
+        else
+          return std::decay_t<decltype(d)>::kOp;
+      },
+      op);
 }
 
 double Problem::flops() const {

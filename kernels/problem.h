@@ -2,10 +2,20 @@
 // and prints round-trip. The string is at once the CLI filter, the store key and the repro line:
 //
 //   gemm:m1024n1024k1024:f32          gemm:b4m17n31k13ta1:f32+bias+relu
+//   conv:n1c64h56w56k64r3s3p1:f32+bias+relu     attn:h8q1s1024d128:f32
 //
 // Grammar: OP ':' DIMS ':' DTYPE ('+' POST)*. DIMS is a run of name-number pairs (lower-case
 // letters then digits); defaults are omitted when printing. POST is bias, an activation (relu,
-// relu6, gelu, silu) or res (residual add), printed in that order.
+// relu6, gelu, silu) or res (residual add), printed in that order; an op lists the posts it
+// accepts (kPosts) and parse() rejects the others.
+//
+// Host tensor layouts are dense and row-major in the order each Desc's comment gives (outermost
+// first). Images are NHWC: it is what GPU backends and model exporters prefer and it keeps
+// channels contiguous for vector loads; oneDNN reorders to its blocked layouts internally.
+//
+// Data types: `dtype` names the compute type. gemm and conv: f32; bf16 (bf16 x bf16 -> f32);
+// u8/s8 (u8 activations x s8 weights -> s32, exact; bias f32, added before rounding to s32);
+// f16. The other ops take and produce `dtype` (f32, bf16, f16) except where noted.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +41,9 @@ struct Epilogue {
   bool operator==(const Epilogue&) const = default;
 };
 
+// Which epilogue parts an op accepts (Desc::kPosts).
+inline constexpr unsigned kPostBias = 1, kPostAct = 2, kPostRes = 4;
+
 // One input or output of a problem: name, element type, dense row-major shape.
 struct TensorSpec {
   std::string name;
@@ -46,6 +59,7 @@ Result<Dims> parse_dims(std::string_view s);
 // (n x k when trans_b), bias has n elements, C and residual are m x n; all row-major.
 struct GemmDesc {
   static constexpr std::string_view kOp = "gemm";
+  static constexpr unsigned kPosts = kPostBias | kPostAct | kPostRes;
   std::int64_t batch = 1, m = 0, n = 0, k = 0;
   bool trans_a = false, trans_b = false;
 
@@ -57,8 +71,155 @@ struct GemmDesc {
   bool operator==(const GemmDesc&) const = default;
 };
 
-// Adding an op: write its Desc (the members above), then list it here.
-using OpDesc = std::variant<GemmDesc>;
+// Element types of gemm/conv operands for a compute type: a (activations), b (weights), c (out).
+struct GemmTypes {
+  DType a, b, c;
+};
+GemmTypes gemm_types(DType dt);
+
+// 2-D convolution (cross-correlation), NHWC. Dims: n c h w (input), k (output channels), r s
+// (kernel height, width), st (stride, default 1), p (zero padding on every side, default 0),
+// dl (dilation, default 1 = dense), g (groups, default 1; c and k must divide by g; depthwise
+// is g = c = k). Tensors: src [n][h][w][c]; weights [k][r][s][c/g] (output channel outermost,
+// channels of its group innermost); bias [k] f32; dst and residual [n][oh][ow][k] with
+// oh = (h + 2p - dl(r-1) - 1) / st + 1 (likewise ow).
+//   dst = act(conv(src, w) + bias) + residual
+struct ConvDesc {
+  static constexpr std::string_view kOp = "conv";
+  static constexpr unsigned kPosts = kPostBias | kPostAct | kPostRes;
+  std::int64_t n = 1, c = 0, h = 0, w = 0, k = 0, r = 0, s = 0;
+  std::int64_t stride = 1, pad = 0, dilation = 1, groups = 1;
+  std::int64_t oh() const { return (h + 2 * pad - dilation * (r - 1) - 1) / stride + 1; }
+  std::int64_t ow() const { return (w + 2 * pad - dilation * (s - 1) - 1) / stride + 1; }
+
+  std::string dims() const;
+  static Result<ConvDesc> from_dims(const Dims& d);
+  double flops() const;
+  std::vector<TensorSpec> inputs(DType dt, const Epilogue& post) const;
+  std::vector<TensorSpec> outputs(DType dt, const Epilogue& post) const;
+  bool operator==(const ConvDesc&) const = default;
+};
+
+// Scaled dot-product attention, multi-head and grouped-query. Dims: b (batch, default 1),
+// h (query heads), kv (key/value heads, default h; h must divide by kv: query head i reads kv
+// head i / (h / kv)), q (query length), s (key length, default q), d (head dim), c (1 = causal).
+// Tensors, head-major: Q [b][h][q][d]; K, V [b][kv][s][d]; O [b][h][q][d].
+//   O = softmax(Q K^T / sqrt(d) + mask) V, softmax over keys, in f32 (bf16: Q K V bf16, O f32).
+// Causal masking aligns the last query with the last key (decode against a KV cache): query i
+// sees keys j <= i + (s - q). flops() counts the unmasked query-key pairs only (4 d per pair).
+struct AttentionDesc {
+  static constexpr std::string_view kOp = "attn";
+  static constexpr unsigned kPosts = 0;
+  std::int64_t b = 1, h = 0, kv = 0, q = 0, s = 0, d = 0;
+  bool causal = false;
+  std::int64_t pairs() const;  // unmasked (query, key) pairs per head
+
+  std::string dims() const;
+  static Result<AttentionDesc> from_dims(const Dims& d);
+  double flops() const {
+    return 4.0 * static_cast<double>(b * h * d) * static_cast<double>(pairs());
+  }
+  std::vector<TensorSpec> inputs(DType dt, const Epilogue& post) const;
+  std::vector<TensorSpec> outputs(DType dt, const Epilogue& post) const;
+  bool operator==(const AttentionDesc&) const = default;
+};
+
+// Pooling, NHWC. kind max / avg: window r x s, stride st (default 1), padding p (default 0);
+// average excludes the padding from the count. global: mean over h x w (r, s, st, p unused).
+// src [n][h][w][c]; dst [n][oh][ow][c] (global: [n][c]).
+enum class PoolKind { max, avg, global };
+struct PoolDesc {
+  static constexpr std::string_view kOp = "pool";  // printed as maxpool, avgpool, gpool
+  static constexpr unsigned kPosts = 0;
+  PoolKind kind = PoolKind::max;
+  std::int64_t n = 1, c = 0, h = 0, w = 0, r = 1, s = 1, stride = 1, pad = 0;
+  std::int64_t oh() const { return kind == PoolKind::global ? 1 : (h + 2 * pad - r) / stride + 1; }
+  std::int64_t ow() const { return kind == PoolKind::global ? 1 : (w + 2 * pad - s) / stride + 1; }
+  std::string_view op_name() const;
+
+  std::string dims() const;
+  static Result<PoolDesc> from_dims(const Dims& d, PoolKind kind);
+  double flops() const;
+  std::vector<TensorSpec> inputs(DType dt, const Epilogue& post) const;
+  std::vector<TensorSpec> outputs(DType dt, const Epilogue& post) const;
+  bool operator==(const PoolDesc&) const = default;
+};
+
+// Row-wise ops over a [m][n] tensor X (normalised over the last axis n), output Y [m][n]:
+//   softmax:  Y = exp(X - max) / sum
+//   lnorm:    Y = (X - mean) / sqrt(var + 1e-5) * gamma + beta   (gamma, beta [n] f32)
+//   rmsnorm:  Y = X / sqrt(mean(X^2) + 1e-5) * gamma              (gamma [n] f32)
+enum class RowKind { softmax, layernorm, rmsnorm };
+struct RowDesc {
+  static constexpr std::string_view kOp = "row";  // printed as softmax, lnorm, rmsnorm
+  static constexpr unsigned kPosts = 0;
+  static constexpr double kEps = 1e-5;
+  RowKind kind = RowKind::softmax;
+  std::int64_t m = 0, n = 0;
+  std::string_view op_name() const;
+
+  std::string dims() const;
+  static Result<RowDesc> from_dims(const Dims& d, RowKind kind);
+  double flops() const { return 5.0 * static_cast<double>(m * n); }
+  std::vector<TensorSpec> inputs(DType dt, const Epilogue& post) const;
+  std::vector<TensorSpec> outputs(DType dt, const Epilogue& post) const;
+  bool operator==(const RowDesc&) const = default;
+};
+
+// Elementwise binary op over n elements: add (Y = A + B) or mul (Y = A * B); A, B, Y [n].
+enum class BinaryKind { add, mul };
+struct BinaryDesc {
+  static constexpr std::string_view kOp = "binary";  // printed as add, mul
+  static constexpr unsigned kPosts = 0;
+  BinaryKind kind = BinaryKind::add;
+  std::int64_t n = 0;
+  std::string_view op_name() const;
+
+  std::string dims() const;
+  static Result<BinaryDesc> from_dims(const Dims& d, BinaryKind kind);
+  double flops() const { return static_cast<double>(n); }
+  std::vector<TensorSpec> inputs(DType dt, const Epilogue& post) const;
+  std::vector<TensorSpec> outputs(DType dt, const Epilogue& post) const;
+  bool operator==(const BinaryDesc&) const = default;
+};
+
+// Rotary position embedding (rotate-half form, as in GPT-NeoX / LLaMA), given its tables so that
+// every backend computes the same thing (no sin/cos of large angles on the device). Dims: t
+// (tokens), h (heads), d (head dim, even). X, Y [t][h][d]; cos, sin [t][d/2]. For i < d/2:
+//   Y[.., i] = X[i] cos[i] - X[i + d/2] sin[i];   Y[.., i + d/2] = X[i + d/2] cos[i] + X[i] sin[i]
+struct RopeDesc {
+  static constexpr std::string_view kOp = "rope";
+  static constexpr unsigned kPosts = 0;
+  std::int64_t t = 0, h = 0, d = 0;
+
+  std::string dims() const;
+  static Result<RopeDesc> from_dims(const Dims& d);
+  double flops() const { return 3.0 * static_cast<double>(t * h * d); }
+  std::vector<TensorSpec> inputs(DType dt, const Epilogue& post) const;
+  std::vector<TensorSpec> outputs(DType dt, const Epilogue& post) const;
+  bool operator==(const RopeDesc&) const = default;
+};
+
+// Embedding lookup: Y[i] = table[ids[i] mod v] (floor modulo, so every int32 id names a row).
+// Dims: v (vocabulary rows), d (row length), t (tokens). table [v][d]; ids [t] s32; Y [t][d].
+struct EmbedDesc {
+  static constexpr std::string_view kOp = "embed";
+  static constexpr unsigned kPosts = 0;
+  std::int64_t v = 0, d = 0, t = 0;
+  static std::int64_t row(std::int64_t id, std::int64_t v) { return ((id % v) + v) % v; }
+
+  std::string dims() const;
+  static Result<EmbedDesc> from_dims(const Dims& d);
+  double flops() const { return 0; }
+  std::vector<TensorSpec> inputs(DType dt, const Epilogue& post) const;
+  std::vector<TensorSpec> outputs(DType dt, const Epilogue& post) const;
+  bool operator==(const EmbedDesc&) const = default;
+};
+
+// Adding an op: write its Desc (the members above), then list it here. The order is part of
+// the API (others switch on it): append only.
+using OpDesc = std::variant<GemmDesc, ConvDesc, AttentionDesc, PoolDesc, RowDesc, BinaryDesc,
+                            RopeDesc, EmbedDesc>;
 
 struct Problem {
   OpDesc op;

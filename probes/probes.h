@@ -1,4 +1,6 @@
 // Public header of the probes library.
 #pragma once
 
-#include "cpu_features.h"
+#include "accel_probe.h"   // probe_opencl, probe_vulkan
+#include "cpu_features.h"  // tb::cpu_features(): run-time ISA detection
+#include "probe_report.h"  // tb::run_probe, tb::ProbeOptions, tb::format_probe_table

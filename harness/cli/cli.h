@@ -22,7 +22,10 @@ struct Context {
 using Action = std::function<int()>;
 
 void add_list_command(CLI::App& app, Context& ctx, Action& action);
+void add_probe_command(CLI::App& app, Context& ctx, Action& action);
 void add_run_command(CLI::App& app, Context& ctx, Action& action);
+void add_compare_commands(CLI::App& app, Context& ctx,
+                          Action& action);  // compare, export, import, baseline
 
 // Validators with messages that name the value: "must be a positive integer, got '-3'".
 extern const CLI::Validator kPositive;

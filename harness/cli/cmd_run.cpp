@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "environment.h"
 #include "kernels.h"
 #include "probes.h"
 #include "reports.h"
@@ -40,6 +41,7 @@ struct RunArgs {
   std::string suite;
   KernelRunOptions kopts;
   bool no_isolate = false;
+  bool pin = false;
   double timeout_s = 600;
   std::int64_t child_run_id = 0;  // internal: set in the child processes of an isolated run
 };
@@ -105,6 +107,11 @@ std::string run_child(const Context& ctx, const RunArgs& a, const std::string& b
 }
 
 int do_run(const Context& ctx, RunArgs a) {
+  if (a.pin) {
+    // Read by libgomp at its first parallel region, in this process and the children.
+    setenv("OMP_PROC_BIND", "close", 1);
+    setenv("OMP_PLACES", "cores", 1);
+  }
   // Problems: --problem strings and square GEMMs from --size; the default is the quick GEMM set.
   std::vector<Problem> problems;
   for (const auto& s : a.problems) {
@@ -153,10 +160,21 @@ int do_run(const Context& ctx, RunArgs a) {
     return failed ? kJobFailed : kOk;
   }
 
-  nlohmann::json env = {{"cpu", cpu_features().brand},
-                        {"tierbench", version_string()},
-                        {"threads", a.kopts.threads},
-                        {"isolate", !a.no_isolate}};
+  env::EnvironmentInputs ein;
+  ein.git_commit = git_commit();
+  ein.git_dirty = git_dirty();
+  ein.compiler_flags = cxx_flags();
+  ein.build_type = build_type();
+  nlohmann::json env = env::capture_environment(ein);
+  env["tierbench"] = version_string();
+  env["run_options"] = {{"threads", a.kopts.threads},
+                        {"isolate", !a.no_isolate},
+                        {"pin", a.pin},
+                        {"seed", a.kopts.seed},
+                        {"repetitions", a.kopts.repetitions},
+                        {"interleave", a.kopts.interleave},
+                        {"target_ci", a.kopts.sampling.target_ci},
+                        {"max_time_s", a.kopts.sampling.max_time_s}};
   auto run_id = (*store)->begin_run(ctx.command_line, git_commit(), env);
   if (!run_id) return usage_error(run_id.error().message);
   if (isatty(2) && !ctx.json) std::cerr << fmt::format("run {} -> {}\n", run_id.value(), db);
@@ -195,6 +213,11 @@ int do_run(const Context& ctx, RunArgs a) {
   if (!results) return usage_error(results.error().message);
   for (const auto& r : results.value())
     if (r.status == "failed" || r.status == "error") ++failed;
+  if (auto run = (*store)->run(run_id.value()); run) {
+    nlohmann::json env = run->env;
+    env["loadavg_end"] = env::loadavg_json();
+    (void)(*store)->update_run_env(run_id.value(), env);
+  }
   (void)(*store)->finish_run(run_id.value(), failed ? "failed" : "ok");
 
   if (ctx.json) {
@@ -234,6 +257,15 @@ void add_run_command(CLI::App& app, Context& ctx, Action& action) {
   cmd->add_option("--target-ci", k.sampling.target_ci,
                   "Stop when the 95% CI of the median is within this fraction of it")
       ->check(CLI::Range(0.0001, 1.0));
+  cmd->add_option("--repetitions", k.repetitions, "Run the whole problem list this many times")
+      ->check(kPositive);
+  cmd->add_flag("--interleave", k.interleave,
+                "Each repetition in a seeded random order (spreads machine drift)");
+  cmd->add_flag(
+      "--no-counters", [a](std::int64_t) { a->kopts.counters = false; },
+      "Do not read hardware counters (instructions, cycles)");
+  cmd->add_flag("--pin", a->pin,
+                "Pin CPU threads to cores (OMP_PROC_BIND=close, OMP_PLACES=cores)");
   cmd->add_flag("--no-isolate", a->no_isolate, "Run backends in this process (no crash isolation)");
   cmd->add_option("--timeout", a->timeout_s, "Per-backend timeout in isolated runs, seconds")
       ->check(kPositive);

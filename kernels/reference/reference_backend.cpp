@@ -73,9 +73,9 @@ class ReferenceBackend final : public Backend {
     return {d};
   }
   std::string version() override { return "tierbench reference"; }
-  Support supports(const Problem&, int device) override {
+  Support supports(const Problem& p, int device) override {
     if (device != 0) return Support::no("reference has one device");
-    return Support::yes();
+    return reference_supports(p);
   }
   Result<std::unique_ptr<PreparedKernel>> prepare(const Problem& p,
                                                   const PrepareOptions& o) override {
@@ -85,12 +85,32 @@ class ReferenceBackend final : public Backend {
 
 }  // namespace
 
-Result<void> reference_compute(const Problem& p, std::span<const Tensor> in,
-                               std::span<Tensor> out) {
-  return std::visit(Overloaded{[&](const GemmDesc& g) { return ref::gemm(g, p, in, out); }},
-                    p.op);
+Support reference_supports(const Problem& p) {
+  const bool gemm_like = p.as<GemmDesc>() || p.as<ConvDesc>();
+  const bool floating = p.dtype == DType::f32 || p.dtype == DType::bf16 || p.dtype == DType::f16;
+  if (!gemm_like && !floating)
+    return Support::no(std::string(p.op_name()) + " computes in f32, bf16 or f16 only");
+  if (p.dtype == DType::s32) return Support::no("s32 is an accumulator type, not a compute type");
+  return Support::yes();
 }
 
-std::unique_ptr<Backend> make_reference_backend() { return std::make_unique<ReferenceBackend>(); }
+Result<void> reference_compute(const Problem& p, std::span<const Tensor> in,
+                               std::span<Tensor> out) {
+  if (auto s = reference_supports(p); !s.supported) return make_error("reference: " + s.reason);
+  return std::visit(
+      Overloaded{[&](const GemmDesc& d) { return ref::gemm(d, p, in, out); },
+                 [&](const ConvDesc& d) { return ref::conv(d, p, in, out); },
+                 [&](const AttentionDesc& d) { return ref::attention(d, p, in, out); },
+                 [&](const PoolDesc& d) { return ref::pool(d, p, in, out); },
+                 [&](const RowDesc& d) { return ref::rowwise(d, p, in, out); },
+                 [&](const BinaryDesc& d) { return ref::binary(d, p, in, out); },
+                 [&](const RopeDesc& d) { return ref::rope(d, p, in, out); },
+                 [&](const EmbedDesc& d) { return ref::embed(d, p, in, out); }},
+      p.op);
+}
+
+std::unique_ptr<Backend> make_reference_backend() {
+  return std::make_unique<ReferenceBackend>();
+}
 
 }  // namespace tb

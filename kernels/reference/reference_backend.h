@@ -12,6 +12,9 @@ namespace tb {
 
 std::unique_ptr<Backend> make_reference_backend();
 
+// The data types the reference defines semantics for (and so every backend may offer).
+Support reference_supports(const Problem& p);
+
 // Direct entry for tests and workloads: computes p's outputs from inputs (as make_inputs lays
 // them out) into outputs (as make_outputs lays them out).
 Result<void> reference_compute(const Problem& p, std::span<const Tensor> inputs,

@@ -1,19 +1,143 @@
-// TEMPORARY scaffold, replaced by the real backend in this same change.
+// The Vulkan backend: discovery through the dlopen'd loader (probes/vulkan_loader), and f32 GEMM
+// (vulkan_gemm.cpp). Everything is found at run time: no loader, ICD or device means
+// availability() == false with the reason, never a crash.
 #include "vulkan_backend.h"
 
+#include <mutex>
+
+#include "vulkan_gemm.h"
+
 namespace tb {
+namespace vulkan {
+
 namespace {
-class Scaffold final : public Backend {
+struct Shared {
+  std::once_flag once;
+  std::shared_ptr<vk::Instance> instance;
+  std::string why;
+  std::mutex mu;
+  std::vector<std::shared_ptr<Context>> contexts;
+};
+Shared& shared() {
+  static Shared s;
+  return s;
+}
+}  // namespace
+
+Result<std::shared_ptr<vk::Instance>> shared_instance() {
+  auto& s = shared();
+  std::call_once(s.once, [&] {
+    vk::InstanceOptions o;
+    o.validation = vk::validation_requested();
+    s.instance = vk::Instance::create(o, &s.why);
+    if (s.instance && s.instance->physical_devices().empty()) {
+      s.why = "the Vulkan loader found no physical device (no ICD installed?)";
+      s.instance.reset();
+    }
+  });
+  if (!s.instance) return make_error(s.why);
+  return s.instance;
+}
+
+Result<std::shared_ptr<Context>> shared_context(int device) {
+  auto inst = shared_instance();
+  if (!inst) return inst.error();
+  auto& s = shared();
+  std::lock_guard lock(s.mu);
+  const auto n = inst.value()->physical_devices().size();
+  if (device < 0 || static_cast<std::size_t>(device) >= n)
+    return make_error("no Vulkan device " + std::to_string(device));
+  s.contexts.resize(n);
+  auto& c = s.contexts[static_cast<std::size_t>(device)];
+  if (!c) {
+    auto r = Context::open(inst.value(), device);
+    if (!r) return r.error();
+    c = r.value();
+  }
+  return c;
+}
+
+}  // namespace vulkan
+
+namespace {
+
+class VulkanBackend final : public Backend {
  public:
   std::string_view name() const override { return "vulkan"; }
-  Availability availability() override { return {false, "backend not built yet"}; }
-  std::vector<DeviceInfo> devices() override { return {}; }
-  std::string version() override { return {}; }
-  Support supports(const Problem&, int) override { return Support::no("not built"); }
-  Result<std::unique_ptr<PreparedKernel>> prepare(const Problem&, const PrepareOptions&) override {
-    return make_error("not built");
+
+  Availability availability() override {
+    auto inst = vulkan::shared_instance();
+    if (!inst) return {false, inst.error().message};
+    return {true, {}};
+  }
+
+  std::vector<DeviceInfo> devices() override {
+    std::vector<DeviceInfo> v;
+    auto inst = vulkan::shared_instance();
+    if (!inst) return v;
+    int i = 0;
+    for (VkPhysicalDevice pd : inst.value()->physical_devices()) {
+      const auto d = vk::describe(*inst.value(), pd);
+      DeviceInfo di;
+      di.index = i++;
+      di.name = d.name;
+      di.type = d.type;
+      di.vendor = vk::vendor_name(d.vendor_id);
+      di.driver = d.driver_name + (d.driver_info.empty() ? "" : " " + d.driver_info) + " (" +
+                  std::to_string(d.driver_version) + ")";
+      di.api_version = "Vulkan " + vk::api_version_string(d.api_version);
+      di.compute_units = 0;  // Vulkan does not expose it
+      di.global_memory_bytes = d.device_local_bytes;
+      di.max_workgroup_size = d.max_workgroup_invocations;
+      di.subgroup_size = d.subgroup_size;
+      di.fp16 = d.fp16;
+      di.int8_dot = d.int8_dot;
+      v.push_back(std::move(di));
+    }
+    return v;
+  }
+
+  std::string version() override {
+    auto inst = vulkan::shared_instance();
+    if (!inst) return "Vulkan (unavailable)";
+    std::string s = "Vulkan loader " + vk::api_version_string(inst.value()->api_version());
+    for (VkPhysicalDevice pd : inst.value()->physical_devices()) {
+      const auto d = vk::describe(*inst.value(), pd);
+      s += "; " + d.name + ": " + d.driver_name + " " + d.driver_info;
+    }
+    return s;
+  }
+
+  Support supports(const Problem& p, int device) override {
+    const GemmDesc* g = p.as<GemmDesc>();
+    if (!g) return Support::no("vulkan: op " + std::string(p.op_name()) + " not implemented");
+    if (p.dtype != DType::f32)
+      return Support::no("vulkan: gemm " + std::string(dtype_name(p.dtype)) +
+                         " not implemented (f32 only)");
+    auto ctx = vulkan::shared_context(device);
+    if (!ctx) return Support::no(ctx.error().message);
+    // Indices are 32-bit in the shaders, and one buffer must fit a storage-buffer range.
+    const std::uint64_t range = ctx.value()->info().max_storage_buffer_range;
+    const std::int64_t kp = (g->k + 3) / 4 * 4;
+    for (std::int64_t elems : {g->batch * g->m * kp, g->batch * g->n * kp, g->batch * g->m * g->n})
+      if (static_cast<std::uint64_t>(elems) * 4 > range || elems >= (1ll << 31))
+        return Support::no("vulkan: a gemm operand exceeds maxStorageBufferRange");
+    return Support::yes();
+  }
+
+  Result<std::unique_ptr<PreparedKernel>> prepare(const Problem& p,
+                                                  const PrepareOptions& opts) override {
+    if (auto s = supports(p, opts.device); !s.supported) return make_error(s.reason);
+    auto ctx = vulkan::shared_context(opts.device);
+    if (!ctx) return ctx.error();
+    return vulkan::prepare_gemm(ctx.value(), p, {});
   }
 };
+
 }  // namespace
-std::unique_ptr<Backend> make_vulkan_backend() { return std::make_unique<Scaffold>(); }
+
+std::unique_ptr<Backend> make_vulkan_backend() {
+  return std::make_unique<VulkanBackend>();
+}
+
 }  // namespace tb

@@ -1,0 +1,213 @@
+#include "results_io.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace tb::io {
+
+namespace {
+
+constexpr const char* kSchema = "tierbench.results/1";
+
+nlohmann::json opt(const std::optional<double>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+std::optional<double> get_opt(const nlohmann::json& j, const char* key) {
+  if (!j.contains(key) || j[key].is_null()) return std::nullopt;
+  return j[key].get<double>();
+}
+
+nlohmann::json record_json(const ResultRecord& r) {
+  return {{"kind", r.kind},
+          {"name", r.name},
+          {"backend", r.backend},
+          {"device", r.device},
+          {"dtype", r.dtype},
+          {"status", r.status},
+          {"message", r.message},
+          {"prepare_s", opt(r.prepare_s)},
+          {"first_s", opt(r.first_s)},
+          {"n", r.n},
+          {"median_s", opt(r.median_s)},
+          {"mean_s", opt(r.mean_s)},
+          {"min_s", opt(r.min_s)},
+          {"max_s", opt(r.max_s)},
+          {"p10_s", opt(r.p10_s)},
+          {"p90_s", opt(r.p90_s)},
+          {"p99_s", opt(r.p99_s)},
+          {"stddev_s", opt(r.stddev_s)},
+          {"cv", opt(r.cv)},
+          {"ci_lo_s", opt(r.ci_lo_s)},
+          {"ci_hi_s", opt(r.ci_hi_s)},
+          {"gflops", opt(r.gflops)},
+          {"gbps", opt(r.gbps)},
+          {"max_rel_err", opt(r.max_rel_err)},
+          {"timing_source", r.timing_source},
+          {"metrics", r.metrics},
+          {"samples", r.samples},
+          {"created_at", r.created_at}};
+}
+
+}  // namespace
+
+std::string benchmark_key(const ResultRecord& r) {
+  return r.name + "@" + r.backend;
+}
+
+Result<nlohmann::json> export_run(Store& store, std::int64_t run_id) {
+  auto run = store.run(run_id);
+  if (!run) return run.error();
+  auto results = store.results(run_id, /*with_samples=*/true);
+  if (!results) return results.error();
+  nlohmann::json doc = {{"schema", kSchema},
+                        {"run",
+                         {{"id", run->id},
+                          {"started_at", run->started_at},
+                          {"finished_at", run->finished_at},
+                          {"command", run->command},
+                          {"status", run->status},
+                          {"git_commit", run->git_commit},
+                          {"env", run->env}}},
+                        {"results", nlohmann::json::array()}};
+  for (const auto& r : results.value()) doc["results"].push_back(record_json(r));
+  return doc;
+}
+
+Result<nlohmann::json> export_gbench(Store& store, std::int64_t run_id) {
+  auto run = store.run(run_id);
+  if (!run) return run.error();
+  auto results = store.results(run_id, true);
+  if (!results) return results.error();
+  nlohmann::json ctx = {{"date", run->started_at},
+                        {"executable", "tierbench"},
+                        {"library_build_type", "release"},
+                        {"tierbench_run_id", run_id},
+                        {"tierbench_git_commit", run->git_commit}};
+  if (run->env.contains("cpu") && run->env["cpu"].is_object()) {
+    const auto& c = run->env["cpu"];
+    if (c.contains("logical_cpus")) ctx["num_cpus"] = c["logical_cpus"];
+    if (c.contains("freq_max_mhz") && c["freq_max_mhz"].is_number())
+      ctx["mhz_per_cpu"] = c["freq_max_mhz"];
+  }
+  nlohmann::json benchmarks = nlohmann::json::array();
+  for (const auto& r : results.value()) {
+    if (r.samples.empty()) continue;
+    const std::string name = benchmark_key(r);
+    for (std::size_t i = 0; i < r.samples.size(); ++i)
+      benchmarks.push_back({{"name", name},
+                            {"family_index", r.id},
+                            {"run_name", name},
+                            {"run_type", "iteration"},
+                            {"repetitions", r.samples.size()},
+                            {"repetition_index", i},
+                            {"threads", 1},
+                            {"iterations", 1},
+                            {"real_time", r.samples[i] * 1e9},
+                            {"cpu_time", r.samples[i] * 1e9},
+                            {"time_unit", "ns"}});
+    const auto agg = [&](const char* what, const std::optional<double>& v) {
+      if (!v) return;
+      benchmarks.push_back({{"name", name + "_" + what},
+                            {"family_index", r.id},
+                            {"run_name", name},
+                            {"run_type", "aggregate"},
+                            {"repetitions", r.samples.size()},
+                            {"threads", 1},
+                            {"aggregate_name", what},
+                            {"iterations", r.samples.size()},
+                            {"real_time", *v * 1e9},
+                            {"cpu_time", *v * 1e9},
+                            {"time_unit", "ns"}});
+    };
+    agg("mean", r.mean_s);
+    agg("median", r.median_s);
+    agg("stddev", r.stddev_s);
+  }
+  return nlohmann::json{{"context", ctx}, {"benchmarks", benchmarks}};
+}
+
+Result<std::vector<ResultRecord>> results_from_json(const nlohmann::json& doc) {
+  std::vector<ResultRecord> v;
+  try {
+    for (const auto& j : doc.at("results")) {
+      ResultRecord r;
+      r.kind = j.value("kind", "kernel");
+      r.name = j.at("name").get<std::string>();
+      r.backend = j.value("backend", "");
+      r.device = j.value("device", "");
+      r.dtype = j.value("dtype", "");
+      r.status = j.at("status").get<std::string>();
+      r.message = j.value("message", "");
+      r.prepare_s = get_opt(j, "prepare_s");
+      r.first_s = get_opt(j, "first_s");
+      r.n = j.value("n", std::int64_t{0});
+      r.median_s = get_opt(j, "median_s");
+      r.mean_s = get_opt(j, "mean_s");
+      r.min_s = get_opt(j, "min_s");
+      r.max_s = get_opt(j, "max_s");
+      r.p10_s = get_opt(j, "p10_s");
+      r.p90_s = get_opt(j, "p90_s");
+      r.p99_s = get_opt(j, "p99_s");
+      r.stddev_s = get_opt(j, "stddev_s");
+      r.cv = get_opt(j, "cv");
+      r.ci_lo_s = get_opt(j, "ci_lo_s");
+      r.ci_hi_s = get_opt(j, "ci_hi_s");
+      r.gflops = get_opt(j, "gflops");
+      r.gbps = get_opt(j, "gbps");
+      r.max_rel_err = get_opt(j, "max_rel_err");
+      r.timing_source = j.value("timing_source", "");
+      r.metrics = j.value("metrics", nlohmann::json::object());
+      r.samples = j.value("samples", std::vector<double>{});
+      r.created_at = j.value("created_at", "");
+      v.push_back(std::move(r));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return make_error(std::string("malformed results: ") + e.what());
+  }
+  return v;
+}
+
+Result<nlohmann::json> read_results_file(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) return make_error("cannot read " + path + ": " + std::strerror(errno));
+  std::stringstream ss;
+  ss << f.rdbuf();
+  auto doc = nlohmann::json::parse(ss.str(), nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return make_error(path + ": not valid JSON");
+  if (!doc.is_object() || doc.value("schema", "") != kSchema)
+    return make_error(path + ": not a tierbench results file (expected schema " + kSchema + ")");
+  if (auto r = results_from_json(doc); !r) return make_error(path + ": " + r.error().message);
+  return doc;
+}
+
+Result<std::int64_t> import_run(Store& store, const nlohmann::json& doc) {
+  auto results = results_from_json(doc);
+  if (!results) return results.error();
+  const auto& run = doc.value("run", nlohmann::json::object());
+  auto id =
+      store.begin_run("import: " + run.value("command", std::string("?")),
+                      run.value("git_commit", ""), run.value("env", nlohmann::json::object()));
+  if (!id) return id.error();
+  for (auto r : results.value()) {
+    r.run_id = id.value();
+    if (auto a = store.add_result(r); !a) return a.error();
+  }
+  if (auto f = store.finish_run(id.value(), run.value("status", std::string("ok"))); !f)
+    return f.error();
+  return id.value();
+}
+
+compare::SampleSet sample_set(const std::vector<ResultRecord>& results) {
+  compare::SampleSet set;
+  for (const auto& r : results) {
+    if ((r.status != "passed" && r.status != "mistrusted") || r.samples.empty()) continue;
+    auto& s = set[benchmark_key(r)];
+    s.values.insert(s.values.end(), r.samples.begin(), r.samples.end());
+  }
+  return set;
+}
+
+}  // namespace tb::io

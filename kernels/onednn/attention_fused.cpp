@@ -1,0 +1,45 @@
+// Fused attention: run-time ISA dispatch (kernel code lives in the per-ISA files).
+#include "attention_fused.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <string_view>
+
+#include "../../probes/cpu_features.h"
+
+namespace tb::onednn::fused {
+
+namespace {
+int rank(std::string_view isa) {
+  return isa == "avx512" ? 2 : isa == "avx2" ? 1 : 0;
+}
+}  // namespace
+
+std::string isa_for(const Shape& sh) {
+  const auto& f = cpu_features();
+  int best = f.avx512f ? 2 : (f.avx2 && f.fma) ? 1 : 0;
+  if (const char* cap = std::getenv("TB_ATTENTION_ISA"); cap && *cap)
+    best = std::min(best, rank(cap));
+  if (best == 2 && sh.d % 16 == 0) return "avx512";
+  if (best >= 1 && sh.d % 8 == 0) return "avx2";
+  return "scalar";
+}
+
+bool supports(const Shape& sh) {
+  return sh.d <= 512 && sh.h % sh.kv == 0 && (!sh.causal || sh.q <= sh.s);
+}
+
+std::size_t workspace_bytes(const Shape& sh) {
+  if (!use_transpose(sh)) return 0;
+  return static_cast<std::size_t>(sh.b * sh.kv * sh.d * padded_keys(sh)) * sizeof(float);
+}
+
+bool run(const Shape& sh, const float* Q, const float* K, const float* V, float* O, float* ws) {
+  if (!use_transpose(sh)) ws = nullptr;
+  const std::string isa = isa_for(sh);
+  if (isa == "avx512") return run_avx512(sh, Q, K, V, O, ws);
+  if (isa == "avx2") return run_avx2(sh, Q, K, V, O, ws);
+  return run_scalar(sh, Q, K, V, O, ws);
+}
+
+}  // namespace tb::onednn::fused

@@ -1,0 +1,52 @@
+// Hand-written fused attention for the CPU (flash-attention style): per block of 32 query rows
+// (of the query heads that share one kv head),
+// keys are visited in tiles of 64 with an online softmax (running max and sum), so the scores
+// never leave a 32 x 64 tile and extra memory is O(sequence): a K^T copy per kv head (when the
+// query rows per kv head make the transpose pay) and O(block) per thread.
+//
+// One algorithm (attention_fused_impl.h), instantiated per ISA in its own file compiled with its
+// own -m flags: attention_fused_avx512.cpp, attention_fused_avx2.cpp, attention_fused_scalar.cpp.
+// The ISA is chosen at run time from tb::cpu_features(); TB_ATTENTION_ISA=avx512|avx2|scalar
+// caps it (tests use this to cover every path on one machine).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace tb::onednn::fused {
+
+struct Shape {
+  std::int64_t b = 1, h = 1, kv = 1, q = 1, s = 1, d = 1;
+  bool causal = false;
+};
+
+// The ISA run() will use for this shape: "avx512", "avx2" or "scalar" (the vector paths need d
+// to be a multiple of their width).
+std::string isa_for(const Shape& sh);
+// Whether the kernel takes this shape at all (d <= 512: the per-thread accumulators live on the
+// stack).
+bool supports(const Shape& sh);
+// Bytes of workspace run() needs (the K^T copies; 0 when it works from K directly).
+std::size_t workspace_bytes(const Shape& sh);
+// Q [b][h][q][d], K and V [b][kv][s][d], O [b][h][q][d], all f32; ws as workspace_bytes() says.
+// False when scratch memory could not be allocated.
+bool run(const Shape& sh, const float* Q, const float* K, const float* V, float* O, float* ws);
+
+// Per-ISA entry points (internal).
+bool run_avx512(const Shape& sh, const float* Q, const float* K, const float* V, float* O,
+                float* ws);
+bool run_avx2(const Shape& sh, const float* Q, const float* K, const float* V, float* O, float* ws);
+bool run_scalar(const Shape& sh, const float* Q, const float* K, const float* V, float* O,
+                float* ws);
+
+// Shared by the ISA files: the key tile, the padded K^T row length, and whether to transpose.
+inline constexpr std::int64_t kKeyTile = 64, kRowBlock = 32;
+inline std::int64_t padded_keys(const Shape& sh) {
+  return (sh.s + kKeyTile - 1) / kKeyTile * kKeyTile;
+}
+inline bool use_transpose(const Shape& sh) {
+  return sh.q * (sh.h / sh.kv) >= 8;
+}
+
+}  // namespace tb::onednn::fused

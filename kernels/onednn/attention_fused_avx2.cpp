@@ -1,0 +1,67 @@
+// Fused attention, AVX2 + FMA instantiation (compiled with -mavx2 -mfma only; see CMakeLists).
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstdlib>
+
+#include "attention_fused.h"
+
+namespace tb::onednn::fused {
+namespace {
+
+struct Vec {
+  using reg = __m256;
+  static constexpr int W = 8, NV = 2;
+  static reg zero() { return _mm256_setzero_ps(); }
+  static reg set1(float x) { return _mm256_set1_ps(x); }
+  static reg load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, reg v) { _mm256_storeu_ps(p, v); }
+  static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
+  static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
+  static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
+  static reg max(reg a, reg b) { return _mm256_max_ps(a, b); }
+  static float hmax(reg v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+  }
+  static reg sub(reg a, reg b) { return _mm256_sub_ps(a, b); }
+  static float hsum(reg v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+  // Cephes expf, as in the AVX-512 file; 0 below -87.3.
+  static reg exp(reg x) {
+    const reg lo = set1(-87.3f);
+    const reg keep = _mm256_cmp_ps(x, lo, _CMP_GE_OQ);
+    x = _mm256_min_ps(_mm256_max_ps(x, lo), set1(88.0f));
+    const reg n = _mm256_round_ps(mul(x, set1(1.44269504088896341f)),
+                                  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    reg f = _mm256_fnmadd_ps(n, set1(0.693359375f), x);
+    f = _mm256_fnmadd_ps(n, set1(-2.12194440e-4f), f);
+    reg p = set1(1.9875691500e-4f);
+    p = fma(p, f, set1(1.3981999507e-3f));
+    p = fma(p, f, set1(8.3334519073e-3f));
+    p = fma(p, f, set1(4.1665795894e-2f));
+    p = fma(p, f, set1(1.6666665459e-1f));
+    p = fma(p, f, set1(5.0000001201e-1f));
+    p = fma(p, mul(f, f), add(f, set1(1.0f)));
+    const __m256i e =
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_and_ps(keep, mul(p, _mm256_castsi256_ps(e)));
+  }
+};
+
+#include "attention_fused_impl.h"
+
+}  // namespace
+
+bool run_avx2(const Shape& sh, const float* Q, const float* K, const float* V, float* O,
+              float* ws) {
+  return Fused<Vec>::run(sh, Q, K, V, O, ws);
+}
+
+}  // namespace tb::onednn::fused

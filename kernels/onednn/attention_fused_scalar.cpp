@@ -1,0 +1,36 @@
+// Fused attention, portable scalar instantiation (baseline flags): the fallback on any CPU.
+#include <cstdint>
+#include <cstdlib>
+
+#include "attention_fused.h"
+
+namespace tb::onednn::fused {
+namespace {
+
+struct Vec {
+  using reg = float;
+  static constexpr int W = 1, NV = 8;
+  static reg zero() { return 0.0f; }
+  static reg set1(float x) { return x; }
+  static reg load(const float* p) { return *p; }
+  static void store(float* p, reg v) { *p = v; }
+  static reg fma(reg a, reg b, reg c) { return a * b + c; }
+  static reg mul(reg a, reg b) { return a * b; }
+  static reg add(reg a, reg b) { return a + b; }
+  static reg max(reg a, reg b) { return a > b ? a : b; }
+  static float hmax(reg v) { return v; }
+  static reg sub(reg a, reg b) { return a - b; }
+  static float hsum(reg v) { return v; }
+  static reg exp(reg x) { return x < -87.3f ? 0.0f : __builtin_expf(x); }
+};
+
+#include "attention_fused_impl.h"
+
+}  // namespace
+
+bool run_scalar(const Shape& sh, const float* Q, const float* K, const float* V, float* O,
+                float* ws) {
+  return Fused<Vec>::run(sh, Q, K, V, O, ws);
+}
+
+}  // namespace tb::onednn::fused

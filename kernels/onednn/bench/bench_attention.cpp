@@ -1,0 +1,66 @@
+// Fused (online softmax, hand-written) vs composed (oneDNN matmul + softmax + matmul) attention
+// on the oneDNN backend, interleaved per iteration; composed_over_fused > 1 means fused is faster.
+// Prefill: 8 heads, S = 128 .. 4096, head dim 64 and 128. Decode: 1 query against a KV cache of
+// 1024, reported as GB/s over the compulsory K + V (+ Q, O) traffic.
+//
+//   ninja -C build/<you> bench_attention && build/<you>/kernels/onednn/bench/bench_attention
+#include <cstdlib>
+
+#include "bench_util.h"
+
+namespace tb::bench {
+namespace {
+
+std::unique_ptr<PreparedKernel> prepare_path(benchmark::State& st, Backend& b, const Problem& p,
+                                             const char* path) {
+  setenv("TB_ONEDNN_ATTENTION", path, 1);
+  auto k = prepare_tb(st, b, p);
+  unsetenv("TB_ONEDNN_ATTENTION");
+  return k;
+}
+
+void BM_attention(benchmark::State& st, const std::string& problem) {
+  const auto p = Problem::parse(problem).value();
+  static auto backends = make_backends();
+  Backend* onednn = nullptr;
+  for (auto& b : backends)
+    if (b->name() == "onednn") onednn = b.get();
+  auto fused = prepare_path(st, *onednn, p, "fused");
+  if (!fused) return;
+  auto composed = prepare_path(st, *onednn, p, "composed");
+  if (!composed) return;
+  const auto run = [](PreparedKernel& k) {
+    auto t = k.execute();
+    return t ? t.value().seconds : -1.0;
+  };
+  interleave(
+      st, [&] { return run(*fused); }, [&] { return run(*composed); }, "fused", "composed", 1);
+  const double f_s = st.counters["fused_ms"] / 1e3;
+  st.counters["fused_GFLOPs"] = p.flops() / f_s / 1e9;
+  st.counters["fused_pct_peak"] = 100 * p.flops() / f_s / 1e9 / g_peak_gflops;
+  st.counters["fused_GBs"] = p.min_bytes() / f_s / 1e9;
+  st.counters["composed_GBs"] = p.min_bytes() / (st.counters["composed_ms"] / 1e3) / 1e9;
+}
+
+}  // namespace
+}  // namespace tb::bench
+
+int main(int argc, char** argv) {
+  tb::bench::parse_flags(argc, argv);
+  std::vector<std::string> problems;
+  for (int d : {64, 128})
+    for (int s : {128, 256, 512, 1024, 2048, 4096})
+      problems.push_back("attn:h8q" + std::to_string(s) + "s" + std::to_string(s) + "d" +
+                         std::to_string(d) + ":f32");
+  for (int d : {64, 128}) problems.push_back("attn:h8q2048s2048d" + std::to_string(d) + "c1:f32");
+  for (int d : {64, 128}) problems.push_back("attn:h8q1s1024d" + std::to_string(d) + ":f32");
+  problems.push_back("attn:h32kv8q1s4096d128:f32");  // LLM decode with GQA, 32 MiB of KV
+  for (const auto& p : problems)
+    benchmark::RegisterBenchmark(p.c_str(), tb::bench::BM_attention, p)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,108 @@
+#include "onednn_common.h"
+
+namespace tb::onednn {
+
+void fail(const char* file, int line, const char* call, const char* what) {
+  throw Failure(std::string(file) + ":" + std::to_string(line) + ": " + call + ": " + what);
+}
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+dnnl::memory::data_type to_dnnl(DType t) {
+  using dt = dnnl::memory::data_type;
+  switch (t) {
+    case DType::f32:
+      return dt::f32;
+    case DType::f16:
+      return dt::f16;
+    case DType::bf16:
+      return dt::bf16;
+    case DType::s8:
+      return dt::s8;
+    case DType::u8:
+      return dt::u8;
+    case DType::s32:
+      return dt::s32;
+  }
+  return dt::undef;
+}
+
+dnnl::memory::desc plain_md(const dims& d, DType t) {
+  dims strides(d.size(), 1);
+  for (int i = static_cast<int>(d.size()) - 2; i >= 0; --i)
+    strides[static_cast<std::size_t>(i)] =
+        strides[static_cast<std::size_t>(i) + 1] * d[static_cast<std::size_t>(i) + 1];
+  return TB_DNNL(dnnl::memory::desc(d, to_dnnl(t), strides));
+}
+
+void append_post_ops(dnnl::post_ops& po, const Epilogue& e, const dnnl::memory::desc& residual_md) {
+  using alg = dnnl::algorithm;
+  switch (e.act) {
+    case Activation::none:
+      break;
+    case Activation::relu:
+      TB_DNNL(po.append_eltwise(1.f, alg::eltwise_relu, 0.f, 0.f));
+      break;
+    // clip_v2 is [alpha, beta] inclusive on both ends, like the reference's relu6.
+    case Activation::relu6:
+      TB_DNNL(po.append_eltwise(1.f, alg::eltwise_clip_v2, 0.f, 6.f));
+      break;
+    case Activation::gelu:
+      TB_DNNL(po.append_eltwise(1.f, alg::eltwise_gelu_erf, 0.f, 0.f));
+      break;
+    case Activation::silu:
+      TB_DNNL(po.append_eltwise(1.f, alg::eltwise_swish, 1.f, 0.f));
+      break;
+  }
+  if (e.residual) TB_DNNL(po.append_binary(alg::binary_add, residual_md));
+}
+
+int Plan::input(int input, const dnnl::memory::desc& user_md) {
+  buffers_.push_back({user_md, input, -1, {}});
+  return static_cast<int>(buffers_.size()) - 1;
+}
+
+int Plan::weights(int input, const dnnl::memory::desc& user_md, const dnnl::memory::desc& wanted) {
+  const int user = this->input(input, user_md);
+  if (wanted == user_md) return user;
+  const int to = scratch(wanted);
+  reorders_.push_back({user, to});
+  return to;
+}
+
+int Plan::output(int output, const dnnl::memory::desc& md) {
+  buffers_.push_back({md, -1, output, {}});
+  return static_cast<int>(buffers_.size()) - 1;
+}
+
+int Plan::scratch(const dnnl::memory::desc& md) {
+  buffers_.push_back({md, -1, -1, {}});
+  return static_cast<int>(buffers_.size()) - 1;
+}
+
+int Plan::constant(const dnnl::memory::desc& md, std::function<void(void* data)> fill) {
+  buffers_.push_back({md, -1, -1, std::move(fill)});
+  return static_cast<int>(buffers_.size()) - 1;
+}
+
+void Plan::primitive(const dnnl::primitive_desc& pd, std::vector<std::pair<int, int>> args) {
+  steps_.push_back({pd, std::move(args), {}, {}});
+}
+
+void Plan::custom(std::string name, CustomFn fn) {
+  steps_.push_back({{}, {}, std::move(name), std::move(fn)});
+}
+
+std::string Plan::impl_info() const {
+  std::string s;
+  for (const auto& st : steps_) {
+    if (!s.empty()) s += ",";
+    s += st.fn ? st.name : std::string(st.pd.impl_info_str());
+  }
+  return s;
+}
+
+}  // namespace tb::onednn

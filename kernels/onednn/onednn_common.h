@@ -1,0 +1,110 @@
+// Shared machinery of the oneDNN backend: the check macro, the engine, and Plan -- a list of
+// primitives (and a few hand-written CPU steps) over numbered buffers, which every op builder
+// fills and one PreparedKernel class runs.
+//
+// Two phases, so that supports() never pollutes the primitive cache nor allocates:
+//   build   (the op builders): memory descriptors and primitive descriptors only (cheap);
+//   realise (prepare):         primitives created (timed: primitive_create_s) and buffers
+//   allocated.
+// Weights whose layout oneDNN chooses (format_tag::any) get a user buffer in the problem's plain
+// layout plus a reorder to the chosen layout that upload() runs (timed: reorder_s).
+#pragma once
+
+#include <dnnl.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../problem.h"
+#include "../result.h"
+
+namespace tb::onednn {
+
+// Raised (inside the backend only) by TB_DNNL; guard() turns it into a tb::Error at the API edge.
+struct Failure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+[[noreturn]] void fail(const char* file, int line, const char* call, const char* what);
+
+// Evaluates a oneDNN C++ API call; a dnnl::error becomes a Failure naming file, line and call.
+#define TB_DNNL(call)                                          \
+  ([&]() -> decltype(auto) {                                   \
+    try {                                                      \
+      return (call);                                           \
+    } catch (const dnnl::error& e) {                           \
+      ::tb::onednn::fail(__FILE__, __LINE__, #call, e.what()); \
+    }                                                          \
+  }())
+
+// Runs f, turning a Failure (or any std::exception, e.g. bad_alloc) into an Error.
+template <class F>
+auto guard(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    return make_error(e.what());
+  }
+}
+
+dnnl::engine& cpu_engine();
+dnnl::memory::data_type to_dnnl(DType t);
+using dims = dnnl::memory::dims;
+using tag = dnnl::memory::format_tag;
+dnnl::memory::desc plain_md(const dims& d, DType t);  // dense row-major
+
+// Appends the activation and residual-add post-ops of an epilogue (bias is the op's own input).
+// residual_md describes the residual tensor as the op's dst sees it.
+void append_post_ops(dnnl::post_ops& po, const Epilogue& e, const dnnl::memory::desc& residual_md);
+
+// A hand-written step runs on the realised buffers.
+using CustomFn = std::function<void(std::vector<dnnl::memory>& buffers)>;
+
+class Plan {
+ public:
+  // A buffer filled by upload() from problem input `input` (its bytes, as-is: user_md must
+  // describe the tensor's dense layout, perhaps with permuted strides).
+  int input(int input, const dnnl::memory::desc& user_md);
+  // Like input(), but the primitive wants `wanted`: when it differs, upload() reorders into a
+  // second buffer (a load cost). Returns the buffer the primitive reads.
+  int weights(int input, const dnnl::memory::desc& user_md, const dnnl::memory::desc& wanted);
+  // A buffer download() copies into problem output `output`; md must be dense row-major.
+  int output(int output, const dnnl::memory::desc& md);
+  int scratch(const dnnl::memory::desc& md);  // an intermediate
+  // A buffer filled once when the kernel is prepared (e.g. an attention mask).
+  int constant(const dnnl::memory::desc& md, std::function<void(void* data)> fill);
+  void primitive(const dnnl::primitive_desc& pd, std::vector<std::pair<int, int>> args);
+  void custom(std::string name, CustomFn fn);
+
+  // A named figure the kernel's details() reports, e.g. {"attention_fused", 1}.
+  void detail(std::string name, double value) { details_.emplace_back(std::move(name), value); }
+
+  // oneDNN implementation names of the primitives, e.g. "brg:avx512_core".
+  std::string impl_info() const;
+
+ private:
+  friend class Kernel;
+  struct Buffer {
+    dnnl::memory::desc md;
+    int input = -1, output = -1;
+    std::function<void(void*)> fill;
+  };
+  struct Reorder {
+    int from, to;
+  };
+  struct Step {
+    dnnl::primitive_desc pd;  // empty for a custom step
+    std::vector<std::pair<int, int>> args;
+    std::string name;
+    CustomFn fn;
+  };
+  std::vector<Buffer> buffers_;
+  std::vector<Reorder> reorders_;
+  std::vector<Step> steps_;
+  std::vector<std::pair<std::string, double>> details_;
+};
+
+}  // namespace tb::onednn

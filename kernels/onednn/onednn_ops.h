@@ -1,0 +1,18 @@
+// One builder per op family, each in its own file: fills a Plan with memory and primitive
+// descriptors for a problem (throws Failure when oneDNN has no implementation).
+#pragma once
+
+#include "onednn_common.h"
+
+namespace tb::onednn {
+
+void build_matmul(Plan& plan, const Problem& p, const GemmDesc& g);
+void build_conv(Plan& plan, const Problem& p, const ConvDesc& c);
+void build_attention(Plan& plan, const Problem& p, const AttentionDesc& a);
+void build_pool(Plan& plan, const Problem& p, const PoolDesc& d);
+void build_rowwise(Plan& plan, const Problem& p, const RowDesc& d);
+void build_binary(Plan& plan, const Problem& p, const BinaryDesc& d);
+void build_rope(Plan& plan, const Problem& p, const RopeDesc& d);
+void build_embed(Plan& plan, const Problem& p, const EmbedDesc& d);
+
+}  // namespace tb::onednn

@@ -1,0 +1,19 @@
+// Shared by the GEMM kernels: the epilogue, chosen at run time by the `epi` argument so that one
+// program binary serves every epilogue:
+//   epi & 7: activation (0 none, 1 relu, 2 relu6, 3 gelu (erf form), 4 silu)
+//   epi & 8: add bias[col] before the activation;  epi & 16: add residual after it.
+#define EPI_BIAS 8
+#define EPI_RES 16
+
+#define TB_DEFINE_ACT(T, NAME)                                       \
+  inline T NAME(const T x, const int act) {                          \
+    switch (act) {                                                   \
+      case 1: return fmax(x, 0.0f);                                  \
+      case 2: return fmin(fmax(x, 0.0f), 6.0f);                      \
+      case 3: return 0.5f * x * (1.0f + erf(x * 0.70710678118654752f)); \
+      case 4: return x / (1.0f + exp(-x));                           \
+      default: return x;                                             \
+    }                                                                \
+  }
+TB_DEFINE_ACT(float, tb_act)
+TB_DEFINE_ACT(float16, tb_act16)

@@ -1,0 +1,91 @@
+// Convolution on every backend against the reference (general, depthwise, pointwise, strided,
+// dilated, grouped, fused epilogues, bf16, int8), and its problem strings.
+#include <gtest/gtest.h>
+
+#include <tuple>
+
+#include "backend_fixture.h"
+
+namespace tb {
+namespace {
+
+std::string test_name(std::string s) {
+  for (char& c : s)
+    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+  return s;
+}
+
+class ConvTest : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+
+TEST_P(ConvTest, MatchesReference) {
+  const auto& [backend, problem] = GetParam();
+  auto p = Problem::parse(problem);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  const auto o = test::run_and_check(backend, p.value());
+  if (o.status == Status::unavailable || o.status == Status::unsupported)
+    GTEST_SKIP() << status_name(o.status) << ": " << o.message;
+  EXPECT_EQ(o.status, Status::passed)
+      << o.message << " (max rel err " << o.check.max_rel_err << ")";
+}
+
+const std::vector<std::string> kShapes = {
+    "conv:n1c3h7w7k5r3s3p1:f32",                  // RGB-like input
+    "conv:n2c17h5w6k13r1s1:f32+bias",             // pointwise, primes
+    "conv:n1c16h9w9k16r3s3p1g16:f32+bias+relu6",  // depthwise
+    "conv:n1c8h11w13k6r3s3st2p1:f32+relu",        // strided
+    "conv:n1c4h10w10k4r3s3p2dl2:f32",             // dilated
+    "conv:n1c12h6w6k9r3s3g3:f32+gelu",            // grouped
+    "conv:n1c16h8w8k16r3s3p1:f32+bias+silu+res",  // full epilogue
+    "conv:n1c5h13w17k7r5s5p2:f32",                // 5x5
+    "conv:n1c7h1w1k3r1s1:f32",                    // 1x1 image
+    "conv:n1c1000h3w3k8r1s1:f32",                 // long reduction
+    "conv:n1c64h28w28k64r3s3p1:f32+bias+relu",    // ResNet-like
+    "conv:n1c32h14w14k32r3s3st2p1g32:f32",        // strided depthwise (MobileNetV2)
+    "conv:n1c16h8w8k32r3s3p1:bf16+bias+relu",
+    "conv:n1c16h8w8k32r3s3p1:s8",
+    "conv:n1c32h7w7k32r1s1:u8+relu",
+    "conv:n1c16h6w6k16r3s3p1:s8+bias+res",
+};
+
+INSTANTIATE_TEST_SUITE_P(AllBackends, ConvTest,
+                         ::testing::Combine(::testing::ValuesIn(test::backend_names()),
+                                            ::testing::ValuesIn(kShapes)),
+                         [](const auto& info) {
+                           return test_name(std::get<0>(info.param) + "_" +
+                                            std::get<1>(info.param));
+                         });
+
+TEST(ConvProblem, RoundTrips) {
+  for (const char* s :
+       {"conv:n1c64h56w56k64r3s3p1:f32+bias+relu", "conv:n2c3h224w224k32r3s3st2p1:bf16",
+        "conv:n1c144h56w56k144r3s3p1g144:f32+relu6", "conv:n1c4h9w9k4r3s3p2dl2:s8+res"}) {
+    auto p = Problem::parse(s);
+    ASSERT_TRUE(p.ok()) << s << ": " << p.error().message;
+    EXPECT_EQ(p->str(), s);
+    EXPECT_EQ(Problem::parse(p->str()).value(), p.value());
+  }
+  EXPECT_EQ(Problem::parse("conv:c8h4w4k8r1s1st1p0dl1g1:f32")->str(), "conv:n1c8h4w4k8r1s1:f32");
+}
+
+TEST(ConvProblem, Shapes) {
+  const auto p = Problem::parse("conv:n2c6h10w12k4r3s3st2p1g2:f32+bias+res").value();
+  const auto* c = p.as<ConvDesc>();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->oh(), 5);
+  EXPECT_EQ(c->ow(), 6);
+  const auto in = p.inputs();
+  ASSERT_EQ(in.size(), 4u);
+  EXPECT_EQ(in[1].shape, (std::vector<std::int64_t>{4, 3, 3, 3}));
+  EXPECT_EQ(in[3].shape, (std::vector<std::int64_t>{2, 5, 6, 4}));
+  EXPECT_DOUBLE_EQ(p.flops(), 2.0 * 2 * 5 * 6 * 4 * 3 * 3 * 3);
+}
+
+TEST(ConvProblem, RejectsBadInput) {
+  for (const char* s :
+       {"conv:n1c6h8w8k4r3s3g4:f32", "conv:n1c4h2w2k4r5s5:f32", "conv:n1c4h8w8k4r3s3p3:f32",
+        "conv:n1c4h8w8k4r3:f32", "conv:n1c4h8w8k4r3s3x1:f32", "conv:n1c4h8w8k4r3s3st0:f32"})
+    EXPECT_FALSE(Problem::parse(s).ok()) << s;
+}
+
+}  // namespace
+}  // namespace tb

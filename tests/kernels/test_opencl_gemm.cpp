@@ -1,0 +1,230 @@
+// OpenCL GEMM beyond the shared suite: batch, transposes and every epilogue on both kernels
+// (packed, tiled) and on odd packed configurations; the program binary cache; behaviour without
+// an OpenCL driver.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <tuple>
+
+#include <unistd.h>
+
+#include "backend_fixture.h"
+#include "opencl/tune_store.h"
+
+namespace tb {
+namespace {
+
+bool opencl_available(std::string* why) {
+  Backend* b = test::backend("opencl");
+  if (!b) return *why = "no opencl backend registered", false;
+  auto a = b->availability();
+  *why = a.reason;
+  return a.available;
+}
+
+// Sets an environment variable for the scope of a test.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old, had_ = true;
+    if (value.empty())
+      unsetenv(name);
+    else
+      setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (had_)
+      setenv(name_, old_.c_str(), 1);
+    else
+      unsetenv(name_);
+  }
+
+ private:
+  const char* name_;
+  std::string old_;
+  bool had_ = false;
+};
+
+// "" = the configuration the backend selects by itself (packed on CPU devices, tiled on GPUs).
+const std::vector<std::string> kConfigs = {"", "tiled", "packed:mr3nv1kc7rb3o1",
+                                           "packed:mr5nv3kc0rb1o0", "packed:mr8nv2kc64rb2o0"};
+
+const std::vector<std::string> kProblems = {
+    "gemm:b3m17n31k13:f32+bias+relu",     "gemm:b2m33n47k70ta1:f32+bias+gelu",
+    "gemm:m65n33k129tb1:f32+silu+res",    "gemm:b2m9n100k31ta1tb1:f32+bias+relu6+res",
+    "gemm:m130n70k300:f32+bias+gelu+res", "gemm:b5m1n17k1:f32+res",
+    "gemm:m100n1k77tb1:f32+bias+silu",    "gemm:m16n32k256:f32+relu",
+};
+
+class OpenclGemmTest : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+
+TEST_P(OpenclGemmTest, MatchesReference) {
+  std::string why;
+  if (!opencl_available(&why)) GTEST_SKIP() << "opencl unavailable: " << why;
+  const auto& [config, problem] = GetParam();
+  ScopedEnv env("TB_OPENCL_GEMM", config);
+  auto p = Problem::parse(problem);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  const auto o = test::run_and_check("opencl", p.value(), 7);
+  if (o.status == Status::unsupported) GTEST_SKIP() << o.message;
+  EXPECT_EQ(o.status, Status::passed)
+      << o.message << " (max rel err " << o.check.max_rel_err << ")";
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, OpenclGemmTest,
+                         ::testing::Combine(::testing::ValuesIn(kConfigs),
+                                            ::testing::ValuesIn(kProblems)),
+                         [](const auto& info) {
+                           std::string s = std::get<0>(info.param);
+                           s = (s.empty() ? std::string("auto") : s) + "_" +
+                               std::get<1>(info.param);
+                           for (char& c : s)
+                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return s;
+                         });
+
+double detail(const PreparedKernel& k, const std::string& name) {
+  for (const auto& [n, v] : k.details())
+    if (n == name) return v;
+  return -1;
+}
+
+struct RunResult {
+  std::vector<std::pair<std::string, double>> details;
+  Tensor out;
+  Timing timing;
+  MemoryStats mem;
+};
+
+RunResult run_once(const Problem& p, const std::vector<Tensor>& inputs) {
+  RunResult r;
+  auto k = test::backend("opencl")->prepare(p, PrepareOptions{});
+  EXPECT_TRUE(k.ok()) << k.error().message;
+  if (!k) return r;
+  EXPECT_TRUE(k.value()->upload(inputs).ok());
+  auto t = k.value()->execute();
+  EXPECT_TRUE(t.ok()) << t.error().message;
+  if (t) r.timing = t.value();
+  auto outs = make_outputs(p);
+  EXPECT_TRUE(k.value()->download(outs).ok());
+  r.out = outs[0];
+  r.details = k.value()->details();
+  r.mem = k.value()->memory();
+  EXPECT_EQ(detail(*k.value(), "program_build_s") >= 0, true);
+  return r;
+}
+
+double find(const std::vector<std::pair<std::string, double>>& d, const std::string& name) {
+  for (const auto& [n, v] : d)
+    if (n == name) return v;
+  ADD_FAILURE() << "missing detail " << name;
+  return -1;
+}
+
+TEST(OpenclGemm, SecondPrepareHitsTheBinaryCacheWithIdenticalResults) {
+  std::string why;
+  if (!opencl_available(&why)) GTEST_SKIP() << "opencl unavailable: " << why;
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("tb_ocl_cache_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  ScopedEnv env("XDG_CACHE_HOME", dir.string());
+  ScopedEnv cfg("TB_OPENCL_GEMM", "");
+  auto p = Problem::parse("gemm:b2m37n45k51ta1:f32+bias+silu+res");
+  ASSERT_TRUE(p.ok());
+  const auto inputs = make_inputs(p.value(), 11);
+  const RunResult cold = run_once(p.value(), inputs);
+  const RunResult warm = run_once(p.value(), inputs);
+  EXPECT_EQ(find(cold.details, "program_cache_hit"), 0.0);
+  EXPECT_EQ(find(warm.details, "program_cache_hit"), 1.0);
+  EXPECT_GT(find(cold.details, "program_build_s"), 0.0);
+  ASSERT_EQ(cold.out.bytes(), warm.out.bytes());
+  EXPECT_EQ(std::memcmp(cold.out.raw(), warm.out.raw(), cold.out.bytes()), 0);
+  EXPECT_TRUE(fs::exists(dir / "tierbench" / "opencl"));
+  fs::remove_all(dir);
+}
+
+TEST(OpenclGemm, ReportsProfilingTimeAndMemory) {
+  std::string why;
+  if (!opencl_available(&why)) GTEST_SKIP() << "opencl unavailable: " << why;
+  ScopedEnv cfg("TB_OPENCL_GEMM", "");
+  const Problem p = make_gemm(64, 48, 80);
+  const auto inputs = make_inputs(p, 3);
+  const RunResult r = run_once(p, inputs);
+  EXPECT_EQ(r.timing.source, TimingSource::profiling_events);
+  EXPECT_GT(r.timing.seconds, 0.0);
+  EXPECT_EQ(r.mem.uploaded_bytes, inputs[0].bytes() + inputs[1].bytes());
+  EXPECT_GE(r.mem.device_bytes, inputs[0].bytes() + inputs[1].bytes() + r.out.bytes());
+}
+
+TEST(OpenclGemm, SaysUnsupportedForOtherTypes) {
+  std::string why;
+  if (!opencl_available(&why)) GTEST_SKIP() << "opencl unavailable: " << why;
+  auto p = Problem::parse("gemm:m8n8k8:f16");
+  ASSERT_TRUE(p.ok());
+  const Support s = test::backend("opencl")->supports(p.value(), 0);
+  EXPECT_FALSE(s.supported);
+  EXPECT_FALSE(s.reason.empty());
+  EXPECT_FALSE(test::backend("opencl")->supports(make_gemm(8, 8, 8), 99).supported);
+}
+
+TEST(OpenclGemm, DevicesHaveProperties) {
+  std::string why;
+  if (!opencl_available(&why)) GTEST_SKIP() << "opencl unavailable: " << why;
+  const auto devs = test::backend("opencl")->devices();
+  ASSERT_FALSE(devs.empty());
+  for (const auto& d : devs) {
+    EXPECT_FALSE(d.name.empty());
+    EXPECT_FALSE(d.type.empty());
+    EXPECT_NE(d.api_version.find("OpenCL"), std::string::npos);
+    EXPECT_GT(d.compute_units, 0);
+    EXPECT_GT(d.global_memory_bytes, 0u);
+    EXPECT_GT(d.max_workgroup_size, 0);
+  }
+  EXPECT_NE(test::backend("opencl")->version().find("OpenCL"), std::string::npos);
+}
+
+TEST(OpenclTuneStore, FileStoreRoundTripsAndRejectsTabs) {
+  namespace fs = std::filesystem;
+  const fs::path file =
+      fs::temp_directory_path() / ("tb_tune_" + std::to_string(getpid()) + ".tsv");
+  FileTuneStore s(file.string());
+  EXPECT_FALSE(s.get("a|dev|1").has_value());
+  ASSERT_TRUE(s.put("a|dev|1", "packed:mr8nv2kc256rb4o0").ok());
+  ASSERT_TRUE(s.put("b|dev|1", "tiled").ok());
+  ASSERT_TRUE(s.put("a|dev|1", "packed:mr6nv2kc512rb4o1").ok());
+  EXPECT_EQ(FileTuneStore(file.string()).get("a|dev|1").value_or(""), "packed:mr6nv2kc512rb4o1");
+  EXPECT_EQ(s.get("b|dev|1").value_or(""), "tiled");
+  EXPECT_FALSE(s.put("bad\tkey", "v").ok());
+  fs::remove(file);
+}
+
+// Runs in a child process whose ICD loader sees no vendor: availability must say why, and
+// nothing may crash.
+TEST(OpenclGemm, UnavailableWithoutDriver) {
+  if (std::getenv("TB_OPENCL_CHILD_NO_ICD")) {
+    Backend* b = test::backend("opencl");
+    ASSERT_NE(b, nullptr);
+    const auto a = b->availability();
+    EXPECT_FALSE(a.available);
+    EXPECT_FALSE(a.reason.empty());
+    EXPECT_TRUE(b->devices().empty());
+    EXPECT_FALSE(b->supports(make_gemm(4, 4, 4), 0).supported);
+    EXPECT_FALSE(b->prepare(make_gemm(4, 4, 4), PrepareOptions{}).ok());
+    return;
+  }
+  namespace fs = std::filesystem;
+  const fs::path empty = fs::temp_directory_path() / ("tb_ocl_noicd_" + std::to_string(getpid()));
+  fs::create_directories(empty);
+  const std::string cmd = "TB_OPENCL_CHILD_NO_ICD=1 OCL_ICD_VENDORS=" + empty.string() + " /proc/" +
+                          std::to_string(getpid()) +
+                          "/exe --gtest_filter=OpenclGemm.UnavailableWithoutDriver >/dev/null 2>&1";
+  const int rc = std::system(cmd.c_str());
+  fs::remove_all(empty);
+  EXPECT_EQ(rc, 0) << "child with an empty OCL_ICD_VENDORS failed: " << cmd;
+}
+
+}  // namespace
+}  // namespace tb

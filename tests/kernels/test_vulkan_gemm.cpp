@@ -1,0 +1,264 @@
+// Vulkan GEMM beyond the shared shape list: batch, transposes, epilogues, every shader variant
+// forced on the same shapes, pipeline reuse and the on-disk pipeline cache, GELU's erf, device
+// properties, and honest unsupported answers. Skips when no Vulkan device is present.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <tuple>
+
+#include "backend_fixture.h"
+#include "reference/reference_backend.h"
+#include "vulkan/vulkan_gemm.h"
+
+namespace tb {
+namespace {
+
+std::shared_ptr<vulkan::Context> context_or_skip() {
+  auto c = vulkan::shared_context(0);
+  return c ? c.value() : nullptr;
+}
+
+#define TB_REQUIRE_VULKAN(ctx)  \
+  auto ctx = context_or_skip(); \
+  if (!ctx) GTEST_SKIP() << "no Vulkan device: " << vulkan::shared_context(0).error().message
+
+std::string test_name(std::string s) {
+  for (char& c : s)
+    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+  return s;
+}
+
+// ---- through the Backend interface, default configuration ------------------------------------
+class VulkanGemmShapes : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(VulkanGemmShapes, MatchesReference) {
+  auto p = Problem::parse(GetParam());
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  const auto o = test::run_and_check("vulkan", p.value());
+  if (o.status == Status::unavailable) GTEST_SKIP() << o.message;
+  EXPECT_EQ(o.status, Status::passed)
+      << o.message << " (max rel err " << o.check.max_rel_err << ")";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Vulkan, VulkanGemmShapes,
+    ::testing::Values("gemm:b3m17n31k13:f32", "gemm:m17n31k13ta1:f32", "gemm:m17n31k13tb1:f32",
+                      "gemm:b2m33n65k7ta1tb1:f32", "gemm:m64n48k40:f32+bias",
+                      "gemm:m31n17k29:f32+relu", "gemm:m31n17k29:f32+bias+relu6",
+                      "gemm:m31n17k29:f32+gelu", "gemm:b2m31n17k29:f32+bias+silu+res",
+                      "gemm:m40n40k40tb1:f32+res", "gemm:b2m130n67k3ta1:f32+bias+gelu+res",
+                      "gemm:m300n260k64:f32+bias+relu"),
+    [](const auto& info) { return test_name(info.param); });
+
+// ---- every shader configuration on the same shapes ---------------------------------------------
+class VulkanGemmConfigs : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+
+TEST_P(VulkanGemmConfigs, MatchesReference) {
+  TB_REQUIRE_VULKAN(ctx);
+  const auto& [cfg_s, prob_s] = GetParam();
+  auto cfg = vulkan::GemmConfig::parse(cfg_s);
+  ASSERT_TRUE(cfg) << cfg_s;
+  ASSERT_EQ(cfg->str(), cfg_s);  // configurations print and parse round-trip
+  auto p = Problem::parse(prob_s);
+  ASSERT_TRUE(p.ok());
+  const auto in = make_inputs(p.value(), 3);
+  auto ref = make_outputs(p.value());
+  ASSERT_TRUE(reference_compute(p.value(), in, ref).ok());
+  vulkan::GemmPrepareOptions po;
+  po.config = cfg;
+  auto k = vulkan::prepare_gemm(ctx, p.value(), po);
+  ASSERT_TRUE(k.ok()) << k.error().message;
+  ASSERT_TRUE(k.value()->upload(in).ok());
+  auto t = k.value()->execute();
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_GT(t->seconds, 0);
+  auto out = make_outputs(p.value());
+  ASSERT_TRUE(k.value()->download(out).ok());
+  EXPECT_TRUE(out[0].guards_intact());
+  const auto c = check_outputs(out, ref, tolerance_for(p.value()));
+  EXPECT_EQ(c.status, Status::passed) << c.message;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Vulkan, VulkanGemmConfigs,
+    ::testing::Combine(::testing::Values("naive:16x16", "naive:8x1", "reg:tm1tn4:8x1",
+                                         "reg:tm4tn4:8x1", "reg:tm8tn16:8x1", "reg:tm4tn8:4x2",
+                                         "reg:tm16tn16:8x1", "tiled64", "tiled32"),
+                       ::testing::Values("gemm:b2m37n70k21ta1:f32+bias+gelu",
+                                         "gemm:m67n33k130tb1:f32+silu+res", "gemm:m1n5k3:f32")),
+    [](const auto& info) {
+      return test_name(std::get<0>(info.param) + "_" + std::get<1>(info.param));
+    });
+
+// ---- GELU: erf implemented in the shader, checked over [-6, 6] ---------------------------------
+TEST(VulkanGemm, GeluErfAccurate) {
+  TB_REQUIRE_VULKAN(ctx);
+  auto p = Problem::parse("gemm:m1024n1k1:f32+gelu");
+  ASSERT_TRUE(p.ok());
+  std::vector<Tensor> in = make_inputs(p.value(), 1);
+  for (int i = 0; i < 1024; ++i) in[0].set(i, -6.0 + 12.0 * i / 1023.0);
+  in[1].set(0, 1.0);
+  auto ref = make_outputs(p.value());
+  ASSERT_TRUE(reference_compute(p.value(), in, ref).ok());
+  auto k = vulkan::prepare_gemm(ctx, p.value(), {});
+  ASSERT_TRUE(k.ok()) << k.error().message;
+  ASSERT_TRUE(k.value()->upload(in).ok());
+  ASSERT_TRUE(k.value()->execute().ok());
+  auto out = make_outputs(p.value());
+  ASSERT_TRUE(k.value()->download(out).ok());
+  double worst = 0;
+  for (int i = 0; i < 1024; ++i) worst = std::max(worst, std::abs(out[0].at(i) - ref[0].at(i)));
+  EXPECT_LT(worst, 2e-6);
+}
+
+// ---- pipelines: in-process reuse and the on-disk VkPipelineCache --------------------------------
+std::vector<float> run(PreparedKernel& k, const Problem& p, const std::vector<Tensor>& in) {
+  EXPECT_TRUE(k.upload(in).ok());
+  EXPECT_TRUE(k.execute().ok());
+  auto out = make_outputs(p);
+  EXPECT_TRUE(k.download(out).ok());
+  const float* f = out[0].data<float>();
+  return {f, f + out[0].numel()};
+}
+
+double detail(const PreparedKernel& k, const std::string& name) {
+  for (auto& [n, v] : k.details())
+    if (n == name) return v;
+  return -99;
+}
+
+TEST(VulkanGemm, SecondPrepareReusesPipelineWithIdenticalResults) {
+  TB_REQUIRE_VULKAN(ctx);
+  auto p = Problem::parse("gemm:m45n77k33:f32+bias+relu").value();
+  const auto in = make_inputs(p, 5);
+  vulkan::GemmPrepareOptions po;
+  po.config = vulkan::GemmConfig{vulkan::GemmShader::reg, 4, 8, 8, 1};
+  auto k1 = vulkan::prepare_gemm(ctx, p, po);
+  ASSERT_TRUE(k1.ok()) << k1.error().message;
+  auto k2 = vulkan::prepare_gemm(ctx, p, po);
+  ASSERT_TRUE(k2.ok()) << k2.error().message;
+  EXPECT_EQ(detail(*k2.value(), "pipeline_reused"), 1);
+  EXPECT_EQ(detail(*k2.value(), "pipeline_cache_hit"), 1);
+  EXPECT_GE(detail(*k1.value(), "pipeline_create_s"), 0);
+  const auto a = run(*k1.value(), p, in), b = run(*k2.value(), p, in);
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * 4), 0);
+}
+
+TEST(VulkanGemm, PipelineCachePersistedPerDevice) {
+  TB_REQUIRE_VULKAN(shared);
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("tb_vk_cache_test_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  ASSERT_EQ(setenv("XDG_CACHE_HOME", dir.c_str(), 1), 0);
+  auto inst = vulkan::shared_instance();
+  ASSERT_TRUE(inst.ok());
+  auto p = Problem::parse("gemm:m20n30k40:f32").value();
+  const auto in = make_inputs(p, 9);
+  vulkan::GemmPrepareOptions po;
+  po.config = vulkan::GemmConfig{vulkan::GemmShader::reg, 1, 4, 4, 2};
+  po.reuse_pipeline = false;  // through the VkPipelineCache every time
+  std::vector<float> first;
+  {
+    auto c1 = vulkan::Context::open(inst.value(), 0);
+    ASSERT_TRUE(c1.ok()) << c1.error().message;
+    EXPECT_EQ(c1.value()->pipeline_cache_bytes_loaded(), 0u);  // empty directory
+    auto k = vulkan::prepare_gemm(c1.value(), p, po);
+    ASSERT_TRUE(k.ok()) << k.error().message;
+    first = run(*k.value(), p, in);
+  }
+  const auto path = dir / "tierbench" / "vulkan";
+  ASSERT_TRUE(std::filesystem::exists(path));
+  bool found = false;
+  for (auto& e : std::filesystem::directory_iterator(path))
+    if (e.path().filename().string().rfind("pipeline_cache_", 0) == 0 && e.file_size() > 0)
+      found = true;
+  EXPECT_TRUE(found) << "no pipeline cache file under " << path;
+  {
+    auto c2 = vulkan::Context::open(inst.value(), 0);
+    ASSERT_TRUE(c2.ok());
+    EXPECT_GT(c2.value()->pipeline_cache_bytes_loaded(), 0u);
+    auto k = vulkan::prepare_gemm(c2.value(), p, po);
+    ASSERT_TRUE(k.ok()) << k.error().message;
+    const auto again = run(*k.value(), p, in);
+    ASSERT_EQ(first.size(), again.size());
+    EXPECT_EQ(std::memcmp(first.data(), again.data(), first.size() * 4), 0);
+  }
+  unsetenv("XDG_CACHE_HOME");
+  std::filesystem::remove_all(dir);
+}
+
+// ---- timing, devices, honest support answers ----------------------------------------------------
+TEST(VulkanGemm, ExecuteUsesDeviceTimestamps) {
+  TB_REQUIRE_VULKAN(ctx);
+  auto p = make_gemm(64, 64, 64);
+  auto k = vulkan::prepare_gemm(ctx, p, {});
+  ASSERT_TRUE(k.ok());
+  ASSERT_TRUE(k.value()->upload(make_inputs(p, 1)).ok());
+  auto t = k.value()->execute();
+  ASSERT_TRUE(t.ok());
+  EXPECT_GT(t->seconds, 0);
+  EXPECT_LT(t->seconds, 10);
+  EXPECT_EQ(t->source, ctx->info().timestamp_valid_bits ? TimingSource::device_timestamps
+                                                        : TimingSource::host_clock);
+  const auto m = k.value()->memory();
+  EXPECT_GE(m.device_bytes, 3u * 64 * 64 * 4);
+  EXPECT_GE(m.uploaded_bytes, 2u * 64 * 64 * 4);
+}
+
+TEST(VulkanGemm, ExecuteBeforeUploadIsAnError) {
+  TB_REQUIRE_VULKAN(ctx);
+  auto k = vulkan::prepare_gemm(ctx, make_gemm(8, 8, 8), {});
+  ASSERT_TRUE(k.ok());
+  EXPECT_FALSE(k.value()->execute().ok());
+  std::vector<Tensor> wrong = {Tensor(DType::f32, {1, 8, 9}), Tensor(DType::f32, {1, 8, 8})};
+  EXPECT_FALSE(k.value()->upload(wrong).ok());
+}
+
+TEST(VulkanBackend, DevicesHaveRealProperties) {
+  Backend* b = test::backend("vulkan");
+  ASSERT_NE(b, nullptr);
+  if (!b->availability().available) GTEST_SKIP() << b->availability().reason;
+  const auto devs = b->devices();
+  ASSERT_FALSE(devs.empty());
+  for (const auto& d : devs) {
+    EXPECT_FALSE(d.name.empty());
+    EXPECT_NE(d.type, "");
+    EXPECT_EQ(d.api_version.rfind("Vulkan 1.", 0), 0u) << d.api_version;
+    EXPECT_FALSE(d.driver.empty());
+    EXPECT_GT(d.max_workgroup_size, 0);
+    EXPECT_GT(d.subgroup_size, 0);
+    EXPECT_GT(d.global_memory_bytes, 0u);
+  }
+  EXPECT_NE(b->version().find("Vulkan"), std::string::npos);
+}
+
+TEST(VulkanBackend, UnsupportedIsHonest) {
+  Backend* b = test::backend("vulkan");
+  ASSERT_NE(b, nullptr);
+  if (!b->availability().available) GTEST_SKIP() << b->availability().reason;
+  for (const char* s : {"gemm:m8n8k8:f16", "gemm:m8n8k8:s8", "gemm:m8n8k8:bf16"}) {
+    auto p = Problem::parse(s);
+    ASSERT_TRUE(p.ok()) << s;
+    const auto sup = b->supports(p.value(), 0);
+    EXPECT_FALSE(sup.supported) << s;
+    EXPECT_FALSE(sup.reason.empty());
+    EXPECT_FALSE(b->prepare(p.value(), {}).ok()) << s;
+  }
+  EXPECT_FALSE(b->supports(make_gemm(8, 8, 8), 7).supported);  // no such device
+}
+
+TEST(VulkanGemm, ConfigParseRejectsGarbage) {
+  EXPECT_FALSE(vulkan::GemmConfig::parse("reg:tm0tn4:8x1"));
+  EXPECT_FALSE(vulkan::GemmConfig::parse("bogus"));
+  EXPECT_FALSE(vulkan::GemmConfig::parse("naive:0x4"));
+  EXPECT_FALSE(vulkan::GemmConfig::parse("reg:tm5tn3:8x1"));  // no such compiled variant
+  EXPECT_TRUE(vulkan::GemmConfig::parse("tiled64"));
+}
+
+}  // namespace
+}  // namespace tb
