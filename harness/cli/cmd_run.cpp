@@ -26,6 +26,7 @@
 #include "runner.h"
 #include "store.h"
 #include "version.h"
+#include "workload_runner.h"
 #include "workloads.h"
 
 extern char** environ;
@@ -39,7 +40,10 @@ struct RunArgs {
   std::vector<std::int64_t> sizes;
   std::vector<std::string> problems;
   std::string suite;
+  std::vector<std::string> workloads;  // tier, or tier:variant:dtype
+  std::vector<std::string> dtypes;     // filter for tiers named without a dtype
   KernelRunOptions kopts;
+  WorkloadOptions wopts;
   bool no_isolate = false;
   bool pin = false;
   double timeout_s = 600;
@@ -72,6 +76,7 @@ std::string run_child(const Context& ctx, const RunArgs& a, const std::string& b
                                    std::to_string(run_id),
                                    "--no-isolate"};
   for (const auto& p : a.problems) args.insert(args.end(), {"--problem", p});
+  for (const auto& w : a.workloads) args.insert(args.end(), {"--workload", w});
   const auto& s = a.kopts.sampling;
   args.insert(args.end(),
               {"--threads", std::to_string(a.kopts.threads), "--seed", std::to_string(a.kopts.seed),
@@ -106,6 +111,37 @@ std::string run_child(const Context& ctx, const RunArgs& a, const std::string& b
   return "";
 }
 
+// Kernel problems, then model tiers, on one backend in this process; records the backend's
+// library and driver versions in the run's environment. Returns the number of failed results.
+int run_one_backend(Store& store, std::int64_t run_id, const std::string& name,
+                    const std::vector<Problem>& problems,
+                    const std::vector<workloads::WorkloadName>& wl, const RunArgs& a) {
+  const bool tty = isatty(2);
+  const auto progress = [tty](const ResultRecord& r) {
+    if (tty)
+      std::cerr << fmt::format("  {:<10} {:<34} {:<11} {} ms\n", r.backend, r.name, r.status,
+                               reports::format_ms(r.median_s));
+  };
+  int failed = 0;
+  for (auto& b : make_backends()) {
+    if (b->name() != name) continue;
+    if (auto run = store.run(run_id); run) {
+      nlohmann::json env = run->env;
+      const Availability av = b->availability();
+      env["libraries"][name] = av.available ? b->version() : "unavailable: " + av.reason;
+      (void)store.update_run_env(run_id, env);
+    }
+    if (!problems.empty()) failed += run_backend(store, run_id, *b, problems, a.kopts, progress);
+    WorkloadOptions wo = a.wopts;
+    wo.threads = a.kopts.threads;
+    wo.seed = a.kopts.seed;
+    for (const auto& w : wl)
+      for (const auto& r : run_workload(store, run_id, *b, w, wo, progress))
+        failed += r.status == "failed" || r.status == "error";
+  }
+  return failed;
+}
+
 int do_run(const Context& ctx, RunArgs a) {
   if (a.pin) {
     // Read by libgomp at its first parallel region, in this process and the children.
@@ -120,16 +156,53 @@ int do_run(const Context& ctx, RunArgs a) {
     problems.push_back(p.value());
   }
   for (auto n : a.sizes) problems.push_back(make_gemm(n, n, n));
-  if (problems.empty() || !a.suite.empty()) {
-    const std::string name = a.suite.empty() ? "quick" : a.suite;
-    const auto* suite = workloads::find_suite(name);
-    if (!suite) {
-      std::vector<std::string> valid;
-      for (const auto& s : workloads::suites()) valid.push_back(s.name);
-      return usage_error("--suite: unknown suite '" + name + "' (valid: " + join(valid) + ")");
+  // Workloads: --workload tier[:variant:dtype]; a bare tier runs its default variant in every
+  // data type (or those of --dtype).
+  std::vector<workloads::WorkloadName> wl;
+  for (const auto& d : a.dtypes)
+    if (!workloads::parse_tier_dtype(d))
+      return usage_error("--dtype: unknown data type '" + d + "' (valid: f32, bf16, int8)");
+  const auto add_workload = [&](const std::string& w, bool from_suite) -> std::string {
+    if (w.find(':') != std::string::npos) {
+      auto n = workloads::parse_workload(w);
+      if (!n) return n.error().message;
+      if (!from_suite || a.dtypes.empty() ||
+          std::find(a.dtypes.begin(), a.dtypes.end(), n->dtype) != a.dtypes.end())
+        wl.push_back(n.value());
+      return {};
     }
-    for (auto& p : workloads::suite_problems(*suite)) problems.push_back(std::move(p));
+    const auto* t = workloads::find_tier(w);
+    if (!t) return "unknown tier '" + w + "' (valid: " + workloads::tier_names() + ")";
+    for (const auto& d : t->dtypes)
+      if (a.dtypes.empty() || std::find(a.dtypes.begin(), a.dtypes.end(), d) != a.dtypes.end())
+        wl.push_back({t->name, t->variants.front(), d});
+    return {};
+  };
+  for (const auto& w : a.workloads)
+    if (auto e = add_workload(w, false); !e.empty()) return usage_error("--workload: " + e);
+
+  // Suites: a name selects kernel problems and/or model tiers of that name. The default, when
+  // nothing else was asked for, is the quick suite.
+  if ((problems.empty() && wl.empty()) || !a.suite.empty()) {
+    const std::string name = a.suite.empty() ? "quick" : a.suite;
+    const auto* ks = workloads::find_suite(name);
+    const auto* ws = find_workload_suite(name);
+    if (!ks && !ws) {
+      std::set<std::string> valid;
+      for (const auto& s : workloads::suites()) valid.insert(s.name);
+      for (const auto& s : workload_suites()) valid.insert(s.name);
+      return usage_error("--suite: unknown suite '" + name +
+                         "' (valid: " + join({valid.begin(), valid.end()}) + ")");
+    }
+    if (ks)
+      for (auto& p : workloads::suite_problems(*ks)) problems.push_back(std::move(p));
+    if (ws)
+      for (const auto& w : ws->workloads)
+        if (auto e = add_workload(w, true); !e.empty())
+          return usage_error("suite " + name + ": " + e);
   }
+  a.workloads.clear();
+  for (const auto& w : wl) a.workloads.push_back(w.str());
   a.problems.clear();
   for (const auto& p : problems) a.problems.push_back(p.str());
 
@@ -146,17 +219,8 @@ int do_run(const Context& ctx, RunArgs a) {
   // Child of an isolated run: run the one backend into the parent's run and exit.
   if (a.child_run_id > 0) {
     int failed = 0;
-    for (auto& b : make_backends()) {
-      if (std::find(selected.begin(), selected.end(), std::string(b->name())) == selected.end())
-        continue;
-      const bool tty = isatty(2);
-      failed +=
-          run_backend(**store, a.child_run_id, *b, problems, a.kopts, [&](const ResultRecord& r) {
-            if (tty)
-              std::cerr << fmt::format("  {:<10} {:<30} {:<11} {} ms\n", r.backend, r.name,
-                                       r.status, reports::format_ms(r.median_s));
-          });
-    }
+    for (const auto& name : selected)
+      failed += run_one_backend(**store, a.child_run_id, name, problems, wl, a);
     return failed ? kJobFailed : kOk;
   }
 
@@ -182,9 +246,7 @@ int do_run(const Context& ctx, RunArgs a) {
   int failed = 0;
   for (const auto& name : selected) {
     if (a.no_isolate) {
-      for (auto& b : make_backends())
-        if (b->name() == name)
-          failed += run_backend(**store, run_id.value(), *b, problems, a.kopts);
+      failed += run_one_backend(**store, run_id.value(), name, problems, wl, a);
       continue;
     }
     if (isatty(2) && !ctx.json) std::cerr << fmt::format("{} ...\n", name);
@@ -196,13 +258,20 @@ int do_run(const Context& ctx, RunArgs a) {
     if (done)
       for (const auto& r : done.value())
         if (r.backend == name) have.insert(r.name);
-    for (const auto& p : problems) {
-      if (have.count(p.str())) continue;
+    std::vector<std::pair<std::string, std::string>> expected;  // name, dtype
+    for (const auto& p : problems) expected.emplace_back(p.str(), dtype_name(p.dtype));
+    for (const auto& w : wl) expected.emplace_back(w.str(), w.dtype);
+    for (const auto& [ename, edtype] : expected) {
+      if (have.count(ename)) continue;
       ResultRecord r;
       r.run_id = run_id.value();
-      r.name = p.str();
+      r.kind = ename.rfind(':') != std::string::npos &&
+                       workloads::find_tier(ename.substr(0, ename.find(':')))
+                   ? "workload"
+                   : "kernel";
+      r.name = ename;
       r.backend = name;
-      r.dtype = std::string(dtype_name(p.dtype));
+      r.dtype = edtype;
       r.status = "error";
       r.message = why;
       (void)(*store)->add_result(r);
@@ -243,6 +312,11 @@ void add_run_command(CLI::App& app, Context& ctx, Action& action) {
       ->check(kPositive);
   cmd->add_option("-s,--suite", a->suite,
                   "Suite of problems (default: quick, when no --problem/--size)");
+  cmd->add_option("-w,--workload", a->workloads,
+                  "Model tiers: a tier name (all its data types) or tier:variant:dtype");
+  cmd->add_option("--dtype", a->dtypes, "Data types of the tiers to run: f32, bf16, int8");
+  cmd->add_option("--weights", a->wopts.weights_path,
+                  "Your own safetensors file for the (single) tier selected");
   cmd->add_option("-p,--problem", a->problems,
                   "Problems as canonical strings, e.g. gemm:m512n512k512:f32");
   auto& k = a->kopts;

@@ -1,5 +1,5 @@
 // The OpenCL backend: device discovery and properties, and dispatch of problems to the per-op
-// files (opencl_gemm.cpp). Every device of every platform is one tierbench device.
+// files (opencl_gemm.cpp, opencl_conv.cpp, opencl_attention.cpp, opencl_glue.cpp). Every device of every platform is one tierbench device.
 #include "opencl_backend.h"
 
 #include <algorithm>
@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "opencl_internal.h"
+#include "opencl_op.h"
 
 namespace tb {
 
@@ -79,6 +80,24 @@ Result<std::shared_ptr<DeviceCtx>> open_device(int index) {
 
 namespace {
 
+Support supports_gemm(const Problem& p, const ocl::DeviceCtx& d) {
+  const GemmDesc* g = p.as<GemmDesc>();
+  if (p.dtype != DType::f32) return Support::no("opencl: gemm is implemented for f32 only");
+  if (g->m <= 0 || g->n <= 0 || g->k <= 0 || g->batch <= 0)
+    return Support::no("opencl: empty gemm");
+  const std::int64_t lim = std::int64_t{1} << 31;
+  if (g->m * g->k >= lim || g->k * g->n >= lim || g->m * g->n >= lim || g->k >= lim / 64)
+    return Support::no("opencl: matrix too large for 32-bit indices");
+  const double biggest = 4.0 * static_cast<double>(g->batch) *
+                         static_cast<double>(std::max({g->m * g->k, g->k * g->n, g->m * g->n}));
+  if (biggest * 1.1 > static_cast<double>(d.max_alloc_bytes))
+    return Support::no("opencl: operand exceeds CL_DEVICE_MAX_MEM_ALLOC_SIZE");
+  const ocl::GemmConfig cfg = ocl::select_gemm_config(d);
+  if (!cfg.packed && d.info.max_workgroup_size < 256)
+    return Support::no("opencl: tiled gemm needs work-groups of 256");
+  return Support::yes();
+}
+
 class OpenclBackend final : public Backend {
  public:
   std::string_view name() const override { return "opencl"; }
@@ -119,22 +138,10 @@ class OpenclBackend final : public Backend {
   Support supports(const Problem& p, int device) override {
     auto d = device_ctx(device);
     if (!d) return Support::no(d.error().message);
-    const GemmDesc* g = p.as<GemmDesc>();
-    if (!g) return Support::no("opencl: only gemm is implemented");
-    if (p.dtype != DType::f32) return Support::no("opencl: gemm is implemented for f32 only");
-    if (g->m <= 0 || g->n <= 0 || g->k <= 0 || g->batch <= 0)
-      return Support::no("opencl: empty gemm");
-    const std::int64_t lim = std::int64_t{1} << 31;
-    if (g->m * g->k >= lim || g->k * g->n >= lim || g->m * g->n >= lim || g->k >= lim / 64)
-      return Support::no("opencl: matrix too large for 32-bit indices");
-    const double biggest = 4.0 * static_cast<double>(g->batch) *
-                           static_cast<double>(std::max({g->m * g->k, g->k * g->n, g->m * g->n}));
-    if (biggest * 1.1 > static_cast<double>(d.value()->max_alloc_bytes))
-      return Support::no("opencl: operand exceeds CL_DEVICE_MAX_MEM_ALLOC_SIZE");
-    const ocl::GemmConfig cfg = ocl::select_gemm_config(*d.value());
-    if (!cfg.packed && d.value()->info.max_workgroup_size < 256)
-      return Support::no("opencl: tiled gemm needs work-groups of 256");
-    return Support::yes();
+    if (p.as<GemmDesc>()) return supports_gemm(p, *d.value());
+    if (p.as<ConvDesc>()) return ocl::supports_conv(p, *d.value());
+    if (p.as<AttentionDesc>()) return ocl::supports_attention(p, *d.value());
+    return ocl::supports_glue(p, *d.value());
   }
 
   Result<std::unique_ptr<PreparedKernel>> prepare(const Problem& p,
@@ -142,7 +149,11 @@ class OpenclBackend final : public Backend {
     if (auto s = supports(p, opts.device); !s.supported) return make_error(s.reason);
     auto d = device_ctx(opts.device);
     if (!d) return d.error();
-    return ocl::prepare_gemm(d.value(), p, ocl::select_gemm_config(*d.value()));
+    if (p.as<GemmDesc>())
+      return ocl::prepare_gemm(d.value(), p, ocl::select_gemm_config(*d.value()));
+    if (p.as<ConvDesc>()) return ocl::prepare_conv(d.value(), p);
+    if (p.as<AttentionDesc>()) return ocl::prepare_attention(d.value(), p);
+    return ocl::prepare_glue(d.value(), p);
   }
 
  private:

@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "opencl_internal.h"
+#include "opencl_op.h"
 #include "program_cache.h"
 #include "tune_store.h"
 
@@ -75,31 +76,10 @@ GemmConfig select_gemm_config(const DeviceCtx& d) {
 
 namespace {
 
-int act_index(Activation a) {
-  switch (a) {
-    case Activation::none:
-      return 0;
-    case Activation::relu:
-      return 1;
-    case Activation::relu6:
-      return 2;
-    case Activation::gelu:
-      return 3;
-    case Activation::silu:
-      return 4;
-  }
-  return 0;
-}
-
-template <class T>
-cl_int set_arg(cl_kernel k, cl_uint i, const T& v) {
-  return clSetKernelArg(k, i, sizeof(T), &v);
-}
-
 class GemmKernel final : public PreparedKernel {
  public:
-  GemmKernel(std::shared_ptr<DeviceCtx> d, Problem p, GemmConfig cfg)
-      : d_(std::move(d)), p_(std::move(p)), g_(*p_.as<GemmDesc>()), cfg_(cfg) {}
+  GemmKernel(std::shared_ptr<DeviceCtx> d, Problem p, GemmConfig cfg, std::vector<TensorSpec> io)
+      : d_(std::move(d)), p_(std::move(p)), g_(*p_.as<GemmDesc>()), cfg_(cfg), io_(std::move(io)) {}
 
   Result<void> init() {
     // Only the configuration goes into the build options: epilogue and transposes are kernel
@@ -148,20 +128,19 @@ class GemmKernel final : public PreparedKernel {
   }
 
   Result<void> upload(std::span<const Tensor> inputs) override {
-    const auto specs = p_.inputs();
-    if (inputs.size() != specs.size()) return make_error("opencl gemm: wrong input count");
-    std::vector<cl_mem> dst = {a_.get(), b_.get()};
-    if (p_.post.bias) dst.push_back(bias_.get());
-    if (p_.post.residual) dst.push_back(res_.get());
+    if (inputs.size() != io_.size()) return make_error("opencl gemm: wrong input count");
     mem_.uploaded_bytes = 0;
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-      if (inputs[i].dtype() != DType::f32 || inputs[i].shape() != specs[i].shape)
-        return make_error("opencl gemm: input " + specs[i].name + " has the wrong type or shape");
-      TB_CL_CHECK(clEnqueueWriteBuffer(d_->queue.get(), dst[i], CL_TRUE, 0, inputs[i].bytes(),
-                                       inputs[i].raw(), 0, nullptr, nullptr));
-      mem_.uploaded_bytes += inputs[i].bytes();
-    }
-    if (cfg_.packed) return pack();
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+      if (auto r = write_input(i, inputs[i]); !r) return r;
+    if (cfg_.packed) return pack(true, true);
+    return {};
+  }
+
+  // A layer's activation (A) or weights (B) alone; with the packed kernel only that panel is
+  // repacked.
+  Result<void> upload_input(std::size_t index, const Tensor& t) override {
+    if (auto r = write_input(index, t); !r) return r;
+    if (cfg_.packed && index < 2) return pack(index == 0, index == 1);
     return {};
   }
 
@@ -256,6 +235,19 @@ class GemmKernel final : public PreparedKernel {
   const GemmConfig& config() const { return cfg_; }
 
  private:
+  Result<void> write_input(std::size_t i, const Tensor& t) {
+    if (i >= io_.size()) return make_error("opencl gemm: no input " + std::to_string(i));
+    // Shapes are checked against io_: a conv run as a GEMM keeps its own (NHWC) shapes.
+    if (t.dtype() != DType::f32 || t.shape() != io_[i].shape)
+      return make_error("opencl gemm: input " + io_[i].name + " has the wrong type or shape");
+    const cl_mem dst[4] = {a_.get(), b_.get(), p_.post.bias ? bias_.get() : res_.get(),
+                           res_.get()};
+    TB_CL_CHECK(clEnqueueWriteBuffer(d_->queue.get(), dst[i], CL_TRUE, 0, t.bytes(), t.raw(), 0,
+                                     nullptr, nullptr));
+    mem_.uploaded_bytes += t.bytes();
+    return {};
+  }
+
   Result<void> alloc(Mem& m, std::size_t bytes) {
     cl_int err = CL_SUCCESS;
     m = Mem(clCreateBuffer(d_->context.get(), CL_MEM_READ_WRITE, bytes, nullptr, &err));
@@ -264,7 +256,7 @@ class GemmKernel final : public PreparedKernel {
     return {};
   }
 
-  Result<void> pack() {
+  Result<void> pack(bool a, bool b) {
     cl_command_queue q = d_->queue.get();
     const cl_int M = static_cast<cl_int>(g_.m), N = static_cast<cl_int>(g_.n),
                  K = static_cast<cl_int>(g_.k);
@@ -284,12 +276,16 @@ class GemmKernel final : public PreparedKernel {
     const std::size_t gb[3] = {nb_ * 16 * static_cast<std::size_t>(cfg_.nv),
                                static_cast<std::size_t>(K), static_cast<std::size_t>(g_.batch)};
     cl_event ea = nullptr, eb = nullptr;
-    TB_CL_CHECK(clEnqueueNDRangeKernel(q, pack_a_.get(), 3, nullptr, ga, nullptr, 0, nullptr, &ea));
+    if (a)
+      TB_CL_CHECK(
+          clEnqueueNDRangeKernel(q, pack_a_.get(), 3, nullptr, ga, nullptr, 0, nullptr, &ea));
     Event e1(ea);
-    TB_CL_CHECK(clEnqueueNDRangeKernel(q, pack_b_.get(), 3, nullptr, gb, nullptr, 0, nullptr, &eb));
+    if (b)
+      TB_CL_CHECK(
+          clEnqueueNDRangeKernel(q, pack_b_.get(), 3, nullptr, gb, nullptr, 0, nullptr, &eb));
     Event e2(eb);
     TB_CL_CHECK(clFinish(q));
-    auto s = event_seconds(ea, eb);
+    auto s = event_seconds(ea ? ea : eb, eb ? eb : ea);
     if (!s) return s.error();
     pack_s_ = s.value();
     return {};
@@ -299,6 +295,7 @@ class GemmKernel final : public PreparedKernel {
   Problem p_;
   GemmDesc g_;
   GemmConfig cfg_;
+  std::vector<TensorSpec> io_;
   Program program_;
   Kernel gemm_, pack_a_, pack_b_;
   Mem a_, b_, c_, bias_, res_, ap_, bp_;
@@ -311,10 +308,13 @@ class GemmKernel final : public PreparedKernel {
 }  // namespace
 
 Result<std::unique_ptr<PreparedKernel>> prepare_gemm(std::shared_ptr<DeviceCtx> d, const Problem& p,
-                                                     const GemmConfig& cfg) {
+                                                     const GemmConfig& cfg,
+                                                     std::vector<TensorSpec> io) {
   if (!p.as<GemmDesc>() || p.dtype != DType::f32)
     return make_error("opencl: prepare_gemm needs an f32 gemm");
-  auto k = std::make_unique<GemmKernel>(std::move(d), p, cfg);
+  if (io.empty()) io = p.inputs();
+  if (io.size() != p.inputs().size()) return make_error("opencl: prepare_gemm: wrong io specs");
+  auto k = std::make_unique<GemmKernel>(std::move(d), p, cfg, std::move(io));
   if (auto r = k->init(); !r) return r.error();
   return std::unique_ptr<PreparedKernel>(std::move(k));
 }

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "../backend.h"
 #include "cl_common.h"
@@ -46,7 +47,10 @@ std::string gemm_tune_key(const DeviceCtx& d);
 // Stored winner for the device, else the default. TB_OPENCL_GEMM=tiled|packed|<config> forces.
 GemmConfig select_gemm_config(const DeviceCtx& d);
 
+// `io`: the tensor specs upload() checks, when they differ from the GEMM's own (a 1x1 conv run
+// as a GEMM keeps its NHWC shapes); empty: the GEMM's.
 Result<std::unique_ptr<PreparedKernel>> prepare_gemm(std::shared_ptr<DeviceCtx> d, const Problem& p,
-                                                     const GemmConfig& cfg);
+                                                     const GemmConfig& cfg,
+                                                     std::vector<TensorSpec> io = {});
 
 }  // namespace tb::ocl

@@ -1,0 +1,159 @@
+// OpKernel: buffers, transfers and timing shared by the OpenCL conv, attention and glue kernels.
+#include "opencl_op.h"
+
+#include <algorithm>
+
+#include "program_cache.h"
+
+namespace tb::ocl {
+
+int act_index(Activation a) {
+  switch (a) {
+    case Activation::none:
+      return 0;
+    case Activation::relu:
+      return 1;
+    case Activation::relu6:
+      return 2;
+    case Activation::gelu:
+      return 3;
+    case Activation::silu:
+      return 4;
+  }
+  return 0;
+}
+
+Support check_sizes(const Problem& p, const DeviceCtx& d) {
+  auto check = [&](const std::vector<TensorSpec>& specs) -> Support {
+    for (const auto& s : specs) {
+      std::int64_t n = 1;
+      for (auto e : s.shape) {
+        if (e <= 0) return Support::no("opencl: empty tensor " + s.name);
+        n *= e;
+        if (n >= (std::int64_t{1} << 31))
+          return Support::no("opencl: tensor " + s.name + " too large for 32-bit indices");
+      }
+      if (static_cast<double>(n) * 4.0 * 1.1 > static_cast<double>(d.max_alloc_bytes))
+        return Support::no("opencl: tensor " + s.name +
+                           " exceeds CL_DEVICE_MAX_MEM_ALLOC_SIZE");
+    }
+    return Support::yes();
+  };
+  if (auto s = check(p.inputs()); !s.supported) return s;
+  return check(p.outputs());
+}
+
+OpKernel::OpKernel(std::shared_ptr<DeviceCtx> d, Problem p)
+    : d_(std::move(d)), p_(std::move(p)), in_specs_(p_.inputs()), out_specs_(p_.outputs()) {}
+
+Result<void> OpKernel::init_program(const std::string& source, const std::string& options) {
+  if (source.empty()) return make_error("opencl: kernel source not found");
+  auto built = build_program(d_->context.get(), d_->device, source, "-cl-std=CL1.2 " + options);
+  if (!built) return built.error();
+  program_ = std::move(built->program);
+  build_s_ = built->build_s;
+  cache_hit_ = built->cache_hit;
+  for (const auto& s : in_specs_) {
+    std::size_t n = 1;
+    for (auto e : s.shape) n *= static_cast<std::size_t>(e);
+    auto m = alloc(n * dtype_size(s.dtype));
+    if (!m) return m.error();
+    in_.push_back(std::move(m.value()));
+  }
+  for (const auto& s : out_specs_) {
+    std::size_t n = 1;
+    for (auto e : s.shape) n *= static_cast<std::size_t>(e);
+    auto m = alloc(n * dtype_size(s.dtype));
+    if (!m) return m.error();
+    out_.push_back(std::move(m.value()));
+  }
+  return {};
+}
+
+Result<Kernel> OpKernel::make_kernel(const char* name) {
+  cl_int err = CL_SUCCESS;
+  Kernel k(clCreateKernel(program_.get(), name, &err));
+  if (err != CL_SUCCESS)
+    return cl_error(__FILE__, __LINE__, ("clCreateKernel(" + std::string(name) + ")").c_str(),
+                    err);
+  return k;
+}
+
+Result<Mem> OpKernel::alloc(std::size_t bytes) {
+  cl_int err = CL_SUCCESS;
+  Mem m(clCreateBuffer(d_->context.get(), CL_MEM_READ_WRITE, std::max<std::size_t>(bytes, 4),
+                       nullptr, &err));
+  TB_CL_CHECK_ERR(err, "clCreateBuffer");
+  mem_.device_bytes += bytes;
+  return m;
+}
+
+Result<void> OpKernel::upload_input(std::size_t index, const Tensor& t) {
+  if (index >= in_specs_.size())
+    return make_error("opencl " + std::string(p_.op_name()) + ": no input " +
+                      std::to_string(index));
+  const TensorSpec& s = in_specs_[index];
+  if (t.dtype() != s.dtype || t.shape() != s.shape)
+    return make_error("opencl " + std::string(p_.op_name()) + ": input " + s.name +
+                      " has the wrong type or shape");
+  TB_CL_CHECK(clEnqueueWriteBuffer(d_->queue.get(), in_[index].get(), CL_TRUE, 0, t.bytes(),
+                                   t.raw(), 0, nullptr, nullptr));
+  mem_.uploaded_bytes += t.bytes();
+  return input_changed(index);
+}
+
+Result<void> OpKernel::upload(std::span<const Tensor> inputs) {
+  if (inputs.size() != in_specs_.size())
+    return make_error("opencl " + std::string(p_.op_name()) + ": wrong input count");
+  mem_.uploaded_bytes = 0;
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    if (auto r = upload_input(i, inputs[i]); !r) return r;
+  return {};
+}
+
+Result<void> OpKernel::launch(cl_kernel k, cl_uint dims, const std::size_t* gws,
+                              const std::size_t* lws) {
+  for (cl_uint i = 0; i < dims; ++i)
+    if (gws[i] == 0) return {};  // nothing to do (an empty range is an error in OpenCL)
+  cl_event e = nullptr;
+  TB_CL_CHECK(clEnqueueNDRangeKernel(d_->queue.get(), k, dims, nullptr, gws, lws, 0, nullptr, &e));
+  if (!first_)
+    first_.reset(e);
+  else
+    last_.reset(e);
+  return {};
+}
+
+Result<Timing> OpKernel::execute() {
+  first_.reset();
+  last_.reset();
+  if (auto r = enqueue(); !r) return r.error();
+  TB_CL_CHECK(clFinish(d_->queue.get()));
+  if (!first_) return Timing{0, TimingSource::profiling_events};
+  auto s = event_seconds(first_.get(), last_ ? last_.get() : first_.get());
+  if (!s) return s.error();
+  return Timing{s.value(), TimingSource::profiling_events};
+}
+
+Result<void> OpKernel::download(std::span<Tensor> outputs) {
+  if (outputs.size() != out_specs_.size())
+    return make_error("opencl " + std::string(p_.op_name()) + ": wrong output count");
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const TensorSpec& s = out_specs_[i];
+    if (outputs[i].dtype() != s.dtype || outputs[i].shape() != s.shape)
+      return make_error("opencl " + std::string(p_.op_name()) + ": output " + s.name +
+                        " has the wrong type or shape");
+    TB_CL_CHECK(clEnqueueReadBuffer(d_->queue.get(), out_[i].get(), CL_TRUE, 0,
+                                    outputs[i].bytes(), outputs[i].raw(), 0, nullptr, nullptr));
+  }
+  return {};
+}
+
+std::vector<std::pair<std::string, double>> OpKernel::details() const {
+  std::vector<std::pair<std::string, double>> v = {{"program_build_s", build_s_},
+                                                   {"program_cache_hit", cache_hit_ ? 1.0 : 0.0}};
+  v.insert(v.end(), extra_details_.begin(), extra_details_.end());
+  return v;
+}
+
+}  // namespace tb::ocl

@@ -1,0 +1,94 @@
+// The shared shape of the OpenCL backend's non-GEMM kernels (conv, attention, glue ops): one
+// device buffer per input and output of the problem, upload / upload_input / download checked
+// against the problem's tensor specs, and execute() timed from the first to the last profiled
+// launch. An op derives from OpKernel, builds its program in init() and enqueues its launches in
+// enqueue() through launch().
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "opencl_internal.h"
+
+namespace tb::ocl {
+
+template <class T>
+cl_int set_arg(cl_kernel k, cl_uint i, const T& v) {
+  return clSetKernelArg(k, i, sizeof(T), &v);
+}
+
+// Sets the arguments of `k` in order: set_args(k, a, b, c) is args 0, 1, 2.
+template <class... Ts>
+cl_int set_args(cl_kernel k, const Ts&... vs) {
+  cl_int err = CL_SUCCESS;
+  cl_uint i = 0;
+  ((err = err == CL_SUCCESS ? set_arg(k, i++, vs) : err), ...);
+  return err;
+}
+
+// Activation index of the kernels' epilogue switch (gemm_common.cl): none, relu, relu6, gelu, silu.
+int act_index(Activation a);
+
+class OpKernel : public PreparedKernel {
+ public:
+  OpKernel(std::shared_ptr<DeviceCtx> d, Problem p);
+
+  Result<void> upload(std::span<const Tensor> inputs) override;
+  Result<void> upload_input(std::size_t index, const Tensor& t) override;
+  Result<Timing> execute() override;
+  Result<void> download(std::span<Tensor> outputs) override;
+  MemoryStats memory() const override { return mem_; }
+  std::vector<std::pair<std::string, double>> details() const override;
+
+ protected:
+  // Builds `source` (with -cl-std=CL1.2 and `options`) through the binary cache, then allocates
+  // one buffer per input and output spec.
+  Result<void> init_program(const std::string& source, const std::string& options);
+  Result<Kernel> make_kernel(const char* name);
+  Result<Mem> alloc(std::size_t bytes);
+  // Called after an input changed on the device (upload or upload_input), e.g. to repack it.
+  virtual Result<void> input_changed(std::size_t index) {
+    (void)index;
+    return {};
+  }
+  virtual Result<void> enqueue() = 0;
+  // Enqueues `k` over `dims` dimensions; the first and last launch of an execute() are timed.
+  Result<void> launch(cl_kernel k, cl_uint dims, const std::size_t* gws,
+                      const std::size_t* lws = nullptr);
+
+  cl_mem in(std::size_t i) const { return in_[i].get(); }
+  cl_mem out(std::size_t i) const { return out_[i].get(); }
+
+  std::shared_ptr<DeviceCtx> d_;
+  Problem p_;
+  Program program_;
+  std::vector<std::pair<std::string, double>> extra_details_;
+
+ private:
+  std::vector<TensorSpec> in_specs_, out_specs_;
+  std::vector<Mem> in_, out_;
+  Event first_, last_;
+  double build_s_ = 0;
+  bool cache_hit_ = false;
+  MemoryStats mem_;
+};
+
+// Rounds x up to a multiple of m.
+inline std::size_t round_up(std::size_t x, std::size_t m) { return (x + m - 1) / m * m; }
+
+// Every tensor of the problem has fewer than 2^31 elements and fits one device allocation.
+Support check_sizes(const Problem& p, const DeviceCtx& d);
+
+Support supports_conv(const Problem& p, const DeviceCtx& d);
+Support supports_attention(const Problem& p, const DeviceCtx& d);
+Support supports_glue(const Problem& p, const DeviceCtx& d);
+Result<std::unique_ptr<PreparedKernel>> prepare_conv(std::shared_ptr<DeviceCtx> d,
+                                                     const Problem& p);
+Result<std::unique_ptr<PreparedKernel>> prepare_attention(std::shared_ptr<DeviceCtx> d,
+                                                          const Problem& p);
+Result<std::unique_ptr<PreparedKernel>> prepare_glue(std::shared_ptr<DeviceCtx> d,
+                                                     const Problem& p);
+
+}  // namespace tb::ocl
