@@ -1,5 +1,6 @@
 // The OpenCL backend: device discovery and properties, and dispatch of problems to the per-op
-// files (opencl_gemm.cpp, opencl_conv.cpp, opencl_attention.cpp, opencl_glue.cpp). Every device of every platform is one tierbench device.
+// files (opencl_gemm.cpp, opencl_conv.cpp, opencl_attention.cpp, opencl_glue.cpp). Every device of
+// every platform is one tierbench device.
 #include "opencl_backend.h"
 
 #include <algorithm>

@@ -240,8 +240,7 @@ class GemmKernel final : public PreparedKernel {
     // Shapes are checked against io_: a conv run as a GEMM keeps its own (NHWC) shapes.
     if (t.dtype() != DType::f32 || t.shape() != io_[i].shape)
       return make_error("opencl gemm: input " + io_[i].name + " has the wrong type or shape");
-    const cl_mem dst[4] = {a_.get(), b_.get(), p_.post.bias ? bias_.get() : res_.get(),
-                           res_.get()};
+    const cl_mem dst[4] = {a_.get(), b_.get(), p_.post.bias ? bias_.get() : res_.get(), res_.get()};
     TB_CL_CHECK(clEnqueueWriteBuffer(d_->queue.get(), dst[i], CL_TRUE, 0, t.bytes(), t.raw(), 0,
                                      nullptr, nullptr));
     mem_.uploaded_bytes += t.bytes();

@@ -29,12 +29,12 @@ class GlueKernel final : public OpKernel {
   Result<void> init() {
     wg_ = row_wg(*d_);
     if (auto r = init_program(cl_source("glue"), "-DWG=" + std::to_string(wg_)); !r) return r;
-    const char* name = p_.as<PoolDesc>()
-                           ? (p_.as<PoolDesc>()->kind == PoolKind::global ? "global_pool" : "pool2d")
-                       : p_.as<RowDesc>()    ? "row_op"
-                       : p_.as<BinaryDesc>() ? "binary"
-                       : p_.as<RopeDesc>()   ? "rope"
-                                             : "embed";
+    const char* name =
+        p_.as<PoolDesc>() ? (p_.as<PoolDesc>()->kind == PoolKind::global ? "global_pool" : "pool2d")
+        : p_.as<RowDesc>()    ? "row_op"
+        : p_.as<BinaryDesc>() ? "binary"
+        : p_.as<RopeDesc>()   ? "rope"
+                              : "embed";
     auto k = make_kernel(name);
     if (!k) return k.error();
     k_ = std::move(k.value());
@@ -52,8 +52,8 @@ class GlueKernel final : public OpKernel {
         const std::size_t g[2] = {Z(pd->c), Z(pd->n)};
         return launch(k, 2, g);
       }
-      TB_CL_CHECK(set_args(k, in(0), out(0), I(pd->h), I(pd->w), I(pd->c), I(pd->oh()),
-                           I(pd->ow()), I(pd->r), I(pd->s), I(pd->stride), I(pd->pad),
+      TB_CL_CHECK(set_args(k, in(0), out(0), I(pd->h), I(pd->w), I(pd->c), I(pd->oh()), I(pd->ow()),
+                           I(pd->r), I(pd->s), I(pd->stride), I(pd->pad),
                            I(pd->kind == PoolKind::max ? 1 : 0)));
       const std::size_t g[3] = {Z(pd->c), Z(pd->ow()), Z(pd->n * pd->oh())};
       return launch(k, 3, g);

@@ -34,8 +34,7 @@ Support check_sizes(const Problem& p, const DeviceCtx& d) {
           return Support::no("opencl: tensor " + s.name + " too large for 32-bit indices");
       }
       if (static_cast<double>(n) * 4.0 * 1.1 > static_cast<double>(d.max_alloc_bytes))
-        return Support::no("opencl: tensor " + s.name +
-                           " exceeds CL_DEVICE_MAX_MEM_ALLOC_SIZE");
+        return Support::no("opencl: tensor " + s.name + " exceeds CL_DEVICE_MAX_MEM_ALLOC_SIZE");
     }
     return Support::yes();
   };
@@ -74,8 +73,7 @@ Result<Kernel> OpKernel::make_kernel(const char* name) {
   cl_int err = CL_SUCCESS;
   Kernel k(clCreateKernel(program_.get(), name, &err));
   if (err != CL_SUCCESS)
-    return cl_error(__FILE__, __LINE__, ("clCreateKernel(" + std::string(name) + ")").c_str(),
-                    err);
+    return cl_error(__FILE__, __LINE__, ("clCreateKernel(" + std::string(name) + ")").c_str(), err);
   return k;
 }
 
@@ -143,8 +141,8 @@ Result<void> OpKernel::download(std::span<Tensor> outputs) {
     if (outputs[i].dtype() != s.dtype || outputs[i].shape() != s.shape)
       return make_error("opencl " + std::string(p_.op_name()) + ": output " + s.name +
                         " has the wrong type or shape");
-    TB_CL_CHECK(clEnqueueReadBuffer(d_->queue.get(), out_[i].get(), CL_TRUE, 0,
-                                    outputs[i].bytes(), outputs[i].raw(), 0, nullptr, nullptr));
+    TB_CL_CHECK(clEnqueueReadBuffer(d_->queue.get(), out_[i].get(), CL_TRUE, 0, outputs[i].bytes(),
+                                    outputs[i].raw(), 0, nullptr, nullptr));
   }
   return {};
 }

@@ -76,7 +76,9 @@ class OpKernel : public PreparedKernel {
 };
 
 // Rounds x up to a multiple of m.
-inline std::size_t round_up(std::size_t x, std::size_t m) { return (x + m - 1) / m * m; }
+inline std::size_t round_up(std::size_t x, std::size_t m) {
+  return (x + m - 1) / m * m;
+}
 
 // Every tensor of the problem has fewer than 2^31 elements and fits one device allocation.
 Support check_sizes(const Problem& p, const DeviceCtx& d);

@@ -1,0 +1,155 @@
+// Fused scaled dot-product attention, f32, head-major (layouts in kernels/problem.h), GQA and
+// causal (query i sees keys j < i + S - Q + 1). Scores never leave registers: keys are consumed in
+// tiles of 16 with an online softmax (running max m, running sum l, accumulator rescaled by
+// exp(m_old - m_new)).
+//   attn_prep:    K -> Kt [b*kv][D][Sp] (transposed, so that 16 keys' scores are one float16
+//                 FMA chain) and V -> Vp [b*kv][Sp][Dp], both zero-padded (Sp, Dp: multiples of 16).
+//   attn_fwd:     one work-item per BQ rows of one kv head (a row is a (query head of the group,
+//                 query) pair, so decode with GQA shares each K/V load between the group's heads)
+//                 and one split of the keys. With one split it writes O; with several (decode:
+//                 few rows, many keys) it writes the unnormalised partial accumulator and (m, l),
+//   attn_combine: and this second pass merges the splits.
+// BQ: rows per work-item; DV = Dp / 16.
+
+inline float tb_hmax16(const float16 v) {
+  const float8 a = fmax(v.lo, v.hi);
+  const float4 b = fmax(a.lo, a.hi);
+  const float2 c = fmax(b.lo, b.hi);
+  return fmax(c.x, c.y);
+}
+inline float tb_hsum16(const float16 v) {
+  const float8 a = v.lo + v.hi;
+  const float4 b = a.lo + a.hi;
+  const float2 c = b.lo + b.hi;
+  return c.x + c.y;
+}
+
+// global: (Sp, Dp, B * KVH)
+__kernel void attn_prep(__global const float* restrict K, __global const float* restrict V,
+                        __global float* restrict Kt, __global float* restrict Vp, const int S,
+                        const int Sp, const int D, const int Dp) {
+  const int j = get_global_id(0), t = get_global_id(1), bk = get_global_id(2);
+  const int ok = j < S && t < D;
+  const long src = ((long)bk * S + j) * D + t;
+  if (t < D) Kt[((long)bk * D + t) * Sp + j] = ok ? K[src] : 0.0f;
+  Vp[((long)bk * Sp + j) * Dp + t] = ok ? V[src] : 0.0f;
+}
+
+// global: (ceil(group * Q / BQ), B * KVH, nsplit)
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void attn_fwd(
+    __global const float* restrict Qm, __global const float* restrict Kt,
+    __global const float* restrict Vp, __global float* restrict O, __global float* restrict part,
+    __global float* restrict part_ml, const int H, const int KVH, const int Q, const int S,
+    const int Sp, const int D, const int causal, const float scale, const int chunk,
+    const int nrows) {
+  const int rb = get_global_id(0), bk = get_global_id(1), sp = get_global_id(2);
+  const int nsplit = get_global_size(2);
+  const int b = bk / KVH, kvh = bk % KVH, group = H / KVH, rows = group * Q;
+  const int Dp = DV * 16;
+  const __global float* kt = Kt + (long)bk * D * Sp;
+  const __global float* vp = Vp + (long)bk * Sp * Dp;
+
+  int grow[BQ], lim[BQ];
+  int jmax = 0;
+#pragma unroll
+  for (int r = 0; r < BQ; ++r) {
+    const int rr = min(rb * BQ + r, rows - 1);
+    const int hq = kvh * group + rr / Q, i = rr % Q;
+    grow[r] = (b * H + hq) * Q + i;
+    lim[r] = causal ? min(S, i + S - Q + 1) : S;
+    jmax = max(jmax, lim[r]);
+  }
+  const int j_begin = sp * chunk, j_end = min(jmax, j_begin + chunk);
+
+  float m[BQ], l[BQ];
+  float16 acc[BQ][DV];
+#pragma unroll
+  for (int r = 0; r < BQ; ++r) {
+    m[r] = -INFINITY;
+    l[r] = 0.0f;
+#pragma unroll
+    for (int v = 0; v < DV; ++v) acc[r][v] = (float16)(0.0f);
+  }
+  const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+
+  for (int j0 = j_begin; j0 < j_end; j0 += 16) {
+    float16 s[BQ];
+#pragma unroll
+    for (int r = 0; r < BQ; ++r) s[r] = (float16)(0.0f);
+    for (int t = 0; t < D; ++t) {
+      const float16 k = vload16(0, kt + (long)t * Sp + j0);
+#pragma unroll
+      for (int r = 0; r < BQ; ++r) s[r] = fma((float16)(Qm[(long)grow[r] * D + t]), k, s[r]);
+    }
+    float p[BQ][16];
+#pragma unroll
+    for (int r = 0; r < BQ; ++r) {
+      const int16 visible = (lane + j0) < (int16)(lim[r]);
+      const float16 sc = select((float16)(-INFINITY), s[r] * scale, visible);
+      const float mnew = fmax(m[r], tb_hmax16(sc));
+      if (mnew == -INFINITY) {  // nothing visible yet for this row
+        vstore16((float16)(0.0f), 0, p[r]);
+        continue;
+      }
+      const float alpha = exp(m[r] - mnew);
+      const float16 pr = exp(sc - mnew);
+      l[r] = l[r] * alpha + tb_hsum16(pr);
+      m[r] = mnew;
+#pragma unroll
+      for (int v = 0; v < DV; ++v) acc[r][v] *= alpha;
+      vstore16(pr, 0, p[r]);
+    }
+    const int jn = min(16, j_end - j0);
+    for (int jj = 0; jj < jn; ++jj) {
+      const __global float16* vr = (const __global float16*)(vp + (long)(j0 + jj) * Dp);
+#pragma unroll
+      for (int v = 0; v < DV; ++v) {
+        const float16 vv = vr[v];
+#pragma unroll
+        for (int r = 0; r < BQ; ++r) acc[r][v] = fma((float16)(p[r][jj]), vv, acc[r][v]);
+      }
+    }
+  }
+
+#pragma unroll
+  for (int r = 0; r < BQ; ++r) {
+    if (rb * BQ + r >= rows) break;
+    if (nsplit == 1) {
+      const float inv = 1.0f / l[r];
+      __global float* o = O + (long)grow[r] * D;
+#pragma unroll
+      for (int v = 0; v < DV; ++v) {
+        float t[16];
+        vstore16(acc[r][v] * inv, 0, t);
+        for (int e = 0; e < 16 && v * 16 + e < D; ++e) o[v * 16 + e] = t[e];
+      }
+    } else {
+      const long row = (long)sp * nrows + grow[r];
+      __global float16* o = (__global float16*)(part + row * Dp);
+#pragma unroll
+      for (int v = 0; v < DV; ++v) o[v] = acc[r][v];
+      part_ml[2 * row] = m[r];
+      part_ml[2 * row + 1] = l[r];
+    }
+  }
+}
+
+// Merges the splits of each row: O = sum_s exp(m_s - M) acc_s / sum_s exp(m_s - M) l_s, where
+// M = max_s m_s (a split that saw no visible key has m = -inf, l = 0 and weighs nothing).
+// global: (D, nrows)
+__kernel void attn_combine(__global const float* restrict part,
+                           __global const float* restrict part_ml, __global float* restrict O,
+                           const int D, const int nrows, const int nsplit) {
+  const int t = get_global_id(0), row = get_global_id(1);
+  const int Dp = DV * 16;
+  float M = -INFINITY;
+  for (int s = 0; s < nsplit; ++s) M = fmax(M, part_ml[2 * ((long)s * nrows + row)]);
+  float num = 0.0f, den = 0.0f;
+  for (int s = 0; s < nsplit; ++s) {
+    const long r = (long)s * nrows + row;
+    const float w = exp(part_ml[2 * r] - M);
+    num += w * part[r * Dp + t];
+    den += w * part_ml[2 * r + 1];
+  }
+  O[(long)row * D + t] = num / den;
+}

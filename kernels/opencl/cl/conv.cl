@@ -1,0 +1,111 @@
+// Convolution, f32, NHWC (layouts in kernels/problem.h). Built after gemm_common.cl (epilogue)
+// and gemm_packed.cl (NR = 16 * NV, tb_load16 / tb_store16 for partial vectors).
+//   conv_igemm: implicit GEMM, no im2col buffer. M = output pixels, N = output channels of a
+//     group, K = R * S * CG. One work-item owns MR pixels x NR channels in MR * NV float16
+//     accumulators; the A operand is gathered from src on the fly (zero outside the image), the
+//     B operand is the packed weight panel Wp[g][jb][R * S * CG][NR] (conv_pack_w, at upload).
+//   conv_direct: one input channel per group (depthwise, with or without a channel multiplier):
+//     one work-item per output element, channels on dimension 0.
+
+// Wp[g][jb][kk][NR] from W[g * KG + j][kk], zero past KG. global: (nbg * NR, KK, groups).
+__kernel void conv_pack_w(__global const float* restrict W, __global float* restrict Wp,
+                          const int KK, const int KG, const int nbg) {
+  const int j = get_global_id(0), kk = get_global_id(1), g = get_global_id(2);
+  const float v = j < KG ? W[((long)g * KG + j) * KK + kk] : 0.0f;
+  Wp[(((long)g * nbg + j / NR) * KK + kk) * NR + j % NR] = v;
+}
+
+// global: (ceil(OH * OW / MR), groups * nbg, N)
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void conv_igemm(
+    __global const float* restrict src, __global const float* restrict Wp,
+    __global float* restrict dst, __global const float* restrict bias,
+    __global const float* restrict res, const int H, const int W, const int C, const int OH,
+    const int OW, const int R, const int S, const int st, const int pad, const int dl,
+    const int CG, const int KG, const int nbg, const int epi) {
+  const int ib = get_global_id(0), jb = get_global_id(1), n = get_global_id(2);
+  const int g = jb / nbg, jl = jb % nbg, K = KG * (C / CG), P = OH * OW;
+  const int KK = R * S * CG;
+  const __global float* s0 = src + (long)n * H * W * C + g * CG;
+  const __global float16* wp = (const __global float16*)(Wp + (long)jb * KK * NR);
+
+  int iy0[MR], ix0[MR];
+#pragma unroll
+  for (int r = 0; r < MR; ++r) {
+    const int p = min(ib * MR + r, P - 1);
+    iy0[r] = (p / OW) * st - pad;
+    ix0[r] = (p % OW) * st - pad;
+  }
+  float16 acc[MR][NV];
+#pragma unroll
+  for (int r = 0; r < MR; ++r)
+#pragma unroll
+    for (int v = 0; v < NV; ++v) acc[r][v] = (float16)(0.0f);
+
+  for (int u = 0; u < R; ++u) {
+    for (int q = 0; q < S; ++q) {
+      int off[MR];
+#pragma unroll
+      for (int r = 0; r < MR; ++r) {
+        const int iy = iy0[r] + u * dl, ix = ix0[r] + q * dl;
+        off[r] = (iy >= 0 && iy < H && ix >= 0 && ix < W) ? (iy * W + ix) * C : -1;
+      }
+      const __global float16* w = wp + (long)(u * S + q) * CG * NV;
+      for (int i = 0; i < CG; ++i) {
+        float16 bv[NV];
+#pragma unroll
+        for (int v = 0; v < NV; ++v) bv[v] = w[i * NV + v];
+#pragma unroll
+        for (int r = 0; r < MR; ++r) {
+          const float16 av = (float16)(off[r] >= 0 ? s0[off[r] + i] : 0.0f);
+#pragma unroll
+          for (int v = 0; v < NV; ++v) acc[r][v] = fma(av, bv[v], acc[r][v]);
+        }
+      }
+    }
+  }
+
+#pragma unroll
+  for (int r = 0; r < MR; ++r) {
+    const int p = ib * MR + r;
+    if (p >= P) break;
+    const long po = ((long)n * P + p) * K;
+#pragma unroll
+    for (int v = 0; v < NV; ++v) {
+      const int col = jl * NR + 16 * v;
+      if (col >= KG) break;
+      const int o = g * KG + col;
+      float16 x = acc[r][v];
+      if (epi & EPI_BIAS) x += tb_load16(bias + o, KG - col);
+      x = tb_act16(x, epi & 7);
+      if (epi & EPI_RES) x += tb_load16(res + po + o, KG - col);
+      tb_store16(dst + po + o, KG - col, x);
+    }
+  }
+}
+
+// CG == 1: output channel o reads input channel o / KG. global: (K, OW, N * OH).
+__kernel void conv_direct(__global const float* restrict src, __global const float* restrict Wt,
+                          __global float* restrict dst, __global const float* restrict bias,
+                          __global const float* restrict res, const int H, const int W,
+                          const int C, const int OH, const int OW, const int R, const int S,
+                          const int st, const int pad, const int dl, const int KG,
+                          const int epi) {
+  const int o = get_global_id(0), x = get_global_id(1), ny = get_global_id(2);
+  const int n = ny / OH, y = ny % OH, K = KG * C, c = o / KG;
+  const __global float* w = Wt + (long)o * R * S;
+  float acc = 0.0f;
+  for (int u = 0; u < R; ++u) {
+    const int iy = y * st - pad + u * dl;
+    if (iy < 0 || iy >= H) continue;
+    for (int q = 0; q < S; ++q) {
+      const int ix = x * st - pad + q * dl;
+      if (ix < 0 || ix >= W) continue;
+      acc = fma(src[(((long)n * H + iy) * W + ix) * C + c], w[u * S + q], acc);
+    }
+  }
+  if (epi & EPI_BIAS) acc += bias[o];
+  acc = tb_act(acc, epi & 7);
+  const long d = (((long)n * OH + y) * OW + x) * K + o;
+  if (epi & EPI_RES) acc += res[d];
+  dst[d] = acc;
+}

@@ -1,0 +1,122 @@
+// Fused attention on OpenCL, f32 (kernels in cl/attention.cl): a layout pass (K transposed, V
+// padded), the fused online-softmax kernel, and for decode-like shapes (too few rows to fill the
+// device) a split over keys merged by a second pass.
+#include <algorithm>
+#include <cmath>
+
+#include "opencl_op.h"
+#include "program_cache.h"
+
+namespace tb::ocl {
+
+namespace {
+
+class AttentionKernel final : public OpKernel {
+ public:
+  AttentionKernel(std::shared_ptr<DeviceCtx> d, Problem p)
+      : OpKernel(std::move(d), std::move(p)), a_(*p_.as<AttentionDesc>()) {}
+
+  Result<void> init() {
+    dv_ = (a_.d + 15) / 16;
+    // Accumulators: BQ * DV float16 registers; keep them within ~16 (a zmm register file).
+    bq_ = std::clamp<std::int64_t>(16 / dv_, 1, 8);
+    sp_ = static_cast<std::int64_t>(round_up(static_cast<std::size_t>(a_.s), 16));
+    const std::int64_t rows = (a_.h / a_.kv) * a_.q;
+    nrb_ = (rows + bq_ - 1) / bq_;
+    // Split the keys when the rows alone give fewer than ~4 work-items per compute unit, keeping
+    // at least 64 keys per split.
+    const std::int64_t work = nrb_ * a_.b * a_.kv;
+    const std::int64_t target = 4 * std::max<std::int64_t>(1, d_->info.compute_units);
+    std::int64_t nsplit = std::clamp<std::int64_t>((target + work - 1) / work, 1, (a_.s + 63) / 64);
+    chunk_ = static_cast<std::int64_t>(
+        round_up(static_cast<std::size_t>((a_.s + nsplit - 1) / nsplit), 16));
+    nsplit_ = (a_.s + chunk_ - 1) / chunk_;
+
+    const std::string opts = "-DBQ=" + std::to_string(bq_) + " -DDV=" + std::to_string(dv_);
+    if (auto r = init_program(cl_source("attention"), opts); !r) return r;
+    for (auto [k, name] : {std::pair{&prep_, "attn_prep"}, std::pair{&fwd_, "attn_fwd"},
+                           std::pair{&combine_, "attn_combine"}}) {
+      auto kk = make_kernel(name);
+      if (!kk) return kk.error();
+      *k = std::move(kk.value());
+    }
+    const std::size_t f = sizeof(float), bk = static_cast<std::size_t>(a_.b * a_.kv);
+    const std::size_t S = static_cast<std::size_t>(sp_), Dp = static_cast<std::size_t>(dv_ * 16);
+    auto kt = alloc(bk * static_cast<std::size_t>(a_.d) * S * f);
+    if (!kt) return kt.error();
+    kt_ = std::move(kt.value());
+    auto vp = alloc(bk * S * Dp * f);
+    if (!vp) return vp.error();
+    vp_ = std::move(vp.value());
+    nrows_ = a_.b * a_.h * a_.q;
+    if (nsplit_ > 1) {
+      const std::size_t r = static_cast<std::size_t>(nsplit_ * nrows_);
+      auto part = alloc(r * Dp * f);
+      if (!part) return part.error();
+      part_ = std::move(part.value());
+      auto ml = alloc(r * 2 * f);
+      if (!ml) return ml.error();
+      ml_ = std::move(ml.value());
+    }
+    extra_details_ = {{"bq", static_cast<double>(bq_)},
+                      {"splits", static_cast<double>(nsplit_)},
+                      {"keys_per_split", static_cast<double>(chunk_)}};
+    return {};
+  }
+
+ protected:
+  Result<void> enqueue() override {
+    auto I = [](std::int64_t v) { return static_cast<cl_int>(v); };
+    auto Z = [](std::int64_t v) { return static_cast<std::size_t>(v); };
+    const cl_int Dp = I(dv_ * 16);
+    TB_CL_CHECK(
+        set_args(prep_.get(), in(1), in(2), kt_.get(), vp_.get(), I(a_.s), I(sp_), I(a_.d), Dp));
+    const std::size_t gp[3] = {Z(sp_), Z(Dp), Z(a_.b * a_.kv)};
+    if (auto r = launch(prep_.get(), 3, gp); !r) return r;
+
+    const cl_mem part = part_.get(), ml = ml_.get();
+    const cl_float scale = static_cast<cl_float>(1.0 / std::sqrt(static_cast<double>(a_.d)));
+    TB_CL_CHECK(set_args(fwd_.get(), in(0), kt_.get(), vp_.get(), out(0), part, ml, I(a_.h),
+                         I(a_.kv), I(a_.q), I(a_.s), I(sp_), I(a_.d), I(a_.causal ? 1 : 0), scale,
+                         I(chunk_), I(nrows_)));
+    const std::size_t gf[3] = {Z(nrb_), Z(a_.b * a_.kv), Z(nsplit_)};
+    const std::size_t lf[3] = {1, 1, 1};
+    if (auto r = launch(fwd_.get(), 3, gf, lf); !r) return r;
+    if (nsplit_ == 1) return {};
+
+    TB_CL_CHECK(set_args(combine_.get(), part, ml, out(0), I(a_.d), I(nrows_), I(nsplit_)));
+    const std::size_t gc[2] = {Z(a_.d), Z(nrows_)};
+    return launch(combine_.get(), 2, gc);
+  }
+
+ private:
+  AttentionDesc a_;
+  std::int64_t dv_ = 1, bq_ = 1, sp_ = 16, nrb_ = 1, chunk_ = 16, nsplit_ = 1, nrows_ = 0;
+  Kernel prep_, fwd_, combine_;
+  Mem kt_, vp_, part_, ml_;
+};
+
+}  // namespace
+
+Support supports_attention(const Problem& p, const DeviceCtx& d) {
+  const AttentionDesc* a = p.as<AttentionDesc>();
+  if (!a) return Support::no("opencl: not attention");
+  if (p.dtype != DType::f32) return Support::no("opencl: attention is implemented for f32 only");
+  if (a->d > 256) return Support::no("opencl: attention head dim above 256");
+  if (auto s = check_sizes(p, d); !s.supported) return s;
+  const double padded = 4.0 * static_cast<double>(a->b * a->kv) * static_cast<double>(a->s + 16) *
+                        static_cast<double>(a->d + 16);
+  if (padded * 1.1 > static_cast<double>(d.max_alloc_bytes) || padded >= 4.0 * (1u << 31))
+    return Support::no("opencl: padded K / V exceed the device's allocation limit");
+  return Support::yes();
+}
+
+Result<std::unique_ptr<PreparedKernel>> prepare_attention(std::shared_ptr<DeviceCtx> d,
+                                                          const Problem& p) {
+  if (auto s = supports_attention(p, *d); !s.supported) return make_error(s.reason);
+  auto k = std::make_unique<AttentionKernel>(std::move(d), p);
+  if (auto r = k->init(); !r) return r.error();
+  return std::unique_ptr<PreparedKernel>(std::move(k));
+}
+
+}  // namespace tb::ocl

@@ -1,0 +1,140 @@
+// Convolution on OpenCL, f32, NHWC, with bias / activation / residual epilogues. Three paths:
+//   pointwise (1x1, stride 1, no padding, one group): a GEMM, src [n*h*w][c] x weights^T [c][k],
+//     on the backend's GEMM kernel (shapes checked as the conv's).
+//   one input channel per group (depthwise, any channel multiplier): conv_direct, one work-item
+//     per output element.
+//   anything else: conv_igemm, an implicit GEMM (no im2col buffer) over weight panels packed on
+//     the device whenever the weights are uploaded.
+#include <algorithm>
+
+#include "opencl_op.h"
+#include "program_cache.h"
+
+namespace tb::ocl {
+
+namespace {
+
+constexpr int kMR = 6;  // output pixels per work-item of conv_igemm
+
+bool is_pointwise(const ConvDesc& c) {
+  return c.r == 1 && c.s == 1 && c.stride == 1 && c.pad == 0 && c.groups == 1;
+}
+
+class ConvKernel final : public OpKernel {
+ public:
+  ConvKernel(std::shared_ptr<DeviceCtx> d, Problem p)
+      : OpKernel(std::move(d), std::move(p)), c_(*p_.as<ConvDesc>()) {}
+
+  Result<void> init() {
+    cg_ = c_.c / c_.groups;
+    kg_ = c_.k / c_.groups;
+    direct_ = cg_ == 1;
+    nv_ = kg_ > 16 ? 2 : 1;
+    nbg_ = (kg_ + 16 * nv_ - 1) / (16 * nv_);
+    const std::string src = cl_source("gemm_common") + cl_source("gemm_packed") + cl_source("conv");
+    if (auto r = init_program(src, "-DMR=" + std::to_string(kMR) + " -DNV=" + std::to_string(nv_));
+        !r)
+      return r;
+    auto k = make_kernel(direct_ ? "conv_direct" : "conv_igemm");
+    if (!k) return k.error();
+    conv_ = std::move(k.value());
+    if (!direct_) {
+      auto pk = make_kernel("conv_pack_w");
+      if (!pk) return pk.error();
+      pack_ = std::move(pk.value());
+      const std::size_t kk = static_cast<std::size_t>(c_.r * c_.s * cg_);
+      auto m = alloc(static_cast<std::size_t>(c_.groups * nbg_ * 16 * nv_) * kk * sizeof(float));
+      if (!m) return m.error();
+      wp_ = std::move(m.value());
+      extra_details_ = {{"path_igemm", 1}, {"mr", kMR}, {"nr", 16 * nv_}};
+    } else {
+      extra_details_ = {{"path_direct", 1}};
+    }
+    return {};
+  }
+
+ protected:
+  Result<void> input_changed(std::size_t index) override {
+    if (direct_ || index != 1) return {};
+    const cl_int KK = static_cast<cl_int>(c_.r * c_.s * cg_);
+    TB_CL_CHECK(set_args(pack_.get(), in(1), wp_.get(), KK, static_cast<cl_int>(kg_),
+                         static_cast<cl_int>(nbg_)));
+    const std::size_t g[3] = {static_cast<std::size_t>(nbg_ * 16 * nv_),
+                              static_cast<std::size_t>(KK), static_cast<std::size_t>(c_.groups)};
+    TB_CL_CHECK(clEnqueueNDRangeKernel(d_->queue.get(), pack_.get(), 3, nullptr, g, nullptr, 0,
+                                       nullptr, nullptr));
+    TB_CL_CHECK(clFinish(d_->queue.get()));
+    return {};
+  }
+
+  Result<void> enqueue() override {
+    std::size_t next = 2;
+    const cl_mem none = nullptr;
+    const cl_mem bias = p_.post.bias ? in(next++) : none;
+    const cl_mem res = p_.post.residual ? in(next++) : none;
+    const cl_int epi =
+        act_index(p_.post.act) | (p_.post.bias ? 8 : 0) | (p_.post.residual ? 16 : 0);
+    auto I = [](std::int64_t v) { return static_cast<cl_int>(v); };
+    cl_kernel k = conv_.get();
+    if (direct_) {
+      TB_CL_CHECK(set_args(k, in(0), in(1), out(0), bias, res, I(c_.h), I(c_.w), I(c_.c),
+                           I(c_.oh()), I(c_.ow()), I(c_.r), I(c_.s), I(c_.stride), I(c_.pad),
+                           I(c_.dilation), I(kg_), epi));
+      const std::size_t g[3] = {static_cast<std::size_t>(c_.k), static_cast<std::size_t>(c_.ow()),
+                                static_cast<std::size_t>(c_.n * c_.oh())};
+      return launch(k, 3, g);
+    }
+    TB_CL_CHECK(set_args(k, in(0), wp_.get(), out(0), bias, res, I(c_.h), I(c_.w), I(c_.c),
+                         I(c_.oh()), I(c_.ow()), I(c_.r), I(c_.s), I(c_.stride), I(c_.pad),
+                         I(c_.dilation), I(cg_), I(kg_), I(nbg_), epi));
+    const std::size_t pixels = static_cast<std::size_t>(c_.oh() * c_.ow());
+    const std::size_t g[3] = {(pixels + kMR - 1) / kMR, static_cast<std::size_t>(c_.groups * nbg_),
+                              static_cast<std::size_t>(c_.n)};
+    const std::size_t l[3] = {1, 1, 1};
+    return launch(k, 3, g, l);
+  }
+
+ private:
+  ConvDesc c_;
+  std::int64_t cg_ = 1, kg_ = 1, nv_ = 1, nbg_ = 1;
+  bool direct_ = false;
+  Kernel conv_, pack_;
+  Mem wp_;
+};
+
+}  // namespace
+
+Support supports_conv(const Problem& p, const DeviceCtx& d) {
+  const ConvDesc* c = p.as<ConvDesc>();
+  if (!c) return Support::no("opencl: not a conv");
+  if (p.dtype != DType::f32) return Support::no("opencl: conv is implemented for f32 only");
+  if (auto s = check_sizes(p, d); !s.supported) return s;
+  const double wp = 4.0 * static_cast<double>(c->k + 32) * static_cast<double>(c->r * c->s) *
+                    static_cast<double>(c->c / c->groups) * c->groups;
+  if (wp * 1.1 > static_cast<double>(d.max_alloc_bytes))
+    return Support::no("opencl: packed weights exceed CL_DEVICE_MAX_MEM_ALLOC_SIZE");
+  if (is_pointwise(*c) && !select_gemm_config(d).packed && d.info.max_workgroup_size < 256)
+    return Support::no("opencl: tiled gemm (pointwise conv) needs work-groups of 256");
+  return Support::yes();
+}
+
+Result<std::unique_ptr<PreparedKernel>> prepare_conv(std::shared_ptr<DeviceCtx> d,
+                                                     const Problem& p) {
+  if (auto s = supports_conv(p, *d); !s.supported) return make_error(s.reason);
+  const ConvDesc& c = *p.as<ConvDesc>();
+  if (is_pointwise(c)) {
+    GemmDesc g;
+    g.m = c.n * c.h * c.w;
+    g.n = c.k;
+    g.k = c.c;
+    g.trans_b = true;  // weights [k][c] are B^T
+    const Problem gp{g, p.dtype, p.post};
+    const GemmConfig cfg = select_gemm_config(*d);
+    return prepare_gemm(std::move(d), gp, cfg, p.inputs());
+  }
+  auto k = std::make_unique<ConvKernel>(std::move(d), p);
+  if (auto r = k->init(); !r) return r.error();
+  return std::unique_ptr<PreparedKernel>(std::move(k));
+}
+
+}  // namespace tb::ocl
