@@ -203,6 +203,12 @@ ResultRecord run_kernel_unguarded(Backend& b, const DeviceInfo& dev, const Probl
     r.metrics["counters"] = {{"available", false}, {"reason", pc->reason()}};
   }
   if (slowdown > 0) r.metrics["injected_slowdown"] = slowdown;
+  if (opts.peak_gflops && r.gflops) {
+    if (const auto peak = opts.peak_gflops(dev, p.dtype); peak && *peak > 0) {
+      r.metrics["peak_gflops"] = *peak;
+      r.metrics["pct_peak"] = 100.0 * *r.gflops / *peak;
+    }
+  }
   if (const std::string noisy = stats::noise_problem(s); !noisy.empty()) {
     r.metrics["noise"] = noisy;
     if (r.message.empty()) r.message = "too noisy to gate on: " + noisy;
@@ -234,6 +240,52 @@ ResultRecord run_kernel(Backend& b, const DeviceInfo& dev, const Problem& p,
   } catch (...) {
     return fail(base_record(b, dev, p), Status::error, "unknown exception");
   }
+}
+
+std::function<std::optional<double>(const DeviceInfo&, DType)> peak_lookup_from_probe(
+    std::string backend, nlohmann::json report) {
+  // The best trial, single or all threads: the ceiling this device showed it can reach.
+  const auto best = [](const nlohmann::json& fig) -> std::optional<double> {
+    double m = 0;
+    for (const char* k : {"all_threads", "single_thread"})
+      if (fig.contains(k) && fig[k].contains("max") && fig[k]["max"].is_number())
+        m = std::max(m, fig[k]["max"].get<double>());
+    return m > 0 ? std::optional<double>(m) : std::nullopt;
+  };
+  return [backend = std::move(backend), report = std::move(report), best](
+             const DeviceInfo& dev, DType dt) -> std::optional<double> {
+    if (backend == "opencl" || backend == "vulkan") {
+      if (dt != DType::f32 || !report.contains("accelerators")) return std::nullopt;
+      const auto& api = report["accelerators"].value(backend, nlohmann::json::object());
+      for (const auto& d : api.value("devices", nlohmann::json::array()))
+        if (d.value("name", "") == dev.name && d.contains("measured") &&
+            d["measured"].contains("peak_f32_gflops")) {
+          const auto& f = d["measured"]["peak_f32_gflops"];
+          if (f.contains("max") && f["max"].is_number()) return f["max"].get<double>();
+        }
+      return std::nullopt;
+    }
+    if (!report.contains("compute") || !report["compute"].contains("peaks")) return std::nullopt;
+    const auto& peaks = report["compute"]["peaks"];
+    std::vector<const char*> keys;
+    switch (dt) {
+      case DType::f32:
+        keys = {"f32_fma_zmm", "f32_fma_ymm"};
+        break;
+      case DType::bf16:
+        keys = {"bf16_dpbf16_zmm"};
+        break;
+      case DType::s8:
+      case DType::u8:
+        keys = {"s8_dpbusd_zmm", "s8_dpbusd_ymm"};
+        break;
+      default:
+        return std::nullopt;
+    }
+    for (const char* k : keys)
+      if (peaks.contains(k) && peaks[k].value("supported", false)) return best(peaks[k]);
+    return std::nullopt;
+  };
 }
 
 int run_backend(Store& store, std::int64_t run_id, Backend& b, std::span<const Problem> problems,

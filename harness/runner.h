@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -31,7 +32,15 @@ struct KernelRunOptions {
   int repetitions = 1;      // the whole problem list is run this many times (one result each)
   bool interleave = false;  // each repetition in a fresh seeded random order (spreads drift)
   bool counters = true;     // hardware counters (instructions, cycles) per sample when allowed
+  // The probed ceiling for a device and data type in GFLOP/s (GOP/s for integers), when known:
+  // results then carry "% of peak". See peak_lookup_from_probe().
+  std::function<std::optional<double>(const DeviceInfo&, DType)> peak_gflops;
 };
+
+// Ceilings from a stored probe report (tierbench probe): the best trial of the CPU's f32 / bf16
+// / int8 loops for CPU backends, the API-measured f32 peak for OpenCL and Vulkan devices.
+std::function<std::optional<double>(const DeviceInfo&, DType)> peak_lookup_from_probe(
+    std::string backend, nlohmann::json report);
 
 // Runs p on one backend device and returns the record (not yet stored). Never throws: backend
 // exceptions become status "error" with the message. `ref` holds the reference outputs for

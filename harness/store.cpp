@@ -421,4 +421,17 @@ Result<std::vector<std::pair<std::string, std::string>>> Store::list(const std::
   return v;
 }
 
+Result<std::optional<ResultRecord>> Store::latest_result(const std::string& kind) {
+  Stmt q(db_, "SELECT run_id, id FROM results WHERE kind=? ORDER BY id DESC LIMIT 1");
+  if (!q.ok()) return db_error(db_, "latest_result");
+  q.bind(1, kind);
+  if (q.step() != SQLITE_ROW) return std::optional<ResultRecord>();
+  const std::int64_t run_id = q.i64(0), id = q.i64(1);
+  auto all = results(run_id);
+  if (!all) return all.error();
+  for (auto& r : all.value())
+    if (r.id == id) return std::optional<ResultRecord>(std::move(r));
+  return std::optional<ResultRecord>();
+}
+
 }  // namespace tb

@@ -81,6 +81,8 @@ class Store {
   Result<std::vector<RunRecord>> runs(int limit = 50);
   Result<RunRecord> run(std::int64_t id);
   Result<std::int64_t> latest_run_id();
+  // The most recent result of a kind (e.g. the latest "probe"), if any.
+  Result<std::optional<ResultRecord>> latest_result(const std::string& kind);
   // Results of a run, with samples when with_samples.
   Result<std::vector<ResultRecord>> results(std::int64_t run_id, bool with_samples = false);
 

@@ -25,6 +25,7 @@
 #include "reports.h"
 #include "runner.h"
 #include "store.h"
+#include "store_tune.h"
 #include "version.h"
 #include "workload_runner.h"
 #include "workloads.h"
@@ -64,8 +65,51 @@ std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
 
 // Spawns this executable for one backend and waits up to timeout_s. Returns "" when the child
 // exited (with any code), else why it did not (signal, timeout, spawn failure).
+// A progress bar on stderr while isolated children run: results committed so far (read back
+// from the store, the only channel between the processes), the last one, and the time left
+// estimated from the pace so far. Only on a terminal, never with --json.
+class Progress {
+ public:
+  Progress(bool enabled, std::int64_t total) : enabled_(enabled), total_(total) {}
+  void update(Store& store, std::int64_t run_id) {
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::milliseconds(250)) return;
+    last_ = now;
+    auto res = store.results(run_id);
+    if (!res) return;
+    const auto done = static_cast<std::int64_t>(res->size());
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    std::string eta = "--:--";
+    if (done > 0 && done < total_) {
+      const auto left = static_cast<int>(elapsed / static_cast<double>(done) *
+                                         static_cast<double>(total_ - done));
+      eta = fmt::format("{}:{:02}", left / 60, left % 60);
+    }
+    constexpr int kWidth = 24;
+    const auto filled =
+        static_cast<int>(kWidth * std::min(done, total_) / std::max<std::int64_t>(total_, 1));
+    std::string last = res->empty() ? "" : res->back().backend + " " + res->back().name;
+    if (last.size() > 40) last = last.substr(0, 37) + "...";
+    std::cerr << fmt::format("\r[{}{}] {}/{}  left ~{}  last: {:<40}", std::string(filled, '#'),
+                             std::string(kWidth - filled, '.'), done, total_, eta, last)
+              << std::flush;
+    drawn_ = true;
+  }
+  ~Progress() {
+    if (drawn_) std::cerr << "\r" << std::string(110, ' ') << "\r" << std::flush;
+  }
+
+ private:
+  bool enabled_;
+  std::int64_t total_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_{};
+};
+
 std::string run_child(const Context& ctx, const RunArgs& a, const std::string& backend,
-                      const std::string& db, std::int64_t run_id) {
+                      const std::string& db, std::int64_t run_id, Store& store,
+                      Progress& progress) {
   std::vector<std::string> args = {ctx.argv0,
                                    "--db",
                                    db,
@@ -78,11 +122,15 @@ std::string run_child(const Context& ctx, const RunArgs& a, const std::string& b
   for (const auto& p : a.problems) args.insert(args.end(), {"--problem", p});
   for (const auto& w : a.workloads) args.insert(args.end(), {"--workload", w});
   const auto& s = a.kopts.sampling;
-  args.insert(args.end(),
-              {"--threads", std::to_string(a.kopts.threads), "--seed", std::to_string(a.kopts.seed),
-               "--warmup", std::to_string(s.warmup), "--min-reps", std::to_string(s.min_reps),
-               "--max-reps", std::to_string(s.max_reps), "--max-time",
-               fmt::format("{}", s.max_time_s), "--target-ci", fmt::format("{}", s.target_ci)});
+  args.insert(
+      args.end(),
+      {"--threads", std::to_string(a.kopts.threads), "--seed", std::to_string(a.kopts.seed),
+       "--warmup", std::to_string(s.warmup), "--min-reps", std::to_string(s.min_reps), "--max-reps",
+       std::to_string(s.max_reps), "--max-time", fmt::format("{}", s.max_time_s), "--target-ci",
+       fmt::format("{}", s.target_ci), "--repetitions", std::to_string(a.kopts.repetitions)});
+  if (a.kopts.interleave) args.push_back("--interleave");
+  if (!a.kopts.counters) args.push_back("--no-counters");
+  if (!a.wopts.weights_path.empty()) args.insert(args.end(), {"--weights", a.wopts.weights_path});
   std::vector<char*> argv;
   for (auto& x : args) argv.push_back(x.data());
   argv.push_back(nullptr);
@@ -103,6 +151,7 @@ std::string run_child(const Context& ctx, const RunArgs& a, const std::string& b
       return fmt::format("timed out after {:.0f} s (backend hung or too slow); killed",
                          a.timeout_s);
     }
+    progress.update(store, run_id);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   if (WIFSIGNALED(status))
@@ -116,13 +165,16 @@ std::string run_child(const Context& ctx, const RunArgs& a, const std::string& b
 int run_one_backend(Store& store, std::int64_t run_id, const std::string& name,
                     const std::vector<Problem>& problems,
                     const std::vector<workloads::WorkloadName>& wl, const RunArgs& a) {
-  const bool tty = isatty(2);
+  // Per-result lines in-process only; an isolated run's parent draws a progress bar instead.
+  const bool tty = isatty(2) && a.child_run_id == 0;
   const auto progress = [tty](const ResultRecord& r) {
     if (tty)
       std::cerr << fmt::format("  {:<10} {:<34} {:<11} {} ms\n", r.backend, r.name, r.status,
                                reports::format_ms(r.median_s));
   };
   int failed = 0;
+  // Tuning winners go to the same store as the results (the default is a cache file).
+  if (auto ts = StoreTuneStore::open(store.path())) set_tune_store(ts);
   for (auto& b : make_backends()) {
     if (b->name() != name) continue;
     if (auto run = store.run(run_id); run) {
@@ -131,7 +183,10 @@ int run_one_backend(Store& store, std::int64_t run_id, const std::string& name,
       env["libraries"][name] = av.available ? b->version() : "unavailable: " + av.reason;
       (void)store.update_run_env(run_id, env);
     }
-    if (!problems.empty()) failed += run_backend(store, run_id, *b, problems, a.kopts, progress);
+    KernelRunOptions ko = a.kopts;
+    if (auto probe = store.latest_result("probe"); probe && probe->has_value())
+      ko.peak_gflops = peak_lookup_from_probe(name, (*probe)->metrics);
+    if (!problems.empty()) failed += run_backend(store, run_id, *b, problems, ko, progress);
     WorkloadOptions wo = a.wopts;
     wo.threads = a.kopts.threads;
     wo.seed = a.kopts.seed;
@@ -244,40 +299,44 @@ int do_run(const Context& ctx, RunArgs a) {
   if (isatty(2) && !ctx.json) std::cerr << fmt::format("run {} -> {}\n", run_id.value(), db);
 
   int failed = 0;
-  for (const auto& name : selected) {
-    if (a.no_isolate) {
-      failed += run_one_backend(**store, run_id.value(), name, problems, wl, a);
-      continue;
-    }
-    if (isatty(2) && !ctx.json) std::cerr << fmt::format("{} ...\n", name);
-    const std::string why = run_child(ctx, a, name, db, run_id.value());
-    if (why.empty()) continue;
-    // The child died: keep what it committed, record the rest as errors.
-    auto done = (*store)->results(run_id.value());
-    std::set<std::string> have;
-    if (done)
-      for (const auto& r : done.value())
-        if (r.backend == name) have.insert(r.name);
-    std::vector<std::pair<std::string, std::string>> expected;  // name, dtype
-    for (const auto& p : problems) expected.emplace_back(p.str(), dtype_name(p.dtype));
-    for (const auto& w : wl) expected.emplace_back(w.str(), w.dtype);
-    for (const auto& [ename, edtype] : expected) {
-      if (have.count(ename)) continue;
-      ResultRecord r;
-      r.run_id = run_id.value();
-      r.kind = ename.rfind(':') != std::string::npos &&
-                       workloads::find_tier(ename.substr(0, ename.find(':')))
-                   ? "workload"
-                   : "kernel";
-      r.name = ename;
-      r.backend = name;
-      r.dtype = edtype;
-      r.status = "error";
-      r.message = why;
-      (void)(*store)->add_result(r);
+  {
+    Progress progress(
+        isatty(2) && !ctx.json && !a.no_isolate,
+        static_cast<std::int64_t>((problems.size() + wl.size()) * selected.size() *
+                                  static_cast<std::size_t>(std::max(1, a.kopts.repetitions))));
+    for (const auto& name : selected) {
+      if (a.no_isolate) {
+        failed += run_one_backend(**store, run_id.value(), name, problems, wl, a);
+        continue;
+      }
+      const std::string why = run_child(ctx, a, name, db, run_id.value(), **store, progress);
+      if (why.empty()) continue;
+      // The child died: keep what it committed, record the rest as errors.
+      auto done = (*store)->results(run_id.value());
+      std::set<std::string> have;
+      if (done)
+        for (const auto& r : done.value())
+          if (r.backend == name) have.insert(r.name);
+      std::vector<std::pair<std::string, std::string>> expected;  // name, dtype
+      for (const auto& p : problems) expected.emplace_back(p.str(), dtype_name(p.dtype));
+      for (const auto& w : wl) expected.emplace_back(w.str(), w.dtype);
+      for (const auto& [ename, edtype] : expected) {
+        if (have.count(ename)) continue;
+        ResultRecord r;
+        r.run_id = run_id.value();
+        r.kind = ename.rfind(':') != std::string::npos &&
+                         workloads::find_tier(ename.substr(0, ename.find(':')))
+                     ? "workload"
+                     : "kernel";
+        r.name = ename;
+        r.backend = name;
+        r.dtype = edtype;
+        r.status = "error";
+        r.message = why;
+        (void)(*store)->add_result(r);
+      }
     }
   }
-
   auto results = (*store)->results(run_id.value());
   if (!results) return usage_error(results.error().message);
   for (const auto& r : results.value())

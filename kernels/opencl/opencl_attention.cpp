@@ -3,6 +3,7 @@
 // device) a split over keys merged by a second pass.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 #include "opencl_op.h"
 #include "program_cache.h"
@@ -19,15 +20,19 @@ class AttentionKernel final : public OpKernel {
   Result<void> init() {
     dv_ = (a_.d + 15) / 16;
     // Accumulators: BQ * DV float16 registers; keep them within ~16 (a zmm register file).
-    bq_ = std::clamp<std::int64_t>(16 / dv_, 1, 8);
-    sp_ = static_cast<std::int64_t>(round_up(static_cast<std::size_t>(a_.s), 16));
+    // No more rows than a kv head has (decode with MHA: one).
     const std::int64_t rows = (a_.h / a_.kv) * a_.q;
+    bq_ = std::clamp<std::int64_t>(std::min<std::int64_t>(16 / dv_, rows), 1, 8);
+    sp_ = static_cast<std::int64_t>(round_up(static_cast<std::size_t>(a_.s), 16));
     nrb_ = (rows + bq_ - 1) / bq_;
     // Split the keys when the rows alone give fewer than ~4 work-items per compute unit, keeping
     // at least 64 keys per split.
     const std::int64_t work = nrb_ * a_.b * a_.kv;
     const std::int64_t target = 4 * std::max<std::int64_t>(1, d_->info.compute_units);
     std::int64_t nsplit = std::clamp<std::int64_t>((target + work - 1) / work, 1, (a_.s + 63) / 64);
+    // TB_OPENCL_ATTN_SPLITS=n forces n key splits (tests of the two-pass path on any device).
+    if (const char* e = std::getenv("TB_OPENCL_ATTN_SPLITS"); e && std::atoi(e) > 0)
+      nsplit = std::min<std::int64_t>(std::atoi(e), (a_.s + 15) / 16);
     chunk_ = static_cast<std::int64_t>(
         round_up(static_cast<std::size_t>((a_.s + nsplit - 1) / nsplit), 16));
     nsplit_ = (a_.s + chunk_ - 1) / chunk_;
@@ -45,9 +50,11 @@ class AttentionKernel final : public OpKernel {
     auto kt = alloc(bk * static_cast<std::size_t>(a_.d) * S * f);
     if (!kt) return kt.error();
     kt_ = std::move(kt.value());
-    auto vp = alloc(bk * S * Dp * f);
-    if (!vp) return vp.error();
-    vp_ = std::move(vp.value());
+    if (a_.d % 16) {
+      auto vp = alloc(bk * S * Dp * f);
+      if (!vp) return vp.error();
+      vp_ = std::move(vp.value());
+    }
     nrows_ = a_.b * a_.h * a_.q;
     if (nsplit_ > 1) {
       const std::size_t r = static_cast<std::size_t>(nsplit_ * nrows_);
@@ -69,16 +76,18 @@ class AttentionKernel final : public OpKernel {
     auto I = [](std::int64_t v) { return static_cast<cl_int>(v); };
     auto Z = [](std::int64_t v) { return static_cast<std::size_t>(v); };
     const cl_int Dp = I(dv_ * 16);
-    TB_CL_CHECK(
-        set_args(prep_.get(), in(1), in(2), kt_.get(), vp_.get(), I(a_.s), I(sp_), I(a_.d), Dp));
-    const std::size_t gp[3] = {Z(sp_), Z(Dp), Z(a_.b * a_.kv)};
+    const bool copy_v = a_.d % 16 != 0;
+    const cl_mem vp = copy_v ? vp_.get() : in(2);
+    TB_CL_CHECK(set_args(prep_.get(), in(1), in(2), kt_.get(), vp, I(a_.s), I(sp_), I(a_.d), Dp,
+                         I(copy_v ? 1 : 0)));
+    const std::size_t gp[3] = {Z(sp_ / 16), Z(dv_), Z(a_.b * a_.kv)};
     if (auto r = launch(prep_.get(), 3, gp); !r) return r;
 
     const cl_mem part = part_.get(), ml = ml_.get();
     const cl_float scale = static_cast<cl_float>(1.0 / std::sqrt(static_cast<double>(a_.d)));
-    TB_CL_CHECK(set_args(fwd_.get(), in(0), kt_.get(), vp_.get(), out(0), part, ml, I(a_.h),
-                         I(a_.kv), I(a_.q), I(a_.s), I(sp_), I(a_.d), I(a_.causal ? 1 : 0), scale,
-                         I(chunk_), I(nrows_)));
+    TB_CL_CHECK(set_args(fwd_.get(), in(0), kt_.get(), vp, out(0), part, ml, I(a_.h), I(a_.kv),
+                         I(a_.q), I(a_.s), I(sp_), I(a_.d), I(a_.causal ? 1 : 0), scale, I(chunk_),
+                         I(nrows_), I(copy_v ? sp_ : a_.s)));
     const std::size_t gf[3] = {Z(nrb_), Z(a_.b * a_.kv), Z(nsplit_)};
     const std::size_t lf[3] = {1, 1, 1};
     if (auto r = launch(fwd_.get(), 3, gf, lf); !r) return r;

@@ -22,6 +22,18 @@ int row_wg(const DeviceCtx& d) {
   return wg;
 }
 
+const char* row_kernel(RowKind k) {
+  switch (k) {
+    case RowKind::softmax:
+      return "softmax_rows";
+    case RowKind::layernorm:
+      return "layernorm_rows";
+    case RowKind::rmsnorm:
+      return "rmsnorm_rows";
+  }
+  return "softmax_rows";
+}
+
 class GlueKernel final : public OpKernel {
  public:
   using OpKernel::OpKernel;
@@ -31,7 +43,7 @@ class GlueKernel final : public OpKernel {
     if (auto r = init_program(cl_source("glue"), "-DWG=" + std::to_string(wg_)); !r) return r;
     const char* name =
         p_.as<PoolDesc>() ? (p_.as<PoolDesc>()->kind == PoolKind::global ? "global_pool" : "pool2d")
-        : p_.as<RowDesc>()    ? "row_op"
+        : p_.as<RowDesc>()    ? row_kernel(p_.as<RowDesc>()->kind)
         : p_.as<BinaryDesc>() ? "binary"
         : p_.as<RopeDesc>()   ? "rope"
                               : "embed";
@@ -59,12 +71,11 @@ class GlueKernel final : public OpKernel {
       return launch(k, 3, g);
     }
     if (const auto* r = p_.as<RowDesc>()) {
-      const cl_mem none = nullptr;
-      const cl_mem gamma = r->kind == RowKind::softmax ? none : in(1);
-      const cl_mem beta = r->kind == RowKind::layernorm ? in(2) : none;
-      const cl_int kind = r->kind == RowKind::softmax ? 0 : r->kind == RowKind::layernorm ? 1 : 2;
-      TB_CL_CHECK(set_args(k, in(0), out(0), gamma, beta, I(r->n), kind,
-                           static_cast<cl_float>(RowDesc::kEps)));
+      const cl_float eps = static_cast<cl_float>(RowDesc::kEps);
+      if (r->kind == RowKind::softmax) TB_CL_CHECK(set_args(k, in(0), out(0), I(r->n)));
+      if (r->kind == RowKind::layernorm)
+        TB_CL_CHECK(set_args(k, in(0), out(0), in(1), in(2), I(r->n), eps));
+      if (r->kind == RowKind::rmsnorm) TB_CL_CHECK(set_args(k, in(0), out(0), in(1), I(r->n), eps));
       const std::size_t g[1] = {Z(r->m) * static_cast<std::size_t>(wg_)};
       const std::size_t l[1] = {static_cast<std::size_t>(wg_)};
       return launch(k, 1, g, l);

@@ -212,5 +212,48 @@ TEST(Cli, KilledRunKeepsCommittedResults) {
   }
 }
 
+TEST(Cli, ProbeIsStoredAndBadSectionsAreUsageErrors) {
+  test::TempDir dir;
+  const auto db = (dir.path() / "r.db").string();
+  auto r =
+      run_tierbench("--db " + db + " --json probe --quick --sections storage --storage-size 4" +
+                    " --storage-dir " + dir.path().string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j.contains("cpu"));
+  EXPECT_TRUE(j.contains("storage"));
+  auto s = Store::open(db);
+  ASSERT_TRUE(s.ok());
+  auto res = (*s)->results((*s)->latest_run_id().value());
+  ASSERT_EQ(res->size(), 1u);
+  EXPECT_EQ(res->front().kind, "probe");
+  EXPECT_TRUE(res->front().metrics.contains("cpu"));
+  r = run_tierbench("--db " + db + " probe --sections bogus");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--sections"), std::string::npos) << r.err;
+}
+
+TEST(Cli, WorkloadRunsValidatedAndUnknownNamesAreListed) {
+  test::TempDir dir;
+  const auto db = (dir.path() / "r.db").string();
+  auto r = run_tierbench("--db " + db +
+                             " --json run --backend onednn --workload person-detect:b1:f32 "
+                             "--max-time 0.3",
+                         "XDG_CACHE_HOME=" + dir.path().string());
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["results"].size(), 1u);
+  const auto& w = j["results"][0];
+  EXPECT_EQ(w["kind"], "workload");
+  EXPECT_EQ(w["status"], "passed") << w.dump();
+  EXPECT_GT(w["median_s"].get<double>(), 0);
+  EXPECT_TRUE(w["metrics"]["load"].contains("read_cold_s"));
+  r = run_tierbench("--db " + db + " run --workload resnet51");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("resnet50"), std::string::npos) << "lists the valid tiers: " << r.err;
+  r = run_tierbench("--db " + db + " run --workload mobilenetv2 --dtype f64");
+  EXPECT_EQ(r.exit_code, 2);
+}
+
 }  // namespace
 }  // namespace tb

@@ -3,7 +3,8 @@
 // tiles of 16 with an online softmax (running max m, running sum l, accumulator rescaled by
 // exp(m_old - m_new)).
 //   attn_prep:    K -> Kt [b*kv][D][Sp] (transposed, so that 16 keys' scores are one float16
-//                 FMA chain) and V -> Vp [b*kv][Sp][Dp], both zero-padded (Sp, Dp: multiples of 16).
+//                 FMA chain), zero-padded (Sp: a multiple of 16); when D is not a multiple of 16,
+//                 V -> Vp [b*kv][Sp][Dp] zero-padded as well (else V is read in place).
 //   attn_fwd:     one work-item per BQ rows of one kv head (a row is a (query head of the group,
 //                 query) pair, so decode with GQA shares each K/V load between the group's heads)
 //                 and one split of the keys. With one split it writes O; with several (decode:
@@ -24,15 +25,25 @@ inline float tb_hsum16(const float16 v) {
   return c.x + c.y;
 }
 
-// global: (Sp, Dp, B * KVH)
+// 16 keys x 16 dims per work-item (contiguous reads along d, contiguous writes along keys).
+// copy_v = 0 when D is a multiple of 16: attn_fwd then reads V in place. global: (Sp/16, Dp/16,
+// B * KVH)
 __kernel void attn_prep(__global const float* restrict K, __global const float* restrict V,
                         __global float* restrict Kt, __global float* restrict Vp, const int S,
-                        const int Sp, const int D, const int Dp) {
-  const int j = get_global_id(0), t = get_global_id(1), bk = get_global_id(2);
-  const int ok = j < S && t < D;
-  const long src = ((long)bk * S + j) * D + t;
-  if (t < D) Kt[((long)bk * D + t) * Sp + j] = ok ? K[src] : 0.0f;
-  Vp[((long)bk * Sp + j) * Dp + t] = ok ? V[src] : 0.0f;
+                        const int Sp, const int D, const int Dp, const int copy_v) {
+  const int j0 = get_global_id(0) * 16, t0 = get_global_id(1) * 16, bk = get_global_id(2);
+  float tile[16][16];
+  for (int jj = 0; jj < 16; ++jj) {
+    const int j = j0 + jj;
+    const long src = ((long)bk * S + j) * D;
+    for (int e = 0; e < 16; ++e) {
+      const int ok = j < S && t0 + e < D;
+      tile[e][jj] = ok ? K[src + t0 + e] : 0.0f;
+      if (copy_v) Vp[((long)bk * Sp + j) * Dp + t0 + e] = ok ? V[src + t0 + e] : 0.0f;
+    }
+  }
+  for (int e = 0; e < 16 && t0 + e < D; ++e)
+    vstore16(vload16(0, tile[e]), 0, Kt + ((long)bk * D + t0 + e) * Sp + j0);
 }
 
 // global: (ceil(group * Q / BQ), B * KVH, nsplit)
@@ -41,13 +52,13 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void attn_fwd(
     __global const float* restrict Vp, __global float* restrict O, __global float* restrict part,
     __global float* restrict part_ml, const int H, const int KVH, const int Q, const int S,
     const int Sp, const int D, const int causal, const float scale, const int chunk,
-    const int nrows) {
+    const int nrows, const int vrows) {
   const int rb = get_global_id(0), bk = get_global_id(1), sp = get_global_id(2);
   const int nsplit = get_global_size(2);
   const int b = bk / KVH, kvh = bk % KVH, group = H / KVH, rows = group * Q;
   const int Dp = DV * 16;
   const __global float* kt = Kt + (long)bk * D * Sp;
-  const __global float* vp = Vp + (long)bk * Sp * Dp;
+  const __global float* vp = Vp + (long)bk * vrows * Dp;  // vrows: S (V in place) or Sp
 
   int grow[BQ], lim[BQ];
   int jmax = 0;

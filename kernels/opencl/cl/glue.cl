@@ -17,37 +17,51 @@ inline float wg_reduce(float v, __local float* sh, const int is_max) {
   return r;
 }
 
-// kind: 0 softmax, 1 layer norm (gamma, beta), 2 RMS norm (gamma). global: (m * WG), local: WG.
-__kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void row_op(
-    __global const float* restrict X, __global float* restrict Y,
-    __global const float* restrict gamma, __global const float* restrict beta, const int n,
-    const int kind, const float eps) {
+// One work-group of WG work-items per row (separate kernels: no barrier under a branch).
+// global: (m * WG), local: WG.
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void softmax_rows(
+    __global const float* restrict X, __global float* restrict Y, const int n) {
   __local float sh[WG];
   const int l = get_local_id(0);
   const __global float* x = X + (long)get_group_id(0) * n;
   __global float* y = Y + (long)get_group_id(0) * n;
-  if (kind == 0) {
-    float mx = -INFINITY;
-    for (int j = l; j < n; j += WG) mx = fmax(mx, x[j]);
-    mx = wg_reduce(mx, sh, 1);
-    float s = 0.0f;
-    for (int j = l; j < n; j += WG) s += exp(x[j] - mx);
-    const float inv = 1.0f / wg_reduce(s, sh, 0);
-    for (int j = l; j < n; j += WG) y[j] = exp(x[j] - mx) * inv;
-  } else if (kind == 1) {
-    float s = 0.0f;
-    for (int j = l; j < n; j += WG) s += x[j];
-    const float mean = wg_reduce(s, sh, 0) / n;
-    float v = 0.0f;
-    for (int j = l; j < n; j += WG) v += (x[j] - mean) * (x[j] - mean);
-    const float inv = 1.0f / sqrt(wg_reduce(v, sh, 0) / n + eps);
-    for (int j = l; j < n; j += WG) y[j] = (x[j] - mean) * inv * gamma[j] + beta[j];
-  } else {
-    float s = 0.0f;
-    for (int j = l; j < n; j += WG) s += x[j] * x[j];
-    const float inv = 1.0f / sqrt(wg_reduce(s, sh, 0) / n + eps);
-    for (int j = l; j < n; j += WG) y[j] = x[j] * inv * gamma[j];
-  }
+  float mx = -INFINITY;
+  for (int j = l; j < n; j += WG) mx = fmax(mx, x[j]);
+  mx = wg_reduce(mx, sh, 1);
+  float s = 0.0f;
+  for (int j = l; j < n; j += WG) s += exp(x[j] - mx);
+  const float inv = 1.0f / wg_reduce(s, sh, 0);
+  for (int j = l; j < n; j += WG) y[j] = exp(x[j] - mx) * inv;
+}
+
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void layernorm_rows(
+    __global const float* restrict X, __global float* restrict Y,
+    __global const float* restrict gamma, __global const float* restrict beta, const int n,
+    const float eps) {
+  __local float sh[WG];
+  const int l = get_local_id(0);
+  const __global float* x = X + (long)get_group_id(0) * n;
+  __global float* y = Y + (long)get_group_id(0) * n;
+  float s = 0.0f;
+  for (int j = l; j < n; j += WG) s += x[j];
+  const float mean = wg_reduce(s, sh, 0) / n;
+  float v = 0.0f;
+  for (int j = l; j < n; j += WG) v += (x[j] - mean) * (x[j] - mean);
+  const float inv = 1.0f / sqrt(wg_reduce(v, sh, 0) / n + eps);
+  for (int j = l; j < n; j += WG) y[j] = (x[j] - mean) * inv * gamma[j] + beta[j];
+}
+
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void rmsnorm_rows(
+    __global const float* restrict X, __global float* restrict Y,
+    __global const float* restrict gamma, const int n, const float eps) {
+  __local float sh[WG];
+  const int l = get_local_id(0);
+  const __global float* x = X + (long)get_group_id(0) * n;
+  __global float* y = Y + (long)get_group_id(0) * n;
+  float s = 0.0f;
+  for (int j = l; j < n; j += WG) s += x[j] * x[j];
+  const float inv = 1.0f / sqrt(wg_reduce(s, sh, 0) / n + eps);
+  for (int j = l; j < n; j += WG) y[j] = x[j] * inv * gamma[j];
 }
 
 // Max (is_max) or average (padding excluded from the count) pooling. global: (C, OW, N * OH).

@@ -1,0 +1,166 @@
+// OpenCL conv / attention / glue beyond the shared suites: the attention two-pass split path
+// forced on every shape, the conv paths (GEMM, direct, implicit GEMM) with more epilogues and
+// odd channel counts, upload_input (activation replaced, weights kept; weights replaced and
+// repacked) on every kernel family, and honest "unsupported" for other data types.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "backend_fixture.h"
+#include "reference/reference_backend.h"
+
+namespace tb {
+namespace {
+
+Backend* opencl_or_skip(std::string* why) {
+  Backend* b = test::backend("opencl");
+  if (!b) return *why = "no opencl backend registered", nullptr;
+  auto a = b->availability();
+  *why = a.reason;
+  return a.available ? b : nullptr;
+}
+
+std::string test_name(std::string s) {
+  for (char& c : s)
+    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+  return s;
+}
+
+void expect_passed(const std::string& problem) {
+  std::string why;
+  if (!opencl_or_skip(&why)) GTEST_SKIP() << "opencl unavailable: " << why;
+  auto p = Problem::parse(problem);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  const auto o = test::run_and_check("opencl", p.value(), 11);
+  EXPECT_EQ(o.status, Status::passed)
+      << problem << ": " << o.message << " (max rel err " << o.check.max_rel_err << ")";
+}
+
+// --- attention, split over keys ------------------------------------------------------------------
+
+class OpenclAttentionSplit : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override { setenv("TB_OPENCL_ATTN_SPLITS", "3", 1); }
+  void TearDown() override { unsetenv("TB_OPENCL_ATTN_SPLITS"); }
+};
+TEST_P(OpenclAttentionSplit, MatchesReference) {
+  expect_passed(GetParam());
+}
+INSTANTIATE_TEST_SUITE_P(Shapes, OpenclAttentionSplit,
+                         ::testing::Values("attn:h2q1s50d16:f32",          // splits of 16 keys
+                                           "attn:h4kv1q1s300d64:f32",      // decode, MQA
+                                           "attn:b2h4kv2q7s90d40c1:f32",   // causal: empty splits
+                                           "attn:h2q20s37d13:f32",         // odd head dim
+                                           "attn:h8kv2q3s257d128c1:f32"),  // GQA + causal
+                         [](const auto& info) { return test_name(info.param); });
+
+// --- conv paths ---------------------------------------------------------------------------------
+
+class OpenclConv : public ::testing::TestWithParam<std::string> {};
+TEST_P(OpenclConv, MatchesReference) {
+  expect_passed(GetParam());
+}
+INSTANTIATE_TEST_SUITE_P(
+    Paths, OpenclConv,
+    ::testing::Values("conv:n2c19h5w7k40r1s1:f32+bias+gelu+res",     // pointwise -> GEMM
+                      "conv:n1c8h9w9k24r3s3p1g8:f32+bias+silu+res",  // depthwise x3 multiplier
+                      "conv:n2c6h10w12k4r3s3st2p1g2:f32+bias+res",   // grouped, strided, batch
+                      "conv:n1c3h8w8k33r1s1st2:f32+relu6",           // 1x1 strided: igemm
+                      "conv:n1c5h9w9k70r3s3p1dl2:f32+bias"),         // NV 2, dilated
+    [](const auto& info) { return test_name(info.param); });
+
+// --- glue extras --------------------------------------------------------------------------------
+
+class OpenclGlue : public ::testing::TestWithParam<std::string> {};
+TEST_P(OpenclGlue, MatchesReference) {
+  expect_passed(GetParam());
+}
+INSTANTIATE_TEST_SUITE_P(Shapes, OpenclGlue,
+                         ::testing::Values("softmax:m3n17:f32", "lnorm:m2n1:f32",
+                                           "rmsnorm:m4n300:f32", "maxpool:n2c3h4w4r4s4:f32",
+                                           "avgpool:n1c5h6w6r3s2st3p1:f32", "gpool:n2c33h1w1:f32"),
+                         [](const auto& info) { return test_name(info.param); });
+
+// --- upload_input
+// ---------------------------------------------------------------------------------
+
+// Replace each input in turn: every run must match the reference on the inputs as they are.
+void check_upload_input(const std::string& problem) {
+  std::string why;
+  Backend* b = opencl_or_skip(&why);
+  if (!b) GTEST_SKIP() << "opencl unavailable: " << why;
+  const auto p = Problem::parse(problem).value();
+  auto inputs = make_inputs(p, 31);
+  auto k = b->prepare(p, PrepareOptions{});
+  ASSERT_TRUE(k.ok()) << k.error().message;
+  ASSERT_TRUE(k.value()->upload(inputs).ok());
+  const auto fresh = make_inputs(p, 32);
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    inputs[i] = fresh[i];
+    auto r = k.value()->upload_input(i, inputs[i]);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_TRUE(k.value()->execute().ok());
+    auto ref = make_outputs(p), out = make_outputs(p);
+    ASSERT_TRUE(reference_compute(p, inputs, ref).ok());
+    ASSERT_TRUE(k.value()->download(out).ok());
+    const Check c = check_outputs(out, ref, tolerance_for(p));
+    EXPECT_EQ(c.status, Status::passed)
+        << problem << " after replacing input " << i << ": " << c.message;
+  }
+  EXPECT_FALSE(k.value()->upload_input(inputs.size(), inputs[0]).ok());
+  // Wrong shape: an error, not a crash.
+  EXPECT_FALSE(k.value()->upload_input(0, Tensor(DType::f32, {3})).ok());
+}
+
+TEST(OpenclUploadInput, Gemm) {
+  check_upload_input("gemm:m20n36k52:f32+bias+res");
+}
+TEST(OpenclUploadInput, ConvPointwise) {
+  check_upload_input("conv:n1c8h5w5k12r1s1:f32+bias");
+}
+TEST(OpenclUploadInput, ConvIgemm) {
+  check_upload_input("conv:n1c4h6w6k8r3s3p1:f32+res");
+}
+TEST(OpenclUploadInput, ConvDepthwise) {
+  check_upload_input("conv:n1c8h6w6k8r3s3p1g8:f32");
+}
+TEST(OpenclUploadInput, Attention) {
+  check_upload_input("attn:h2kv1q5s40d16c1:f32");
+}
+TEST(OpenclUploadInput, LayerNorm) {
+  check_upload_input("lnorm:m3n40:f32");
+}
+
+// --- support ----------------------------------------------------------------------------------
+
+TEST(OpenclOps, SaysUnsupportedForOtherTypes) {
+  std::string why;
+  Backend* b = opencl_or_skip(&why);
+  if (!b) GTEST_SKIP() << "opencl unavailable: " << why;
+  for (const char* s : {"conv:n1c16h8w8k32r3s3p1:bf16", "conv:n1c16h8w8k16r3s3p1:s8",
+                        "attn:h2q33s70d64:bf16", "softmax:m16n128:bf16", "add:n1000:bf16"}) {
+    const Support sp = b->supports(Problem::parse(s).value(), 0);
+    EXPECT_FALSE(sp.supported) << s;
+    EXPECT_FALSE(sp.reason.empty()) << s;
+    EXPECT_FALSE(b->prepare(Problem::parse(s).value(), PrepareOptions{}).ok()) << s;
+  }
+  EXPECT_FALSE(b->supports(Problem::parse("add:n8:f32").value(), 99).supported);
+}
+
+TEST(OpenclOps, AttentionReportsItsSplits) {
+  std::string why;
+  Backend* b = opencl_or_skip(&why);
+  if (!b) GTEST_SKIP() << "opencl unavailable: " << why;
+  setenv("TB_OPENCL_ATTN_SPLITS", "4", 1);
+  auto k = b->prepare(Problem::parse("attn:h2q1s256d32:f32").value(), PrepareOptions{});
+  unsetenv("TB_OPENCL_ATTN_SPLITS");
+  ASSERT_TRUE(k.ok()) << k.error().message;
+  double splits = 0;
+  for (const auto& [name, v] : k.value()->details())
+    if (name == "splits") splits = v;
+  EXPECT_EQ(splits, 4);
+}
+
+}  // namespace
+}  // namespace tb
