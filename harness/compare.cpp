@@ -112,7 +112,11 @@ Row compare_one(const std::string& key, const Samples* base, const Samples* curr
   row.ratio = hl.estimate;
   row.ratio_ci = hl.ci;
   row.ratio_ci_confidence = hl.confidence;
-  row.p_value = stats::mann_whitney(base->values, current->values).p;
+  // The unit of independence: whole repetitions when both sides have enough of them (between-run
+  // drift then counts as noise, as it must), single samples otherwise.
+  const bool by_groups = base->groups.size() >= kMinGroups && current->groups.size() >= kMinGroups;
+  row.p_value = by_groups ? stats::mann_whitney(base->groups, current->groups).p
+                          : stats::mann_whitney(base->values, current->values).p;
 
   const std::int64_t min_n = options.noise.min_samples;
   if (row.base.n < min_n || row.current.n < min_n) {
@@ -144,6 +148,10 @@ Row compare_one(const std::string& key, const Samples* base, const Samples* curr
     row.verdict = Verdict::unchanged;
   }
   row.note = format("p %.2g, %+.1f%% vs +-%.0f%%", row.p_value, change, t * 100);
+  row.note += by_groups ? format(" (p over %.0f vs %.0f repetitions)",
+                                 static_cast<double>(base->groups.size()),
+                                 static_cast<double>(current->groups.size()))
+                        : std::string(" (p over samples)");
   if (row.verdict == Verdict::unchanged && significant)
     row.note += " (significant, below threshold)";
   return row;

@@ -52,7 +52,14 @@ struct Samples {
   std::vector<double> values;
   Direction direction = Direction::lower_is_better;
   std::string unit = "s";  // "s" values are shown with time units; others as "<value> <unit>"
+  // Medians of independent repetitions (separate results: rounds of a run, or runs), when the
+  // samples came in such groups. Samples inside one repetition share the machine's state of the
+  // moment, so they are not independent of each other across repetitions; with at least
+  // kMinGroups groups on both sides, significance is tested on these medians instead.
+  std::vector<double> groups;
 };
+inline constexpr std::size_t kMinGroups =
+    4;  // 4 vs 4 is the smallest design where U can give p < 0.05
 
 using SampleSet = std::map<std::string, Samples>;  // benchmark key -> samples
 

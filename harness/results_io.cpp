@@ -206,6 +206,7 @@ compare::SampleSet sample_set(const std::vector<ResultRecord>& results) {
     if ((r.status != "passed" && r.status != "mistrusted") || r.samples.empty()) continue;
     auto& s = set[benchmark_key(r)];
     s.values.insert(s.values.end(), r.samples.begin(), r.samples.end());
+    s.groups.push_back(r.median_s ? *r.median_s : stats::quantile(r.samples, 0.5));
   }
   return set;
 }

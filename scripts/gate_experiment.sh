@@ -23,8 +23,8 @@ target="gemm:m1024n1024k1024:f32@onednn"
 bargs=()
 for b in "${backends[@]}"; do bargs+=(--backend "$b"); done
 run() {  # run the suite; prints the new run id
-  "$tb" --db "$db" run --json --suite gemm-shapes "${bargs[@]}" --repetitions 3 --interleave \
-    --max-time 0.5 --target-ci 0.005 | python3 -c 'import json,sys; print(json.load(sys.stdin)["run_id"])'
+  "$tb" --db "$db" run --json --suite gemm-shapes "${bargs[@]}" --repetitions 5 --interleave \
+    --max-time 0.3 --target-ci 0.005 | python3 -c 'import json,sys; print(json.load(sys.stdin)["run_id"])'
 }
 gate() {  # gate BASE CURRENT -> JSON comparison on stdout, never fails the script
   "$tb" --db "$db" compare "$1" "$2" --threshold "$threshold" --format json || true
@@ -45,6 +45,11 @@ n=$(echo "$aa" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["be
 fp=$(echo "$aa" | count regression)
 noisy=$(echo "$aa" | count too_noisy)
 echo "A/A: $fp false regressions of $n benchmarks ($noisy too noisy to judge)"
+echo "$aa" | python3 -c '
+import json, sys
+for r in json.load(sys.stdin)["benchmarks"]:
+    if r["verdict"] == "regression":
+        print("    false: %s ratio %.3f p %.2g" % (r["key"], r["ratio"], r["p_value"]))' 
 
 ok=1
 [ "$fp" -eq 0 ] || ok=0
@@ -54,7 +59,12 @@ for frac in 0.05 0.10; do
   hit=$(echo "$cmp" | count regression "$target")
   others=$(($(echo "$cmp" | count regression) - hit))
   ratio=$(echo "$cmp" | python3 -c 'import json,sys; print(next(("%.3f" % r["ratio"]) for r in json.load(sys.stdin)["benchmarks"] if r["key"] == sys.argv[1]))' "$target")
-  echo "injected +$frac on $target: detected=$hit (measured ratio $ratio), other regressions=$others"
-  [ "$hit" -eq 1 ] || ok=0
+  echo "injected +$frac on $target: detected=$hit (measured ratio $ratio), false regressions elsewhere=$others"
+  echo "$cmp" | python3 -c '
+import json, sys
+for r in json.load(sys.stdin)["benchmarks"]:
+    if r["verdict"] == "regression" and r["key"] != sys.argv[1]:
+        print("    false: %s ratio %.3f p %.2g" % (r["key"], r["ratio"], r["p_value"]))' "$target"
+  [ "$hit" -eq 1 ] && [ "$others" -eq 0 ] || ok=0
 done
 [ "$ok" -eq 1 ] && echo "gate: correct" || { echo "gate: WRONG"; exit 1; }

@@ -296,3 +296,49 @@ TEST(CompareFormat, JsonGolden) {
 
 }  // namespace
 }  // namespace tb::compare
+
+namespace tb::compare {
+namespace {
+
+// Repetitions are the unit of independence: a whole-run shift in one repetition of CURRENT is
+// visible sample by sample (tiny p over samples) but not a regression over repetitions.
+TEST(CompareGroups, DriftInOneRepetitionIsNotARegression) {
+  Samples base, cur;
+  for (int rep = 0; rep < 5; ++rep) {
+    const double level = 1.0 + 0.002 * rep;
+    const double cur_level = rep == 4 ? 1.30 : level + 0.001;  // one drifted repetition
+    for (int i = 0; i < 40; ++i) {
+      base.values.push_back(level * (1 + 1e-4 * (i % 7)));
+      cur.values.push_back(cur_level * (1 + 1e-4 * (i % 5)));
+    }
+    base.groups.push_back(level);
+    cur.groups.push_back(cur_level);
+  }
+  Options o;
+  o.fallback.threshold = 0.03;
+  const Row by_groups = compare_one("k", &base, &cur, o);
+  EXPECT_NE(by_groups.verdict, Verdict::regression) << by_groups.note;
+  EXPECT_NE(by_groups.note.find("repetitions"), std::string::npos);
+  // The same samples without repetition structure: judged sample by sample.
+  base.groups.clear();
+  cur.groups.clear();
+  const Row by_samples = compare_one("k", &base, &cur, o);
+  EXPECT_LT(by_samples.p_value, 0.01);
+}
+
+TEST(CompareGroups, ConsistentShiftAcrossRepetitionsIsARegression) {
+  Samples base, cur;
+  for (int rep = 0; rep < 5; ++rep) {
+    for (int i = 0; i < 20; ++i) {
+      base.values.push_back(1.0 + 0.001 * rep + 1e-4 * i);
+      cur.values.push_back(1.08 + 0.001 * rep + 1e-4 * i);
+    }
+    base.groups.push_back(1.0 + 0.001 * rep + 1e-3);
+    cur.groups.push_back(1.08 + 0.001 * rep + 1e-3);
+  }
+  const Row r = compare_one("k", &base, &cur, Options{});
+  EXPECT_EQ(r.verdict, Verdict::regression) << r.note;
+}
+
+}  // namespace
+}  // namespace tb::compare
