@@ -118,7 +118,12 @@ nlohmann::json probe_compute(const SectionOptions& opts, const Topology& topo) {
     }
     const std::int64_t iters = calibrate(c.loop, s.trial_s);
     const Figure one = measure_rate(c.loop, iters, k::kAddsPerIter * 1e-9, 1, s, &pinned);
-    const Figure all = measure_rate(c.loop, iters, k::kAddsPerIter * 1e-9, s.threads, s, &pinned);
+    // measure_rate sums over threads; a clock is per core.
+    Figure all = measure_rate(c.loop, iters, k::kAddsPerIter * 1e-9, s.threads, s, &pinned);
+    const double per_core = 1.0 / std::max(1, s.threads);
+    all.median *= per_core;
+    all.min *= per_core;
+    all.max *= per_core;
     clock_json[c.name] = {
         {"supported", true}, {"single_thread", to_json(one)}, {"all_threads", to_json(all)}};
     if (c.name == "scalar") clock_scalar_1t = one.median;
