@@ -20,38 +20,42 @@ std::optional<double> get_opt(const nlohmann::json& j, const char* key) {
   return j[key].get<double>();
 }
 
-nlohmann::json record_json(const ResultRecord& r) {
-  return {{"kind", r.kind},
-          {"name", r.name},
-          {"backend", r.backend},
-          {"device", r.device},
-          {"dtype", r.dtype},
-          {"status", r.status},
-          {"message", r.message},
-          {"prepare_s", opt(r.prepare_s)},
-          {"first_s", opt(r.first_s)},
-          {"n", r.n},
-          {"median_s", opt(r.median_s)},
-          {"mean_s", opt(r.mean_s)},
-          {"min_s", opt(r.min_s)},
-          {"max_s", opt(r.max_s)},
-          {"p10_s", opt(r.p10_s)},
-          {"p90_s", opt(r.p90_s)},
-          {"p99_s", opt(r.p99_s)},
-          {"stddev_s", opt(r.stddev_s)},
-          {"cv", opt(r.cv)},
-          {"ci_lo_s", opt(r.ci_lo_s)},
-          {"ci_hi_s", opt(r.ci_hi_s)},
-          {"gflops", opt(r.gflops)},
-          {"gbps", opt(r.gbps)},
-          {"max_rel_err", opt(r.max_rel_err)},
-          {"timing_source", r.timing_source},
-          {"metrics", r.metrics},
-          {"samples", r.samples},
-          {"created_at", r.created_at}};
+}  // namespace
+
+nlohmann::json result_to_json(const ResultRecord& r, bool with_samples) {
+  nlohmann::json j = {{"kind", r.kind},
+                      {"name", r.name},
+                      {"backend", r.backend},
+                      {"device", r.device},
+                      {"dtype", r.dtype},
+                      {"status", r.status},
+                      {"message", r.message},
+                      {"prepare_s", opt(r.prepare_s)},
+                      {"first_s", opt(r.first_s)},
+                      {"n", r.n},
+                      {"median_s", opt(r.median_s)},
+                      {"mean_s", opt(r.mean_s)},
+                      {"min_s", opt(r.min_s)},
+                      {"max_s", opt(r.max_s)},
+                      {"p10_s", opt(r.p10_s)},
+                      {"p90_s", opt(r.p90_s)},
+                      {"p99_s", opt(r.p99_s)},
+                      {"stddev_s", opt(r.stddev_s)},
+                      {"cv", opt(r.cv)},
+                      {"ci_lo_s", opt(r.ci_lo_s)},
+                      {"ci_hi_s", opt(r.ci_hi_s)},
+                      {"gflops", opt(r.gflops)},
+                      {"gbps", opt(r.gbps)},
+                      {"max_rel_err", opt(r.max_rel_err)},
+                      {"timing_source", r.timing_source},
+                      {"metrics", r.metrics},
+
+                      {"created_at", r.created_at}};
+  if (with_samples) j["samples"] = r.samples;
+  return j;
 }
 
-}  // namespace
+namespace {}  // namespace
 
 std::string benchmark_key(const ResultRecord& r) {
   return r.name + "@" + r.backend;
@@ -72,7 +76,7 @@ Result<nlohmann::json> export_run(Store& store, std::int64_t run_id) {
                           {"git_commit", run->git_commit},
                           {"env", run->env}}},
                         {"results", nlohmann::json::array()}};
-  for (const auto& r : results.value()) doc["results"].push_back(record_json(r));
+  for (const auto& r : results.value()) doc["results"].push_back(result_to_json(r, true));
   return doc;
 }
 

@@ -25,6 +25,10 @@ Result<std::int64_t> import_run(Store& store, const nlohmann::json& doc);
 // Reads and checks a tierbench.results/1 file (clear errors for missing, unreadable, malformed).
 Result<nlohmann::json> read_results_file(const std::string& path);
 
+// Every stored field of a result as JSON (samples only when asked): the one serialisation that
+// `export`, `run --json` and the reports share.
+nlohmann::json result_to_json(const ResultRecord& r, bool with_samples);
+
 // The benchmark key compare matches on: "<problem>@<backend>" (device appended as "#i" when a
 // backend has more than one).
 std::string benchmark_key(const ResultRecord& r);

@@ -30,8 +30,8 @@ namespace tb {
 // A device a backend can run on, with the properties that explain its figures.
 struct DeviceInfo {
   int index = 0;
-  std::string name;         // e.g. "llvmpipe (LLVM 15.0.6, 256 bits)"
-  std::string type;         // cpu, integrated-gpu, discrete-gpu, virtual-gpu, accelerator, other
+  std::string name;  // e.g. "llvmpipe (LLVM 15.0.6, 256 bits)"
+  std::string type;  // cpu, integrated-gpu, discrete-gpu, virtual-gpu, accelerator, other
   std::string vendor;
   std::string driver;       // driver name and version
   std::string api_version;  // e.g. "Vulkan 1.3.230", "OpenCL 3.0 PoCL 3.1"
@@ -64,8 +64,8 @@ struct Timing {
 };
 
 struct MemoryStats {
-  std::uint64_t device_bytes = 0;    // bytes allocated on the device (0 for host backends)
-  std::uint64_t host_bytes = 0;      // bytes the backend allocated on the host (packed weights, ...)
+  std::uint64_t device_bytes = 0;  // bytes allocated on the device (0 for host backends)
+  std::uint64_t host_bytes = 0;    // bytes the backend allocated on the host (packed weights, ...)
   std::uint64_t uploaded_bytes = 0;  // bytes copied by upload()
 };
 

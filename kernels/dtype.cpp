@@ -6,12 +6,18 @@ namespace tb {
 
 std::string_view dtype_name(DType t) {
   switch (t) {
-    case DType::f32: return "f32";
-    case DType::f16: return "f16";
-    case DType::bf16: return "bf16";
-    case DType::s8: return "s8";
-    case DType::u8: return "u8";
-    case DType::s32: return "s32";
+    case DType::f32:
+      return "f32";
+    case DType::f16:
+      return "f16";
+    case DType::bf16:
+      return "bf16";
+    case DType::s8:
+      return "s8";
+    case DType::u8:
+      return "u8";
+    case DType::s32:
+      return "s32";
   }
   return "?";
 }
@@ -25,11 +31,14 @@ std::optional<DType> parse_dtype(std::string_view s) {
 std::size_t dtype_size(DType t) {
   switch (t) {
     case DType::f32:
-    case DType::s32: return 4;
+    case DType::s32:
+      return 4;
     case DType::f16:
-    case DType::bf16: return 2;
+    case DType::bf16:
+      return 2;
     case DType::s8:
-    case DType::u8: return 1;
+    case DType::u8:
+      return 1;
   }
   return 0;
 }
@@ -39,7 +48,7 @@ std::uint16_t f32_to_f16(float f) {
   std::memcpy(&x, &f, 4);
   const std::uint32_t sign = (x >> 16) & 0x8000u;
   const std::uint32_t abs = x & 0x7fffffffu;
-  if (abs > 0x7f800000u) return static_cast<std::uint16_t>(sign | 0x7e00u);  // NaN
+  if (abs > 0x7f800000u) return static_cast<std::uint16_t>(sign | 0x7e00u);   // NaN
   if (abs >= 0x477ff000u) return static_cast<std::uint16_t>(sign | 0x7c00u);  // overflow -> inf
   if (abs < 0x38800000u) {  // subnormal or zero in f16
     // Scale so that the f16 subnormal unit (2^-24) becomes 1, then round to nearest even.

@@ -9,9 +9,12 @@ namespace tb {
 
 std::string_view timing_source_name(TimingSource s) {
   switch (s) {
-    case TimingSource::host_clock: return "host-clock";
-    case TimingSource::device_timestamps: return "device-timestamps";
-    case TimingSource::profiling_events: return "profiling-events";
+    case TimingSource::host_clock:
+      return "host-clock";
+    case TimingSource::device_timestamps:
+      return "device-timestamps";
+    case TimingSource::profiling_events:
+      return "profiling-events";
   }
   return "?";
 }

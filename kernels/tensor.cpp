@@ -9,9 +9,12 @@
 
 namespace tb {
 
-void Tensor::Free::operator()(std::byte* p) const { std::free(p); }
+void Tensor::Free::operator()(std::byte* p) const {
+  std::free(p);
+}
 
-Tensor::Tensor(DType dtype, std::vector<std::int64_t> shape) : dtype_(dtype), shape_(std::move(shape)) {
+Tensor::Tensor(DType dtype, std::vector<std::int64_t> shape)
+    : dtype_(dtype), shape_(std::move(shape)) {
   numel_ = 1;
   for (auto d : shape_) {
     if (d < 0) throw std::invalid_argument("negative tensor dimension");
@@ -47,12 +50,18 @@ std::string Tensor::shape_str() const {
 
 double Tensor::at(std::int64_t i) const {
   switch (dtype_) {
-    case DType::f32: return data<float>()[i];
-    case DType::f16: return f16_to_f32(data<std::uint16_t>()[i]);
-    case DType::bf16: return bf16_to_f32(data<std::uint16_t>()[i]);
-    case DType::s8: return data<std::int8_t>()[i];
-    case DType::u8: return data<std::uint8_t>()[i];
-    case DType::s32: return data<std::int32_t>()[i];
+    case DType::f32:
+      return data<float>()[i];
+    case DType::f16:
+      return f16_to_f32(data<std::uint16_t>()[i]);
+    case DType::bf16:
+      return bf16_to_f32(data<std::uint16_t>()[i]);
+    case DType::s8:
+      return data<std::int8_t>()[i];
+    case DType::u8:
+      return data<std::uint8_t>()[i];
+    case DType::s32:
+      return data<std::int32_t>()[i];
   }
   return 0;
 }
@@ -69,12 +78,24 @@ I saturate(double v) {
 
 void Tensor::set(std::int64_t i, double v) {
   switch (dtype_) {
-    case DType::f32: data<float>()[i] = static_cast<float>(v); break;
-    case DType::f16: data<std::uint16_t>()[i] = f32_to_f16(static_cast<float>(v)); break;
-    case DType::bf16: data<std::uint16_t>()[i] = f32_to_bf16(static_cast<float>(v)); break;
-    case DType::s8: data<std::int8_t>()[i] = saturate<std::int8_t>(v); break;
-    case DType::u8: data<std::uint8_t>()[i] = saturate<std::uint8_t>(v); break;
-    case DType::s32: data<std::int32_t>()[i] = saturate<std::int32_t>(v); break;
+    case DType::f32:
+      data<float>()[i] = static_cast<float>(v);
+      break;
+    case DType::f16:
+      data<std::uint16_t>()[i] = f32_to_f16(static_cast<float>(v));
+      break;
+    case DType::bf16:
+      data<std::uint16_t>()[i] = f32_to_bf16(static_cast<float>(v));
+      break;
+    case DType::s8:
+      data<std::int8_t>()[i] = saturate<std::int8_t>(v);
+      break;
+    case DType::u8:
+      data<std::uint8_t>()[i] = saturate<std::uint8_t>(v);
+      break;
+    case DType::s32:
+      data<std::int32_t>()[i] = saturate<std::int32_t>(v);
+      break;
   }
 }
 

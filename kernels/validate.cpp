@@ -8,13 +8,20 @@ namespace tb {
 
 std::string_view status_name(Status s) {
   switch (s) {
-    case Status::passed: return "passed";
-    case Status::failed: return "failed";
-    case Status::mistrusted: return "mistrusted";
-    case Status::unsupported: return "unsupported";
-    case Status::unavailable: return "unavailable";
-    case Status::skipped: return "skipped";
-    case Status::error: return "error";
+    case Status::passed:
+      return "passed";
+    case Status::failed:
+      return "failed";
+    case Status::mistrusted:
+      return "mistrusted";
+    case Status::unsupported:
+      return "unsupported";
+    case Status::unavailable:
+      return "unavailable";
+    case Status::skipped:
+      return "skipped";
+    case Status::error:
+      return "error";
   }
   return "?";
 }
@@ -26,10 +33,16 @@ void fill_random(Tensor& t, std::mt19937_64& rng) {
   std::uniform_int_distribution<int> small(1, 7);
   for (std::int64_t i = 0; i < t.numel(); ++i) {
     switch (t.dtype()) {
-      case DType::u8: t.set(i, small(rng) + 1); break;  // 2..8
+      case DType::u8:
+        t.set(i, small(rng) + 1);
+        break;  // 2..8
       case DType::s8:
-      case DType::s32: t.set(i, neg(rng) ? -small(rng) : small(rng)); break;
-      default: t.set(i, neg(rng) ? -mag(rng) : mag(rng)); break;
+      case DType::s32:
+        t.set(i, neg(rng) ? -small(rng) : small(rng));
+        break;
+      default:
+        t.set(i, neg(rng) ? -mag(rng) : mag(rng));
+        break;
     }
   }
 }
@@ -66,12 +79,16 @@ std::vector<Tensor> make_outputs(const Problem& p) {
 // (or intermediates, like the probabilities of composed attention) are rounded to bf16 (2^-8).
 Tolerance tolerance_for(const Problem& p) {
   switch (p.dtype) {
-    case DType::f32: return {1e-4};
-    case DType::bf16: return {1e-2};
-    case DType::f16: return {5e-3};
+    case DType::f32:
+      return {1e-4};
+    case DType::bf16:
+      return {1e-2};
+    case DType::f16:
+      return {5e-3};
     case DType::s8:
     case DType::u8:
-    case DType::s32: return {1e-6};
+    case DType::s32:
+      return {1e-6};
   }
   return {1e-4};
 }
@@ -119,8 +136,8 @@ Check check_outputs(std::span<const Tensor> got, std::span<const Tensor> ref, To
       }
       if (bad) {
         if (c.mismatches == 0)
-          c.message = "output " + std::to_string(t) + "[" + std::to_string(i) +
-                      "]: got " + std::to_string(gv) + ", expected " + std::to_string(rv);
+          c.message = "output " + std::to_string(t) + "[" + std::to_string(i) + "]: got " +
+                      std::to_string(gv) + ", expected " + std::to_string(rv);
         ++c.mismatches;
       }
     }
@@ -132,7 +149,8 @@ Check check_outputs(std::span<const Tensor> got, std::span<const Tensor> ref, To
                 " elements differ; first: " + c.message;
   } else if (total > 8 && zeros * 10 > total * 9) {
     c.status = Status::mistrusted;
-    c.message = "reference is " + std::to_string(100 * zeros / total) + "% zeros: check proves little";
+    c.message =
+        "reference is " + std::to_string(100 * zeros / total) + "% zeros: check proves little";
   } else {
     c.status = Status::passed;
   }

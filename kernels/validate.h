@@ -34,11 +34,11 @@ Tolerance tolerance_for(const Problem& p);
 
 struct Check {
   Status status = Status::passed;
-  double max_abs_err = 0;   // max |got - ref|
-  double max_rel_err = 0;   // max |got - ref| / (atol + rtol * |ref|) * rtol: comparable to rtol
-  double rel_l2_err = 0;    // ||got - ref|| / ||ref||
+  double max_abs_err = 0;  // max |got - ref|
+  double max_rel_err = 0;  // max |got - ref| / (atol + rtol * |ref|) * rtol: comparable to rtol
+  double rel_l2_err = 0;   // ||got - ref|| / ||ref||
   std::int64_t mismatches = 0;
-  std::string message;      // first mismatch, or why the check is mistrusted
+  std::string message;  // first mismatch, or why the check is mistrusted
 };
 
 // Compares outputs with reference outputs (same order, types and shapes). Mistrusted when the

@@ -25,7 +25,9 @@ std::uint64_t xgetbv0() {
   return (static_cast<std::uint64_t>(hi) << 32) | lo;
 }
 
-bool bit(unsigned v, int b) { return (v >> b) & 1u; }
+bool bit(unsigned v, int b) {
+  return (v >> b) & 1u;
+}
 
 CpuFeatures detect() {
   CpuFeatures f;
@@ -39,7 +41,8 @@ CpuFeatures detect() {
 
   const Regs r1 = cpuid(1);
   const unsigned base_family = (r1.a >> 8) & 0xf, base_model = (r1.a >> 4) & 0xf;
-  f.family = static_cast<int>(base_family == 0xf ? base_family + ((r1.a >> 20) & 0xff) : base_family);
+  f.family =
+      static_cast<int>(base_family == 0xf ? base_family + ((r1.a >> 20) & 0xff) : base_family);
   f.model = static_cast<int>((base_family == 0x6 || base_family == 0xf)
                                  ? (((r1.a >> 16) & 0xf) << 4) + base_model
                                  : base_model);

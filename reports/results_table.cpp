@@ -2,6 +2,7 @@
 #include <fmt/ostream.h>
 
 #include "reports.h"
+#include "results_io.h"
 
 namespace tb::reports {
 
@@ -14,35 +15,9 @@ std::string format_ms(const std::optional<double>& s) {
 }
 
 nlohmann::json result_json(const ResultRecord& r) {
-  const auto opt = [](const std::optional<double>& v) -> nlohmann::json {
-    return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
-  };
-  return {{"id", r.id},
-          {"kind", r.kind},
-          {"problem", r.name},
-          {"backend", r.backend},
-          {"device", r.device},
-          {"dtype", r.dtype},
-          {"status", r.status},
-          {"message", r.message},
-          {"prepare_s", opt(r.prepare_s)},
-          {"first_s", opt(r.first_s)},
-          {"n", r.n},
-          {"median_s", opt(r.median_s)},
-          {"mean_s", opt(r.mean_s)},
-          {"min_s", opt(r.min_s)},
-          {"max_s", opt(r.max_s)},
-          {"p10_s", opt(r.p10_s)},
-          {"p90_s", opt(r.p90_s)},
-          {"p99_s", opt(r.p99_s)},
-          {"stddev_s", opt(r.stddev_s)},
-          {"cv", opt(r.cv)},
-          {"ci95_s", {opt(r.ci_lo_s), opt(r.ci_hi_s)}},
-          {"gflops", opt(r.gflops)},
-          {"gbps", opt(r.gbps)},
-          {"max_rel_err", opt(r.max_rel_err)},
-          {"timing_source", r.timing_source},
-          {"metrics", r.metrics}};
+  nlohmann::json j = io::result_to_json(r, /*with_samples=*/false);
+  j["id"] = r.id;
+  return j;
 }
 
 void print_results_table(std::ostream& os, const std::vector<ResultRecord>& results) {

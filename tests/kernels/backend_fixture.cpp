@@ -37,8 +37,10 @@ Outcome run_and_check(const std::string& name, const Problem& p, std::uint64_t s
   if (auto r = reference_compute(p, inputs, ref); !r) return {Status::error, r.error().message, {}};
   auto k = b->prepare(p, PrepareOptions{});
   if (!k) return {Status::error, "prepare: " + k.error().message, {}};
-  if (auto r = k.value()->upload(inputs); !r) return {Status::error, "upload: " + r.error().message, {}};
-  if (auto r = k.value()->execute(); !r) return {Status::error, "execute: " + r.error().message, {}};
+  if (auto r = k.value()->upload(inputs); !r)
+    return {Status::error, "upload: " + r.error().message, {}};
+  if (auto r = k.value()->execute(); !r)
+    return {Status::error, "execute: " + r.error().message, {}};
   auto out = make_outputs(p);
   if (auto r = k.value()->download(out); !r)
     return {Status::error, "download: " + r.error().message, {}};

@@ -17,13 +17,13 @@ TEST_P(GemmTest, MatchesReference) {
   const auto o = test::run_and_check(backend, p.value());
   if (o.status == Status::unavailable || o.status == Status::unsupported)
     GTEST_SKIP() << status_name(o.status) << ": " << o.message;
-  EXPECT_EQ(o.status, Status::passed) << o.message << " (max rel err " << o.check.max_rel_err << ")";
+  EXPECT_EQ(o.status, Status::passed)
+      << o.message << " (max rel err " << o.check.max_rel_err << ")";
 }
 
 const std::vector<std::string> kShapes = {
-    "gemm:m1n1k1:f32",         "gemm:m17n31k13:f32",       "gemm:m129n65k257:f32",
-    "gemm:m64n64k64:f32",      "gemm:m1n4096k256:f32",     "gemm:m33n1k1000:f32",
-    "gemm:m256n256k256:f32",   "gemm:m7n129k2053:f32",
+    "gemm:m1n1k1:f32",      "gemm:m17n31k13:f32",  "gemm:m129n65k257:f32",  "gemm:m64n64k64:f32",
+    "gemm:m1n4096k256:f32", "gemm:m33n1k1000:f32", "gemm:m256n256k256:f32", "gemm:m7n129k2053:f32",
 };
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, GemmTest,

@@ -24,10 +24,10 @@ TEST(Problem, CanonicalisesDefaults) {
 }
 
 TEST(Problem, RejectsBadInput) {
-  for (const char* s : {"", "gemm", "gemm:m1n1:f32", "gemm:m0n1k1:f32", "gemm:m1n1k1:f64",
-                        "gemm:m1n1k1:f32+bogus", "conv2x:m1:f32", "gemm:m1m2n1k1:f32",
-                        "gemm:M1n1k1:f32", "gemm:m1n1k1ta2:f32", "gemm:m99999999999999999n1k1:f32",
-                        "gemm:m1n1k1:f32+relu+gelu", "gemm:mn1k1:f32"}) {
+  for (const char* s :
+       {"", "gemm", "gemm:m1n1:f32", "gemm:m0n1k1:f32", "gemm:m1n1k1:f64", "gemm:m1n1k1:f32+bogus",
+        "conv2x:m1:f32", "gemm:m1m2n1k1:f32", "gemm:M1n1k1:f32", "gemm:m1n1k1ta2:f32",
+        "gemm:m99999999999999999n1k1:f32", "gemm:m1n1k1:f32+relu+gelu", "gemm:mn1k1:f32"}) {
     EXPECT_FALSE(Problem::parse(s).ok()) << s;
   }
 }

@@ -51,7 +51,8 @@ TEST(Validate, InputsAreSeededAndNonZero) {
 TEST(Validate, DetectsMismatchAndMistrust) {
   auto p = make_gemm(4, 4, 4);
   std::vector<Tensor> ref = make_outputs(p), got;
-  for (std::int64_t i = 0; i < ref[0].numel(); ++i) ref[0].set(i, 1.0 + 0.1 * static_cast<double>(i));
+  for (std::int64_t i = 0; i < ref[0].numel(); ++i)
+    ref[0].set(i, 1.0 + 0.1 * static_cast<double>(i));
   got = ref;
   EXPECT_EQ(check_outputs(got, ref, {1e-4}).status, Status::passed);
   got[0].set(5, got[0].at(5) * 1.01);
