@@ -1,4 +1,5 @@
 #include "workload_runner.h"
+#include <algorithm>
 
 #include <chrono>
 #include <cmath>
@@ -267,6 +268,11 @@ ResultRecord run_one(Backend& b, const DeviceInfo& dev, const workloads::Workloa
   r.p10_s = s.p10, r.p90_s = s.p90, r.p99_s = s.p99, r.stddev_s = s.stddev, r.cv = s.cv;
   r.ci_lo_s = ci.lo, r.ci_hi_s = ci.hi;
   if (s.median > 0) r.gflops = 2 * f.macs / s.median * 1e-9;
+  // Throughput of batched vision variants ("b8"): items per second at the median latency.
+  if (s.median > 0 && w.variant.size() > 1 && w.variant[0] == 'b' &&
+      std::all_of(w.variant.begin() + 1, w.variant.end(),
+                  [](char c) { return c >= '0' && c <= '9'; }))
+    r.metrics["throughput_items_per_s"] = std::stod(w.variant.substr(1)) / s.median;
   r.metrics["breakdown"] = {{"kernel_median_s", stats::quantile(kernel_s, 0.5)},
                             {"transfer_median_s", stats::quantile(transfer_s, 0.5)},
                             {"host_ops_median_s", stats::quantile(host_s, 0.5)}};
