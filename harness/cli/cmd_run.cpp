@@ -70,7 +70,12 @@ std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
 // estimated from the pace so far. Only on a terminal, never with --json.
 class Progress {
  public:
-  Progress(bool enabled, std::int64_t total) : enabled_(enabled), total_(total) {}
+  // `expected`: (backend, item) in the order the children run them; the current item is the
+  // first one not yet in the store (approximate under --interleave, which shuffles the order).
+  Progress(bool enabled, std::vector<std::string> expected)
+      : enabled_(enabled),
+        total_(static_cast<std::int64_t>(expected.size())),
+        expected_(std::move(expected)) {}
   void update(Store& store, std::int64_t run_id) {
     if (!enabled_) return;
     const auto now = std::chrono::steady_clock::now();
@@ -89,9 +94,9 @@ class Progress {
     constexpr int kWidth = 24;
     const auto filled =
         static_cast<int>(kWidth * std::min(done, total_) / std::max<std::int64_t>(total_, 1));
-    std::string last = res->empty() ? "" : res->back().backend + " " + res->back().name;
+    std::string last = done < total_ ? expected_[static_cast<std::size_t>(done)] : "";
     if (last.size() > 40) last = last.substr(0, 37) + "...";
-    std::cerr << fmt::format("\r[{}{}] {}/{}  left ~{}  last: {:<40}", std::string(filled, '#'),
+    std::cerr << fmt::format("\r[{}{}] {}/{}  left ~{}  now: {:<40}", std::string(filled, '#'),
                              std::string(kWidth - filled, '.'), done, total_, eta, last)
               << std::flush;
     drawn_ = true;
@@ -103,6 +108,7 @@ class Progress {
  private:
   bool enabled_;
   std::int64_t total_;
+  std::vector<std::string> expected_;
   bool drawn_ = false;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_{};
 };
@@ -300,10 +306,14 @@ int do_run(const Context& ctx, RunArgs a) {
 
   int failed = 0;
   {
-    Progress progress(
-        isatty(2) && !ctx.json && !a.no_isolate,
-        static_cast<std::int64_t>((problems.size() + wl.size()) * selected.size() *
-                                  static_cast<std::size_t>(std::max(1, a.kopts.repetitions))));
+    std::vector<std::string> expected;
+    for (const auto& name : selected)
+      for (int rep = 0; rep < std::max(1, a.kopts.repetitions); ++rep) {
+        for (const auto& p : problems) expected.push_back(name + " " + p.str());
+        if (rep == 0)
+          for (const auto& w : wl) expected.push_back(name + " " + w.str());
+      }
+    Progress progress(isatty(2) && !ctx.json && !a.no_isolate, std::move(expected));
     for (const auto& name : selected) {
       if (a.no_isolate) {
         failed += run_one_backend(**store, run_id.value(), name, problems, wl, a);
