@@ -50,4 +50,21 @@ Outcome run_and_check(const std::string& name, const Problem& p, std::uint64_t s
   return o;
 }
 
+void expect_matches_reference(const std::string& backend, const std::string& problem) {
+  auto p = Problem::parse(problem);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  const auto o = run_and_check(backend, p.value());
+  if (o.status == Status::unavailable || o.status == Status::unsupported)
+    GTEST_SKIP() << status_name(o.status) << ": " << o.message;
+  EXPECT_EQ(o.status, Status::passed)
+      << o.message << " (max rel err " << o.check.max_rel_err << ")";
+}
+
+std::string param_name(const ::testing::TestParamInfo<std::tuple<std::string, std::string>>& info) {
+  std::string s = std::get<0>(info.param) + "_" + std::get<1>(info.param);
+  for (char& c : s)
+    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+  return s;
+}
+
 }  // namespace tb::test

@@ -10,22 +10,6 @@
 namespace tb {
 namespace {
 
-std::string test_name(std::string s) {
-  for (char& c : s)
-    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-  return s;
-}
-
-void expect_passed(const std::string& backend, const std::string& problem) {
-  auto p = Problem::parse(problem);
-  ASSERT_TRUE(p.ok()) << p.error().message;
-  const auto o = test::run_and_check(backend, p.value());
-  if (o.status == Status::unavailable || o.status == Status::unsupported)
-    GTEST_SKIP() << status_name(o.status) << ": " << o.message;
-  EXPECT_EQ(o.status, Status::passed)
-      << o.message << " (max rel err " << o.check.max_rel_err << ")";
-}
-
 const std::vector<std::string> kShapes = {
     "attn:h1q1s1d16:f32",            // sizes 1
     "attn:h2q17s17d64:f32",          // primes
@@ -40,17 +24,7 @@ const std::vector<std::string> kShapes = {
                                   // "attn:h2q33s70d64:bf16", "attn:h4kv2q16s16d32c1:bf16",
 };
 
-class AttentionTest : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
-TEST_P(AttentionTest, MatchesReference) {
-  expect_passed(std::get<0>(GetParam()), std::get<1>(GetParam()));
-}
-INSTANTIATE_TEST_SUITE_P(AllBackends, AttentionTest,
-                         ::testing::Combine(::testing::ValuesIn(test::backend_names()),
-                                            ::testing::ValuesIn(kShapes)),
-                         [](const auto& info) {
-                           return test_name(std::get<0>(info.param) + "_" +
-                                            std::get<1>(info.param));
-                         });
+TB_BACKEND_SUITE(AttentionTest, kShapes);
 
 // Every oneDNN attention path on the f32 shapes: composed, and fused capped at each ISA (a path
 // the CPU lacks falls back to a lower one, which is then what is tested).
@@ -69,7 +43,7 @@ TEST_P(OnednnAttentionPath, MatchesReference) {
     setenv("TB_ONEDNN_ATTENTION", "fused", 1);
     setenv("TB_ATTENTION_ISA", path.c_str(), 1);
   }
-  expect_passed("onednn", problem);
+  test::expect_matches_reference("onednn", problem);
 }
 std::vector<std::string> f32_shapes() {
   std::vector<std::string> v;
@@ -77,13 +51,11 @@ std::vector<std::string> f32_shapes() {
     if (s.ends_with(":f32")) v.push_back(s);
   return v;
 }
-INSTANTIATE_TEST_SUITE_P(
-    Paths, OnednnAttentionPath,
-    ::testing::Combine(::testing::Values("composed", "avx512", "avx2", "scalar"),
-                       ::testing::ValuesIn(f32_shapes())),
-    [](const auto& info) {
-      return test_name(std::get<0>(info.param) + "_" + std::get<1>(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(Paths, OnednnAttentionPath,
+                         ::testing::Combine(::testing::Values("composed", "avx512", "avx2",
+                                                              "scalar"),
+                                            ::testing::ValuesIn(f32_shapes())),
+                         test::param_name);
 
 TEST(OnednnAttention, ReportsWhichPathRan) {
   Backend* b = test::backend("onednn");

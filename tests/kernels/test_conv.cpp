@@ -9,25 +9,6 @@
 namespace tb {
 namespace {
 
-std::string test_name(std::string s) {
-  for (char& c : s)
-    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-  return s;
-}
-
-class ConvTest : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
-
-TEST_P(ConvTest, MatchesReference) {
-  const auto& [backend, problem] = GetParam();
-  auto p = Problem::parse(problem);
-  ASSERT_TRUE(p.ok()) << p.error().message;
-  const auto o = test::run_and_check(backend, p.value());
-  if (o.status == Status::unavailable || o.status == Status::unsupported)
-    GTEST_SKIP() << status_name(o.status) << ": " << o.message;
-  EXPECT_EQ(o.status, Status::passed)
-      << o.message << " (max rel err " << o.check.max_rel_err << ")";
-}
-
 const std::vector<std::string> kShapes = {
     "conv:n1c3h7w7k5r3s3p1:f32",                  // RGB-like input
     "conv:n2c17h5w6k13r1s1:f32+bias",             // pointwise, primes
@@ -47,13 +28,7 @@ const std::vector<std::string> kShapes = {
     "conv:n1c16h6w6k16r3s3p1:s8+bias+res",
 };
 
-INSTANTIATE_TEST_SUITE_P(AllBackends, ConvTest,
-                         ::testing::Combine(::testing::ValuesIn(test::backend_names()),
-                                            ::testing::ValuesIn(kShapes)),
-                         [](const auto& info) {
-                           return test_name(std::get<0>(info.param) + "_" +
-                                            std::get<1>(info.param));
-                         });
+TB_BACKEND_SUITE(ConvTest, kShapes);
 
 TEST(ConvProblem, RoundTrips) {
   for (const char* s :

@@ -9,25 +9,6 @@
 namespace tb {
 namespace {
 
-std::string test_name(std::string s) {
-  for (char& c : s)
-    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-  return s;
-}
-
-class GlueTest : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
-
-TEST_P(GlueTest, MatchesReference) {
-  const auto& [backend, problem] = GetParam();
-  auto p = Problem::parse(problem);
-  ASSERT_TRUE(p.ok()) << p.error().message;
-  const auto o = test::run_and_check(backend, p.value());
-  if (o.status == Status::unavailable || o.status == Status::unsupported)
-    GTEST_SKIP() << status_name(o.status) << ": " << o.message;
-  EXPECT_EQ(o.status, Status::passed)
-      << o.message << " (max rel err " << o.check.max_rel_err << ")";
-}
-
 const std::vector<std::string> kShapes = {
     "maxpool:n1c16h8w8r2s2st2:f32",
     "maxpool:n2c5h13w11r3s3st2p1:f32",
@@ -60,13 +41,7 @@ const std::vector<std::string> kShapes = {
     "embed:v50d16t9:bf16",
 };
 
-INSTANTIATE_TEST_SUITE_P(AllBackends, GlueTest,
-                         ::testing::Combine(::testing::ValuesIn(test::backend_names()),
-                                            ::testing::ValuesIn(kShapes)),
-                         [](const auto& info) {
-                           return test_name(std::get<0>(info.param) + "_" +
-                                            std::get<1>(info.param));
-                         });
+TB_BACKEND_SUITE(GlueTest, kShapes);
 
 TEST(GlueProblem, RoundTrips) {
   for (const char* s :
