@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::string msg = e.what();
     if (msg.rfind("A subcommand is required", 0) == 0)
-      msg = "a command is required (list, run); see 'tierbench --help'";
+      msg = "a command is required; see 'tierbench --help' (or 'tierbench COMMAND --help')";
     return usage_error(msg);
   }
   if (!action) return usage_error("no command given; see 'tierbench --help'");
