@@ -1,11 +1,13 @@
-// The Vulkan backend: discovery through the dlopen'd loader (probes/vulkan_loader), and f32 GEMM
-// (vulkan_gemm.cpp). Everything is found at run time: no loader, ICD or device means
-// availability() == false with the reason, never a crash.
+// The Vulkan backend: discovery through the dlopen'd loader (probes/vulkan_loader), f32 GEMM
+// (vulkan_gemm.cpp), and f32 conv, attention and glue ops (vulkan_op.cpp and one file per family).
+// Everything is found at run time: no loader, ICD or device means availability() == false with the
+// reason, never a crash.
 #include "vulkan_backend.h"
 
 #include <mutex>
 
 #include "vulkan_gemm.h"
+#include "vulkan_op.h"
 
 namespace tb {
 namespace vulkan {
@@ -109,13 +111,15 @@ class VulkanBackend final : public Backend {
   }
 
   Support supports(const Problem& p, int device) override {
+    auto ctx = vulkan::shared_context(device);
+    if (!ctx) return Support::no(ctx.error().message);
+    if (p.as<ConvDesc>()) return vulkan::supports_conv(p, *ctx.value());
+    if (p.as<AttentionDesc>()) return vulkan::supports_attention(p, *ctx.value());
     const GemmDesc* g = p.as<GemmDesc>();
-    if (!g) return Support::no("vulkan: op " + std::string(p.op_name()) + " not implemented");
+    if (!g) return vulkan::supports_glue(p, *ctx.value());
     if (p.dtype != DType::f32)
       return Support::no("vulkan: gemm " + std::string(dtype_name(p.dtype)) +
                          " not implemented (f32 only)");
-    auto ctx = vulkan::shared_context(device);
-    if (!ctx) return Support::no(ctx.error().message);
     // Indices are 32-bit in the shaders, and one buffer must fit a storage-buffer range.
     const std::uint64_t range = ctx.value()->info().max_storage_buffer_range;
     const std::int64_t kp = (g->k + 3) / 4 * 4;
@@ -130,7 +134,12 @@ class VulkanBackend final : public Backend {
     if (auto s = supports(p, opts.device); !s.supported) return make_error(s.reason);
     auto ctx = vulkan::shared_context(opts.device);
     if (!ctx) return ctx.error();
-    return vulkan::prepare_gemm(ctx.value(), p, {});
+    if (p.as<GemmDesc>()) return vulkan::prepare_gemm(ctx.value(), p, {});
+    auto plan = p.as<ConvDesc>()        ? vulkan::conv_plan(p, *ctx.value())
+                : p.as<AttentionDesc>() ? vulkan::attention_plan(p, *ctx.value())
+                                        : vulkan::glue_plan(p, *ctx.value());
+    if (!plan) return plan.error();
+    return vulkan::prepare_op(ctx.value(), p, std::move(plan.value()));
   }
 };
 

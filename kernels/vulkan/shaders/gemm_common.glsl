@@ -25,27 +25,11 @@ layout(push_constant) uniform Push {
   uint sa, sb, sc;
 } pc;
 
-// erf(x), Abramowitz & Stegun 7.1.26 refined: |error| < 1.5e-7 (GLSL has no erf).
-float tb_erf(float x) {
-  const float ax = abs(x);
-  const float t = 1.0 / (1.0 + 0.3275911 * ax);
-  const float poly =
-      t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  const float y = 1.0 - poly * exp(-ax * ax);
-  return x < 0.0 ? -y : y;
-}
+#include "activation.glsl"
 
 float tb_epilogue(float v, uint row, uint col, uint batch) {
   if (HAS_BIAS) v += bias[col];
-  if (ACT == 1) {
-    v = max(v, 0.0);
-  } else if (ACT == 2) {
-    v = clamp(v, 0.0, 6.0);
-  } else if (ACT == 3) {
-    v = 0.5 * v * (1.0 + tb_erf(v * 0.70710678118654752));
-  } else if (ACT == 4) {
-    v = v / (1.0 + exp(-v));
-  }
+  v = tb_act(v, ACT);
   if (HAS_RES) v += res[batch * pc.sc + row * pc.N + col];
   return v;
 }

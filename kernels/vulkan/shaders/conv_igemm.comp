@@ -1,0 +1,80 @@
+#version 450
+// Implicit-GEMM convolution, f32, NHWC (kernels/problem.h ConvDesc), for groups with several
+// input channels: M = output pixels, N = output channels of a group, K = r * s * cg, the A
+// operand gathered from src on the fly (zero outside the image, no im2col buffer). Each
+// invocation owns an MR x NR block (pixels x channels, compile-time defines so that glslc unrolls
+// the block into scalars), so one src load feeds NR FMAs and one weight load MR. Edge pixels and
+// channels are clamped on load and skipped on store. No shared memory, no barriers.
+// Bindings and specialization constants as conv.comp. Items n * pixel blocks * groups * channel
+// blocks, pixel blocks innermost.
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+#include "op_common.glsl"
+#include "activation.glsl"
+
+layout(constant_id = 1) const bool HAS_BIAS = false;
+layout(constant_id = 2) const int ACT = 0;
+layout(constant_id = 3) const bool HAS_RES = false;
+
+layout(std430, binding = 0) readonly buffer BufS { float src[]; };
+layout(std430, binding = 1) readonly buffer BufW { float wt[]; };
+layout(std430, binding = 2) writeonly buffer BufD { float dst[]; };
+layout(std430, binding = 3) readonly buffer BufBias { float bias[]; };
+layout(std430, binding = 4) readonly buffer BufRes { float res[]; };
+layout(push_constant) uniform Push {
+  uint total, h, w, c, k, oh, ow, r, s, st, pad, dl, cg, kg, pb, nbk;
+} pc;
+
+void main() {
+  const uint item = tb_item();
+  if (item >= pc.total) return;
+  const uint P = pc.oh * pc.ow, groups = pc.c / pc.cg;
+  const uint pbi = item % pc.pb, rest = item / pc.pb;
+  const uint jb = rest % (groups * pc.nbk), n = rest / (groups * pc.nbk);
+  const uint g = jb / pc.nbk, j0 = (jb % pc.nbk) * NR;  // first channel within the group
+  int iy0[MR], ix0[MR];
+  [[unroll]] for (uint m = 0; m < MR; ++m) {
+    const uint p = min(pbi * MR + m, P - 1);
+    iy0[m] = int((p / pc.ow) * pc.st) - int(pc.pad);
+    ix0[m] = int((p % pc.ow) * pc.st) - int(pc.pad);
+  }
+  uint oc[NR];
+  [[unroll]] for (uint j = 0; j < NR; ++j) oc[j] = g * pc.kg + min(j0 + j, pc.kg - 1);
+  float acc[MR][NR];
+  [[unroll]] for (uint m = 0; m < MR; ++m)[[unroll]] for (uint j = 0; j < NR; ++j) acc[m][j] = 0.0;
+  const uint sbase = n * pc.h * pc.w * pc.c + g * pc.cg;
+  for (uint u = 0; u < pc.r; ++u) {
+    for (uint q = 0; q < pc.s; ++q) {
+      int off[MR];
+      [[unroll]] for (uint m = 0; m < MR; ++m) {
+        const int iy = iy0[m] + int(u * pc.dl), ix = ix0[m] + int(q * pc.dl);
+        off[m] = (iy >= 0 && iy < int(pc.h) && ix >= 0 && ix < int(pc.w))
+                     ? int(sbase) + (iy * int(pc.w) + ix) * int(pc.c)
+                     : -1;
+      }
+      uint wo[NR];
+      [[unroll]] for (uint j = 0; j < NR; ++j) wo[j] = ((oc[j] * pc.r + u) * pc.s + q) * pc.cg;
+      for (uint i = 0; i < pc.cg; ++i) {
+        float a[MR], b[NR];
+        [[unroll]] for (uint m = 0; m < MR; ++m) a[m] = off[m] >= 0 ? src[uint(off[m]) + i] : 0.0;
+        [[unroll]] for (uint j = 0; j < NR; ++j) b[j] = wt[wo[j] + i];
+        [[unroll]] for (uint m = 0; m < MR; ++m)
+          [[unroll]] for (uint j = 0; j < NR; ++j) acc[m][j] = fma(a[m], b[j], acc[m][j]);
+      }
+    }
+  }
+  // Epilogue per element (MR * NR small: unrolled GELU stays cheap to compile).
+  [[unroll]] for (uint m = 0; m < MR; ++m) {
+    const uint p = pbi * MR + m;
+    [[unroll]] for (uint j = 0; j < NR; ++j) {
+      if (p < P && j0 + j < pc.kg) {
+        const uint o = g * pc.kg + j0 + j, d = (n * P + p) * pc.k + o;
+        float v = acc[m][j];
+        if (HAS_BIAS) v += bias[o];
+        v = tb_act(v, ACT);
+        if (HAS_RES) v += res[d];
+        dst[d] = v;
+      }
+    }
+  }
+}

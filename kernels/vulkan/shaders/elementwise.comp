@@ -1,0 +1,52 @@
+#version 450
+// Elementwise glue ops, one invocation per output element (kernels/problem.h):
+//   OP 0: binary, Y = A + B (is_mul 0) or A * B; bindings 0 A, 1 B, 2 Y; items n.
+//   OP 1: RoPE rotate-half; bindings 0 X, 1 cos, 2 sin, 3 Y; items t * h * d/2 (one pair each).
+//   OP 2: embedding, Y[t] = table[ids[t] mod v]; bindings 0 table, 1 ids, 2 Y; items t * d.
+#extension GL_GOOGLE_include_directive : require
+#include "op_common.glsl"
+
+layout(push_constant) uniform Push { uint total, a, b; } pc;
+
+#if OP == 0
+layout(std430, binding = 0) readonly buffer BufA { float A[]; };
+layout(std430, binding = 1) readonly buffer BufB { float B[]; };
+layout(std430, binding = 2) writeonly buffer BufY { float Y[]; };
+void main() {
+  const uint i = tb_item();
+  if (i >= pc.total) return;
+  Y[i] = pc.a != 0 ? A[i] * B[i] : A[i] + B[i];
+}
+#elif OP == 1
+// a: heads, b: head dim d.
+layout(std430, binding = 0) readonly buffer BufX { float X[]; };
+layout(std430, binding = 1) readonly buffer BufC { float cs[]; };
+layout(std430, binding = 2) readonly buffer BufS { float sn[]; };
+layout(std430, binding = 3) writeonly buffer BufY { float Y[]; };
+void main() {
+  const uint i = tb_item();
+  if (i >= pc.total) return;
+  const uint hd = pc.b / 2;
+  const uint k = i % hd, th = i / hd, t = th / pc.a;
+  const uint o = th * pc.b;
+  const float x0 = X[o + k], x1 = X[o + k + hd];
+  const float c = cs[t * hd + k], s = sn[t * hd + k];
+  Y[o + k] = x0 * c - x1 * s;
+  Y[o + k + hd] = x1 * c + x0 * s;
+}
+#else
+// a: vocabulary rows v, b: row length d.
+layout(std430, binding = 0) readonly buffer BufT { float table[]; };
+layout(std430, binding = 1) readonly buffer BufI { int ids[]; };
+layout(std430, binding = 2) writeonly buffer BufY { float Y[]; };
+void main() {
+  const uint i = tb_item();
+  if (i >= pc.total) return;
+  const uint j = i % pc.b, t = i / pc.b;
+  // Floor modulo on magnitudes: GLSL leaves % of negative operands undefined.
+  const int id = ids[t];
+  const uint m = uint(abs(id)) % pc.a;  // abs(INT_MIN) as uint is 2^31, its magnitude
+  const uint row = (id < 0 && m != 0u) ? pc.a - m : m;
+  Y[i] = table[row * pc.b + j];
+}
+#endif

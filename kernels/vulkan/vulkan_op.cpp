@@ -1,0 +1,252 @@
+// OpKernel: buffers, transfers, the single recorded dispatch and its timing, shared by the
+// Vulkan glue, conv and attention kernels.
+#include "vulkan_op.h"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+
+namespace tb::vulkan {
+
+std::uint32_t activation_code(Activation a) {
+  switch (a) {
+    case Activation::none:
+      return 0;
+    case Activation::relu:
+      return 1;
+    case Activation::relu6:
+      return 2;
+    case Activation::gelu:
+      return 3;
+    case Activation::silu:
+      return 4;
+  }
+  return 0;
+}
+
+namespace {
+
+std::size_t spec_bytes(const TensorSpec& s) {
+  std::size_t n = 1;
+  for (auto e : s.shape) n *= static_cast<std::size_t>(e);
+  return n * dtype_size(s.dtype);
+}
+
+class OpKernel final : public PreparedKernel {
+ public:
+  OpKernel(std::shared_ptr<Context> ctx, Problem p, OpPlan plan)
+      : ctx_(std::move(ctx)),
+        p_(std::move(p)),
+        plan_(std::move(plan)),
+        in_specs_(p_.inputs()),
+        out_specs_(p_.outputs()) {}
+
+  Result<void> init() {
+    const auto& dev = ctx_->device();
+    const auto& info = ctx_->info();
+    const std::uint64_t mark = ctx_->validation_mark();
+    plan_.workgroup = std::max<std::uint32_t>(
+        1, std::min({plan_.workgroup, info.max_workgroup_invocations, info.max_workgroup_size[0]}));
+    std::vector<std::uint32_t> spec{plan_.workgroup};
+    spec.insert(spec.end(), plan_.spec.begin(), plan_.spec.end());
+    const auto nb = static_cast<std::uint32_t>(plan_.bindings.size());
+    const auto push_bytes = static_cast<std::uint32_t>(plan_.push.size() * 4);
+    PipelineStats st;
+    auto pl = ctx_->pipeline(plan_.blob, nb, push_bytes, spec, true, &st);
+    if (!pl) return pl.error();
+    pipeline_ = std::move(pl.value());
+    stats_ = st;
+
+    auto mk = [&](std::vector<vk::Buffer>& v, const TensorSpec& s) -> Result<void> {
+      const std::size_t bytes = spec_bytes(s);
+      vk::Buffer b;
+      TB_VK_TRY(b.create(dev, bytes, vk::MemoryKind::device));
+      device_bytes_ += bytes;
+      v.push_back(std::move(b));
+      return {};
+    };
+    for (const auto& s : in_specs_)
+      if (auto r = mk(in_, s); !r) return r;
+    for (const auto& s : out_specs_)
+      if (auto r = mk(out_, s); !r) return r;
+    TB_VK_TRY(dummy_.create(dev, 16, vk::MemoryKind::device));
+    std::vector<VkBuffer> bufs;
+    for (int b : plan_.bindings) {
+      const auto i = static_cast<std::size_t>(b);
+      if (b < 0) {
+        bufs.push_back(dummy_.handle());
+      } else if (i < in_.size()) {
+        bufs.push_back(in_[i].handle());
+      } else if (i - in_.size() < out_.size()) {
+        bufs.push_back(out_[i - in_.size()].handle());
+      } else {
+        return make_error("vulkan " + plan_.blob + ": binding names tensor " + std::to_string(b) +
+                          " of " + std::to_string(in_.size() + out_.size()));
+      }
+    }
+    TB_VK_TRY(set_.create(dev, *pipeline_, bufs));
+
+    // Items over a 2-D grid of 1-D workgroups: x as wide as the device allows.
+    const std::uint64_t groups = (plan_.items + plan_.workgroup - 1) / plan_.workgroup;
+    const std::uint64_t xmax = info.max_workgroup_count[0];
+    gx_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(groups, xmax));
+    const std::uint64_t gy = (groups + gx_ - 1) / gx_;
+    if (gy > info.max_workgroup_count[1])
+      return make_error("vulkan " + plan_.blob + ": " + std::to_string(plan_.items) +
+                        " items exceed maxComputeWorkGroupCount");
+    gy_ = static_cast<std::uint32_t>(gy);
+
+    TB_VK_TRY(stream_.create(dev));
+    TB_VK_TRY(stream_.begin());
+    stream_.dispatch(*pipeline_, set_, plan_.push.data(), push_bytes, gx_, gy_, 1);
+    // Make the shader's writes visible to the host (mapped reads) and to transfers (staging).
+    VkMemoryBarrier mb{};
+    mb.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
+    mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+    mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT;
+    dev->fn().vkCmdPipelineBarrier(stream_.cmd(), VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                                   VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0,
+                                   1, &mb, 0, nullptr, 0, nullptr);
+    TB_VK_TRY(stream_.end());
+
+    // Lazily compiling drivers (lavapipe) JIT at the first dispatch: pay it here, in prepare.
+    if (!stats_.reused) {
+      const auto t0 = std::chrono::steady_clock::now();
+      TB_VK_TRY(vk::run_once(dev, [&](vk::CommandStream& s) {
+        s.dispatch(*pipeline_, set_, plan_.push.data(), push_bytes, 1, 1, 1);
+      }));
+      first_dispatch_s_ = seconds_since(t0);
+    }
+    return ctx_->check_validation(mark);
+  }
+
+  Result<void> upload(std::span<const Tensor> in) override {
+    if (in.size() != in_specs_.size())
+      return make_error(std::string(p_.op_name()) + " upload: " + std::to_string(in.size()) +
+                        " inputs, want " + std::to_string(in_specs_.size()));
+    const auto t0 = std::chrono::steady_clock::now();
+    uploaded_ = 0;
+    for (std::size_t i = 0; i < in.size(); ++i)
+      if (auto r = write(i, in[i]); !r) return r;
+    upload_s_ = seconds_since(t0);
+    uploaded_ok_ = true;
+    return {};
+  }
+
+  Result<void> upload_input(std::size_t index, const Tensor& t) override {
+    if (!uploaded_ok_) return make_error("upload_input before a full upload");
+    if (index >= in_specs_.size())
+      return make_error(std::string(p_.op_name()) + " upload_input: no input " +
+                        std::to_string(index));
+    return write(index, t);
+  }
+
+  Result<Timing> execute() override {
+    if (!uploaded_ok_) return make_error(std::string(p_.op_name()) + " execute before upload");
+    const std::uint64_t mark = ctx_->validation_mark();
+    const auto t0 = std::chrono::steady_clock::now();
+    double dev_s = -1;
+    TB_VK_TRY(stream_.submit_wait(&dev_s));
+    const double host_s = seconds_since(t0);
+    if (auto r = ctx_->check_validation(mark); !r) return r.error();
+    if (dev_s >= 0) return Timing{dev_s, TimingSource::device_timestamps};
+    return Timing{host_s, TimingSource::host_clock};
+  }
+
+  Result<void> download(std::span<Tensor> out) override {
+    const std::uint64_t mark = ctx_->validation_mark();
+    if (out.size() != out_specs_.size())
+      return make_error(std::string(p_.op_name()) + " download: " + std::to_string(out.size()) +
+                        " outputs, want " + std::to_string(out_specs_.size()));
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      if (out[i].dtype() != out_specs_[i].dtype || out[i].shape() != out_specs_[i].shape)
+        return make_error(std::string(p_.op_name()) + " download: output " + out_specs_[i].name +
+                          " is " + out[i].shape_str() + ", want the problem's shape and type");
+      TB_VK_TRY(vk::read_buffer(ctx_->device(), out_[i], out[i].raw(), out[i].bytes()));
+    }
+    return ctx_->check_validation(mark);
+  }
+
+  MemoryStats memory() const override { return {device_bytes_, 0, uploaded_}; }
+
+  std::vector<std::pair<std::string, double>> details() const override {
+    std::vector<std::pair<std::string, double>> v = {
+        {"pipeline_create_s", stats_.create_s + first_dispatch_s_},
+        {"pipeline_vk_create_s", stats_.create_s},
+        {"first_dispatch_s", first_dispatch_s_},
+        {"pipeline_cache_hit", stats_.reused ? 1.0 : static_cast<double>(stats_.cache_hit)},
+        {"pipeline_reused", stats_.reused ? 1.0 : 0.0},
+        {"upload_s", upload_s_},
+        {"workgroup", plan_.workgroup}};
+    v.insert(v.end(), plan_.details.begin(), plan_.details.end());
+    return v;
+  }
+
+ private:
+  Result<void> write(std::size_t i, const Tensor& t) {
+    const std::uint64_t mark = ctx_->validation_mark();
+    if (t.dtype() != in_specs_[i].dtype || t.shape() != in_specs_[i].shape)
+      return make_error(std::string(p_.op_name()) + " upload: input " + in_specs_[i].name + " is " +
+                        t.shape_str() + ", want the problem's shape and type");
+    TB_VK_TRY(vk::write_buffer(ctx_->device(), in_[i], t.raw(), t.bytes()));
+    uploaded_ += t.bytes();
+    return ctx_->check_validation(mark);
+  }
+
+  std::shared_ptr<Context> ctx_;
+  Problem p_;
+  OpPlan plan_;
+  std::vector<TensorSpec> in_specs_, out_specs_;
+  std::shared_ptr<vk::ComputePipeline> pipeline_;
+  PipelineStats stats_;
+  std::vector<vk::Buffer> in_, out_;
+  vk::Buffer dummy_;
+  vk::DescriptorSet set_;
+  vk::CommandStream stream_;
+  std::uint32_t gx_ = 1, gy_ = 1;
+  std::uint64_t device_bytes_ = 0, uploaded_ = 0;
+  double upload_s_ = 0, first_dispatch_s_ = 0;
+  bool uploaded_ok_ = false;
+};
+
+}  // namespace
+
+Support check_op_sizes(const Problem& p, const Context& ctx) {
+  const std::uint64_t range = ctx.info().max_storage_buffer_range;
+  auto check = [&](const std::vector<TensorSpec>& specs) -> Support {
+    for (const auto& s : specs) {
+      std::int64_t n = 1;
+      for (auto e : s.shape) {
+        if (e <= 0) return Support::no("vulkan: empty tensor " + s.name);
+        n *= e;
+        if (n >= (std::int64_t{1} << 31))
+          return Support::no("vulkan: tensor " + s.name + " too large for 32-bit indices");
+      }
+      if (static_cast<std::uint64_t>(n) * dtype_size(s.dtype) > range)
+        return Support::no("vulkan: tensor " + s.name + " exceeds maxStorageBufferRange");
+    }
+    return Support::yes();
+  };
+  if (auto s = check(p.inputs()); !s.supported) return s;
+  return check(p.outputs());
+}
+
+Support check_loop_budget(const Context& ctx, double iterations, const std::string& what) {
+  constexpr double kBudget = 0.9 * 65535;
+  if (ctx.info().vk_type != VK_PHYSICAL_DEVICE_TYPE_CPU || iterations <= kBudget)
+    return Support::yes();
+  return Support::no("vulkan: " + what + " needs ~" + std::to_string(std::llround(iterations)) +
+                     " loop iterations per invocation, past llvmpipe's 65535-iteration guard");
+}
+
+Result<std::unique_ptr<PreparedKernel>> prepare_op(std::shared_ptr<Context> ctx, const Problem& p,
+                                                   OpPlan plan) {
+  if (plan.push.empty() || plan.push[0] != plan.items)
+    return make_error("vulkan " + plan.blob + ": push[0] must be the item count");
+  auto k = std::make_unique<OpKernel>(std::move(ctx), p, std::move(plan));
+  if (auto r = k->init(); !r) return r.error();
+  return std::unique_ptr<PreparedKernel>(std::move(k));
+}
+
+}  // namespace tb::vulkan

@@ -1,0 +1,54 @@
+// The shared shape of the Vulkan backend's non-GEMM kernels (glue ops, conv, attention): one
+// device buffer per input and output of the problem, one compute pipeline and one dispatch over
+// `items` work items (shaders/op_common.glsl), recorded once and timed with device timestamps.
+// An op family only describes its dispatch as an OpPlan (vulkan_glue.cpp, vulkan_conv.cpp,
+// vulkan_attention.cpp).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../backend.h"
+#include "vulkan_context.h"
+
+namespace tb::vulkan {
+
+struct OpPlan {
+  std::string blob;                 // embedded SPIR-V variant (CMakeLists.txt)
+  std::vector<std::uint32_t> spec;  // specialization constants from id 1 (id 0: workgroup size)
+  std::vector<std::uint32_t> push;  // push constants; push[0] must be `items`
+  std::uint64_t items = 0;          // work items, one invocation each
+  std::uint32_t workgroup = 64;     // invocations per workgroup
+  // Binding i of the shader is tensor bindings[i] of inputs ++ outputs; -1 binds a dummy buffer.
+  std::vector<int> bindings;
+  std::vector<std::pair<std::string, double>> details;
+};
+
+// Every tensor of the problem is non-empty, has fewer than 2^31 elements and fits one storage
+// buffer range.
+Support check_op_sizes(const Problem& p, const Context& ctx);
+
+Result<std::unique_ptr<PreparedKernel>> prepare_op(std::shared_ptr<Context> ctx, const Problem& p,
+                                                   OpPlan plan);
+
+// llvmpipe (lavapipe, and so any CPU-type Vulkan device we meet) ends every loop of a shader
+// invocation once all its loops together have taken 65535 back-edges (its infinite-loop guard,
+// LP_MAX_TGSI_LOOP_ITERATIONS), silently leaving wrong results. On CPU devices a plan whose
+// invocations would take more than `iterations` (estimated, with a margin) is unsupported.
+Support check_loop_budget(const Context& ctx, double iterations, const std::string& what);
+
+// Activation code of the shaders (shaders/activation.glsl).
+std::uint32_t activation_code(Activation a);
+
+// Op families: support checks and plans.
+Support supports_glue(const Problem& p, const Context& ctx);
+Support supports_conv(const Problem& p, const Context& ctx);
+Support supports_attention(const Problem& p, const Context& ctx);
+Result<OpPlan> glue_plan(const Problem& p, const Context& ctx);
+Result<OpPlan> conv_plan(const Problem& p, const Context& ctx);
+Result<OpPlan> attention_plan(const Problem& p, const Context& ctx);
+
+}  // namespace tb::vulkan
