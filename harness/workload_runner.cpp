@@ -200,8 +200,9 @@ ResultRecord run_one(Backend& b, const DeviceInfo& dev, const workloads::Workloa
   auto up = ex.upload_weights();
   if (!up) return fail(std::move(r), Status::error, up.error().message);
   load["upload_s"] = *up;
-  load["activation_upload"] =
-      ex.input_only_uploads() ? "input-only" : "full (weights re-uploaded every inference)";
+  load["activation_upload"] = ex.input_only_uploads()
+                                  ? "input-only"
+                                  : "full for some layers (weights re-uploaded every inference)";
   const Tensor input = Executor::make_input(g, o.seed);
   auto first = ex.infer(input);
   if (!first) return fail(std::move(r), Status::error, first.error().message);

@@ -46,6 +46,7 @@ struct Executor::KernelLayer {
   std::vector<Tensor> slots;             // the kernel's inputs, weights included
   std::vector<std::size_t> activations;  // slot indices fed from values
   std::vector<Tensor> outs;
+  bool input_only = false;  // upload_input works: activations alone are sent per inference
 };
 
 Executor::Executor(Graph g, std::vector<Tensor> weights, std::uint64_t seed)
@@ -204,13 +205,14 @@ Result<double> Executor::upload_weights() {
     if (auto r = k->kernel->upload(k->slots); !r)
       return make_error("upload " + g_.layers[li].name + ": " + r.error().message);
   }
-  // Can the backend replace activations alone? Ask the first kernel with one.
-  input_only_ = false;
+  // Can each kernel replace its activations alone? Ask every one: a backend may support it for
+  // some ops and not others; those get a full upload per inference.
+  input_only_ = true;
   for (auto& k : kernels_)
     if (k && !k->activations.empty()) {
       const std::size_t i = k->activations.front();
-      input_only_ = k->kernel->upload_input(i, k->slots[i]).ok();
-      break;
+      k->input_only = k->kernel->upload_input(i, k->slots[i]).ok();
+      input_only_ = input_only_ && k->input_only;
     }
   return since(t0);
 }
@@ -255,11 +257,11 @@ Result<InferCost> Executor::infer(const Tensor& input) {
     for (std::size_t i : k.activations) {
       const Tensor& v = values_[static_cast<std::size_t>(l.in[i].index)];
       std::memcpy(k.slots[i].raw(), v.raw(), v.bytes());
-      if (input_only_)
+      if (k.input_only)
         if (auto r = k.kernel->upload_input(i, k.slots[i]); !r)
           return make_error(l.name + ": upload_input: " + r.error().message);
     }
-    if (!input_only_)
+    if (!k.input_only)
       if (auto r = k.kernel->upload(k.slots); !r)
         return make_error(l.name + ": upload: " + r.error().message);
     c.transfer_s += since(tt);

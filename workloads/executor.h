@@ -46,6 +46,7 @@ class Executor {
   Result<InferCost> infer(const Tensor& input);
   const Tensor& output() const;
   MemoryStats memory() const;
+  // True when every kernel layer takes its activations alone (weights stay uploaded).
   bool input_only_uploads() const { return input_only_; }
 
   // A seeded graph input: images in [0, 1], token ids in [0, 30000).
