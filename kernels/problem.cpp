@@ -23,6 +23,22 @@ std::string_view activation_name(Activation a) {
   return "?";
 }
 
+std::uint32_t activation_code(Activation a) {
+  switch (a) {
+    case Activation::none:
+      return 0;
+    case Activation::relu:
+      return 1;
+    case Activation::relu6:
+      return 2;
+    case Activation::gelu:
+      return 3;
+    case Activation::silu:
+      return 4;
+  }
+  return 0;
+}
+
 float apply_activation(Activation a, float x) {
   switch (a) {
     case Activation::none:

@@ -32,7 +32,10 @@ namespace tb {
 
 enum class Activation { none, relu, relu6, gelu, silu };
 std::string_view activation_name(Activation a);
-float apply_activation(Activation a, float x);  // reference semantics (GELU: erf form)
+float apply_activation(Activation a, float x);
+// The stable code device kernels (OpenCL C, GLSL) use for an activation: none 0, relu 1, relu6 2,
+// gelu 3, silu 4.
+std::uint32_t activation_code(Activation a);  // reference semantics (GELU: erf form)
 
 struct Epilogue {
   bool bias = false;

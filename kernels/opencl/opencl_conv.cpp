@@ -72,8 +72,8 @@ class ConvKernel final : public OpKernel {
     const cl_mem none = nullptr;
     const cl_mem bias = p_.post.bias ? in(next++) : none;
     const cl_mem res = p_.post.residual ? in(next++) : none;
-    const cl_int epi =
-        act_index(p_.post.act) | (p_.post.bias ? 8 : 0) | (p_.post.residual ? 16 : 0);
+    const cl_int epi = static_cast<int>(activation_code(p_.post.act)) | (p_.post.bias ? 8 : 0) |
+                       (p_.post.residual ? 16 : 0);
     auto I = [](std::int64_t v) { return static_cast<cl_int>(v); };
     cl_kernel k = conv_.get();
     if (direct_) {

@@ -170,8 +170,8 @@ class GemmKernel final : public PreparedKernel {
     TB_CL_CHECK(set_arg(k, 5, M));
     TB_CL_CHECK(set_arg(k, 6, N));
     TB_CL_CHECK(set_arg(k, 7, K));
-    const cl_int epi =
-        act_index(p_.post.act) | (p_.post.bias ? 8 : 0) | (p_.post.residual ? 16 : 0);
+    const cl_int epi = static_cast<int>(activation_code(p_.post.act)) | (p_.post.bias ? 8 : 0) |
+                       (p_.post.residual ? 16 : 0);
     const cl_int trans = (g_.trans_a ? 1 : 0) | (g_.trans_b ? 2 : 0);
     cl_event first = nullptr, last = nullptr;
     if (!cfg_.packed) {

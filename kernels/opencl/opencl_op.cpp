@@ -7,22 +7,6 @@
 
 namespace tb::ocl {
 
-int act_index(Activation a) {
-  switch (a) {
-    case Activation::none:
-      return 0;
-    case Activation::relu:
-      return 1;
-    case Activation::relu6:
-      return 2;
-    case Activation::gelu:
-      return 3;
-    case Activation::silu:
-      return 4;
-  }
-  return 0;
-}
-
 Support check_sizes(const Problem& p, const DeviceCtx& d) {
   auto check = [&](const std::vector<TensorSpec>& specs) -> Support {
     for (const auto& s : specs) {

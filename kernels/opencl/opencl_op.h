@@ -28,9 +28,6 @@ cl_int set_args(cl_kernel k, const Ts&... vs) {
   return err;
 }
 
-// Activation index of the kernels' epilogue switch (gemm_common.cl): none, relu, relu6, gelu, silu.
-int act_index(Activation a);
-
 class OpKernel : public PreparedKernel {
  public:
   OpKernel(std::shared_ptr<DeviceCtx> d, Problem p);

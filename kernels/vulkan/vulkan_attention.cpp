@@ -22,7 +22,7 @@ Support supports_attention(const Problem& p, const Context& ctx) {
   if (!a) return Support::no("vulkan: not an attention");
   if (p.dtype != DType::f32)
     return Support::no("vulkan: attn " + std::string(dtype_name(p.dtype)) +
-                       " not implemented (f32 only)");
+                       " not supported on this backend (f32 only)");
   if (a->kv <= 0 || a->h % a->kv) return Support::no("vulkan: h must divide by kv");
   if (auto s = check_op_sizes(p, ctx); !s.supported) return s;
   // Register variants: one back-edge per key. Generic shader, per key: the dot and update loops

@@ -119,7 +119,7 @@ class VulkanBackend final : public Backend {
     if (!g) return vulkan::supports_glue(p, *ctx.value());
     if (p.dtype != DType::f32)
       return Support::no("vulkan: gemm " + std::string(dtype_name(p.dtype)) +
-                         " not implemented (f32 only)");
+                         " not supported on this backend (f32 only)");
     // Indices are 32-bit in the shaders, and one buffer must fit a storage-buffer range.
     const std::uint64_t range = ctx.value()->info().max_storage_buffer_range;
     const std::int64_t kp = (g->k + 3) / 4 * 4;

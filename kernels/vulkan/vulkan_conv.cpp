@@ -21,7 +21,7 @@ Support supports_conv(const Problem& p, const Context& ctx) {
   if (!c) return Support::no("vulkan: not a conv");
   if (p.dtype != DType::f32)
     return Support::no("vulkan: conv " + std::string(dtype_name(p.dtype)) +
-                       " not implemented (f32 only)");
+                       " not supported on this backend (f32 only)");
   if (auto s = check_op_sizes(p, ctx); !s.supported) return s;
   const double cg = static_cast<double>(c->c / c->groups);
   return check_loop_budget(ctx,

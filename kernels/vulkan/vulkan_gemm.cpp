@@ -15,22 +15,6 @@ struct Push {
   std::uint32_t sa, sb, sc;
 };
 
-std::uint32_t act_code(Activation a) {
-  switch (a) {
-    case Activation::none:
-      return 0;
-    case Activation::relu:
-      return 1;
-    case Activation::relu6:
-      return 2;
-    case Activation::gelu:
-      return 3;
-    case Activation::silu:
-      return 4;
-  }
-  return 0;
-}
-
 std::string blob_name(const GemmConfig& c) {
   switch (c.shader) {
     case GemmShader::naive:
@@ -161,7 +145,7 @@ class GemmKernel final : public PreparedKernel {
                                                cfg_.tm,
                                                cfg_.tn,
                                                post_.bias ? 1u : 0u,
-                                               act_code(post_.act),
+                                               activation_code(post_.act),
                                                post_.residual ? 1u : 0u};
     PipelineStats st;
     auto p = ctx_->pipeline(blob_name(cfg_), kBindings, sizeof(Push), spec, reuse, &st);

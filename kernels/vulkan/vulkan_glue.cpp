@@ -22,7 +22,7 @@ std::uint32_t U(std::int64_t v) {
 
 Support supports_glue(const Problem& p, const Context& ctx) {
   if (!is_glue(p))
-    return Support::no("vulkan: op " + std::string(p.op_name()) + " not implemented");
+    return Support::no("vulkan: op " + std::string(p.op_name()) + " not supported on this backend");
   if (p.dtype != DType::f32)
     return Support::no("vulkan: " + std::string(p.op_name()) + " is implemented for f32 only");
   if (p.post != Epilogue{}) return Support::no("vulkan: glue ops take no epilogue");

@@ -9,22 +9,6 @@
 
 namespace tb::vulkan {
 
-std::uint32_t activation_code(Activation a) {
-  switch (a) {
-    case Activation::none:
-      return 0;
-    case Activation::relu:
-      return 1;
-    case Activation::relu6:
-      return 2;
-    case Activation::gelu:
-      return 3;
-    case Activation::silu:
-      return 4;
-  }
-  return 0;
-}
-
 namespace {
 
 std::size_t spec_bytes(const TensorSpec& s) {

@@ -41,7 +41,6 @@ Result<std::unique_ptr<PreparedKernel>> prepare_op(std::shared_ptr<Context> ctx,
 Support check_loop_budget(const Context& ctx, double iterations, const std::string& what);
 
 // Activation code of the shaders (shaders/activation.glsl).
-std::uint32_t activation_code(Activation a);
 
 // Op families: support checks and plans.
 Support supports_glue(const Problem& p, const Context& ctx);
