@@ -9,23 +9,6 @@
 namespace tb::onednn {
 
 namespace {
-struct Types {
-  DType a, b, c;
-};
-Types types(DType dt) {
-  switch (dt) {
-    case DType::bf16:
-      return {DType::bf16, DType::bf16, DType::f32};
-    case DType::f16:
-      return {DType::f16, DType::f16, DType::f16};
-    case DType::u8:
-    case DType::s8:
-      return {DType::u8, DType::s8, DType::s32};
-    default:
-      return {DType::f32, DType::f32, DType::f32};
-  }
-}
-
 // A rank-2 (batch 1) or rank-3 descriptor of a row-major [rows x cols] matrix, or of its
 // transpose when `trans` (the tensor is stored cols x rows).
 dnnl::memory::desc matrix_md(std::int64_t batch, std::int64_t rows, std::int64_t cols, bool trans,
@@ -42,7 +25,7 @@ dnnl::memory::desc matrix_md(std::int64_t batch, std::int64_t rows, std::int64_t
 }  // namespace
 
 void build_matmul(Plan& plan, const Problem& p, const GemmDesc& g) {
-  const Types t = types(p.dtype);
+  const GemmTypes t = gemm_types(p.dtype);
   const auto a_md = matrix_md(g.batch, g.m, g.k, g.trans_a, t.a);
   const auto b_user = matrix_md(g.batch, g.k, g.n, g.trans_b, t.b);
   const dims b_dims = g.batch == 1 ? dims{g.k, g.n} : dims{g.batch, g.k, g.n};
