@@ -361,4 +361,14 @@ std::string read_buffer(const std::shared_ptr<Device>& dev, const Buffer& src, v
   return {};
 }
 
+void CommandStream::shader_writes_to_host_barrier() {
+  VkMemoryBarrier mb{};
+  mb.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
+  mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+  mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT;
+  dev_->fn().vkCmdPipelineBarrier(cmd_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                                  VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1,
+                                  &mb, 0, nullptr, 0, nullptr);
+}
+
 }  // namespace tb::vk

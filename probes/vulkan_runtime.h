@@ -118,6 +118,8 @@ class CommandStream {
   // Records a compute dispatch with push constants.
   void dispatch(const ComputePipeline& p, const DescriptorSet& s, const void* push,
                 std::uint32_t push_bytes, std::uint32_t gx, std::uint32_t gy, std::uint32_t gz);
+  // Makes the shader's writes visible to the host (mapped reads) and to transfers (staging).
+  void shader_writes_to_host_barrier();
   // Full memory barrier between compute / transfer work recorded in this buffer.
   void barrier();
   void copy(const Buffer& src, const Buffer& dst, std::size_t bytes);

@@ -84,14 +84,7 @@ class OpKernel final : public PreparedKernel {
     TB_VK_TRY(stream_.create(dev));
     TB_VK_TRY(stream_.begin());
     stream_.dispatch(*pipeline_, set_, plan_.push.data(), push_bytes, gx_, gy_, 1);
-    // Make the shader's writes visible to the host (mapped reads) and to transfers (staging).
-    VkMemoryBarrier mb{};
-    mb.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
-    mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
-    mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT;
-    dev->fn().vkCmdPipelineBarrier(stream_.cmd(), VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                                   VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0,
-                                   1, &mb, 0, nullptr, 0, nullptr);
+    stream_.shader_writes_to_host_barrier();
     TB_VK_TRY(stream_.end());
 
     // Lazily compiling drivers (lavapipe) JIT at the first dispatch: pay it here, in prepare.
