@@ -127,8 +127,14 @@ GemmTypes gemm_types(DType dt) {
   }
 }
 
+GemmTypes gemm_types(DType dt, const Epilogue& post) {
+  GemmTypes t = gemm_types(dt);
+  if (post.scales && t.c == DType::s32) t.c = DType::f32;
+  return t;
+}
+
 std::vector<TensorSpec> GemmDesc::inputs(DType dt, const Epilogue& post) const {
-  const auto t = gemm_types(dt);
+  const auto t = gemm_types(dt, post);
   std::vector<TensorSpec> v;
   v.push_back(
       {"A", t.a,
@@ -136,13 +142,17 @@ std::vector<TensorSpec> GemmDesc::inputs(DType dt, const Epilogue& post) const {
   v.push_back(
       {"B", t.b,
        trans_b ? std::vector<std::int64_t>{batch, n, k} : std::vector<std::int64_t>{batch, k, n}});
+  if (post.scales) {
+    v.push_back({"a_scale", DType::f32, {1}});
+    v.push_back({"b_scale", DType::f32, {n}});
+  }
   if (post.bias) v.push_back({"bias", DType::f32, {n}});
   if (post.residual) v.push_back({"residual", t.c, {batch, m, n}});
   return v;
 }
 
-std::vector<TensorSpec> GemmDesc::outputs(DType dt, const Epilogue&) const {
-  return {{"C", gemm_types(dt).c, {batch, m, n}}};
+std::vector<TensorSpec> GemmDesc::outputs(DType dt, const Epilogue& post) const {
+  return {{"C", gemm_types(dt, post).c, {batch, m, n}}};
 }
 
 // --- problem ------------------------------------------------------------------------------------
@@ -177,7 +187,9 @@ Result<Epilogue> parse_post(std::string_view s) {
     const auto end = s.find('+');
     const std::string_view tok = s.substr(0, end);
     s = end == std::string_view::npos ? std::string_view{} : s.substr(end);
-    if (tok == "bias") {
+    if (tok == "scales") {
+      e.scales = true;
+    } else if (tok == "bias") {
       e.bias = true;
     } else if (tok == "res") {
       e.residual = true;
@@ -223,20 +235,31 @@ Result<Problem> Problem::parse(std::string_view s) {
     return make_error("'" + std::string(s) + "': unknown data type '" + std::string(dt) + "'");
   auto p = parse_post(post);
   if (!p) return make_error("'" + std::string(s) + "': " + p.error().message);
+  Problem prob{std::move(o.value()), *t, p.value()};
+  if (auto c = check_post(prob); !c)
+    return make_error("'" + std::string(s) + "': " + c.error().message);
+  return prob;
+}
+
+Result<void> check_post(const Problem& p) {
   const unsigned allowed =
-      std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kPosts; }, o.value());
-  const Epilogue& e = p.value();
+      std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kPosts; }, p.op);
+  const Epilogue& e = p.post;
   if ((e.bias && !(allowed & kPostBias)) || (e.act != Activation::none && !(allowed & kPostAct)) ||
-      (e.residual && !(allowed & kPostRes)))
-    return make_error("'" + std::string(s) + "': " + std::string(op) +
-                      " does not take that post-op");
-  return Problem{std::move(o.value()), *t, p.value()};
+      (e.residual && !(allowed & kPostRes)) || (e.scales && !(allowed & kPostScales)))
+    return make_error(std::string(p.op_name()) + " does not take that post-op");
+  // Scales dequantise an integer accumulator; a float type has none to dequantise.
+  if (e.scales && p.dtype != DType::u8 && p.dtype != DType::s8)
+    return make_error("+scales needs an integer data type (u8 or s8), not " +
+                      std::string(dtype_name(p.dtype)));
+  return {};
 }
 
 std::string Problem::str() const {
   std::string s(op_name());
   s += ":" + std::visit([](const auto& d) { return d.dims(); }, op) + ":";
   s += dtype_name(dtype);
+  if (post.scales) s += "+scales";
   if (post.bias) s += "+bias";
   if (post.act != Activation::none) s += "+" + std::string(activation_name(post.act));
   if (post.residual) s += "+res";

@@ -5,9 +5,10 @@
 //   conv:n1c64h56w56k64r3s3p1:f32+bias+relu     attn:h8q1s1024d128:f32
 //
 // Grammar: OP ':' DIMS ':' DTYPE ('+' POST)*. DIMS is a run of name-number pairs (lower-case
-// letters then digits); defaults are omitted when printing. POST is bias, an activation (relu,
-// relu6, gelu, silu) or res (residual add), printed in that order; an op lists the posts it
-// accepts (kPosts) and parse() rejects the others.
+// letters then digits); defaults are omitted when printing. POST is scales (integer dtypes only,
+// see below), bias, an activation (relu, relu6, gelu, silu) or res (residual add), printed in that
+// order, which is also the order they apply in; an op lists the posts it accepts (kPosts) and
+// parse() rejects the others.
 //
 // Host tensor layouts are dense and row-major in the order each Desc's comment gives (outermost
 // first). Images are NHWC: it is what GPU backends and model exporters prefer and it keeps
@@ -16,6 +17,13 @@
 // Data types: `dtype` names the compute type. gemm and conv: f32; bf16 (bf16 x bf16 -> f32);
 // u8/s8 (u8 activations x s8 weights -> s32, exact; bias f32, added before rounding to s32);
 // f16. The other ops take and produce `dtype` (f32, bf16, f16) except where noted.
+//
+// Scales (`+scales`, gemm and conv with u8/s8 only): the dequantising epilogue of an int8 layer.
+// Two more inputs follow the weights: a_scale f32 [1] (per-tensor activation scale) and b_scale
+// f32 [N] (per output channel: gemm n, conv k). The output and the residual become f32:
+//   C = act(float(s32 acc) * a_scale * b_scale[n] + bias) + residual
+// The s32 accumulation stays exact; only the epilogue is float. Every scale input's name ends in
+// "_scale" (make_inputs draws them positive).
 #pragma once
 
 #include <cstdint>
@@ -37,15 +45,23 @@ float apply_activation(Activation a, float x);
 // gelu 3, silu 4.
 std::uint32_t activation_code(Activation a);  // reference semantics (GELU: erf form)
 
+// Members in the order of the parts' introduction (positional initialisers exist), not of
+// application: scales apply first (see above).
 struct Epilogue {
   bool bias = false;
   Activation act = Activation::none;
   bool residual = false;
+  bool scales = false;  // integer dtypes only: dequantise the s32 accumulator
   bool operator==(const Epilogue&) const = default;
 };
 
 // Which epilogue parts an op accepts (Desc::kPosts).
-inline constexpr unsigned kPostBias = 1, kPostAct = 2, kPostRes = 4;
+inline constexpr unsigned kPostBias = 1, kPostAct = 2, kPostRes = 4, kPostScales = 8;
+
+// Why an epilogue is invalid for an op and data type (a post the op does not take, scales on a
+// floating-point type), or success. parse() applies it; backends may, for hand-built problems.
+struct Problem;
+Result<void> check_post(const Problem& p);
 
 // One input or output of a problem: name, element type, dense row-major shape.
 struct TensorSpec {
@@ -60,9 +76,10 @@ Result<Dims> parse_dims(std::string_view s);
 
 // C[b] = act(A[b] . B[b] + bias) (+ residual). A is m x k (k x m when trans_a), B is k x n
 // (n x k when trans_b), bias has n elements, C and residual are m x n; all row-major.
+// With +scales: inputs A, B, a_scale [1], b_scale [n], then bias and residual as above.
 struct GemmDesc {
   static constexpr std::string_view kOp = "gemm";
-  static constexpr unsigned kPosts = kPostBias | kPostAct | kPostRes;
+  static constexpr unsigned kPosts = kPostScales | kPostBias | kPostAct | kPostRes;
   std::int64_t batch = 1, m = 0, n = 0, k = 0;
   bool trans_a = false, trans_b = false;
 
@@ -74,22 +91,25 @@ struct GemmDesc {
   bool operator==(const GemmDesc&) const = default;
 };
 
-// Element types of gemm/conv operands for a compute type: a (activations), b (weights), c (out).
+// Element types of gemm/conv operands for a compute type: a (activations), b (weights), c (out,
+// and residual). With +scales an integer c becomes f32.
 struct GemmTypes {
   DType a, b, c;
 };
 GemmTypes gemm_types(DType dt);
+GemmTypes gemm_types(DType dt, const Epilogue& post);
 
 // 2-D convolution (cross-correlation), NHWC. Dims: n c h w (input), k (output channels), r s
 // (kernel height, width), st (stride, default 1), p (zero padding on every side, default 0),
 // dl (dilation, default 1 = dense), g (groups, default 1; c and k must divide by g; depthwise
 // is g = c = k). Tensors: src [n][h][w][c]; weights [k][r][s][c/g] (output channel outermost,
 // channels of its group innermost); bias [k] f32; dst and residual [n][oh][ow][k] with
-// oh = (h + 2p - dl(r-1) - 1) / st + 1 (likewise ow).
+// oh = (h + 2p - dl(r-1) - 1) / st + 1 (likewise ow). With +scales, a_scale [1] and b_scale [k]
+// follow the weights.
 //   dst = act(conv(src, w) + bias) + residual
 struct ConvDesc {
   static constexpr std::string_view kOp = "conv";
-  static constexpr unsigned kPosts = kPostBias | kPostAct | kPostRes;
+  static constexpr unsigned kPosts = kPostScales | kPostBias | kPostAct | kPostRes;
   std::int64_t n = 1, c = 0, h = 0, w = 0, k = 0, r = 0, s = 0;
   std::int64_t stride = 1, pad = 0, dilation = 1, groups = 1;
   std::int64_t oh() const { return (h + 2 * pad - dilation * (r - 1) - 1) / stride + 1; }

@@ -20,7 +20,7 @@ std::string_view status_name(Status s);
 
 // Fresh random inputs for a problem, the same for the same seed. Never zeros: floats are drawn
 // from +-[0.25, 1] (rounded to the tensor's type), integers from small non-zero ranges so that
-// integer references are exact.
+// integer references are exact; scales (inputs named *_scale) from +[0.25, 1].
 std::vector<Tensor> make_inputs(const Problem& p, std::uint64_t seed);
 // Output tensors of the right types and shapes, poisoned so that unwritten elements show.
 std::vector<Tensor> make_outputs(const Problem& p);

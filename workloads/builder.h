@@ -3,7 +3,8 @@
 //   f32:  one kernel with bias, activation and residual fused;
 //   bf16: a host cast of the activation to bf16, then a bf16 kernel (f32 out) with the epilogue;
 //   s8:   a host quantize of the activation to u8, a u8 x s8 -> s32 kernel, and a host
-//         dequantize applying the per-channel scales, bias, activation and residual.
+//         dequantize applying the per-channel scales, bias, activation and residual (which the
+//         executor fuses into the kernel as +scales where the backend has it; executor.h).
 // Weights are named like the usual checkpoints ("layers.3.mlp.up_proj.weight"); linear weights
 // are [out][in] (gemm trans_b), conv weights [k][r][s][c/g] as ConvDesc lays them out.
 #pragma once

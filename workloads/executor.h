@@ -2,6 +2,11 @@
 // owns its weights after upload; host ops run on the host, identically for every backend.
 // Activations travel through host memory between layers (the backend interface has no
 // device-resident chaining), so latency includes per-layer activation upload and download.
+//
+// int8 graphs describe each layer as host quantize -> u8 x s8 -> s32 kernel -> host dequantize.
+// prepare() fuses the dequantize into the kernel (the +scales epilogue: scales, bias with the
+// zero point folded in, activation, residual) where the backend supports that problem; the host
+// dequantize remains the path for backends that do not. Either way the same graph runs.
 #pragma once
 
 #include <cstdint>
@@ -56,6 +61,11 @@ class Executor {
   struct KernelLayer;
   Result<void> run_host(const Layer& l, std::size_t li);
   const Tensor& operand(const Operand& o) const;
+  // int8 layers: a kernel and its host dequantize fused into one +scales kernel (see .cpp).
+  Problem fused_problem(std::size_t li) const;
+  void plan_fusion(std::size_t li, bool fuse);
+  void fused_params(std::size_t li);
+  static std::vector<std::size_t> per_inference_slots(const KernelLayer& k);
 
   Graph g_;
   std::vector<Tensor> weights_;  // graph.weights order
@@ -64,6 +74,7 @@ class Executor {
   std::vector<int> qzp_;
   std::vector<std::unique_ptr<KernelLayer>> kernels_;  // per layer (null for host ops)
   std::vector<std::vector<std::int32_t>> colsum_;      // per dequantize layer
+  std::vector<bool> fused_dequant_;  // per layer: a dequantize its kernel runs (see prepare)
   bool input_only_ = false;
 };
 

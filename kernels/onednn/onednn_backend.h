@@ -3,7 +3,8 @@
 // plus hand-written CPU kernels where oneDNN 2.6 has no primitive (RMS norm, RoPE, embedding)
 // or where fusing beats composing (attention, see onednn_attention.cpp).
 //
-// Ops: every OpDesc in problem.h. Types: f32; bf16 and u8 x s8 -> s32 for gemm/conv; bf16 for
+// Ops: every OpDesc in problem.h. Types: f32; bf16 and u8 x s8 -> s32 for gemm/conv (-> f32
+// with the +scales epilogue, as fused binary post-ops: see epilogue_post_ops); bf16 for
 // attention (composed path) and for pooling, softmax, layer norm, add/mul, embedding; f16 only
 // where oneDNN has an implementation on the CPU (AVX512-FP16). Anything else is unsupported.
 //

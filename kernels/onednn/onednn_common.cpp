@@ -38,9 +38,10 @@ dnnl::memory::desc plain_md(const dims& d, DType t) {
   return TB_DNNL(dnnl::memory::desc(d, to_dnnl(t), strides));
 }
 
-void append_post_ops(dnnl::post_ops& po, const Epilogue& e, const dnnl::memory::desc& residual_md) {
+namespace {
+void append_activation(dnnl::post_ops& po, Activation act) {
   using alg = dnnl::algorithm;
-  switch (e.act) {
+  switch (act) {
     case Activation::none:
       break;
     case Activation::relu:
@@ -57,7 +58,33 @@ void append_post_ops(dnnl::post_ops& po, const Epilogue& e, const dnnl::memory::
       TB_DNNL(po.append_eltwise(1.f, alg::eltwise_swish, 1.f, 0.f));
       break;
   }
-  if (e.residual) TB_DNNL(po.append_binary(alg::binary_add, residual_md));
+}
+}  // namespace
+
+EpilogueArgs epilogue_post_ops(const Epilogue& e, int first_input, const dnnl::memory::desc& dst_md,
+                               int channel_dim) {
+  using alg = dnnl::algorithm;
+  EpilogueArgs r;
+  int next = first_input;
+  // Broadcast shapes of the dst's rank: all ones (a scalar), or ones but the channel dimension.
+  const dims dst_dims = dst_md.dims();
+  const dims ones(dst_dims.size(), 1);
+  dims channel = ones;
+  channel[static_cast<std::size_t>(channel_dim)] = dst_dims[static_cast<std::size_t>(channel_dim)];
+  const auto binary = [&](alg a, const dnnl::memory::desc& md) {
+    r.args.push_back({r.ops.len(), next++, md});
+    TB_DNNL(r.ops.append_binary(a, md));
+  };
+  if (e.scales) {
+    binary(alg::binary_mul, plain_md(ones, DType::f32));
+    binary(alg::binary_mul, plain_md(channel, DType::f32));
+    if (e.bias) binary(alg::binary_add, plain_md(channel, DType::f32));
+  } else if (e.bias) {
+    r.bias_input = next++;
+  }
+  append_activation(r.ops, e.act);
+  if (e.residual) binary(alg::binary_add, dst_md);
+  return r;
 }
 
 int Plan::input(int input, const dnnl::memory::desc& user_md) {

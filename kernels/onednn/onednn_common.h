@@ -56,9 +56,29 @@ using dims = dnnl::memory::dims;
 using tag = dnnl::memory::format_tag;
 dnnl::memory::desc plain_md(const dims& d, DType t);  // dense row-major
 
-// Appends the activation and residual-add post-ops of an epilogue (bias is the op's own input).
-// residual_md describes the residual tensor as the op's dst sees it.
-void append_post_ops(dnnl::post_ops& po, const Epilogue& e, const dnnl::memory::desc& residual_md);
+// A gemm/conv epilogue as oneDNN post-ops, and the problem inputs those post-ops read.
+//
+// Without scales the bias is the primitive's own input (DNNL_ARG_BIAS, bias_input) and the
+// post-ops are the activation and the residual add. With scales (integer problems, f32 dst) the
+// chain is binary_mul a_scale (broadcast), binary_mul b_scale (per channel), binary_add bias (per
+// channel), activation, residual add. Why not output scales: oneDNN 2.x adds DNNL_ARG_BIAS
+// *before* the output scale (v3 semantics differ), and runtime output scales (the scales are
+// inputs, unknown when the primitive is created) have no brgemm/VNNI matmul and no convolution
+// implementation in 2.6, while per-channel binary post-ops run fused in the brgemm kernels. So
+// nothing is multiplied on the host: a_scale * b_scale[n] happens inside the timed primitive.
+struct EpilogueArgs {
+  dnnl::post_ops ops;
+  int bias_input = -1;  // the input to pass as DNNL_ARG_BIAS, or -1
+  struct Arg {
+    int post_op, input;
+    dnnl::memory::desc md;
+  };
+  std::vector<Arg> args;  // DNNL_ARG_ATTR_MULTIPLE_POST_OP(post_op) | DNNL_ARG_SRC_1 <- input
+};
+// first_input: the input after the weights. dst_md: the op's dst (also the residual's layout);
+// channel_dim: its output-channel dimension (gemm n, conv k).
+EpilogueArgs epilogue_post_ops(const Epilogue& e, int first_input, const dnnl::memory::desc& dst_md,
+                               int channel_dim);
 
 // A hand-written step runs on the realised buffers.
 using CustomFn = std::function<void(std::vector<dnnl::memory>& buffers)>;

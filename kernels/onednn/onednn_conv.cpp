@@ -1,12 +1,13 @@
 // Convolution as oneDNN's convolution_forward (direct algorithm, inference): activations stay
 // NHWC (oneDNN 2.6 has brgemm/jit kernels for it, so no per-call reorder), weights use
-// format_tag::any and are reordered once at upload; bias and epilogue fused as post-ops.
+// format_tag::any and are reordered once at upload; bias and epilogue fused as post-ops (with
+// +scales: u8 x s8 -> f32 dst, dequantised by post-ops, see epilogue_post_ops).
 #include "onednn_ops.h"
 
 namespace tb::onednn {
 
 void build_conv(Plan& plan, const Problem& p, const ConvDesc& c) {
-  const GemmTypes t = gemm_types(p.dtype);
+  const GemmTypes t = gemm_types(p.dtype, p.post);
   const std::int64_t G = c.groups, cg = c.c / G, kg = c.k / G;
   const auto src_md = TB_DNNL(dnnl::memory::desc({c.n, c.c, c.h, c.w}, to_dnnl(t.a), tag::nhwc));
   const auto dst_md =
@@ -24,12 +25,11 @@ void build_conv(Plan& plan, const Problem& p, const ConvDesc& c) {
                                    dims{kg * c.r * c.s * cg, c.r * c.s * cg, 1, c.s * cg, cg}));
     w_any = TB_DNNL(dnnl::memory::desc({G, kg, cg, c.r, c.s}, to_dnnl(t.b), tag::any));
   }
-  const auto bias_md = p.post.bias ? plain_md({c.k}, DType::f32) : dnnl::memory::desc();
+  const EpilogueArgs epi = epilogue_post_ops(p.post, 2, dst_md, 1);
+  const auto bias_md = epi.bias_input >= 0 ? plain_md({c.k}, DType::f32) : dnnl::memory::desc();
 
-  dnnl::post_ops po;
-  append_post_ops(po, p.post, dst_md);
   dnnl::primitive_attr attr;
-  TB_DNNL(attr.set_post_ops(po));
+  TB_DNNL(attr.set_post_ops(epi.ops));
   const dims strides = {c.stride, c.stride}, dil = {c.dilation - 1, c.dilation - 1},
              pad = {c.pad, c.pad};
   const auto desc = TB_DNNL(dnnl::convolution_forward::desc(
@@ -39,15 +39,12 @@ void build_conv(Plan& plan, const Problem& p, const ConvDesc& c) {
   if (pd.src_desc() != src_md || pd.dst_desc() != dst_md)
     throw Failure("onednn conv: no implementation for NHWC activations");
 
-  int in = 0;
-  std::vector<std::pair<int, int>> args = {{DNNL_ARG_SRC, plan.input(in++, src_md)}};
-  args.emplace_back(DNNL_ARG_WEIGHTS, plan.weights(in++, w_user, pd.weights_desc()));
-  if (p.post.bias) args.emplace_back(DNNL_ARG_BIAS, plan.input(in++, bias_md));
-  if (p.post.residual) {
-    const int po_index = p.post.act == Activation::none ? 0 : 1;
-    args.emplace_back(DNNL_ARG_ATTR_MULTIPLE_POST_OP(po_index) | DNNL_ARG_SRC_1,
-                      plan.input(in++, dst_md));
-  }
+  std::vector<std::pair<int, int>> args = {{DNNL_ARG_SRC, plan.input(0, src_md)}};
+  args.emplace_back(DNNL_ARG_WEIGHTS, plan.weights(1, w_user, pd.weights_desc()));
+  if (epi.bias_input >= 0) args.emplace_back(DNNL_ARG_BIAS, plan.input(epi.bias_input, bias_md));
+  for (const auto& a : epi.args)
+    args.emplace_back(DNNL_ARG_ATTR_MULTIPLE_POST_OP(a.post_op) | DNNL_ARG_SRC_1,
+                      plan.input(a.input, a.md));
   args.emplace_back(DNNL_ARG_DST, plan.output(0, dst_md));
   plan.primitive(pd, std::move(args));
 }

@@ -45,15 +45,19 @@ double ConvDesc::flops() const {
 }
 
 std::vector<TensorSpec> ConvDesc::inputs(DType dt, const Epilogue& post) const {
-  const auto t = gemm_types(dt);
+  const auto t = gemm_types(dt, post);
   std::vector<TensorSpec> v = {{"src", t.a, {n, h, w, c}}, {"weights", t.b, {k, r, s, c / groups}}};
+  if (post.scales) {
+    v.push_back({"a_scale", DType::f32, {1}});
+    v.push_back({"b_scale", DType::f32, {k}});
+  }
   if (post.bias) v.push_back({"bias", DType::f32, {k}});
   if (post.residual) v.push_back({"residual", t.c, {n, oh(), ow(), k}});
   return v;
 }
 
-std::vector<TensorSpec> ConvDesc::outputs(DType dt, const Epilogue&) const {
-  return {{"dst", gemm_types(dt).c, {n, oh(), ow(), k}}};
+std::vector<TensorSpec> ConvDesc::outputs(DType dt, const Epilogue& post) const {
+  return {{"dst", gemm_types(dt, post).c, {n, oh(), ow(), k}}};
 }
 
 }  // namespace tb

@@ -1,6 +1,8 @@
 // Reference convolution, NHWC src / dst, weights [k][r][s][c/g]:
 //   dst[n,y,x,o] = act(sum_{i,u,v} src[n, y*st - p + u*dl, x*st - p + v*dl, g(o)*cg + i]
 //                                  * w[o,u,v,i] + bias[o]) + residual[n,y,x,o]
+// With +scales the sum is first multiplied by a_scale * b_scale[o] (in double: the integer sum
+// is exact there).
 #include <vector>
 
 #include "reference_ops.h"
@@ -12,6 +14,8 @@ Result<void> conv(const ConvDesc& c, const Problem& p, std::span<const Tensor> i
   const Tensor& src = in[0];
   const Tensor& wt = in[1];
   std::size_t next = 2;
+  const Tensor* a_scale = p.post.scales ? &in[next++] : nullptr;
+  const Tensor* b_scale = p.post.scales ? &in[next++] : nullptr;
   const Tensor* bias = p.post.bias ? &in[next++] : nullptr;
   const Tensor* res = p.post.residual ? &in[next++] : nullptr;
   Tensor& dst = out[0];
@@ -36,6 +40,7 @@ Result<void> conv(const ConvDesc& c, const Problem& p, std::span<const Tensor> i
             }
           }
           const std::int64_t d = ((n * OH + y) * OW + x) * c.k + o;
+          if (a_scale) acc *= a_scale->at(0) * b_scale->at(o);
           if (bias) acc += bias->at(o);
           acc = apply_activation(p.post.act, static_cast<float>(acc));
           if (res) acc += res->at(d);

@@ -1,4 +1,5 @@
-// Reference GEMM: C[b,i,j] = act(sum_k A[b,i,k] * B[b,k,j] + bias[j]) + residual[b,i,j].
+// Reference GEMM: C[b,i,j] = act(sum_k A[b,i,k] * B[b,k,j] + bias[j]) + residual[b,i,j]; with
+// +scales the sum is first multiplied by a_scale * b_scale[j].
 #include <vector>
 
 #include "reference_ops.h"
@@ -10,6 +11,8 @@ Result<void> gemm(const GemmDesc& g, const Problem& p, std::span<const Tensor> i
   const Tensor& A = in[0];
   const Tensor& B = in[1];
   std::size_t next = 2;
+  const Tensor* a_scale = p.post.scales ? &in[next++] : nullptr;
+  const Tensor* b_scale = p.post.scales ? &in[next++] : nullptr;
   const Tensor* bias = p.post.bias ? &in[next++] : nullptr;
   const Tensor* res = p.post.residual ? &in[next++] : nullptr;
   Tensor& C = out[0];
@@ -41,7 +44,9 @@ Result<void> gemm(const GemmDesc& g, const Problem& p, std::span<const Tensor> i
         for (std::int64_t j = 0; j < N; ++j) acc[static_cast<std::size_t>(j)] += av * brow[j];
       }
       for (std::int64_t j = 0; j < N; ++j) {
+        // Integer sums are exact in double (|sum| < 2^53); the scales then apply in double.
         double v = acc[static_cast<std::size_t>(j)];
+        if (a_scale) v *= a_scale->at(0) * b_scale->at(j);
         if (bias) v += bias->at(j);
         v = apply_activation(p.post.act, static_cast<float>(v));
         if (res) v += res->at((b * M + i) * N + j);

@@ -91,6 +91,9 @@ Support reference_supports(const Problem& p) {
   if (!gemm_like && !floating)
     return Support::no(std::string(p.op_name()) + " computes in f32, bf16 or f16 only");
   if (p.dtype == DType::s32) return Support::no("s32 is an accumulator type, not a compute type");
+  // Problems built in code skip parse(): an epilogue the op cannot honour is unsupported, never
+  // silently dropped.
+  if (auto c = check_post(p); !c) return Support::no(c.error().message);
   return Support::yes();
 }
 

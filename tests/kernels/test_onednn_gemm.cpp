@@ -57,6 +57,17 @@ const std::vector<std::string> kProblems = {
     "gemm:m17n31k13tb1:s8+res",
     "gemm:b3m9n10k11:s8",
     "gemm:m33n65k100:s8+bias+relu",
+    // u8 x s8 -> f32, dequantised by a_scale * b_scale[n] (+scales)
+    "gemm:m1n1k1:s8+scales",
+    "gemm:m61n67k257:u8+scales",
+    "gemm:m31n47k29:s8+scales+bias",
+    "gemm:m31n47k29:s8+scales+relu6",
+    "gemm:m31n47k29:s8+scales+gelu",
+    "gemm:m31n47k29:s8+scales+silu+res",
+    "gemm:m64n64k1024:s8+scales+bias+relu",
+    "gemm:m17n33k65ta1tb1:s8+scales+bias",
+    "gemm:b3m9n10k11:u8+scales+bias+gelu+res",
+    "gemm:b2m1n129k257tb1:s8+scales",
     // f16: supported only with AVX512-FP16
     "gemm:m32n32k32:f16",
 };
@@ -145,6 +156,29 @@ TEST(OnednnBackend, UploadInputReplacesOneInput) {
         << "after replacing input " << i;
   }
   EXPECT_FALSE(k.value()->upload_input(7, inputs[0]).ok());
+}
+
+// The scales are inputs, not constants baked into the primitive: replacing b_scale (or a_scale)
+// after upload must change the result accordingly, with no re-prepare.
+TEST(OnednnBackend, ScalesAreReadAtExecute) {
+  if (!onednn()) GTEST_SKIP();
+  const auto p = Problem::parse("gemm:m20n36k52:s8+scales+bias+relu").value();
+  auto inputs = make_inputs(p, 31);
+  auto k = onednn()->prepare(p, PrepareOptions{});
+  ASSERT_TRUE(k.ok()) << k.error().message;
+  ASSERT_TRUE(k.value()->upload(inputs).ok());
+  const auto fresh = make_inputs(p, 32);
+  for (std::size_t i : {2u, 3u}) {  // a_scale, b_scale
+    ASSERT_NE(fresh[i].at(0), inputs[i].at(0));
+    inputs[i] = fresh[i];
+    ASSERT_TRUE(k.value()->upload_input(i, inputs[i]).ok());
+    ASSERT_TRUE(k.value()->execute().ok());
+    auto ref = make_outputs(p), out = make_outputs(p);
+    ASSERT_TRUE(reference_compute(p, inputs, ref).ok());
+    ASSERT_TRUE(k.value()->download(out).ok());
+    EXPECT_EQ(check_outputs(out, ref, tolerance_for(p)).status, Status::passed)
+        << "after replacing input " << i;
+  }
 }
 
 TEST(OnednnBackend, WrongInputSizeIsAnError) {

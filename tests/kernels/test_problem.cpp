@@ -7,7 +7,8 @@ namespace {
 
 TEST(Problem, GemmRoundTrip) {
   for (const char* s : {"gemm:m1024n1024k1024:f32", "gemm:b4m17n31k13ta1:f32+bias+relu",
-                        "gemm:m1n1k1tb1:bf16+gelu+res", "gemm:m8n8k8:s8"}) {
+                        "gemm:m1n1k1tb1:bf16+gelu+res", "gemm:m8n8k8:s8", "gemm:m8n8k8:s8+scales",
+                        "gemm:b2m3n5k7ta1:u8+scales+bias+relu6+res"}) {
     auto p = Problem::parse(s);
     ASSERT_TRUE(p.ok()) << s << ": " << p.error().message;
     EXPECT_EQ(p->str(), s);
@@ -21,6 +22,46 @@ TEST(Problem, CanonicalisesDefaults) {
   auto p = Problem::parse("gemm:b1k3m1n2ta0:f32");
   ASSERT_TRUE(p.ok()) << p.error().message;
   EXPECT_EQ(p->str(), "gemm:m1n2k3:f32");
+}
+
+TEST(Problem, ScalesPrintFirstWhateverTheOrderGiven) {
+  auto p = Problem::parse("gemm:m4n4k4:s8+relu+bias+scales");
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->str(), "gemm:m4n4k4:s8+scales+bias+relu");
+  EXPECT_TRUE(p->post.scales);
+}
+
+TEST(Problem, ScalesNeedAnIntegerGemmOrConv) {
+  for (const char* s :
+       {"gemm:m4n4k4:f32+scales", "gemm:m4n4k4:bf16+scales+bias", "gemm:m4n4k4:f16+scales"}) {
+    auto p = Problem::parse(s);
+    ASSERT_FALSE(p.ok()) << s;
+    EXPECT_NE(p.error().message.find("integer"), std::string::npos) << p.error().message;
+  }
+  for (const char* s : {"attn:h2q4d8:f32+scales", "softmax:m4n8:f32+scales", "add:n8:f32+scales"})
+    EXPECT_FALSE(Problem::parse(s).ok()) << s;
+  // Hand-built problems get the same verdict.
+  Problem p = make_gemm(4, 4, 4, DType::f32);
+  p.post.scales = true;
+  EXPECT_FALSE(check_post(p).ok());
+  p.dtype = DType::u8;
+  EXPECT_TRUE(check_post(p).ok());
+}
+
+TEST(Problem, ScaledGemmTensors) {
+  const auto p = Problem::parse("gemm:b2m3n5k7:s8+scales+bias+res").value();
+  const auto in = p.inputs();
+  ASSERT_EQ(in.size(), 6u);
+  EXPECT_EQ(in[0].dtype, DType::u8);
+  EXPECT_EQ(in[1].dtype, DType::s8);
+  EXPECT_EQ(in[2].name, "a_scale");
+  EXPECT_EQ(in[2].shape, (std::vector<std::int64_t>{1}));
+  EXPECT_EQ(in[3].name, "b_scale");
+  EXPECT_EQ(in[3].shape, (std::vector<std::int64_t>{5}));
+  EXPECT_EQ(in[5].dtype, DType::f32);
+  EXPECT_EQ(p.outputs()[0].dtype, DType::f32);
+  // Unscaled int8 keeps the exact s32 output.
+  EXPECT_EQ(Problem::parse("gemm:m3n5k7:s8+res").value().outputs()[0].dtype, DType::s32);
 }
 
 TEST(Problem, RejectsBadInput) {
