@@ -1,6 +1,8 @@
-// Fused attention on OpenCL, f32 (kernels in cl/attention.cl): a layout pass (K transposed, V
-// padded), the fused online-softmax kernel, and for decode-like shapes (too few rows to fill the
-// device) a split over keys merged by a second pass.
+// Fused attention on OpenCL, f32 (kernels in cl/attention.cl). Prefill: a layout pass (K
+// transposed, V padded) and the fused online-softmax kernel. Decode (few rows per kv head, head dim
+// a multiple of 16): attn_decode reads K and V in place, so a call costs one pass over the cache.
+// Either way, shapes with too few rows to fill the device split the keys and merge the splits in a
+// second pass.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -19,10 +21,15 @@ class AttentionKernel final : public OpKernel {
 
   Result<void> init() {
     dv_ = (a_.d + 15) / 16;
-    // Accumulators: BQ * DV float16 registers; keep them within ~16 (a zmm register file).
-    // No more rows than a kv head has (decode with MHA: one).
     const std::int64_t rows = (a_.h / a_.kv) * a_.q;
-    bq_ = std::clamp<std::int64_t>(std::min<std::int64_t>(16 / dv_, rows), 1, 8);
+    // The in-place decode kernel when a kv head has few rows: transposing K would cost as much
+    // as the attention itself. TB_OPENCL_ATTN_DECODE=0 / 1 forces it off / on (where d allows).
+    decode_ = a_.d % 16 == 0 && rows <= kDecodeRows;
+    if (const char* e = std::getenv("TB_OPENCL_ATTN_DECODE"); e && *e)
+      decode_ = a_.d % 16 == 0 && std::atoi(e) != 0;
+    // Accumulators: BQ * DV float16 registers; keep them within ~16 (a zmm register file), and
+    // within ~8 for decode, which also holds BQ * DV of Q. No more rows than a kv head has.
+    bq_ = std::clamp<std::int64_t>(std::min<std::int64_t>((decode_ ? 8 : 16) / dv_, rows), 1, 8);
     sp_ = static_cast<std::int64_t>(round_up(static_cast<std::size_t>(a_.s), 16));
     nrb_ = (rows + bq_ - 1) / bq_;
     // Split the keys when the rows alone give fewer than ~4 work-items per compute unit, keeping
@@ -39,17 +46,20 @@ class AttentionKernel final : public OpKernel {
 
     const std::string opts = "-DBQ=" + std::to_string(bq_) + " -DDV=" + std::to_string(dv_);
     if (auto r = init_program(cl_source("attention"), opts); !r) return r;
-    for (auto [k, name] : {std::pair{&prep_, "attn_prep"}, std::pair{&fwd_, "attn_fwd"},
-                           std::pair{&combine_, "attn_combine"}}) {
+    for (auto [k, name] :
+         {std::pair{&prep_, "attn_prep"}, std::pair{&fwd_, decode_ ? "attn_decode" : "attn_fwd"},
+          std::pair{&combine_, "attn_combine"}}) {
       auto kk = make_kernel(name);
       if (!kk) return kk.error();
       *k = std::move(kk.value());
     }
     const std::size_t f = sizeof(float), bk = static_cast<std::size_t>(a_.b * a_.kv);
     const std::size_t S = static_cast<std::size_t>(sp_), Dp = static_cast<std::size_t>(dv_ * 16);
-    auto kt = alloc(bk * static_cast<std::size_t>(a_.d) * S * f);
-    if (!kt) return kt.error();
-    kt_ = std::move(kt.value());
+    if (!decode_) {
+      auto kt = alloc(bk * static_cast<std::size_t>(a_.d) * S * f);
+      if (!kt) return kt.error();
+      kt_ = std::move(kt.value());
+    }
     if (a_.d % 16) {
       auto vp = alloc(bk * S * Dp * f);
       if (!vp) return vp.error();
@@ -65,7 +75,8 @@ class AttentionKernel final : public OpKernel {
       if (!ml) return ml.error();
       ml_ = std::move(ml.value());
     }
-    extra_details_ = {{"bq", static_cast<double>(bq_)},
+    extra_details_ = {{"decode_kernel", decode_ ? 1.0 : 0.0},
+                      {"bq", static_cast<double>(bq_)},
                       {"splits", static_cast<double>(nsplit_)},
                       {"keys_per_split", static_cast<double>(chunk_)}};
     return {};
@@ -75,6 +86,16 @@ class AttentionKernel final : public OpKernel {
   Result<void> enqueue() override {
     auto I = [](std::int64_t v) { return static_cast<cl_int>(v); };
     auto Z = [](std::int64_t v) { return static_cast<std::size_t>(v); };
+    const cl_mem part = part_.get(), ml = ml_.get();
+    const cl_float scale = static_cast<cl_float>(1.0 / std::sqrt(static_cast<double>(a_.d)));
+    const std::size_t gf[3] = {Z(nrb_), Z(a_.b * a_.kv), Z(nsplit_)};
+    const std::size_t lf[3] = {1, 1, 1};
+    if (decode_) {
+      TB_CL_CHECK(set_args(fwd_.get(), in(0), in(1), in(2), out(0), part, ml, I(a_.h), I(a_.kv),
+                           I(a_.q), I(a_.s), I(a_.causal ? 1 : 0), scale, I(chunk_), I(nrows_)));
+      if (auto r = launch(fwd_.get(), 3, gf, lf); !r) return r;
+      return combine();
+    }
     const cl_int Dp = I(dv_ * 16);
     const bool copy_v = a_.d % 16 != 0;
     const cl_mem vp = copy_v ? vp_.get() : in(2);
@@ -83,23 +104,31 @@ class AttentionKernel final : public OpKernel {
     const std::size_t gp[3] = {Z(sp_ / 16), Z(dv_), Z(a_.b * a_.kv)};
     if (auto r = launch(prep_.get(), 3, gp); !r) return r;
 
-    const cl_mem part = part_.get(), ml = ml_.get();
-    const cl_float scale = static_cast<cl_float>(1.0 / std::sqrt(static_cast<double>(a_.d)));
     TB_CL_CHECK(set_args(fwd_.get(), in(0), kt_.get(), vp, out(0), part, ml, I(a_.h), I(a_.kv),
                          I(a_.q), I(a_.s), I(sp_), I(a_.d), I(a_.causal ? 1 : 0), scale, I(chunk_),
                          I(nrows_), I(copy_v ? sp_ : a_.s)));
-    const std::size_t gf[3] = {Z(nrb_), Z(a_.b * a_.kv), Z(nsplit_)};
-    const std::size_t lf[3] = {1, 1, 1};
     if (auto r = launch(fwd_.get(), 3, gf, lf); !r) return r;
-    if (nsplit_ == 1) return {};
-
-    TB_CL_CHECK(set_args(combine_.get(), part, ml, out(0), I(a_.d), I(nrows_), I(nsplit_)));
-    const std::size_t gc[2] = {Z(a_.d), Z(nrows_)};
-    return launch(combine_.get(), 2, gc);
+    return combine();
   }
 
  private:
+  // Rows per kv head up to which decode_ is chosen. At q = 1 it beats the transposing path
+  // 2.7-12x on PoCL (bench_opencl_attention, TB_OPENCL_ATTN_DECODE=0 / 1); its extra cost per
+  // row (a 16 x 16 reduction per tile of keys) is small next to the transpose only while rows
+  // are few; 8 is a judgement, not a measured crossover.
+  static constexpr std::int64_t kDecodeRows = 8;
+
+  Result<void> combine() {
+    if (nsplit_ == 1) return {};
+    auto I = [](std::int64_t v) { return static_cast<cl_int>(v); };
+    TB_CL_CHECK(
+        set_args(combine_.get(), part_.get(), ml_.get(), out(0), I(a_.d), I(nrows_), I(nsplit_)));
+    const std::size_t gc[2] = {static_cast<std::size_t>(a_.d), static_cast<std::size_t>(nrows_)};
+    return launch(combine_.get(), 2, gc);
+  }
+
   AttentionDesc a_;
+  bool decode_ = false;
   std::int64_t dv_ = 1, bq_ = 1, sp_ = 16, nrb_ = 1, chunk_ = 16, nsplit_ = 1, nrows_ = 0;
   Kernel prep_, fwd_, combine_;
   Mem kt_, vp_, part_, ml_;

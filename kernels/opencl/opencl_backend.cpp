@@ -10,6 +10,8 @@
 #include "opencl_internal.h"
 #include "opencl_op.h"
 
+#include <CL/cl_ext.h>  // after cl_common.h (CL_TARGET_OPENCL_VERSION)
+
 namespace tb {
 
 namespace ocl {
@@ -81,15 +83,42 @@ Result<std::shared_ptr<DeviceCtx>> open_device(int index) {
 
 namespace {
 
+// u8 x s8 dot products of 4 elements (dot(uchar4, char4)) from cl_khr_integer_dot_product.
+Support int8_dot_support(cl_device_id dev) {
+  if (!ocl::has_extension(dev, "cl_khr_integer_dot_product"))
+    return Support::no("opencl: device lacks cl_khr_integer_dot_product");
+  cl_device_integer_dot_product_capabilities_khr caps = 0;
+  if (clGetDeviceInfo(dev, CL_DEVICE_INTEGER_DOT_PRODUCT_CAPABILITIES_KHR, sizeof caps, &caps,
+                      nullptr) != CL_SUCCESS ||
+      !(caps & CL_DEVICE_INTEGER_DOT_PRODUCT_INPUT_4x8BIT_KHR))
+    return Support::no(
+        "opencl: device's cl_khr_integer_dot_product lacks 4x8-bit (uchar4 / char4) inputs");
+  if (ocl::device_string(dev, CL_DEVICE_VERSION).rfind("OpenCL 3.", 0) != 0)
+    return Support::no("opencl: the int8 gemm needs OpenCL C 3.0 (device is not OpenCL 3.x)");
+  return Support::yes();
+}
+
 Support supports_gemm(const Problem& p, const ocl::DeviceCtx& d) {
   const GemmDesc* g = p.as<GemmDesc>();
-  if (p.dtype != DType::f32) return Support::no("opencl: gemm is implemented for f32 only");
+  if (p.post.scales) return Support::no("opencl: gemm +scales (int8 dequantise) not implemented");
+  switch (p.dtype) {
+    case DType::f32:
+    case DType::f16:  // f16 storage, f32 arithmetic: no cl_khr_fp16 needed
+      break;
+    case DType::u8:
+    case DType::s8:
+      if (auto s = int8_dot_support(d.device); !s.supported) return s;
+      break;
+    default:
+      return Support::no("opencl: gemm " + std::string(dtype_name(p.dtype)) +
+                         " not implemented (f32, f16, and u8 x s8 with integer dot products)");
+  }
   if (g->m <= 0 || g->n <= 0 || g->k <= 0 || g->batch <= 0)
     return Support::no("opencl: empty gemm");
   const std::int64_t lim = std::int64_t{1} << 31;
   if (g->m * g->k >= lim || g->k * g->n >= lim || g->m * g->n >= lim || g->k >= lim / 64)
     return Support::no("opencl: matrix too large for 32-bit indices");
-  const double biggest = 4.0 * static_cast<double>(g->batch) *
+  const double biggest = 4.0 * static_cast<double>(g->batch) *  // f32 panels / workspace
                          static_cast<double>(std::max({g->m * g->k, g->k * g->n, g->m * g->n}));
   if (biggest * 1.1 > static_cast<double>(d.max_alloc_bytes))
     return Support::no("opencl: operand exceeds CL_DEVICE_MAX_MEM_ALLOC_SIZE");

@@ -107,6 +107,7 @@ class ConvKernel final : public OpKernel {
 Support supports_conv(const Problem& p, const DeviceCtx& d) {
   const ConvDesc* c = p.as<ConvDesc>();
   if (!c) return Support::no("opencl: not a conv");
+  if (p.post.scales) return Support::no("opencl: conv +scales (int8 dequantise) not implemented");
   if (p.dtype != DType::f32) return Support::no("opencl: conv is implemented for f32 only");
   if (auto s = check_sizes(p, d); !s.supported) return s;
   const double wp = 4.0 * static_cast<double>(c->k + 32) * static_cast<double>(c->r * c->s) *

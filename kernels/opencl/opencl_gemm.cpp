@@ -1,8 +1,10 @@
-// f32 GEMM on OpenCL: batch, trans_a, trans_b, bias + activation + residual epilogues, any shape.
-// Two kernels, chosen by device type (or by the tuner):
+// GEMM on OpenCL: batch, trans_a, trans_b, bias + activation + residual epilogues, any shape;
+// f32, f16 (storage only: A, B, C and residual f16, arithmetic f32, on every device) and u8 x s8 ->
+// s32 (cl/gemm_int8.cl, through cl_khr_integer_dot_product, only where the device has it).
+// Two float kernels, chosen by device type (or by the tuner):
 //   packed (cl/gemm_packed.cl): CPU devices. upload() packs A and B into zero-padded panels (a
-//     one-off load cost, reported as pack_s); execute() runs register-blocked float16 FMAs, K in
-//     blocks of kc per launch so the panels stay in cache.
+//     one-off load cost, reported as pack_s; f16 operands are widened to f32 there); execute() runs
+//     register-blocked float16 FMAs, K in blocks of kc per launch so the panels stay in cache.
 //   tiled (cl/gemm_tiled.cl): GPUs. 64 x 64 local-memory tiles straight from row-major inputs.
 #include <algorithm>
 #include <chrono>
@@ -53,6 +55,12 @@ std::string packed_source() {
 std::string tiled_source() {
   return cl_source("gemm_common") + cl_source("gemm_tiled");
 }
+std::string int8_source() {
+  return cl_source("gemm_common") + cl_source("gemm_int8");
+}
+bool is_int8(DType t) {
+  return t == DType::u8 || t == DType::s8;
+}
 }  // namespace
 
 std::string gemm_tune_key(const DeviceCtx& d) {
@@ -79,16 +87,31 @@ namespace {
 class GemmKernel final : public PreparedKernel {
  public:
   GemmKernel(std::shared_ptr<DeviceCtx> d, Problem p, GemmConfig cfg, std::vector<TensorSpec> io)
-      : d_(std::move(d)), p_(std::move(p)), g_(*p_.as<GemmDesc>()), cfg_(cfg), io_(std::move(io)) {}
+      : d_(std::move(d)),
+        p_(std::move(p)),
+        g_(*p_.as<GemmDesc>()),
+        cfg_(cfg),
+        io_(std::move(io)),
+        types_(gemm_types(p_.dtype)),
+        int8_(is_int8(p_.dtype)) {
+    if (int8_) cfg_.packed = false;
+  }
 
   Result<void> init() {
-    // Only the configuration goes into the build options: epilogue and transposes are kernel
-    // arguments, so one cached binary serves them all.
+    // Only the configuration and the storage type go into the build options: epilogue and
+    // transposes are kernel arguments, so one cached binary serves them all.
     std::string opts = "-cl-std=CL1.2";
+    // The integer dot products are OpenCL C 3.0 feature functions. TB_OPENCL_INT8_EMULATE=1
+    // (tests) builds the int8 kernel with them emulated, for devices that lack them.
+    if (int8_) {
+      const char* e = std::getenv("TB_OPENCL_INT8_EMULATE");
+      opts = e && std::string(e) == "1" ? "-cl-std=CL1.2 -DTB_EMULATE_DOT" : "-cl-std=CL3.0";
+    }
+    if (p_.dtype == DType::f16) opts += " -DHALF_IO";
     if (cfg_.packed) {
       opts += " -DMR=" + std::to_string(cfg_.mr) + " -DNV=" + std::to_string(cfg_.nv);
     }
-    const std::string src = cfg_.packed ? packed_source() : tiled_source();
+    const std::string src = int8_ ? int8_source() : cfg_.packed ? packed_source() : tiled_source();
     if (src.empty()) return make_error("opencl: kernel source not found");
     auto built = build_program(d_->context.get(), d_->device, src, opts);
     if (!built) return built.error();
@@ -97,8 +120,11 @@ class GemmKernel final : public PreparedKernel {
     cache_hit_ = built->cache_hit;
 
     cl_int err = CL_SUCCESS;
-    gemm_ =
-        Kernel(clCreateKernel(program_.get(), cfg_.packed ? "gemm_packed" : "gemm_tiled", &err));
+    gemm_ = Kernel(clCreateKernel(program_.get(),
+                                  int8_         ? "gemm_s8"
+                                  : cfg_.packed ? "gemm_packed"
+                                                : "gemm_tiled",
+                                  &err));
     TB_CL_CHECK_ERR(err, "clCreateKernel(gemm)");
     if (cfg_.packed) {
       pack_a_ = Kernel(clCreateKernel(program_.get(), "pack_a", &err));
@@ -110,13 +136,18 @@ class GemmKernel final : public PreparedKernel {
     const std::size_t f = sizeof(float), bt = static_cast<std::size_t>(g_.batch);
     const std::size_t M = static_cast<std::size_t>(g_.m), N = static_cast<std::size_t>(g_.n),
                       K = static_cast<std::size_t>(g_.k);
-    if (auto r = alloc(a_, bt * M * K * f); !r) return r;
-    if (auto r = alloc(b_, bt * K * N * f); !r) return r;
-    if (auto r = alloc(c_, bt * M * N * f); !r) return r;
+    const std::size_t fa = dtype_size(types_.a), fb = dtype_size(types_.b),
+                      fc = dtype_size(types_.c);
+    if (auto r = alloc(a_, bt * M * K * fa); !r) return r;
+    if (auto r = alloc(b_, bt * K * N * fb); !r) return r;
+    if (auto r = alloc(c_, bt * M * N * fc); !r) return r;
     if (p_.post.bias)
       if (auto r = alloc(bias_, N * f); !r) return r;
     if (p_.post.residual)
-      if (auto r = alloc(res_, bt * M * N * f); !r) return r;
+      if (auto r = alloc(res_, bt * M * N * fc); !r) return r;
+    // Partial sums between K blocks stay f32: in C itself when C is f32, else in a workspace.
+    if (cfg_.packed && types_.c != DType::f32 && cfg_.kc > 0 && cfg_.kc < g_.k)
+      if (auto r = alloc(w_, bt * M * N * f); !r) return r;
     if (cfg_.packed) {
       mb_ = (M + static_cast<std::size_t>(cfg_.mr) - 1) / static_cast<std::size_t>(cfg_.mr);
       const std::size_t nr = 16 * static_cast<std::size_t>(cfg_.nv);
@@ -160,21 +191,30 @@ class GemmKernel final : public PreparedKernel {
     const cl_int M = static_cast<cl_int>(g_.m), N = static_cast<cl_int>(g_.n),
                  K = static_cast<cl_int>(g_.k);
     const cl_mem A = cfg_.packed ? ap_.get() : a_.get(), B = cfg_.packed ? bp_.get() : b_.get();
-    const cl_mem C = c_.get(), bias = bias_.get(), res = res_.get();
+    const cl_mem C = c_.get(), W = w_ ? w_.get() : c_.get(), bias = bias_.get(), res = res_.get();
     cl_kernel k = gemm_.get();
+    // The packed kernel takes the f32 workspace after C; the others do not.
+    const cl_uint x = cfg_.packed ? 1 : 0;
     TB_CL_CHECK(set_arg(k, 0, A));
     TB_CL_CHECK(set_arg(k, 1, B));
     TB_CL_CHECK(set_arg(k, 2, C));
-    TB_CL_CHECK(set_arg(k, 3, bias));
-    TB_CL_CHECK(set_arg(k, 4, res));
-    TB_CL_CHECK(set_arg(k, 5, M));
-    TB_CL_CHECK(set_arg(k, 6, N));
-    TB_CL_CHECK(set_arg(k, 7, K));
+    if (cfg_.packed) TB_CL_CHECK(set_arg(k, 3, W));
+    TB_CL_CHECK(set_arg(k, 3 + x, bias));
+    TB_CL_CHECK(set_arg(k, 4 + x, res));
+    TB_CL_CHECK(set_arg(k, 5 + x, M));
+    TB_CL_CHECK(set_arg(k, 6 + x, N));
+    TB_CL_CHECK(set_arg(k, 7 + x, K));
     const cl_int epi = static_cast<int>(activation_code(p_.post.act)) | (p_.post.bias ? 8 : 0) |
                        (p_.post.residual ? 16 : 0);
     const cl_int trans = (g_.trans_a ? 1 : 0) | (g_.trans_b ? 2 : 0);
     cl_event first = nullptr, last = nullptr;
-    if (!cfg_.packed) {
+    if (int8_) {
+      const std::size_t gws[3] = {static_cast<std::size_t>(N), static_cast<std::size_t>(M),
+                                  static_cast<std::size_t>(g_.batch)};
+      TB_CL_CHECK(set_arg(k, 8, trans));
+      TB_CL_CHECK(set_arg(k, 9, epi));
+      TB_CL_CHECK(clEnqueueNDRangeKernel(q, k, 3, nullptr, gws, nullptr, 0, nullptr, &first));
+    } else if (!cfg_.packed) {
       const std::size_t gws[3] = {(static_cast<std::size_t>(N) + 63) / 64 * 16,
                                   (static_cast<std::size_t>(M) + 63) / 64 * 16,
                                   static_cast<std::size_t>(g_.batch)};
@@ -191,11 +231,11 @@ class GemmKernel final : public PreparedKernel {
       for (cl_int k0 = 0; k0 < K; k0 += kc) {
         const cl_int len = std::min(kc, K - k0);
         const cl_int flags = (k0 > 0 ? 1 : 0) | (k0 + len >= K ? 2 : 0) | (cfg_.order ? 4 : 0);
-        TB_CL_CHECK(set_arg(k, 8, k0));
-        TB_CL_CHECK(set_arg(k, 9, len));
-        TB_CL_CHECK(set_arg(k, 10, flags));
-        TB_CL_CHECK(set_arg(k, 11, epi));
-        TB_CL_CHECK(set_arg(k, 12, static_cast<cl_int>(cfg_.rb)));
+        TB_CL_CHECK(set_arg(k, 9, k0));
+        TB_CL_CHECK(set_arg(k, 10, len));
+        TB_CL_CHECK(set_arg(k, 11, flags));
+        TB_CL_CHECK(set_arg(k, 12, epi));
+        TB_CL_CHECK(set_arg(k, 13, static_cast<cl_int>(cfg_.rb)));
         cl_event* ev = k0 == 0 ? &first : (k0 + len >= K ? &last : nullptr);
         TB_CL_CHECK(clEnqueueNDRangeKernel(q, k, 3, nullptr, gws, lws, 0, nullptr, ev));
       }
@@ -209,8 +249,9 @@ class GemmKernel final : public PreparedKernel {
 
   Result<void> download(std::span<Tensor> outputs) override {
     if (outputs.size() != 1) return make_error("opencl gemm: expected one output");
-    const std::size_t bytes = static_cast<std::size_t>(g_.batch * g_.m * g_.n) * sizeof(float);
-    if (outputs[0].dtype() != DType::f32 || outputs[0].bytes() != bytes)
+    const std::size_t bytes =
+        static_cast<std::size_t>(g_.batch * g_.m * g_.n) * dtype_size(types_.c);
+    if (outputs[0].dtype() != types_.c || outputs[0].bytes() != bytes)
       return make_error("opencl gemm: output has the wrong type or size");
     TB_CL_CHECK(clEnqueueReadBuffer(d_->queue.get(), c_.get(), CL_TRUE, 0, bytes, outputs[0].raw(),
                                     0, nullptr, nullptr));
@@ -238,7 +279,7 @@ class GemmKernel final : public PreparedKernel {
   Result<void> write_input(std::size_t i, const Tensor& t) {
     if (i >= io_.size()) return make_error("opencl gemm: no input " + std::to_string(i));
     // Shapes are checked against io_: a conv run as a GEMM keeps its own (NHWC) shapes.
-    if (t.dtype() != DType::f32 || t.shape() != io_[i].shape)
+    if (t.dtype() != io_[i].dtype || t.shape() != io_[i].shape)
       return make_error("opencl gemm: input " + io_[i].name + " has the wrong type or shape");
     const cl_mem dst[4] = {a_.get(), b_.get(), p_.post.bias ? bias_.get() : res_.get(), res_.get()};
     TB_CL_CHECK(clEnqueueWriteBuffer(d_->queue.get(), dst[i], CL_TRUE, 0, t.bytes(), t.raw(), 0,
@@ -270,18 +311,18 @@ class GemmKernel final : public PreparedKernel {
     TB_CL_CHECK(set_arg(pack_b_.get(), 2, N));
     TB_CL_CHECK(set_arg(pack_b_.get(), 3, K));
     TB_CL_CHECK(set_arg(pack_b_.get(), 4, static_cast<cl_int>(g_.trans_b ? 1 : 0)));
-    const std::size_t ga[3] = {static_cast<std::size_t>(K), mb_ * static_cast<std::size_t>(cfg_.mr),
+    const std::size_t ga[3] = {(static_cast<std::size_t>(K) + 15) / 16 * 16,
+                               mb_ * static_cast<std::size_t>(cfg_.mr),
                                static_cast<std::size_t>(g_.batch)};
     const std::size_t gb[3] = {nb_ * 16 * static_cast<std::size_t>(cfg_.nv),
                                static_cast<std::size_t>(K), static_cast<std::size_t>(g_.batch)};
+    const std::size_t lws[3] = {16, 1, 1};  // one work-group shape for every problem
     cl_event ea = nullptr, eb = nullptr;
     if (a)
-      TB_CL_CHECK(
-          clEnqueueNDRangeKernel(q, pack_a_.get(), 3, nullptr, ga, nullptr, 0, nullptr, &ea));
+      TB_CL_CHECK(clEnqueueNDRangeKernel(q, pack_a_.get(), 3, nullptr, ga, lws, 0, nullptr, &ea));
     Event e1(ea);
     if (b)
-      TB_CL_CHECK(
-          clEnqueueNDRangeKernel(q, pack_b_.get(), 3, nullptr, gb, nullptr, 0, nullptr, &eb));
+      TB_CL_CHECK(clEnqueueNDRangeKernel(q, pack_b_.get(), 3, nullptr, gb, lws, 0, nullptr, &eb));
     Event e2(eb);
     TB_CL_CHECK(clFinish(q));
     auto s = event_seconds(ea ? ea : eb, eb ? eb : ea);
@@ -295,9 +336,11 @@ class GemmKernel final : public PreparedKernel {
   GemmDesc g_;
   GemmConfig cfg_;
   std::vector<TensorSpec> io_;
+  GemmTypes types_;
+  bool int8_ = false;
   Program program_;
   Kernel gemm_, pack_a_, pack_b_;
-  Mem a_, b_, c_, bias_, res_, ap_, bp_;
+  Mem a_, b_, c_, w_, bias_, res_, ap_, bp_;
   std::size_t mb_ = 0, nb_ = 0;
   double build_s_ = 0, pack_s_ = 0, first_execute_s_ = -1;
   bool cache_hit_ = false;
@@ -309,8 +352,9 @@ class GemmKernel final : public PreparedKernel {
 Result<std::unique_ptr<PreparedKernel>> prepare_gemm(std::shared_ptr<DeviceCtx> d, const Problem& p,
                                                      const GemmConfig& cfg,
                                                      std::vector<TensorSpec> io) {
-  if (!p.as<GemmDesc>() || p.dtype != DType::f32)
-    return make_error("opencl: prepare_gemm needs an f32 gemm");
+  if (!p.as<GemmDesc>() || p.post.scales ||
+      (p.dtype != DType::f32 && p.dtype != DType::f16 && !is_int8(p.dtype)))
+    return make_error("opencl: prepare_gemm needs an f32, f16, u8 or s8 gemm without +scales");
   if (io.empty()) io = p.inputs();
   if (io.size() != p.inputs().size()) return make_error("opencl: prepare_gemm: wrong io specs");
   auto k = std::make_unique<GemmKernel>(std::move(d), p, cfg, std::move(io));

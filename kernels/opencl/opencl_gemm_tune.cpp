@@ -1,5 +1,8 @@
 #include <algorithm>
 #include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "../reference/reference_backend.h"
 #include "opencl_internal.h"
@@ -12,26 +15,21 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::vector<ocl::GemmConfig> candidates(bool quick) {
-  std::vector<ocl::GemmConfig> v;
-  const ocl::GemmConfig def;
-  v.push_back(def);  // the default first: it is the anchor
-  const std::vector<int> mrs = quick ? std::vector<int>{6, 8} : std::vector<int>{4, 6, 8, 12};
-  const std::vector<int> nvs = quick ? std::vector<int>{2} : std::vector<int>{1, 2, 3};
-  const std::vector<int> kcs = quick ? std::vector<int>{256, 512} : std::vector<int>{128, 256, 512};
-  for (int mr : mrs)
-    for (int nv : nvs) {
-      // mr * nv accumulators + nv B vectors + a broadcast must fit in 32 vector registers.
-      if (mr * nv + nv + 1 > 32) continue;
-      for (int kc : kcs)
-        for (int rb : quick ? std::vector<int>{4, 16} : std::vector<int>{1, 4, 16})
-          for (int order : {0, 1}) {
-            ocl::GemmConfig c;
-            c.mr = mr, c.nv = nv, c.kc = kc, c.rb = rb, c.order = order;
-            if (c.str() != def.str()) v.push_back(c);
-          }
-    }
+// Register blocks (mr rows x 16 * nv columns): mr * nv accumulators + nv B vectors + a broadcast
+// must fit in 32 vector registers.
+std::vector<std::pair<int, int>> register_blocks(bool quick) {
+  if (quick) return {{8, 2}, {6, 4}};
+  std::vector<std::pair<int, int>> v;
+  for (auto [mr, nv] :
+       std::initializer_list<std::pair<int, int>>{{8, 2}, {6, 4}, {12, 2}, {14, 2}, {8, 3}, {5, 4}})
+    if (mr * nv + nv + 1 <= 32) v.emplace_back(mr, nv);
   return v;
+}
+
+ocl::GemmConfig make_config(int mr, int nv, int kc, int rb, int order) {
+  ocl::GemmConfig c;
+  c.mr = mr, c.nv = nv, c.kc = kc, c.rb = rb, c.order = order;
+  return c;
 }
 
 // Validation against the reference on an odd shape spanning several K blocks.
@@ -54,24 +52,37 @@ Status validate(const std::shared_ptr<ocl::DeviceCtx>& d, const ocl::GemmConfig&
   return ch.status;
 }
 
-Result<double> time_gflops(const std::shared_ptr<ocl::DeviceCtx>& d, const ocl::GemmConfig& c,
-                           const Problem& p, const std::vector<Tensor>& in, int reps) {
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t h = v.size() / 2;
+  return v.size() % 2 ? v[h] : 0.5 * (v[h - 1] + v[h]);
+}
+
+// GFLOP/s of `reps` runs after a warm-up.
+Result<std::vector<double>> time_gflops(const std::shared_ptr<ocl::DeviceCtx>& d,
+                                        const ocl::GemmConfig& c, const Problem& p,
+                                        const std::vector<Tensor>& in, int reps) {
   auto k = ocl::prepare_gemm(d, p, c);
   if (!k) return k.error();
   if (auto r = k.value()->upload(in); !r) return r.error();
   if (auto r = k.value()->execute(); !r) return r.error();  // warm-up
-  std::vector<double> t;
+  std::vector<double> g;
   for (int i = 0; i < reps; ++i) {
     auto r = k.value()->execute();
     if (!r) return r.error();
-    t.push_back(r->seconds);
+    g.push_back(p.flops() / r->seconds * 1e-9);
   }
-  std::sort(t.begin(), t.end());
-  return p.flops() / t[t.size() / 2] * 1e-9;
+  return g;
 }
 
 }  // namespace
 
+// Three stages, so that the budget goes where it matters: (1) every register block (a program
+// build each, seconds under PoCL) at the default K block; (2) K block x row blocks x launch order
+// for the two best register blocks (run-time arguments: no build); (3) the three best re-timed,
+// interleaved, so that a burst of load on a shared machine does not crown a lucky candidate. Every
+// candidate is validated first; one that fails is never timed nor kept.
 Result<OpenclTuneReport> tune_opencl_gemm(const OpenclTuneOptions& o) {
   const auto t0 = Clock::now();
   auto dev = ocl::open_device(o.device);
@@ -85,28 +96,83 @@ Result<OpenclTuneReport> tune_opencl_gemm(const OpenclTuneOptions& o) {
   const auto in = make_inputs(p, 99);
   const int reps = o.quick ? 3 : 5;
   const double budget = o.quick ? o.budget_s / 3 : o.budget_s;
+  auto spent = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
+  std::vector<std::string> seen;
+  std::vector<std::vector<double>> samples;  // per candidate index, GFLOP/s of every timed run
 
-  for (const auto& c : candidates(o.quick)) {
+  // Stage 1 (program builds: seconds each with a cold PoCL cache) stops at half the budget so that
+  // stage 2 (no builds) always gets its turn.
+  double stage_end = 0.5 * budget;
+  auto try_config = [&](const ocl::GemmConfig& c) {
+    if (std::find(seen.begin(), seen.end(), c.str()) != seen.end()) return;
+    seen.push_back(c.str());
     OpenclTuneCandidate cand;
     cand.config = c.str();
-    if (std::chrono::duration<double>(Clock::now() - t0).count() > budget) {
+    if (spent() > stage_end) {
       cand.message = "time budget spent";
-      rep.candidates.push_back(cand);
-      continue;
-    }
-    cand.status = validate(d, c, &cand.message);
-    if (cand.status == Status::passed) {
-      auto g = time_gflops(d, c, p, in, reps);
-      if (!g) {
-        cand.status = Status::error;
-        cand.message = g.error().message;
-      } else {
-        cand.gflops = g.value();
-        if (rep.candidates.empty()) rep.default_gflops = cand.gflops;
-        if (cand.gflops > rep.best_gflops) rep.best_gflops = cand.gflops, rep.best = cand.config;
+    } else {
+      cand.status = validate(d, c, &cand.message);
+      if (cand.status == Status::passed) {
+        auto g = time_gflops(d, c, p, in, reps);
+        if (!g) {
+          cand.status = Status::error;
+          cand.message = g.error().message;
+        } else {
+          cand.gflops = median(g.value());
+          samples.resize(rep.candidates.size() + 1);
+          samples.back() = g.value();
+          if (rep.candidates.empty()) rep.default_gflops = cand.gflops;
+        }
       }
     }
     rep.candidates.push_back(cand);
+    samples.resize(rep.candidates.size());
+  };
+  // The best `count` timed candidates, by median.
+  auto best = [&](std::size_t count) {
+    std::vector<std::size_t> idx;
+    for (std::size_t i = 0; i < rep.candidates.size(); ++i)
+      if (rep.candidates[i].status == Status::passed) idx.push_back(i);
+    std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) {
+      return rep.candidates[a].gflops > rep.candidates[b].gflops;
+    });
+    if (idx.size() > count) idx.resize(count);
+    return idx;
+  };
+
+  try_config(ocl::GemmConfig{});  // the default first: it is the anchor
+  const ocl::GemmConfig def;
+  for (auto [mr, nv] : register_blocks(o.quick))
+    try_config(make_config(mr, nv, def.kc, def.rb, def.order));
+  stage_end = 0.9 * budget;  // the rest of the budget is for the finalists
+  std::vector<std::pair<int, int>> blocks;
+  for (std::size_t i : best(2)) {
+    const auto c = ocl::GemmConfig::parse(rep.candidates[i].config);
+    if (c) blocks.emplace_back(c->mr, c->nv);
+  }
+  // kc 0 (all of K) and 1024 differ only when K > 1024; the winner serves every size.
+  const std::vector<int> kcs =
+      o.quick ? std::vector<int>{256, 1024} : std::vector<int>{256, 512, 1024, 0};
+  const std::vector<int> rbs = o.quick ? std::vector<int>{1, 4} : std::vector<int>{1, 4, 16};
+  for (auto [mr, nv] : blocks)
+    for (int kc : kcs)
+      for (int rb : rbs)
+        for (int order : {0, 1}) try_config(make_config(mr, nv, kc, rb, order));
+
+  // Finalists: more runs each, interleaved; the winner by the median of all its runs.
+  const auto finalists = best(3);
+  for (int round = 0; round < 2 && spent() < budget; ++round)
+    for (std::size_t i : finalists) {
+      auto c = ocl::GemmConfig::parse(rep.candidates[i].config);
+      if (!c) continue;
+      if (auto g = time_gflops(d, *c, p, in, reps))
+        samples[i].insert(samples[i].end(), g->begin(), g->end());
+    }
+  for (std::size_t i : finalists) rep.candidates[i].gflops = median(samples[i]);
+  if (!rep.candidates.empty()) rep.default_gflops = rep.candidates[0].gflops;
+  for (std::size_t i : finalists) {
+    if (rep.candidates[i].gflops > rep.best_gflops)
+      rep.best_gflops = rep.candidates[i].gflops, rep.best = rep.candidates[i].config;
   }
   rep.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   if (rep.best.empty()) return make_error("opencl tuner: no candidate passed validation");

@@ -33,7 +33,7 @@ struct GemmConfig {
   bool packed = true;
   int mr = 8;     // rows of C per work-item
   int nv = 2;     // float16 vectors of C per row per work-item (NR = 16 * nv)
-  int kc = 256;   // K block per launch (0: all of K)
+  int kc = 1024;  // K block per launch (0: all of K); 1024: the B panel (kc x nr) stays in L2
   int rb = 4;     // row blocks per work-item (amortises the per-work-group cost)
   int order = 0;  // 0: row blocks on dimension 0; 1: column blocks
   std::string str() const;

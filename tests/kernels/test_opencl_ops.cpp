@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <tuple>
 
 #include "backend_fixture.h"
 #include "reference/reference_backend.h"
@@ -54,6 +55,53 @@ INSTANTIATE_TEST_SUITE_P(Shapes, OpenclAttentionSplit,
                                            "attn:h2q20s37d13:f32",         // odd head dim
                                            "attn:h8kv2q3s257d128c1:f32"),  // GQA + causal
                          [](const auto& info) { return test_name(info.param); });
+
+// --- attention, the in-place decode kernel forced on and off, with and without splits ------------
+
+class OpenclAttentionDecode
+    : public ::testing::TestWithParam<std::tuple<const char*, const char*, std::string>> {
+ protected:
+  void SetUp() override {
+    setenv("TB_OPENCL_ATTN_DECODE", std::get<0>(GetParam()), 1);
+    if (*std::get<1>(GetParam())) setenv("TB_OPENCL_ATTN_SPLITS", std::get<1>(GetParam()), 1);
+  }
+  void TearDown() override {
+    unsetenv("TB_OPENCL_ATTN_DECODE");
+    unsetenv("TB_OPENCL_ATTN_SPLITS");
+  }
+};
+TEST_P(OpenclAttentionDecode, MatchesReference) {
+  expect_passed(std::get<2>(GetParam()));
+}
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, OpenclAttentionDecode,
+    ::testing::Combine(::testing::Values("1", "0"), ::testing::Values("", "3"),
+                       ::testing::Values("attn:h2q1s50d16:f32",         // partial last tile
+                                         "attn:h4kv1q1s300d64:f32",     // MQA: 4 rows a head
+                                         "attn:h8kv2q1s257d128:f32",    // GQA
+                                         "attn:b2h4kv2q7s90d32c1:f32",  // causal, 14 rows
+                                         "attn:h3q2s1031d48c1:f32",     // DV 3, causal decode
+                                         "attn:h2q20s37d13:f32")),      // odd d: prep path
+    [](const auto& info) {
+      return test_name(std::string("decode") + std::get<0>(info.param) + "_split" +
+                       std::get<1>(info.param) + "_" + std::get<2>(info.param));
+    });
+
+TEST(OpenclOps, AttentionPicksTheDecodeKernelForDecode) {
+  std::string why;
+  Backend* b = opencl_or_skip(&why);
+  if (!b) GTEST_SKIP() << "opencl unavailable: " << why;
+  for (const auto& [s, want] :
+       {std::pair{"attn:h8q1s1024d64:f32", 1.0}, std::pair{"attn:h8kv2q1s1024d128:f32", 1.0},
+        std::pair{"attn:h8q256s256d64:f32", 0.0}, std::pair{"attn:h8q1s1024d40:f32", 0.0}}) {
+    auto k = b->prepare(Problem::parse(s).value(), PrepareOptions{});
+    ASSERT_TRUE(k.ok()) << k.error().message;
+    double got = -1;
+    for (const auto& [name, v] : k.value()->details())
+      if (name == "decode_kernel") got = v;
+    EXPECT_EQ(got, want) << s;
+  }
+}
 
 // --- conv paths ---------------------------------------------------------------------------------
 

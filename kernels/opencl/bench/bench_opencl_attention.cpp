@@ -1,6 +1,6 @@
 // Fused attention vs the composed path (GEMM + softmax + GEMM) on the same OpenCL device, f32,
-// 8 heads, head dim 64, no mask, sequence 512 / 1024 / 2048, and decode (q = 1) against a
-// 4096-key cache.
+// 8 query heads, no mask: prefill at head dim 64, sequence 512 / 1024 / 2048, and decode (q = 1)
+// against 1024- to 8192-key caches at head dim 64 and 128, with 8 kv heads (MHA) and with 2 (GQA).
 //
 //   bench_opencl_attention [google-benchmark flags]
 //
@@ -38,13 +38,13 @@ std::shared_ptr<tb::ocl::DeviceCtx> device() {
   return d.ok() ? d.value() : nullptr;
 }
 
-Problem attn(std::int64_t q, std::int64_t s) {
+Problem attn(std::int64_t q, std::int64_t s, std::int64_t d, std::int64_t kv) {
   tb::AttentionDesc a;
   a.h = 8;
-  a.kv = 8;
+  a.kv = kv;
   a.q = q;
   a.s = s;
-  a.d = 64;
+  a.d = d;
   return Problem{a, tb::DType::f32, {}};
 }
 
@@ -75,7 +75,8 @@ tb::Result<Step> make_step(std::shared_ptr<tb::ocl::DeviceCtx> d, const Problem&
   return s;
 }
 
-// The composed attention: S = Q' K^T (Q' = Q / sqrt(d), batched over heads, K as B^T),
+// The composed attention: S = Q' K^T (Q' = Q / sqrt(d), batched over kv heads, K as B^T; the
+// query heads of a group are rows of one GEMM, as Q [h][q][d] is [kv][group * q][d]),
 // P = softmax(S) row-wise, O = P V. Each step is uploaded with the previous one's output.
 struct Composed {
   Step qk, sm, pv;
@@ -86,9 +87,10 @@ tb::Result<Composed> make_composed(std::shared_ptr<tb::ocl::DeviceCtx> d,
                                    const tb::AttentionDesc& a, const std::vector<Tensor>& in) {
   Composed c;
   const auto f32 = tb::DType::f32;
+  const std::int64_t rows = (a.h / a.kv) * a.q;
   tb::GemmDesc g1;
-  g1.batch = a.h;
-  g1.m = a.q;
+  g1.batch = a.kv;
+  g1.m = rows;
   g1.n = a.s;
   g1.k = a.d;
   g1.trans_b = true;
@@ -97,12 +99,12 @@ tb::Result<Composed> make_composed(std::shared_ptr<tb::ocl::DeviceCtx> d,
   r.m = a.h * a.q;
   r.n = a.s;
   tb::GemmDesc g2;
-  g2.batch = a.h;
-  g2.m = a.q;
+  g2.batch = a.kv;
+  g2.m = rows;
   g2.n = a.d;
   g2.k = a.s;
   const Problem p1{g1, f32, {}}, p2{r, f32, {}}, p3{g2, f32, {}};
-  std::vector<Tensor> x1 = {Tensor(f32, {a.h, a.q, a.d}), Tensor(f32, {a.h, a.s, a.d})};
+  std::vector<Tensor> x1 = {Tensor(f32, {a.kv, rows, a.d}), Tensor(f32, {a.kv, a.s, a.d})};
   const double scale = 1.0 / std::sqrt(static_cast<double>(a.d));
   for (std::int64_t i = 0; i < x1[0].numel(); ++i) x1[0].set(i, in[0].at(i) * scale);
   std::memcpy(x1[1].raw(), in[1].raw(), x1[1].bytes());
@@ -110,7 +112,7 @@ tb::Result<Composed> make_composed(std::shared_ptr<tb::ocl::DeviceCtx> d,
   if (!s1) return s1.error();
   c.qk = std::move(s1.value());
   if (auto t = c.qk.k->execute(); !t) return t.error();
-  std::vector<Tensor> scores = {Tensor(f32, {a.h, a.q, a.s})};
+  std::vector<Tensor> scores = {Tensor(f32, {a.kv, rows, a.s})};
   if (auto e = c.qk.k->download(scores); !e) return e.error();
   std::vector<Tensor> x2 = {Tensor(f32, {r.m, r.n})};
   std::memcpy(x2[0].raw(), scores[0].raw(), x2[0].bytes());
@@ -120,27 +122,30 @@ tb::Result<Composed> make_composed(std::shared_ptr<tb::ocl::DeviceCtx> d,
   if (auto t = c.sm.k->execute(); !t) return t.error();
   std::vector<Tensor> probs = {Tensor(f32, {r.m, r.n})};
   if (auto e = c.sm.k->download(probs); !e) return e.error();
-  std::vector<Tensor> x3 = {Tensor(f32, {a.h, a.q, a.s}), Tensor(f32, {a.h, a.s, a.d})};
+  std::vector<Tensor> x3 = {Tensor(f32, {a.kv, rows, a.s}), Tensor(f32, {a.kv, a.s, a.d})};
   std::memcpy(x3[0].raw(), probs[0].raw(), x3[0].bytes());
   std::memcpy(x3[1].raw(), in[2].raw(), x3[1].bytes());
   auto s3 = make_step(d, p3, x3);
   if (!s3) return s3.error();
   c.pv = std::move(s3.value());
   if (auto t = c.pv.k->execute(); !t) return t.error();
-  c.out = {Tensor(f32, {a.h, a.q, a.d})};
+  c.out = {Tensor(f32, {a.kv, rows, a.d})};
   if (auto e = c.pv.k->download(c.out); !e) return e.error();
   return c;
 }
 
-std::string case_name(std::int64_t q, std::int64_t s) {
-  return q == 1 ? "decode s" + std::to_string(s) : "prefill s" + std::to_string(s);
+std::string case_name(std::int64_t q, std::int64_t s, std::int64_t d, std::int64_t kv) {
+  std::string n =
+      (q == 1 ? "decode s" : "prefill s") + std::to_string(s) + " d" + std::to_string(d);
+  return kv == 8 ? n : n + " kv" + std::to_string(kv);
 }
+std::vector<std::string> g_cases;  // in registration order
 
 void BM_fused(benchmark::State& st) {
-  const std::int64_t q = st.range(0), s = st.range(1);
+  const std::int64_t q = st.range(0), s = st.range(1), hd = st.range(2), kv = st.range(3);
   auto d = device();
   if (!d) return st.SkipWithError("no OpenCL device");
-  const Problem p = attn(q, s);
+  const Problem p = attn(q, s, hd, kv);
   const auto in = tb::make_inputs(p, 3);
   auto step = make_step(d, p, in);
   if (!step) return st.SkipWithError(step.error().message.c_str());
@@ -159,7 +164,7 @@ void BM_fused(benchmark::State& st) {
         tb::check_outputs(out, ref, tb::tolerance_for(p)).status != tb::Status::passed)
       return st.SkipWithError("fused output does not match the reference");
   }
-  auto& v = g_ms["fused " + case_name(q, s)];
+  auto& v = g_ms["fused " + case_name(q, s, hd, kv)];
   for (auto _ : st) {
     auto t = k.execute();
     if (!t) return st.SkipWithError(t.error().message.c_str());
@@ -171,15 +176,15 @@ void BM_fused(benchmark::State& st) {
 }
 
 void BM_composed(benchmark::State& st) {
-  const std::int64_t q = st.range(0), s = st.range(1);
+  const std::int64_t q = st.range(0), s = st.range(1), hd = st.range(2), kv = st.range(3);
   auto d = device();
   if (!d) return st.SkipWithError("no OpenCL device");
-  const Problem p = attn(q, s);
+  const Problem p = attn(q, s, hd, kv);
   const auto in = tb::make_inputs(p, 3);
   auto c = make_composed(d, *p.as<tb::AttentionDesc>(), in);
   if (!c) return st.SkipWithError(c.error().message.c_str());
-  auto& v = g_ms["composed " + case_name(q, s)];
-  g_pack_ms[case_name(q, s)] = (c->qk.pack_s + c->pv.pack_s) * 1e3;
+  auto& v = g_ms["composed " + case_name(q, s, hd, kv)];
+  g_pack_ms[case_name(q, s, hd, kv)] = (c->qk.pack_s + c->pv.pack_s) * 1e3;
   for (auto _ : st) {
     double sec = 0;
     for (Step* step : {&c->qk, &c->sm, &c->pv}) {
@@ -195,8 +200,17 @@ void BM_composed(benchmark::State& st) {
 }
 
 void args(benchmark::internal::Benchmark* b) {
-  for (std::int64_t s : {512, 1024, 2048}) b->Args({s, s});
-  b->Args({1, 4096});
+  // {q, s, d, kv}
+  std::vector<std::vector<std::int64_t>> cases;
+  for (std::int64_t s : {512, 1024, 2048}) cases.push_back({s, s, 64, 8});
+  for (std::int64_t hd : {64, 128})
+    for (std::int64_t s : {1024, 4096, 8192}) cases.push_back({1, s, hd, 8});
+  for (std::int64_t hd : {64, 128}) cases.push_back({1, 4096, hd, 2});
+  for (const auto& c : cases) {
+    b->Args(c);
+    const std::string n = case_name(c[0], c[1], c[2], c[3]);
+    if (std::find(g_cases.begin(), g_cases.end(), n) == g_cases.end()) g_cases.push_back(n);
+  }
   b->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(0.5);
 }
 BENCHMARK(BM_fused)->Apply(args);
@@ -226,16 +240,16 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-  std::printf("\nSummary (device ms per call, median [p10, p90] over n iterations; h8 d64 f32):\n");
-  for (const char* c : {"prefill s512", "prefill s1024", "prefill s2048", "decode s4096"}) {
-    const Stats f = stats(g_ms["fused " + std::string(c)]);
-    const Stats k = stats(g_ms["composed " + std::string(c)]);
+  std::printf("\nSummary (device ms per call, median [p10, p90] over n iterations; h8 f32):\n");
+  for (const std::string& c : g_cases) {
+    const Stats f = stats(g_ms["fused " + c]);
+    const Stats k = stats(g_ms["composed " + c]);
     if (!f.n || !k.n) continue;
     const double pack = g_pack_ms[c];
     std::printf(
-        "  %-14s fused %.3f [%.3f, %.3f] n=%zu | composed %.3f [%.3f, %.3f] n=%zu, +pack %.3f"
+        "  %-22s fused %.3f [%.3f, %.3f] n=%zu | composed %.3f [%.3f, %.3f] n=%zu, +pack %.3f"
         " | composed/fused %.2fx, (composed+pack)/fused %.2fx\n",
-        c, f.median, f.p10, f.p90, f.n, k.median, k.p10, k.p90, k.n, k.median + pack,
+        c.c_str(), f.median, f.p10, f.p90, f.n, k.median, k.p10, k.p90, k.n, k.median + pack,
         k.median / f.median, (k.median + pack) / f.median);
   }
   return 0;

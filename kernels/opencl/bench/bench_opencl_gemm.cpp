@@ -6,8 +6,10 @@
 // packed once in upload() (pack_s, reported) as CLBlast's are not, so "tierbench+pack" is shown
 // too. Before timing, tierbench's kernel is checked against the reference on an odd shape and its
 // output at each timed size is compared with CLBlast's. A summary prints medians, spread and
-// the tierbench / CLBlast ratio, then the first-call cost with an empty and a warm PoCL kernel
-// cache (child processes with POCL_CACHE_DIR pointing at a fresh directory).
+// the tierbench / CLBlast ratio, then a paired comparison (tierbench and CLBlast alternated call by
+// call, so that both see the same load on a shared machine: the ratio per pair, median and
+// range), then the first-call cost with an empty and a warm PoCL kernel cache (child processes
+// with POCL_CACHE_DIR pointing at a fresh directory).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -127,6 +129,61 @@ void BM_clblast(benchmark::State& st) {
   }
   st.counters["GFLOP/s"] =
       benchmark::Counter(p.flops(), benchmark::Counter::kIsIterationInvariantRate);
+}
+#endif
+
+#ifdef TB_HAVE_CLBLAST
+// Paired: per pair, the median of 3 tierbench calls and one CLBlast call, back to back (host
+// clock, enqueue .. finish, as above). Prints the per-pair speed-up: median [min, max].
+void paired_report(int n, int pairs) {
+  auto d = device();
+  if (!d) return;
+  const tb::Problem p = tb::make_gemm(n, n, n);
+  const auto in = tb::make_inputs(p, 5);
+  auto k = tb::ocl::prepare_gemm(d, p, tb::ocl::select_gemm_config(*d));
+  if (!k || !k.value()->upload(in) || !k.value()->execute()) return;
+  const std::size_t bytes = static_cast<std::size_t>(n) * n * sizeof(float);
+  cl_int err = CL_SUCCESS;
+  tb::ocl::Mem a(clCreateBuffer(d->context.get(), CL_MEM_READ_WRITE, bytes, nullptr, &err));
+  tb::ocl::Mem b(clCreateBuffer(d->context.get(), CL_MEM_READ_WRITE, bytes, nullptr, &err));
+  tb::ocl::Mem c(clCreateBuffer(d->context.get(), CL_MEM_READ_WRITE, bytes, nullptr, &err));
+  if (err != CL_SUCCESS) return;
+  cl_command_queue q = d->queue.get();
+  clEnqueueWriteBuffer(q, a.get(), CL_TRUE, 0, bytes, in[0].raw(), 0, nullptr, nullptr);
+  clEnqueueWriteBuffer(q, b.get(), CL_TRUE, 0, bytes, in[1].raw(), 0, nullptr, nullptr);
+  auto clblast = [&]() -> double {
+    const auto t0 = Clock::now();
+    if (CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, n, n, n, 1.0f,
+                     a.get(), 0, n, b.get(), 0, n, 0.0f, c.get(), 0, n, &q,
+                     nullptr) != CLBlastSuccess ||
+        clFinish(q) != CL_SUCCESS)
+      return -1;
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  };
+  if (clblast() < 0) return;  // warm-up (and CLBlast's kernel build)
+  std::vector<double> ratio, ours, theirs;
+  for (int i = 0; i < pairs; ++i) {
+    std::vector<double> t;
+    for (int j = 0; j < 3; ++j) {
+      const auto t0 = Clock::now();
+      if (!k.value()->execute()) return;
+      t.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    }
+    std::sort(t.begin(), t.end());
+    const double cb = clblast();
+    if (cb < 0) return;
+    ratio.push_back(cb / t[1]);
+    ours.push_back(p.flops() / t[1] * 1e-9);
+    theirs.push_back(p.flops() / cb * 1e-9);
+  }
+  std::sort(ratio.begin(), ratio.end());
+  std::sort(ours.begin(), ours.end());
+  std::sort(theirs.begin(), theirs.end());
+  const std::size_t h = ratio.size() / 2;
+  std::printf(
+      "  %d^3 paired x%d: tierbench/clblast %.1fx [%.1f, %.1f]  (tierbench %.1f, clblast %.1f"
+      " GFLOP/s, medians)\n",
+      n, pairs, ratio[h], ratio.front(), ratio.back(), ours[h], theirs[h]);
 }
 #endif
 
@@ -286,6 +343,11 @@ int main(int argc, char** argv) {
       std::printf("  max rel diff %.2g", it->second);
     std::printf("\n");
   }
+#ifdef TB_HAVE_CLBLAST
+  std::printf("\nPaired (alternating call by call, same load for both):\n");
+  paired_report(1024, 9);
+  paired_report(2048, 3);
+#endif
   first_call_report(argv[0]);
   return 0;
 }

@@ -164,3 +164,130 @@ __kernel void attn_combine(__global const float* restrict part,
   }
   O[(long)row * D + t] = num / den;
 }
+
+// Sums each of 16 vectors: lane j of the result is the sum of the lanes of x[j]. Pairwise
+// even + odd halving keeps every lane block within one source vector (8, 4, 2, 1 lanes).
+inline float16 tb_hsum16x16(const float16 x[16]) {
+  float16 a[8], b[4], c[2];
+#pragma unroll
+  for (int i = 0; i < 8; ++i)
+    a[i] = (float16)(x[2 * i].even + x[2 * i].odd, x[2 * i + 1].even + x[2 * i + 1].odd);
+#pragma unroll
+  for (int i = 0; i < 4; ++i)
+    b[i] = (float16)(a[2 * i].even + a[2 * i].odd, a[2 * i + 1].even + a[2 * i + 1].odd);
+#pragma unroll
+  for (int i = 0; i < 2; ++i)
+    c[i] = (float16)(b[2 * i].even + b[2 * i].odd, b[2 * i + 1].even + b[2 * i + 1].odd);
+  return (float16)(c[0].even + c[0].odd, c[1].even + c[1].odd);
+}
+
+// Decode (few rows per kv head, many keys): like attn_fwd but K and V are read in place, row
+// major, so nothing is transposed or copied per call; needs D = DV * 16. A key's score is a
+// float16 FMA chain along d; the 16 partial vectors of a tile of 16 keys are summed at once
+// (tb_hsum16x16). Same grid, splits and outputs as attn_fwd.
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void attn_decode(
+    __global const float* restrict Qm, __global const float* restrict K,
+    __global const float* restrict V, __global float* restrict O, __global float* restrict part,
+    __global float* restrict part_ml, const int H, const int KVH, const int Q, const int S,
+    const int causal, const float scale, const int chunk, const int nrows) {
+  const int rb = get_global_id(0), bk = get_global_id(1), sp = get_global_id(2);
+  const int nsplit = get_global_size(2);
+  const int b = bk / KVH, kvh = bk % KVH, group = H / KVH, rows = group * Q;
+  const int D = DV * 16;
+  const __global float16* kr = (const __global float16*)(K + (long)bk * S * D);
+  const __global float16* vr = (const __global float16*)(V + (long)bk * S * D);
+
+  int grow[BQ], lim[BQ];
+  int jmax = 0;
+  float16 qv[BQ][DV];
+#pragma unroll
+  for (int r = 0; r < BQ; ++r) {
+    const int rr = min(rb * BQ + r, rows - 1);
+    const int hq = kvh * group + rr / Q, i = rr % Q;
+    grow[r] = (b * H + hq) * Q + i;
+    lim[r] = causal ? min(S, i + S - Q + 1) : S;
+    jmax = max(jmax, lim[r]);
+#pragma unroll
+    for (int v = 0; v < DV; ++v) qv[r][v] = vload16(v, Qm + (long)grow[r] * D) * scale;
+  }
+  const int j_begin = sp * chunk, j_end = min(jmax, j_begin + chunk);
+
+  float m[BQ], l[BQ];
+  float16 acc[BQ][DV];
+#pragma unroll
+  for (int r = 0; r < BQ; ++r) {
+    m[r] = -INFINITY;
+    l[r] = 0.0f;
+#pragma unroll
+    for (int v = 0; v < DV; ++v) acc[r][v] = (float16)(0.0f);
+  }
+  const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+
+  for (int j0 = j_begin; j0 < j_end; j0 += 16) {
+    const int jn = min(16, j_end - j0);
+    float p[BQ][16];
+#pragma unroll
+    for (int r = 0; r < BQ; ++r) {
+      float16 x[16];
+      if (jn == 16) {
+#pragma unroll
+        for (int jj = 0; jj < 16; ++jj) {
+          const __global float16* k = kr + (long)(j0 + jj) * DV;
+          float16 t = qv[r][0] * k[0];
+#pragma unroll
+          for (int v = 1; v < DV; ++v) t = fma(qv[r][v], k[v], t);
+          x[jj] = t;
+        }
+      } else {
+        for (int jj = 0; jj < 16; ++jj) {
+          float16 t = (float16)(0.0f);
+          if (jj < jn) {
+            const __global float16* k = kr + (long)(j0 + jj) * DV;
+            for (int v = 0; v < DV; ++v) t = fma(qv[r][v], k[v], t);
+          }
+          x[jj] = t;
+        }
+      }
+      const int16 visible = (lane + j0) < (int16)(lim[r]);
+      const float16 sc = select((float16)(-INFINITY), tb_hsum16x16(x), visible);
+      const float mnew = fmax(m[r], tb_hmax16(sc));
+      if (mnew == -INFINITY) {  // nothing visible yet for this row
+        vstore16((float16)(0.0f), 0, p[r]);
+        continue;
+      }
+      const float alpha = exp(m[r] - mnew);
+      const float16 pr = exp(sc - mnew);
+      l[r] = l[r] * alpha + tb_hsum16(pr);
+      m[r] = mnew;
+#pragma unroll
+      for (int v = 0; v < DV; ++v) acc[r][v] *= alpha;
+      vstore16(pr, 0, p[r]);
+    }
+    for (int jj = 0; jj < jn; ++jj) {
+      const __global float16* vv = vr + (long)(j0 + jj) * DV;
+#pragma unroll
+      for (int v = 0; v < DV; ++v) {
+        const float16 x = vv[v];
+#pragma unroll
+        for (int r = 0; r < BQ; ++r) acc[r][v] = fma((float16)(p[r][jj]), x, acc[r][v]);
+      }
+    }
+  }
+
+#pragma unroll
+  for (int r = 0; r < BQ; ++r) {
+    if (rb * BQ + r >= rows) break;
+    if (nsplit == 1) {
+      const float inv = 1.0f / l[r];
+#pragma unroll
+      for (int v = 0; v < DV; ++v) vstore16(acc[r][v] * inv, v, O + (long)grow[r] * D);
+    } else {
+      const long row = (long)sp * nrows + grow[r];
+      __global float16* o = (__global float16*)(part + row * D);
+#pragma unroll
+      for (int v = 0; v < DV; ++v) o[v] = acc[r][v];
+      part_ml[2 * row] = m[r];
+      part_ml[2 * row + 1] = l[r];
+    }
+  }
+}

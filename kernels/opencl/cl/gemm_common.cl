@@ -17,3 +17,16 @@
   }
 TB_DEFINE_ACT(float, tb_act)
 TB_DEFINE_ACT(float16, tb_act16)
+
+// Storage type of A, B, C and the residual: f32, or f16 with -DHALF_IO (storage only: loaded with
+// vload_half and stored with vstore_half_rte, core OpenCL C on every device, no cl_khr_fp16;
+// arithmetic stays f32). Bias is f32 either way.
+#ifdef HALF_IO
+#define TIO half
+#define TB_LD(p, i) vload_half((i), (p))
+#define TB_ST(x, p, i) vstore_half_rte((x), (i), (p))
+#else
+#define TIO float
+#define TB_LD(p, i) (p)[i]
+#define TB_ST(x, p, i) ((p)[i] = (x))
+#endif

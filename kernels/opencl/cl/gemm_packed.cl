@@ -4,6 +4,8 @@
 // The host loops over K in blocks of kc (so the panels stay in cache); flags: 1 = accumulate onto
 // C (not the first K block), 2 = last K block (apply the epilogue `epi`, see gemm_common.cl).
 // flags & 4 puts column blocks on dimension 0 (else row blocks).  MR, NV: register block.
+// C and the residual are TIO (gemm_common.cl); the partial sums between K blocks go to the f32
+// workspace W (for f32, W is C itself).
 #define NR (16 * NV)
 
 inline float16 tb_load16(const __global float* p, const int valid) {
@@ -23,12 +25,32 @@ inline void tb_store16(__global float* p, const int valid, const float16 x) {
   for (int l = 0; l < valid; ++l) p[l] = t[l];
 }
 
+#ifdef HALF_IO
+inline float16 tb_loadio16(const __global half* p, const int valid) {
+  if (valid >= 16) return vload_half16(0, p);
+  float t[16];
+  for (int l = 0; l < 16; ++l) t[l] = l < valid ? vload_half(l, p) : 0.0f;
+  return vload16(0, t);
+}
+inline void tb_storeio16(__global half* p, const int valid, const float16 x) {
+  if (valid >= 16) {
+    vstore_half16_rte(x, 0, p);
+    return;
+  }
+  float t[16];
+  vstore16(x, 0, t);
+  for (int l = 0; l < valid; ++l) vstore_half_rte(t[l], l, p);
+}
+#else
+#define tb_loadio16 tb_load16
+#define tb_storeio16 tb_store16
+#endif
+
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_packed(
     __global const float* restrict Ap, __global const float* restrict Bp,
-    __global float* restrict C, __global const float* restrict bias,
-    __global const float* restrict res, const int M, const int N, const int K, const int k0,
-    const int kc, const int flags, const int epi,
-    const int rb) {
+    __global TIO* C, __global float* W, __global const float* restrict bias,
+    __global const TIO* restrict res, const int M, const int N, const int K, const int k0,
+    const int kc, const int flags, const int epi, const int rb) {
   const int swap = flags & 4;
   const int ig = get_global_id(swap ? 1 : 0), jb = get_global_id(swap ? 0 : 1);
   const int b = get_global_id(2);
@@ -36,7 +58,8 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_packed(
   const __global float16* bp =
       (const __global float16*)(Bp + ((long)b * nb + jb) * (long)K * NR + (long)k0 * NR);
   const int col0 = jb * NR;
-  __global float* c = C + (long)b * M * N;
+  __global TIO* c = C + (long)b * M * N;
+  __global float* w = W + (long)b * M * N;
 
   // rb row blocks per work-item, one after the other: the kc x NR panel of B stays in L1.
   for (int ib = ig * rb; ib < min(ig * rb + rb, mb); ++ib) {
@@ -49,7 +72,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_packed(
 #pragma unroll
         for (int v = 0; v < NV; ++v) {
           const int row = row0 + r, col = col0 + 16 * v;
-          acc[r][v] = row < M ? tb_load16(c + (long)row * N + col, N - col) : (float16)(0.0f);
+          acc[r][v] = row < M ? tb_load16(w + (long)row * N + col, N - col) : (float16)(0.0f);
         }
     } else {
 #pragma unroll
@@ -82,9 +105,12 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_packed(
         if (flags & 2) {
           if (epi & EPI_BIAS) x += tb_load16(bias + col, N - col);
           x = tb_act16(x, epi & 7);
-          if (epi & EPI_RES) x += tb_load16(res + (long)b * M * N + (long)row * N + col, N - col);
+          if (epi & EPI_RES)
+            x += tb_loadio16(res + (long)b * M * N + (long)row * N + col, N - col);
+          tb_storeio16(c + (long)row * N + col, N - col, x);
+        } else {
+          tb_store16(w + (long)row * N + col, N - col, x);
         }
-        tb_store16(c + (long)row * N + col, N - col, x);
       }
     }
   }  // row blocks
