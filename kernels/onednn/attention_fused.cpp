@@ -1,6 +1,7 @@
 // Fused attention: run-time ISA dispatch (kernel code lives in the per-ISA files).
 #include "attention_fused.h"
 
+#include <omp.h>
 #include <algorithm>
 #include <cstdlib>
 #include <string_view>
@@ -34,12 +35,22 @@ std::size_t workspace_bytes(const Shape& sh) {
   return static_cast<std::size_t>(sh.b * sh.kv * sh.d * padded_keys(sh)) * sizeof(float);
 }
 
+std::int64_t key_chunks(const Shape& sh) {
+  const std::int64_t tasks = sh.b * sh.kv * ((sh.h / sh.kv * sh.q + kRowBlock - 1) / kRowBlock);
+  // Enough pieces for dynamic scheduling to even out over the threads; a chunk is at least one
+  // key tile, and its partial (RB x d) is small next to the tile's K and V.
+  const std::int64_t want = 4 * static_cast<std::int64_t>(omp_get_max_threads());
+  if (tasks >= want) return 1;
+  return std::min((want + tasks - 1) / tasks, (sh.s + kKeyTile - 1) / kKeyTile);
+}
+
 bool run(const Shape& sh, const float* Q, const float* K, const float* V, float* O, float* ws) {
   if (!use_transpose(sh)) ws = nullptr;
   const std::string isa = isa_for(sh);
-  if (isa == "avx512") return run_avx512(sh, Q, K, V, O, ws);
-  if (isa == "avx2") return run_avx2(sh, Q, K, V, O, ws);
-  return run_scalar(sh, Q, K, V, O, ws);
+  const std::int64_t chunks = key_chunks(sh);
+  if (isa == "avx512") return run_avx512(sh, Q, K, V, O, ws, chunks);
+  if (isa == "avx2") return run_avx2(sh, Q, K, V, O, ws, chunks);
+  return run_scalar(sh, Q, K, V, O, ws, chunks);
 }
 
 }  // namespace tb::onednn::fused

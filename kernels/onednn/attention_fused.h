@@ -1,8 +1,11 @@
 // Hand-written fused attention for the CPU (flash-attention style): per block of 32 query rows
-// (of the query heads that share one kv head),
+// (of the query heads that share one kv head, so GQA / MQA read K and V once per group),
 // keys are visited in tiles of 64 with an online softmax (running max and sum), so the scores
 // never leave a 32 x 64 tile and extra memory is O(sequence): a K^T copy per kv head (when the
-// query rows per kv head make the transpose pay) and O(block) per thread.
+// query rows per kv head make the transpose pay) and O(block) per thread. When there are too few
+// row blocks for the threads (decode: one query per head), each block's keys are split into
+// ranges run in parallel whose partial (max, sum, acc) are combined (flash-decoding): O(ranges x
+// block x d) more.
 //
 // One algorithm (attention_fused_impl.h), instantiated per ISA in its own file compiled with its
 // own -m flags: attention_fused_avx512.cpp, attention_fused_avx2.cpp, attention_fused_scalar.cpp.
@@ -33,12 +36,17 @@ std::size_t workspace_bytes(const Shape& sh);
 // False when scratch memory could not be allocated.
 bool run(const Shape& sh, const float* Q, const float* K, const float* V, float* O, float* ws);
 
-// Per-ISA entry points (internal).
+// How many key ranges run() splits each task's keys into (1 = none): flash-decoding, for shapes
+// with too few row blocks (decode: one query row per head) to keep every thread busy.
+std::int64_t key_chunks(const Shape& sh);
+
+// Per-ISA entry points (internal); chunks as key_chunks() says.
 bool run_avx512(const Shape& sh, const float* Q, const float* K, const float* V, float* O,
-                float* ws);
-bool run_avx2(const Shape& sh, const float* Q, const float* K, const float* V, float* O, float* ws);
+                float* ws, std::int64_t chunks);
+bool run_avx2(const Shape& sh, const float* Q, const float* K, const float* V, float* O, float* ws,
+              std::int64_t chunks);
 bool run_scalar(const Shape& sh, const float* Q, const float* K, const float* V, float* O,
-                float* ws);
+                float* ws, std::int64_t chunks);
 
 // Shared by the ISA files: the key tile, the padded K^T row length, and whether to transpose.
 inline constexpr std::int64_t kKeyTile = 64, kRowBlock = 32;

@@ -33,6 +33,17 @@ struct Vec {
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
+  // Lane i = the sum of v[i]'s lanes, for 8 registers (the transposing tree of the AVX-512 file).
+  static reg hsum_lanes(const reg* v) {
+    reg p[4], q[2];
+    for (int i = 0; i < 4; ++i)
+      p[i] = add(_mm256_unpacklo_ps(v[2 * i], v[2 * i + 1]),
+                 _mm256_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+    for (int i = 0; i < 2; ++i)
+      q[i] = add(_mm256_shuffle_ps(p[2 * i], p[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                 _mm256_shuffle_ps(p[2 * i], p[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    return add(_mm256_permute2f128_ps(q[0], q[1], 0x20), _mm256_permute2f128_ps(q[0], q[1], 0x31));
+  }
   // Cephes expf, as in the AVX-512 file; 0 below -87.3.
   static reg exp(reg x) {
     const reg lo = set1(-87.3f);
@@ -59,9 +70,9 @@ struct Vec {
 
 }  // namespace
 
-bool run_avx2(const Shape& sh, const float* Q, const float* K, const float* V, float* O,
-              float* ws) {
-  return Fused<Vec>::run(sh, Q, K, V, O, ws);
+bool run_avx2(const Shape& sh, const float* Q, const float* K, const float* V, float* O, float* ws,
+              std::int64_t chunks) {
+  return Fused<Vec>::run(sh, Q, K, V, O, ws, chunks);
 }
 
 }  // namespace tb::onednn::fused

@@ -3,12 +3,15 @@
 // here may become an external-linkage inline function shared across ISA files (the linker could
 // keep the AVX-512 copy for every caller), so it uses builtins and malloc, no std templates.
 //
-// Per task (batch b, kv head, block of up to kRowBlock rows of the query heads it serves):
-//   for each tile of kKeyTile keys visible to the block's last row:
-//     S = (Q * 1/sqrt(d)) K^T for the tile, in register tiles of R rows x NV*W keys
+// Per task (batch b, kv head, block of up to kRowBlock rows of the query heads it serves, a
+// range of keys: all of them, or one of key_chunks() ranges):
+//   for each tile of kKeyTile keys of the range visible to the block's last row:
+//     S = (Q * 1/sqrt(d)) K^T for the tile: with K^T in register tiles of R rows x NV*W keys;
+//         without (few rows, decode) W rows x keys dot products reduced together
 //     per row: mask, new max m', alpha = exp(m - m'), P = exp(S - m'), l = l * alpha + sum(P)
-//     acc = acc * alpha + P V_tile, in register tiles of R rows x NV*W head-dim columns
-//   O = acc / l
+//     acc = acc * alpha + P V_tile, in register tiles of R rows x NV*W head-dim columns (row
+//         pairs x whole V rows without K^T)
+//   O = acc / l, or with several key ranges (m, l, acc) per range, combined afterwards
 
 template <class Vec>
 struct Fused {
@@ -57,21 +60,61 @@ struct Fused {
       for (int v = 0; v < NV; ++v) Vec::store(sc + r * T + v * W, acc[r][v]);
   }
 
-  // sc[r][jj] = qs[r] . K[jj] for nk keys (K row-major [key][d]; d a multiple of W).
+  // sc[r][jj] = qs[r] . K[jj] for nk keys (K row-major [key][d]; d a multiple of W), W % RR == 0.
+  // The few-row path (decode), where a K^T copy would cost more than it saves: W accumulators
+  // hold RR rows x W/RR keys, and one transposing reduction (Vec::hsum_lanes) turns them into
+  // W scores, instead of a horizontal sum per (row, key).
   template <int RR>
   static void scores_dot(const float* qs, std::int64_t d, const float* K, std::int64_t nk,
                          float* sc) {
-    for (std::int64_t jj = 0; jj < nk; ++jj) {
-      reg acc[RR];
+    constexpr int KS = W / RR;  // keys per step
+    std::int64_t jj = 0;
+    for (; jj + KS <= nk; jj += KS) {
+      reg acc[W];
+      // Key by key, each K row read front to back: the block of KS rows is one sequential
+      // stream (measured: faster from DRAM than KS, or even 4, interleaved row streams).
+#pragma GCC unroll 16
+      for (int k = 0; k < KS; ++k) {
 #pragma GCC unroll 4
-      for (int r = 0; r < RR; ++r) acc[r] = Vec::zero();
-      for (std::int64_t t = 0; t < d; t += W) {
-        const reg kv = Vec::load(K + jj * d + t);
+        for (int r = 0; r < RR; ++r) acc[r * KS + k] = Vec::zero();
+        for (std::int64_t t = 0; t < d; t += W) {
+          const reg kv = Vec::load(K + (jj + k) * d + t);
 #pragma GCC unroll 4
-        for (int r = 0; r < RR; ++r) acc[r] = Vec::fma(Vec::load(qs + r * d + t), kv, acc[r]);
+          for (int r = 0; r < RR; ++r)
+            acc[r * KS + k] = Vec::fma(Vec::load(qs + r * d + t), kv, acc[r * KS + k]);
+        }
       }
+      alignas(64) float out[W];
+      Vec::store(out, Vec::hsum_lanes(acc));
 #pragma GCC unroll 4
-      for (int r = 0; r < RR; ++r) sc[r * T + jj] = Vec::hsum(acc[r]);
+      for (int r = 0; r < RR; ++r)
+#pragma GCC unroll 16
+        for (int k = 0; k < KS; ++k) sc[r * T + jj + k] = out[r * KS + k];
+    }
+    for (; jj < nk; ++jj) scores_key<RR>(qs, d, K + jj * d, sc + jj);
+  }
+  // sc[r][0] = qs[r] . k (one key: the tail of scores_dot).
+  template <int RR>
+  static void scores_key(const float* qs, std::int64_t d, const float* k, float* sc) {
+    reg acc[RR];
+#pragma GCC unroll 4
+    for (int r = 0; r < RR; ++r) acc[r] = Vec::zero();
+    for (std::int64_t t = 0; t < d; t += W) {
+      const reg kv = Vec::load(k + t);
+#pragma GCC unroll 4
+      for (int r = 0; r < RR; ++r) acc[r] = Vec::fma(Vec::load(qs + r * d + t), kv, acc[r]);
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < RR; ++r) sc[r * T] = Vec::hsum(acc[r]);
+  }
+  // scores_dot for any RR: row counts that do not divide W go one row at a time.
+  template <int RR>
+  static void scores_rows(const float* qs, std::int64_t d, const float* K, std::int64_t nk,
+                          float* sc) {
+    if constexpr (W % RR == 0) {
+      scores_dot<RR>(qs, d, K, nk, sc);
+    } else {
+      for (int r = 0; r < RR; ++r) scores_dot<1>(qs + r * d, d, K, nk, sc + r * T);
     }
   }
 
@@ -103,27 +146,35 @@ struct Fused {
       for (int v = 0; v < NC; ++v) Vec::store(acc + r * d + v * W, o[r][v]);
   }
 
-  template <int RR>
+  // pv over nc column vectors in register tiles of at most NCM vectors (8, 4, 3, 2, 1).
+  template <int RR, int NCM>
   static void pv_chunk(int nc, float* acc, std::int64_t d, const float* alpha, const float* p,
                        const float* Vt, std::int64_t nk) {
-    switch (nc) {
-      case 1:
-        pv<RR, 1>(acc, d, alpha, p, Vt, nk);
-        break;
-      case 2:
-        if constexpr (NV >= 2) pv<RR, 2>(acc, d, alpha, p, Vt, nk);
-        break;
-      case 3:
-        if constexpr (NV >= 3) pv<RR, 3>(acc, d, alpha, p, Vt, nk);
-        break;
-      case 4:
-        if constexpr (NV >= 4) pv<RR, 4>(acc, d, alpha, p, Vt, nk);
-        break;
-      case 8:
-        if constexpr (NV >= 8) pv<RR, 8>(acc, d, alpha, p, Vt, nk);
-        break;
-      default:  // NV is 1, 2, 4 or 8: other counts split into smaller chunks
-        for (int v = 0; v < nc; ++v) pv<RR, 1>(acc + v * W, d, alpha, p, Vt + v * W, nk);
+    for (int v = 0; v < nc;) {
+      const int left = nc - v;
+      float* a = acc + v * W;
+      const float* vt = Vt + v * W;
+      if constexpr (NCM >= 8)
+        if (left >= 8) {
+          pv<RR, 8>(a, d, alpha, p, vt, nk), v += 8;
+          continue;
+        }
+      if constexpr (NCM >= 4)
+        if (left >= 4) {
+          pv<RR, 4>(a, d, alpha, p, vt, nk), v += 4;
+          continue;
+        }
+      if constexpr (NCM >= 3)
+        if (left == 3) {
+          pv<RR, 3>(a, d, alpha, p, vt, nk), v += 3;
+          continue;
+        }
+      if constexpr (NCM >= 2)
+        if (left >= 2) {
+          pv<RR, 2>(a, d, alpha, p, vt, nk), v += 2;
+          continue;
+        }
+      pv<RR, 1>(a, d, alpha, p, vt, nk), v += 1;
     }
   }
 
@@ -134,16 +185,15 @@ struct Fused {
     if (Ktile) {
       for (std::int64_t jt = 0; jt < nk; jt += NV * W) scores_t<RR>(qs, d, Ktile + jt, sc + jt);
     } else {
-      scores_dot<RR>(qs, d, Krows, nk, sc);
+      scores_rows<RR>(qs, d, Krows, nk, sc);
     }
   }
   template <int RR>
   static void tile_pv(float* acc, std::int64_t d, const float* alpha, const float* p,
                       const float* Vt, std::int64_t nk) {
-    for (std::int64_t dc = 0; dc < d; dc += NV * W) {
-      const int nc = static_cast<int>(imin(NV, (d - dc) / W));
-      pv_chunk<RR>(nc, acc + dc, d, alpha, p, Vt + dc, nk);
-    }
+    // One or two rows (decode) take twice the columns: each V row is read in one pass.
+    constexpr int NC = RR <= 2 ? 2 * NV : NV;
+    pv_chunk<RR, NC>(static_cast<int>(d / W), acc, d, alpha, p, Vt, nk);
   }
 
   template <class F>
@@ -168,18 +218,60 @@ struct Fused {
     static constexpr int value = N;
   };
 
-  // One task: rows r0 .. r0 + RB of kv head kvh's query rows. The G query heads sharing a kv
-  // head are adjacent in Q and O, so their G * q rows are contiguous and one task serves them
-  // all from one pass over K and V (GQA / MQA decode reads the cache once, not G times); row r
-  // is query (r0 + r) % q of head kvh * G + (r0 + r) / q. scratch holds qs[RB*d], acc[RB*d],
-  // sc[RB*T], m[RB], l[RB], alpha[RB].
+  // Scores and P V of one key tile for the rows of a block, in register tiles of up to R rows
+  // for the scores and rpv rows for P V.
+  static void tile_rows_scores(const float* qs, std::int64_t d, const float* Ktile,
+                               const float* Krows, std::int64_t nk, float* sc, std::int64_t rows) {
+    for (std::int64_t sb = 0; sb < rows; sb += R)
+      by_rows(static_cast<int>(imin(R, rows - sb)), [&](auto rr) {
+        tile_scores<decltype(rr)::value>(qs + sb * d, d, Ktile, Krows, nk, sc + sb * T);
+      });
+  }
+  static void tile_rows_pv(float* acc, std::int64_t d, const float* alpha, const float* p,
+                           const float* Vt, std::int64_t nk, std::int64_t rows, std::int64_t rpv) {
+    for (std::int64_t sb = 0; sb < rows; sb += rpv)
+      by_rows(static_cast<int>(imin(rpv, rows - sb)), [&](auto rr) {
+        tile_pv<decltype(rr)::value>(acc + sb * d, d, alpha + sb, p + sb * T, Vt, nk);
+      });
+  }
+
+  // Per-row online softmax over one score tile: mask keys valid.. (hidden or past the tile),
+  // P = exp(S - m') in place, alpha = exp(m - m'), l = l * alpha + sum(P).
+  static void softmax_row(float* sr, std::int64_t valid, float& m, float& l, float& alpha) {
+    if (valid <= 0) {  // this row sees no key of the tile: P = 0, state unchanged
+      for (std::int64_t jj = 0; jj < T; ++jj) sr[jj] = 0.0f;
+      alpha = 1.0f;
+      return;
+    }
+    for (std::int64_t jj = valid; jj < T; ++jj) sr[jj] = -__builtin_inff();
+    reg vm = Vec::set1(m);
+    for (std::int64_t jj = 0; jj < T; jj += W) vm = Vec::max(vm, Vec::load(sr + jj));
+    const float mx = Vec::hmax(vm);
+    alpha = __builtin_expf(m - mx);  // exp(-inf) = 0 on the first visible tile
+    const reg vmx = Vec::set1(mx);
+    reg sum = Vec::zero();
+    for (std::int64_t jj = 0; jj < T; jj += W) {
+      const reg e = Vec::exp(Vec::sub(Vec::load(sr + jj), vmx));
+      Vec::store(sr + jj, e);
+      sum = Vec::add(sum, e);
+    }
+    l = l * alpha + Vec::hsum(sum);
+    m = mx;
+  }
+
+  // One task: rows r0 .. r0 + RB of kv head kvh's query rows, keys k0 .. k1 (k0 a multiple of
+  // T). The G query heads sharing a kv head are adjacent in Q and O, so their G * q rows are
+  // contiguous and one task serves them all from one pass over K and V (GQA / MQA decode reads
+  // the cache once, not G times); row r is query (r0 + r) % q of head kvh * G + (r0 + r) / q.
+  // part == nullptr: the task covers every key and writes O; else it writes its partial state
+  // [RB][d] acc (unnormalised), [RB] m, [RB] l there for combine(). scratch holds qs[RB*d],
+  // acc[RB*d], sc[RB*T], m[RB], l[RB], alpha[RB].
   static void block(const Shape& sh, std::int64_t b, std::int64_t kvh, std::int64_t r0,
-                    const float* Q, const float* K, const float* Vv, float* O, const float* Kt,
-                    float* scratch) {
+                    std::int64_t k0, std::int64_t k1, const float* Q, const float* K,
+                    const float* Vv, float* O, float* part, const float* Kt, float* scratch) {
     const std::int64_t d = sh.d, s = sh.s, q = sh.q, G = sh.h / sh.kv;
     const std::int64_t rows = imin(RB, G * q - r0), Sp = padded_keys(sh);
     const float* Qp = Q + ((b * sh.h + kvh * G) * q + r0) * d;
-    float* Op = O + ((b * sh.h + kvh * G) * q + r0) * d;
     const float* Kp = K + (b * sh.kv + kvh) * s * d;
     const float* Vp = Vv + (b * sh.kv + kvh) * s * d;
     const float* Ktp = Kt ? Kt + (b * sh.kv + kvh) * d * Sp : nullptr;
@@ -193,57 +285,59 @@ struct Fused {
     const float scale = 1.0f / __builtin_sqrtf(static_cast<float>(d));
     for (std::int64_t i = 0; i < rows * d; ++i) qs[i] = Qp[i] * scale, acc[i] = 0.0f;
     for (std::int64_t r = 0; r < rows; ++r) m[r] = -__builtin_inff(), l[r] = 0.0f;
-    const auto limit = [&](std::int64_t r) {
-      return sh.causal ? imin(s, (r0 + r) % q + (s - q) + 1) : s;
+    const auto limit = [&](std::int64_t r) {  // keys visible to row r
+      return sh.causal ? imin(k1, (r0 + r) % q + (s - q) + 1) : k1;
     };
-    std::int64_t L = 0;  // keys visible to any row of the block
+    std::int64_t L = k0;  // keys of the range visible to any row of the block
     for (std::int64_t r = 0; r < rows; ++r) L = limit(r) > L ? limit(r) : L;
 
-    for (std::int64_t j0 = 0; j0 < L; j0 += T) {
+    for (std::int64_t j0 = k0; j0 < L; j0 += T) {
       const std::int64_t nk = imin(T, L - j0);
-      for (std::int64_t sb = 0; sb < rows; sb += R)
-        by_rows(static_cast<int>(imin(R, rows - sb)), [&](auto rr) {
-          tile_scores<decltype(rr)::value>(qs + sb * d, d, Ktp ? Ktp + j0 * d : nullptr,
-                                           Kp + j0 * d, nk, sc + sb * T);
-        });
-      for (std::int64_t r = 0; r < rows; ++r) {
-        float* sr = sc + r * T;
-        const std::int64_t valid =
-            limit(r) - j0 < nk ? (limit(r) - j0 > 0 ? limit(r) - j0 : 0) : nk;
-        for (std::int64_t jj = valid; jj < T; ++jj) sr[jj] = -__builtin_inff();
-        reg vm = Vec::set1(m[r]);
-        for (std::int64_t jj = 0; jj < T; jj += W) vm = Vec::max(vm, Vec::load(sr + jj));
-        const float mx = Vec::hmax(vm);
-        if (valid == 0) {  // this row sees no key of the tile: P = 0, state unchanged
-          for (std::int64_t jj = 0; jj < T; ++jj) sr[jj] = 0.0f;
-          alpha[r] = 1.0f;
-          continue;
-        }
-        alpha[r] = __builtin_expf(m[r] - mx);  // exp(-inf) = 0 on the first visible tile
-        const reg vmx = Vec::set1(mx);
-        reg sum = Vec::zero();
-        for (std::int64_t jj = 0; jj < T; jj += W) {
-          const reg e = Vec::exp(Vec::sub(Vec::load(sr + jj), vmx));
-          Vec::store(sr + jj, e);
-          sum = Vec::add(sum, e);
-        }
-        l[r] = l[r] * alpha[r] + Vec::hsum(sum);
-        m[r] = mx;
-      }
-      for (std::int64_t sb = 0; sb < rows; sb += R)
-        by_rows(static_cast<int>(imin(R, rows - sb)), [&](auto rr) {
-          tile_pv<decltype(rr)::value>(acc + sb * d, d, alpha + sb, sc + sb * T, Vp + j0 * d, nk);
-        });
+      tile_rows_scores(qs, d, Ktp ? Ktp + j0 * d : nullptr, Kp + j0 * d, nk, sc, rows);
+      for (std::int64_t r = 0; r < rows; ++r)
+        softmax_row(sc + r * T, imin(limit(r) - j0, nk), m[r], l[r], alpha[r]);
+      // Without K^T (few rows: decode) P V goes by row pairs, which take whole V rows (see
+      // tile_pv): V is streamed row after row, not in column halves the prefetcher misses.
+      tile_rows_pv(acc, d, alpha, sc, Vp + j0 * d, nk, rows, Ktp ? R : 2);
     }
+    if (part) {
+      for (std::int64_t i = 0; i < rows * d; ++i) part[i] = acc[i];
+      for (std::int64_t r = 0; r < rows; ++r) part[RB * d + r] = m[r], part[RB * d + RB + r] = l[r];
+      return;
+    }
+    float* Op = O + ((b * sh.h + kvh * G) * q + r0) * d;
     for (std::int64_t r = 0; r < rows; ++r) {
       const float inv = 1.0f / l[r];
       for (std::int64_t t = 0; t < d; ++t) Op[r * d + t] = acc[r * d + t] * inv;
     }
   }
 
-  // False when a thread could not allocate its scratch (the output is then incomplete).
+  // Row r of a task from its key-chunk partials (each [RB][d] acc, [RB] m, [RB] l, stride
+  // stride): O = sum_c exp(m_c - M) acc_c / sum_c exp(m_c - M) l_c, M = max_c m_c. Every row
+  // sees at least one key, so M is finite; chunks it saw nothing of have m = -inf, weight 0.
+  static void combine(const float* part, std::int64_t chunks, std::int64_t stride, std::int64_t d,
+                      std::int64_t r, float* o) {
+    float M = -__builtin_inff(), sum = 0.0f;
+    for (std::int64_t c = 0; c < chunks; ++c)
+      M = part[c * stride + RB * d + r] > M ? part[c * stride + RB * d + r] : M;
+    for (std::int64_t t = 0; t < d; t += W) Vec::store(o + t, Vec::zero());
+    for (std::int64_t c = 0; c < chunks; ++c) {
+      const float* pc = part + c * stride;
+      const float w = __builtin_expf(pc[RB * d + r] - M);
+      sum += w * pc[RB * d + RB + r];
+      const reg wv = Vec::set1(w);
+      for (std::int64_t t = 0; t < d; t += W)
+        Vec::store(o + t, Vec::fma(wv, Vec::load(pc + r * d + t), Vec::load(o + t)));
+    }
+    const reg inv = Vec::set1(1.0f / sum);
+    for (std::int64_t t = 0; t < d; t += W) Vec::store(o + t, Vec::mul(Vec::load(o + t), inv));
+  }
+
+  // False when scratch memory could not be allocated (the output is then incomplete). chunks
+  // > 1 splits each task's keys into that many ranges run as separate tasks (flash-decoding:
+  // parallelism over keys when there are few query rows), combined afterwards.
   static bool run(const Shape& sh, const float* Q, const float* K, const float* Vv, float* O,
-                  float* ws) {
+                  float* ws, std::int64_t chunks) {
     const std::int64_t Sp = padded_keys(sh), d = sh.d;
     const bool tr = ws != nullptr;
     if (tr) {
@@ -252,24 +346,47 @@ struct Fused {
         for (std::int64_t k = 0; k < sh.kv; ++k)
           transpose(K + (b * sh.kv + k) * sh.s * d, ws + (b * sh.kv + k) * d * Sp, sh.s, d, Sp);
     }
-    const std::int64_t blocks = (sh.h / sh.kv * sh.q + RB - 1) / RB;
+    const std::int64_t rows = sh.h / sh.kv * sh.q, blocks = (rows + RB - 1) / RB;
+    const std::int64_t tasks = sh.b * sh.kv * blocks;
+    const std::int64_t span = (Sp / T + chunks - 1) / chunks * T;  // keys per chunk
+    chunks = (sh.s + span - 1) / span;
+    const std::int64_t stride = RB * (d + 2);
+    float* part = nullptr;
+    if (chunks > 1) {
+      part =
+          static_cast<float*>(std::aligned_alloc(64, (tasks * chunks * stride * 4 + 63) / 64 * 64));
+      if (!part) return false;
+    }
     const std::size_t scratch_floats = static_cast<std::size_t>(2 * RB * d + RB * T + 3 * RB);
     int failed = 0;
 #pragma omp parallel reduction(| : failed)
     {
       float* scratch =
           static_cast<float*>(std::aligned_alloc(64, (scratch_floats * 4 + 63) / 64 * 64));
-#pragma omp for collapse(3) schedule(dynamic, 1)
-      for (std::int64_t b = 0; b < sh.b; ++b)
-        for (std::int64_t kvh = 0; kvh < sh.kv; ++kvh)
-          for (std::int64_t blk = 0; blk < blocks; ++blk) {
-            if (scratch)
-              block(sh, b, kvh, blk * RB, Q, K, Vv, O, tr ? ws : nullptr, scratch);
-            else
-              failed = 1;
-          }
+#pragma omp for schedule(dynamic, 1)
+      for (std::int64_t i = 0; i < tasks * chunks; ++i) {
+        const std::int64_t task = i / chunks, c = i % chunks, blk = task % blocks;
+        const std::int64_t kvh = task / blocks % sh.kv, b = task / blocks / sh.kv;
+        float* pi = part ? part + i * stride : nullptr;
+        if (scratch)
+          block(sh, b, kvh, blk * RB, c * span, imin(sh.s, (c + 1) * span), Q, K, Vv, O, pi,
+                tr ? ws : nullptr, scratch);
+        else
+          failed = 1;
+      }
       std::free(scratch);
+      if (part) {
+#pragma omp for schedule(static)
+        for (std::int64_t i = 0; i < tasks * RB; ++i) {
+          const std::int64_t task = i / RB, r = i % RB, blk = task % blocks;
+          if (blk * RB + r >= rows) continue;
+          const std::int64_t bk = task / blocks;  // b * kv + kvh
+          combine(part + task * chunks * stride, chunks, stride, d, r,
+                  O + (bk * rows + blk * RB + r) * d);
+        }
+      }
     }
+    std::free(part);
     return failed == 0;
   }
 };

@@ -21,6 +21,7 @@ struct Vec {
   static float hmax(reg v) { return v; }
   static reg sub(reg a, reg b) { return a - b; }
   static float hsum(reg v) { return v; }
+  static reg hsum_lanes(const reg* v) { return v[0]; }
   static reg exp(reg x) { return x < -87.3f ? 0.0f : __builtin_expf(x); }
 };
 
@@ -29,8 +30,8 @@ struct Vec {
 }  // namespace
 
 bool run_scalar(const Shape& sh, const float* Q, const float* K, const float* V, float* O,
-                float* ws) {
-  return Fused<Vec>::run(sh, Q, K, V, O, ws);
+                float* ws, std::int64_t chunks) {
+  return Fused<Vec>::run(sh, Q, K, V, O, ws, chunks);
 }
 
 }  // namespace tb::onednn::fused

@@ -2,10 +2,13 @@
 // head dims), each oneDNN path (fused per ISA, composed) explicitly, and the problem strings.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
+#include <random>
 #include <tuple>
 
 #include "backend_fixture.h"
+#include "onednn/attention_fused.h"
 
 namespace tb {
 namespace {
@@ -21,7 +24,15 @@ const std::vector<std::string> kShapes = {
     "attn:h2q20s37d13:f32",          // odd head dim
     "attn:h3q65s200d128c1:f32",
     "attn:h6kv2q23s40d32c1:f32",  // GQA + causal, row blocks spanning heads
-                                  // "attn:h2q33s70d64:bf16", "attn:h4kv2q16s16d32c1:bf16",
+    // Decode (few rows per kv head): keys split over threads (flash-decoding) and combined.
+    "attn:h1q1s2d32:f32",           // fewer keys than a tile: one chunk
+    "attn:h2q1s131d64:f32",         // prime length, chunks of whole tiles + a ragged one
+    "attn:h1q1s4099d128:f32",       // long cache, many chunks
+    "attn:h8kv1q1s1000d64:f32",     // MQA group of 8 rows from one pass over K and V
+    "attn:h3kv1q1s190d40:f32",      // 3 rows (not a divisor of the lanes), d % 16 != 0
+    "attn:h4kv2q3s257d48c1:f32",    // GQA decode of 3 tokens, causal, 6 rows per kv head
+    "attn:b2h6kv2q2s333d16c1:f32",  // batch, causal, chunks some rows see nothing of
+                                    // "attn:h2q33s70d64:bf16", "attn:h4kv2q16s16d32c1:bf16",
 };
 
 TB_BACKEND_SUITE(AttentionTest, kShapes);
@@ -79,6 +90,56 @@ TEST(OnednnAttention, ReportsWhichPathRan) {
   setenv("TB_ONEDNN_ATTENTION", "bogus", 1);
   EXPECT_FALSE(b->supports(p, 0).supported);
   unsetenv("TB_ONEDNN_ATTENTION");
+}
+
+// Split-K (flash-decoding) with any number of key ranges, each ISA the CPU has, gives the
+// one-pass result: ranges that are ragged, one tile, or past every key a causal row sees.
+TEST(FusedAttention, KeyChunksMatchOnePass) {
+  using onednn::fused::Shape;
+  const Shape shapes[] = {{1, 1, 1, 1, 1000, 64, false},
+                          {1, 8, 2, 1, 777, 32, false},   // GQA, 4 rows per kv head
+                          {2, 4, 2, 3, 301, 48, true},    // causal decode of 3 tokens
+                          {1, 2, 1, 8, 200, 16, false}};  // 16 rows: the K^T path
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  int tested = 0;
+  for (const Shape& sh : shapes) {
+    const auto fill = [&](std::int64_t n) {
+      std::vector<float> v(static_cast<std::size_t>(n));
+      for (float& x : v) x = u(rng);
+      return v;
+    };
+    const auto Q = fill(sh.b * sh.h * sh.q * sh.d), K = fill(sh.b * sh.kv * sh.s * sh.d),
+               V = fill(sh.b * sh.kv * sh.s * sh.d);
+    std::vector<float> ws(onednn::fused::workspace_bytes(sh) / 4 + 1);
+    float* wsp = onednn::fused::use_transpose(sh) ? ws.data() : nullptr;
+    const auto run = [&](const std::string& isa, std::int64_t chunks) {
+      std::vector<float> O(Q.size());
+      const auto f = isa == "avx512" ? onednn::fused::run_avx512
+                     : isa == "avx2" ? onednn::fused::run_avx2
+                                     : onednn::fused::run_scalar;
+      EXPECT_TRUE(f(sh, Q.data(), K.data(), V.data(), O.data(), wsp, chunks));
+      return O;
+    };
+    for (const std::string isa : {"avx512", "avx2", "scalar"}) {
+      setenv("TB_ATTENTION_ISA", isa.c_str(), 1);
+      const bool usable = onednn::fused::isa_for(sh) == isa;
+      unsetenv("TB_ATTENTION_ISA");
+      if (!usable) continue;
+      ++tested;
+      const auto one = run(isa, 1);
+      for (std::int64_t chunks : {2, 3, 7, 16, 100}) {
+        const auto split = run(isa, chunks);
+        for (std::size_t i = 0; i < one.size(); ++i)
+          ASSERT_NEAR(split[i], one[i], 1e-5f * (1.0f + std::fabs(one[i])))
+              << isa << " chunks " << chunks << " s " << sh.s << " at " << i;
+      }
+    }
+  }
+  EXPECT_GE(tested, 4);  // scalar at least, for every shape
+  EXPECT_GT(onednn::fused::key_chunks({1, 1, 1, 1, 4096, 128, false}), 1);    // one head: split
+  EXPECT_EQ(onednn::fused::key_chunks({1, 8, 8, 2048, 2048, 64, false}), 1);  // prefill: not
+  EXPECT_EQ(onednn::fused::key_chunks({1, 1, 1, 1, 2, 64, false}), 1);        // one tile
 }
 
 TEST(AttentionProblem, RoundTrips) {
