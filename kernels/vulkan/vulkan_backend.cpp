@@ -1,7 +1,7 @@
-// The Vulkan backend: discovery through the dlopen'd loader (probes/vulkan_loader), f32 GEMM
-// (vulkan_gemm.cpp), and f32 conv, attention and glue ops (vulkan_op.cpp and one file per family).
-// Everything is found at run time: no loader, ICD or device means availability() == false with the
-// reason, never a crash.
+// The Vulkan backend: discovery through the dlopen'd loader (probes/vulkan_loader), f32 / f16 /
+// int8 GEMM (vulkan_gemm.cpp), and f32 conv, attention and glue ops (vulkan_op.cpp and one file per
+// family). Everything is found at run time: no loader, ICD or device means availability() == false
+// with the reason, never a crash.
 #include "vulkan_backend.h"
 
 #include <mutex>
@@ -117,12 +117,11 @@ class VulkanBackend final : public Backend {
     if (p.as<AttentionDesc>()) return vulkan::supports_attention(p, *ctx.value());
     const GemmDesc* g = p.as<GemmDesc>();
     if (!g) return vulkan::supports_glue(p, *ctx.value());
-    if (p.dtype != DType::f32)
-      return Support::no("vulkan: gemm " + std::string(dtype_name(p.dtype)) +
-                         " not supported on this backend (f32 only)");
+    if (p.post.scales) return Support::no("vulkan: gemm +scales (int8 dequantise) not implemented");
+    if (auto s = vulkan::gemm_dtype_supported(*ctx.value(), p.dtype); !s.supported) return s;
     // Indices are 32-bit in the shaders, and one buffer must fit a storage-buffer range.
     const std::uint64_t range = ctx.value()->info().max_storage_buffer_range;
-    const std::int64_t kp = (g->k + 3) / 4 * 4;
+    const std::int64_t kp = (g->k + 15) / 16 * 16;
     for (std::int64_t elems : {g->batch * g->m * kp, g->batch * g->n * kp, g->batch * g->m * g->n})
       if (static_cast<std::uint64_t>(elems) * 4 > range || elems >= (1ll << 31))
         return Support::no("vulkan: a gemm operand exceeds maxStorageBufferRange");

@@ -49,6 +49,18 @@ Result<std::shared_ptr<Context>> Context::open(std::shared_ptr<vk::Instance> ins
   if (!dev) return make_error(why);
   std::shared_ptr<Context> self(new Context());
   self->dev_ = std::move(dev);
+  if (self->info().api_version >= VK_API_VERSION_1_1 &&
+      self->dev_->instance().api_version() >= VK_API_VERSION_1_1) {
+    VkPhysicalDeviceSubgroupProperties sub{};
+    sub.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES;
+    VkPhysicalDeviceProperties2 p2{};
+    p2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2;
+    p2.pNext = &sub;
+    self->dev_->instance().fn().vkGetPhysicalDeviceProperties2(self->dev_->physical(), &p2);
+    self->subgroup_broadcast8_ = sub.subgroupSize == 8 &&
+                                 (sub.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+                                 (sub.supportedOperations & VK_SUBGROUP_FEATURE_BALLOT_BIT);
+  }
   // One cache file per device and driver: the UUID alone may not change with every driver build.
   const auto root = cache_root();
   std::vector<char> data;
@@ -105,6 +117,14 @@ Result<void> Context::save_pipeline_cache() {
   std::filesystem::rename(tmp, cache_path_, ec);
   if (ec) return make_error("cannot rename " + tmp + ": " + ec.message());
   return {};
+}
+
+std::size_t Context::pipeline_cache_data_bytes() {
+  std::lock_guard lock(mu_);
+  std::size_t n = 0;
+  if (dev_->fn().vkGetPipelineCacheData(dev_->handle(), cache_, &n, nullptr) != VK_SUCCESS)
+    return 0;
+  return n;
 }
 
 Result<void> Context::reset_pipeline_cache() {

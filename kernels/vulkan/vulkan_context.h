@@ -48,6 +48,9 @@ class Context {
   const vk::PhysicalDeviceInfo& info() const { return dev_->info(); }
   // Identity used to key persisted data: device name + driver version (+ cache UUID).
   std::string device_key() const;
+  // Subgroups of 8 lanes with subgroupBroadcast in compute shaders (VkPhysicalDeviceSubgroup-
+  // Properties): what the gemm_sg shaders need (lavapipe on AVX2).
+  bool subgroup_broadcast8() const { return subgroup_broadcast8_; }
 
   // A compute pipeline for `blob` with specialization constants `spec`. With reuse, a pipeline
   // already created in this process is shared (its stats say reused); without, it is created
@@ -65,6 +68,9 @@ class Context {
   // pipelines: the next creations are cold. For measurements.
   Result<void> reset_pipeline_cache();
   std::size_t pipeline_cache_bytes_loaded() const { return loaded_bytes_; }
+  // What vkGetPipelineCacheData returns now (0 when the driver keeps nothing in it, e.g.
+  // lavapipe, whose reuse comes from Mesa's own on-disk shader cache instead).
+  std::size_t pipeline_cache_data_bytes();
 
   // Marks the validation-error count; check() fails when an error arrived since.
   std::uint64_t validation_mark() const { return dev_->instance().validation_errors(); }
@@ -77,6 +83,7 @@ class Context {
   VkPipelineCache cache_ = VK_NULL_HANDLE;
   std::filesystem::path cache_path_;
   std::size_t loaded_bytes_ = 0;
+  bool subgroup_broadcast8_ = false;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<vk::ComputePipeline>> pipelines_;
 };

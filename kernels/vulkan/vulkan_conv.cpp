@@ -19,6 +19,7 @@ constexpr std::int64_t kMR = 4, kNR = 4;  // block of conv_igemm_4x4_f32 (CMakeL
 Support supports_conv(const Problem& p, const Context& ctx) {
   const ConvDesc* c = p.as<ConvDesc>();
   if (!c) return Support::no("vulkan: not a conv");
+  if (p.post.scales) return Support::no("vulkan: conv +scales (int8 dequantise) not implemented");
   if (p.dtype != DType::f32)
     return Support::no("vulkan: conv " + std::string(dtype_name(p.dtype)) +
                        " not supported on this backend (f32 only)");

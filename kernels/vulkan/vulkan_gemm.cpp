@@ -15,16 +15,31 @@ struct Push {
   std::uint32_t sa, sb, sc;
 };
 
-std::string blob_name(const GemmConfig& c) {
+std::string_view dtype_suffix(DType dt) {
+  switch (dt) {
+    case DType::f16:
+      return "_f16";
+    case DType::s8:
+    case DType::u8:
+      return "_s8";
+    default:
+      return "_f32";
+  }
+}
+
+std::string blob_name(const GemmConfig& c, DType dt) {
+  const std::string blk = std::to_string(c.tm) + "x" + std::to_string(c.tn);
   switch (c.shader) {
     case GemmShader::naive:
-      return "gemm_naive_f32";
+      return "gemm_naive" + std::string(dtype_suffix(dt));
     case GemmShader::reg:
-      return "gemm_reg_" + std::to_string(c.tm) + "x" + std::to_string(c.tn) + "_f32";
+      return "gemm_reg_" + blk + std::string(dtype_suffix(dt));
+    case GemmShader::sg:
+      return "gemm_sg_" + blk + std::string(dtype_suffix(dt));
     case GemmShader::tiled64:
-      return "gemm_tiled64_f32";
+      return "gemm_tiled64" + std::string(dtype_suffix(dt));
     case GemmShader::tiled32:
-      return "gemm_tiled32_f32";
+      return "gemm_tiled32" + std::string(dtype_suffix(dt));
   }
   return "?";
 }
@@ -35,24 +50,44 @@ std::uint32_t ceil_div(std::int64_t a, std::int64_t b) {
 bool packed(GemmShader s) {
   return s != GemmShader::naive;
 }
+bool int8(DType dt) {
+  return dt == DType::s8 || dt == DType::u8;
+}
+// k values per loaded element of the packed shaders: vec4 / f16vec4, or uvec4 of 16 bytes.
+std::int64_t k_unit(DType dt) {
+  return int8(dt) ? 16 : 4;
+}
+using Blocks = std::vector<std::pair<std::uint32_t, std::uint32_t>>;
 }  // namespace
 
-// The reg blocks compiled in (CMakeLists.txt variant table).
-const std::vector<std::pair<std::uint32_t, std::uint32_t>>& reg_blocks() {
-  static const std::vector<std::pair<std::uint32_t, std::uint32_t>> v = {
-      {1, 4}, {4, 4}, {4, 8}, {8, 8}, {8, 16}, {16, 16}, {16, 32}, {32, 32}};
-  return v;
+// The blocks compiled in (CMakeLists.txt variant table).
+const Blocks& gemm_blocks(GemmShader s, DType dt) {
+  static const Blocks none;
+  static const Blocks reg_f32 = {{1, 4},  {4, 4},   {4, 8},   {8, 8},
+                                 {8, 16}, {16, 16}, {16, 32}, {32, 32}};
+  static const Blocks sg_f32 = {{8, 8}, {16, 8}, {16, 16}, {32, 8}, {32, 16}, {64, 4}, {64, 8}};
+  static const Blocks reg_f16 = {{1, 4}, {4, 4}, {8, 8}, {16, 16}};
+  static const Blocks sg_f16 = {{16, 8}, {32, 8}, {32, 16}};
+  static const Blocks reg_s8 = {{1, 4}, {4, 4}, {8, 8}};
+  static const Blocks sg_s8 = {{16, 8}, {32, 8}};
+  const bool h = dt == DType::f16;
+  if (s == GemmShader::reg) return dt == DType::f32 ? reg_f32 : h ? reg_f16 : reg_s8;
+  if (s == GemmShader::sg) return dt == DType::f32 ? sg_f32 : h ? sg_f16 : sg_s8;
+  return none;
 }
 
 // ---- configurations -------------------------------------------------------------------------
 
 std::string GemmConfig::str() const {
   const auto wg = std::to_string(lx) + "x" + std::to_string(ly);
+  const auto blk = "tm" + std::to_string(tm) + "tn" + std::to_string(tn) + ":" + wg;
   switch (shader) {
     case GemmShader::naive:
       return "naive:" + wg;
     case GemmShader::reg:
-      return "reg:tm" + std::to_string(tm) + "tn" + std::to_string(tn) + ":" + wg;
+      return "reg:" + blk;
+    case GemmShader::sg:
+      return "sg:" + blk;
     case GemmShader::tiled64:
       return "tiled64";
     case GemmShader::tiled32:
@@ -68,10 +103,18 @@ std::optional<GemmConfig> GemmConfig::parse(std::string_view s) {
   if (str == "tiled32") return tiled_config(GemmShader::tiled32);
   if (std::sscanf(str.c_str(), "naive:%ux%u", &lx, &ly) == 2 && lx && ly)
     return GemmConfig{GemmShader::naive, 1, 1, lx, ly};
-  if (std::sscanf(str.c_str(), "reg:tm%utn%u:%ux%u", &tm, &tn, &lx, &ly) == 4 && lx && ly) {
-    const auto& b = reg_blocks();
-    if (std::find(b.begin(), b.end(), std::pair{tm, tn}) != b.end())
-      return GemmConfig{GemmShader::reg, tm, tn, lx, ly};
+  for (auto [name, sh] : {std::pair{"reg", GemmShader::reg}, std::pair{"sg", GemmShader::sg}}) {
+    if (std::sscanf(str.c_str(), (std::string(name) + ":tm%utn%u:%ux%u").c_str(), &tm, &tn, &lx,
+                    &ly) != 4 ||
+        !lx || !ly)
+      continue;
+    // Canonical spelling only (str() round-trips), and a block compiled for some dtype.
+    const GemmConfig c{sh, tm, tn, lx, ly};
+    if (c.str() != str) return std::nullopt;
+    for (DType dt : {DType::f32, DType::f16, DType::s8}) {
+      const auto& b = gemm_blocks(sh, dt);
+      if (std::find(b.begin(), b.end(), std::pair{tm, tn}) != b.end()) return c;
+    }
   }
   return std::nullopt;
 }
@@ -92,38 +135,87 @@ bool is_cpu(const vk::PhysicalDeviceInfo& d) {
 }
 }  // namespace
 
-GemmConfig default_gemm_config(const vk::PhysicalDeviceInfo& dev, const GemmDesc& g) {
+Support gemm_dtype_supported(const Context& ctx, DType dt) {
+  switch (dt) {
+    case DType::f32:
+      return Support::yes();
+    case DType::f16:
+      // f16 storage buffers (loads as f16vec4, stores of float16_t); arithmetic in f32.
+      if (!ctx.info().fp16)
+        return Support::no(
+            "vulkan: gemm f16 needs storageBuffer16BitAccess and shaderFloat16, "
+            "which " +
+            ctx.info().name + " does not offer");
+      return Support::yes();
+    case DType::s8:
+    case DType::u8:
+      // Bytes packed four to a 32-bit word, int32 arithmetic: core Vulkan, no feature needed.
+      return Support::yes();
+    default:
+      return Support::no("vulkan: gemm " + std::string(dtype_name(dt)) +
+                         " not supported on this backend (f32, f16, s8)");
+  }
+}
+
+Support config_supported(const Context& ctx, const GemmConfig& c, DType dt) {
+  const auto& info = ctx.info();
+  if (c.shader != GemmShader::reg && c.shader != GemmShader::sg && dt != DType::f32)
+    return Support::no("vulkan gemm: " + c.str() + " is f32 only");
+  if (c.shader == GemmShader::reg || c.shader == GemmShader::sg) {
+    const auto& b = gemm_blocks(c.shader, dt);
+    if (std::find(b.begin(), b.end(), std::pair{c.tm, c.tn}) == b.end())
+      return Support::no("vulkan gemm: no compiled " + std::string(dtype_name(dt)) +
+                         " variant for " + c.str());
+  }
+  if (c.shader == GemmShader::sg && (!ctx.subgroup_broadcast8() || c.lx != 8 || c.ly != 1))
+    return Support::no("vulkan gemm: " + c.str() +
+                       " needs an 8 x 1 workgroup and 8-lane subgroups with subgroupBroadcast");
+  if (c.lx * c.ly > info.max_workgroup_invocations || c.lx > info.max_workgroup_size[0] ||
+      c.ly > info.max_workgroup_size[1])
+    return Support::no("vulkan gemm config " + c.str() + " exceeds the device's workgroup limits");
+  return Support::yes();
+}
+
+GemmConfig default_gemm_config(const Context& ctx, const GemmDesc& g, DType dt) {
+  const auto& dev = ctx.info();
+  const std::int64_t mn = std::min(g.m, g.n);
   if (is_cpu(dev)) {
     // Throughput follows FMAs per load on lavapipe, but every invocation block beyond the
     // problem's edge is wasted work, and the largest blocks compile slowly: scale with size.
-    const std::int64_t mn = std::min(g.m, g.n);
-    // 32x32 is fastest at 1024^3 but its first dispatch compiles for ~10 s on lavapipe: only
-    // the tuner picks it, when it is worth it.
-    if (mn >= 512) return {GemmShader::reg, 16, 16, 8, 1};
+    // 32x32 is fastest at 1024^3, but its first compile takes ~10-25 s on lavapipe (warm from
+    // Mesa's shader cache: under a second): only the tuner picks it, weighing that cost. The
+    // subgroup-shared blocks (sg) load fewer operands per FMA, but on lavapipe 22.3 the
+    // broadcasts cost more than the loads they save (measured): tuner candidates only.
+    const GemmConfig big{GemmShader::reg, 16, 16, 8, 1};
+    if (mn >= 512 && config_supported(ctx, big, dt).supported) return big;
     if (mn >= 64) return {GemmShader::reg, 8, 8, 8, 1};
     if (mn >= 8) return {GemmShader::reg, 4, 4, 8, 1};
     return {GemmShader::reg, 1, 4, 8, 1};
   }
+  if (dt != DType::f32) return {GemmShader::reg, 4, 4, 64, 1};
   if (dev.max_workgroup_invocations < 256) return naive_config();
-  return std::min(g.m, g.n) >= 256 ? tiled_config(GemmShader::tiled64)
-                                   : tiled_config(GemmShader::tiled32);
+  return mn >= 256 ? tiled_config(GemmShader::tiled64) : tiled_config(GemmShader::tiled32);
 }
 
-std::vector<GemmConfig> gemm_candidates(const vk::PhysicalDeviceInfo& dev, const GemmDesc& g) {
-  std::vector<GemmConfig> v{default_gemm_config(dev, g)};
+std::vector<GemmConfig> gemm_candidates(const Context& ctx, const GemmDesc& g, DType dt) {
+  std::vector<GemmConfig> v{default_gemm_config(ctx, g, dt)};
   auto add = [&](GemmConfig c) {
-    if (std::find(v.begin(), v.end(), c) == v.end()) v.push_back(c);
+    if (std::find(v.begin(), v.end(), c) == v.end() && config_supported(ctx, c, dt).supported)
+      v.push_back(c);
   };
-  if (is_cpu(dev)) {
-    for (auto [tm, tn] : reg_blocks())
+  if (is_cpu(ctx.info())) {
+    for (auto [tm, tn] : gemm_blocks(GemmShader::reg, dt))
       if (tm <= 2 * g.m && tn <= 2 * g.n && tm * tn >= 16) add({GemmShader::reg, tm, tn, 8, 1});
     add({GemmShader::reg, 8, 8, 16, 1});
+    for (auto [tm, tn] : gemm_blocks(GemmShader::sg, dt))
+      if (tm <= 2 * g.m && 8 * tn <= 2 * g.n && tm * tn >= 128) add({GemmShader::sg, tm, tn, 8, 1});
   } else {
     add(tiled_config(GemmShader::tiled64));
     add(tiled_config(GemmShader::tiled32));
     add({GemmShader::reg, 4, 4, 64, 1});
+    add({GemmShader::reg, 8, 8, 64, 1});
   }
-  add(naive_config());
+  if (dt == DType::f32) add(naive_config());
   return v;
 }
 
@@ -133,13 +225,14 @@ namespace {
 
 class GemmKernel final : public PreparedKernel {
  public:
-  GemmKernel(std::shared_ptr<Context> ctx, GemmDesc g, Epilogue post, GemmConfig cfg)
-      : ctx_(std::move(ctx)), g_(g), post_(post), cfg_(cfg) {}
+  GemmKernel(std::shared_ptr<Context> ctx, GemmDesc g, DType dt, Epilogue post, GemmConfig cfg)
+      : ctx_(std::move(ctx)), g_(g), dt_(dt), types_(gemm_types(dt)), post_(post), cfg_(cfg) {}
 
   Result<void> init(bool reuse) {
     const auto& dev = ctx_->device();
     const std::uint64_t mark = ctx_->validation_mark();
-    k4_ = (g_.k + 3) / 4;
+    ku_ = k_unit(dt_);
+    k4_ = (g_.k + ku_ - 1) / ku_;  // loaded elements per packed row
     const std::array<std::uint32_t, 7> spec = {cfg_.lx,
                                                cfg_.ly,
                                                cfg_.tm,
@@ -148,17 +241,18 @@ class GemmKernel final : public PreparedKernel {
                                                activation_code(post_.act),
                                                post_.residual ? 1u : 0u};
     PipelineStats st;
-    auto p = ctx_->pipeline(blob_name(cfg_), kBindings, sizeof(Push), spec, reuse, &st);
+    auto p = ctx_->pipeline(blob_name(cfg_, dt_), kBindings, sizeof(Push), spec, reuse, &st);
     if (!p) return p.error();
     pipeline_ = std::move(p.value());
     stats_ = st;
+    const auto t_setup = std::chrono::steady_clock::now();
 
     const std::size_t f = sizeof(float);
     const std::size_t b = static_cast<std::size_t>(g_.batch);
-    const std::size_t kk = packed(cfg_.shader) ? static_cast<std::size_t>(k4_) * 4 : g_.k;
-    a_bytes_ = b * g_.m * kk * f;
-    b_bytes_ = b * g_.n * kk * f;
-    c_bytes_ = b * g_.m * g_.n * f;
+    const std::size_t kk = packed(cfg_.shader) ? static_cast<std::size_t>(k4_ * ku_) : g_.k;
+    a_bytes_ = b * g_.m * kk * dtype_size(types_.a);
+    b_bytes_ = b * g_.n * kk * dtype_size(types_.b);
+    c_bytes_ = b * g_.m * g_.n * dtype_size(types_.c);
     auto mk = [&](vk::Buffer& buf, std::size_t bytes) -> Result<void> {
       TB_VK_TRY(buf.create(dev, bytes, vk::MemoryKind::device));
       device_bytes_ += bytes;
@@ -194,7 +288,8 @@ class GemmKernel final : public PreparedKernel {
       pc.a_c = pc.b_c = 1;
       pc.sa = static_cast<std::uint32_t>(g_.m * k4_);
       pc.sb = static_cast<std::uint32_t>(g_.n * k4_);
-      if (cfg_.shader == GemmShader::reg) {
+      if (cfg_.shader == GemmShader::reg || cfg_.shader == GemmShader::sg) {
+        // sg: one 8-lane workgroup per TM rows (ly = 1), each lane TN columns.
         gx = ceil_div(ceil_div(g_.n, cfg_.tn), cfg_.lx);
         gy = ceil_div(ceil_div(g_.m, cfg_.tm), cfg_.ly);
       } else {
@@ -214,6 +309,7 @@ class GemmKernel final : public PreparedKernel {
                      static_cast<std::uint32_t>(g_.batch));
     stream_.shader_writes_to_host_barrier();
     TB_VK_TRY(stream_.end());
+    setup_s_ = seconds_since(t_setup);
 
     // Drivers may compile lazily at the first dispatch (lavapipe JITs there, for seconds with
     // large blocks): one workgroup now, so that the load cost is paid and measured in prepare.
@@ -233,11 +329,12 @@ class GemmKernel final : public PreparedKernel {
     if (in.size() != want)
       return make_error("gemm upload: " + std::to_string(in.size()) + " inputs, want " +
                         std::to_string(want));
-    const auto specs = g_.inputs(DType::f32, post_);
+    const auto specs = g_.inputs(dt_, post_);
     for (std::size_t i = 0; i < want; ++i)
-      if (in[i].dtype() != DType::f32 || in[i].shape() != specs[i].shape)
-        return make_error("gemm upload: input " + specs[i].name + " is " + in[i].shape_str() +
-                          ", want its problem shape in f32");
+      if (in[i].dtype() != specs[i].dtype || in[i].shape() != specs[i].shape)
+        return make_error("gemm upload: input " + specs[i].name + " is " + in[i].shape_str() + " " +
+                          std::string(dtype_name(in[i].dtype())) +
+                          ", want its problem shape and type");
     const auto& dev = ctx_->device();
     const auto t0 = std::chrono::steady_clock::now();
     uploaded_ = 0;
@@ -246,31 +343,38 @@ class GemmKernel final : public PreparedKernel {
       TB_VK_TRY(vk::write_buffer(dev, b_, in[1].raw(), in[1].bytes()));
       uploaded_ += in[0].bytes() + in[1].bytes();
     } else {
-      // A as m x k4 (k contiguous), B transposed as n x k4; zero-padded k.
-      const std::int64_t kp = k4_ * 4;
-      std::vector<float> buf(static_cast<std::size_t>(g_.batch * std::max(g_.m, g_.n) * kp));
-      auto pack = [&](const float* src, std::int64_t rows, bool rows_contiguous_k,
+      // A as m x kp (k contiguous), B transposed as n x kp; k zero-padded to kp, a multiple of
+      // the shader's load width. Byte-wise, whatever the element size.
+      const std::int64_t kp = k4_ * ku_;
+      const auto tp = std::chrono::steady_clock::now();
+      auto pack = [&](const Tensor& src, std::int64_t rows, bool rows_contiguous_k,
                       vk::Buffer& dst) -> Result<void> {
         // rows_contiguous_k: source is rows x k; else k x rows.
-        std::fill(buf.begin(), buf.end(), 0.0f);
+        const std::size_t es = dtype_size(src.dtype());
+        std::vector<unsigned char> buf(static_cast<std::size_t>(g_.batch * rows * kp) * es, 0);
+        const auto* s0 = reinterpret_cast<const unsigned char*>(src.raw());
         for (std::int64_t b = 0; b < g_.batch; ++b) {
-          const float* s = src + b * rows * g_.k;
-          float* d = buf.data() + b * rows * kp;
+          const unsigned char* s = s0 + static_cast<std::size_t>(b * rows * g_.k) * es;
+          unsigned char* d = buf.data() + static_cast<std::size_t>(b * rows * kp) * es;
           if (rows_contiguous_k) {
             for (std::int64_t r = 0; r < rows; ++r)
-              std::memcpy(d + r * kp, s + r * g_.k, static_cast<std::size_t>(g_.k) * 4);
+              std::memcpy(d + static_cast<std::size_t>(r * kp) * es,
+                          s + static_cast<std::size_t>(r * g_.k) * es,
+                          static_cast<std::size_t>(g_.k) * es);
           } else {
             for (std::int64_t p = 0; p < g_.k; ++p)
-              for (std::int64_t r = 0; r < rows; ++r) d[r * kp + p] = s[p * rows + r];
+              for (std::int64_t r = 0; r < rows; ++r)
+                std::memcpy(d + static_cast<std::size_t>(r * kp + p) * es,
+                            s + static_cast<std::size_t>(p * rows + r) * es, es);
           }
         }
-        const std::size_t bytes = static_cast<std::size_t>(g_.batch * rows * kp) * 4;
-        TB_VK_TRY(vk::write_buffer(dev, dst, buf.data(), bytes));
-        uploaded_ += bytes;
+        TB_VK_TRY(vk::write_buffer(dev, dst, buf.data(), buf.size()));
+        uploaded_ += buf.size();
         return {};
       };
-      if (auto r = pack(in[0].data<float>(), g_.m, !g_.trans_a, a_); !r) return r;
-      if (auto r = pack(in[1].data<float>(), g_.n, g_.trans_b, b_); !r) return r;
+      if (auto r = pack(in[0], g_.m, !g_.trans_a, a_); !r) return r;
+      if (auto r = pack(in[1], g_.n, g_.trans_b, b_); !r) return r;
+      pack_s_ = seconds_since(tp);
     }
     std::size_t next = 2;
     if (post_.bias) {
@@ -301,9 +405,9 @@ class GemmKernel final : public PreparedKernel {
 
   Result<void> download(std::span<Tensor> out) override {
     const std::uint64_t mark = ctx_->validation_mark();
-    if (out.size() != 1 || out[0].dtype() != DType::f32 || out[0].bytes() != c_bytes_)
-      return make_error("gemm download: want one f32 tensor of " + std::to_string(c_bytes_) +
-                        " bytes");
+    if (out.size() != 1 || out[0].dtype() != types_.c || out[0].bytes() != c_bytes_)
+      return make_error("gemm download: want one " + std::string(dtype_name(types_.c)) +
+                        " tensor of " + std::to_string(c_bytes_) + " bytes");
     TB_VK_TRY(vk::read_buffer(ctx_->device(), c_, out[0].raw(), c_bytes_));
     return ctx_->check_validation(mark);
   }
@@ -313,22 +417,29 @@ class GemmKernel final : public PreparedKernel {
   std::vector<std::pair<std::string, double>> details() const override {
     // pipeline_create_s: vkCreateComputePipelines plus the first (one-workgroup) dispatch, where
     // lazily compiling drivers do their work; pipeline_vk_create_s: the vk call alone.
-    return {{"pipeline_create_s", stats_.create_s + first_dispatch_s_},
-            {"pipeline_vk_create_s", stats_.create_s},
-            {"first_dispatch_s", first_dispatch_s_},
-            {"pipeline_cache_hit", stats_.reused ? 1.0 : static_cast<double>(stats_.cache_hit)},
-            {"pipeline_reused", stats_.reused ? 1.0 : 0.0},
-            {"upload_s", upload_s_},
-            {"tm", cfg_.tm},
-            {"tn", cfg_.tn}};
+    return {
+        {"pipeline_create_s", stats_.create_s + first_dispatch_s_},
+        {"pipeline_vk_create_s", stats_.create_s},
+        {"first_dispatch_s", first_dispatch_s_},
+        {"pipeline_cache_hit", stats_.reused ? 1.0 : static_cast<double>(stats_.cache_hit)},
+        {"pipeline_reused", stats_.reused ? 1.0 : 0.0},
+        {"pipeline_cache_loaded_bytes", static_cast<double>(ctx_->pipeline_cache_bytes_loaded())},
+        {"setup_s", setup_s_},
+        {"upload_s", upload_s_},
+        {"pack_s", pack_s_},
+        {"tm", cfg_.tm},
+        {"tn", cfg_.tn},
+        {"subgroup_shared_a", cfg_.shader == GemmShader::sg ? 1.0 : 0.0}};
   }
 
  private:
   std::shared_ptr<Context> ctx_;
   GemmDesc g_;
+  DType dt_;
+  GemmTypes types_;
   Epilogue post_;
   GemmConfig cfg_;
-  std::int64_t k4_ = 0;
+  std::int64_t k4_ = 0, ku_ = 4;
   std::shared_ptr<vk::ComputePipeline> pipeline_;
   PipelineStats stats_;
   vk::Buffer a_, b_, c_, bias_, res_;
@@ -336,7 +447,8 @@ class GemmKernel final : public PreparedKernel {
   vk::CommandStream stream_;
   std::size_t a_bytes_ = 0, b_bytes_ = 0, c_bytes_ = 0;
   std::uint64_t device_bytes_ = 0, uploaded_ = 0;
-  double upload_s_ = 0, first_dispatch_s_ = 0;
+  double setup_s_ = 0;  // buffers, descriptor set, command recording
+  double upload_s_ = 0, pack_s_ = 0, first_dispatch_s_ = 0;
   bool uploaded_ok_ = false;
 };
 
@@ -345,21 +457,19 @@ class GemmKernel final : public PreparedKernel {
 Result<std::unique_ptr<PreparedKernel>> prepare_gemm(std::shared_ptr<Context> ctx, const Problem& p,
                                                      const GemmPrepareOptions& opts) {
   const GemmDesc* g = p.as<GemmDesc>();
-  if (!g || p.dtype != DType::f32) return make_error("vulkan: only f32 gemm is implemented");
+  if (!g) return make_error("vulkan: not a gemm");
+  if (auto s = gemm_dtype_supported(*ctx, p.dtype); !s.supported) return make_error(s.reason);
   GemmConfig cfg;
   if (opts.config) {
     cfg = *opts.config;
-  } else if (auto t = lookup_tuned(*ctx, *g)) {
+  } else if (auto t = lookup_tuned(*ctx, *g, p.dtype);
+             t && config_supported(*ctx, *t, p.dtype).supported) {
     cfg = *t;
   } else {
-    cfg = default_gemm_config(ctx->info(), *g);
+    cfg = default_gemm_config(*ctx, *g, p.dtype);
   }
-  if (cfg.shader == GemmShader::reg && !GemmConfig::parse(cfg.str()))
-    return make_error("vulkan gemm: no compiled variant for " + cfg.str());
-  if (cfg.lx * cfg.ly > ctx->info().max_workgroup_invocations ||
-      cfg.lx > ctx->info().max_workgroup_size[0] || cfg.ly > ctx->info().max_workgroup_size[1])
-    return make_error("vulkan gemm config " + cfg.str() + " exceeds the device's workgroup limits");
-  auto k = std::make_unique<GemmKernel>(ctx, *g, p.post, cfg);
+  if (auto s = config_supported(*ctx, cfg, p.dtype); !s.supported) return make_error(s.reason);
+  auto k = std::make_unique<GemmKernel>(ctx, *g, p.dtype, p.post, cfg);
   if (auto r = k->init(opts.reuse_pipeline); !r) return r.error();
   return std::unique_ptr<PreparedKernel>(std::move(k));
 }

@@ -1,11 +1,20 @@
-// f32 GEMM on Vulkan: shader configurations, the prepared kernel, and the bounded tuner.
+// GEMM on Vulkan (f32, f16, u8 x s8 -> s32): shader configurations, the prepared kernel, and the
+// bounded tuner.
 //
-// Three shaders (shaders/*.comp, variants in CMakeLists.txt):
-//   naive  one C element per invocation, inputs as given (the in-run anchor and the fallback);
-//   reg    TM x TN of C per invocation from packed A (m x k4) and B^T (n x k4), vec4 along k, no
-//          shared memory: for CPU devices (lavapipe), where barriers are costly;
-//   tiled  BM x BN per workgroup through shared memory: for GPUs.
-// Packing (transposes, k rounded up to 4 with zeros) happens in upload(): a measured load cost.
+// Four shaders (shaders/*.comp, variants in CMakeLists.txt):
+//   naive  one C element per invocation, inputs as given (the in-run anchor and the fallback;
+//          f32 only);
+//   reg    TM x TN of C per invocation from packed A (m x K) and B^T (n x K), vector loads along
+//          k, no shared memory: for CPU devices (lavapipe), where barriers are costly; also the
+//          f16 / int8 path of GPUs;
+//   sg     as reg, but the 8 invocations of a subgroup share the TM rows of A, each loading TM / 8
+//          of them and broadcasting (subgroupBroadcast): for 8-lane subgroups (lavapipe/AVX2);
+//   tiled  BM x BN per workgroup through shared memory: for GPUs (f32).
+// The block per invocation (TM x TN) is a compile-time variant (see shaders/gemm_common.glsl for
+// why not a specialization constant); the workgroup size and epilogue are specialization
+// constants. The tuner picks among the compiled blocks per device and driver.
+// Packing (transposes, k rounded up with zeros to the load width) happens in upload(): a measured
+// load cost (upload_s, pack_s in details()).
 #pragma once
 
 #include <memory>
@@ -18,25 +27,32 @@
 
 namespace tb::vulkan {
 
-enum class GemmShader { naive, reg, tiled64, tiled32 };
+enum class GemmShader { naive, reg, tiled64, tiled32, sg };
 
 struct GemmConfig {
   GemmShader shader = GemmShader::naive;
   std::uint32_t tm = 1, tn = 1;    // C per invocation
   std::uint32_t lx = 16, ly = 16;  // workgroup size
-  std::string str() const;         // "naive:16x16", "reg:tm8tn8:8x1", "tiled64"
+  std::string str() const;         // "naive:16x16", "reg:tm8tn8:8x1", "sg:tm32tn8:8x1", "tiled64"
   static std::optional<GemmConfig> parse(std::string_view s);
   bool operator==(const GemmConfig&) const = default;
 };
 
 GemmConfig naive_config();
-// The TM x TN blocks of the reg shader compiled in (each a SPIR-V variant).
-const std::vector<std::pair<std::uint32_t, std::uint32_t>>& reg_blocks();
+// The TM x TN blocks of a packed shader (reg, sg) compiled in for a problem dtype (each a SPIR-V
+// variant; must agree with CMakeLists.txt). Empty when the shader has no variant for it.
+const std::vector<std::pair<std::uint32_t, std::uint32_t>>& gemm_blocks(GemmShader s, DType dt);
 GemmConfig tiled_config(GemmShader s);  // fixed tile geometry of a tiled variant
-// The configuration used when nothing was tuned: by device type and problem size.
-GemmConfig default_gemm_config(const vk::PhysicalDeviceInfo& dev, const GemmDesc& g);
+// Whether `c` can run problem dtype `dt` on this device (compiled variant, subgroups, limits);
+// the reason when not.
+Support config_supported(const Context& ctx, const GemmConfig& c, DType dt);
+// The configuration used when nothing was tuned: by device type, problem size and dtype.
+GemmConfig default_gemm_config(const Context& ctx, const GemmDesc& g, DType dt = DType::f32);
 // Candidates the tuner tries on this device (bounded; the default first).
-std::vector<GemmConfig> gemm_candidates(const vk::PhysicalDeviceInfo& dev, const GemmDesc& g);
+std::vector<GemmConfig> gemm_candidates(const Context& ctx, const GemmDesc& g,
+                                        DType dt = DType::f32);
+// Why the device cannot run gemm of this dtype (missing feature), or yes.
+Support gemm_dtype_supported(const Context& ctx, DType dt);
 
 struct GemmPrepareOptions {
   std::optional<GemmConfig> config;  // none: tuned winner if persisted, else the default
@@ -51,11 +67,19 @@ struct TuneOptions {
   double budget_s = 10;  // stop trying new candidates after this much time
   int reps = 3;          // timed runs per candidate (median taken)
   bool persist = true;   // store the winner under cache_root()/vulkan/gemm_tuning.json
+  // The winner minimises create_warm_s + runs * run_s: the pipeline creation every later process
+  // pays (once the driver's shader cache holds it: the first, cold compile is paid once, by the
+  // tuner itself) amortised over this many runs. 0 ranks by run time alone.
+  double runs = 100;
 };
 struct TuneEntry {
   GemmConfig config;
-  double gflops = 0;    // median over reps (device timestamps)
-  double create_s = 0;  // pipeline creation
+  double gflops = 0;         // median over reps (device timestamps)
+  double run_s = 0;          // that median's time
+  double create_s = 0;       // first pipeline creation here (vk call + first dispatch): cold
+                             // unless the driver's shader cache already held it
+  double create_warm_s = 0;  // the same pipeline created again (driver caches warm)
+  double score_s = 0;        // create_warm_s + runs * run_s (run_s alone when runs = 0)
 };
 struct TuneResult {
   GemmConfig best;
@@ -65,9 +89,11 @@ struct TuneResult {
 // wrong candidate is dropped, never chosen).
 Result<TuneResult> tune_gemm(const std::shared_ptr<Context>& ctx, const Problem& p,
                              const TuneOptions& opts);
-// Persisted winner for this device + driver and the problem's size class, if any.
-std::optional<GemmConfig> lookup_tuned(const Context& ctx, const GemmDesc& g);
-std::string tuning_bucket(const GemmDesc& g);  // e.g. "m1024n1024k1024" rounded to powers of 2
+// Persisted winner for this device + driver and the problem's size class and dtype, if any.
+std::optional<GemmConfig> lookup_tuned(const Context& ctx, const GemmDesc& g,
+                                       DType dt = DType::f32);
+// e.g. "m1024n1024k1024" (rounded to powers of 2), with ":f16" / ":s8" for other dtypes
+std::string tuning_bucket(const GemmDesc& g, DType dt = DType::f32);
 
 // The process-wide Vulkan instance and per-device contexts used by the backend.
 Result<std::shared_ptr<vk::Instance>> shared_instance();

@@ -41,6 +41,7 @@ class OpKernel final : public PreparedKernel {
     if (!pl) return pl.error();
     pipeline_ = std::move(pl.value());
     stats_ = st;
+    const auto t_setup = std::chrono::steady_clock::now();
 
     auto mk = [&](std::vector<vk::Buffer>& v, const TensorSpec& s) -> Result<void> {
       const std::size_t bytes = spec_bytes(s);
@@ -86,6 +87,7 @@ class OpKernel final : public PreparedKernel {
     stream_.dispatch(*pipeline_, set_, plan_.push.data(), push_bytes, gx_, gy_, 1);
     stream_.shader_writes_to_host_barrier();
     TB_VK_TRY(stream_.end());
+    setup_s_ = seconds_since(t_setup);
 
     // Lazily compiling drivers (lavapipe) JIT at the first dispatch: pay it here, in prepare.
     if (!stats_.reused) {
@@ -154,6 +156,8 @@ class OpKernel final : public PreparedKernel {
         {"first_dispatch_s", first_dispatch_s_},
         {"pipeline_cache_hit", stats_.reused ? 1.0 : static_cast<double>(stats_.cache_hit)},
         {"pipeline_reused", stats_.reused ? 1.0 : 0.0},
+        {"pipeline_cache_loaded_bytes", static_cast<double>(ctx_->pipeline_cache_bytes_loaded())},
+        {"setup_s", setup_s_},
         {"upload_s", upload_s_},
         {"workgroup", plan_.workgroup}};
     v.insert(v.end(), plan_.details.begin(), plan_.details.end());
@@ -183,6 +187,7 @@ class OpKernel final : public PreparedKernel {
   vk::CommandStream stream_;
   std::uint32_t gx_ = 1, gy_ = 1;
   std::uint64_t device_bytes_ = 0, uploaded_ = 0;
+  double setup_s_ = 0;  // buffers, descriptor set, command recording
   double upload_s_ = 0, first_dispatch_s_ = 0;
   bool uploaded_ok_ = false;
 };

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -51,7 +52,11 @@ INSTANTIATE_TEST_SUITE_P(
                       "gemm:m31n17k29:f32+relu", "gemm:m31n17k29:f32+bias+relu6",
                       "gemm:m31n17k29:f32+gelu", "gemm:b2m31n17k29:f32+bias+silu+res",
                       "gemm:m40n40k40tb1:f32+res", "gemm:b2m130n67k3ta1:f32+bias+gelu+res",
-                      "gemm:m300n260k64:f32+bias+relu"),
+                      "gemm:m300n260k64:f32+bias+relu", "gemm:m263n301k77:f32",
+                      "gemm:b2m17n31k13:f16", "gemm:m67n33k130tb1:f16+bias+gelu",
+                      "gemm:m300n260k70ta1:f16+res", "gemm:b2m17n31k13:s8",
+                      "gemm:m67n33k130ta1tb1:s8+bias+relu", "gemm:m300n260k70:s8+res",
+                      "gemm:m1n5k3:s8", "gemm:m1n5k3:f16"),
     [](const auto& info) { return test_name(info.param); });
 
 // ---- every shader configuration on the same shapes ---------------------------------------------
@@ -68,6 +73,8 @@ TEST_P(VulkanGemmConfigs, MatchesReference) {
   const auto in = make_inputs(p.value(), 3);
   auto ref = make_outputs(p.value());
   ASSERT_TRUE(reference_compute(p.value(), in, ref).ok());
+  if (auto s = vulkan::config_supported(*ctx, *cfg, p->dtype); !s.supported)
+    GTEST_SKIP() << s.reason;
   vulkan::GemmPrepareOptions po;
   po.config = cfg;
   auto k = vulkan::prepare_gemm(ctx, p.value(), po);
@@ -87,12 +94,130 @@ INSTANTIATE_TEST_SUITE_P(
     Vulkan, VulkanGemmConfigs,
     ::testing::Combine(::testing::Values("naive:16x16", "naive:8x1", "reg:tm1tn4:8x1",
                                          "reg:tm4tn4:8x1", "reg:tm8tn16:8x1", "reg:tm4tn8:4x2",
-                                         "reg:tm16tn16:8x1", "tiled64", "tiled32"),
+                                         "reg:tm16tn16:8x1", "tiled64", "tiled32", "sg:tm8tn8:8x1",
+                                         "sg:tm32tn8:8x1", "sg:tm64tn4:8x1", "sg:tm32tn16:8x1"),
                        ::testing::Values("gemm:b2m37n70k21ta1:f32+bias+gelu",
-                                         "gemm:m67n33k130tb1:f32+silu+res", "gemm:m1n5k3:f32")),
+                                         "gemm:m67n33k130tb1:f32+silu+res", "gemm:m1n5k3:f32",
+                                         "gemm:m97n203k67:f32")),
     [](const auto& info) {
       return test_name(std::get<0>(info.param) + "_" + std::get<1>(info.param));
     });
+
+// ---- every compiled block of every dtype, forced, on odd shapes with guard bands ----------------
+TEST(VulkanGemm, EveryCompiledBlockMatchesReference) {
+  TB_REQUIRE_VULKAN(ctx);
+  // Two pipelines per block (no epilogue, full epilogue): cold compiles of the big blocks take
+  // seconds each on lavapipe.
+  const char* shapes[] = {"gemm:b2m37n70k21ta1:%s", "gemm:m67n33k130tb1:%s", "gemm:m1n5k3:%s",
+                          "gemm:m97n203k67:%s+bias+gelu+res"};
+  int ran = 0;
+  for (DType dt : {DType::f32, DType::f16, DType::s8}) {
+    if (!vulkan::gemm_dtype_supported(*ctx, dt).supported) continue;
+    for (auto sh : {vulkan::GemmShader::reg, vulkan::GemmShader::sg}) {
+      for (auto [tm, tn] : vulkan::gemm_blocks(sh, dt)) {
+        const vulkan::GemmConfig cfg{sh, tm, tn, 8, 1};
+        if (!vulkan::config_supported(*ctx, cfg, dt).supported) continue;
+        for (const char* fmt : shapes) {
+          char buf[96];
+          std::snprintf(buf, sizeof buf, fmt, std::string(dtype_name(dt)).c_str());
+          SCOPED_TRACE(cfg.str() + " " + buf);
+          auto p = Problem::parse(buf);
+          ASSERT_TRUE(p.ok()) << buf;
+          const auto in = make_inputs(p.value(), 11);
+          auto ref = make_outputs(p.value());
+          ASSERT_TRUE(reference_compute(p.value(), in, ref).ok());
+          vulkan::GemmPrepareOptions po;
+          po.config = cfg;
+          auto k = vulkan::prepare_gemm(ctx, p.value(), po);
+          ASSERT_TRUE(k.ok()) << k.error().message;
+          ASSERT_TRUE(k.value()->upload(in).ok());
+          ASSERT_TRUE(k.value()->execute().ok());
+          auto out = make_outputs(p.value());
+          ASSERT_TRUE(k.value()->download(out).ok());
+          EXPECT_TRUE(out[0].guards_intact());
+          const auto c = check_outputs(out, ref, tolerance_for(p.value()));
+          EXPECT_EQ(c.status, Status::passed) << c.message;
+          ++ran;
+        }
+      }
+    }
+  }
+  EXPECT_GT(ran, 0);
+}
+
+// int8: u8 x s8 -> s32 is exact, also with k large enough for sums past 2^24 in magnitude.
+TEST(VulkanGemm, Int8IsExact) {
+  TB_REQUIRE_VULKAN(ctx);
+  auto p = Problem::parse("gemm:m24n40k1100:s8").value();
+  std::vector<Tensor> in = make_inputs(p, 2);
+  for (std::int64_t i = 0; i < in[0].numel(); ++i) in[0].set(i, 255 - (i % 7));
+  for (std::int64_t i = 0; i < in[1].numel(); ++i) in[1].set(i, (i % 3) ? -128 : 127);
+  auto ref = make_outputs(p);
+  ASSERT_TRUE(reference_compute(p, in, ref).ok());
+  for (const auto& cfg : vulkan::gemm_candidates(*ctx, *p.as<GemmDesc>(), p.dtype)) {
+    SCOPED_TRACE(cfg.str());
+    vulkan::GemmPrepareOptions po;
+    po.config = cfg;
+    auto k = vulkan::prepare_gemm(ctx, p, po);
+    ASSERT_TRUE(k.ok()) << k.error().message;
+    ASSERT_TRUE(k.value()->upload(in).ok());
+    ASSERT_TRUE(k.value()->execute().ok());
+    auto out = make_outputs(p);
+    ASSERT_TRUE(k.value()->download(out).ok());
+    const auto* got = out[0].data<std::int32_t>();
+    const auto* want = ref[0].data<std::int32_t>();
+    std::int64_t bad = 0;
+    for (std::int64_t i = 0; i < out[0].numel(); ++i) bad += got[i] != want[i];
+    EXPECT_EQ(bad, 0);
+  }
+}
+
+// ---- the tuner: only validated candidates, creation time weighed and reported
+// --------------------
+TEST(VulkanGemm, TunerWeighsCreationAndReportsBoth) {
+  TB_REQUIRE_VULKAN(ctx);
+  auto p = Problem::parse("gemm:m70n90k50:f32+bias").value();
+  vulkan::TuneOptions o;
+  o.persist = false;
+  o.budget_s = 60;
+  o.reps = 2;
+  auto r = vulkan::tune_gemm(ctx, p, o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_FALSE(r->tried.empty());
+  const vulkan::TuneEntry* best = nullptr;
+  for (const auto& e : r->tried) {
+    EXPECT_GT(e.gflops, 0) << e.config.str();
+    EXPECT_GT(e.create_s, 0) << e.config.str();
+    EXPECT_GT(e.create_warm_s, 0) << e.config.str();
+    EXPECT_NEAR(e.score_s, e.create_warm_s + o.runs * e.run_s, 1e-9) << e.config.str();
+    if (!best || e.score_s < best->score_s) best = &e;
+  }
+  EXPECT_EQ(best->config, r->best);
+  // Ranking by run time alone is also possible (runs = 0).
+  o.runs = 0;
+  o.budget_s = 0;  // one candidate: the default
+  auto r0 = vulkan::tune_gemm(ctx, p, o);
+  ASSERT_TRUE(r0.ok());
+  EXPECT_EQ(r0->tried.size(), 1u);
+}
+
+// ---- attention: every fused variant (blk default, reg, generic) on odd, causal, GQA shapes -----
+TEST(VulkanAttention, EveryVariantMatchesReference) {
+  TB_REQUIRE_VULKAN(ctx);
+  for (const char* variant : {"", "blk", "reg", "generic"}) {
+    if (*variant) setenv("TB_VULKAN_ATTENTION", variant, 1);
+    for (const char* s :
+         {"attn:h4kv2q31s67d32:f32", "attn:b2h4kv2q17s100d64c1:f32", "attn:h3q13s200d128c1:f32",
+          "attn:h2q1s131d64:f32", "attn:h2q5s9d40c1:f32"}) {
+      SCOPED_TRACE(std::string(variant) + " " + s);
+      auto p = Problem::parse(s);
+      ASSERT_TRUE(p.ok()) << s;
+      const auto o = test::run_and_check("vulkan", p.value());
+      EXPECT_EQ(o.status, Status::passed) << o.message;
+    }
+    unsetenv("TB_VULKAN_ATTENTION");
+  }
+}
 
 // ---- GELU: erf implemented in the shader, checked over [-6, 6] ---------------------------------
 TEST(VulkanGemm, GeluErfAccurate) {
@@ -241,7 +366,7 @@ TEST(VulkanBackend, UnsupportedIsHonest) {
   Backend* b = test::backend("vulkan");
   ASSERT_NE(b, nullptr);
   if (!b->availability().available) GTEST_SKIP() << b->availability().reason;
-  for (const char* s : {"gemm:m8n8k8:f16", "gemm:m8n8k8:s8", "gemm:m8n8k8:bf16"}) {
+  for (const char* s : {"gemm:m8n8k8:bf16", "attn:h2q8s8d16:bf16"}) {
     auto p = Problem::parse(s);
     ASSERT_TRUE(p.ok()) << s;
     const auto sup = b->supports(p.value(), 0);
@@ -249,6 +374,15 @@ TEST(VulkanBackend, UnsupportedIsHonest) {
     EXPECT_FALSE(sup.reason.empty());
     EXPECT_FALSE(b->prepare(p.value(), {}).ok()) << s;
   }
+  // f16 needs the device's 16-bit storage and float16 features: supported exactly when present,
+  // else the reason names them. int8 uses 32-bit words only: always supported.
+  const bool fp16 = b->devices()[0].fp16;
+  const auto f16 = b->supports(Problem::parse("gemm:m8n8k8:f16").value(), 0);
+  EXPECT_EQ(f16.supported, fp16) << f16.reason;
+  if (!fp16) {
+    EXPECT_NE(f16.reason.find("storageBuffer16BitAccess"), std::string::npos);
+  }
+  EXPECT_TRUE(b->supports(Problem::parse("gemm:m8n8k8:s8").value(), 0).supported);
   EXPECT_FALSE(b->supports(make_gemm(8, 8, 8), 7).supported);  // no such device
 }
 
@@ -257,7 +391,9 @@ TEST(VulkanGemm, ConfigParseRejectsGarbage) {
   EXPECT_FALSE(vulkan::GemmConfig::parse("bogus"));
   EXPECT_FALSE(vulkan::GemmConfig::parse("naive:0x4"));
   EXPECT_FALSE(vulkan::GemmConfig::parse("reg:tm5tn3:8x1"));  // no such compiled variant
+  EXPECT_FALSE(vulkan::GemmConfig::parse("sg:tm4tn4:8x1"));
   EXPECT_TRUE(vulkan::GemmConfig::parse("tiled64"));
+  EXPECT_TRUE(vulkan::GemmConfig::parse("sg:tm32tn8:8x1"));
 }
 
 }  // namespace

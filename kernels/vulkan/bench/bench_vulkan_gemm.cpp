@@ -62,8 +62,10 @@ std::optional<GemmConfig> tuned_for(const Problem& p, benchmark::State& st) {
     return std::nullopt;
   }
   for (auto& e : r->tried)
-    std::fprintf(stderr, "tune %s %-20s %7.2f GFLOP/s  create %6.1f ms\n", p.str().c_str(),
-                 e.config.str().c_str(), e.gflops, e.create_s * 1e3);
+    std::fprintf(
+        stderr, "tune %s %-18s %7.2f GFLOP/s  create %8.1f ms (again %7.1f ms)  score %8.1f ms%s\n",
+        p.str().c_str(), e.config.str().c_str(), e.gflops, e.create_s * 1e3, e.create_warm_s * 1e3,
+        e.score_s * 1e3, e.config == r->best ? "  <- best" : "");
   memo[p.str()] = r->best;
   return r->best;
 }
@@ -81,6 +83,18 @@ void BM_gemm_reg(benchmark::State& st) {
   const auto t = static_cast<std::uint32_t>(st.range(1));
   run_gemm(st, make_gemm(st.range(0), st.range(0), st.range(0)),
            GemmConfig{GemmShader::reg, t, t, 8, 1});
+}
+// Subgroup-shared A blocks (TM x TN per lane; 8-lane subgroups only).
+void BM_gemm_sg(benchmark::State& st) {
+  run_gemm(st, make_gemm(st.range(0), st.range(0), st.range(0)),
+           GemmConfig{GemmShader::sg, static_cast<std::uint32_t>(st.range(1)),
+                      static_cast<std::uint32_t>(st.range(2)), 8, 1});
+}
+// f16 (f16 storage, f32 accumulation) and u8 x s8 -> s32, default configuration.
+void BM_gemm_dtype(benchmark::State& st) {
+  const auto dt = st.range(1) == 0 ? DType::f16 : DType::s8;
+  run_gemm(st, make_gemm(st.range(0), st.range(0), st.range(0), dt), std::nullopt);
+  st.SetLabel(std::string(dtype_name(dt)) + " default");
 }
 
 // Pipeline creation through the VkPipelineCache (in-process reuse off).
@@ -121,6 +135,19 @@ BENCHMARK(BM_gemm_tuned)->Arg(256)->Arg(1024)->UseManualTime()->Unit(benchmark::
 BENCHMARK(BM_gemm_reg)
     ->Args({1024, 16})
     ->Args({1024, 32})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_gemm_sg)
+    ->Args({1024, 32, 8})
+    ->Args({1024, 64, 4})
+    ->Args({1024, 32, 16})
+    ->Args({1024, 64, 8})
+    ->Args({1024, 16, 16})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_gemm_dtype)
+    ->Args({1024, 0})
+    ->Args({1024, 1})
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_pipeline_cold)

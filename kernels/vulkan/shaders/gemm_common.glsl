@@ -1,4 +1,5 @@
-// Shared by the GEMM shaders: bindings, push constants, specialization constants, epilogue.
+// Shared by the GEMM shaders: bindings, push constants, specialization constants, epilogue, and
+// the element types of the packed shaders (DT define: 0 f32, 1 f16, 2 u8 x s8 -> s32).
 // Specialization constants: 0/1 workgroup size x/y, 4 bias, 5 activation (0 none, 1 relu,
 // 2 relu6, 3 gelu, 4 silu), 6 residual. Ids 2/3 are reserved (they once carried TM/TN).
 //
@@ -12,9 +13,23 @@ layout(constant_id = 4) const bool HAS_BIAS = false;
 layout(constant_id = 5) const int ACT = 0;
 layout(constant_id = 6) const bool HAS_RES = false;
 
-layout(std430, binding = 2) buffer BufC { float c[]; };
+#ifndef DT
+#define DT 0
+#endif
+
+// C and the residual are of the output type: f32, f16 or s32 (kernels/problem.cpp gemm_types).
+#if DT == 1
+#extension GL_EXT_shader_16bit_storage : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#define C_T float16_t
+#elif DT == 2
+#define C_T int
+#else
+#define C_T float
+#endif
+layout(std430, binding = 2) buffer BufC { C_T c[]; };
 layout(std430, binding = 3) readonly buffer BufBias { float bias[]; };
-layout(std430, binding = 4) readonly buffer BufRes { float res[]; };
+layout(std430, binding = 4) readonly buffer BufRes { C_T res[]; };
 
 // Sizes in elements. Naive shader: A(i,p) = a[sa*b + i*a_r + p*a_c], likewise B(p,j) with b_r,
 // b_c. Packed shaders: A is m x K4 vec4 rows (row stride a_r), B transposed n x K4 (row stride
@@ -30,8 +45,17 @@ layout(push_constant) uniform Push {
 float tb_epilogue(float v, uint row, uint col, uint batch) {
   if (HAS_BIAS) v += bias[col];
   v = tb_act(v, ACT);
-  if (HAS_RES) v += res[batch * pc.sc + row * pc.N + col];
+  if (HAS_RES) v += float(res[batch * pc.sc + row * pc.N + col]);
   return v;
+}
+
+// Output conversion: s32 rounds to nearest even (as the reference's nearbyint), f16 to nearest.
+C_T tb_to_c(float v) {
+#if DT == 2
+  return int(roundEven(v));
+#else
+  return C_T(v);
+#endif
 }
 
 bool tb_has_epilogue() { return HAS_BIAS || ACT != 0 || HAS_RES; }
@@ -45,7 +69,48 @@ void tb_epilogue_block(uint row0, uint col0, uint rows, uint cols, uint bz) {
     const uint row = row0 + idx / cols, col = col0 + idx % cols;
     if (row < pc.M && col < pc.N) {
       const uint o = bz * pc.sc + row * pc.N + col;
-      c[o] = tb_epilogue(c[o], row, col, bz);
+      c[o] = tb_to_c(tb_epilogue(float(c[o]), row, col, bz));
     }
   }
 }
+
+// ---- packed operands (gemm_reg.comp, gemm_sg.comp) ----------------------------------------
+// A is m x K rows and B^T n x K rows of LOAD_T, each holding a run of k values (zero-padded):
+//   f32  vec4 (4 k values), f16 f16vec4 (4), u8/s8 uvec4 (16: four words of four bytes).
+// A loaded element is turned into OP_N operand vectors of OP_T (tb_op_a / tb_op_b), and a
+// multiply-add of two operand vectors into ACC_T is tb_mac: f32 FMAs, or exact int32 products
+// for the 8-bit types (int8 data in 32-bit words, unpacked with bitfieldExtract: no 8-bit
+// storage or integer-dot-product feature needed).
+#if DT == 2
+#define LOAD_T uvec4
+#define RAW_T uvec4  // what the loaded element is kept (and broadcast) as
+#define OP_T ivec4
+#define ACC_T int
+#define OP_N 4
+RAW_T tb_raw(LOAD_T w) { return w; }
+OP_T tb_op_a(RAW_T w, int q) {  // A: u8
+  const uint x = w[q];
+  return ivec4(bitfieldExtract(x, 0, 8), bitfieldExtract(x, 8, 8), bitfieldExtract(x, 16, 8),
+               bitfieldExtract(x, 24, 8));
+}
+OP_T tb_op_b(RAW_T w, int q) {  // B: s8
+  const int x = int(w[q]);
+  return ivec4(bitfieldExtract(x, 0, 8), bitfieldExtract(x, 8, 8), bitfieldExtract(x, 16, 8),
+               bitfieldExtract(x, 24, 8));
+}
+ACC_T tb_mac(OP_T x, OP_T y, ACC_T s) { return s + x.x * y.x + x.y * y.y + x.z * y.z + x.w * y.w; }
+#else
+#if DT == 1
+#define LOAD_T f16vec4
+#else
+#define LOAD_T vec4
+#endif
+#define RAW_T vec4
+#define OP_T vec4
+#define ACC_T float
+#define OP_N 1
+RAW_T tb_raw(LOAD_T w) { return vec4(w); }
+OP_T tb_op_a(RAW_T w, int q) { return w; }
+OP_T tb_op_b(RAW_T w, int q) { return w; }
+ACC_T tb_mac(OP_T x, OP_T y, ACC_T s) { return fma(x.x, y.x, fma(x.y, y.y, fma(x.z, y.z, fma(x.w, y.w, s)))); }
+#endif
