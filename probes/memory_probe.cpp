@@ -1,9 +1,10 @@
-// Memory section: STREAM-style copy (plain and non-temporal stores) and triad over arrays well
-// beyond the last-level cache, on one thread and one thread per core; load-to-use latency per
-// cache level and DRAM by chasing pointers around a random cycle of cache lines.
+// Memory section: STREAM-style read (loads only), copy (plain and non-temporal stores) and
+// triad over arrays well beyond the last-level cache, on one thread and one thread per core;
+// load-to-use latency per cache level and DRAM by chasing pointers around a random cycle of lines.
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -37,20 +38,24 @@ Buffer alloc_buffer(std::size_t bytes) {
   return Buffer(static_cast<char*>(p));
 }
 
+using ReadFn = float (*)(const float*, std::size_t);
 using CopyFn = void (*)(float*, const float*, std::size_t);
 using TriadFn = void (*)(float*, const float*, const float*, float, std::size_t);
 
 struct StreamIsa {
   std::string isa;
+  ReadFn read;
   CopyFn copy, copy_nt;
   TriadFn triad;
 };
 
 StreamIsa pick_stream_isa() {
   const CpuFeatures& f = cpu_features();
-  if (f.avx512f) return {"avx512f", kern::copy_zmm, kern::copy_nt_zmm, kern::triad_zmm};
-  if (f.avx2 && f.fma) return {"avx2", kern::copy_ymm, kern::copy_nt_ymm, kern::triad_ymm};
-  return {"sse2", kern::copy_xmm, kern::copy_nt_xmm, kern::triad_xmm};
+  if (f.avx512f)
+    return {"avx512f", kern::read_zmm, kern::copy_zmm, kern::copy_nt_zmm, kern::triad_zmm};
+  if (f.avx2 && f.fma)
+    return {"avx2", kern::read_ymm, kern::copy_ymm, kern::copy_nt_ymm, kern::triad_ymm};
+  return {"sse2", kern::read_xmm, kern::copy_xmm, kern::copy_nt_xmm, kern::triad_xmm};
 }
 
 // Contiguous chunk of thread i out of n, in floats, aligned to 64 floats (256 bytes).
@@ -180,7 +185,13 @@ nlohmann::json probe_memory(const SectionOptions& opts, const Topology& topo, do
       double bytes_per_float;
       std::function<void(std::size_t, std::size_t)> run;
     };
+    // read: a load-only stream, the bound for work that streams weights or a KV cache (decode).
+    std::atomic<float> sink{0};
     const std::vector<Op> ops = {
+        {"read", 4,
+         [&](std::size_t o, std::size_t l) {
+           sink.fetch_add(isa.read(pb + o, l), std::memory_order_relaxed);
+         }},
         {"copy", 8, [&](std::size_t o, std::size_t l) { isa.copy(pa + o, pb + o, l); }},
         {"copy_nt", 8, [&](std::size_t o, std::size_t l) { isa.copy_nt(pa + o, pb + o, l); }},
         {"triad", 12,
@@ -208,7 +219,8 @@ nlohmann::json probe_memory(const SectionOptions& opts, const Topology& topo, do
     }
     out["bandwidth"] = bw;
     out["bandwidth_bytes_counted"] =
-        "STREAM convention: copy 2 x 4 bytes per element, triad 3 x 4; write-allocate traffic "
+        "STREAM convention: read 4 bytes per element, copy 2 x 4, triad 3 x 4; write-allocate "
+        "traffic "
         "of plain stores is not counted";
   }
   a.reset();

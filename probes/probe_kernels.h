@@ -30,13 +30,17 @@ std::uint64_t add_chain_fma_zmm(std::int64_t iters);  // avx512f
 std::uint64_t add_chain_fma_ymm(std::int64_t iters);  // avx2 + fma
 
 // --- memory streams over n floats; pointers 64-byte aligned, n a multiple of 64 ---
+// read: sum of src (4 independent accumulators), returned so the loads cannot be dropped.
+float read_zmm(const float* src, std::size_t n);
 void copy_zmm(float* dst, const float* src, std::size_t n);
 void copy_nt_zmm(float* dst, const float* src, std::size_t n);  // non-temporal stores
 void triad_zmm(float* a, const float* b, const float* c, float s, std::size_t n);  // a = b + s*c
+float read_ymm(const float* src, std::size_t n);
 void copy_ymm(float* dst, const float* src, std::size_t n);
 void copy_nt_ymm(float* dst, const float* src, std::size_t n);
 void triad_ymm(float* a, const float* b, const float* c, float s, std::size_t n);
-void copy_xmm(float* dst, const float* src, std::size_t n);  // sse2, baseline x86-64
+float read_xmm(const float* src, std::size_t n);  // sse2, baseline x86-64
+void copy_xmm(float* dst, const float* src, std::size_t n);
 void copy_nt_xmm(float* dst, const float* src, std::size_t n);
 void triad_xmm(float* a, const float* b, const float* c, float s, std::size_t n);
 

@@ -55,6 +55,22 @@ std::uint64_t add_chain_fma_ymm(std::int64_t iters) {
   return acc + (hsum(s) < 0 ? 1 : 0);
 }
 
+float read_ymm(const float* src, std::size_t n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  for (std::size_t i = 0; i < n; i += 32) {
+    s0 = _mm256_add_ps(s0, _mm256_load_ps(src + i));
+    s1 = _mm256_add_ps(s1, _mm256_load_ps(src + i + 8));
+    s2 = _mm256_add_ps(s2, _mm256_load_ps(src + i + 16));
+    s3 = _mm256_add_ps(s3, _mm256_load_ps(src + i + 24));
+  }
+  const __m256 s = _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3));
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, s);
+  float sum = 0;
+  for (float v : lanes) sum += v;
+  return sum;
+}
+
 void copy_ymm(float* dst, const float* src, std::size_t n) {
   for (std::size_t i = 0; i < n; i += 32) {
     const __m256 v0 = _mm256_load_ps(src + i), v1 = _mm256_load_ps(src + i + 8);

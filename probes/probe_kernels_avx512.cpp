@@ -58,6 +58,21 @@ std::uint64_t add_chain_fma_zmm(std::int64_t iters) {
   return acc + (hsum(s) < 0 ? 1 : 0);
 }
 
+float read_zmm(const float* src, std::size_t n) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  for (std::size_t i = 0; i < n; i += 64) {
+    s0 = _mm512_add_ps(s0, _mm512_load_ps(src + i));
+    s1 = _mm512_add_ps(s1, _mm512_load_ps(src + i + 16));
+    s2 = _mm512_add_ps(s2, _mm512_load_ps(src + i + 32));
+    s3 = _mm512_add_ps(s3, _mm512_load_ps(src + i + 48));
+  }
+  alignas(64) float lanes[16];  // not _mm512_reduce_add_ps: GCC 12 warns inside it (-Werror)
+  _mm512_store_ps(lanes, _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+  float sum = 0;
+  for (float v : lanes) sum += v;
+  return sum;
+}
+
 void copy_zmm(float* dst, const float* src, std::size_t n) {
   for (std::size_t i = 0; i < n; i += 64) {
     const __m512 v0 = _mm512_load_ps(src + i), v1 = _mm512_load_ps(src + i + 16);

@@ -23,6 +23,19 @@ std::uint64_t add_chain(std::int64_t iters) {
   return acc;
 }
 
+float read_xmm(const float* src, std::size_t n) {
+  __m128 s0 = _mm_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  for (std::size_t i = 0; i < n; i += 16) {
+    s0 = _mm_add_ps(s0, _mm_load_ps(src + i));
+    s1 = _mm_add_ps(s1, _mm_load_ps(src + i + 4));
+    s2 = _mm_add_ps(s2, _mm_load_ps(src + i + 8));
+    s3 = _mm_add_ps(s3, _mm_load_ps(src + i + 12));
+  }
+  alignas(16) float lanes[4];
+  _mm_store_ps(lanes, _mm_add_ps(_mm_add_ps(s0, s1), _mm_add_ps(s2, s3)));
+  return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+}
+
 void copy_xmm(float* dst, const float* src, std::size_t n) {
   for (std::size_t i = 0; i < n; i += 16) {
     const __m128 v0 = _mm_load_ps(src + i), v1 = _mm_load_ps(src + i + 4);

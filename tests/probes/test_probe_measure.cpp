@@ -86,7 +86,7 @@ void CheckPeaksArePositiveAndBelowTheCeiling(const nlohmann::json& report) {
 void CheckBandwidthPositive(const nlohmann::json& report) {
   const nlohmann::json& m = report["memory"];
   ASSERT_FALSE(m["bandwidth"].contains("error")) << m["bandwidth"].dump();
-  for (const char* op : {"copy", "copy_nt", "triad"}) {
+  for (const char* op : {"read", "copy", "copy_nt", "triad"}) {
     expect_positive_figure(m["bandwidth"][op]["single_thread"], op);
     expect_positive_figure(m["bandwidth"][op]["all_threads"], op);
   }
