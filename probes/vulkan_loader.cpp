@@ -337,6 +337,7 @@ PhysicalDeviceInfo describe(const Instance& inst, VkPhysicalDevice pd) {
   if (v12) s16.pNext = &f16;
   fn.vkGetPhysicalDeviceFeatures2(pd, &f2);
   d.fp16 = v12 && f16.shaderFloat16 && s16.storageBuffer16BitAccess;
+  d.int64 = f2.features.shaderInt64 == VK_TRUE;
   d.int8_dot = (p.apiVersion >= VK_API_VERSION_1_3 && inst.api_version() >= VK_API_VERSION_1_3) ||
                has_device_extension(inst, pd, "VK_KHR_shader_integer_dot_product");
   if (d.int8_dot) {
@@ -412,7 +413,8 @@ std::shared_ptr<Device> Device::create(std::shared_ptr<Instance> inst, int index
   ci.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
   ci.queueCreateInfoCount = 1;
   ci.pQueueCreateInfos = &qi;
-  // Enable what the shaders may use when the device offers it (fp16 arithmetic and storage).
+  // Enable what the shaders may use when the device offers it (fp16 arithmetic and storage,
+  // 64-bit integers).
   VkPhysicalDevice16BitStorageFeatures s16{};
   s16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES;
   VkPhysicalDeviceShaderFloat16Int8Features f16{};
@@ -424,6 +426,10 @@ std::shared_ptr<Device> Device::create(std::shared_ptr<Instance> inst, int index
     f16.shaderFloat16 = VK_TRUE;
     s16.pNext = &f16;
     f2.pNext = &s16;
+    ci.pNext = &f2;
+  }
+  if (self->info_.int64) {
+    f2.features.shaderInt64 = VK_TRUE;
     ci.pNext = &f2;
   }
   const auto& ifn = inst->fn();

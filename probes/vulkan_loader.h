@@ -144,6 +144,7 @@ struct PhysicalDeviceInfo {
   std::uint32_t subgroup_size = 0;
   bool fp16 = false;      // shaderFloat16 and storageBuffer16BitAccess
   bool int8_dot = false;  // VK_KHR_shader_integer_dot_product
+  bool int64 = false;     // shaderInt64 (64-bit integer loads: the wide GEMM shader)
   float timestamp_period_ns = 0;
   std::uint32_t compute_queue_family = UINT32_MAX;
   std::uint32_t timestamp_valid_bits = 0;  // of that queue family; 0 = no timestamps

@@ -36,6 +36,8 @@ std::string blob_name(const GemmConfig& c, DType dt) {
       return "gemm_reg_" + blk + std::string(dtype_suffix(dt));
     case GemmShader::sg:
       return "gemm_sg_" + blk + std::string(dtype_suffix(dt));
+    case GemmShader::wide:
+      return "gemm_wide_" + blk + std::string(dtype_suffix(dt));
     case GemmShader::tiled64:
       return "gemm_tiled64" + std::string(dtype_suffix(dt));
     case GemmShader::tiled32:
@@ -50,12 +52,16 @@ std::uint32_t ceil_div(std::int64_t a, std::int64_t b) {
 bool packed(GemmShader s) {
   return s != GemmShader::naive;
 }
+bool blocked(GemmShader s) {  // TM x TN from the variant table
+  return s == GemmShader::reg || s == GemmShader::sg || s == GemmShader::wide;
+}
 bool int8(DType dt) {
   return dt == DType::s8 || dt == DType::u8;
 }
-// k values per loaded element of the packed shaders: vec4 / f16vec4, or uvec4 of 16 bytes.
-std::int64_t k_unit(DType dt) {
-  return int8(dt) ? 16 : 4;
+// k values per loaded element of the packed shaders: vec4 / f16vec4, uvec4 of 16 bytes, or
+// u64vec4 of 8 floats (wide).
+std::int64_t k_unit(GemmShader s, DType dt) {
+  return int8(dt) ? 16 : s == GemmShader::wide ? 8 : 4;
 }
 using Blocks = std::vector<std::pair<std::uint32_t, std::uint32_t>>;
 }  // namespace
@@ -70,9 +76,11 @@ const Blocks& gemm_blocks(GemmShader s, DType dt) {
   static const Blocks sg_f16 = {{16, 8}, {32, 8}, {32, 16}};
   static const Blocks reg_s8 = {{1, 4}, {4, 4}, {8, 8}};
   static const Blocks sg_s8 = {{16, 8}, {32, 8}};
+  static const Blocks wide_f32 = {{16, 16}, {16, 32}, {32, 32}};
   const bool h = dt == DType::f16;
   if (s == GemmShader::reg) return dt == DType::f32 ? reg_f32 : h ? reg_f16 : reg_s8;
   if (s == GemmShader::sg) return dt == DType::f32 ? sg_f32 : h ? sg_f16 : sg_s8;
+  if (s == GemmShader::wide && dt == DType::f32) return wide_f32;
   return none;
 }
 
@@ -88,6 +96,8 @@ std::string GemmConfig::str() const {
       return "reg:" + blk;
     case GemmShader::sg:
       return "sg:" + blk;
+    case GemmShader::wide:
+      return "wide:" + blk;
     case GemmShader::tiled64:
       return "tiled64";
     case GemmShader::tiled32:
@@ -103,7 +113,8 @@ std::optional<GemmConfig> GemmConfig::parse(std::string_view s) {
   if (str == "tiled32") return tiled_config(GemmShader::tiled32);
   if (std::sscanf(str.c_str(), "naive:%ux%u", &lx, &ly) == 2 && lx && ly)
     return GemmConfig{GemmShader::naive, 1, 1, lx, ly};
-  for (auto [name, sh] : {std::pair{"reg", GemmShader::reg}, std::pair{"sg", GemmShader::sg}}) {
+  for (auto [name, sh] : {std::pair{"reg", GemmShader::reg}, std::pair{"sg", GemmShader::sg},
+                          std::pair{"wide", GemmShader::wide}}) {
     if (std::sscanf(str.c_str(), (std::string(name) + ":tm%utn%u:%ux%u").c_str(), &tm, &tn, &lx,
                     &ly) != 4 ||
         !lx || !ly)
@@ -161,7 +172,10 @@ Support config_supported(const Context& ctx, const GemmConfig& c, DType dt) {
   const auto& info = ctx.info();
   if (c.shader != GemmShader::reg && c.shader != GemmShader::sg && dt != DType::f32)
     return Support::no("vulkan gemm: " + c.str() + " is f32 only");
-  if (c.shader == GemmShader::reg || c.shader == GemmShader::sg) {
+  if (c.shader == GemmShader::wide && !info.int64)
+    return Support::no("vulkan gemm: " + c.str() + " needs shaderInt64, which " + info.name +
+                       " does not offer");
+  if (blocked(c.shader)) {
     const auto& b = gemm_blocks(c.shader, dt);
     if (std::find(b.begin(), b.end(), std::pair{c.tm, c.tn}) == b.end())
       return Support::no("vulkan gemm: no compiled " + std::string(dtype_name(dt)) +
@@ -209,6 +223,8 @@ std::vector<GemmConfig> gemm_candidates(const Context& ctx, const GemmDesc& g, D
     add({GemmShader::reg, 8, 8, 16, 1});
     for (auto [tm, tn] : gemm_blocks(GemmShader::sg, dt))
       if (tm <= 2 * g.m && 8 * tn <= 2 * g.n && tm * tn >= 128) add({GemmShader::sg, tm, tn, 8, 1});
+    for (auto [tm, tn] : gemm_blocks(GemmShader::wide, dt))
+      if (tm <= 2 * g.m && tn <= 2 * g.n) add({GemmShader::wide, tm, tn, 8, 1});
   } else {
     add(tiled_config(GemmShader::tiled64));
     add(tiled_config(GemmShader::tiled32));
@@ -231,7 +247,7 @@ class GemmKernel final : public PreparedKernel {
   Result<void> init(bool reuse) {
     const auto& dev = ctx_->device();
     const std::uint64_t mark = ctx_->validation_mark();
-    ku_ = k_unit(dt_);
+    ku_ = k_unit(cfg_.shader, dt_);
     k4_ = (g_.k + ku_ - 1) / ku_;  // loaded elements per packed row
     const std::array<std::uint32_t, 7> spec = {cfg_.lx,
                                                cfg_.ly,
@@ -288,7 +304,7 @@ class GemmKernel final : public PreparedKernel {
       pc.a_c = pc.b_c = 1;
       pc.sa = static_cast<std::uint32_t>(g_.m * k4_);
       pc.sb = static_cast<std::uint32_t>(g_.n * k4_);
-      if (cfg_.shader == GemmShader::reg || cfg_.shader == GemmShader::sg) {
+      if (blocked(cfg_.shader)) {
         // sg: one 8-lane workgroup per TM rows (ly = 1), each lane TN columns.
         gx = ceil_div(ceil_div(g_.n, cfg_.tn), cfg_.lx);
         gy = ceil_div(ceil_div(g_.m, cfg_.tm), cfg_.ly);

@@ -27,7 +27,8 @@
 
 namespace tb::vulkan {
 
-enum class GemmShader { naive, reg, tiled64, tiled32, sg };
+// wide: the reg shader loading f32 8 k values at a time (u64vec4; needs shaderInt64).
+enum class GemmShader { naive, reg, tiled64, tiled32, sg, wide };
 
 struct GemmConfig {
   GemmShader shader = GemmShader::naive;

@@ -113,7 +113,7 @@ TEST(VulkanGemm, EveryCompiledBlockMatchesReference) {
   int ran = 0;
   for (DType dt : {DType::f32, DType::f16, DType::s8}) {
     if (!vulkan::gemm_dtype_supported(*ctx, dt).supported) continue;
-    for (auto sh : {vulkan::GemmShader::reg, vulkan::GemmShader::sg}) {
+    for (auto sh : {vulkan::GemmShader::reg, vulkan::GemmShader::sg, vulkan::GemmShader::wide}) {
       for (auto [tm, tn] : vulkan::gemm_blocks(sh, dt)) {
         const vulkan::GemmConfig cfg{sh, tm, tn, 8, 1};
         if (!vulkan::config_supported(*ctx, cfg, dt).supported) continue;

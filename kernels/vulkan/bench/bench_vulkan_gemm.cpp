@@ -84,6 +84,12 @@ void BM_gemm_reg(benchmark::State& st) {
   run_gemm(st, make_gemm(st.range(0), st.range(0), st.range(0)),
            GemmConfig{GemmShader::reg, t, t, 8, 1});
 }
+// f32 loaded 8 k values at a time (u64vec4), TM x TN blocks.
+void BM_gemm_wide(benchmark::State& st) {
+  run_gemm(st, make_gemm(st.range(0), st.range(0), st.range(0)),
+           GemmConfig{GemmShader::wide, static_cast<std::uint32_t>(st.range(1)),
+                      static_cast<std::uint32_t>(st.range(2)), 8, 1});
+}
 // Subgroup-shared A blocks (TM x TN per lane; 8-lane subgroups only).
 void BM_gemm_sg(benchmark::State& st) {
   run_gemm(st, make_gemm(st.range(0), st.range(0), st.range(0)),
@@ -135,6 +141,12 @@ BENCHMARK(BM_gemm_tuned)->Arg(256)->Arg(1024)->UseManualTime()->Unit(benchmark::
 BENCHMARK(BM_gemm_reg)
     ->Args({1024, 16})
     ->Args({1024, 32})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_gemm_wide)
+    ->Args({1024, 16, 16})
+    ->Args({1024, 16, 32})
+    ->Args({1024, 32, 32})
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_gemm_sg)

@@ -1,5 +1,6 @@
 // Shared by the GEMM shaders: bindings, push constants, specialization constants, epilogue, and
-// the element types of the packed shaders (DT define: 0 f32, 1 f16, 2 u8 x s8 -> s32).
+// the element types of the packed shaders (DT define: 0 f32, 1 f16, 2 u8 x s8 -> s32, 3 f32
+// loaded 8 at a time).
 // Specialization constants: 0/1 workgroup size x/y, 4 bias, 5 activation (0 none, 1 relu,
 // 2 relu6, 3 gelu, 4 silu), 6 residual. Ids 2/3 are reserved (they once carried TM/TN).
 //
@@ -76,7 +77,8 @@ void tb_epilogue_block(uint row0, uint col0, uint rows, uint cols, uint bz) {
 
 // ---- packed operands (gemm_reg.comp, gemm_sg.comp) ----------------------------------------
 // A is m x K rows and B^T n x K rows of LOAD_T, each holding a run of k values (zero-padded):
-//   f32  vec4 (4 k values), f16 f16vec4 (4), u8/s8 uvec4 (16: four words of four bytes).
+//   f32  vec4 (4 k values), f16 f16vec4 (4), u8/s8 uvec4 (16: four words of four bytes),
+//   f32 wide (DT=3) u64vec4 (8).
 // A loaded element is turned into OP_N operand vectors of OP_T (tb_op_a / tb_op_b), and a
 // multiply-add of two operand vectors into ACC_T is tb_mac: f32 FMAs, or exact int32 products
 // for the 8-bit types (int8 data in 32-bit words, unpacked with bitfieldExtract: no 8-bit
@@ -99,6 +101,23 @@ OP_T tb_op_b(RAW_T w, int q) {  // B: s8
                bitfieldExtract(x, 24, 8));
 }
 ACC_T tb_mac(OP_T x, OP_T y, ACC_T s) { return s + x.x * y.x + x.y * y.y + x.z * y.z + x.w * y.w; }
+#elif DT == 3
+// f32 loaded 8 k values at a time as a u64vec4 of raw bits (32 bytes, one load instruction on
+// lavapipe, where every load costs the same whatever its width: twice the FMAs per load of vec4).
+// Needs shaderInt64; the bits are only reinterpreted, never converted.
+#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
+#define LOAD_T u64vec4
+#define RAW_T u64vec4
+#define OP_T vec4
+#define ACC_T float
+#define OP_N 2
+RAW_T tb_raw(LOAD_T w) { return w; }
+OP_T tb_wide(RAW_T w, int q) {
+  return vec4(uintBitsToFloat(unpack32(w[2 * q])), uintBitsToFloat(unpack32(w[2 * q + 1])));
+}
+OP_T tb_op_a(RAW_T w, int q) { return tb_wide(w, q); }
+OP_T tb_op_b(RAW_T w, int q) { return tb_wide(w, q); }
+ACC_T tb_mac(OP_T x, OP_T y, ACC_T s) { return fma(x.x, y.x, fma(x.y, y.y, fma(x.z, y.z, fma(x.w, y.w, s)))); }
 #else
 #if DT == 1
 #define LOAD_T f16vec4
