@@ -10,6 +10,8 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "../result.h"
 #include "vulkan_runtime.h"
@@ -68,6 +70,22 @@ class Context {
   // pipelines: the next creations are cold. For measurements.
   Result<void> reset_pipeline_cache();
   std::size_t pipeline_cache_bytes_loaded() const { return loaded_bytes_; }
+  // The load-cost details every prepared kernel reports: pipeline_create_s (vk call plus the
+  // first dispatch, where lazily compiling drivers do their work), pipeline_vk_create_s (the vk
+  // call alone), first_dispatch_s, cache hit / reuse, the pipeline cache bytes loaded, setup_s
+  // (descriptors, buffers, command setup) and upload_s.
+  std::vector<std::pair<std::string, double>> load_details(const PipelineStats& st,
+                                                           double first_dispatch_s, double setup_s,
+                                                           double upload_s) const {
+    return {{"pipeline_create_s", st.create_s + first_dispatch_s},
+            {"pipeline_vk_create_s", st.create_s},
+            {"first_dispatch_s", first_dispatch_s},
+            {"pipeline_cache_hit", st.reused ? 1.0 : static_cast<double>(st.cache_hit)},
+            {"pipeline_reused", st.reused ? 1.0 : 0.0},
+            {"pipeline_cache_loaded_bytes", static_cast<double>(loaded_bytes_)},
+            {"setup_s", setup_s},
+            {"upload_s", upload_s}};
+  }
   // What vkGetPipelineCacheData returns now (0 when the driver keeps nothing in it, e.g.
   // lavapipe, whose reuse comes from Mesa's own on-disk shader cache instead).
   std::size_t pipeline_cache_data_bytes();

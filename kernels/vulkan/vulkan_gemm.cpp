@@ -435,21 +435,13 @@ class GemmKernel final : public PreparedKernel {
   MemoryStats memory() const override { return {device_bytes_, 0, uploaded_}; }
 
   std::vector<std::pair<std::string, double>> details() const override {
-    // pipeline_create_s: vkCreateComputePipelines plus the first (one-workgroup) dispatch, where
-    // lazily compiling drivers do their work; pipeline_vk_create_s: the vk call alone.
-    return {
-        {"pipeline_create_s", stats_.create_s + first_dispatch_s_},
-        {"pipeline_vk_create_s", stats_.create_s},
-        {"first_dispatch_s", first_dispatch_s_},
-        {"pipeline_cache_hit", stats_.reused ? 1.0 : static_cast<double>(stats_.cache_hit)},
-        {"pipeline_reused", stats_.reused ? 1.0 : 0.0},
-        {"pipeline_cache_loaded_bytes", static_cast<double>(ctx_->pipeline_cache_bytes_loaded())},
-        {"setup_s", setup_s_},
-        {"upload_s", upload_s_},
-        {"pack_s", pack_s_},
-        {"tm", cfg_.tm},
-        {"tn", cfg_.tn},
-        {"subgroup_shared_a", cfg_.shader == GemmShader::sg ? 1.0 : 0.0}};
+    auto v = ctx_->load_details(stats_, first_dispatch_s_, setup_s_, upload_s_);
+    v.insert(v.end(), {{"pack_s", pack_s_},
+                       {"tm", cfg_.tm},
+                       {"tn", cfg_.tn},
+                       {"subgroup_shared_a", cfg_.shader == GemmShader::sg ? 1.0 : 0.0},
+                       {"wide_loads", cfg_.shader == GemmShader::wide ? 1.0 : 0.0}});
+    return v;
   }
 
  private:

@@ -150,16 +150,8 @@ class OpKernel final : public PreparedKernel {
   MemoryStats memory() const override { return {device_bytes_, 0, uploaded_}; }
 
   std::vector<std::pair<std::string, double>> details() const override {
-    std::vector<std::pair<std::string, double>> v = {
-        {"pipeline_create_s", stats_.create_s + first_dispatch_s_},
-        {"pipeline_vk_create_s", stats_.create_s},
-        {"first_dispatch_s", first_dispatch_s_},
-        {"pipeline_cache_hit", stats_.reused ? 1.0 : static_cast<double>(stats_.cache_hit)},
-        {"pipeline_reused", stats_.reused ? 1.0 : 0.0},
-        {"pipeline_cache_loaded_bytes", static_cast<double>(ctx_->pipeline_cache_bytes_loaded())},
-        {"setup_s", setup_s_},
-        {"upload_s", upload_s_},
-        {"workgroup", plan_.workgroup}};
+    auto v = ctx_->load_details(stats_, first_dispatch_s_, setup_s_, upload_s_);
+    v.emplace_back("workgroup", plan_.workgroup);
     v.insert(v.end(), plan_.details.begin(), plan_.details.end());
     return v;
   }
