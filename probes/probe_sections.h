@@ -22,8 +22,8 @@ struct SectionOptions {
 nlohmann::json probe_cpu(const Topology& topo);
 // Effective clock and compute peaks, single thread and all threads.
 nlohmann::json probe_compute(const SectionOptions& opts, const Topology& topo);
-// Stream bandwidth (read, copy, non-temporal copy, triad) and pointer-chase latency per cache level.
-// clock_ghz > 0 adds latencies in cycles.
+// Stream bandwidth (read, copy, non-temporal copy, triad) and pointer-chase latency per cache
+// level. clock_ghz > 0 adds latencies in cycles.
 nlohmann::json probe_memory(const SectionOptions& opts, const Topology& topo, double clock_ghz);
 
 struct StorageOptions {
