@@ -158,6 +158,17 @@ Result<std::shared_ptr<vk::ComputePipeline>> Context::pipeline(std::string_view 
   return p;
 }
 
+Result<Timing> Context::timed_submit(vk::CommandStream& stream) const {
+  const std::uint64_t mark = validation_mark();
+  const auto t0 = std::chrono::steady_clock::now();
+  double dev_s = -1;
+  TB_VK_TRY(stream.submit_wait(&dev_s));
+  const double host_s = seconds_since(t0);
+  if (auto r = check_validation(mark); !r) return r.error();
+  if (dev_s >= 0) return Timing{dev_s, TimingSource::device_timestamps};
+  return Timing{host_s, TimingSource::host_clock};
+}
+
 Result<void> Context::check_validation(std::uint64_t mark) const {
   if (auto e = dev_->validation_error_since(mark); !e.empty()) return make_error(e);
   return {};

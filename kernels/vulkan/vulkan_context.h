@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "../backend.h"
 #include "../result.h"
 #include "vulkan_runtime.h"
 
@@ -93,6 +94,10 @@ class Context {
   // Marks the validation-error count; check() fails when an error arrived since.
   std::uint64_t validation_mark() const { return dev_->instance().validation_errors(); }
   Result<void> check_validation(std::uint64_t mark) const;
+  // Submits `stream` and waits: the device time from timestamp queries when the queue has them,
+  // the host round trip (labelled host_clock) otherwise; an error when a validation message
+  // arrived meanwhile.
+  Result<Timing> timed_submit(vk::CommandStream& stream) const;
 
  private:
   Context() = default;

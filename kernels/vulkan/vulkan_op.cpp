@@ -123,14 +123,7 @@ class OpKernel final : public PreparedKernel {
 
   Result<Timing> execute() override {
     if (!uploaded_ok_) return make_error(std::string(p_.op_name()) + " execute before upload");
-    const std::uint64_t mark = ctx_->validation_mark();
-    const auto t0 = std::chrono::steady_clock::now();
-    double dev_s = -1;
-    TB_VK_TRY(stream_.submit_wait(&dev_s));
-    const double host_s = seconds_since(t0);
-    if (auto r = ctx_->check_validation(mark); !r) return r.error();
-    if (dev_s >= 0) return Timing{dev_s, TimingSource::device_timestamps};
-    return Timing{host_s, TimingSource::host_clock};
+    return ctx_->timed_submit(stream_);
   }
 
   Result<void> download(std::span<Tensor> out) override {
