@@ -25,6 +25,52 @@ inline float tb_hsum16(const float16 v) {
   return c.x + c.y;
 }
 
+// Rows of work-item rb (BQ of them; past the last row, the last row again): the O row of each
+// (grow) and how many keys it sees (lim). Returns the most keys any of them sees.
+inline int tb_rows(const int rb, const int rows, const int b, const int kvh, const int group,
+                   const int H, const int Q, const int S, const int causal, int grow[BQ],
+                   int lim[BQ]) {
+  int jmax = 0;
+#pragma unroll
+  for (int r = 0; r < BQ; ++r) {
+    const int rr = min(rb * BQ + r, rows - 1);
+    const int hq = kvh * group + rr / Q, i = rr % Q;
+    grow[r] = (b * H + hq) * Q + i;
+    lim[r] = causal ? min(S, i + S - Q + 1) : S;
+    jmax = max(jmax, lim[r]);
+  }
+  return jmax;
+}
+
+// One online-softmax step of one row over a tile of 16 keys: the scores sc (-inf where not
+// visible) update the running max m and sum l and rescale the row's accumulator; the tile's
+// probabilities are left in p.
+inline void tb_softmax_tile(const float16 sc, float* m, float* l, float16 acc[DV], float p[16]) {
+  const float mnew = fmax(*m, tb_hmax16(sc));
+  if (mnew == -INFINITY) {  // nothing visible yet for this row
+    vstore16((float16)(0.0f), 0, p);
+    return;
+  }
+  const float alpha = exp(*m - mnew);
+  const float16 pr = exp(sc - mnew);
+  *l = *l * alpha + tb_hsum16(pr);
+  *m = mnew;
+#pragma unroll
+  for (int v = 0; v < DV; ++v) acc[v] *= alpha;
+  vstore16(pr, 0, p);
+}
+
+// A split's partial for one row (row = split * nrows + O row): the unnormalised accumulator
+// (DV * 16 floats) and (m, l), for attn_combine.
+inline void tb_store_partial(__global float* part, __global float* part_ml, const long row,
+                             const float16 acc[DV], const float m, const float l) {
+  __global float16* o = (__global float16*)(part + row * DV * 16);
+#pragma unroll
+  for (int v = 0; v < DV; ++v) o[v] = acc[v];
+  part_ml[2 * row] = m;
+  part_ml[2 * row + 1] = l;
+}
+
 // 16 keys x 16 dims per work-item (contiguous reads along d, contiguous writes along keys).
 // copy_v = 0 when D is a multiple of 16: attn_fwd then reads V in place. global: (Sp/16, Dp/16,
 // B * KVH)
@@ -61,15 +107,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void attn_fwd(
   const __global float* vp = Vp + (long)bk * vrows * Dp;  // vrows: S (V in place) or Sp
 
   int grow[BQ], lim[BQ];
-  int jmax = 0;
-#pragma unroll
-  for (int r = 0; r < BQ; ++r) {
-    const int rr = min(rb * BQ + r, rows - 1);
-    const int hq = kvh * group + rr / Q, i = rr % Q;
-    grow[r] = (b * H + hq) * Q + i;
-    lim[r] = causal ? min(S, i + S - Q + 1) : S;
-    jmax = max(jmax, lim[r]);
-  }
+  const int jmax = tb_rows(rb, rows, b, kvh, group, H, Q, S, causal, grow, lim);
   const int j_begin = sp * chunk, j_end = min(jmax, j_begin + chunk);
 
   float m[BQ], l[BQ];
@@ -96,19 +134,8 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void attn_fwd(
 #pragma unroll
     for (int r = 0; r < BQ; ++r) {
       const int16 visible = (lane + j0) < (int16)(lim[r]);
-      const float16 sc = select((float16)(-INFINITY), s[r] * scale, visible);
-      const float mnew = fmax(m[r], tb_hmax16(sc));
-      if (mnew == -INFINITY) {  // nothing visible yet for this row
-        vstore16((float16)(0.0f), 0, p[r]);
-        continue;
-      }
-      const float alpha = exp(m[r] - mnew);
-      const float16 pr = exp(sc - mnew);
-      l[r] = l[r] * alpha + tb_hsum16(pr);
-      m[r] = mnew;
-#pragma unroll
-      for (int v = 0; v < DV; ++v) acc[r][v] *= alpha;
-      vstore16(pr, 0, p[r]);
+      tb_softmax_tile(select((float16)(-INFINITY), s[r] * scale, visible), &m[r], &l[r], acc[r],
+                      p[r]);
     }
     const int jn = min(16, j_end - j0);
     for (int jj = 0; jj < jn; ++jj) {
@@ -135,12 +162,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void attn_fwd(
         for (int e = 0; e < 16 && v * 16 + e < D; ++e) o[v * 16 + e] = t[e];
       }
     } else {
-      const long row = (long)sp * nrows + grow[r];
-      __global float16* o = (__global float16*)(part + row * Dp);
-#pragma unroll
-      for (int v = 0; v < DV; ++v) o[v] = acc[r][v];
-      part_ml[2 * row] = m[r];
-      part_ml[2 * row + 1] = l[r];
+      tb_store_partial(part, part_ml, (long)sp * nrows + grow[r], acc[r], m[r], l[r]);
     }
   }
 }
@@ -198,18 +220,12 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void attn_decode(
   const __global float16* vr = (const __global float16*)(V + (long)bk * S * D);
 
   int grow[BQ], lim[BQ];
-  int jmax = 0;
+  const int jmax = tb_rows(rb, rows, b, kvh, group, H, Q, S, causal, grow, lim);
   float16 qv[BQ][DV];
 #pragma unroll
-  for (int r = 0; r < BQ; ++r) {
-    const int rr = min(rb * BQ + r, rows - 1);
-    const int hq = kvh * group + rr / Q, i = rr % Q;
-    grow[r] = (b * H + hq) * Q + i;
-    lim[r] = causal ? min(S, i + S - Q + 1) : S;
-    jmax = max(jmax, lim[r]);
+  for (int r = 0; r < BQ; ++r)
 #pragma unroll
     for (int v = 0; v < DV; ++v) qv[r][v] = vload16(v, Qm + (long)grow[r] * D) * scale;
-  }
   const int j_begin = sp * chunk, j_end = min(jmax, j_begin + chunk);
 
   float m[BQ], l[BQ];
@@ -249,19 +265,8 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void attn_decode(
         }
       }
       const int16 visible = (lane + j0) < (int16)(lim[r]);
-      const float16 sc = select((float16)(-INFINITY), tb_hsum16x16(x), visible);
-      const float mnew = fmax(m[r], tb_hmax16(sc));
-      if (mnew == -INFINITY) {  // nothing visible yet for this row
-        vstore16((float16)(0.0f), 0, p[r]);
-        continue;
-      }
-      const float alpha = exp(m[r] - mnew);
-      const float16 pr = exp(sc - mnew);
-      l[r] = l[r] * alpha + tb_hsum16(pr);
-      m[r] = mnew;
-#pragma unroll
-      for (int v = 0; v < DV; ++v) acc[r][v] *= alpha;
-      vstore16(pr, 0, p[r]);
+      tb_softmax_tile(select((float16)(-INFINITY), tb_hsum16x16(x), visible), &m[r], &l[r],
+                      acc[r], p[r]);
     }
     for (int jj = 0; jj < jn; ++jj) {
       const __global float16* vv = vr + (long)(j0 + jj) * DV;
@@ -282,12 +287,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void attn_decode(
 #pragma unroll
       for (int v = 0; v < DV; ++v) vstore16(acc[r][v] * inv, v, O + (long)grow[r] * D);
     } else {
-      const long row = (long)sp * nrows + grow[r];
-      __global float16* o = (__global float16*)(part + row * D);
-#pragma unroll
-      for (int v = 0; v < DV; ++v) o[v] = acc[r][v];
-      part_ml[2 * row] = m[r];
-      part_ml[2 * row + 1] = l[r];
+      tb_store_partial(part, part_ml, (long)sp * nrows + grow[r], acc[r], m[r], l[r]);
     }
   }
 }
