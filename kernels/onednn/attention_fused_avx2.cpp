@@ -26,6 +26,9 @@ struct Vec {
     m = _mm_max_ss(m, _mm_movehdup_ps(m));
     return _mm_cvtss_f32(m);
   }
+  static bool any_gt(reg v, float x) {
+    return _mm256_movemask_ps(_mm256_cmp_ps(v, set1(x), _CMP_GT_OQ)) != 0;
+  }
   static reg sub(reg a, reg b) { return _mm256_sub_ps(a, b); }
   static float hsum(reg v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -44,25 +47,15 @@ struct Vec {
                  _mm256_shuffle_ps(p[2 * i], p[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
     return add(_mm256_permute2f128_ps(q[0], q[1], 0x20), _mm256_permute2f128_ps(q[0], q[1], 0x31));
   }
-  // Cephes expf, as in the AVX-512 file; 0 below -87.3.
-  static reg exp(reg x) {
-    const reg lo = set1(-87.3f);
-    const reg keep = _mm256_cmp_ps(x, lo, _CMP_GE_OQ);
-    x = _mm256_min_ps(_mm256_max_ps(x, lo), set1(88.0f));
-    const reg n = _mm256_round_ps(mul(x, set1(1.44269504088896341f)),
-                                  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    reg f = _mm256_fnmadd_ps(n, set1(0.693359375f), x);
-    f = _mm256_fnmadd_ps(n, set1(-2.12194440e-4f), f);
-    reg p = set1(1.9875691500e-4f);
-    p = fma(p, f, set1(1.3981999507e-3f));
-    p = fma(p, f, set1(8.3334519073e-3f));
-    p = fma(p, f, set1(4.1665795894e-2f));
-    p = fma(p, f, set1(1.6666665459e-1f));
-    p = fma(p, f, set1(5.0000001201e-1f));
-    p = fma(p, mul(f, f), add(f, set1(1.0f)));
+  static reg round(reg x) {
+    return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  // p * 2^n for integral n, 0 where n < -126 (2^n built in the exponent bits).
+  static reg ldexp(reg p, reg n) {
     const __m256i e =
         _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_and_ps(keep, mul(p, _mm256_castsi256_ps(e)));
+    return _mm256_and_ps(_mm256_cmp_ps(n, set1(-126.0f), _CMP_GE_OQ),
+                         mul(p, _mm256_castsi256_ps(e)));
   }
 };
 

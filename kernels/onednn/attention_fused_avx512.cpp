@@ -21,6 +21,7 @@ struct Vec {
   static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
   static reg max(reg a, reg b) { return _mm512_max_ps(a, b); }
   static float hmax(reg v) { return _mm512_reduce_max_ps(v); }
+  static bool any_gt(reg v, float x) { return _mm512_cmp_ps_mask(v, set1(x), _CMP_GT_OQ) != 0; }
   static reg sub(reg a, reg b) { return _mm512_sub_ps(a, b); }
   static float hsum(reg v) { return _mm512_reduce_add_ps(v); }
   // Lane i = the sum of v[i]'s lanes, for 16 registers: a transposing tree (pairs within 128-bit
@@ -39,25 +40,12 @@ struct Vec {
     };
     return fold(fold(q[0], q[1]), fold(q[2], q[3]));
   }
-  // Cephes expf: 2^n * p(f), |f| <= ln2/2; 0 below -87.3 (so exp(-inf) = 0).
-  static reg exp(reg x) {
-    const reg lo = set1(-87.3f);
-    const __mmask16 keep = _mm512_cmp_ps_mask(x, lo, _CMP_GE_OQ);
-    x = _mm512_min_ps(_mm512_max_ps(x, lo), set1(88.0f));
-    const reg n = _mm512_roundscale_ps(mul(x, set1(1.44269504088896341f)),
-                                       _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    reg f = _mm512_fnmadd_ps(n, set1(0.693359375f), x);
-    f = _mm512_fnmadd_ps(n, set1(-2.12194440e-4f), f);
-    reg p = set1(1.9875691500e-4f);
-    p = fma(p, f, set1(1.3981999507e-3f));
-    p = fma(p, f, set1(8.3334519073e-3f));
-    p = fma(p, f, set1(4.1665795894e-2f));
-    p = fma(p, f, set1(1.6666665459e-1f));
-    p = fma(p, f, set1(5.0000001201e-1f));
-    p = fma(p, mul(f, f), add(f, set1(1.0f)));
-    const __m512i e =
-        _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-    return _mm512_maskz_mul_ps(keep, p, _mm512_castsi512_ps(e));
+  static reg round(reg x) {
+    return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  // p * 2^n for integral n, 0 where n < -126 (vscalefps: no integer conversion).
+  static reg ldexp(reg p, reg n) {
+    return _mm512_maskz_scalef_ps(_mm512_cmp_ps_mask(n, set1(-126.0f), _CMP_GE_OQ), p, n);
   }
 };
 

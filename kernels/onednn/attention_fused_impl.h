@@ -6,9 +6,10 @@
 // Per task (batch b, kv head, block of up to kRowBlock rows of the query heads it serves, a
 // range of keys: all of them, or one of key_chunks() ranges):
 //   for each tile of kKeyTile keys of the range visible to the block's last row:
-//     S = (Q * 1/sqrt(d)) K^T for the tile: with K^T in register tiles of R rows x NV*W keys;
+//     S = (Q * log2(e)/sqrt(d)) K^T for the tile: with K^T in register tiles of R rows x NV*W keys;
 //         without (few rows, decode) W rows x keys dot products reduced together
-//     per row: mask, new max m', alpha = exp(m - m'), P = exp(S - m'), l = l * alpha + sum(P)
+//     per row: mask, new max m', alpha = 2^(m - m'), P = 2^(S - m'), l = l * alpha + sum(P)
+//         (S in log2 units: Q is pre-scaled by log2(e) / sqrt(d))
 //     acc = acc * alpha + P V_tile, in register tiles of R rows x NV*W head-dim columns (row
 //         pairs x whole V rows without K^T)
 //   O = acc / l, or with several key ranges (m, l, acc) per range, combined afterwards
@@ -20,6 +21,23 @@ struct Fused {
   static constexpr std::int64_t T = kKeyTile, RB = kRowBlock;
 
   static std::int64_t imin(std::int64_t a, std::int64_t b) { return a < b ? a : b; }
+
+  // 2^x for x <= kLazy: scores are kept in log2 units (Q is pre-scaled by log2(e) / sqrt(d)), so
+  // the softmax needs no multiply by log2(e) and no two-constant ln 2 reduction: n = round(x),
+  // 2^(x - n) on [-1/2, 1/2] by the Cephes exp2f polynomial (1 + f P(f), max relative error
+  // 7.9e-8), times 2^n; 0 below 2^-126 (2^-inf = 0, no denormals). 10 vector operations on
+  // AVX-512, where expf's range reduction alone needs 7.
+  static reg exp2(reg x) {
+    x = Vec::max(x, Vec::set1(-127.0f));
+    const reg n = Vec::round(x), f = Vec::sub(x, n);
+    reg p = Vec::set1(1.535336188319500e-4f);
+    p = Vec::fma(p, f, Vec::set1(1.339887440266574e-3f));
+    p = Vec::fma(p, f, Vec::set1(9.618437357674640e-3f));
+    p = Vec::fma(p, f, Vec::set1(5.550332471162809e-2f));
+    p = Vec::fma(p, f, Vec::set1(2.402264791363012e-1f));
+    p = Vec::fma(p, f, Vec::set1(6.931472028550421e-1f));
+    return Vec::ldexp(Vec::fma(p, f, Vec::set1(1.0f)), n);
+  }
 
   // K of one kv head, [s][d], into tile-major Kt [Sp / T][d][T] (each key tile contiguous, so a
   // tile is a few pages, not d of them), keys s..Sp zero.
@@ -196,22 +214,13 @@ struct Fused {
     pv_chunk<RR, NC>(static_cast<int>(d / W), acc, d, alpha, p, Vt, nk);
   }
 
-  template <class F>
+  // f(Rows<rr>{}) for rr in 1 .. R.
+  template <int N = 1, class F>
   static void by_rows(int rr, F&& f) {
-    switch (rr) {
-      case 1:
-        f(Rows<1>{});
-        break;
-      case 2:
-        f(Rows<2>{});
-        break;
-      case 3:
-        f(Rows<3>{});
-        break;
-      default:
-        f(Rows<4>{});
-        break;
+    if constexpr (N < R) {
+      if (rr != N) return by_rows<N + 1>(rr, f);
     }
+    f(Rows<N>{});
   }
   template <int N>
   struct Rows {
@@ -236,27 +245,34 @@ struct Fused {
   }
 
   // Per-row online softmax over one score tile: mask keys valid.. (hidden or past the tile),
-  // P = exp(S - m') in place, alpha = exp(m - m'), l = l * alpha + sum(P).
-  static void softmax_row(float* sr, std::int64_t valid, float& m, float& l, float& alpha) {
+  // P = 2^(S - m) in place, alpha = 2^(m_old - m), l = l * alpha + sum(P). l is a vector of W
+  // partial sums, reduced once at the end, not per tile. The running max m is raised lazily: only
+  // when a score passes it by more than kLazy (then to the tile's max), so P <= 2^kLazy (no
+  // overflow) and most tiles need neither a horizontal max nor a rescale (alpha = 1).
+  static constexpr float kLazy = 8.0f;
+  static void softmax_row(float* sr, std::int64_t valid, float& m, float* l, float& alpha) {
     if (valid <= 0) {  // this row sees no key of the tile: P = 0, state unchanged
       for (std::int64_t jj = 0; jj < T; ++jj) sr[jj] = 0.0f;
       alpha = 1.0f;
       return;
     }
     for (std::int64_t jj = valid; jj < T; ++jj) sr[jj] = -__builtin_inff();
-    reg vm = Vec::set1(m);
-    for (std::int64_t jj = 0; jj < T; jj += W) vm = Vec::max(vm, Vec::load(sr + jj));
-    const float mx = Vec::hmax(vm);
-    alpha = __builtin_expf(m - mx);  // exp(-inf) = 0 on the first visible tile
-    const reg vmx = Vec::set1(mx);
+    reg vm = Vec::load(sr);
+    for (std::int64_t jj = W; jj < T; jj += W) vm = Vec::max(vm, Vec::load(sr + jj));
+    alpha = 1.0f;
+    if (Vec::any_gt(vm, m + kLazy)) {  // m = -inf on the first visible tile: always taken
+      const float mx = Vec::hmax(vm);
+      alpha = __builtin_exp2f(m - mx);  // 2^-inf = 0 on the first visible tile
+      m = mx;
+    }
+    const reg vmx = Vec::set1(m);
     reg sum = Vec::zero();
     for (std::int64_t jj = 0; jj < T; jj += W) {
-      const reg e = Vec::exp(Vec::sub(Vec::load(sr + jj), vmx));
+      const reg e = exp2(Vec::sub(Vec::load(sr + jj), vmx));
       Vec::store(sr + jj, e);
       sum = Vec::add(sum, e);
     }
-    l = l * alpha + Vec::hsum(sum);
-    m = mx;
+    Vec::store(l, Vec::fma(Vec::load(l), Vec::set1(alpha), sum));
   }
 
   // One task: rows r0 .. r0 + RB of kv head kvh's query rows, keys k0 .. k1 (k0 a multiple of
@@ -265,7 +281,7 @@ struct Fused {
   // the cache once, not G times); row r is query (r0 + r) % q of head kvh * G + (r0 + r) / q.
   // part == nullptr: the task covers every key and writes O; else it writes its partial state
   // [RB][d] acc (unnormalised), [RB] m, [RB] l there for combine(). scratch holds qs[RB*d],
-  // acc[RB*d], sc[RB*T], m[RB], l[RB], alpha[RB].
+  // acc[RB*d], sc[RB*T], m[RB], alpha[RB], l[RB][W].
   static void block(const Shape& sh, std::int64_t b, std::int64_t kvh, std::int64_t r0,
                     std::int64_t k0, std::int64_t k1, const float* Q, const float* K,
                     const float* Vv, float* O, float* part, const float* Kt, float* scratch) {
@@ -279,12 +295,14 @@ struct Fused {
     float* acc = qs + RB * d;
     float* sc = acc + RB * d;
     float* m = sc + RB * T;
-    float* l = m + RB;
-    float* alpha = l + RB;
+    float* alpha = m + RB;
+    float* l = alpha + RB;  // [RB][W]
 
-    const float scale = 1.0f / __builtin_sqrtf(static_cast<float>(d));
+    // log2(e) / sqrt(d): scores in log2 units, for exp2 (m and the partials' m are too).
+    const float scale = 1.4426950408889634f / __builtin_sqrtf(static_cast<float>(d));
     for (std::int64_t i = 0; i < rows * d; ++i) qs[i] = Qp[i] * scale, acc[i] = 0.0f;
-    for (std::int64_t r = 0; r < rows; ++r) m[r] = -__builtin_inff(), l[r] = 0.0f;
+    for (std::int64_t r = 0; r < rows; ++r) m[r] = -__builtin_inff();
+    for (std::int64_t i = 0; i < rows * W; ++i) l[i] = 0.0f;
     const auto limit = [&](std::int64_t r) {  // keys visible to row r
       return sh.causal ? imin(k1, (r0 + r) % q + (s - q) + 1) : k1;
     };
@@ -295,19 +313,20 @@ struct Fused {
       const std::int64_t nk = imin(T, L - j0);
       tile_rows_scores(qs, d, Ktp ? Ktp + j0 * d : nullptr, Kp + j0 * d, nk, sc, rows);
       for (std::int64_t r = 0; r < rows; ++r)
-        softmax_row(sc + r * T, imin(limit(r) - j0, nk), m[r], l[r], alpha[r]);
+        softmax_row(sc + r * T, imin(limit(r) - j0, nk), m[r], l + r * W, alpha[r]);
       // Without K^T (few rows: decode) P V goes by row pairs, which take whole V rows (see
       // tile_pv): V is streamed row after row, not in column halves the prefetcher misses.
       tile_rows_pv(acc, d, alpha, sc, Vp + j0 * d, nk, rows, Ktp ? R : 2);
     }
     if (part) {
       for (std::int64_t i = 0; i < rows * d; ++i) part[i] = acc[i];
-      for (std::int64_t r = 0; r < rows; ++r) part[RB * d + r] = m[r], part[RB * d + RB + r] = l[r];
+      for (std::int64_t r = 0; r < rows; ++r)
+        part[RB * d + r] = m[r], part[RB * d + RB + r] = Vec::hsum(Vec::load(l + r * W));
       return;
     }
     float* Op = O + ((b * sh.h + kvh * G) * q + r0) * d;
     for (std::int64_t r = 0; r < rows; ++r) {
-      const float inv = 1.0f / l[r];
+      const float inv = 1.0f / Vec::hsum(Vec::load(l + r * W));
       for (std::int64_t t = 0; t < d; ++t) Op[r * d + t] = acc[r * d + t] * inv;
     }
   }
@@ -323,7 +342,7 @@ struct Fused {
     for (std::int64_t t = 0; t < d; t += W) Vec::store(o + t, Vec::zero());
     for (std::int64_t c = 0; c < chunks; ++c) {
       const float* pc = part + c * stride;
-      const float w = __builtin_expf(pc[RB * d + r] - M);
+      const float w = __builtin_exp2f(pc[RB * d + r] - M);
       sum += w * pc[RB * d + RB + r];
       const reg wv = Vec::set1(w);
       for (std::int64_t t = 0; t < d; t += W)
@@ -357,7 +376,7 @@ struct Fused {
           static_cast<float*>(std::aligned_alloc(64, (tasks * chunks * stride * 4 + 63) / 64 * 64));
       if (!part) return false;
     }
-    const std::size_t scratch_floats = static_cast<std::size_t>(2 * RB * d + RB * T + 3 * RB);
+    const std::size_t scratch_floats = static_cast<std::size_t>(2 * RB * d + RB * T + (2 + W) * RB);
     int failed = 0;
 #pragma omp parallel reduction(| : failed)
     {

@@ -19,10 +19,14 @@ struct Vec {
   static reg add(reg a, reg b) { return a + b; }
   static reg max(reg a, reg b) { return a > b ? a : b; }
   static float hmax(reg v) { return v; }
+  static bool any_gt(reg v, float x) { return v > x; }
   static reg sub(reg a, reg b) { return a - b; }
   static float hsum(reg v) { return v; }
   static reg hsum_lanes(const reg* v) { return v[0]; }
-  static reg exp(reg x) { return x < -87.3f ? 0.0f : __builtin_expf(x); }
+  static reg round(reg x) { return __builtin_rintf(x); }
+  static reg ldexp(reg p, reg n) {
+    return n < -126.0f ? 0.0f : __builtin_ldexpf(p, static_cast<int>(n));
+  }
 };
 
 #include "attention_fused_impl.h"

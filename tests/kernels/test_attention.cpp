@@ -2,6 +2,7 @@
 // head dims), each oneDNN path (fused per ISA, composed) explicitly, and the problem strings.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <random>
@@ -140,6 +141,74 @@ TEST(FusedAttention, KeyChunksMatchOnePass) {
   EXPECT_GT(onednn::fused::key_chunks({1, 1, 1, 1, 4096, 128, false}), 1);    // one head: split
   EXPECT_EQ(onednn::fused::key_chunks({1, 8, 8, 2048, 2048, 64, false}), 1);  // prefill: not
   EXPECT_EQ(onednn::fused::key_chunks({1, 1, 1, 1, 2, 64, false}), 1);        // one tile
+}
+
+// Scores far outside exp's range, whose max keeps growing along the keys (the running max is
+// raised lazily, only past a threshold, so rescaling must be exact whenever it happens), or
+// falls, or jumps late: each ISA, one pass and split over keys, against softmax in double.
+TEST(FusedAttention, ExtremeAndGrowingScores) {
+  using onednn::fused::Shape;
+  const Shape sh{1, 2, 1, 5, 700, 32, false};  // 10 rows, K^T path
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  // Score of key j for row r ~ slope_r * j (+ noise): up to +-1000 in natural-log units.
+  const auto ramp = [&](int kind, std::int64_t j) {
+    const double x = static_cast<double>(j) / sh.s;
+    switch (kind) {
+      case 0:
+        return 1000.0 * x;  // grows by ~1.4 per key: a rescale nearly every tile
+      case 1:
+        return -1000.0 * x;  // falls: later tiles underflow to 0
+      default:
+        return j == sh.s - 3 ? 400.0 : 5.0 * x;  // one late outlier
+    }
+  };
+  const std::int64_t rows = sh.h * sh.q, d = sh.d;
+  std::vector<float> Q(static_cast<std::size_t>(rows * d)), K(static_cast<std::size_t>(sh.s * d)),
+      V(K.size());
+  // Q row r = e_0 * sqrt(d) * (1 + r / 10), K row j = e_0 * ramp + small noise in the other
+  // dims: score(r, j) = (1 + r / 10) * ramp(j) + noise.
+  for (int kind = 0; kind < 3; ++kind) {
+    for (std::int64_t r = 0; r < rows; ++r)
+      for (std::int64_t t = 0; t < d; ++t)
+        Q[r * d + t] = t == 0 ? static_cast<float>(std::sqrt(d) * (1.0 + r / 10.0)) : u(rng);
+    for (std::int64_t j = 0; j < sh.s; ++j)
+      for (std::int64_t t = 0; t < d; ++t) {
+        K[j * d + t] = t == 0 ? static_cast<float>(ramp(kind, j)) : 0.01f * u(rng);
+        V[j * d + t] = u(rng);
+      }
+    std::vector<double> want(Q.size());
+    for (std::int64_t r = 0; r < rows; ++r) {
+      std::vector<double> sc(static_cast<std::size_t>(sh.s));
+      double mx = -1e300, sum = 0.0;
+      for (std::int64_t j = 0; j < sh.s; ++j) {
+        double dot = 0.0;
+        for (std::int64_t t = 0; t < d; ++t) dot += double(Q[r * d + t]) * K[j * d + t];
+        sc[j] = dot / std::sqrt(double(d));
+        mx = std::max(mx, sc[j]);
+      }
+      for (auto& x : sc) sum += (x = std::exp(x - mx));
+      for (std::int64_t j = 0; j < sh.s; ++j)
+        for (std::int64_t t = 0; t < d; ++t) want[r * d + t] += sc[j] / sum * V[j * d + t];
+    }
+    std::vector<float> ws(onednn::fused::workspace_bytes(sh) / 4 + 1);
+    for (const std::string isa : {"avx512", "avx2", "scalar"}) {
+      setenv("TB_ATTENTION_ISA", isa.c_str(), 1);
+      const bool usable = onednn::fused::isa_for(sh) == isa;
+      unsetenv("TB_ATTENTION_ISA");
+      if (!usable) continue;
+      const auto f = isa == "avx512" ? onednn::fused::run_avx512
+                     : isa == "avx2" ? onednn::fused::run_avx2
+                                     : onednn::fused::run_scalar;
+      for (std::int64_t chunks : {1, 3}) {
+        std::vector<float> O(Q.size());
+        ASSERT_TRUE(f(sh, Q.data(), K.data(), V.data(), O.data(), ws.data(), chunks));
+        for (std::size_t i = 0; i < O.size(); ++i)
+          ASSERT_NEAR(O[i], want[i], 1e-4 * (1.0 + std::fabs(want[i])))
+              << isa << " kind " << kind << " chunks " << chunks << " at " << i;
+      }
+    }
+  }
 }
 
 TEST(AttentionProblem, RoundTrips) {
