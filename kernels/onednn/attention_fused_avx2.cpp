@@ -47,6 +47,23 @@ struct Vec {
                  _mm256_shuffle_ps(p[2 * i], p[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
     return add(_mm256_permute2f128_ps(q[0], q[1], 0x20), _mm256_permute2f128_ps(q[0], q[1], 0x31));
   }
+  // r[0 .. 8) = the columns of the 8 x 8 block whose rows are r[0 .. 8) (as in the AVX-512
+  // file, with a 2 x 2 transpose of the 128-bit lanes last).
+  static void transpose(reg* r) {
+    reg t[8];
+    for (int i = 0; i < 4; ++i)
+      t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]),
+            t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    for (int i = 0; i < 2; ++i)
+      for (int k = 0; k < 4; ++k)
+        r[4 * i + k] = _mm256_shuffle_ps(t[4 * i + k / 2], t[4 * i + 2 + k / 2],
+                                         k % 2 ? _MM_SHUFFLE(3, 2, 3, 2) : _MM_SHUFFLE(1, 0, 1, 0));
+    for (int k = 0; k < 4; ++k) {
+      t[k] = _mm256_permute2f128_ps(r[k], r[4 + k], 0x20);
+      t[4 + k] = _mm256_permute2f128_ps(r[k], r[4 + k], 0x31);
+    }
+    for (int i = 0; i < 8; ++i) r[i] = t[i];
+  }
   static reg round(reg x) {
     return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   }

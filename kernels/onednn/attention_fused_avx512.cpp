@@ -40,6 +40,29 @@ struct Vec {
     };
     return fold(fold(q[0], q[1]), fold(q[2], q[3]));
   }
+  // r[0 .. 16) = the columns of the 16 x 16 block whose rows are r[0 .. 16): pairs within
+  // 128-bit lanes, then quads, then a 4 x 4 transpose of the 128-bit lanes.
+  static void transpose(reg* r) {
+    reg t[16];
+    for (int i = 0; i < 8; ++i)
+      t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]),
+            t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    for (int i = 0; i < 4; ++i)  // r[4i + k], 128-bit lane L: column 4L + k of rows 4i .. 4i+3
+      for (int k = 0; k < 4; ++k)
+        r[4 * i + k] = _mm512_shuffle_ps(t[4 * i + k / 2], t[4 * i + 2 + k / 2],
+                                         k % 2 ? _MM_SHUFFLE(3, 2, 3, 2) : _MM_SHUFFLE(1, 0, 1, 0));
+    for (int k = 0; k < 4; ++k) {
+      const reg a = _mm512_shuffle_f32x4(r[k], r[4 + k], _MM_SHUFFLE(1, 0, 1, 0)),
+                b = _mm512_shuffle_f32x4(r[k], r[4 + k], _MM_SHUFFLE(3, 2, 3, 2)),
+                c = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], _MM_SHUFFLE(1, 0, 1, 0)),
+                d = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], _MM_SHUFFLE(3, 2, 3, 2));
+      t[k] = _mm512_shuffle_f32x4(a, c, _MM_SHUFFLE(2, 0, 2, 0));
+      t[4 + k] = _mm512_shuffle_f32x4(a, c, _MM_SHUFFLE(3, 1, 3, 1));
+      t[8 + k] = _mm512_shuffle_f32x4(b, d, _MM_SHUFFLE(2, 0, 2, 0));
+      t[12 + k] = _mm512_shuffle_f32x4(b, d, _MM_SHUFFLE(3, 1, 3, 1));
+    }
+    for (int i = 0; i < 16; ++i) r[i] = t[i];
+  }
   static reg round(reg x) {
     return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   }

@@ -40,15 +40,18 @@ struct Fused {
   }
 
   // K of one kv head, [s][d], into tile-major Kt [Sp / T][d][T] (each key tile contiguous, so a
-  // tile is a few pages, not d of them), keys s..Sp zero.
+  // tile is a few pages, not d of them), keys s..Sp zero; W x W blocks transposed in registers
+  // (d is a multiple of W).
   static void transpose(const float* K, float* Kt, std::int64_t s, std::int64_t d,
                         std::int64_t Sp) {
-    for (std::int64_t j0 = 0; j0 < Sp; j0 += T) {
-      float* tile = Kt + j0 * d;
-      for (std::int64_t j = j0; j < j0 + T; j += 16)
-        for (std::int64_t t = 0; t < d; ++t)
-          for (std::int64_t jj = j; jj < j + 16; ++jj)
-            tile[t * T + (jj - j0)] = jj < s ? K[jj * d + t] : 0.0f;
+    for (std::int64_t j = 0; j < Sp; j += W) {
+      float* tile = Kt + j / T * T * d + j % T;
+      for (std::int64_t t = 0; t < d; t += W) {
+        reg r[W];
+        for (int i = 0; i < W; ++i) r[i] = j + i < s ? Vec::load(K + (j + i) * d + t) : Vec::zero();
+        Vec::transpose(r);
+        for (int i = 0; i < W; ++i) Vec::store(tile + (t + i) * T, r[i]);
+      }
     }
   }
 

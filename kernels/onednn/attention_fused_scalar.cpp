@@ -23,6 +23,7 @@ struct Vec {
   static reg sub(reg a, reg b) { return a - b; }
   static float hsum(reg v) { return v; }
   static reg hsum_lanes(const reg* v) { return v[0]; }
+  static void transpose(reg*) {}  // a 1 x 1 block
   static reg round(reg x) { return __builtin_rintf(x); }
   static reg ldexp(reg p, reg n) {
     return n < -126.0f ? 0.0f : __builtin_ldexpf(p, static_cast<int>(n));
