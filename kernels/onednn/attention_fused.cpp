@@ -44,7 +44,7 @@ std::int64_t key_chunks(const Shape& sh) {
   return std::min((want + tasks - 1) / tasks, (sh.s + kKeyTile - 1) / kKeyTile);
 }
 
-bool run(const Shape& sh, const float* Q, const float* K, const float* V, float* O, float* ws) {
+bool run(const Shape& sh, const void* Q, const void* K, const void* V, float* O, float* ws) {
   if (!use_transpose(sh)) ws = nullptr;
   const std::string isa = isa_for(sh);
   const std::int64_t chunks = key_chunks(sh);

@@ -22,6 +22,7 @@ namespace tb::onednn::fused {
 struct Shape {
   std::int64_t b = 1, h = 1, kv = 1, q = 1, s = 1, d = 1;
   bool causal = false;
+  bool bf16 = false;  // Q, K, V bf16 (widened to f32 on load); O is f32 either way
 };
 
 // The ISA run() will use for this shape: "avx512", "avx2" or "scalar" (the vector paths need d
@@ -32,21 +33,21 @@ std::string isa_for(const Shape& sh);
 bool supports(const Shape& sh);
 // Bytes of workspace run() needs (the K^T copies; 0 when it works from K directly).
 std::size_t workspace_bytes(const Shape& sh);
-// Q [b][h][q][d], K and V [b][kv][s][d], O [b][h][q][d], all f32; ws as workspace_bytes() says.
-// False when scratch memory could not be allocated.
-bool run(const Shape& sh, const float* Q, const float* K, const float* V, float* O, float* ws);
+// Q [b][h][q][d], K and V [b][kv][s][d] (f32, or bf16 when sh.bf16), O [b][h][q][d] f32; ws as
+// workspace_bytes() says. False when scratch memory could not be allocated.
+bool run(const Shape& sh, const void* Q, const void* K, const void* V, float* O, float* ws);
 
 // How many key ranges run() splits each task's keys into (1 = none): flash-decoding, for shapes
 // with too few row blocks (decode: one query row per head) to keep every thread busy.
 std::int64_t key_chunks(const Shape& sh);
 
 // Per-ISA entry points (internal); chunks as key_chunks() says.
-bool run_avx512(const Shape& sh, const float* Q, const float* K, const float* V, float* O,
-                float* ws, std::int64_t chunks);
-bool run_avx2(const Shape& sh, const float* Q, const float* K, const float* V, float* O, float* ws,
+bool run_avx512(const Shape& sh, const void* Q, const void* K, const void* V, float* O, float* ws,
+                std::int64_t chunks);
+bool run_avx2(const Shape& sh, const void* Q, const void* K, const void* V, float* O, float* ws,
               std::int64_t chunks);
-bool run_scalar(const Shape& sh, const float* Q, const float* K, const float* V, float* O,
-                float* ws, std::int64_t chunks);
+bool run_scalar(const Shape& sh, const void* Q, const void* K, const void* V, float* O, float* ws,
+                std::int64_t chunks);
 
 // Shared by the ISA files: the key tile, the padded K^T row length, and whether to transpose.
 inline constexpr std::int64_t kKeyTile = 64, kRowBlock = 32;

@@ -15,6 +15,11 @@ struct Vec {
   static reg zero() { return _mm256_setzero_ps(); }
   static reg set1(float x) { return _mm256_set1_ps(x); }
   static reg load(const float* p) { return _mm256_loadu_ps(p); }
+  // bf16 bits, widened: f32 = bits << 16.
+  static reg load(const std::uint16_t* p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(
+        _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 16));
+  }
   static void store(float* p, reg v) { _mm256_storeu_ps(p, v); }
   static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
   static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
@@ -80,9 +85,9 @@ struct Vec {
 
 }  // namespace
 
-bool run_avx2(const Shape& sh, const float* Q, const float* K, const float* V, float* O, float* ws,
+bool run_avx2(const Shape& sh, const void* Q, const void* K, const void* V, float* O, float* ws,
               std::int64_t chunks) {
-  return Fused<Vec>::run(sh, Q, K, V, O, ws, chunks);
+  return run_typed<Vec>(sh, Q, K, V, O, ws, chunks);
 }
 
 }  // namespace tb::onednn::fused

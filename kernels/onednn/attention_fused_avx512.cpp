@@ -15,6 +15,11 @@ struct Vec {
   static reg zero() { return _mm512_setzero_ps(); }
   static reg set1(float x) { return _mm512_set1_ps(x); }
   static reg load(const float* p) { return _mm512_loadu_ps(p); }
+  // bf16 bits, widened: f32 = bits << 16.
+  static reg load(const std::uint16_t* p) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(
+        _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16));
+  }
   static void store(float* p, reg v) { _mm512_storeu_ps(p, v); }
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
@@ -76,9 +81,9 @@ struct Vec {
 
 }  // namespace
 
-bool run_avx512(const Shape& sh, const float* Q, const float* K, const float* V, float* O,
-                float* ws, std::int64_t chunks) {
-  return Fused<Vec>::run(sh, Q, K, V, O, ws, chunks);
+bool run_avx512(const Shape& sh, const void* Q, const void* K, const void* V, float* O, float* ws,
+                std::int64_t chunks) {
+  return run_typed<Vec>(sh, Q, K, V, O, ws, chunks);
 }
 
 }  // namespace tb::onednn::fused

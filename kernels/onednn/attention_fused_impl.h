@@ -14,13 +14,21 @@
 //         pairs x whole V rows without K^T)
 //   O = acc / l, or with several key ranges (m, l, acc) per range, combined afterwards
 
-template <class Vec>
+// E: the element type of Q, K and V: float, or std::uint16_t holding bf16 bits (widened to f32
+// on load, Vec::load's overload; all arithmetic is f32, and O is f32 either way).
+template <class Vec, class E>
 struct Fused {
   using reg = typename Vec::reg;
   static constexpr int W = Vec::W, NV = Vec::NV, R = 4;
   static constexpr std::int64_t T = kKeyTile, RB = kRowBlock;
 
   static std::int64_t imin(std::int64_t a, std::int64_t b) { return a < b ? a : b; }
+  static float f32(E x) {
+    if constexpr (sizeof(E) == 2)
+      return __builtin_bit_cast(float, static_cast<std::uint32_t>(x) << 16);
+    else
+      return x;
+  }
 
   // 2^x for x <= kLazy: scores are kept in log2 units (Q is pre-scaled by log2(e) / sqrt(d)), so
   // the softmax needs no multiply by log2(e) and no two-constant ln 2 reduction: n = round(x),
@@ -42,8 +50,7 @@ struct Fused {
   // K of one kv head, [s][d], into tile-major Kt [Sp / T][d][T] (each key tile contiguous, so a
   // tile is a few pages, not d of them), keys s..Sp zero; W x W blocks transposed in registers
   // (d is a multiple of W).
-  static void transpose(const float* K, float* Kt, std::int64_t s, std::int64_t d,
-                        std::int64_t Sp) {
+  static void transpose(const E* K, float* Kt, std::int64_t s, std::int64_t d, std::int64_t Sp) {
     for (std::int64_t j = 0; j < Sp; j += W) {
       float* tile = Kt + j / T * T * d + j % T;
       for (std::int64_t t = 0; t < d; t += W) {
@@ -86,8 +93,7 @@ struct Fused {
   // hold RR rows x W/RR keys, and one transposing reduction (Vec::hsum_lanes) turns them into
   // W scores, instead of a horizontal sum per (row, key).
   template <int RR>
-  static void scores_dot(const float* qs, std::int64_t d, const float* K, std::int64_t nk,
-                         float* sc) {
+  static void scores_dot(const float* qs, std::int64_t d, const E* K, std::int64_t nk, float* sc) {
     constexpr int KS = W / RR;  // keys per step
     std::int64_t jj = 0;
     for (; jj + KS <= nk; jj += KS) {
@@ -116,7 +122,7 @@ struct Fused {
   }
   // sc[r][0] = qs[r] . k (one key: the tail of scores_dot).
   template <int RR>
-  static void scores_key(const float* qs, std::int64_t d, const float* k, float* sc) {
+  static void scores_key(const float* qs, std::int64_t d, const E* k, float* sc) {
     reg acc[RR];
 #pragma GCC unroll 4
     for (int r = 0; r < RR; ++r) acc[r] = Vec::zero();
@@ -130,8 +136,7 @@ struct Fused {
   }
   // scores_dot for any RR: row counts that do not divide W go one row at a time.
   template <int RR>
-  static void scores_rows(const float* qs, std::int64_t d, const float* K, std::int64_t nk,
-                          float* sc) {
+  static void scores_rows(const float* qs, std::int64_t d, const E* K, std::int64_t nk, float* sc) {
     if constexpr (W % RR == 0) {
       scores_dot<RR>(qs, d, K, nk, sc);
     } else {
@@ -141,7 +146,7 @@ struct Fused {
 
   // acc[r][0 .. NC*W) = acc * alpha[r] + sum_jj p[r][jj] * Vt[jj][0 .. NC*W).
   template <int RR, int NC>
-  static void pv(float* acc, std::int64_t d, const float* alpha, const float* p, const float* Vt,
+  static void pv(float* acc, std::int64_t d, const float* alpha, const float* p, const E* Vt,
                  std::int64_t nk) {
     reg o[RR][NC];
 #pragma GCC unroll 4
@@ -170,11 +175,11 @@ struct Fused {
   // pv over nc column vectors in register tiles of at most NCM vectors (8, 4, 3, 2, 1).
   template <int RR, int NCM>
   static void pv_chunk(int nc, float* acc, std::int64_t d, const float* alpha, const float* p,
-                       const float* Vt, std::int64_t nk) {
+                       const E* Vt, std::int64_t nk) {
     for (int v = 0; v < nc;) {
       const int left = nc - v;
       float* a = acc + v * W;
-      const float* vt = Vt + v * W;
+      const E* vt = Vt + v * W;
       if constexpr (NCM >= 8)
         if (left >= 8) {
           pv<RR, 8>(a, d, alpha, p, vt, nk), v += 8;
@@ -201,7 +206,7 @@ struct Fused {
 
   // Rows sb .. sb+RR of the block, one key tile: scores into sc, then (after softmax) P V.
   template <int RR>
-  static void tile_scores(const float* qs, std::int64_t d, const float* Ktile, const float* Krows,
+  static void tile_scores(const float* qs, std::int64_t d, const float* Ktile, const E* Krows,
                           std::int64_t nk, float* sc) {
     if (Ktile) {
       for (std::int64_t jt = 0; jt < nk; jt += NV * W) scores_t<RR>(qs, d, Ktile + jt, sc + jt);
@@ -210,8 +215,8 @@ struct Fused {
     }
   }
   template <int RR>
-  static void tile_pv(float* acc, std::int64_t d, const float* alpha, const float* p,
-                      const float* Vt, std::int64_t nk) {
+  static void tile_pv(float* acc, std::int64_t d, const float* alpha, const float* p, const E* Vt,
+                      std::int64_t nk) {
     // One or two rows (decode) take twice the columns: each V row is read in one pass.
     constexpr int NC = RR <= 2 ? 2 * NV : NV;
     pv_chunk<RR, NC>(static_cast<int>(d / W), acc, d, alpha, p, Vt, nk);
@@ -232,15 +237,15 @@ struct Fused {
 
   // Scores and P V of one key tile for the rows of a block, in register tiles of up to R rows
   // for the scores and rpv rows for P V.
-  static void tile_rows_scores(const float* qs, std::int64_t d, const float* Ktile,
-                               const float* Krows, std::int64_t nk, float* sc, std::int64_t rows) {
+  static void tile_rows_scores(const float* qs, std::int64_t d, const float* Ktile, const E* Krows,
+                               std::int64_t nk, float* sc, std::int64_t rows) {
     for (std::int64_t sb = 0; sb < rows; sb += R)
       by_rows(static_cast<int>(imin(R, rows - sb)), [&](auto rr) {
         tile_scores<decltype(rr)::value>(qs + sb * d, d, Ktile, Krows, nk, sc + sb * T);
       });
   }
   static void tile_rows_pv(float* acc, std::int64_t d, const float* alpha, const float* p,
-                           const float* Vt, std::int64_t nk, std::int64_t rows, std::int64_t rpv) {
+                           const E* Vt, std::int64_t nk, std::int64_t rows, std::int64_t rpv) {
     for (std::int64_t sb = 0; sb < rows; sb += rpv)
       by_rows(static_cast<int>(imin(rpv, rows - sb)), [&](auto rr) {
         tile_pv<decltype(rr)::value>(acc + sb * d, d, alpha + sb, p + sb * T, Vt, nk);
@@ -286,13 +291,13 @@ struct Fused {
   // [RB][d] acc (unnormalised), [RB] m, [RB] l there for combine(). scratch holds qs[RB*d],
   // acc[RB*d], sc[RB*T], m[RB], alpha[RB], l[RB][W].
   static void block(const Shape& sh, std::int64_t b, std::int64_t kvh, std::int64_t r0,
-                    std::int64_t k0, std::int64_t k1, const float* Q, const float* K,
-                    const float* Vv, float* O, float* part, const float* Kt, float* scratch) {
+                    std::int64_t k0, std::int64_t k1, const E* Q, const E* K, const E* Vv, float* O,
+                    float* part, const float* Kt, float* scratch) {
     const std::int64_t d = sh.d, s = sh.s, q = sh.q, G = sh.h / sh.kv;
     const std::int64_t rows = imin(RB, G * q - r0), Sp = padded_keys(sh);
-    const float* Qp = Q + ((b * sh.h + kvh * G) * q + r0) * d;
-    const float* Kp = K + (b * sh.kv + kvh) * s * d;
-    const float* Vp = Vv + (b * sh.kv + kvh) * s * d;
+    const E* Qp = Q + ((b * sh.h + kvh * G) * q + r0) * d;
+    const E* Kp = K + (b * sh.kv + kvh) * s * d;
+    const E* Vp = Vv + (b * sh.kv + kvh) * s * d;
     const float* Ktp = Kt ? Kt + (b * sh.kv + kvh) * d * Sp : nullptr;
     float* qs = scratch;
     float* acc = qs + RB * d;
@@ -303,7 +308,7 @@ struct Fused {
 
     // log2(e) / sqrt(d): scores in log2 units, for exp2 (m and the partials' m are too).
     const float scale = 1.4426950408889634f / __builtin_sqrtf(static_cast<float>(d));
-    for (std::int64_t i = 0; i < rows * d; ++i) qs[i] = Qp[i] * scale, acc[i] = 0.0f;
+    for (std::int64_t i = 0; i < rows * d; ++i) qs[i] = f32(Qp[i]) * scale, acc[i] = 0.0f;
     for (std::int64_t r = 0; r < rows; ++r) m[r] = -__builtin_inff();
     for (std::int64_t i = 0; i < rows * W; ++i) l[i] = 0.0f;
     const auto limit = [&](std::int64_t r) {  // keys visible to row r
@@ -358,8 +363,8 @@ struct Fused {
   // False when scratch memory could not be allocated (the output is then incomplete). chunks
   // > 1 splits each task's keys into that many ranges run as separate tasks (flash-decoding:
   // parallelism over keys when there are few query rows), combined afterwards.
-  static bool run(const Shape& sh, const float* Q, const float* K, const float* Vv, float* O,
-                  float* ws, std::int64_t chunks) {
+  static bool run(const Shape& sh, const E* Q, const E* K, const E* Vv, float* O, float* ws,
+                  std::int64_t chunks) {
     const std::int64_t Sp = padded_keys(sh), d = sh.d;
     const bool tr = ws != nullptr;
     if (tr) {
@@ -412,3 +417,16 @@ struct Fused {
     return failed == 0;
   }
 };
+
+// The entry point of each ISA file: Q, K, V as sh.bf16 says.
+template <class Vec>
+bool run_typed(const Shape& sh, const void* Q, const void* K, const void* V, float* O, float* ws,
+               std::int64_t chunks) {
+  if (sh.bf16) {
+    using B = Fused<Vec, std::uint16_t>;
+    return B::run(sh, static_cast<const std::uint16_t*>(Q), static_cast<const std::uint16_t*>(K),
+                  static_cast<const std::uint16_t*>(V), O, ws, chunks);
+  }
+  return Fused<Vec, float>::run(sh, static_cast<const float*>(Q), static_cast<const float*>(K),
+                                static_cast<const float*>(V), O, ws, chunks);
+}

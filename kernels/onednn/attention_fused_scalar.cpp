@@ -13,6 +13,9 @@ struct Vec {
   static reg zero() { return 0.0f; }
   static reg set1(float x) { return x; }
   static reg load(const float* p) { return *p; }
+  static reg load(const std::uint16_t* p) {  // bf16 bits, widened
+    return __builtin_bit_cast(float, static_cast<std::uint32_t>(*p) << 16);
+  }
   static void store(float* p, reg v) { *p = v; }
   static reg fma(reg a, reg b, reg c) { return a * b + c; }
   static reg mul(reg a, reg b) { return a * b; }
@@ -34,9 +37,9 @@ struct Vec {
 
 }  // namespace
 
-bool run_scalar(const Shape& sh, const float* Q, const float* K, const float* V, float* O,
-                float* ws, std::int64_t chunks) {
-  return Fused<Vec>::run(sh, Q, K, V, O, ws, chunks);
+bool run_scalar(const Shape& sh, const void* Q, const void* K, const void* V, float* O, float* ws,
+                std::int64_t chunks) {
+  return run_typed<Vec>(sh, Q, K, V, O, ws, chunks);
 }
 
 }  // namespace tb::onednn::fused

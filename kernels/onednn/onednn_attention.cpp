@@ -1,12 +1,15 @@
 // Attention on the oneDNN backend, two implementations:
 //   composed: matmul (Q K^T, scale fused) [-> causal masked_fill] -> softmax -> matmul (P V),
 //             oneDNN primitives over the materialised [q x s] scores;
-//   fused:    the hand-written online-softmax kernel (attention_fused.h), f32 only; decode
-//             (few query rows) splits the keys over the threads.
+//   fused:    the hand-written online-softmax kernel (attention_fused.h), f32 or bf16 inputs
+//             (widened to f32 on load); decode (few query rows) splits the keys over threads.
 // Choice: TB_ONEDNN_ATTENTION=fused | composed forces one (unsupported if it cannot run the
-// problem); unset or "auto" takes fused for f32 when it supports the shape and composed
-// otherwise (bf16). On the project machine fused is ahead from S = 256 up (1.1-1.3x at 512 ..
-// 4096, 2x causal, 2x decode) and within 10% either way at S = 128 (kernels/onednn/bench).
+// problem); unset or "auto" takes fused where it supports the shape, except bf16 prefill.
+// Measured on the project machine (kernels/onednn/bench/bench_attention, 2 threads): f32 fused
+// is ahead from S = 256 up (d64 1.4x at 2048 and 4096, d128 1.2x; 2.3x causal; decode 1.5-2.5x)
+// and within 10% either way at S = 128. bf16 decode: fused 2.2x (it reads the bf16 cache at
+// half the bytes); bf16 prefill: composed, whose matmuls use bf16 dot products at twice the f32
+// rate while fused computes in f32 (fused 0.7x at d128, even at d64 S = 2048).
 // details() reports which ran ("attention_fused" 1 / 0) and impl_info names the steps.
 #include <cmath>
 #include <cstdlib>
@@ -20,16 +23,16 @@ namespace tb::onednn {
 
 namespace {
 
-fused::Shape shape_of(const AttentionDesc& a) {
-  return {a.b, a.h, a.kv, a.q, a.s, a.d, a.causal};
+fused::Shape shape_of(const AttentionDesc& a, DType t) {
+  return {a.b, a.h, a.kv, a.q, a.s, a.d, a.causal, t == DType::bf16};
 }
 
-void build_fused(Plan& plan, const AttentionDesc& a) {
-  const auto sh = shape_of(a);
+void build_fused(Plan& plan, const AttentionDesc& a, DType t) {
+  const auto sh = shape_of(a, t);
   if (!fused::supports(sh)) throw Failure("fused attention: head dim above 512");
-  const int q = plan.input(0, plain_md({a.b, a.h, a.q, a.d}, DType::f32));
-  const int k = plan.input(1, plain_md({a.b, a.kv, a.s, a.d}, DType::f32));
-  const int v = plan.input(2, plain_md({a.b, a.kv, a.s, a.d}, DType::f32));
+  const int q = plan.input(0, plain_md({a.b, a.h, a.q, a.d}, t));
+  const int k = plan.input(1, plain_md({a.b, a.kv, a.s, a.d}, t));
+  const int v = plan.input(2, plain_md({a.b, a.kv, a.s, a.d}, t));
   const int o = plan.output(0, plain_md({a.b, a.h, a.q, a.d}, DType::f32));
   const std::size_t ws_bytes = fused::workspace_bytes(sh);
   const int ws =
@@ -38,7 +41,8 @@ void build_fused(Plan& plan, const AttentionDesc& a) {
     const auto f = [&](int i) {
       return static_cast<float*>(m[static_cast<std::size_t>(i)].get_data_handle());
     };
-    if (!fused::run(sh, f(q), f(k), f(v), f(o), ws >= 0 ? f(ws) : nullptr))
+    const auto in = [&](int i) { return m[static_cast<std::size_t>(i)].get_data_handle(); };
+    if (!fused::run(sh, in(q), in(k), in(v), f(o), ws >= 0 ? f(ws) : nullptr))
       throw Failure("fused attention: out of memory for per-thread scratch");
   });
 }
@@ -104,12 +108,14 @@ void build_attention(Plan& plan, const Problem& p, const AttentionDesc& a) {
   if (mode != "auto" && mode != "fused" && mode != "composed")
     throw Failure("TB_ONEDNN_ATTENTION must be auto, fused or composed, not '" + std::string(mode) +
                   "'");
-  const bool fused_ok = p.dtype == DType::f32 && fused::supports(shape_of(a));
+  const bool fused_ok =
+      (p.dtype == DType::f32 || p.dtype == DType::bf16) && fused::supports(shape_of(a, p.dtype));
   if (mode == "fused" && !fused_ok)
-    throw Failure("fused attention runs f32 with head dim <= 512 only");
-  const bool fused = mode == "fused" || (mode == "auto" && fused_ok);
+    throw Failure("fused attention runs f32 or bf16 with head dim <= 512 only");
+  const bool bf16_prefill = p.dtype == DType::bf16 && fused::use_transpose(shape_of(a, p.dtype));
+  const bool fused = mode == "fused" || (mode == "auto" && fused_ok && !bf16_prefill);
   if (fused)
-    build_fused(plan, a);
+    build_fused(plan, a, p.dtype);
   else
     build_composed(plan, p, a);
   plan.detail("attention_fused", fused ? 1 : 0);

@@ -33,12 +33,17 @@ const std::vector<std::string> kShapes = {
     "attn:h3kv1q1s190d40:f32",      // 3 rows (not a divisor of the lanes), d % 16 != 0
     "attn:h4kv2q3s257d48c1:f32",    // GQA decode of 3 tokens, causal, 6 rows per kv head
     "attn:b2h6kv2q2s333d16c1:f32",  // batch, causal, chunks some rows see nothing of
-                                    // "attn:h2q33s70d64:bf16", "attn:h4kv2q16s16d32c1:bf16",
+    // bf16 Q, K, V (f32 O): fused widens on load, composed runs oneDNN's bf16 primitives;
+    // unsupported on the GPU backends
+    "attn:h2q33s70d64:bf16", "attn:h4kv2q16s16d32c1:bf16",
+    "attn:h8kv1q1s1000d64:bf16",  // MQA decode from bf16 K and V, keys split over threads
+    "attn:h1q1s4099d128:bf16",
+    "attn:h2q20s37d13:bf16",  // odd head dim: the scalar path
 };
 
 TB_BACKEND_SUITE(AttentionTest, kShapes);
 
-// Every oneDNN attention path on the f32 shapes: composed, and fused capped at each ISA (a path
+// Every oneDNN attention path on every shape: composed, and fused capped at each ISA (a path
 // the CPU lacks falls back to a lower one, which is then what is tested).
 class OnednnAttentionPath : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {
  protected:
@@ -57,37 +62,39 @@ TEST_P(OnednnAttentionPath, MatchesReference) {
   }
   test::expect_matches_reference("onednn", problem);
 }
-std::vector<std::string> f32_shapes() {
-  std::vector<std::string> v;
-  for (const auto& s : kShapes)
-    if (s.ends_with(":f32")) v.push_back(s);
-  return v;
-}
 INSTANTIATE_TEST_SUITE_P(Paths, OnednnAttentionPath,
                          ::testing::Combine(::testing::Values("composed", "avx512", "avx2",
                                                               "scalar"),
-                                            ::testing::ValuesIn(f32_shapes())),
+                                            ::testing::ValuesIn(kShapes)),
                          test::param_name);
 
 TEST(OnednnAttention, ReportsWhichPathRan) {
   Backend* b = test::backend("onednn");
   if (!b || !b->availability().available) GTEST_SKIP();
   const auto p = Problem::parse("attn:h2q40d32c1:f32").value();
-  const auto fused_flag = [&](const char* mode) {
+  const auto fused_flag = [&](const char* mode, const Problem& pr) {
     setenv("TB_ONEDNN_ATTENTION", mode, 1);
-    auto k = b->prepare(p, PrepareOptions{});
+    auto k = b->prepare(pr, PrepareOptions{});
     unsetenv("TB_ONEDNN_ATTENTION");
     if (!k) return -1.0;
     for (const auto& [name, v] : k.value()->details())
       if (name == "attention_fused") return v;
     return -2.0;
   };
-  EXPECT_EQ(fused_flag("fused"), 1.0);
-  EXPECT_EQ(fused_flag("composed"), 0.0);
-  EXPECT_EQ(fused_flag("auto"), 1.0);  // f32: fused by default
+  EXPECT_EQ(fused_flag("fused", p), 1.0);
+  EXPECT_EQ(fused_flag("composed", p), 0.0);
+  EXPECT_EQ(fused_flag("auto", p), 1.0);  // f32: fused by default
+  // bf16: fused for decode (it reads the cache at half the bytes), composed (bf16 dot products)
+  // for prefill, unless forced.
+  const auto decode = Problem::parse("attn:h8kv2q1s300d64:bf16").value();
+  const auto prefill = Problem::parse("attn:h2q40d32:bf16").value();
+  EXPECT_EQ(fused_flag("auto", decode), 1.0);
+  EXPECT_EQ(fused_flag("auto", prefill), 0.0);
+  EXPECT_EQ(fused_flag("fused", prefill), 1.0);
   setenv("TB_ONEDNN_ATTENTION", "fused", 1);
   EXPECT_TRUE(b->supports(p, 0).supported);
-  EXPECT_FALSE(b->supports(Problem::parse("attn:h2q40d32:bf16").value(), 0).supported);
+  EXPECT_TRUE(b->supports(Problem::parse("attn:h2q40d32:bf16").value(), 0).supported);
+  EXPECT_FALSE(b->supports(Problem::parse("attn:h2q40d640:f32").value(), 0).supported);
   setenv("TB_ONEDNN_ATTENTION", "bogus", 1);
   EXPECT_FALSE(b->supports(p, 0).supported);
   unsetenv("TB_ONEDNN_ATTENTION");

@@ -1,9 +1,9 @@
 // Fused (online softmax, hand-written) vs composed (oneDNN matmul + softmax + matmul) attention
 // on the oneDNN backend, interleaved per iteration; composed_over_fused > 1 means fused is faster.
 // Prefill: 8 heads, S = 128 .. 4096, head dim 64 and 128. Decode: 1 query against a KV cache of
-// 1024 .. 65536, reported as GB/s over the compulsory K + V (+ Q, O) traffic and as
-// fused_over_bound = time / (bytes / copy bandwidth): 8 MiB and less of KV stays in the LLC
-// between iterations, 64 and 128 MiB come from DRAM.
+// 1024 .. 65536 (and a few of each in bf16), reported as GB/s over the compulsory K + V (+ Q, O)
+// traffic and as fused_over_bound = time / (bytes / copy bandwidth): 8 MiB and less of KV stays in
+// the LLC between iterations, 64 and 128 MiB come from DRAM.
 //   --read_gbs=N: the probed read-stream bandwidth, memory.bandwidth.read of `tierbench probe`
 //   (default 35 GB/s: 2 threads, this machine), the bound for decode, which only reads K and V
 //
@@ -80,6 +80,12 @@ int main(int argc, char** argv) {
   problems.push_back("attn:h32kv8q1s16384d128:f32");  // GQA, 128 MiB of KV: DRAM
   problems.push_back("attn:h1q1s65536d128:f32");      // one head, 64 MiB: split over keys only
   problems.push_back("attn:h8q1s8192d128:f32");       // MHA, 64 MiB
+  // bf16 Q, K, V: fused widens to f32 on load (f32 FMAs; decode reads half the bytes), composed
+  // runs oneDNN's bf16 matmuls (AVX512-BF16 dot products where present).
+  for (int s : {512, 2048}) problems.push_back("attn:h8q" + std::to_string(s) + "d64:bf16");
+  problems.push_back("attn:h8q2048d128:bf16");
+  problems.push_back("attn:h32kv8q1s16384d128:bf16");  // GQA decode, 64 MiB of bf16 KV
+  problems.push_back("attn:h8q1s8192d128:bf16");       // MHA decode, 32 MiB
   for (const auto& p : problems)
     benchmark::RegisterBenchmark(p.c_str(), tb::bench::BM_attention, p)
         ->UseManualTime()
