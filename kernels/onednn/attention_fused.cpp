@@ -12,16 +12,17 @@ namespace tb::onednn::fused {
 
 namespace {
 int rank(std::string_view isa) {
-  return isa == "avx512" ? 2 : isa == "avx2" ? 1 : 0;
+  return isa == "avx512bf16" ? 3 : isa == "avx512" ? 2 : isa == "avx2" ? 1 : 0;
 }
 }  // namespace
 
 std::string isa_for(const Shape& sh) {
   const auto& f = cpu_features();
-  int best = f.avx512f ? 2 : (f.avx2 && f.fma) ? 1 : 0;
+  int best = f.avx512f ? (f.avx512_bf16 ? 3 : 2) : (f.avx2 && f.fma) ? 1 : 0;
   if (const char* cap = std::getenv("TB_ATTENTION_ISA"); cap && *cap)
     best = std::min(best, rank(cap));
-  if (best == 2 && sh.d % 16 == 0) return "avx512";
+  if (best == 3 && sh.bf16 && sh.d % 32 == 0) return "avx512bf16";
+  if (best >= 2 && sh.d % 16 == 0) return "avx512";
   if (best >= 1 && sh.d % 8 == 0) return "avx2";
   return "scalar";
 }
@@ -48,6 +49,7 @@ bool run(const Shape& sh, const void* Q, const void* K, const void* V, float* O,
   if (!use_transpose(sh)) ws = nullptr;
   const std::string isa = isa_for(sh);
   const std::int64_t chunks = key_chunks(sh);
+  if (isa == "avx512bf16") return run_avx512bf16(sh, Q, K, V, O, ws, chunks);
   if (isa == "avx512") return run_avx512(sh, Q, K, V, O, ws, chunks);
   if (isa == "avx2") return run_avx2(sh, Q, K, V, O, ws, chunks);
   return run_scalar(sh, Q, K, V, O, ws, chunks);

@@ -8,9 +8,11 @@
 // block x d) more.
 //
 // One algorithm (attention_fused_impl.h), instantiated per ISA in its own file compiled with its
-// own -m flags: attention_fused_avx512.cpp, attention_fused_avx2.cpp, attention_fused_scalar.cpp.
-// The ISA is chosen at run time from tb::cpu_features(); TB_ATTENTION_ISA=avx512|avx2|scalar
-// caps it (tests use this to cover every path on one machine).
+// own -m flags: attention_fused_avx512.cpp, attention_fused_avx2.cpp, attention_fused_scalar.cpp,
+// and attention_fused_avx512bf16.cpp (bf16 inputs, d % 32 == 0: bf16 dot products for both
+// products where the K^T path runs). The ISA is chosen at run time from tb::cpu_features();
+// TB_ATTENTION_ISA=avx512bf16|avx512|avx2|scalar caps it (tests use this to cover every path on
+// one machine).
 #pragma once
 
 #include <cstddef>
@@ -25,8 +27,8 @@ struct Shape {
   bool bf16 = false;  // Q, K, V bf16 (widened to f32 on load); O is f32 either way
 };
 
-// The ISA run() will use for this shape: "avx512", "avx2" or "scalar" (the vector paths need d
-// to be a multiple of their width).
+// The ISA run() will use for this shape: "avx512bf16" (bf16 only), "avx512", "avx2" or "scalar"
+// (the vector paths need d to be a multiple of their width, avx512bf16 of twice that).
 std::string isa_for(const Shape& sh);
 // Whether the kernel takes this shape at all (d <= 512: the per-thread accumulators live on the
 // stack).
@@ -42,6 +44,8 @@ bool run(const Shape& sh, const void* Q, const void* K, const void* V, float* O,
 std::int64_t key_chunks(const Shape& sh);
 
 // Per-ISA entry points (internal); chunks as key_chunks() says.
+bool run_avx512bf16(const Shape& sh, const void* Q, const void* K, const void* V, float* O,
+                    float* ws, std::int64_t chunks);
 bool run_avx512(const Shape& sh, const void* Q, const void* K, const void* V, float* O, float* ws,
                 std::int64_t chunks);
 bool run_avx2(const Shape& sh, const void* Q, const void* K, const void* V, float* O, float* ws,

@@ -12,6 +12,7 @@ namespace {
 struct Vec {
   using reg = __m256;
   static constexpr int W = 8, NV = 2;
+  static constexpr bool kBf16Dot = false;
   static reg zero() { return _mm256_setzero_ps(); }
   static reg set1(float x) { return _mm256_set1_ps(x); }
   static reg load(const float* p) { return _mm256_loadu_ps(p); }

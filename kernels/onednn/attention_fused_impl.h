@@ -15,13 +15,16 @@
 //   O = acc / l, or with several key ranges (m, l, acc) per range, combined afterwards
 
 // E: the element type of Q, K and V: float, or std::uint16_t holding bf16 bits (widened to f32
-// on load, Vec::load's overload; all arithmetic is f32, and O is f32 either way).
+// on load, Vec::load's overload; all arithmetic is f32, and O is f32 either way). With bf16 and
+// a Vec with bf16 dot products (Vec::kBf16Dot), the K^T path packs K and V into bf16 pairs
+// instead and computes both products with them (kDot; see the *_dot functions).
 template <class Vec, class E>
 struct Fused {
   using reg = typename Vec::reg;
   static constexpr int W = Vec::W, NV = Vec::NV, R = 4;
   static constexpr std::int64_t T = kKeyTile, RB = kRowBlock;
 
+  static constexpr bool kDot = Vec::kBf16Dot && sizeof(E) == 2;
   static std::int64_t imin(std::int64_t a, std::int64_t b) { return a < b ? a : b; }
   static float f32(E x) {
     if constexpr (sizeof(E) == 2)
@@ -49,8 +52,9 @@ struct Fused {
 
   // K of one kv head, [s][d], into tile-major Kt [Sp / T][d][T] (each key tile contiguous, so a
   // tile is a few pages, not d of them), keys s..Sp zero; W x W blocks transposed in registers
-  // (d is a multiple of W).
-  static void transpose(const E* K, float* Kt, std::int64_t s, std::int64_t d, std::int64_t Sp) {
+  // (d is a multiple of W). kDot transposes bf16 pairs as 32-bit elements: In = float, d / 2.
+  template <class In>
+  static void transpose(const In* K, float* Kt, std::int64_t s, std::int64_t d, std::int64_t Sp) {
     for (std::int64_t j = 0; j < Sp; j += W) {
       float* tile = Kt + j / T * T * d + j % T;
       for (std::int64_t t = 0; t < d; t += W) {
@@ -252,6 +256,108 @@ struct Fused {
       });
   }
 
+  // kDot layouts, per kv head, in the K^T workspace (the same bytes as an f32 K^T): K as
+  // [Sp / T][d / 2][T][2] (pairs of head dims, key-major within a tile: transpose() on 32-bit
+  // pairs) and V as [Sp / 2][d][2] (pairs of keys: rows j and j + 1 interleaved), keys s..Sp 0.
+  static void pack_v(const std::uint16_t* V, std::uint16_t* out, std::int64_t s, std::int64_t d,
+                     std::int64_t Sp) {
+    for (std::int64_t j = 0; j < Sp; j += 2) {
+      std::uint32_t* o = reinterpret_cast<std::uint32_t*>(out + j * d);
+      const std::uint16_t* a = V + j * d;
+      const std::uint16_t* b = a + d;
+      if (j + 1 < s) {
+        for (std::int64_t c = 0; c < d; ++c) o[c] = a[c] | static_cast<std::uint32_t>(b[c]) << 16;
+      } else {
+        for (std::int64_t c = 0; c < d; ++c) o[c] = j < s ? a[c] : 0u;
+      }
+    }
+  }
+  // sc[r][jt .. jt + NV*W) = scale * q[r] . K[jt .. jt + NV*W) from bf16 pairs (q: the block's
+  // Q rows, stride d; Kp: one packed key tile + 2 jt).
+  template <int RR>
+  static void scores_dot_t(const std::uint16_t* q, std::int64_t d, const std::uint16_t* Kp,
+                           float* sc, float scale) {
+    reg acc[RR][NV];
+#pragma GCC unroll 4
+    for (int r = 0; r < RR; ++r)
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[r][v] = Vec::zero();
+    for (std::int64_t tp = 0; tp < d / 2; ++tp) {
+      reg k[NV];
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) k[v] = Vec::load_pairs(Kp + (tp * T + v * W) * 2);
+#pragma GCC unroll 4
+      for (int r = 0; r < RR; ++r) {
+        const reg qb = Vec::set1_pair(q + r * d + 2 * tp);
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) acc[r][v] = Vec::dot(acc[r][v], qb, k[v]);
+      }
+    }
+    const reg sv = Vec::set1(scale);
+#pragma GCC unroll 4
+    for (int r = 0; r < RR; ++r)
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) Vec::store(sc + r * T + v * W, Vec::mul(acc[r][v], sv));
+  }
+  // acc[r][0 .. NC*W) = acc * alpha[r] + sum over key pairs of p[r][pair] . Vp[pair][col][2]
+  // (p: bf16 P rows, stride T; Vp: the tile's packed V + 2 * first column; np key pairs).
+  template <int RR, int NC>
+  static void pv_dot(float* acc, std::int64_t d, const float* alpha, const std::uint16_t* p,
+                     const std::uint16_t* Vp, std::int64_t np) {
+    reg o[RR][NC];
+#pragma GCC unroll 4
+    for (int r = 0; r < RR; ++r) {
+      const reg a = Vec::set1(alpha[r]);
+#pragma GCC unroll 8
+      for (int v = 0; v < NC; ++v) o[r][v] = Vec::mul(Vec::load(acc + r * d + v * W), a);
+    }
+    for (std::int64_t jp = 0; jp < np; ++jp) {
+      reg vv[NC];
+#pragma GCC unroll 8
+      for (int v = 0; v < NC; ++v) vv[v] = Vec::load_pairs(Vp + (jp * d + v * W) * 2);
+#pragma GCC unroll 4
+      for (int r = 0; r < RR; ++r) {
+        const reg pb = Vec::set1_pair(p + r * T + 2 * jp);
+#pragma GCC unroll 8
+        for (int v = 0; v < NC; ++v) o[r][v] = Vec::dot(o[r][v], pb, vv[v]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < RR; ++r)
+#pragma GCC unroll 8
+      for (int v = 0; v < NC; ++v) Vec::store(acc + r * d + v * W, o[r][v]);
+  }
+  // One key tile for the block's rows with bf16 dot products (d a multiple of 2 W): the scores
+  // from the tile's packed K (Kp), then, after the softmax, P to bf16 (p16) and P V from the
+  // tile's packed V (Vp).
+  static void tile_dot_scores(const std::uint16_t* q, std::int64_t d, const std::uint16_t* Kp,
+                              std::int64_t nk, float* sc, std::int64_t rows, float scale) {
+    for (std::int64_t sb = 0; sb < rows; sb += R)
+      by_rows(static_cast<int>(imin(R, rows - sb)), [&](auto rr) {
+        for (std::int64_t jt = 0; jt < nk; jt += NV * W)
+          scores_dot_t<decltype(rr)::value>(q + sb * d, d, Kp + 2 * jt, sc + sb * T + jt, scale);
+      });
+  }
+  static void tile_dot_pv(std::int64_t d, const std::uint16_t* Vp, std::int64_t nk, const float* sc,
+                          std::uint16_t* p16, float* acc, const float* alpha, std::int64_t rows) {
+    for (std::int64_t r = 0; r < rows; ++r)
+      for (std::int64_t jj = 0; jj < T; jj += W)
+        Vec::store_bf16(p16 + r * T + jj, Vec::load(sc + r * T + jj));
+    const std::int64_t np = (nk + 1) / 2;  // an odd tail pairs with a P = 0 (masked) key
+    for (std::int64_t sb = 0; sb < rows; sb += R)
+      by_rows(static_cast<int>(imin(R, rows - sb)), [&](auto rr) {
+        constexpr int RR = decltype(rr)::value;
+        const float* al = alpha + sb;
+        const std::uint16_t* pr = p16 + sb * T;
+        for (std::int64_t c = 0; c < d; c += NV * W) {
+          if (d - c >= NV * W)
+            pv_dot<RR, NV>(acc + sb * d + c, d, al, pr, Vp + 2 * c, np);
+          else
+            pv_dot<RR, NV / 2>(acc + sb * d + c, d, al, pr, Vp + 2 * c, np);
+        }
+      });
+  }
+
   // Per-row online softmax over one score tile: mask keys valid.. (hidden or past the tile),
   // P = 2^(S - m) in place, alpha = 2^(m_old - m), l = l * alpha + sum(P). l is a vector of W
   // partial sums, reduced once at the end, not per tile. The running max m is raised lazily: only
@@ -289,7 +395,7 @@ struct Fused {
   // the cache once, not G times); row r is query (r0 + r) % q of head kvh * G + (r0 + r) / q.
   // part == nullptr: the task covers every key and writes O; else it writes its partial state
   // [RB][d] acc (unnormalised), [RB] m, [RB] l there for combine(). scratch holds qs[RB*d],
-  // acc[RB*d], sc[RB*T], m[RB], alpha[RB], l[RB][W].
+  // acc[RB*d], sc[RB*T], m[RB], alpha[RB], l[RB][W], p16[RB*T] (bf16, kDot).
   static void block(const Shape& sh, std::int64_t b, std::int64_t kvh, std::int64_t r0,
                     std::int64_t k0, std::int64_t k1, const E* Q, const E* K, const E* Vv, float* O,
                     float* part, const float* Kt, float* scratch) {
@@ -305,6 +411,7 @@ struct Fused {
     float* m = sc + RB * T;
     float* alpha = m + RB;
     float* l = alpha + RB;  // [RB][W]
+    std::uint16_t* p16 = reinterpret_cast<std::uint16_t*>(l + RB * W);
 
     // log2(e) / sqrt(d): scores in log2 units, for exp2 (m and the partials' m are too).
     const float scale = 1.4426950408889634f / __builtin_sqrtf(static_cast<float>(d));
@@ -319,6 +426,17 @@ struct Fused {
 
     for (std::int64_t j0 = k0; j0 < L; j0 += T) {
       const std::int64_t nk = imin(T, L - j0);
+      if constexpr (kDot) {
+        if (Ktp) {  // bf16 dot products on the packed K and V (see pack_v)
+          const auto* Kd = reinterpret_cast<const std::uint16_t*>(Ktp) + j0 * d;
+          const auto* Vd = reinterpret_cast<const std::uint16_t*>(Ktp) + Sp * d + j0 * d;
+          tile_dot_scores(Qp, d, Kd, nk, sc, rows, scale);
+          for (std::int64_t r = 0; r < rows; ++r)
+            softmax_row(sc + r * T, imin(limit(r) - j0, nk), m[r], l + r * W, alpha[r]);
+          tile_dot_pv(d, Vd, nk, sc, p16, acc, alpha, rows);
+          continue;
+        }
+      }
       tile_rows_scores(qs, d, Ktp ? Ktp + j0 * d : nullptr, Kp + j0 * d, nk, sc, rows);
       for (std::int64_t r = 0; r < rows; ++r)
         softmax_row(sc + r * T, imin(limit(r) - j0, nk), m[r], l + r * W, alpha[r]);
@@ -370,8 +488,17 @@ struct Fused {
     if (tr) {
 #pragma omp parallel for collapse(2) schedule(static)
       for (std::int64_t b = 0; b < sh.b; ++b)
-        for (std::int64_t k = 0; k < sh.kv; ++k)
-          transpose(K + (b * sh.kv + k) * sh.s * d, ws + (b * sh.kv + k) * d * Sp, sh.s, d, Sp);
+        for (std::int64_t k = 0; k < sh.kv; ++k) {
+          const std::int64_t head = b * sh.kv + k;
+          if constexpr (kDot) {  // packed K, then packed V: d * Sp bf16 each
+            auto* out = reinterpret_cast<std::uint16_t*>(ws + head * d * Sp);
+            transpose(reinterpret_cast<const float*>(K + head * sh.s * d),
+                      reinterpret_cast<float*>(out), sh.s, d / 2, Sp);
+            pack_v(Vv + head * sh.s * d, out + Sp * d, sh.s, d, Sp);
+          } else {
+            transpose(K + head * sh.s * d, ws + head * d * Sp, sh.s, d, Sp);
+          }
+        }
     }
     const std::int64_t rows = sh.h / sh.kv * sh.q, blocks = (rows + RB - 1) / RB;
     const std::int64_t tasks = sh.b * sh.kv * blocks;
@@ -384,7 +511,8 @@ struct Fused {
           static_cast<float*>(std::aligned_alloc(64, (tasks * chunks * stride * 4 + 63) / 64 * 64));
       if (!part) return false;
     }
-    const std::size_t scratch_floats = static_cast<std::size_t>(2 * RB * d + RB * T + (2 + W) * RB);
+    const std::size_t scratch_floats =
+        static_cast<std::size_t>(2 * RB * d + RB * T + (2 + W) * RB + RB * T / 2);
     int failed = 0;
 #pragma omp parallel reduction(| : failed)
     {

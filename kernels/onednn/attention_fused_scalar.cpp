@@ -10,6 +10,7 @@ namespace {
 struct Vec {
   using reg = float;
   static constexpr int W = 1, NV = 8;
+  static constexpr bool kBf16Dot = false;
   static reg zero() { return 0.0f; }
   static reg set1(float x) { return x; }
   static reg load(const float* p) { return *p; }

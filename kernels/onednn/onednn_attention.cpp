@@ -4,12 +4,14 @@
 //   fused:    the hand-written online-softmax kernel (attention_fused.h), f32 or bf16 inputs
 //             (widened to f32 on load); decode (few query rows) splits the keys over threads.
 // Choice: TB_ONEDNN_ATTENTION=fused | composed forces one (unsupported if it cannot run the
-// problem); unset or "auto" takes fused where it supports the shape, except bf16 prefill.
-// Measured on the project machine (kernels/onednn/bench/bench_attention, 2 threads): f32 fused
-// is ahead from S = 256 up (d64 1.4x at 2048 and 4096, d128 1.2x; 2.3x causal; decode 1.5-2.5x)
-// and within 10% either way at S = 128. bf16 decode: fused 2.2x (it reads the bf16 cache at
-// half the bytes); bf16 prefill: composed, whose matmuls use bf16 dot products at twice the f32
-// rate while fused computes in f32 (fused 0.7x at d128, even at d64 S = 2048).
+// problem); unset or "auto" takes fused where it supports the shape, except bf16 prefill on a
+// CPU without AVX512-BF16. Measured on the project machine (kernels/onednn/bench/
+// bench_attention, 2 threads): f32 fused is ahead from S = 256 up (d64 1.4x at 2048 and 4096,
+// d128 1.2x; 2.3x causal; decode 1.5-2.5x) and within 10% either way at S = 128. bf16: decode
+// 1.8-2.1x (fused reads the bf16 cache at half the bytes); prefill with bf16 dot products
+// (avx512bf16) 1.3x at S = 512, 1.6x (d64) and 1.3x (d128) at 2048; prefill widened to f32
+// instead (no AVX512-BF16) lost to composed (0.7x at d128), whose bf16 matmuls run at twice
+// the f32 rate.
 // details() reports which ran ("attention_fused" 1 / 0) and impl_info names the steps.
 #include <cmath>
 #include <cstdlib>
@@ -112,8 +114,10 @@ void build_attention(Plan& plan, const Problem& p, const AttentionDesc& a) {
       (p.dtype == DType::f32 || p.dtype == DType::bf16) && fused::supports(shape_of(a, p.dtype));
   if (mode == "fused" && !fused_ok)
     throw Failure("fused attention runs f32 or bf16 with head dim <= 512 only");
-  const bool bf16_prefill = p.dtype == DType::bf16 && fused::use_transpose(shape_of(a, p.dtype));
-  const bool fused = mode == "fused" || (mode == "auto" && fused_ok && !bf16_prefill);
+  const auto sh = shape_of(a, p.dtype);
+  const bool f32_bf16_prefill =
+      p.dtype == DType::bf16 && fused::use_transpose(sh) && fused::isa_for(sh) != "avx512bf16";
+  const bool fused = mode == "fused" || (mode == "auto" && fused_ok && !f32_bf16_prefill);
   if (fused)
     build_fused(plan, a, p.dtype);
   else

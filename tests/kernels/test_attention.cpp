@@ -35,10 +35,14 @@ const std::vector<std::string> kShapes = {
     "attn:b2h6kv2q2s333d16c1:f32",  // batch, causal, chunks some rows see nothing of
     // bf16 Q, K, V (f32 O): fused widens on load, composed runs oneDNN's bf16 primitives;
     // unsupported on the GPU backends
-    "attn:h2q33s70d64:bf16", "attn:h4kv2q16s16d32c1:bf16",
+    "attn:h2q33s70d64:bf16",
+    "attn:h4kv2q16s16d32c1:bf16",
     "attn:h8kv1q1s1000d64:bf16",  // MQA decode from bf16 K and V, keys split over threads
     "attn:h1q1s4099d128:bf16",
     "attn:h2q20s37d13:bf16",  // odd head dim: the scalar path
+    // bf16 dot products (avx512bf16): d = 96 (column chunks of 64 + 32), an odd key count (a
+    // key pair half past the end), causal with a KV cache
+    "attn:h4kv1q37s131d96c1:bf16",
 };
 
 TB_BACKEND_SUITE(AttentionTest, kShapes);
@@ -63,8 +67,8 @@ TEST_P(OnednnAttentionPath, MatchesReference) {
   test::expect_matches_reference("onednn", problem);
 }
 INSTANTIATE_TEST_SUITE_P(Paths, OnednnAttentionPath,
-                         ::testing::Combine(::testing::Values("composed", "avx512", "avx2",
-                                                              "scalar"),
+                         ::testing::Combine(::testing::Values("composed", "avx512bf16", "avx512",
+                                                              "avx2", "scalar"),
                                             ::testing::ValuesIn(kShapes)),
                          test::param_name);
 
@@ -84,13 +88,16 @@ TEST(OnednnAttention, ReportsWhichPathRan) {
   EXPECT_EQ(fused_flag("fused", p), 1.0);
   EXPECT_EQ(fused_flag("composed", p), 0.0);
   EXPECT_EQ(fused_flag("auto", p), 1.0);  // f32: fused by default
-  // bf16: fused for decode (it reads the cache at half the bytes), composed (bf16 dot products)
-  // for prefill, unless forced.
+  // bf16: fused for decode (it reads the cache at half the bytes) and for prefill with bf16 dot
+  // products; composed (bf16 matmuls) for prefill the fused kernel would widen to f32.
   const auto decode = Problem::parse("attn:h8kv2q1s300d64:bf16").value();
   const auto prefill = Problem::parse("attn:h2q40d32:bf16").value();
+  const auto prefill_d48 = Problem::parse("attn:h2q40d48:bf16").value();  // no bf16 pairs
+  const bool dot = onednn::fused::isa_for({1, 2, 2, 40, 40, 32, false, true}) == "avx512bf16";
   EXPECT_EQ(fused_flag("auto", decode), 1.0);
-  EXPECT_EQ(fused_flag("auto", prefill), 0.0);
-  EXPECT_EQ(fused_flag("fused", prefill), 1.0);
+  EXPECT_EQ(fused_flag("auto", prefill), dot ? 1.0 : 0.0);
+  EXPECT_EQ(fused_flag("auto", prefill_d48), 0.0);
+  EXPECT_EQ(fused_flag("fused", prefill_d48), 1.0);
   setenv("TB_ONEDNN_ATTENTION", "fused", 1);
   EXPECT_TRUE(b->supports(p, 0).supported);
   EXPECT_TRUE(b->supports(Problem::parse("attn:h2q40d32:bf16").value(), 0).supported);
