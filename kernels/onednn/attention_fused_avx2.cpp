@@ -60,10 +60,13 @@ struct Vec {
     for (int i = 0; i < 4; ++i)
       t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]),
             t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    for (int i = 0; i < 2; ++i)
-      for (int k = 0; k < 4; ++k)
-        r[4 * i + k] = _mm256_shuffle_ps(t[4 * i + k / 2], t[4 * i + 2 + k / 2],
-                                         k % 2 ? _MM_SHUFFLE(3, 2, 3, 2) : _MM_SHUFFLE(1, 0, 1, 0));
+    for (int i = 0; i < 2; ++i) {  // constant immediates, as in the AVX-512 file
+      const reg *lo = t + 4 * i, *hi = t + 4 * i + 2;
+      r[4 * i] = _mm256_shuffle_ps(lo[0], hi[0], _MM_SHUFFLE(1, 0, 1, 0));
+      r[4 * i + 1] = _mm256_shuffle_ps(lo[0], hi[0], _MM_SHUFFLE(3, 2, 3, 2));
+      r[4 * i + 2] = _mm256_shuffle_ps(lo[1], hi[1], _MM_SHUFFLE(1, 0, 1, 0));
+      r[4 * i + 3] = _mm256_shuffle_ps(lo[1], hi[1], _MM_SHUFFLE(3, 2, 3, 2));
+    }
     for (int k = 0; k < 4; ++k) {
       t[k] = _mm256_permute2f128_ps(r[k], r[4 + k], 0x20);
       t[4 + k] = _mm256_permute2f128_ps(r[k], r[4 + k], 0x31);

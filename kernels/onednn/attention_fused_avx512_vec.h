@@ -47,10 +47,14 @@ struct Vec512 {
     for (int i = 0; i < 8; ++i)
       t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]),
             t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    for (int i = 0; i < 4; ++i)  // r[4i + k], 128-bit lane L: column 4L + k of rows 4i .. 4i+3
-      for (int k = 0; k < 4; ++k)
-        r[4 * i + k] = _mm512_shuffle_ps(t[4 * i + k / 2], t[4 * i + 2 + k / 2],
-                                         k % 2 ? _MM_SHUFFLE(3, 2, 3, 2) : _MM_SHUFFLE(1, 0, 1, 0));
+    // The shuffle immediates must be constants even unoptimised: no k % 2 ? a : b here.
+    for (int i = 0; i < 4; ++i) {  // r[4i + k], 128-bit lane L: column 4L + k of rows 4i .. 4i+3
+      const reg *lo = t + 4 * i, *hi = t + 4 * i + 2;
+      r[4 * i] = _mm512_shuffle_ps(lo[0], hi[0], _MM_SHUFFLE(1, 0, 1, 0));
+      r[4 * i + 1] = _mm512_shuffle_ps(lo[0], hi[0], _MM_SHUFFLE(3, 2, 3, 2));
+      r[4 * i + 2] = _mm512_shuffle_ps(lo[1], hi[1], _MM_SHUFFLE(1, 0, 1, 0));
+      r[4 * i + 3] = _mm512_shuffle_ps(lo[1], hi[1], _MM_SHUFFLE(3, 2, 3, 2));
+    }
     for (int k = 0; k < 4; ++k) {
       const reg a = _mm512_shuffle_f32x4(r[k], r[4 + k], _MM_SHUFFLE(1, 0, 1, 0)),
                 b = _mm512_shuffle_f32x4(r[k], r[4 + k], _MM_SHUFFLE(3, 2, 3, 2)),

@@ -291,12 +291,13 @@ struct Fused {
                      std::int64_t Sp) {
     for (std::int64_t j = 0; j < Sp; j += 2) {
       std::uint32_t* o = reinterpret_cast<std::uint32_t*>(out + j * d);
-      const std::uint16_t* a = V + j * d;
-      const std::uint16_t* b = a + d;
       if (j + 1 < s) {
+        const std::uint16_t *a = V + j * d, *b = a + d;
         for (std::int64_t c = 0; c < d; ++c) o[c] = a[c] | static_cast<std::uint32_t>(b[c]) << 16;
+      } else if (j < s) {
+        for (std::int64_t c = 0; c < d; ++c) o[c] = V[j * d + c];
       } else {
-        for (std::int64_t c = 0; c < d; ++c) o[c] = j < s ? a[c] : 0u;
+        for (std::int64_t c = 0; c < d; ++c) o[c] = 0u;
       }
     }
   }
