@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "backend_fixture.h"
+#include "dtype.h"
 #include "onednn/attention_fused.h"
 
 namespace tb {
@@ -43,6 +44,10 @@ const std::vector<std::string> kShapes = {
     // bf16 dot products (avx512bf16): d = 96 (column chunks of 64 + 32), an odd key count (a
     // key pair half past the end), causal with a KV cache
     "attn:h4kv1q37s131d96c1:bf16",
+    // bf16 decode scores from K's rows in pairs: 3 rows per kv head (not a divisor of the
+    // lanes), and 4 causal rows over a d = 32 cache
+    "attn:h6kv2q1s333d64:bf16",
+    "attn:h4kv1q1s200d32c1:bf16",
 };
 
 TB_BACKEND_SUITE(AttentionTest, kShapes);
@@ -159,70 +164,95 @@ TEST(FusedAttention, KeyChunksMatchOnePass) {
 
 // Scores far outside exp's range, whose max keeps growing along the keys (the running max is
 // raised lazily, only past a threshold, so rescaling must be exact whenever it happens), or
-// falls, or jumps late: each ISA, one pass and split over keys, against softmax in double.
+// falls, or jumps late: each ISA, f32 and bf16 (bf16 dot products included), through K^T (10
+// rows per kv head) and straight from K (decode, 4 rows), one pass and split over keys, against
+// softmax in double over the same (rounded) inputs. Large scores also make the test sensitive
+// to the score scale, which near-uniform softmaxes of random inputs hide.
 TEST(FusedAttention, ExtremeAndGrowingScores) {
   using onednn::fused::Shape;
-  const Shape sh{1, 2, 1, 5, 700, 32, false};  // 10 rows, K^T path
   std::mt19937 rng(11);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  // Score of key j for row r ~ slope_r * j (+ noise): up to +-1000 in natural-log units.
-  const auto ramp = [&](int kind, std::int64_t j) {
-    const double x = static_cast<double>(j) / sh.s;
-    switch (kind) {
-      case 0:
-        return 1000.0 * x;  // grows by ~1.4 per key: a rescale nearly every tile
-      case 1:
-        return -1000.0 * x;  // falls: later tiles underflow to 0
-      default:
-        return j == sh.s - 3 ? 400.0 : 5.0 * x;  // one late outlier
-    }
-  };
-  const std::int64_t rows = sh.h * sh.q, d = sh.d;
-  std::vector<float> Q(static_cast<std::size_t>(rows * d)), K(static_cast<std::size_t>(sh.s * d)),
-      V(K.size());
-  // Q row r = e_0 * sqrt(d) * (1 + r / 10), K row j = e_0 * ramp + small noise in the other
-  // dims: score(r, j) = (1 + r / 10) * ramp(j) + noise.
-  for (int kind = 0; kind < 3; ++kind) {
-    for (std::int64_t r = 0; r < rows; ++r)
-      for (std::int64_t t = 0; t < d; ++t)
-        Q[r * d + t] = t == 0 ? static_cast<float>(std::sqrt(d) * (1.0 + r / 10.0)) : u(rng);
-    for (std::int64_t j = 0; j < sh.s; ++j)
-      for (std::int64_t t = 0; t < d; ++t) {
-        K[j * d + t] = t == 0 ? static_cast<float>(ramp(kind, j)) : 0.01f * u(rng);
-        V[j * d + t] = u(rng);
+  int tested = 0;
+  for (const bool bf16 : {false, true})
+    for (Shape sh : {Shape{1, 2, 1, 5, 700, 32}, Shape{1, 4, 1, 1, 700, 64}}) {
+      sh.bf16 = bf16;
+      const std::int64_t rows = sh.h * sh.q, d = sh.d;
+      // Score of key j for row r ~ (1 + r / 10) * ramp(j): up to ~2000 in natural-log units.
+      const auto ramp = [&](int kind, std::int64_t j) {
+        const double x = static_cast<double>(j) / sh.s;
+        switch (kind) {
+          case 0:
+            return 1000.0 * x;  // grows by ~1.4 per key: a rescale nearly every tile
+          case 1:
+            return -1000.0 * x;  // falls: later tiles underflow to 0
+          default:
+            return j == sh.s - 3 ? 400.0 : 5.0 * x;  // one late outlier
+        }
+      };
+      // bf16: the inputs rounded, the reference computed from the rounded values.
+      const auto round = [&](float x) { return bf16 ? bf16_to_f32(f32_to_bf16(x)) : x; };
+      std::vector<float> Q(static_cast<std::size_t>(rows * d)),
+          K(static_cast<std::size_t>(sh.s * d)), V(K.size());
+      for (int kind = 0; kind < 3; ++kind) {
+        // Q row r = e_0 sqrt(d) (1 + r / 10) + noise, K row j = e_0 ramp(j) + small noise.
+        for (std::int64_t r = 0; r < rows; ++r)
+          for (std::int64_t t = 0; t < d; ++t)
+            Q[r * d + t] =
+                round(t == 0 ? static_cast<float>(std::sqrt(d) * (1.0 + r / 10.0)) : u(rng));
+        for (std::int64_t j = 0; j < sh.s; ++j)
+          for (std::int64_t t = 0; t < d; ++t) {
+            K[j * d + t] = round(t == 0 ? static_cast<float>(ramp(kind, j)) : 0.01f * u(rng));
+            V[j * d + t] = round(u(rng));
+          }
+        std::vector<double> want(Q.size());
+        for (std::int64_t r = 0; r < rows; ++r) {
+          std::vector<double> sc(static_cast<std::size_t>(sh.s));
+          double mx = -1e300, sum = 0.0;
+          for (std::int64_t j = 0; j < sh.s; ++j) {
+            double dot = 0.0;
+            for (std::int64_t t = 0; t < d; ++t) dot += double(Q[r * d + t]) * K[j * d + t];
+            sc[j] = dot / std::sqrt(double(d));
+            mx = std::max(mx, sc[j]);
+          }
+          for (auto& x : sc) sum += (x = std::exp(x - mx));
+          for (std::int64_t j = 0; j < sh.s; ++j)
+            for (std::int64_t t = 0; t < d; ++t) want[r * d + t] += sc[j] / sum * V[j * d + t];
+        }
+        const auto to16 = [](const std::vector<float>& v) {
+          std::vector<std::uint16_t> h(v.size());
+          for (std::size_t i = 0; i < v.size(); ++i) h[i] = f32_to_bf16(v[i]);
+          return h;
+        };
+        const auto Qh = to16(Q), Kh = to16(K), Vh = to16(V);
+        const void* q = bf16 ? static_cast<const void*>(Qh.data()) : Q.data();
+        const void* k = bf16 ? static_cast<const void*>(Kh.data()) : K.data();
+        const void* v = bf16 ? static_cast<const void*>(Vh.data()) : V.data();
+        std::vector<float> ws(onednn::fused::workspace_bytes(sh) / 4 + 1);
+        float* wsp = onednn::fused::use_transpose(sh) ? ws.data() : nullptr;
+        // bf16: P is rounded to bf16 on the dot-product path (2^-9 relative).
+        const double tol = bf16 ? 1e-2 : 1e-4;
+        for (const std::string isa : {"avx512bf16", "avx512", "avx2", "scalar"}) {
+          setenv("TB_ATTENTION_ISA", isa.c_str(), 1);
+          const bool usable = onednn::fused::isa_for(sh) == isa;
+          unsetenv("TB_ATTENTION_ISA");
+          if (!usable) continue;
+          ++tested;
+          const auto f = isa == "avx512bf16" ? onednn::fused::run_avx512bf16
+                         : isa == "avx512"   ? onednn::fused::run_avx512
+                         : isa == "avx2"     ? onednn::fused::run_avx2
+                                             : onednn::fused::run_scalar;
+          for (std::int64_t chunks : {1, 3}) {
+            std::vector<float> O(Q.size());
+            ASSERT_TRUE(f(sh, q, k, v, O.data(), wsp, chunks));
+            for (std::size_t i = 0; i < O.size(); ++i)
+              ASSERT_NEAR(O[i], want[i], tol * (1.0 + std::fabs(want[i])))
+                  << isa << (bf16 ? " bf16" : " f32") << " rows " << rows << " kind " << kind
+                  << " chunks " << chunks << " at " << i;
+          }
+        }
       }
-    std::vector<double> want(Q.size());
-    for (std::int64_t r = 0; r < rows; ++r) {
-      std::vector<double> sc(static_cast<std::size_t>(sh.s));
-      double mx = -1e300, sum = 0.0;
-      for (std::int64_t j = 0; j < sh.s; ++j) {
-        double dot = 0.0;
-        for (std::int64_t t = 0; t < d; ++t) dot += double(Q[r * d + t]) * K[j * d + t];
-        sc[j] = dot / std::sqrt(double(d));
-        mx = std::max(mx, sc[j]);
-      }
-      for (auto& x : sc) sum += (x = std::exp(x - mx));
-      for (std::int64_t j = 0; j < sh.s; ++j)
-        for (std::int64_t t = 0; t < d; ++t) want[r * d + t] += sc[j] / sum * V[j * d + t];
     }
-    std::vector<float> ws(onednn::fused::workspace_bytes(sh) / 4 + 1);
-    for (const std::string isa : {"avx512", "avx2", "scalar"}) {
-      setenv("TB_ATTENTION_ISA", isa.c_str(), 1);
-      const bool usable = onednn::fused::isa_for(sh) == isa;
-      unsetenv("TB_ATTENTION_ISA");
-      if (!usable) continue;
-      const auto f = isa == "avx512" ? onednn::fused::run_avx512
-                     : isa == "avx2" ? onednn::fused::run_avx2
-                                     : onednn::fused::run_scalar;
-      for (std::int64_t chunks : {1, 3}) {
-        std::vector<float> O(Q.size());
-        ASSERT_TRUE(f(sh, Q.data(), K.data(), V.data(), O.data(), ws.data(), chunks));
-        for (std::size_t i = 0; i < O.size(); ++i)
-          ASSERT_NEAR(O[i], want[i], 1e-4 * (1.0 + std::fabs(want[i])))
-              << isa << " kind " << kind << " chunks " << chunks << " at " << i;
-      }
-    }
-  }
+  EXPECT_GE(tested, 4 * 3);  // scalar at least, for both dtypes and shapes, each kind
 }
 
 TEST(AttentionProblem, RoundTrips) {
