@@ -356,60 +356,6 @@ struct Fused {
 #pragma GCC unroll 8
       for (int v = 0; v < NC; ++v) Vec::store(acc + r * d + v * W, o[r][v]);
   }
-  // sc[r][jj] = scale * q[r] . K[jj] for nk keys from bf16 pairs along the head dim, straight
-  // from K's rows (decode; K and q as they are, no copy): scores_dot with half the products per
-  // load and no widening. W % RR == 0.
-  template <int RR>
-  static void scores_pairs(const std::uint16_t* q, std::int64_t d, const std::uint16_t* K,
-                           std::int64_t nk, float* sc, float scale) {
-    constexpr int KS = W / RR;
-    std::int64_t jj = 0;
-    const auto key = [&](reg* acc, const std::uint16_t* k) {  // acc[r * KS] += q[r] . k
-      for (std::int64_t t = 0; t < d; t += 2 * W) {
-        const reg kv = Vec::load_pairs(k + t);
-#pragma GCC unroll 4
-        for (int r = 0; r < RR; ++r)
-          acc[r * KS] = Vec::dot(acc[r * KS], Vec::load_pairs(q + r * d + t), kv);
-      }
-    };
-    for (; jj + KS <= nk; jj += KS) {
-      reg acc[W];
-#pragma GCC unroll 16
-      for (int k = 0; k < KS; ++k) {
-#pragma GCC unroll 4
-        for (int r = 0; r < RR; ++r) acc[r * KS + k] = Vec::zero();
-        key(acc + k, K + (jj + k) * d);
-      }
-      alignas(64) float out[W];
-      Vec::store(out, Vec::mul(Vec::hsum_lanes(acc), Vec::set1(scale)));
-#pragma GCC unroll 4
-      for (int r = 0; r < RR; ++r)
-#pragma GCC unroll 16
-        for (int k = 0; k < KS; ++k) sc[r * T + jj + k] = out[r * KS + k];
-    }
-    for (; jj < nk; ++jj) {
-      reg acc[RR * KS];
-#pragma GCC unroll 4
-      for (int r = 0; r < RR; ++r) acc[r * KS] = Vec::zero();
-      key(acc, K + jj * d);
-#pragma GCC unroll 4
-      for (int r = 0; r < RR; ++r) sc[r * T + jj] = Vec::hsum(acc[r * KS]) * scale;
-    }
-  }
-  static void tile_pairs_scores(const std::uint16_t* q, std::int64_t d, const std::uint16_t* K,
-                                std::int64_t nk, float* sc, std::int64_t rows, float scale) {
-    for (std::int64_t sb = 0; sb < rows; sb += R)
-      by_rows(static_cast<int>(imin(R, rows - sb)), [&](auto rr) {
-        constexpr int RR = decltype(rr)::value;
-        if constexpr (W % RR == 0) {
-          scores_pairs<RR>(q + sb * d, d, K, nk, sc + sb * T, scale);
-        } else {
-          for (int r = 0; r < RR; ++r)
-            scores_pairs<1>(q + (sb + r) * d, d, K, nk, sc + (sb + r) * T, scale);
-        }
-      });
-  }
-
   // One key tile for the block's rows with bf16 dot products (d a multiple of 2 W): the scores
   // from the tile's packed K (Kp), then, after the softmax, P to bf16 (p16) and P V from the
   // tile's packed V (Vp).
@@ -519,13 +465,6 @@ struct Fused {
           tile_dot_pv(d, Vd, nk, sc, p16, acc, alpha, rows);
           continue;
         }
-        // Decode: scores from bf16 pairs of K's rows; P V widens V (its pairs would run along
-        // the keys, across rows).
-        tile_pairs_scores(Qp, d, Kp + j0 * d, nk, sc, rows, scale);
-        for (std::int64_t r = 0; r < rows; ++r)
-          softmax_row(sc + r * T, imin(limit(r) - j0, nk), m[r], l + r * W, alpha[r]);
-        tile_pairs_pv(acc, d, alpha, sc, Vp + j0 * d, nk, rows);
-        continue;
       }
       tile_rows_scores(qs, d, Ktp ? Ktp + j0 * d : nullptr, Kp + j0 * d, nk, sc, rows);
       for (std::int64_t r = 0; r < rows; ++r)
