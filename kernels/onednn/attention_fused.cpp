@@ -33,8 +33,7 @@ bool supports(const Shape& sh) {
 
 std::size_t workspace_bytes(const Shape& sh) {
   if (!use_transpose(sh)) return 0;
-  // Per kv head: K^T and a copy of V, f32 (the bf16 dot-product path uses half: both packed).
-  return static_cast<std::size_t>(2 * sh.b * sh.kv * sh.d * padded_keys(sh)) * sizeof(float);
+  return static_cast<std::size_t>(sh.b * sh.kv * sh.d * padded_keys(sh)) * sizeof(float);
 }
 
 std::int64_t key_chunks(const Shape& sh) {

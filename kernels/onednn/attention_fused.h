@@ -1,11 +1,11 @@
 // Hand-written fused attention for the CPU (flash-attention style): per block of 32 query rows
 // (of the query heads that share one kv head, so GQA / MQA read K and V once per group),
 // keys are visited in tiles of 64 with an online softmax (running max and sum), so the scores
-// never leave a 32 x 64 tile and extra memory is O(sequence): K^T and a tile-major copy of V per
-// kv head (when the query rows per kv head make the copies pay) and O(block) per thread. When there
-// are too few row blocks for the threads (decode: one query per head), each block's keys are split
-// into ranges run in parallel whose partial (max, sum, acc) are combined (flash-decoding): O(ranges
-// x block x d) more.
+// never leave a 32 x 64 tile and extra memory is O(sequence): a K^T copy per kv head (when the
+// query rows per kv head make the transpose pay) and O(block) per thread. When there are too few
+// row blocks for the threads (decode: one query per head), each block's keys are split into
+// ranges run in parallel whose partial (max, sum, acc) are combined (flash-decoding): O(ranges x
+// block x d) more.
 //
 // One algorithm (attention_fused_impl.h), instantiated per ISA in its own file compiled with its
 // own -m flags: attention_fused_avx512.cpp, attention_fused_avx2.cpp, attention_fused_scalar.cpp,
@@ -33,7 +33,7 @@ std::string isa_for(const Shape& sh);
 // Whether the kernel takes this shape at all (d <= 512: the per-thread accumulators live on the
 // stack).
 bool supports(const Shape& sh);
-// Bytes of workspace run() needs (K^T and V copies; 0 when it works from K and V directly).
+// Bytes of workspace run() needs (the K^T copies; 0 when it works from K directly).
 std::size_t workspace_bytes(const Shape& sh);
 // Q [b][h][q][d], K and V [b][kv][s][d] (f32, or bf16 when sh.bf16), O [b][h][q][d] f32; ws as
 // workspace_bytes() says. False when scratch memory could not be allocated.

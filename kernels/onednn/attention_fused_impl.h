@@ -66,23 +66,6 @@ struct Fused {
     }
   }
 
-  // V of one kv head, [s][d], into [Sp / T][column chunks of NV W][T][chunk width], keys s..Sp
-  // zero (widened to f32): P V then reads each chunk of a tile as one contiguous stream (from
-  // V itself it strode d apart; measured 2% faster overall at d = 128). With one chunk (d <=
-  // NV W) that is V's own layout: f32 V is then used as it is.
-  static bool copies_v(std::int64_t d) { return sizeof(E) != 4 || d > NV * W; }
-  static void copy_v(const E* V, float* out, std::int64_t s, std::int64_t d, std::int64_t Sp) {
-    for (std::int64_t j = 0; j < Sp; ++j) {
-      float* tile = out + j / T * T * d;
-      for (std::int64_t c0 = 0; c0 < d; c0 += NV * W) {
-        const std::int64_t wc = imin(NV * W, d - c0);
-        float* dst = tile + c0 * T + j % T * wc;
-        for (std::int64_t t = 0; t < wc; t += W)
-          Vec::store(dst + t, j < s ? Vec::load(V + j * d + c0 + t) : Vec::zero());
-      }
-    }
-  }
-
   // sc[r][jt .. jt + NV*W) = qs[r] . Kt[:, jt .. jt + NV*W) for RR rows (qs pre-scaled; Kt is
   // one key tile, row stride T).
   template <int RR>
@@ -165,10 +148,10 @@ struct Fused {
     }
   }
 
-  // acc[r][0 .. NC*W) = acc * alpha[r] + sum_jj p[r][jj] * Vt[jj][0 .. NC*W), V rows vs apart.
-  template <int RR, int NC, class VE>
-  static void pv(float* acc, std::int64_t d, const float* alpha, const float* p, const VE* Vt,
-                 std::int64_t vs, std::int64_t nk) {
+  // acc[r][0 .. NC*W) = acc * alpha[r] + sum_jj p[r][jj] * Vt[jj][0 .. NC*W).
+  template <int RR, int NC>
+  static void pv(float* acc, std::int64_t d, const float* alpha, const float* p, const E* Vt,
+                 std::int64_t nk) {
     reg o[RR][NC];
 #pragma GCC unroll 4
     for (int r = 0; r < RR; ++r) {
@@ -179,7 +162,7 @@ struct Fused {
     for (std::int64_t jj = 0; jj < nk; ++jj) {
       reg vv[NC];
 #pragma GCC unroll 8
-      for (int v = 0; v < NC; ++v) vv[v] = Vec::load(Vt + jj * vs + v * W);
+      for (int v = 0; v < NC; ++v) vv[v] = Vec::load(Vt + jj * d + v * W);
 #pragma GCC unroll 4
       for (int r = 0; r < RR; ++r) {
         const reg pb = Vec::set1(p[r * T + jj]);
@@ -194,34 +177,34 @@ struct Fused {
   }
 
   // pv over nc column vectors in register tiles of at most NCM vectors (8, 4, 3, 2, 1).
-  template <int RR, int NCM, class VE>
+  template <int RR, int NCM>
   static void pv_chunk(int nc, float* acc, std::int64_t d, const float* alpha, const float* p,
-                       const VE* Vt, std::int64_t vs, std::int64_t nk) {
+                       const E* Vt, std::int64_t nk) {
     for (int v = 0; v < nc;) {
       const int left = nc - v;
       float* a = acc + v * W;
-      const VE* vt = Vt + v * W;
+      const E* vt = Vt + v * W;
       if constexpr (NCM >= 8)
         if (left >= 8) {
-          pv<RR, 8>(a, d, alpha, p, vt, vs, nk), v += 8;
+          pv<RR, 8>(a, d, alpha, p, vt, nk), v += 8;
           continue;
         }
       if constexpr (NCM >= 4)
         if (left >= 4) {
-          pv<RR, 4>(a, d, alpha, p, vt, vs, nk), v += 4;
+          pv<RR, 4>(a, d, alpha, p, vt, nk), v += 4;
           continue;
         }
       if constexpr (NCM >= 3)
         if (left == 3) {
-          pv<RR, 3>(a, d, alpha, p, vt, vs, nk), v += 3;
+          pv<RR, 3>(a, d, alpha, p, vt, nk), v += 3;
           continue;
         }
       if constexpr (NCM >= 2)
         if (left >= 2) {
-          pv<RR, 2>(a, d, alpha, p, vt, vs, nk), v += 2;
+          pv<RR, 2>(a, d, alpha, p, vt, nk), v += 2;
           continue;
         }
-      pv<RR, 1>(a, d, alpha, p, vt, vs, nk), v += 1;
+      pv<RR, 1>(a, d, alpha, p, vt, nk), v += 1;
     }
   }
 
@@ -234,6 +217,13 @@ struct Fused {
     } else {
       scores_rows<RR>(qs, d, Krows, nk, sc);
     }
+  }
+  template <int RR>
+  static void tile_pv(float* acc, std::int64_t d, const float* alpha, const float* p, const E* Vt,
+                      std::int64_t nk) {
+    // One or two rows (decode) take twice the columns: each V row is read in one pass.
+    constexpr int NC = RR <= 2 ? 2 * NV : NV;
+    pv_chunk<RR, NC>(static_cast<int>(d / W), acc, d, alpha, p, Vt, nk);
   }
 
   // f(Rows<rr>{}) for rr in 1 .. R.
@@ -258,33 +248,15 @@ struct Fused {
         tile_scores<decltype(rr)::value>(qs + sb * d, d, Ktile, Krows, nk, sc + sb * T);
       });
   }
-  // P V from V's column-chunk copy (the K^T path; Vc: the tile in copy_v's layout): chunk by
-  // chunk, each a contiguous [T][width] stream read by every row group in turn.
-  template <class VE>
   static void tile_rows_pv(float* acc, std::int64_t d, const float* alpha, const float* p,
-                           const VE* Vc, std::int64_t nk, std::int64_t rows) {
-    for (std::int64_t c0 = 0; c0 < d; c0 += NV * W) {
-      const std::int64_t wc = imin(NV * W, d - c0);
-      for (std::int64_t sb = 0; sb < rows; sb += R)
-        by_rows(static_cast<int>(imin(R, rows - sb)), [&](auto rr) {
-          pv_chunk<decltype(rr)::value, NV>(static_cast<int>(wc / W), acc + sb * d + c0, d,
-                                            alpha + sb, p + sb * T, Vc + c0 * T, wc, nk);
-        });
-    }
-  }
-  // P V straight from V (few rows: decode), by row pairs x twice the columns: each V row is
-  // read whole, in one pass, and V is streamed row after row (not in column halves the
-  // prefetcher misses).
-  static void tile_pairs_pv(float* acc, std::int64_t d, const float* alpha, const float* p,
-                            const E* Vt, std::int64_t nk, std::int64_t rows) {
-    for (std::int64_t sb = 0; sb < rows; sb += 2)
-      by_rows(static_cast<int>(imin(2, rows - sb)), [&](auto rr) {
-        pv_chunk<decltype(rr)::value, 2 * NV>(static_cast<int>(d / W), acc + sb * d, d, alpha + sb,
-                                              p + sb * T, Vt, d, nk);
+                           const E* Vt, std::int64_t nk, std::int64_t rows, std::int64_t rpv) {
+    for (std::int64_t sb = 0; sb < rows; sb += rpv)
+      by_rows(static_cast<int>(imin(rpv, rows - sb)), [&](auto rr) {
+        tile_pv<decltype(rr)::value>(acc + sb * d, d, alpha + sb, p + sb * T, Vt, nk);
       });
   }
 
-  // kDot layouts, per kv head, in the workspace (half of what K^T and V's copy take): K as
+  // kDot layouts, per kv head, in the K^T workspace (the same bytes as an f32 K^T): K as
   // [Sp / T][d / 2][T][2] (pairs of head dims, key-major within a tile: transpose() on 32-bit
   // pairs) and V as [Sp / 2][d][2] (pairs of keys: rows j and j + 1 interleaved), keys s..Sp 0.
   static void pack_v(const std::uint16_t* V, std::uint16_t* out, std::int64_t s, std::int64_t d,
@@ -433,7 +405,7 @@ struct Fused {
     const E* Qp = Q + ((b * sh.h + kvh * G) * q + r0) * d;
     const E* Kp = K + (b * sh.kv + kvh) * s * d;
     const E* Vp = Vv + (b * sh.kv + kvh) * s * d;
-    const float* Ktp = Kt ? Kt + (b * sh.kv + kvh) * 2 * d * Sp : nullptr;  // then V's copy
+    const float* Ktp = Kt ? Kt + (b * sh.kv + kvh) * d * Sp : nullptr;
     float* qs = scratch;
     float* acc = qs + RB * d;
     float* sc = acc + RB * d;
@@ -469,12 +441,9 @@ struct Fused {
       tile_rows_scores(qs, d, Ktp ? Ktp + j0 * d : nullptr, Kp + j0 * d, nk, sc, rows);
       for (std::int64_t r = 0; r < rows; ++r)
         softmax_row(sc + r * T, imin(limit(r) - j0, nk), m[r], l + r * W, alpha[r]);
-      if (Ktp && copies_v(d))
-        tile_rows_pv(acc, d, alpha, sc, Ktp + Sp * d + j0 * d, nk, rows);
-      else if (Ktp)
-        tile_rows_pv(acc, d, alpha, sc, Vp + j0 * d, nk, rows);
-      else
-        tile_pairs_pv(acc, d, alpha, sc, Vp + j0 * d, nk, rows);
+      // Without K^T (few rows: decode) P V goes by row pairs, which take whole V rows (see
+      // tile_pv): V is streamed row after row, not in column halves the prefetcher misses.
+      tile_rows_pv(acc, d, alpha, sc, Vp + j0 * d, nk, rows, Ktp ? R : 2);
     }
     if (part) {
       for (std::int64_t i = 0; i < rows * d; ++i) part[i] = acc[i];
@@ -523,14 +492,12 @@ struct Fused {
         for (std::int64_t k = 0; k < sh.kv; ++k) {
           const std::int64_t head = b * sh.kv + k;
           if constexpr (kDot) {  // packed K, then packed V: d * Sp bf16 each
-            auto* out = reinterpret_cast<std::uint16_t*>(ws + head * 2 * d * Sp);
+            auto* out = reinterpret_cast<std::uint16_t*>(ws + head * d * Sp);
             transpose(reinterpret_cast<const float*>(K + head * sh.s * d),
                       reinterpret_cast<float*>(out), sh.s, d / 2, Sp);
             pack_v(Vv + head * sh.s * d, out + Sp * d, sh.s, d, Sp);
           } else {
-            transpose(K + head * sh.s * d, ws + head * 2 * d * Sp, sh.s, d, Sp);
-            if (copies_v(d))
-              copy_v(Vv + head * sh.s * d, ws + (head * 2 + 1) * d * Sp, sh.s, d, Sp);
+            transpose(K + head * sh.s * d, ws + head * d * Sp, sh.s, d, Sp);
           }
         }
     }
