@@ -66,30 +66,62 @@ struct Fused {
     }
   }
 
+  // The register tile both products are made of: o[r][v] = mac(o[r][v], a(r, i), b(i, v)) for
+  // steps i < n, RR rows x NC vectors; a step is one head dim or key (fma), or a pair of them
+  // (bf16 dot products).
+  template <int RR, int NC, class B, class A, class Mac>
+  static void tile_mac(reg (&o)[RR][NC], std::int64_t n, B b, A a, Mac mac) {
+    for (std::int64_t i = 0; i < n; ++i) {
+      reg bv[NC];
+#pragma GCC unroll 8
+      for (int v = 0; v < NC; ++v) bv[v] = b(i, v);
+#pragma GCC unroll 4
+      for (int r = 0; r < RR; ++r) {
+        const reg av = a(r, i);
+#pragma GCC unroll 8
+        for (int v = 0; v < NC; ++v) o[r][v] = mac(o[r][v], av, bv[v]);
+      }
+    }
+  }
+  static reg fma_acc(reg acc, reg a, reg b) {
+    return Vec::fma(a, b, acc);
+  }
+  // o = 0, or o = acc * alpha[r] (P V: the running output, rescaled); o back to a row-major tile
+  // (row stride ld), times scale.
+  template <int RR, int NC>
+  static void tile_zero(reg (&o)[RR][NC]) {
+#pragma GCC unroll 4
+    for (int r = 0; r < RR; ++r)
+#pragma GCC unroll 8
+      for (int v = 0; v < NC; ++v) o[r][v] = Vec::zero();
+  }
+  template <int RR, int NC>
+  static void tile_load(reg (&o)[RR][NC], const float* acc, std::int64_t ld, const float* alpha) {
+#pragma GCC unroll 4
+    for (int r = 0; r < RR; ++r) {
+      const reg a = Vec::set1(alpha[r]);
+#pragma GCC unroll 8
+      for (int v = 0; v < NC; ++v) o[r][v] = Vec::mul(Vec::load(acc + r * ld + v * W), a);
+    }
+  }
+  template <int RR, int NC>
+  static void tile_store(reg (&o)[RR][NC], float* out, std::int64_t ld) {
+#pragma GCC unroll 4
+    for (int r = 0; r < RR; ++r)
+#pragma GCC unroll 8
+      for (int v = 0; v < NC; ++v) Vec::store(out + r * ld + v * W, o[r][v]);
+  }
+
   // sc[r][jt .. jt + NV*W) = qs[r] . Kt[:, jt .. jt + NV*W) for RR rows (qs pre-scaled; Kt is
   // one key tile, row stride T).
   template <int RR>
   static void scores_t(const float* qs, std::int64_t d, const float* Kt, float* sc) {
     reg acc[RR][NV];
-#pragma GCC unroll 4
-    for (int r = 0; r < RR; ++r)
-#pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) acc[r][v] = Vec::zero();
-    for (std::int64_t t = 0; t < d; ++t) {
-      reg k[NV];
-#pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) k[v] = Vec::load(Kt + t * T + v * W);
-#pragma GCC unroll 4
-      for (int r = 0; r < RR; ++r) {
-        const reg qb = Vec::set1(qs[r * d + t]);
-#pragma GCC unroll 8
-        for (int v = 0; v < NV; ++v) acc[r][v] = Vec::fma(qb, k[v], acc[r][v]);
-      }
-    }
-#pragma GCC unroll 4
-    for (int r = 0; r < RR; ++r)
-#pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) Vec::store(sc + r * T + v * W, acc[r][v]);
+    tile_zero(acc);
+    tile_mac(
+        acc, d, [&](std::int64_t t, int v) { return Vec::load(Kt + t * T + v * W); },
+        [&](int r, std::int64_t t) { return Vec::set1(qs[r * d + t]); }, fma_acc);
+    tile_store(acc, sc, T);
   }
 
   // sc[r][jj] = qs[r] . K[jj] for nk keys (K row-major [key][d]; d a multiple of W), W % RR == 0.
@@ -153,27 +185,11 @@ struct Fused {
   static void pv(float* acc, std::int64_t d, const float* alpha, const float* p, const E* Vt,
                  std::int64_t nk) {
     reg o[RR][NC];
-#pragma GCC unroll 4
-    for (int r = 0; r < RR; ++r) {
-      const reg a = Vec::set1(alpha[r]);
-#pragma GCC unroll 8
-      for (int v = 0; v < NC; ++v) o[r][v] = Vec::mul(Vec::load(acc + r * d + v * W), a);
-    }
-    for (std::int64_t jj = 0; jj < nk; ++jj) {
-      reg vv[NC];
-#pragma GCC unroll 8
-      for (int v = 0; v < NC; ++v) vv[v] = Vec::load(Vt + jj * d + v * W);
-#pragma GCC unroll 4
-      for (int r = 0; r < RR; ++r) {
-        const reg pb = Vec::set1(p[r * T + jj]);
-#pragma GCC unroll 8
-        for (int v = 0; v < NC; ++v) o[r][v] = Vec::fma(pb, vv[v], o[r][v]);
-      }
-    }
-#pragma GCC unroll 4
-    for (int r = 0; r < RR; ++r)
-#pragma GCC unroll 8
-      for (int v = 0; v < NC; ++v) Vec::store(acc + r * d + v * W, o[r][v]);
+    tile_load(o, acc, d, alpha);
+    tile_mac(
+        o, nk, [&](std::int64_t jj, int v) { return Vec::load(Vt + jj * d + v * W); },
+        [&](int r, std::int64_t jj) { return Vec::set1(p[r * T + jj]); }, fma_acc);
+    tile_store(o, acc, d);
   }
 
   // pv over nc column vectors in register tiles of at most NCM vectors (8, 4, 3, 2, 1).
@@ -279,55 +295,32 @@ struct Fused {
   static void scores_dot_t(const std::uint16_t* q, std::int64_t d, const std::uint16_t* Kp,
                            float* sc, float scale) {
     reg acc[RR][NV];
-#pragma GCC unroll 4
-    for (int r = 0; r < RR; ++r)
-#pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) acc[r][v] = Vec::zero();
-    for (std::int64_t tp = 0; tp < d / 2; ++tp) {
-      reg k[NV];
-#pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) k[v] = Vec::load_pairs(Kp + (tp * T + v * W) * 2);
-#pragma GCC unroll 4
-      for (int r = 0; r < RR; ++r) {
-        const reg qb = Vec::set1_pair(q + r * d + 2 * tp);
-#pragma GCC unroll 8
-        for (int v = 0; v < NV; ++v) acc[r][v] = Vec::dot(acc[r][v], qb, k[v]);
-      }
-    }
+    tile_zero(acc);
+    tile_mac(
+        acc, d / 2,
+        [&](std::int64_t tp, int v) { return Vec::load_pairs(Kp + (tp * T + v * W) * 2); },
+        [&](int r, std::int64_t tp) { return Vec::set1_pair(q + r * d + 2 * tp); }, Vec::dot);
     const reg sv = Vec::set1(scale);
 #pragma GCC unroll 4
     for (int r = 0; r < RR; ++r)
 #pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) Vec::store(sc + r * T + v * W, Vec::mul(acc[r][v], sv));
+      for (int v = 0; v < NV; ++v) acc[r][v] = Vec::mul(acc[r][v], sv);
+    tile_store(acc, sc, T);
   }
+
   // acc[r][0 .. NC*W) = acc * alpha[r] + sum over key pairs of p[r][pair] . Vp[pair][col][2]
   // (p: bf16 P rows, stride T; Vp: the tile's packed V + 2 * first column; np key pairs).
   template <int RR, int NC>
   static void pv_dot(float* acc, std::int64_t d, const float* alpha, const std::uint16_t* p,
                      const std::uint16_t* Vp, std::int64_t np) {
     reg o[RR][NC];
-#pragma GCC unroll 4
-    for (int r = 0; r < RR; ++r) {
-      const reg a = Vec::set1(alpha[r]);
-#pragma GCC unroll 8
-      for (int v = 0; v < NC; ++v) o[r][v] = Vec::mul(Vec::load(acc + r * d + v * W), a);
-    }
-    for (std::int64_t jp = 0; jp < np; ++jp) {
-      reg vv[NC];
-#pragma GCC unroll 8
-      for (int v = 0; v < NC; ++v) vv[v] = Vec::load_pairs(Vp + (jp * d + v * W) * 2);
-#pragma GCC unroll 4
-      for (int r = 0; r < RR; ++r) {
-        const reg pb = Vec::set1_pair(p + r * T + 2 * jp);
-#pragma GCC unroll 8
-        for (int v = 0; v < NC; ++v) o[r][v] = Vec::dot(o[r][v], pb, vv[v]);
-      }
-    }
-#pragma GCC unroll 4
-    for (int r = 0; r < RR; ++r)
-#pragma GCC unroll 8
-      for (int v = 0; v < NC; ++v) Vec::store(acc + r * d + v * W, o[r][v]);
+    tile_load(o, acc, d, alpha);
+    tile_mac(
+        o, np, [&](std::int64_t jp, int v) { return Vec::load_pairs(Vp + (jp * d + v * W) * 2); },
+        [&](int r, std::int64_t jp) { return Vec::set1_pair(p + r * T + 2 * jp); }, Vec::dot);
+    tile_store(o, acc, d);
   }
+
   // One key tile for the block's rows with bf16 dot products (d a multiple of 2 W): the scores
   // from the tile's packed K (Kp), then, after the softmax, P to bf16 (p16) and P V from the
   // tile's packed V (Vp).
