@@ -2,16 +2,17 @@
 //   composed: matmul (Q K^T, scale fused) [-> causal masked_fill] -> softmax -> matmul (P V),
 //             oneDNN primitives over the materialised [q x s] scores;
 //   fused:    the hand-written online-softmax kernel (attention_fused.h), f32 or bf16 inputs
-//             (widened to f32 on load); decode (few query rows) splits the keys over threads.
+//             (bf16 dot products where the CPU has them, else widened to f32 on load); decode
+//             (few query rows) splits the keys over the threads.
 // Choice: TB_ONEDNN_ATTENTION=fused | composed forces one (unsupported if it cannot run the
 // problem); unset or "auto" takes fused where it supports the shape, except bf16 prefill on a
 // CPU without AVX512-BF16. Measured on the project machine (kernels/onednn/bench/
 // bench_attention, 2 threads): f32 fused is ahead from S = 256 up (d64 1.4x at 2048 and 4096,
-// d128 1.2x; 2.3x causal; decode 1.5-2.5x) and within 10% either way at S = 128. bf16: decode
-// 1.8-2.1x (fused reads the bf16 cache at half the bytes); prefill with bf16 dot products
-// (avx512bf16) 1.3x at S = 512, 1.6x (d64) and 1.3x (d128) at 2048; prefill widened to f32
-// instead (no AVX512-BF16) lost to composed (0.7x at d128), whose bf16 matmuls run at twice
-// the f32 rate.
+// d128 1.2x; 2.4-2.8x causal; decode 1.3-2.5x) and within 5% either way at S = 128. bf16:
+// decode 1.8-2.1x (fused reads the bf16 cache at half the bytes); prefill with bf16 dot
+// products (avx512bf16) 1.2x at S = 512, 1.6x (d64) and 1.4x (d128) at 2048; prefill widened
+// to f32 instead (no AVX512-BF16) lost to composed (0.7x at d128), whose bf16 matmuls run at
+// twice the f32 rate.
 // details() reports which ran ("attention_fused" 1 / 0) and impl_info names the steps.
 #include <cmath>
 #include <cstdlib>
