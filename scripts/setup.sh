@@ -14,6 +14,7 @@ PACKAGES=(
   libhwloc-dev libcli11-dev libfmt-dev           # topology, arguments, formatting
   libgtest-dev libgmock-dev libbenchmark-dev     # tests and benchmarks
   libclblast-dev clpeak                          # anchors for the OpenCL benchmarks
+  libonnx-dev libprotobuf-dev                    # export-model: ONNX files
 )
 
 missing=()

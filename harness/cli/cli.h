@@ -25,6 +25,7 @@ void add_list_command(CLI::App& app, Context& ctx, Action& action);
 void add_probe_command(CLI::App& app, Context& ctx, Action& action);
 void add_profile_command(CLI::App& app, Context& ctx, Action& action);
 void add_run_command(CLI::App& app, Context& ctx, Action& action);
+void add_export_model_command(CLI::App& app, Context& ctx, Action& action);  // ONNX
 void add_compare_commands(CLI::App& app, Context& ctx,
                           Action& action);  // compare, export, import, baseline
 
