@@ -175,7 +175,11 @@ class Exporter {
   }
   // Scalar constants, as Tens for binary().
   Ten scalar_f32(float v) {
-    return named(const_vec("const_f32", onnx::TensorProto::FLOAT, std::vector{v}), DType::f32);
+    std::uint32_t bits;
+    std::memcpy(&bits, &v, 4);
+    auto& name = scalars_[{onnx::TensorProto::FLOAT, bits}];
+    if (name.empty()) name = const_vec("const_f32", onnx::TensorProto::FLOAT, std::vector{v});
+    return named(name, DType::f32);
   }
   Ten scalar_i32(std::int64_t v) {
     return named(
@@ -183,7 +187,9 @@ class Exporter {
         DType::s32);
   }
   Ten scalar_u8(std::uint8_t v) {
-    return named(const_vec("const_u8", onnx::TensorProto::UINT8, std::vector{v}), DType::u8);
+    auto& name = scalars_[{onnx::TensorProto::UINT8, v}];
+    if (name.empty()) name = const_vec("const_u8", onnx::TensorProto::UINT8, std::vector{v});
+    return named(name, DType::u8);
   }
   static Ten named(std::string name, DType dt) {
     Ten t;
@@ -216,6 +222,9 @@ class Exporter {
   Ten conv(const Layer& l, const ConvDesc& d, const Ten& x, const Ten& w);
   Ten attention(const Layer& l, const AttentionDesc& d);
   Ten quantize(const Layer& l);
+  // s8 weights [n][...] times their per-output-channel scales (the dequantize layer's in3), with
+  // an explicit zero point of the scales' shape (ONNX Runtime's QGemm fusion requires it).
+  Ten dequant_weight(const Ten& w, const Layer& dq);
   // The scale (per output channel) of an int8 kernel's weights: its dequantize layer's in3.
   const Layer& dequant_of(std::size_t li) const;
 
@@ -224,7 +233,8 @@ class Exporter {
   onnx::ModelProto model_;
   std::vector<Ten> vals_;                    // per graph value (name empty: not yet written)
   std::map<std::pair<int, bool>, Ten> wts_;  // (weight, conv layout) -> initialiser
-  std::map<int, std::pair<std::string, std::string>> qparams_;  // u8 value -> scale, zero point
+  std::map<int, std::pair<std::string, std::string>> qparams_;    // u8 value -> scale, zero point
+  std::map<std::pair<int, std::uint64_t>, std::string> scalars_;  // (type, bits) -> initialiser
   int counter_ = 0;
 };
 
@@ -332,6 +342,16 @@ Ten Exporter::like(const Ten& a, const Operand& bo) {
   return plain(b, a.shape);
 }
 
+Ten Exporter::dequant_weight(const Ten& w, const Layer& dq) {
+  const Ten scale = operand(dq.in[3]);
+  const std::string zp =
+      const_vec(w.name + ".zero_point", onnx::TensorProto::INT8,
+                std::vector<std::int8_t>(static_cast<std::size_t>(w.shape[0]), 0), {w.shape[0]});
+  Ten wd{fresh(w.name + ".dq"), w.shape, DType::f32, false};
+  attr_i(node("DequantizeLinear", {w.name, scale.name, zp}, wd.name), "axis", 0);
+  return wd;
+}
+
 const Layer& Exporter::dequant_of(std::size_t li) const {
   const int out = g_.layers[li].out;
   for (std::size_t i = li + 1; i < g_.layers.size(); ++i) {
@@ -430,9 +450,7 @@ void Exporter::kernel(std::size_t li, const Layer& l) {
       const Ten w = operand(l.in[1]);
       if (!d->trans_b || d->batch != 1 || l.in[1].kind != Operand::weight)
         throw Unsupported{"int8 gemm other than x W^T with W a weight (" + p.str() + ")"};
-      Ten wd{fresh(w.name + ".dq"), w.shape, DType::f32, false};
-      attr_i(node("DequantizeLinear", {w.name, operand(dq.in[3]).name}, wd.name), "axis", 0);
-      a = ad, b = wd;
+      a = ad, b = dequant_weight(w, dq);
     } else {
       a = to_f32(a), b = to_f32(operand(l.in[1]));
     }
@@ -448,9 +466,7 @@ void Exporter::kernel(std::size_t li, const Layer& l) {
       const auto& [sa, zp] = qparams_.at(l.in[0].index);
       Ten xd{fresh(x.name + ".dq"), x.shape, DType::f32, true};
       node("DequantizeLinear", {x.name, sa, zp}, xd.name);
-      Ten wd{fresh(w.name + ".dq"), w.shape, DType::f32, false};
-      attr_i(node("DequantizeLinear", {w.name, operand(dq.in[3]).name}, wd.name), "axis", 0);
-      x = xd, w = wd;
+      x = xd, w = dequant_weight(w, dq);
     } else {
       x = to_f32(x), w = to_f32(w);
     }
