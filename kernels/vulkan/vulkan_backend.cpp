@@ -6,7 +6,9 @@
 
 #include <mutex>
 
+#include "../device_graph.h"
 #include "vulkan_gemm.h"
+#include "vulkan_graph.h"
 #include "vulkan_op.h"
 
 namespace tb {
@@ -139,6 +141,23 @@ class VulkanBackend final : public Backend {
                                         : vulkan::glue_plan(p, *ctx.value());
     if (!plan) return plan.error();
     return vulkan::prepare_op(ctx.value(), p, std::move(plan.value()));
+  }
+
+  // The resident graph (vulkan_graph.h): one command buffer, one submit per inference. Where a
+  // node cannot run resident, the staged graph, its config saying why.
+  Result<std::unique_ptr<PreparedGraph>> prepare_graph(const DeviceGraph& g,
+                                                       const PrepareOptions& opts) override {
+    if (auto v = g.verify(); !v) return v.error();
+    for (const auto& n : g.nodes)
+      if (auto s = supports(n.problem, opts.device); !s.supported)
+        return make_error(n.name + " (" + n.problem.str() + "): " + s.reason);
+    auto ctx = vulkan::shared_context(opts.device);
+    if (!ctx) return ctx.error();
+    auto r = vulkan::prepare_resident_graph(ctx.value(), g);
+    if (r) return r;
+    auto staged = make_staged_graph(*this, g, opts);
+    if (!staged) return staged.error();
+    return vulkan::staged_fallback(std::move(staged.value()), r.error().message);
   }
 };
 

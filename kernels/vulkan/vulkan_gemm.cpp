@@ -251,25 +251,17 @@ class GemmKernel final : public PreparedKernel {
   Result<void> init(bool reuse) {
     const auto& dev = ctx_->device();
     const std::uint64_t mark = ctx_->validation_mark();
-    ku_ = k_unit(cfg_.shader, dt_);
-    k4_ = (g_.k + ku_ - 1) / ku_;  // loaded elements per packed row
-    const std::array<std::uint32_t, 7> spec = {cfg_.lx,
-                                               cfg_.ly,
-                                               cfg_.tm,
-                                               cfg_.tn,
-                                               post_.bias ? 1u : 0u,
-                                               activation_code(post_.act),
-                                               post_.residual ? 1u : 0u};
-    PipelineStats st;
-    auto p = ctx_->pipeline(blob_name(cfg_, dt_), kBindings, sizeof(Push), spec, reuse, &st);
-    if (!p) return p.error();
-    pipeline_ = std::move(p.value());
-    stats_ = st;
+    auto d = make_gemm_dispatch(*ctx_, g_, dt_, post_, cfg_, reuse);
+    if (!d) return d.error();
+    disp_ = std::move(d.value());
+    pipeline_ = disp_.pipeline;
+    stats_ = disp_.stats;
+    kp_ = disp_.kp;
     const auto t_setup = std::chrono::steady_clock::now();
 
     const std::size_t f = sizeof(float);
     const std::size_t b = static_cast<std::size_t>(g_.batch);
-    const std::size_t kk = packed(cfg_.shader) ? static_cast<std::size_t>(k4_ * ku_) : g_.k;
+    const std::size_t kk = static_cast<std::size_t>(disp_.packed ? kp_ : g_.k);
     a_bytes_ = b * g_.m * kk * dtype_size(types_.a);
     b_bytes_ = b * g_.n * kk * dtype_size(types_.b);
     c_bytes_ = b * g_.m * g_.n * dtype_size(types_.c);
@@ -286,47 +278,13 @@ class GemmKernel final : public PreparedKernel {
     const std::array<VkBuffer, kBindings> bufs = {a_.handle(), b_.handle(), c_.handle(),
                                                   bias_.handle(), res_.handle()};
     TB_VK_TRY(set_.create(dev, *pipeline_, bufs));
-
-    Push pc{};
-    pc.M = static_cast<std::uint32_t>(g_.m);
-    pc.N = static_cast<std::uint32_t>(g_.n);
-    pc.sc = static_cast<std::uint32_t>(g_.m * g_.n);
-    std::uint32_t gx, gy;
-    if (cfg_.shader == GemmShader::naive) {
-      pc.K = static_cast<std::uint32_t>(g_.k);
-      pc.a_r = static_cast<std::uint32_t>(g_.trans_a ? 1 : g_.k);
-      pc.a_c = static_cast<std::uint32_t>(g_.trans_a ? g_.m : 1);
-      pc.b_r = static_cast<std::uint32_t>(g_.trans_b ? 1 : g_.n);
-      pc.b_c = static_cast<std::uint32_t>(g_.trans_b ? g_.k : 1);
-      pc.sa = static_cast<std::uint32_t>(g_.m * g_.k);
-      pc.sb = static_cast<std::uint32_t>(g_.k * g_.n);
-      gx = ceil_div(g_.n, cfg_.lx);
-      gy = ceil_div(g_.m, cfg_.ly);
-    } else {
-      pc.K = static_cast<std::uint32_t>(k4_);
-      pc.a_r = pc.b_r = static_cast<std::uint32_t>(k4_);
-      pc.a_c = pc.b_c = 1;
-      pc.sa = static_cast<std::uint32_t>(g_.m * k4_);
-      pc.sb = static_cast<std::uint32_t>(g_.n * k4_);
-      if (blocked(cfg_.shader)) {
-        // sg: one 8-lane workgroup per TM rows (ly = 1), each lane TN columns.
-        gx = ceil_div(ceil_div(g_.n, cfg_.tn), cfg_.lx);
-        gy = ceil_div(ceil_div(g_.m, cfg_.tm), cfg_.ly);
-      } else {
-        gx = ceil_div(g_.n, cfg_.tn * cfg_.lx);
-        gy = ceil_div(g_.m, cfg_.tm * cfg_.ly);
-      }
-    }
-    const auto& lim = ctx_->info().max_workgroup_count;
-    if (gx > lim[0] || gy > lim[1] || static_cast<std::uint64_t>(g_.batch) > lim[2])
-      return make_error("dispatch " + std::to_string(gx) + "x" + std::to_string(gy) + "x" +
-                        std::to_string(g_.batch) + " exceeds maxComputeWorkGroupCount");
+    const auto* pc = disp_.push.data();
+    const auto pc_bytes = static_cast<std::uint32_t>(disp_.push.size() * 4);
 
     // Recorded once, submitted by every execute().
     TB_VK_TRY(stream_.create(dev));
     TB_VK_TRY(stream_.begin());
-    stream_.dispatch(*pipeline_, set_, &pc, sizeof pc, gx, gy,
-                     static_cast<std::uint32_t>(g_.batch));
+    stream_.dispatch(*pipeline_, set_, pc, pc_bytes, disp_.gx, disp_.gy, disp_.gz);
     stream_.shader_writes_to_host_barrier();
     TB_VK_TRY(stream_.end());
     setup_s_ = seconds_since(t_setup);
@@ -335,9 +293,8 @@ class GemmKernel final : public PreparedKernel {
     // large blocks): one workgroup now, so that the load cost is paid and measured in prepare.
     if (!stats_.reused) {
       const auto t0 = std::chrono::steady_clock::now();
-      TB_VK_TRY(vk::run_once(dev, [&](vk::CommandStream& s) {
-        s.dispatch(*pipeline_, set_, &pc, sizeof pc, 1, 1, 1);
-      }));
+      TB_VK_TRY(vk::run_once(
+          dev, [&](vk::CommandStream& s) { s.dispatch(*pipeline_, set_, pc, pc_bytes, 1, 1, 1); }));
       first_dispatch_s_ = seconds_since(t0);
     }
     return ctx_->check_validation(mark);
@@ -358,36 +315,18 @@ class GemmKernel final : public PreparedKernel {
     const auto& dev = ctx_->device();
     const auto t0 = std::chrono::steady_clock::now();
     uploaded_ = 0;
-    if (!packed(cfg_.shader)) {
+    if (!disp_.packed) {
       TB_VK_TRY(vk::write_buffer(dev, a_, in[0].raw(), in[0].bytes()));
       TB_VK_TRY(vk::write_buffer(dev, b_, in[1].raw(), in[1].bytes()));
       uploaded_ += in[0].bytes() + in[1].bytes();
     } else {
       // A as m x kp (k contiguous), B transposed as n x kp; k zero-padded to kp, a multiple of
-      // the shader's load width. Byte-wise, whatever the element size.
-      const std::int64_t kp = k4_ * ku_;
+      // the shader's load width.
       const auto tp = std::chrono::steady_clock::now();
       auto pack = [&](const Tensor& src, std::int64_t rows, bool rows_contiguous_k,
                       vk::Buffer& dst) -> Result<void> {
-        // rows_contiguous_k: source is rows x k; else k x rows.
-        const std::size_t es = dtype_size(src.dtype());
-        std::vector<unsigned char> buf(static_cast<std::size_t>(g_.batch * rows * kp) * es, 0);
-        const auto* s0 = reinterpret_cast<const unsigned char*>(src.raw());
-        for (std::int64_t b = 0; b < g_.batch; ++b) {
-          const unsigned char* s = s0 + static_cast<std::size_t>(b * rows * g_.k) * es;
-          unsigned char* d = buf.data() + static_cast<std::size_t>(b * rows * kp) * es;
-          if (rows_contiguous_k) {
-            for (std::int64_t r = 0; r < rows; ++r)
-              std::memcpy(d + static_cast<std::size_t>(r * kp) * es,
-                          s + static_cast<std::size_t>(r * g_.k) * es,
-                          static_cast<std::size_t>(g_.k) * es);
-          } else {
-            for (std::int64_t p = 0; p < g_.k; ++p)
-              for (std::int64_t r = 0; r < rows; ++r)
-                std::memcpy(d + static_cast<std::size_t>(r * kp + p) * es,
-                            s + static_cast<std::size_t>(p * rows + r) * es, es);
-          }
-        }
+        const auto buf = pack_gemm_operand(src.raw(), dtype_size(src.dtype()), g_.batch, rows, g_.k,
+                                           kp_, rows_contiguous_k);
         TB_VK_TRY(vk::write_buffer(dev, dst, buf.data(), buf.size()));
         uploaded_ += buf.size();
         return {};
@@ -443,7 +382,8 @@ class GemmKernel final : public PreparedKernel {
   GemmTypes types_;
   Epilogue post_;
   GemmConfig cfg_;
-  std::int64_t k4_ = 0, ku_ = 4;
+  GemmDispatch disp_;
+  std::int64_t kp_ = 0;
   std::shared_ptr<vk::ComputePipeline> pipeline_;
   PipelineStats stats_;
   vk::Buffer a_, b_, c_, bias_, res_;
@@ -458,20 +398,99 @@ class GemmKernel final : public PreparedKernel {
 
 }  // namespace
 
+GemmConfig chosen_gemm_config(const Context& ctx, const GemmDesc& g, DType dt) {
+  if (auto t = lookup_tuned(ctx, g, dt); t && config_supported(ctx, *t, dt).supported) return *t;
+  return default_gemm_config(ctx, g, dt);
+}
+
+Result<GemmDispatch> make_gemm_dispatch(Context& ctx, const GemmDesc& g, DType dt,
+                                        const Epilogue& post, const GemmConfig& cfg, bool reuse) {
+  GemmDispatch d;
+  d.cfg = cfg;
+  d.packed = packed(cfg.shader);
+  const std::int64_t ku = k_unit(cfg.shader, dt);
+  const std::int64_t k4 = (g.k + ku - 1) / ku;  // loaded elements per packed row
+  d.kp = k4 * ku;
+  const std::array<std::uint32_t, 7> spec = {cfg.lx,
+                                             cfg.ly,
+                                             cfg.tm,
+                                             cfg.tn,
+                                             post.bias ? 1u : 0u,
+                                             activation_code(post.act),
+                                             post.residual ? 1u : 0u};
+  auto p = ctx.pipeline(blob_name(cfg, dt), kBindings, sizeof(Push), spec, reuse, &d.stats);
+  if (!p) return p.error();
+  d.pipeline = std::move(p.value());
+
+  Push pc{};
+  pc.M = static_cast<std::uint32_t>(g.m);
+  pc.N = static_cast<std::uint32_t>(g.n);
+  pc.sc = static_cast<std::uint32_t>(g.m * g.n);
+  if (cfg.shader == GemmShader::naive) {
+    pc.K = static_cast<std::uint32_t>(g.k);
+    pc.a_r = static_cast<std::uint32_t>(g.trans_a ? 1 : g.k);
+    pc.a_c = static_cast<std::uint32_t>(g.trans_a ? g.m : 1);
+    pc.b_r = static_cast<std::uint32_t>(g.trans_b ? 1 : g.n);
+    pc.b_c = static_cast<std::uint32_t>(g.trans_b ? g.k : 1);
+    pc.sa = static_cast<std::uint32_t>(g.m * g.k);
+    pc.sb = static_cast<std::uint32_t>(g.k * g.n);
+    d.gx = ceil_div(g.n, cfg.lx);
+    d.gy = ceil_div(g.m, cfg.ly);
+  } else {
+    pc.K = static_cast<std::uint32_t>(k4);
+    pc.a_r = pc.b_r = static_cast<std::uint32_t>(k4);
+    pc.a_c = pc.b_c = 1;
+    pc.sa = static_cast<std::uint32_t>(g.m * k4);
+    pc.sb = static_cast<std::uint32_t>(g.n * k4);
+    if (blocked(cfg.shader)) {
+      // sg: one 8-lane workgroup per TM rows (ly = 1), each lane TN columns.
+      d.gx = ceil_div(ceil_div(g.n, cfg.tn), cfg.lx);
+      d.gy = ceil_div(ceil_div(g.m, cfg.tm), cfg.ly);
+    } else {
+      d.gx = ceil_div(g.n, cfg.tn * cfg.lx);
+      d.gy = ceil_div(g.m, cfg.tm * cfg.ly);
+    }
+  }
+  d.gz = static_cast<std::uint32_t>(g.batch);
+  const auto& lim = ctx.info().max_workgroup_count;
+  if (d.gx > lim[0] || d.gy > lim[1] || static_cast<std::uint64_t>(g.batch) > lim[2])
+    return make_error("dispatch " + std::to_string(d.gx) + "x" + std::to_string(d.gy) + "x" +
+                      std::to_string(g.batch) + " exceeds maxComputeWorkGroupCount");
+  static_assert(sizeof(Push) % 4 == 0);
+  d.push.resize(sizeof(Push) / 4);
+  std::memcpy(d.push.data(), &pc, sizeof pc);
+  return d;
+}
+
+std::vector<unsigned char> pack_gemm_operand(const void* src, std::size_t es, std::int64_t batch,
+                                             std::int64_t rows, std::int64_t k, std::int64_t kp,
+                                             bool rows_contiguous_k) {
+  // Byte-wise, whatever the element size.
+  std::vector<unsigned char> buf(static_cast<std::size_t>(batch * rows * kp) * es, 0);
+  const auto* s0 = static_cast<const unsigned char*>(src);
+  for (std::int64_t b = 0; b < batch; ++b) {
+    const unsigned char* s = s0 + static_cast<std::size_t>(b * rows * k) * es;
+    unsigned char* d = buf.data() + static_cast<std::size_t>(b * rows * kp) * es;
+    if (rows_contiguous_k) {
+      for (std::int64_t r = 0; r < rows; ++r)
+        std::memcpy(d + static_cast<std::size_t>(r * kp) * es,
+                    s + static_cast<std::size_t>(r * k) * es, static_cast<std::size_t>(k) * es);
+    } else {
+      for (std::int64_t p = 0; p < k; ++p)
+        for (std::int64_t r = 0; r < rows; ++r)
+          std::memcpy(d + static_cast<std::size_t>(r * kp + p) * es,
+                      s + static_cast<std::size_t>(p * rows + r) * es, es);
+    }
+  }
+  return buf;
+}
+
 Result<std::unique_ptr<PreparedKernel>> prepare_gemm(std::shared_ptr<Context> ctx, const Problem& p,
                                                      const GemmPrepareOptions& opts) {
   const GemmDesc* g = p.as<GemmDesc>();
   if (!g) return make_error("vulkan: not a gemm");
   if (auto s = gemm_dtype_supported(*ctx, p.dtype); !s.supported) return make_error(s.reason);
-  GemmConfig cfg;
-  if (opts.config) {
-    cfg = *opts.config;
-  } else if (auto t = lookup_tuned(*ctx, *g, p.dtype);
-             t && config_supported(*ctx, *t, p.dtype).supported) {
-    cfg = *t;
-  } else {
-    cfg = default_gemm_config(*ctx, *g, p.dtype);
-  }
+  const GemmConfig cfg = opts.config ? *opts.config : chosen_gemm_config(*ctx, *g, p.dtype);
   if (auto s = config_supported(*ctx, cfg, p.dtype); !s.supported) return make_error(s.reason);
   auto k = std::make_unique<GemmKernel>(ctx, *g, p.dtype, p.post, cfg);
   if (auto r = k->init(opts.reuse_pipeline); !r) return r.error();

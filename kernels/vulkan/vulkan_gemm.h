@@ -63,6 +63,33 @@ struct GemmPrepareOptions {
 Result<std::unique_ptr<PreparedKernel>> prepare_gemm(std::shared_ptr<Context> ctx, const Problem& p,
                                                      const GemmPrepareOptions& opts);
 
+// The configuration prepare_gemm takes when none is given: the persisted tuner winner for this
+// device, size class and dtype when it still runs here, else default_gemm_config().
+GemmConfig chosen_gemm_config(const Context& ctx, const GemmDesc& g, DType dt);
+
+// A configuration's pipeline, push constants and grid, without buffers: what GemmKernel and the
+// resident graph (vulkan_graph.cpp, which binds its own buffers) share. Bindings: 0 A, 1 B, 2 C,
+// 3 bias, 4 residual. Packed shaders read A as batch x m rows of kp elements (k contiguous,
+// zero-padded) and B transposed as batch x n rows of kp (pack_gemm_operand); naive reads both
+// as given.
+struct GemmDispatch {
+  static constexpr std::uint32_t kBindings = 5;
+  GemmConfig cfg;
+  std::shared_ptr<vk::ComputePipeline> pipeline;
+  PipelineStats stats;
+  std::vector<std::uint32_t> push;  // gemm_common.glsl's Push
+  std::uint32_t gx = 1, gy = 1, gz = 1;
+  bool packed = false;  // operands in the packed layout above
+  std::int64_t kp = 0;  // packed row length in elements (k rounded up to the load width)
+};
+Result<GemmDispatch> make_gemm_dispatch(Context& ctx, const GemmDesc& g, DType dt,
+                                        const Epilogue& post, const GemmConfig& cfg, bool reuse);
+// One operand (`rows` = m for A, n for B) into the packed layout: batch x rows x kp, k
+// contiguous, zero-padded. rows_contiguous_k: the source is rows x k (else k x rows).
+std::vector<unsigned char> pack_gemm_operand(const void* src, std::size_t elem_bytes,
+                                             std::int64_t batch, std::int64_t rows, std::int64_t k,
+                                             std::int64_t kp, bool rows_contiguous_k);
+
 // ---- tuner ----------------------------------------------------------------------------------
 struct TuneOptions {
   double budget_s = 10;  // stop trying new candidates after this much time

@@ -28,19 +28,14 @@ class OpKernel final : public PreparedKernel {
 
   Result<void> init() {
     const auto& dev = ctx_->device();
-    const auto& info = ctx_->info();
     const std::uint64_t mark = ctx_->validation_mark();
-    plan_.workgroup = std::max<std::uint32_t>(
-        1, std::min({plan_.workgroup, info.max_workgroup_invocations, info.max_workgroup_size[0]}));
-    std::vector<std::uint32_t> spec{plan_.workgroup};
-    spec.insert(spec.end(), plan_.spec.begin(), plan_.spec.end());
-    const auto nb = static_cast<std::uint32_t>(plan_.bindings.size());
+    auto d = make_op_dispatch(*ctx_, plan_);
+    if (!d) return d.error();
+    pipeline_ = std::move(d->pipeline);
+    stats_ = d->stats;
+    gx_ = d->gx;
+    gy_ = d->gy;
     const auto push_bytes = static_cast<std::uint32_t>(plan_.push.size() * 4);
-    PipelineStats st;
-    auto pl = ctx_->pipeline(plan_.blob, nb, push_bytes, spec, true, &st);
-    if (!pl) return pl.error();
-    pipeline_ = std::move(pl.value());
-    stats_ = st;
     const auto t_setup = std::chrono::steady_clock::now();
 
     auto mk = [&](std::vector<vk::Buffer>& v, const TensorSpec& s) -> Result<void> {
@@ -71,16 +66,6 @@ class OpKernel final : public PreparedKernel {
       }
     }
     TB_VK_TRY(set_.create(dev, *pipeline_, bufs));
-
-    // Items over a 2-D grid of 1-D workgroups: x as wide as the device allows.
-    const std::uint64_t groups = (plan_.items + plan_.workgroup - 1) / plan_.workgroup;
-    const std::uint64_t xmax = info.max_workgroup_count[0];
-    gx_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(groups, xmax));
-    const std::uint64_t gy = (groups + gx_ - 1) / gx_;
-    if (gy > info.max_workgroup_count[1])
-      return make_error("vulkan " + plan_.blob + ": " + std::to_string(plan_.items) +
-                        " items exceed maxComputeWorkGroupCount");
-    gy_ = static_cast<std::uint32_t>(gy);
 
     TB_VK_TRY(stream_.create(dev));
     TB_VK_TRY(stream_.begin());
@@ -205,6 +190,30 @@ Support check_loop_budget(const Context& ctx, double iterations, const std::stri
     return Support::yes();
   return Support::no("vulkan: " + what + " needs ~" + std::to_string(std::llround(iterations)) +
                      " loop iterations per invocation, past llvmpipe's 65535-iteration guard");
+}
+
+Result<OpDispatch> make_op_dispatch(Context& ctx, OpPlan& plan) {
+  const auto& info = ctx.info();
+  plan.workgroup = std::max<std::uint32_t>(
+      1, std::min({plan.workgroup, info.max_workgroup_invocations, info.max_workgroup_size[0]}));
+  std::vector<std::uint32_t> spec{plan.workgroup};
+  spec.insert(spec.end(), plan.spec.begin(), plan.spec.end());
+  const auto nb = static_cast<std::uint32_t>(plan.bindings.size());
+  const auto push_bytes = static_cast<std::uint32_t>(plan.push.size() * 4);
+  OpDispatch d;
+  auto pl = ctx.pipeline(plan.blob, nb, push_bytes, spec, true, &d.stats);
+  if (!pl) return pl.error();
+  d.pipeline = std::move(pl.value());
+  // Items over a 2-D grid of 1-D workgroups: x as wide as the device allows.
+  const std::uint64_t groups = (plan.items + plan.workgroup - 1) / plan.workgroup;
+  const std::uint64_t xmax = info.max_workgroup_count[0];
+  d.gx = static_cast<std::uint32_t>(std::min<std::uint64_t>(groups, xmax));
+  const std::uint64_t gy = (groups + d.gx - 1) / d.gx;
+  if (gy > info.max_workgroup_count[1])
+    return make_error("vulkan " + plan.blob + ": " + std::to_string(plan.items) +
+                      " items exceed maxComputeWorkGroupCount");
+  d.gy = static_cast<std::uint32_t>(gy);
+  return d;
 }
 
 Result<std::unique_ptr<PreparedKernel>> prepare_op(std::shared_ptr<Context> ctx, const Problem& p,

@@ -34,6 +34,15 @@ Support check_op_sizes(const Problem& p, const Context& ctx);
 Result<std::unique_ptr<PreparedKernel>> prepare_op(std::shared_ptr<Context> ctx, const Problem& p,
                                                    OpPlan plan);
 
+// A plan's pipeline and dispatch grid, without buffers: what OpKernel and the resident graph
+// (vulkan_graph.cpp, which binds its own buffers) share. Clamps plan.workgroup to the device.
+struct OpDispatch {
+  std::shared_ptr<vk::ComputePipeline> pipeline;
+  PipelineStats stats;
+  std::uint32_t gx = 1, gy = 1;
+};
+Result<OpDispatch> make_op_dispatch(Context& ctx, OpPlan& plan);
+
 // llvmpipe (lavapipe, and so any CPU-type Vulkan device we meet) ends every loop of a shader
 // invocation once all its loops together have taken 65535 back-edges (its infinite-loop guard,
 // LP_MAX_TGSI_LOOP_ITERATIONS), silently leaving wrong results. On CPU devices a plan whose
