@@ -200,13 +200,14 @@ ResultRecord run_one(Backend& b, const DeviceInfo& dev, const workloads::Workloa
   auto up = ex.upload_weights();
   if (!up) return fail(std::move(r), Status::error, up.error().message);
   load["upload_s"] = *up;
-  load["activation_upload"] = ex.input_only_uploads()
-                                  ? "input-only"
-                                  : "full for some layers (weights re-uploaded every inference)";
+  r.metrics["execution"] = {{"config", ex.config()}, {"segments", ex.segments()}};
   const Tensor input = Executor::make_input(g, o.seed);
   auto first = ex.infer(input);
   if (!first) return fail(std::move(r), Status::error, first.error().message);
   r.first_s = first->wall_s;
+  r.metrics["execution"]["host_round_trips_per_inference"] = first->host_round_trips;
+  r.metrics["execution"]["bytes_to_device_per_inference"] = first->bytes_to_device;
+  r.metrics["execution"]["bytes_from_device_per_inference"] = first->bytes_from_device;
   load["first_inference_s"] = first->wall_s;
   r.metrics["load"] = load;
   // Peak RSS of loading and one inference, before validation loads its own copies.
@@ -274,9 +275,11 @@ ResultRecord run_one(Backend& b, const DeviceInfo& dev, const workloads::Workloa
       std::all_of(w.variant.begin() + 1, w.variant.end(),
                   [](char c) { return c >= '0' && c <= '9'; }))
     r.metrics["throughput_items_per_s"] = std::stod(w.variant.substr(1)) / s.median;
-  r.metrics["breakdown"] = {{"kernel_median_s", stats::quantile(kernel_s, 0.5)},
+  const double kernel_med = stats::quantile(kernel_s, 0.5);
+  r.metrics["breakdown"] = {{"kernel_median_s", kernel_med},
                             {"transfer_median_s", stats::quantile(transfer_s, 0.5)},
-                            {"host_ops_median_s", stats::quantile(host_s, 0.5)}};
+                            {"host_ops_median_s", stats::quantile(host_s, 0.5)},
+                            {"kernel_share", s.median > 0 ? kernel_med / s.median : 0.0}};
   r.metrics["sampling"] = {
       {"wall_s", since(t_s)},
       {"outliers", s.outliers},

@@ -27,6 +27,9 @@
 
 namespace tb {
 
+struct DeviceGraph;
+class PreparedGraph;
+
 // A device a backend can run on, with the properties that explain its figures.
 struct DeviceInfo {
   int index = 0;
@@ -104,6 +107,11 @@ class Backend {
   virtual Support supports(const Problem& p, int device) = 0;
   virtual Result<std::unique_ptr<PreparedKernel>> prepare(const Problem& p,
                                                           const PrepareOptions& opts) = 0;
+  // Optional: a whole graph of kernel ops with its intermediates resident on the device
+  // (device_graph.h). Default: the staged graph, one PreparedKernel per node through host memory.
+  // Callers check supports() for every node first.
+  virtual Result<std::unique_ptr<PreparedGraph>> prepare_graph(const DeviceGraph& g,
+                                                               const PrepareOptions& opts);
 };
 
 }  // namespace tb

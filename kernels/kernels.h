@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "backend.h"
+#include "device_graph.h"
 #include "problem.h"
 #include "tensor.h"
 #include "validate.h"

@@ -55,18 +55,15 @@ std::pair<float, float> min_max0(const float* p, std::int64_t n) {
 
 }  // namespace
 
-struct Executor::KernelLayer {
-  std::unique_ptr<PreparedKernel> kernel;
-  std::vector<Tensor> slots;             // the kernel's inputs, weights included
-  std::vector<std::size_t> activations;  // slot indices fed from values
-  std::vector<Tensor> outs;
-  bool input_only = false;  // upload_input works: activations alone are sent per inference
-  // An s8 kernel whose s32 output only a host dequantize reads: the dequantize layer (or -1).
-  // When the backend has the +scales epilogue, prepare() fuses the dequantize into the kernel:
-  // `fused` is set, slots gain a_scale, b_scale, bias and (optional) residual, outs become f32.
-  int dequant = -1;
-  bool fused = false;
-  std::size_t base_slots = 0;  // slots of the unfused kernel
+// One step of an inference: a host op, or a segment of kernel layers run as one device graph.
+struct Executor::Step {
+  int host_layer = -1;
+  std::vector<std::size_t> kernel_layers;
+  DeviceGraph graph;
+  std::unique_ptr<PreparedGraph> prepared;
+  std::vector<const Tensor*> inputs, constants;  // DeviceGraph::inputs / constants order
+  std::vector<int> input_value;                  // graph value of each input (-1: fused params)
+  std::vector<Tensor*> outputs;
 };
 
 Executor::Executor(Graph g, std::vector<Tensor> weights, std::uint64_t seed)
@@ -108,12 +105,6 @@ Executor::Executor(Graph g, std::vector<Tensor> weights, std::uint64_t seed)
   qscale_.assign(g_.values.size(), 1.0f);
   qzp_.assign(g_.values.size(), 0);
 
-  // A weight read by one kernel only moves into that kernel's slots; shared ones are copied.
-  std::vector<int> uses(g_.weights.size(), 0);
-  for (const auto& l : g_.layers)
-    for (std::size_t i = 0; i < l.in.size(); ++i)  // dequantize's weights: colsum_ only, below
-      if (l.in[i].kind == Operand::weight && !(l.host == HostOp::dequantize && i == 2))
-        ++uses[static_cast<std::size_t>(l.in[i].index)];
   colsum_.resize(g_.layers.size());
   for (std::size_t li = 0; li < g_.layers.size(); ++li) {
     const Layer& l = g_.layers[li];
@@ -127,89 +118,38 @@ Executor::Executor(Graph g, std::vector<Tensor> weights, std::uint64_t seed)
           cs[static_cast<std::size_t>(r)] += w.data<std::int8_t>()[r * cols + c];
     }
   }
-  kernels_.resize(g_.layers.size());
+  dequant_of_.assign(g_.layers.size(), -1);
+  fused_.assign(g_.layers.size(), false);
   fused_dequant_.assign(g_.layers.size(), false);
-  for (std::size_t li = 0; li < g_.layers.size(); ++li) {
-    const Layer& l = g_.layers[li];
-    if (!l.problem) continue;
-    auto k = std::make_unique<KernelLayer>();
-    const auto specs = l.problem->inputs();
-    for (std::size_t i = 0; i < l.in.size(); ++i) {
-      const Operand& o = l.in[i];
-      if (o.kind == Operand::weight) {
-        Tensor& w = weights_[static_cast<std::size_t>(o.index)];
-        if (uses[static_cast<std::size_t>(o.index)] == 1)
-          k->slots.push_back(std::move(w));
-        else
-          k->slots.push_back(w);
-        // Same bytes, the kernel's shape (e.g. [n][k] weights as gemm's [1][n][k]).
-        Tensor& t = k->slots.back();
-        if (t.shape() != specs[i].shape) {
-          Tensor r(specs[i].dtype, specs[i].shape);
-          std::memcpy(r.raw(), t.raw(), t.bytes());
-          t = std::move(r);
-        }
-      } else {
-        k->slots.emplace_back(specs[i].dtype, specs[i].shape);
-        k->activations.push_back(i);
-      }
-    }
-    k->outs = make_outputs(*l.problem);
-    k->base_slots = k->slots.size();
-    kernels_[li] = std::move(k);
-  }
+  fused_a_scale_.resize(g_.layers.size());
+  fused_bias_.resize(g_.layers.size());
   for (std::size_t li = 0; li < g_.layers.size(); ++li) {
     const Layer& l = g_.layers[li];
     if (l.host != HostOp::dequantize) continue;
     for (std::size_t ki = 0; ki < li; ++ki)
-      if (kernels_[ki] && g_.layers[ki].out == l.in[0].index)
-        kernels_[ki]->dequant = static_cast<int>(li);
+      if (g_.layers[ki].problem && g_.layers[ki].out == l.in[0].index)
+        dequant_of_[ki] = static_cast<int>(li);
   }
+  for (const auto& l : g_.layers)
+    if (!l.problem)
+      for (const auto& o : l.in)
+        input_read_by_host_ = input_read_by_host_ || (o.kind == Operand::value && o.index == g_.input);
 }
 
 // The kernel problem with its dequantize layer's work as a +scales epilogue. The activation's
 // zero point folds into the bias (see fused_params), so the bias is always present.
 Problem Executor::fused_problem(std::size_t li) const {
-  const Layer& dq = g_.layers[static_cast<std::size_t>(kernels_[li]->dequant)];
+  const Layer& dq = g_.layers[static_cast<std::size_t>(dequant_of_[li])];
   Problem p = *g_.layers[li].problem;
   p.post = {true, dq.act, dq.in[5].kind != Operand::none, true};
   return p;
-}
-
-// Sets kernel layer li up to run with its dequantize fused or not: the slots and outputs of the
-// problem it will run.
-void Executor::plan_fusion(std::size_t li, bool fuse) {
-  KernelLayer& k = *kernels_[li];
-  k.fused = fuse;
-  k.slots.resize(k.base_slots);
-  const Problem p = fuse ? fused_problem(li) : *g_.layers[li].problem;
-  k.outs = make_outputs(p);
-  if (!fuse) return;
-  const Layer& dq = g_.layers[static_cast<std::size_t>(k.dequant)];
-  const auto specs = p.inputs();
-  for (std::size_t i = k.base_slots; i < specs.size(); ++i)
-    k.slots.emplace_back(specs[i].dtype, specs[i].shape);
-  // b_scale is the weights' per-channel scale: a weight, uploaded once.
-  const Tensor& sw = operand(dq.in[3]);
-  std::memcpy(k.slots[k.base_slots + 1].raw(), sw.raw(), sw.bytes());
-}
-
-std::vector<std::size_t> Executor::per_inference_slots(const KernelLayer& k) {
-  std::vector<std::size_t> v = k.activations;
-  if (k.fused) {  // a_scale, bias; the residual when there is one
-    v.push_back(k.base_slots);
-    v.push_back(k.base_slots + 2);
-    if (k.slots.size() > k.base_slots + 3) v.push_back(k.base_slots + 3);
-  }
-  return v;
 }
 
 // Per inference: the activation scale and the bias with the zero-point compensation folded in,
 //   bias'[n] = bias[n] - zp s_a s_w[n] sum_k w[n][k]
 // (y = act(s_a s_w[n] (acc - zp sum_k w) + bias) = act(acc s_a s_w[n] + bias')).
 void Executor::fused_params(std::size_t li) {
-  KernelLayer& k = *kernels_[li];
-  const auto dqi = static_cast<std::size_t>(k.dequant);
+  const auto dqi = static_cast<std::size_t>(dequant_of_[li]);
   const Layer& dq = g_.layers[dqi];
   const auto qin = static_cast<std::size_t>(dq.in[1].index);
   const float sa = qscale_[qin];
@@ -217,11 +157,36 @@ void Executor::fused_params(std::size_t li) {
   const float* sw = operand(dq.in[3]).data<float>();
   const float* bias = dq.in[4].kind == Operand::none ? nullptr : operand(dq.in[4]).data<float>();
   const auto& cs = colsum_[dqi];
-  k.slots[k.base_slots].data<float>()[0] = sa;
-  float* b = k.slots[k.base_slots + 2].data<float>();
+  fused_a_scale_[li].data<float>()[0] = sa;
+  float* b = fused_bias_[li].data<float>();
   for (std::size_t n = 0; n < cs.size(); ++n)
     b[n] =
         static_cast<float>((bias ? bias[n] : 0.0) - static_cast<double>(zp) * sa * sw[n] * cs[n]);
+}
+
+Executor::NodeIo Executor::node_io(std::size_t li) const {
+  const Layer& l = g_.layers[li];
+  NodeIo io;
+  for (const auto& o : l.in) {
+    io.in.push_back(&operand(o));
+    io.in_value.push_back(o.kind == Operand::value ? o.index : -1);
+    io.constant.push_back(o.kind == Operand::weight);
+  }
+  io.out = l.out;
+  if (act_after_of_[li] >= 0) io.out = g_.layers[static_cast<std::size_t>(act_after_of_[li])].out;
+  if (!fused_[li]) return io;
+  // +scales inputs after the weights: a_scale, b_scale, bias (zero point folded), residual.
+  const Layer& dq = g_.layers[static_cast<std::size_t>(dequant_of_[li])];
+  io.in.push_back(&fused_a_scale_[li]), io.in_value.push_back(-1), io.constant.push_back(false);
+  io.in.push_back(&operand(dq.in[3])), io.in_value.push_back(-1), io.constant.push_back(true);
+  io.in.push_back(&fused_bias_[li]), io.in_value.push_back(-1), io.constant.push_back(false);
+  if (dq.in[5].kind != Operand::none) {
+    io.in.push_back(&operand(dq.in[5]));
+    io.in_value.push_back(dq.in[5].kind == Operand::value ? dq.in[5].index : -1);
+    io.constant.push_back(dq.in[5].kind == Operand::weight);
+  }
+  io.out = dq.out;
+  return io;
 }
 
 Executor::~Executor() = default;
@@ -249,67 +214,179 @@ std::string Executor::unsupported(Backend& b, int device) const {
 }
 
 Result<PrepareCost> Executor::prepare(Backend& b, int device, int threads) {
-  PrepareCost c;
-  std::map<std::string, double> sums;
-  for (auto& k : kernels_)
-    if (k) k->kernel.reset();
+  if (weights_released_) return make_error("prepare after upload_weights: the weights are released");
+  steps_.clear();
   PrepareOptions po;
   po.device = device;
   po.threads = threads;
   const auto t0 = Clock::now();
+  // int8 layers run their dequantize fused where the backend has +scales, on the host where not.
   for (std::size_t li = 0; li < g_.layers.size(); ++li) {
-    if (!kernels_[li]) continue;
-    // int8 layers run their dequantize fused where the backend has +scales, on the host where not.
-    if (kernels_[li]->dequant >= 0) {
-      plan_fusion(li, b.supports(fused_problem(li), device).supported);
-      fused_dequant_[static_cast<std::size_t>(kernels_[li]->dequant)] = kernels_[li]->fused;
+    fused_[li] = false;
+    if (!g_.layers[li].problem || dequant_of_[li] < 0) continue;
+    fused_[li] = b.supports(fused_problem(li), device).supported;
+    fused_dequant_[static_cast<std::size_t>(dequant_of_[li])] = fused_[li];
+    if (fused_[li]) {
+      const auto n = static_cast<std::int64_t>(colsum_[static_cast<std::size_t>(dequant_of_[li])].size());
+      fused_a_scale_[li] = Tensor(DType::f32, {1});
+      fused_bias_[li] = Tensor(DType::f32, {n});
     }
-    const Problem p = kernels_[li]->fused ? fused_problem(li) : *g_.layers[li].problem;
-    auto k = b.prepare(p, po);
-    if (!k)
-      return make_error("prepare " + g_.layers[li].name + " (" + p.str() +
-                        "): " + k.error().message);
-    kernels_[li]->kernel = std::move(k.value());
   }
+  // A host activation of a kernel's output that nothing else reads folds into the kernel's node
+  // (act_after): ResNet's ReLU after the residual add.
+  std::vector<int> readers(g_.values.size(), 0);
+  for (const auto& l : g_.layers)
+    for (const auto& o : l.in)
+      if (o.kind == Operand::value) ++readers[static_cast<std::size_t>(o.index)];
+  act_after_of_.assign(g_.layers.size(), -1);
+  // Steps: host ops alone, maximal runs of kernel layers together.
+  for (std::size_t li = 0; li < g_.layers.size(); ++li) {
+    const Layer& l = g_.layers[li];
+    if (l.host == HostOp::dequantize && fused_dequant_[li]) continue;  // runs in its kernel
+    if (l.host == HostOp::activation && !steps_.empty() && steps_.back().host_layer < 0) {
+      const std::size_t k = steps_.back().kernel_layers.back();
+      const int v = l.in[0].index;
+      if (!fused_[k] && g_.layers[k].out == v && v != g_.output &&
+          readers[static_cast<std::size_t>(v)] == 1 && g_.values[static_cast<std::size_t>(l.out)].dtype == DType::f32) {
+        act_after_of_[k] = static_cast<int>(li);
+        continue;
+      }
+    }
+    if (!l.problem) {
+      Step s;
+      s.host_layer = static_cast<int>(li);
+      steps_.push_back(std::move(s));
+      continue;
+    }
+    if (steps_.empty() || steps_.back().host_layer >= 0) steps_.emplace_back();
+    steps_.back().kernel_layers.push_back(li);
+  }
+  // Which step reads each value (a segment's outputs are the values read after it).
+  std::vector<int> last_reader(g_.values.size(), -1);
+  for (std::size_t si = 0; si < steps_.size(); ++si) {
+    const auto mark = [&](int v) {
+      if (v >= 0) last_reader[static_cast<std::size_t>(v)] = static_cast<int>(si);
+    };
+    if (steps_[si].host_layer >= 0) {
+      for (const auto& o : g_.layers[static_cast<std::size_t>(steps_[si].host_layer)].in)
+        if (o.kind == Operand::value) mark(o.index);
+    } else {
+      for (std::size_t li : steps_[si].kernel_layers)
+        for (int v : node_io(li).in_value) mark(v);
+    }
+  }
+  for (std::size_t si = 0; si < steps_.size(); ++si) {
+    Step& s = steps_[si];
+    if (s.host_layer >= 0) continue;
+    DeviceGraph& dg = s.graph;
+    std::map<int, int> value_id;               // graph value -> device graph value
+    std::map<const Tensor*, int> constant_id;  // weight -> device graph value
+    std::vector<int> produced;                 // graph values written in this segment
+    for (std::size_t li : s.kernel_layers) {
+      const Layer& l = g_.layers[li];
+      const Problem p = fused_[li] ? fused_problem(li) : *l.problem;
+      const NodeIo io = node_io(li);
+      const auto specs = p.inputs();
+      DeviceGraph::Node node;
+      node.name = l.name;
+      node.problem = p;
+      if (act_after_of_[li] >= 0) node.act_after = g_.layers[static_cast<std::size_t>(act_after_of_[li])].act;
+      for (std::size_t i = 0; i < io.in.size(); ++i) {
+        const int v = io.in_value[i];
+        if (v >= 0 && value_id.count(v)) {
+          node.in.push_back(value_id[v]);
+          continue;
+        }
+        if (io.constant[i] && constant_id.count(io.in[i])) {
+          node.in.push_back(constant_id[io.in[i]]);
+          continue;
+        }
+        const int id = dg.add_value({specs[i].name, io.in[i]->dtype(), io.in[i]->shape()});
+        if (io.constant[i]) {
+          dg.constants.push_back(id), s.constants.push_back(io.in[i]);
+          constant_id[io.in[i]] = id;
+        } else {
+          dg.inputs.push_back(id), s.inputs.push_back(io.in[i]), s.input_value.push_back(v);
+          if (v >= 0) value_id[v] = id;
+        }
+        node.in.push_back(id);
+      }
+      const Tensor& out = values_[static_cast<std::size_t>(io.out)];
+      node.out = dg.add_value({g_.values[static_cast<std::size_t>(io.out)].name, out.dtype(), out.shape()});
+      value_id[io.out] = node.out;
+      produced.push_back(io.out);
+      dg.nodes.push_back(std::move(node));
+    }
+    for (int v : produced)
+      if (last_reader[static_cast<std::size_t>(v)] > static_cast<int>(si) || v == g_.output ||
+          g_.values[static_cast<std::size_t>(v)].kind == ValueKind::state) {
+        dg.outputs.push_back(value_id[v]);
+        s.outputs.push_back(&values_[static_cast<std::size_t>(v)]);
+      }
+    if (auto v = dg.verify(); !v)
+      return make_error("segment at " + g_.layers[s.kernel_layers[0]].name + ": " + v.error().message);
+    auto pg = b.prepare_graph(dg, po);
+    if (!pg)
+      return make_error("prepare segment at " + g_.layers[s.kernel_layers[0]].name + ": " +
+                        pg.error().message);
+    s.prepared = std::move(pg.value());
+  }
+  PrepareCost c;
   c.seconds = since(t0);
-  // Times, counts and hits add up over layers; settings (threads, cache capacity) do not.
+  // Times, counts and hits add up over segments; settings (threads, cache capacity) do not.
   const auto additive = [](const std::string& key) {
-    for (const char* end : {"_s", "_hit", "_hits", "primitives", "_bytes"})
+    for (const char* end : {"_s", "_hit", "_hits", "primitives", "_bytes", "kernels", "reorders",
+                            "post_ops", "layers", "nodes"})
       if (key.ends_with(end)) return true;
     return false;
   };
-  for (const auto& k : kernels_)
-    if (k)
-      for (const auto& [key, v] : k->kernel->details())
+  std::map<std::string, double> sums;
+  for (const auto& s : steps_)
+    if (s.prepared)
+      for (const auto& [key, v] : s.prepared->details())
         sums[key] = additive(key) ? sums[key] + v : std::max(sums[key], v);
-  sums["int8_fused_layers"] =
-      static_cast<double>(std::count(fused_dequant_.begin(), fused_dequant_.end(), true));
-  sums["kernels"] = static_cast<double>(
-      std::count_if(kernels_.begin(), kernels_.end(), [](const auto& k) { return k != nullptr; }));
+  sums["int8_fused_layers"] = static_cast<double>(std::count(fused_.begin(), fused_.end(), true));
+  sums["segments"] = segments();
   c.details.assign(sums.begin(), sums.end());
   return c;
 }
 
+int Executor::segments() const {
+  return static_cast<int>(
+      std::count_if(steps_.begin(), steps_.end(), [](const Step& s) { return s.host_layer < 0; }));
+}
+
+std::string Executor::config() const {
+  std::map<std::string, int> configs;
+  for (const auto& s : steps_)
+    if (s.prepared) ++configs[s.prepared->config()];
+  std::string out;
+  for (const auto& [c, n] : configs)
+    out += (out.empty() ? "" : "; ") + (n > 1 ? std::to_string(n) + " x " : "") + c;
+  const int host = static_cast<int>(steps_.size()) - segments();
+  if (host > 0) out += "; " + std::to_string(host) + " host ops between segments";
+  return out;
+}
+
 Result<double> Executor::upload_weights() {
   const auto t0 = Clock::now();
-  for (std::size_t li = 0; li < kernels_.size(); ++li) {
-    auto& k = kernels_[li];
-    if (!k) continue;
-    if (!k->kernel) return make_error("upload before prepare");
-    if (auto r = k->kernel->upload(k->slots); !r)
-      return make_error("upload " + g_.layers[li].name + ": " + r.error().message);
+  for (auto& s : steps_) {
+    if (s.host_layer >= 0) continue;
+    if (!s.prepared) return make_error("upload before prepare");
+    if (auto r = s.prepared->set_constants(s.constants); !r)
+      return make_error("upload weights of the segment at " +
+                        g_.layers[s.kernel_layers[0]].name + ": " + r.error().message);
   }
-  // Can each kernel replace its activations alone? Ask every one: a backend may support it for
-  // some ops and not others; those get a full upload per inference.
-  input_only_ = true;
-  for (auto& k : kernels_)
-    if (k && !k->activations.empty()) {
-      bool ok = true;
-      for (std::size_t i : per_inference_slots(*k))
-        ok = ok && k->kernel->upload_input(i, k->slots[i]).ok();
-      k->input_only = ok;
-      input_only_ = input_only_ && k->input_only;
-    }
+  // The backends hold their copies now: free the host ones no host op reads, so that memory
+  // figures count each weight once.
+  std::vector<bool> host_reads(weights_.size(), false);
+  for (const auto& l : g_.layers)
+    if (!l.problem)
+      for (const auto& o : l.in)
+        if (o.kind == Operand::weight) host_reads[static_cast<std::size_t>(o.index)] = true;
+  for (std::size_t i = 0; i < weights_.size(); ++i)
+    if (!host_reads[i]) weights_[i] = Tensor();
+  weights_released_ = true;
   return since(t0);
 }
 
@@ -324,9 +401,9 @@ const Tensor& Executor::output() const {
 
 MemoryStats Executor::memory() const {
   MemoryStats m;
-  for (const auto& k : kernels_)
-    if (k && k->kernel) {
-      const auto x = k->kernel->memory();
+  for (const auto& s : steps_)
+    if (s.prepared) {
+      const auto x = s.prepared->memory();
       m.device_bytes += x.device_bytes, m.host_bytes += x.host_bytes,
           m.uploaded_bytes += x.uploaded_bytes;
     }
@@ -339,51 +416,36 @@ Result<InferCost> Executor::infer(const Tensor& input) {
   if (input.bytes() != in.bytes() || input.dtype() != in.dtype())
     return make_error("input has " + input.shape_str() + ", the graph takes " + in.shape_str());
   const auto t0 = Clock::now();
-  std::memcpy(in.raw(), input.raw(), in.bytes());
-  for (std::size_t li = 0; li < g_.layers.size(); ++li) {
-    const Layer& l = g_.layers[li];
-    if (l.host == HostOp::dequantize && fused_dequant_[li]) continue;  // ran in its kernel
-    if (!l.problem) {
+  // Segments read the caller's input in place; host ops read the graph's copy.
+  if (input_read_by_host_) std::memcpy(in.raw(), input.raw(), in.bytes());
+  std::vector<const Tensor*> ins;
+  for (auto& s : steps_) {
+    if (s.host_layer >= 0) {
+      const auto li = static_cast<std::size_t>(s.host_layer);
       const auto th = Clock::now();
-      if (auto r = run_host(l, li); !r) return make_error(l.name + ": " + r.error().message);
+      if (auto r = run_host(g_.layers[li], li); !r)
+        return make_error(g_.layers[li].name + ": " + r.error().message);
       c.host_s += since(th);
       continue;
     }
-    KernelLayer& k = *kernels_[li];
-    if (k.fused) {  // host work: a scalar and a per-channel vector
-      const auto th = Clock::now();
-      fused_params(li);
-      c.host_s += since(th);
-    }
-    const auto tt = Clock::now();
-    for (std::size_t i : k.activations) {
-      const Tensor& v = values_[static_cast<std::size_t>(l.in[i].index)];
-      std::memcpy(k.slots[i].raw(), v.raw(), v.bytes());
-    }
-    if (k.fused && k.slots.size() > k.base_slots + 3) {  // the dequantize's residual
-      const Layer& dq = g_.layers[static_cast<std::size_t>(k.dequant)];
-      const Tensor& v = operand(dq.in[5]);
-      std::memcpy(k.slots.back().raw(), v.raw(), v.bytes());
-    }
-    if (k.input_only)
-      for (std::size_t i : per_inference_slots(k))
-        if (auto r = k.kernel->upload_input(i, k.slots[i]); !r)
-          return make_error(l.name + ": upload_input: " + r.error().message);
-    if (!k.input_only)
-      if (auto r = k.kernel->upload(k.slots); !r)
-        return make_error(l.name + ": upload: " + r.error().message);
-    c.transfer_s += since(tt);
-    auto e = k.kernel->execute();
-    if (!e) return make_error(l.name + ": execute: " + e.error().message);
-    c.kernel_s += e->seconds;
-    const auto td = Clock::now();
-    if (auto r = k.kernel->download(k.outs); !r)
-      return make_error(l.name + ": download: " + r.error().message);
-    // A fused kernel writes its dequantize's value (its own s32 one is never needed).
-    const int out_v = k.fused ? g_.layers[static_cast<std::size_t>(k.dequant)].out : l.out;
-    Tensor& out = values_[static_cast<std::size_t>(out_v)];
-    std::memcpy(out.raw(), k.outs[0].raw(), out.bytes());
-    c.transfer_s += since(td);
+    const auto th = Clock::now();
+    for (std::size_t li : s.kernel_layers)
+      if (fused_[li]) fused_params(li);  // host work: a scalar and a per-channel vector
+    c.host_s += since(th);
+    ins = s.inputs;
+    for (std::size_t i = 0; i < ins.size(); ++i)
+      if (s.input_value[i] == g_.input) ins[i] = &input;
+    const auto ts = Clock::now();
+    auto r = s.prepared->run(ins, s.outputs);
+    if (!r)
+      return make_error("segment at " + g_.layers[s.kernel_layers[0]].name + ": " +
+                        r.error().message);
+    const double seg = since(ts);
+    c.kernel_s += r->kernel_s;
+    c.transfer_s += std::max(0.0, seg - r->kernel_s);
+    c.host_round_trips += r->host_round_trips;
+    c.bytes_to_device += r->bytes_to_device;
+    c.bytes_from_device += r->bytes_from_device;
   }
   c.wall_s = since(t0);
   return c;

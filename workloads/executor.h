@@ -1,7 +1,10 @@
-// The executor: runs a Graph on one backend. Each kernel layer is its own PreparedKernel that
-// owns its weights after upload; host ops run on the host, identically for every backend.
-// Activations travel through host memory between layers (the backend interface has no
-// device-resident chaining), so latency includes per-layer activation upload and download.
+// The executor: runs a Graph on one backend. Consecutive kernel layers form a segment that the
+// backend prepares as one DeviceGraph (kernels/device_graph.h): intermediates stay where the
+// backend computes (device buffers, oneDNN's blocked layouts), and only the segment's inputs go
+// in and its outputs come back. Host ops (casts, quantisation, permutes, KV-cache writes...) run
+// between segments on the host, identically for every backend; every value a host op reads is
+// a segment output, every value it writes that a later kernel reads a segment input. A CNN in
+// f32 is one segment: one upload of the image, one download of the logits.
 //
 // int8 graphs describe each layer as host quantize -> u8 x s8 -> s32 kernel -> host dequantize.
 // prepare() fuses the dequantize into the kernel (the +scales epilogue: scales, bias with the
@@ -26,9 +29,11 @@ struct PrepareCost {
 
 struct InferCost {
   double wall_s = 0;      // the whole inference, host clock
-  double kernel_s = 0;    // sum of the kernels' execute() timings (device time where offered)
-  double transfer_s = 0;  // activation uploads and downloads
+  double kernel_s = 0;    // sum of the kernels' timings (device time where offered)
+  double transfer_s = 0;  // segments' wall time outside their kernels: transfers, dispatch, syncs
   double host_s = 0;      // host ops (casts, quantisation, permutes, ...)
+  int host_round_trips = 0;  // host waits for a backend's results
+  std::uint64_t bytes_to_device = 0, bytes_from_device = 0;
 };
 
 class Executor {
@@ -43,39 +48,53 @@ class Executor {
   const Graph& graph() const { return g_; }
   // The first kernel layer the backend does not support: "problem: reason"; empty when all are.
   std::string unsupported(Backend& b, int device) const;
-  // Creates every kernel layer's kernel (drops earlier ones first).
+  // Plans the segments and has the backend prepare each as a graph (drops earlier ones first).
   Result<PrepareCost> prepare(Backend& b, int device, int threads);
-  // First upload of every kernel's inputs (weights into the backend's layout).
+  // Uploads every segment's weights (into the backend's layout), then frees the host copies
+  // that no host op reads: prepare() cannot follow.
   Result<double> upload_weights();
   // Runs one inference on `input` (the graph input's dtype and element count).
   Result<InferCost> infer(const Tensor& input);
   const Tensor& output() const;
   MemoryStats memory() const;
-  // True when every kernel layer takes its activations alone (weights stay uploaded).
-  bool input_only_uploads() const { return input_only_; }
+  // What ran: each segment's configuration ("onednn graph: ...") and the segment count.
+  std::string config() const;
+  int segments() const;
 
   // A seeded graph input: images in [0, 1], token ids in [0, 30000).
   static Tensor make_input(const Graph& g, std::uint64_t seed);
 
  private:
-  struct KernelLayer;
+  struct Step;
   Result<void> run_host(const Layer& l, std::size_t li);
   const Tensor& operand(const Operand& o) const;
   // int8 layers: a kernel and its host dequantize fused into one +scales kernel (see .cpp).
   Problem fused_problem(std::size_t li) const;
-  void plan_fusion(std::size_t li, bool fuse);
   void fused_params(std::size_t li);
-  static std::vector<std::size_t> per_inference_slots(const KernelLayer& k);
+  // The operands a kernel layer's node reads (its dequantize's too when fused) and the value it
+  // writes.
+  struct NodeIo {
+    std::vector<const Tensor*> in;  // problem inputs order
+    std::vector<int> in_value;      // graph value per input, -1 for weights and fused params
+    std::vector<bool> constant;     // uploaded once
+    int out = -1;
+  };
+  NodeIo node_io(std::size_t li) const;
 
   Graph g_;
   std::vector<Tensor> weights_;  // graph.weights order
   std::vector<Tensor> values_;   // graph.values order
   std::vector<float> qscale_;    // per u8 value: scale and zero point of the last quantize
   std::vector<int> qzp_;
-  std::vector<std::unique_ptr<KernelLayer>> kernels_;  // per layer (null for host ops)
-  std::vector<std::vector<std::int32_t>> colsum_;      // per dequantize layer
-  std::vector<bool> fused_dequant_;  // per layer: a dequantize its kernel runs (see prepare)
-  bool input_only_ = false;
+  std::vector<std::vector<std::int32_t>> colsum_;  // per dequantize layer
+  std::vector<int> dequant_of_;     // per kernel layer: the dequantize reading its s32 output
+  std::vector<bool> fused_;         // per kernel layer: runs its dequantize (+scales)
+  std::vector<bool> fused_dequant_;  // per dequantize layer: run by its kernel
+  std::vector<int> act_after_of_;    // per kernel layer: the host activation folded into it
+  std::vector<Tensor> fused_a_scale_, fused_bias_;  // per fused kernel layer, per inference
+  std::vector<Step> steps_;
+  bool input_read_by_host_ = false;
+  bool weights_released_ = false;
 };
 
 }  // namespace tb::workloads
