@@ -1,30 +1,73 @@
-// The capability profile: what this device can do, condensed from the local store into coarse
-// buckets that are safe to share with a scheduler. It holds no identifiers (no model strings,
-// UUIDs, serials, driver versions) and no raw measurements: every figure is a power-of-two
-// bucket ("128-256 GFLOP/s"), every model tier a verdict with a latency bucket.
+// The capability profiles, built from the local store (see README.md):
+//  - the local profile (schema/profile.local.schema.json): every figure the predictor uses, per
+//    tier, dtype and backend, the probed ceilings and the cross-check against the best kernel
+//    results, with their provenance (run and result ids). It never leaves the device.
+//  - the shareable profile (schema/profile.shareable.schema.json): classes only, at the edges of
+//    data/buckets.json; no identifiers, counts or raw figures.
+// Both are validated against their schema before they are returned.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "buckets.h"
+#include "json_schema.h"
 #include "result.h"
 #include "store.h"
 
 namespace tb::profiles {
 
-// The power-of-two bucket holding `value`, as "[lo, hi) unit", e.g. "128-256 GFLOP/s";
-// "0" for zero and "unknown" for a non-finite or negative value.
-std::string pow2_bucket(double value, const std::string& unit);
+// The raw figures the shareable classes are derived from. Negative: not measured.
+struct DeviceFigures {
+  double compute_gflops = -1, bandwidth_gbps = -1, memory_gib = -1, storage_gbps = -1;
+  bool accelerator = false;
+};
+struct TierFigures {
+  std::string workload;                     // tier:variant:dtype
+  std::string feasibility = "unsupported";  // runs, too-slow, does-not-fit, unsupported
+  double latency_ms = -1, cold_start_ms = -1, memory_mib = -1;
+};
 
-// Builds the profile from the latest probe and the latest run with model-tier results:
-//   {"schema": "tierbench.profile/1",
-//    "compute": {"f32_gflops": bucket, "bf16_gflops": ..., "int8_gops": ...},
-//    "memory": {"bandwidth_gbps": bucket}, "storage": {"cold_read_gbps": bucket},
-//    "accelerators": {"opencl": n_devices, "vulkan": n_devices, "gpu": bool},
-//    "tiers": {"<tier:variant:dtype>": {"runs": bool, "best_backend_kind": "cpu"|"gpu",
-//                                        "p50": bucket ms, "load": bucket ms}}}
-// An error when the store holds no probe yet.
-Result<nlohmann::json> capability_profile(Store& store);
+// The shareable profile of these figures at granularity g (version 1 layout).
+nlohmann::json classify(const DeviceFigures& d, const std::vector<TierFigures>& tiers,
+                        const Granularity& g);
+
+// The ceilings of a probe report (the metrics of a "probe" result), as the local profile's
+// "ceilings" object: f32_gflops and bf16_gflops (best ISA, all threads, best converged trial),
+// int8_gops, memory_bandwidth_gbps (read, all threads), storage_read_gbps (cold read median),
+// memory_bytes, accelerator (a GPU/NPU-type device: not a CPU behind a GPU API), and, when an
+// accelerator was measured, accelerator_f32_gflops and accelerator_bandwidth_gbps.
+nlohmann::json ceilings_from_probe(const nlohmann::json& probe);
+
+// The figures of a local profile (its ceilings and best tier per workload).
+DeviceFigures device_figures(const nlohmann::json& local);
+std::vector<TierFigures> tier_figures(const nlohmann::json& local);
+
+struct ProfileOptions {
+  double tolerance = 0.05;  // a ceiling more than this fraction below an achieved figure fails
+  // A re-measured compute section (the "compute" object of a probe report) that replaces the
+  // stored probe's; null for none.
+  const nlohmann::json* compute_override = nullptr;
+};
+
+struct Profiles {
+  nlohmann::json local, shareable;
+  // One line per ceiling below the best kernel result of its dtype (by more than tolerance): a
+  // probe error. The profiles must not be emitted while this is non-empty.
+  std::vector<std::string> inconsistencies;
+};
+
+// An error when the store holds no probe, or a profile fails its schema (a bug).
+Result<Profiles> build_profiles(Store& store, const ProfileOptions& opts = {});
+
+// k-ary randomised response on every class of a shareable profile: each class is kept with
+// probability e^eps / (e^eps + k - 1), else replaced by one of the k - 1 others uniformly
+// (eps-local differential privacy per class; a profile of n classes is (n * eps)-LDP).
+nlohmann::json randomise(const nlohmann::json& shareable, double epsilon, std::uint64_t seed);
+// How many classes randomise() randomises in this profile.
+int class_count(const nlohmann::json& shareable);
 
 }  // namespace tb::profiles

@@ -24,6 +24,7 @@ using Action = std::function<int()>;
 void add_list_command(CLI::App& app, Context& ctx, Action& action);
 void add_probe_command(CLI::App& app, Context& ctx, Action& action);
 void add_profile_command(CLI::App& app, Context& ctx, Action& action);
+void add_privacy_command(CLI::App& app, Context& ctx, Action& action);
 void add_run_command(CLI::App& app, Context& ctx, Action& action);
 void add_export_model_command(CLI::App& app, Context& ctx, Action& action);  // ONNX
 void add_compare_commands(CLI::App& app, Context& ctx,

@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
   add_run_command(app, ctx, action);
   add_compare_commands(app, ctx, action);
   add_profile_command(app, ctx, action);
+  add_privacy_command(app, ctx, action);
   add_export_model_command(app, ctx, action);
 
   // The first word that is not a global option must name a command: say so plainly, instead of

@@ -1,0 +1,51 @@
+// The class edges of the shareable profile, read from profiles/data/buckets.json (embedded at
+// build time): one documented place. A Scale turns a raw figure into a class label.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace tb::profiles {
+
+// Classes over [0, inf): "<e0 U", "e0-e1 U", ..., ">=eN U"; a single "any" class when there are
+// no edges. Labels for "no figure" are kUnknown (device level) and kNone (a tier that does not
+// run).
+struct Scale {
+  std::string unit;
+  std::vector<double> edges;  // ascending
+  std::vector<std::string> labels() const;
+  int index(double value) const;  // 0 .. edges.size()
+  std::string label(double value) const;
+  // The upper edge of a class (+inf for the last): what a scheduler may rely on.
+  double upper(const std::string& label) const;
+};
+
+// Rounded to the nearest value in log2 space and clamped, like navigator.deviceMemory.
+struct Rounding {
+  std::vector<double> values;  // ascending
+  double round(double value) const;
+};
+
+struct Granularity {
+  std::string name;
+  Scale latency_ms, cold_start_ms, model_memory_mib, compute_gflops, bandwidth_gbps, storage_gbps;
+  Rounding memory_gib;
+};
+
+struct Buckets {
+  std::string default_name;
+  std::vector<double> decision_budgets_ms;
+  double fit_fraction = 0.5;
+  double too_slow_ms = 10000;
+  std::map<std::string, Granularity> granularities;
+  const Granularity& granularity(const std::string& name) const;  // throws for an unknown name
+  const Granularity& by_default() const { return granularity(default_name); }
+};
+
+inline constexpr const char* kUnknown = "unknown";
+inline constexpr const char* kNone = "none";
+
+const Buckets& buckets();
+
+}  // namespace tb::profiles

@@ -1,0 +1,250 @@
+#include "privacy.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+namespace tb::profiles {
+
+namespace {
+
+using json = nlohmann::json;
+using Flat = std::map<std::string, std::string>;
+
+void flatten(const json& j, const std::string& at, Flat& out) {
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) {
+      if (at.empty() && (k == "schema" || k == "version" || k == "randomised_response")) continue;
+      flatten(v, at.empty() ? k : at + "." + k, out);
+    }
+  } else {
+    out[at] = j.dump();
+  }
+}
+
+// Entropy in bits and the smallest group, over the rows projected onto `fields` (all if empty).
+std::pair<double, int> entropy(const std::vector<Flat>& rows, const std::vector<std::string>& keep,
+                               const std::string& drop) {
+  std::map<std::string, int> groups;
+  for (const auto& r : rows) {
+    std::string key;
+    for (const auto& f : keep) {
+      if (f == drop) continue;
+      const auto it = r.find(f);
+      key += f + "=" + (it == r.end() ? "-" : it->second) + "\x1f";
+    }
+    ++groups[key];
+  }
+  double h = 0;
+  int k = static_cast<int>(rows.size());
+  const double n = static_cast<double>(rows.size());
+  for (const auto& [_, c] : groups) {
+    const double p = c / n;
+    h -= p * std::log2(p);
+    k = std::min(k, c);
+  }
+  return {h, k};
+}
+
+}  // namespace
+
+PopulationStats measure_population(const std::vector<json>& profiles) {
+  PopulationStats s;
+  s.n = static_cast<int>(profiles.size());
+  if (profiles.empty()) return s;
+  std::vector<Flat> rows;
+  std::map<std::string, int> names;
+  for (const auto& p : profiles) {
+    Flat f;
+    flatten(p, "", f);
+    for (const auto& [k, _] : f) ++names[k];
+    rows.push_back(std::move(f));
+  }
+  std::vector<std::string> fields;
+  for (const auto& [k, _] : names) fields.push_back(k);
+  const auto [h, k] = entropy(rows, fields, "");
+  s.bits = h;
+  s.k = k;
+  std::map<std::string, int> distinct;
+  for (const auto& r : rows) {
+    std::string key;
+    for (const auto& [f, v] : r) key += f + "=" + v + "\x1f";
+    ++distinct[key];
+  }
+  s.distinct = static_cast<int>(distinct.size());
+  for (const auto& f : fields) {
+    FieldShare fs;
+    fs.field = f;
+    fs.entropy_bits = entropy(rows, {f}, "").first;
+    fs.removal_bits = h - entropy(rows, fields, f).first;
+    std::map<std::string, int> values;
+    for (const auto& r : rows) ++values[r.count(f) ? r.at(f) : "-"];
+    fs.distinct = static_cast<int>(values.size());
+    s.fields.push_back(fs);
+  }
+  std::stable_sort(s.fields.begin(), s.fields.end(), [](const FieldShare& a, const FieldShare& b) {
+    return a.removal_bits != b.removal_bits ? a.removal_bits > b.removal_bits
+                                            : a.entropy_bits > b.entropy_bits;
+  });
+  return s;
+}
+
+Result<std::vector<CatalogueDevice>> parse_catalogue(std::string_view text) {
+  auto j = parse_limited(text, {.max_bytes = 4 << 20, .max_depth = 8});
+  if (!j) return j.error();
+  if (!j->is_object() || !(*j).contains("devices") || !(*j)["devices"].is_array())
+    return make_error("catalogue: /devices: expected an array of devices");
+  std::vector<CatalogueDevice> out;
+  for (std::size_t i = 0; i < (*j)["devices"].size(); ++i) {
+    const json& d = (*j)["devices"][i];
+    const std::string at = "catalogue: /devices/" + std::to_string(i);
+    if (!d.is_object()) return make_error(at + ": expected an object");
+    CatalogueDevice c;
+    for (const char* s : {"name", "category", "source"})
+      if (!d.contains(s) || !d[s].is_string() || d[s].get<std::string>().empty())
+        return make_error(at + "/" + s + ": missing or not a non-empty string");
+    c.name = d["name"];
+    c.category = d["category"];
+    c.source = d["source"];
+    const auto pos = [&](const char* k, double& v, bool required) -> Result<void> {
+      if (!d.contains(k) || d[k].is_null()) {
+        if (required) return make_error(at + "/" + k + ": missing");
+        return {};
+      }
+      if (!d[k].is_number() || d[k].get<double>() <= 0)
+        return make_error(at + "/" + k + ": expected a positive number");
+      v = d[k].get<double>();
+      return {};
+    };
+    for (auto [k, v, req] : {std::tuple{"f32_gflops", &c.f32_gflops, true},
+                             std::tuple{"f16_gflops", &c.f16_gflops, false},
+                             std::tuple{"int8_gops", &c.int8_gops, false},
+                             std::tuple{"bandwidth_gbps", &c.bandwidth_gbps, true},
+                             std::tuple{"memory_gib", &c.memory_gib, true},
+                             std::tuple{"storage_gbps", &c.storage_gbps, true}})
+      if (auto r = pos(k, *v, req); !r) return r.error();
+    if (!d.contains("accelerator") || !d["accelerator"].is_boolean())
+      return make_error(at + "/accelerator: expected true or false");
+    c.accelerator = d["accelerator"];
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+const std::vector<CatalogueDevice>& builtin_catalogue() {
+  static const std::vector<CatalogueDevice> c = [] {
+    auto r = parse_catalogue(embedded("devices.json"));
+    if (!r) throw std::logic_error("built-in catalogue: " + r.error().message);
+    return std::move(r).value();
+  }();
+  return c;
+}
+
+Projection project(const json& local, const CatalogueDevice& d) {
+  const Buckets& b = buckets();
+  Projection p;
+  p.device.compute_gflops = d.f32_gflops;
+  p.device.bandwidth_gbps = d.bandwidth_gbps;
+  p.device.memory_gib = d.memory_gib;
+  p.device.storage_gbps = d.storage_gbps;
+  p.device.accelerator = d.accelerator;
+
+  // The best local entry per workload, and the median efficiency for tiers without one.
+  std::map<std::string, const json*> best;
+  std::vector<double> effs;
+  for (const auto& t : local.at("tiers")) {
+    const std::string w = t.at("workload");
+    if (t.value("best", false) || !best.count(w)) best[w] = &t;
+    if (t.value("best", false) && t.contains("efficiency") && t["efficiency"].is_number())
+      effs.push_back(t["efficiency"].get<double>());
+  }
+  std::sort(effs.begin(), effs.end());
+  const double median_eff = effs.empty() ? 0.3 : effs[effs.size() / 2];
+  const auto v = [](const json& j, const char* k) {
+    return j.contains(k) && j[k].is_number() ? j[k].get<double>() : -1.0;
+  };
+  for (const auto& [w, tp] : best) {
+    const json& t = *tp;
+    TierFigures f;
+    f.workload = w;
+    const double mem = v(t, "memory_bytes");
+    f.memory_mib = mem >= 0 ? mem / (1024.0 * 1024) : -1;
+    const double macs = v(t, "macs"), bytes = v(t, "bytes_per_inference");
+    const std::string local_feas = t.at("feasibility");
+    if (local_feas == "unsupported" || macs <= 0 || bytes < 0) {
+      f.feasibility = "unsupported";
+      p.tiers.push_back(f);
+      continue;
+    }
+    if (mem >= 0 && mem > b.fit_fraction * d.memory_gib * 1024 * 1024 * 1024) {
+      f.feasibility = "does-not-fit";
+      p.tiers.push_back(f);
+      continue;
+    }
+    const std::string dtype = t.value("dtype", "f32");
+    double peak = d.f32_gflops;
+    if ((dtype == "int8" || dtype == "s8") && d.int8_gops > 0) peak = d.int8_gops;
+    if ((dtype == "bf16" || dtype == "f16") && d.f16_gflops > 0) peak = d.f16_gflops;
+    const double eff = v(t, "efficiency") > 0 ? v(t, "efficiency") : median_eff;
+    const double roof = std::max(2 * macs / (peak * 1e9), bytes / (d.bandwidth_gbps * 1e9));
+    const double lat_s = roof / eff;
+    f.latency_ms = lat_s * 1e3;
+    f.feasibility = f.latency_ms >= b.too_slow_ms ? "too-slow" : "runs";
+    // Cold start: the weights read at the device's storage speed, this device's compile and
+    // upload, and a first inference as much slower than steady state as it was here.
+    const json cold = t.value("cold_start_s", json());
+    const double med = t["latency_s"].is_object() ? v(t["latency_s"], "median") : -1;
+    const double first_ratio =
+        cold.is_object() && med > 0 ? std::max(1.0, v(cold, "first") / med) : 1.0;
+    const double wb = std::max(0.0, v(t, "weight_bytes"));
+    const double fixed = cold.is_object()
+                             ? std::max(0.0, v(cold, "prepare")) + std::max(0.0, v(cold, "upload"))
+                             : 0.0;
+    f.cold_start_ms = (wb / (d.storage_gbps * 1e9) + fixed + lat_s * first_ratio) * 1e3;
+    p.tiers.push_back(f);
+  }
+  return p;
+}
+
+double decision_agreement(const std::vector<Projection>& population, const Granularity& g) {
+  const Buckets& b = buckets();
+  std::int64_t agree = 0, total = 0;
+  for (const auto& p : population) {
+    const json share = classify(p.device, p.tiers, g);
+    for (const auto& t : p.tiers) {
+      const json& c = share["tiers"][t.workload];
+      const bool runs = t.feasibility == "runs" || t.feasibility == "too-slow";
+      const bool class_runs = c["feasibility"] == "runs" || c["feasibility"] == "too-slow";
+      for (const double budget : b.decision_budgets_ms) {
+        const bool exact = runs && t.latency_ms <= budget;
+        const bool by_class =
+            class_runs && g.latency_ms.upper(c["latency"].get<std::string>()) <= budget;
+        agree += exact == by_class;
+        ++total;
+      }
+    }
+  }
+  return total ? static_cast<double>(agree) / static_cast<double>(total) : 1.0;
+}
+
+std::vector<GranularityReport> catalogue_tradeoff(const json& local,
+                                                  const std::vector<CatalogueDevice>& catalogue) {
+  std::vector<Projection> population;
+  for (const auto& d : catalogue) population.push_back(project(local, d));
+  std::vector<GranularityReport> out;
+  for (const auto& [name, g] : buckets().granularities) {
+    GranularityReport r;
+    r.name = name;
+    r.is_default = name == buckets().default_name;
+    std::vector<json> profiles;
+    for (const auto& p : population) profiles.push_back(classify(p.device, p.tiers, g));
+    r.stats = measure_population(profiles);
+    r.agreement = decision_agreement(population, g);
+    out.push_back(std::move(r));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.stats.bits > b.stats.bits; });
+  return out;
+}
+
+}  // namespace tb::profiles

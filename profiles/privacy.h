@@ -1,0 +1,71 @@
+// Privacy, measured: how much a population of shareable profiles identifies its members
+// (entropy of the profile distribution in bits, the smallest anonymity set k, which fields
+// contribute), over the device catalogue (data/devices.json, projected from this device's
+// measured efficiencies by a roofline) or over any set of profiles; and how far decisions made
+// from the classes agree with decisions made from the exact figures, per granularity.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "profiles.h"
+#include "result.h"
+
+namespace tb::profiles {
+
+struct FieldShare {
+  std::string field;        // "device.compute", "tiers.mobilenetv2:b1:f32.latency"
+  double entropy_bits = 0;  // of this field alone over the population
+  double removal_bits = 0;  // how much the profile's entropy drops without this field
+  int distinct = 0;         // values it takes
+};
+
+struct PopulationStats {
+  int n = 0, distinct = 0, k = 0;  // k: the smallest group of identical profiles
+  double bits = 0;                 // Shannon entropy of the profile distribution
+  std::vector<FieldShare> fields;  // by removal_bits, then entropy_bits, largest first
+};
+
+// Over shareable profiles ("schema", "version" and "randomised_response" are not counted).
+PopulationStats measure_population(const std::vector<nlohmann::json>& profiles);
+
+struct CatalogueDevice {
+  std::string name, category, source;
+  double f32_gflops = 0, f16_gflops = 0, int8_gops = 0, bandwidth_gbps = 0, memory_gib = 0,
+         storage_gbps = 0;
+  bool accelerator = false;
+};
+
+// Parses and checks a catalogue (every device named, with a source and positive figures).
+Result<std::vector<CatalogueDevice>> parse_catalogue(std::string_view json_text);
+const std::vector<CatalogueDevice>& builtin_catalogue();  // data/devices.json
+
+// A catalogue device's figures, projected from the local profile: per tier, the roofline time
+// on the device's specifications divided by the efficiency this device measured for that tier
+// (the median efficiency when this device did not run it); feasibility from the memory need
+// (data/buckets.json fit_fraction) and the too-slow threshold.
+struct Projection {
+  DeviceFigures device;
+  std::vector<TierFigures> tiers;
+};
+Projection project(const nlohmann::json& local, const CatalogueDevice& d);
+
+// Fraction of (device, tier, budget) decisions "finishes within B ms?" (the budgets of
+// data/buckets.json) on which the classes at granularity g agree with the exact figures. A
+// class answers yes when its upper edge is within B.
+double decision_agreement(const std::vector<Projection>& population, const Granularity& g);
+
+struct GranularityReport {
+  std::string name;
+  bool is_default = false;
+  PopulationStats stats;
+  double agreement = 0;
+};
+// Every granularity of data/buckets.json over the projected catalogue, finest first.
+std::vector<GranularityReport> catalogue_tradeoff(const nlohmann::json& local,
+                                                  const std::vector<CatalogueDevice>& catalogue);
+
+}  // namespace tb::profiles
