@@ -16,8 +16,8 @@ namespace {
 
 class AttentionKernel final : public OpKernel {
  public:
-  AttentionKernel(std::shared_ptr<DeviceCtx> d, Problem p)
-      : OpKernel(std::move(d), std::move(p)), a_(*p_.as<AttentionDesc>()) {}
+  AttentionKernel(std::shared_ptr<DeviceCtx> d, Problem p, Buffers buffers)
+      : OpKernel(std::move(d), std::move(p), buffers), a_(*p_.as<AttentionDesc>()) {}
 
   Result<void> init() {
     dv_ = (a_.d + 15) / 16;
@@ -149,12 +149,12 @@ Support supports_attention(const Problem& p, const DeviceCtx& d) {
   return Support::yes();
 }
 
-Result<std::unique_ptr<PreparedKernel>> prepare_attention(std::shared_ptr<DeviceCtx> d,
-                                                          const Problem& p) {
+Result<std::unique_ptr<DeviceKernel>> prepare_attention(std::shared_ptr<DeviceCtx> d,
+                                                        const Problem& p, Buffers buffers) {
   if (auto s = supports_attention(p, *d); !s.supported) return make_error(s.reason);
-  auto k = std::make_unique<AttentionKernel>(std::move(d), p);
+  auto k = std::make_unique<AttentionKernel>(std::move(d), p, buffers);
   if (auto r = k->init(); !r) return r.error();
-  return std::unique_ptr<PreparedKernel>(std::move(k));
+  return std::unique_ptr<DeviceKernel>(std::move(k));
 }
 
 }  // namespace tb::ocl

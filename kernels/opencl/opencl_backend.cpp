@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 
+#include "../device_graph.h"
 #include "opencl_internal.h"
 #include "opencl_op.h"
 
@@ -128,6 +129,30 @@ Support supports_gemm(const Problem& p, const ocl::DeviceCtx& d) {
   return Support::yes();
 }
 
+}  // namespace
+
+namespace ocl {
+
+Support supports_problem(const Problem& p, const DeviceCtx& d) {
+  if (p.as<GemmDesc>()) return supports_gemm(p, d);
+  if (p.as<ConvDesc>()) return supports_conv(p, d);
+  if (p.as<AttentionDesc>()) return supports_attention(p, d);
+  return supports_glue(p, d);
+}
+
+Result<std::unique_ptr<DeviceKernel>> prepare_device_kernel(std::shared_ptr<DeviceCtx> d,
+                                                            const Problem& p, Buffers buffers) {
+  if (auto s = supports_problem(p, *d); !s.supported) return make_error(s.reason);
+  if (p.as<GemmDesc>()) return make_gemm(d, p, select_gemm_config(*d), {}, buffers);
+  if (p.as<ConvDesc>()) return prepare_conv(std::move(d), p, buffers);
+  if (p.as<AttentionDesc>()) return prepare_attention(std::move(d), p, buffers);
+  return prepare_glue(std::move(d), p, buffers);
+}
+
+}  // namespace ocl
+
+namespace {
+
 class OpenclBackend final : public Backend {
  public:
   std::string_view name() const override { return "opencl"; }
@@ -168,22 +193,24 @@ class OpenclBackend final : public Backend {
   Support supports(const Problem& p, int device) override {
     auto d = device_ctx(device);
     if (!d) return Support::no(d.error().message);
-    if (p.as<GemmDesc>()) return supports_gemm(p, *d.value());
-    if (p.as<ConvDesc>()) return ocl::supports_conv(p, *d.value());
-    if (p.as<AttentionDesc>()) return ocl::supports_attention(p, *d.value());
-    return ocl::supports_glue(p, *d.value());
+    return ocl::supports_problem(p, *d.value());
   }
 
   Result<std::unique_ptr<PreparedKernel>> prepare(const Problem& p,
                                                   const PrepareOptions& opts) override {
-    if (auto s = supports(p, opts.device); !s.supported) return make_error(s.reason);
     auto d = device_ctx(opts.device);
     if (!d) return d.error();
-    if (p.as<GemmDesc>())
-      return ocl::prepare_gemm(d.value(), p, ocl::select_gemm_config(*d.value()));
-    if (p.as<ConvDesc>()) return ocl::prepare_conv(d.value(), p);
-    if (p.as<AttentionDesc>()) return ocl::prepare_attention(d.value(), p);
-    return ocl::prepare_glue(d.value(), p);
+    auto k = ocl::prepare_device_kernel(d.value(), p, ocl::Buffers::own);
+    if (!k) return k.error();
+    return std::unique_ptr<PreparedKernel>(std::move(k.value()));
+  }
+
+  // Device-resident: one in-order queue, intermediates in device buffers (opencl_graph.cpp).
+  Result<std::unique_ptr<PreparedGraph>> prepare_graph(const DeviceGraph& g,
+                                                       const PrepareOptions& opts) override {
+    auto d = device_ctx(opts.device);
+    if (!d) return d.error();
+    return ocl::prepare_device_graph(d.value(), g);
   }
 
  private:

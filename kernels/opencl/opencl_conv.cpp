@@ -22,8 +22,8 @@ bool is_pointwise(const ConvDesc& c) {
 
 class ConvKernel final : public OpKernel {
  public:
-  ConvKernel(std::shared_ptr<DeviceCtx> d, Problem p)
-      : OpKernel(std::move(d), std::move(p)), c_(*p_.as<ConvDesc>()) {}
+  ConvKernel(std::shared_ptr<DeviceCtx> d, Problem p, Buffers buffers)
+      : OpKernel(std::move(d), std::move(p), buffers), c_(*p_.as<ConvDesc>()) {}
 
   Result<void> init() {
     cg_ = c_.c / c_.groups;
@@ -53,18 +53,19 @@ class ConvKernel final : public OpKernel {
     return {};
   }
 
+  // The implicit GEMM reads the weights as packed panels only.
+  bool repacks_operand(std::size_t index) const override { return !direct_ && index == 1; }
+  bool reads_operand(std::size_t index) const override { return !repacks_operand(index); }
+
  protected:
-  Result<void> input_changed(std::size_t index) override {
-    if (direct_ || index != 1) return {};
+  Result<void> refresh(std::size_t index) override {
+    if (!repacks_operand(index)) return {};
     const cl_int KK = static_cast<cl_int>(c_.r * c_.s * cg_);
     TB_CL_CHECK(set_args(pack_.get(), in(1), wp_.get(), KK, static_cast<cl_int>(kg_),
                          static_cast<cl_int>(nbg_)));
     const std::size_t g[3] = {static_cast<std::size_t>(nbg_ * 16 * nv_),
                               static_cast<std::size_t>(KK), static_cast<std::size_t>(c_.groups)};
-    TB_CL_CHECK(clEnqueueNDRangeKernel(d_->queue.get(), pack_.get(), 3, nullptr, g, nullptr, 0,
-                                       nullptr, nullptr));
-    TB_CL_CHECK(clFinish(d_->queue.get()));
-    return {};
+    return launch(pack_.get(), 3, g);
   }
 
   Result<void> enqueue() override {
@@ -119,8 +120,8 @@ Support supports_conv(const Problem& p, const DeviceCtx& d) {
   return Support::yes();
 }
 
-Result<std::unique_ptr<PreparedKernel>> prepare_conv(std::shared_ptr<DeviceCtx> d,
-                                                     const Problem& p) {
+Result<std::unique_ptr<DeviceKernel>> prepare_conv(std::shared_ptr<DeviceCtx> d, const Problem& p,
+                                                   Buffers buffers) {
   if (auto s = supports_conv(p, *d); !s.supported) return make_error(s.reason);
   const ConvDesc& c = *p.as<ConvDesc>();
   if (is_pointwise(c)) {
@@ -131,11 +132,11 @@ Result<std::unique_ptr<PreparedKernel>> prepare_conv(std::shared_ptr<DeviceCtx> 
     g.trans_b = true;  // weights [k][c] are B^T
     const Problem gp{g, p.dtype, p.post};
     const GemmConfig cfg = select_gemm_config(*d);
-    return prepare_gemm(std::move(d), gp, cfg, p.inputs());
+    return make_gemm(std::move(d), gp, cfg, p.inputs(), buffers);
   }
-  auto k = std::make_unique<ConvKernel>(std::move(d), p);
+  auto k = std::make_unique<ConvKernel>(std::move(d), p, buffers);
   if (auto r = k->init(); !r) return r.error();
-  return std::unique_ptr<PreparedKernel>(std::move(k));
+  return std::unique_ptr<DeviceKernel>(std::move(k));
 }
 
 }  // namespace tb::ocl

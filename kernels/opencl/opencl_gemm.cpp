@@ -84,10 +84,11 @@ GemmConfig select_gemm_config(const DeviceCtx& d) {
 
 namespace {
 
-class GemmKernel final : public PreparedKernel {
+class GemmKernel final : public DeviceKernel {
  public:
-  GemmKernel(std::shared_ptr<DeviceCtx> d, Problem p, GemmConfig cfg, std::vector<TensorSpec> io)
-      : d_(std::move(d)),
+  GemmKernel(std::shared_ptr<DeviceCtx> d, Problem p, GemmConfig cfg, std::vector<TensorSpec> io,
+             Buffers buffers)
+      : DeviceKernel(std::move(d), buffers),
         p_(std::move(p)),
         g_(*p_.as<GemmDesc>()),
         cfg_(cfg),
@@ -138,13 +139,16 @@ class GemmKernel final : public PreparedKernel {
                       K = static_cast<std::size_t>(g_.k);
     const std::size_t fa = dtype_size(types_.a), fb = dtype_size(types_.b),
                       fc = dtype_size(types_.c);
-    if (auto r = alloc(a_, bt * M * K * fa); !r) return r;
-    if (auto r = alloc(b_, bt * K * N * fb); !r) return r;
-    if (auto r = alloc(c_, bt * M * N * fc); !r) return r;
-    if (p_.post.bias)
-      if (auto r = alloc(bias_, N * f); !r) return r;
-    if (p_.post.residual)
-      if (auto r = alloc(res_, bt * M * N * fc); !r) return r;
+    if (!graph_mode()) {  // a graph binds its own
+      if (auto r = alloc(a_, bt * M * K * fa); !r) return r;
+      if (auto r = alloc(b_, bt * K * N * fb); !r) return r;
+      if (auto r = alloc(c_, bt * M * N * fc); !r) return r;
+      if (p_.post.bias)
+        if (auto r = alloc(bias_, N * f); !r) return r;
+      if (p_.post.residual)
+        if (auto r = alloc(res_, bt * M * N * fc); !r) return r;
+      bound_ = {a_.get(), b_.get(), c_.get(), bias_.get(), res_.get()};
+    }
     // Partial sums between K blocks stay f32: in C itself when C is f32, else in a workspace.
     if (cfg_.packed && types_.c != DType::f32 && cfg_.kc > 0 && cfg_.kc < g_.k)
       if (auto r = alloc(w_, bt * M * N * f); !r) return r;
@@ -159,6 +163,7 @@ class GemmKernel final : public PreparedKernel {
   }
 
   Result<void> upload(std::span<const Tensor> inputs) override {
+    if (graph_mode()) return make_error("opencl gemm: a graph kernel has no upload");
     if (inputs.size() != io_.size()) return make_error("opencl gemm: wrong input count");
     mem_.uploaded_bytes = 0;
     for (std::size_t i = 0; i < inputs.size(); ++i)
@@ -170,84 +175,29 @@ class GemmKernel final : public PreparedKernel {
   // A layer's activation (A) or weights (B) alone; with the packed kernel only that panel is
   // repacked.
   Result<void> upload_input(std::size_t index, const Tensor& t) override {
+    if (graph_mode()) return make_error("opencl gemm: a graph kernel has no upload");
     if (auto r = write_input(index, t); !r) return r;
     if (cfg_.packed && index < 2) return pack(index == 0, index == 1);
     return {};
   }
 
   Result<Timing> execute() override {
+    if (graph_mode()) return make_error("opencl gemm: a graph kernel has no execute");
     const auto t0 = std::chrono::steady_clock::now();
-    auto t = run();
+    begin_timed();
+    if (auto r = enqueue(); !r) return r.error();
+    auto s = end_timed();
+    if (!s) return s.error();
     // The first run's wall time includes what drivers compile lazily at the first enqueue
     // (PoCL builds its work-group function then): part of the load cost, reported apart.
-    if (t && first_execute_s_ < 0)
+    if (first_execute_s_ < 0)
       first_execute_s_ =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return t;
-  }
-
-  Result<Timing> run() {
-    cl_command_queue q = d_->queue.get();
-    const cl_int M = static_cast<cl_int>(g_.m), N = static_cast<cl_int>(g_.n),
-                 K = static_cast<cl_int>(g_.k);
-    const cl_mem A = cfg_.packed ? ap_.get() : a_.get(), B = cfg_.packed ? bp_.get() : b_.get();
-    const cl_mem C = c_.get(), W = w_ ? w_.get() : c_.get(), bias = bias_.get(), res = res_.get();
-    cl_kernel k = gemm_.get();
-    // The packed kernel takes the f32 workspace after C; the others do not.
-    const cl_uint x = cfg_.packed ? 1 : 0;
-    TB_CL_CHECK(set_arg(k, 0, A));
-    TB_CL_CHECK(set_arg(k, 1, B));
-    TB_CL_CHECK(set_arg(k, 2, C));
-    if (cfg_.packed) TB_CL_CHECK(set_arg(k, 3, W));
-    TB_CL_CHECK(set_arg(k, 3 + x, bias));
-    TB_CL_CHECK(set_arg(k, 4 + x, res));
-    TB_CL_CHECK(set_arg(k, 5 + x, M));
-    TB_CL_CHECK(set_arg(k, 6 + x, N));
-    TB_CL_CHECK(set_arg(k, 7 + x, K));
-    const cl_int epi = static_cast<int>(activation_code(p_.post.act)) | (p_.post.bias ? 8 : 0) |
-                       (p_.post.residual ? 16 : 0);
-    const cl_int trans = (g_.trans_a ? 1 : 0) | (g_.trans_b ? 2 : 0);
-    cl_event first = nullptr, last = nullptr;
-    if (int8_) {
-      const std::size_t gws[3] = {static_cast<std::size_t>(N), static_cast<std::size_t>(M),
-                                  static_cast<std::size_t>(g_.batch)};
-      TB_CL_CHECK(set_arg(k, 8, trans));
-      TB_CL_CHECK(set_arg(k, 9, epi));
-      TB_CL_CHECK(clEnqueueNDRangeKernel(q, k, 3, nullptr, gws, nullptr, 0, nullptr, &first));
-    } else if (!cfg_.packed) {
-      const std::size_t gws[3] = {(static_cast<std::size_t>(N) + 63) / 64 * 16,
-                                  (static_cast<std::size_t>(M) + 63) / 64 * 16,
-                                  static_cast<std::size_t>(g_.batch)};
-      const std::size_t lws[3] = {16, 16, 1};
-      TB_CL_CHECK(set_arg(k, 8, trans));
-      TB_CL_CHECK(set_arg(k, 9, epi));
-      TB_CL_CHECK(clEnqueueNDRangeKernel(q, k, 3, nullptr, gws, lws, 0, nullptr, &first));
-    } else {
-      const std::size_t rb = static_cast<std::size_t>(cfg_.rb), mg = (mb_ + rb - 1) / rb;
-      const std::size_t gws[3] = {cfg_.order ? nb_ : mg, cfg_.order ? mg : nb_,
-                                  static_cast<std::size_t>(g_.batch)};
-      const std::size_t lws[3] = {1, 1, 1};
-      const cl_int kc = cfg_.kc > 0 ? std::min<cl_int>(cfg_.kc, K) : K;
-      for (cl_int k0 = 0; k0 < K; k0 += kc) {
-        const cl_int len = std::min(kc, K - k0);
-        const cl_int flags = (k0 > 0 ? 1 : 0) | (k0 + len >= K ? 2 : 0) | (cfg_.order ? 4 : 0);
-        TB_CL_CHECK(set_arg(k, 9, k0));
-        TB_CL_CHECK(set_arg(k, 10, len));
-        TB_CL_CHECK(set_arg(k, 11, flags));
-        TB_CL_CHECK(set_arg(k, 12, epi));
-        TB_CL_CHECK(set_arg(k, 13, static_cast<cl_int>(cfg_.rb)));
-        cl_event* ev = k0 == 0 ? &first : (k0 + len >= K ? &last : nullptr);
-        TB_CL_CHECK(clEnqueueNDRangeKernel(q, k, 3, nullptr, gws, lws, 0, nullptr, ev));
-      }
-    }
-    Event e_first(first), e_last(last);
-    TB_CL_CHECK(clFinish(q));
-    auto s = event_seconds(first, last ? last : first);
-    if (!s) return s.error();
     return Timing{s.value(), TimingSource::profiling_events};
   }
 
   Result<void> download(std::span<Tensor> outputs) override {
+    if (graph_mode()) return make_error("opencl gemm: a graph kernel has no download");
     if (outputs.size() != 1) return make_error("opencl gemm: expected one output");
     const std::size_t bytes =
         static_cast<std::size_t>(g_.batch * g_.m * g_.n) * dtype_size(types_.c);
@@ -257,6 +207,23 @@ class GemmKernel final : public PreparedKernel {
                                     0, nullptr, nullptr));
     return {};
   }
+
+  // Operands in io_ order: A, B, then bias and residual as the epilogue has them.
+  Result<void> bind(std::span<const cl_mem> ins, cl_mem out) override {
+    if (!graph_mode()) return make_error("opencl gemm: bind() needs a graph kernel");
+    if (ins.size() != io_.size()) return make_error("opencl gemm: wrong operand count to bind");
+    std::size_t next = 2;
+    bound_.a = ins[0];
+    bound_.b = ins[1];
+    bound_.c = out;
+    bound_.bias = p_.post.bias ? ins[next++] : nullptr;
+    bound_.res = p_.post.residual ? ins[next++] : nullptr;
+    return {};
+  }
+
+  // The packed kernel reads A and B as panels, packed whenever they change.
+  bool repacks_operand(std::size_t index) const override { return cfg_.packed && index < 2; }
+  bool reads_operand(std::size_t index) const override { return !repacks_operand(index); }
 
   MemoryStats memory() const override { return mem_; }
 
@@ -274,6 +241,82 @@ class GemmKernel final : public PreparedKernel {
   }
 
   const GemmConfig& config() const { return cfg_; }
+
+ protected:
+  Result<void> enqueue() override {
+    const cl_int M = static_cast<cl_int>(g_.m), N = static_cast<cl_int>(g_.n),
+                 K = static_cast<cl_int>(g_.k);
+    const cl_mem A = cfg_.packed ? ap_.get() : bound_.a, B = cfg_.packed ? bp_.get() : bound_.b;
+    const cl_mem C = bound_.c, W = w_ ? w_.get() : bound_.c, bias = bound_.bias, res = bound_.res;
+    cl_kernel k = gemm_.get();
+    // The packed kernel takes the f32 workspace after C; the others do not.
+    const cl_uint x = cfg_.packed ? 1 : 0;
+    TB_CL_CHECK(set_arg(k, 0, A));
+    TB_CL_CHECK(set_arg(k, 1, B));
+    TB_CL_CHECK(set_arg(k, 2, C));
+    if (cfg_.packed) TB_CL_CHECK(set_arg(k, 3, W));
+    TB_CL_CHECK(set_arg(k, 3 + x, bias));
+    TB_CL_CHECK(set_arg(k, 4 + x, res));
+    TB_CL_CHECK(set_arg(k, 5 + x, M));
+    TB_CL_CHECK(set_arg(k, 6 + x, N));
+    TB_CL_CHECK(set_arg(k, 7 + x, K));
+    const cl_int epi = static_cast<int>(activation_code(p_.post.act)) | (p_.post.bias ? 8 : 0) |
+                       (p_.post.residual ? 16 : 0);
+    const cl_int trans = (g_.trans_a ? 1 : 0) | (g_.trans_b ? 2 : 0);
+    if (int8_) {
+      const std::size_t gws[3] = {static_cast<std::size_t>(N), static_cast<std::size_t>(M),
+                                  static_cast<std::size_t>(g_.batch)};
+      TB_CL_CHECK(set_arg(k, 8, trans));
+      TB_CL_CHECK(set_arg(k, 9, epi));
+      return launch(k, 3, gws);
+    }
+    if (!cfg_.packed) {
+      const std::size_t gws[3] = {(static_cast<std::size_t>(N) + 63) / 64 * 16,
+                                  (static_cast<std::size_t>(M) + 63) / 64 * 16,
+                                  static_cast<std::size_t>(g_.batch)};
+      const std::size_t lws[3] = {16, 16, 1};
+      TB_CL_CHECK(set_arg(k, 8, trans));
+      TB_CL_CHECK(set_arg(k, 9, epi));
+      return launch(k, 3, gws, lws);
+    }
+    const std::size_t rb = static_cast<std::size_t>(cfg_.rb), mg = (mb_ + rb - 1) / rb;
+    const std::size_t gws[3] = {cfg_.order ? nb_ : mg, cfg_.order ? mg : nb_,
+                                static_cast<std::size_t>(g_.batch)};
+    const std::size_t lws[3] = {1, 1, 1};
+    const cl_int kc = cfg_.kc > 0 ? std::min<cl_int>(cfg_.kc, K) : K;
+    for (cl_int k0 = 0; k0 < K; k0 += kc) {
+      const cl_int len = std::min(kc, K - k0);
+      const cl_int flags = (k0 > 0 ? 1 : 0) | (k0 + len >= K ? 2 : 0) | (cfg_.order ? 4 : 0);
+      TB_CL_CHECK(set_arg(k, 9, k0));
+      TB_CL_CHECK(set_arg(k, 10, len));
+      TB_CL_CHECK(set_arg(k, 11, flags));
+      TB_CL_CHECK(set_arg(k, 12, epi));
+      TB_CL_CHECK(set_arg(k, 13, static_cast<cl_int>(cfg_.rb)));
+      if (auto r = launch(k, 3, gws, lws); !r) return r;
+    }
+    return {};
+  }
+
+  // Packs operand 0 (A) or 1 (B) into its panel (packed kernel only).
+  Result<void> refresh(std::size_t index) override {
+    if (!repacks_operand(index)) return {};
+    const cl_int N = static_cast<cl_int>(g_.n), K = static_cast<cl_int>(g_.k);
+    const std::size_t lws[3] = {16, 1, 1};  // one work-group shape for every problem
+    if (index == 0) {
+      const cl_int M = static_cast<cl_int>(g_.m);
+      TB_CL_CHECK(set_args(pack_a_.get(), bound_.a, ap_.get(), M, K,
+                           static_cast<cl_int>(g_.trans_a ? 1 : 0)));
+      const std::size_t ga[3] = {(static_cast<std::size_t>(K) + 15) / 16 * 16,
+                                 mb_ * static_cast<std::size_t>(cfg_.mr),
+                                 static_cast<std::size_t>(g_.batch)};
+      return launch(pack_a_.get(), 3, ga, lws);
+    }
+    TB_CL_CHECK(set_args(pack_b_.get(), bound_.b, bp_.get(), N, K,
+                         static_cast<cl_int>(g_.trans_b ? 1 : 0)));
+    const std::size_t gb[3] = {nb_ * 16 * static_cast<std::size_t>(cfg_.nv),
+                               static_cast<std::size_t>(K), static_cast<std::size_t>(g_.batch)};
+    return launch(pack_b_.get(), 3, gb, lws);
+  }
 
  private:
   Result<void> write_input(std::size_t i, const Tensor& t) {
@@ -296,42 +339,24 @@ class GemmKernel final : public PreparedKernel {
     return {};
   }
 
+  // Own buffers: packs A and / or B and waits; pack_s is the packing's device time.
   Result<void> pack(bool a, bool b) {
-    cl_command_queue q = d_->queue.get();
-    const cl_int M = static_cast<cl_int>(g_.m), N = static_cast<cl_int>(g_.n),
-                 K = static_cast<cl_int>(g_.k);
-    const cl_mem A = a_.get(), Ap = ap_.get(), B = b_.get(), Bp = bp_.get();
-    TB_CL_CHECK(set_arg(pack_a_.get(), 0, A));
-    TB_CL_CHECK(set_arg(pack_a_.get(), 1, Ap));
-    TB_CL_CHECK(set_arg(pack_a_.get(), 2, M));
-    TB_CL_CHECK(set_arg(pack_a_.get(), 3, K));
-    TB_CL_CHECK(set_arg(pack_a_.get(), 4, static_cast<cl_int>(g_.trans_a ? 1 : 0)));
-    TB_CL_CHECK(set_arg(pack_b_.get(), 0, B));
-    TB_CL_CHECK(set_arg(pack_b_.get(), 1, Bp));
-    TB_CL_CHECK(set_arg(pack_b_.get(), 2, N));
-    TB_CL_CHECK(set_arg(pack_b_.get(), 3, K));
-    TB_CL_CHECK(set_arg(pack_b_.get(), 4, static_cast<cl_int>(g_.trans_b ? 1 : 0)));
-    const std::size_t ga[3] = {(static_cast<std::size_t>(K) + 15) / 16 * 16,
-                               mb_ * static_cast<std::size_t>(cfg_.mr),
-                               static_cast<std::size_t>(g_.batch)};
-    const std::size_t gb[3] = {nb_ * 16 * static_cast<std::size_t>(cfg_.nv),
-                               static_cast<std::size_t>(K), static_cast<std::size_t>(g_.batch)};
-    const std::size_t lws[3] = {16, 1, 1};  // one work-group shape for every problem
-    cl_event ea = nullptr, eb = nullptr;
+    begin_timed();
     if (a)
-      TB_CL_CHECK(clEnqueueNDRangeKernel(q, pack_a_.get(), 3, nullptr, ga, lws, 0, nullptr, &ea));
-    Event e1(ea);
+      if (auto r = refresh(0); !r) return r;
     if (b)
-      TB_CL_CHECK(clEnqueueNDRangeKernel(q, pack_b_.get(), 3, nullptr, gb, lws, 0, nullptr, &eb));
-    Event e2(eb);
-    TB_CL_CHECK(clFinish(q));
-    auto s = event_seconds(ea ? ea : eb, eb ? eb : ea);
+      if (auto r = refresh(1); !r) return r;
+    auto s = end_timed();
     if (!s) return s.error();
     pack_s_ = s.value();
     return {};
   }
 
-  std::shared_ptr<DeviceCtx> d_;
+  // The buffers the launches read and write: own, or the graph's.
+  struct Bound {
+    cl_mem a = nullptr, b = nullptr, c = nullptr, bias = nullptr, res = nullptr;
+  };
+
   Problem p_;
   GemmDesc g_;
   GemmConfig cfg_;
@@ -341,6 +366,7 @@ class GemmKernel final : public PreparedKernel {
   Program program_;
   Kernel gemm_, pack_a_, pack_b_;
   Mem a_, b_, c_, w_, bias_, res_, ap_, bp_;
+  Bound bound_;
   std::size_t mb_ = 0, nb_ = 0;
   double build_s_ = 0, pack_s_ = 0, first_execute_s_ = -1;
   bool cache_hit_ = false;
@@ -352,14 +378,22 @@ class GemmKernel final : public PreparedKernel {
 Result<std::unique_ptr<PreparedKernel>> prepare_gemm(std::shared_ptr<DeviceCtx> d, const Problem& p,
                                                      const GemmConfig& cfg,
                                                      std::vector<TensorSpec> io) {
+  auto k = make_gemm(std::move(d), p, cfg, std::move(io), Buffers::own);
+  if (!k) return k.error();
+  return std::unique_ptr<PreparedKernel>(std::move(k.value()));
+}
+
+Result<std::unique_ptr<DeviceKernel>> make_gemm(std::shared_ptr<DeviceCtx> d, const Problem& p,
+                                                const GemmConfig& cfg, std::vector<TensorSpec> io,
+                                                Buffers buffers) {
   if (!p.as<GemmDesc>() || p.post.scales ||
       (p.dtype != DType::f32 && p.dtype != DType::f16 && !is_int8(p.dtype)))
     return make_error("opencl: prepare_gemm needs an f32, f16, u8 or s8 gemm without +scales");
   if (io.empty()) io = p.inputs();
   if (io.size() != p.inputs().size()) return make_error("opencl: prepare_gemm: wrong io specs");
-  auto k = std::make_unique<GemmKernel>(std::move(d), p, cfg, std::move(io));
+  auto k = std::make_unique<GemmKernel>(std::move(d), p, cfg, std::move(io), buffers);
   if (auto r = k->init(); !r) return r.error();
-  return std::unique_ptr<PreparedKernel>(std::move(k));
+  return std::unique_ptr<DeviceKernel>(std::move(k));
 }
 
 }  // namespace tb::ocl

@@ -113,12 +113,12 @@ Support supports_glue(const Problem& p, const DeviceCtx& d) {
   return check_sizes(p, d);
 }
 
-Result<std::unique_ptr<PreparedKernel>> prepare_glue(std::shared_ptr<DeviceCtx> d,
-                                                     const Problem& p) {
+Result<std::unique_ptr<DeviceKernel>> prepare_glue(std::shared_ptr<DeviceCtx> d, const Problem& p,
+                                                   Buffers buffers) {
   if (auto s = supports_glue(p, *d); !s.supported) return make_error(s.reason);
-  auto k = std::make_unique<GlueKernel>(std::move(d), p);
+  auto k = std::make_unique<GlueKernel>(std::move(d), p, buffers);
   if (auto r = k->init(); !r) return r.error();
-  return std::unique_ptr<PreparedKernel>(std::move(k));
+  return std::unique_ptr<DeviceKernel>(std::move(k));
 }
 
 }  // namespace tb::ocl

@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,66 @@ struct DeviceCtx {
   DeviceInfo info;
   bool is_cpu = false;
   std::uint64_t max_alloc_bytes = 0;
+};
+
+// How a kernel gets the buffers of its operands and output: its own (a PreparedKernel: upload,
+// execute, download), or a device graph's (opencl_graph.cpp: bound by bind(); the kernel
+// allocates only its scratch and packed copies, and never waits for the device).
+enum class Buffers { own, graph };
+
+// Every OpenCL kernel (GEMM, conv, attention, glue). As a PreparedKernel it owns its buffers and
+// each call waits; as a node of a device graph it is bound to the graph's buffers and only
+// enqueues, appending one profiling event per launch to the caller's list:
+//   bind(ins, out)              operand buffers in problem.inputs() order, the output buffer
+//   enqueue_refresh(i, events)  what operand i needs after it changed on the device (a repack
+//                               into the kernel's layout: weights once, an activation per run)
+//   enqueue_launches(events)    the kernel's launches
+class DeviceKernel : public PreparedKernel {
+ public:
+  DeviceKernel(std::shared_ptr<DeviceCtx> d, Buffers buffers)
+      : d_(std::move(d)), buffers_(buffers) {}
+
+  // Buffers::graph only; a null operand is one the kernel no longer reads (reads_operand).
+  virtual Result<void> bind(std::span<const cl_mem> ins, cl_mem out) = 0;
+  Result<void> enqueue_refresh(std::size_t index, std::vector<Event>& events);
+  Result<void> enqueue_launches(std::vector<Event>& events);
+  // Whether the launches read operand `index` itself; false when they read a copy that
+  // refresh() made (packed panels), so that a constant's buffer can go after the refresh.
+  virtual bool reads_operand(std::size_t index) const {
+    (void)index;
+    return true;
+  }
+  // Whether refresh(index) enqueues anything (a repack).
+  virtual bool repacks_operand(std::size_t index) const {
+    (void)index;
+    return false;
+  }
+
+ protected:
+  // What operand `index` needs after it changed on the device, enqueued through launch().
+  virtual Result<void> refresh(std::size_t index) {
+    (void)index;
+    return {};
+  }
+  // The kernel's launches, each through launch().
+  virtual Result<void> enqueue() = 0;
+  // Enqueues `k` over `dims` dimensions (nothing for an empty range, an error in OpenCL). Own
+  // buffers: the first and the last launch since begin_timed() are kept for the timed span;
+  // in a graph every launch's event goes to the caller's list.
+  Result<void> launch(cl_kernel k, cl_uint dims, const std::size_t* gws,
+                      const std::size_t* lws = nullptr);
+  // Own buffers: forget the timed span; end_timed() waits for the queue and returns the seconds
+  // from the first launch's start to the last one's end (0 when nothing was launched).
+  void begin_timed();
+  Result<double> end_timed();
+  bool graph_mode() const { return buffers_ == Buffers::graph; }
+
+  std::shared_ptr<DeviceCtx> d_;
+
+ private:
+  Buffers buffers_;
+  Event first_, last_;
+  std::vector<Event>* sink_ = nullptr;
 };
 
 // Properties of a device (no context needed).
@@ -52,5 +113,19 @@ GemmConfig select_gemm_config(const DeviceCtx& d);
 Result<std::unique_ptr<PreparedKernel>> prepare_gemm(std::shared_ptr<DeviceCtx> d, const Problem& p,
                                                      const GemmConfig& cfg,
                                                      std::vector<TensorSpec> io = {});
+Result<std::unique_ptr<DeviceKernel>> make_gemm(std::shared_ptr<DeviceCtx> d, const Problem& p,
+                                                const GemmConfig& cfg, std::vector<TensorSpec> io,
+                                                Buffers buffers);
+
+// Any problem as a kernel, dispatched by op (opencl_backend.cpp); checked with the backend's
+// supports() first.
+Support supports_problem(const Problem& p, const DeviceCtx& d);
+Result<std::unique_ptr<DeviceKernel>> prepare_device_kernel(std::shared_ptr<DeviceCtx> d,
+                                                            const Problem& p, Buffers buffers);
+
+// The device-resident graph (opencl_graph.cpp): one in-order queue, device buffers between nodes,
+// one host wait per run.
+Result<std::unique_ptr<PreparedGraph>> prepare_device_graph(std::shared_ptr<DeviceCtx> d,
+                                                            const DeviceGraph& g);
 
 }  // namespace tb::ocl

@@ -1,4 +1,5 @@
-// OpKernel: buffers, transfers and timing shared by the OpenCL conv, attention and glue kernels.
+// DeviceKernel: launches and their timing, for every OpenCL kernel. OpKernel: buffers, transfers
+// and timing shared by the OpenCL conv, attention and glue kernels.
 #include "opencl_op.h"
 
 #include <algorithm>
@@ -26,8 +27,54 @@ Support check_sizes(const Problem& p, const DeviceCtx& d) {
   return check(p.outputs());
 }
 
-OpKernel::OpKernel(std::shared_ptr<DeviceCtx> d, Problem p)
-    : d_(std::move(d)), p_(std::move(p)), in_specs_(p_.inputs()), out_specs_(p_.outputs()) {}
+Result<void> DeviceKernel::enqueue_refresh(std::size_t index, std::vector<Event>& events) {
+  sink_ = &events;
+  auto r = refresh(index);
+  sink_ = nullptr;
+  return r;
+}
+
+Result<void> DeviceKernel::enqueue_launches(std::vector<Event>& events) {
+  sink_ = &events;
+  auto r = enqueue();
+  sink_ = nullptr;
+  return r;
+}
+
+Result<void> DeviceKernel::launch(cl_kernel k, cl_uint dims, const std::size_t* gws,
+                                  const std::size_t* lws) {
+  for (cl_uint i = 0; i < dims; ++i)
+    if (gws[i] == 0) return {};  // nothing to do (an empty range is an error in OpenCL)
+  cl_event e = nullptr;
+  TB_CL_CHECK(clEnqueueNDRangeKernel(d_->queue.get(), k, dims, nullptr, gws, lws, 0, nullptr, &e));
+  if (sink_)
+    sink_->emplace_back(e);
+  else if (!first_)
+    first_.reset(e);
+  else
+    last_.reset(e);
+  return {};
+}
+
+void DeviceKernel::begin_timed() {
+  first_.reset();
+  last_.reset();
+}
+
+Result<double> DeviceKernel::end_timed() {
+  TB_CL_CHECK(clFinish(d_->queue.get()));
+  if (!first_) return 0.0;
+  return event_seconds(first_.get(), last_ ? last_.get() : first_.get());
+}
+
+OpKernel::OpKernel(std::shared_ptr<DeviceCtx> d, Problem p, Buffers buffers)
+    : DeviceKernel(std::move(d), buffers),
+      p_(std::move(p)),
+      in_specs_(p_.inputs()),
+      out_specs_(p_.outputs()) {
+  in_ptr_.assign(in_specs_.size(), nullptr);
+  out_ptr_.assign(out_specs_.size(), nullptr);
+}
 
 Result<void> OpKernel::init_program(const std::string& source, const std::string& options) {
   if (source.empty()) return make_error("opencl: kernel source not found");
@@ -36,21 +83,21 @@ Result<void> OpKernel::init_program(const std::string& source, const std::string
   program_ = std::move(built->program);
   build_s_ = built->build_s;
   cache_hit_ = built->cache_hit;
-  for (const auto& s : in_specs_) {
-    std::size_t n = 1;
-    for (auto e : s.shape) n *= static_cast<std::size_t>(e);
-    auto m = alloc(n * dtype_size(s.dtype));
-    if (!m) return m.error();
-    in_.push_back(std::move(m.value()));
-  }
-  for (const auto& s : out_specs_) {
-    std::size_t n = 1;
-    for (auto e : s.shape) n *= static_cast<std::size_t>(e);
-    auto m = alloc(n * dtype_size(s.dtype));
-    if (!m) return m.error();
-    out_.push_back(std::move(m.value()));
-  }
-  return {};
+  if (graph_mode()) return {};  // the graph binds its buffers
+  const auto own = [&](const std::vector<TensorSpec>& specs, std::vector<Mem>& mems,
+                       std::vector<cl_mem>& ptrs) -> Result<void> {
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      std::size_t n = 1;
+      for (auto e : specs[i].shape) n *= static_cast<std::size_t>(e);
+      auto m = alloc(n * dtype_size(specs[i].dtype));
+      if (!m) return m.error();
+      ptrs[i] = m->get();
+      mems.push_back(std::move(m.value()));
+    }
+    return {};
+  };
+  if (auto r = own(in_specs_, in_, in_ptr_); !r) return r;
+  return own(out_specs_, out_, out_ptr_);
 }
 
 Result<Kernel> OpKernel::make_kernel(const char* name) {
@@ -70,7 +117,19 @@ Result<Mem> OpKernel::alloc(std::size_t bytes) {
   return m;
 }
 
+Result<void> OpKernel::bind(std::span<const cl_mem> ins, cl_mem out) {
+  if (!graph_mode())
+    return make_error("opencl " + std::string(p_.op_name()) + ": bind() needs a graph kernel");
+  if (ins.size() != in_specs_.size() || out_specs_.size() != 1)
+    return make_error("opencl " + std::string(p_.op_name()) + ": wrong operand count to bind");
+  in_ptr_.assign(ins.begin(), ins.end());
+  out_ptr_[0] = out;
+  return {};
+}
+
 Result<void> OpKernel::upload_input(std::size_t index, const Tensor& t) {
+  if (graph_mode())
+    return make_error("opencl " + std::string(p_.op_name()) + ": a graph kernel has no upload");
   if (index >= in_specs_.size())
     return make_error("opencl " + std::string(p_.op_name()) + ": no input " +
                       std::to_string(index));
@@ -81,7 +140,11 @@ Result<void> OpKernel::upload_input(std::size_t index, const Tensor& t) {
   TB_CL_CHECK(clEnqueueWriteBuffer(d_->queue.get(), in_[index].get(), CL_TRUE, 0, t.bytes(),
                                    t.raw(), 0, nullptr, nullptr));
   mem_.uploaded_bytes += t.bytes();
-  return input_changed(index);
+  if (!repacks_operand(index)) return {};
+  begin_timed();
+  if (auto r = refresh(index); !r) return r;
+  if (auto done = end_timed(); !done) return done.error();
+  return {};
 }
 
 Result<void> OpKernel::upload(std::span<const Tensor> inputs) {
@@ -93,31 +156,19 @@ Result<void> OpKernel::upload(std::span<const Tensor> inputs) {
   return {};
 }
 
-Result<void> OpKernel::launch(cl_kernel k, cl_uint dims, const std::size_t* gws,
-                              const std::size_t* lws) {
-  for (cl_uint i = 0; i < dims; ++i)
-    if (gws[i] == 0) return {};  // nothing to do (an empty range is an error in OpenCL)
-  cl_event e = nullptr;
-  TB_CL_CHECK(clEnqueueNDRangeKernel(d_->queue.get(), k, dims, nullptr, gws, lws, 0, nullptr, &e));
-  if (!first_)
-    first_.reset(e);
-  else
-    last_.reset(e);
-  return {};
-}
-
 Result<Timing> OpKernel::execute() {
-  first_.reset();
-  last_.reset();
+  if (graph_mode())
+    return make_error("opencl " + std::string(p_.op_name()) + ": a graph kernel has no execute");
+  begin_timed();
   if (auto r = enqueue(); !r) return r.error();
-  TB_CL_CHECK(clFinish(d_->queue.get()));
-  if (!first_) return Timing{0, TimingSource::profiling_events};
-  auto s = event_seconds(first_.get(), last_ ? last_.get() : first_.get());
+  auto s = end_timed();
   if (!s) return s.error();
   return Timing{s.value(), TimingSource::profiling_events};
 }
 
 Result<void> OpKernel::download(std::span<Tensor> outputs) {
+  if (graph_mode())
+    return make_error("opencl " + std::string(p_.op_name()) + ": a graph kernel has no download");
   if (outputs.size() != out_specs_.size())
     return make_error("opencl " + std::string(p_.op_name()) + ": wrong output count");
   for (std::size_t i = 0; i < outputs.size(); ++i) {

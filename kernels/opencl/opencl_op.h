@@ -1,8 +1,9 @@
 // The shared shape of the OpenCL backend's non-GEMM kernels (conv, attention, glue ops): one
-// device buffer per input and output of the problem, upload / upload_input / download checked
-// against the problem's tensor specs, and execute() timed from the first to the last profiled
-// launch. An op derives from OpKernel, builds its program in init() and enqueues its launches in
-// enqueue() through launch().
+// device buffer per input and output of the problem (its own, or a graph's bound by bind()),
+// upload / upload_input / download checked against the problem's tensor specs, and execute() timed
+// from the first to the last profiled launch. An op derives from OpKernel, builds its program in
+// init(), enqueues its launches in enqueue() through launch(), and repacks an operand that changed
+// in refresh().
 #pragma once
 
 #include <memory>
@@ -28,9 +29,9 @@ cl_int set_args(cl_kernel k, const Ts&... vs) {
   return err;
 }
 
-class OpKernel : public PreparedKernel {
+class OpKernel : public DeviceKernel {
  public:
-  OpKernel(std::shared_ptr<DeviceCtx> d, Problem p);
+  OpKernel(std::shared_ptr<DeviceCtx> d, Problem p, Buffers buffers = Buffers::own);
 
   Result<void> upload(std::span<const Tensor> inputs) override;
   Result<void> upload_input(std::size_t index, const Tensor& t) override;
@@ -38,35 +39,27 @@ class OpKernel : public PreparedKernel {
   Result<void> download(std::span<Tensor> outputs) override;
   MemoryStats memory() const override { return mem_; }
   std::vector<std::pair<std::string, double>> details() const override;
+  Result<void> bind(std::span<const cl_mem> ins, cl_mem out) override;
 
  protected:
-  // Builds `source` (with -cl-std=CL1.2 and `options`) through the binary cache, then allocates
-  // one buffer per input and output spec.
+  // Builds `source` (with -cl-std=CL1.2 and `options`) through the binary cache, then (own
+  // buffers) allocates one buffer per input and output spec.
   Result<void> init_program(const std::string& source, const std::string& options);
   Result<Kernel> make_kernel(const char* name);
+  // A buffer of the kernel's own (counted in memory()).
   Result<Mem> alloc(std::size_t bytes);
-  // Called after an input changed on the device (upload or upload_input), e.g. to repack it.
-  virtual Result<void> input_changed(std::size_t index) {
-    (void)index;
-    return {};
-  }
-  virtual Result<void> enqueue() = 0;
-  // Enqueues `k` over `dims` dimensions; the first and last launch of an execute() are timed.
-  Result<void> launch(cl_kernel k, cl_uint dims, const std::size_t* gws,
-                      const std::size_t* lws = nullptr);
 
-  cl_mem in(std::size_t i) const { return in_[i].get(); }
-  cl_mem out(std::size_t i) const { return out_[i].get(); }
+  cl_mem in(std::size_t i) const { return in_ptr_[i]; }
+  cl_mem out(std::size_t i) const { return out_ptr_[i]; }
 
-  std::shared_ptr<DeviceCtx> d_;
   Problem p_;
   Program program_;
   std::vector<std::pair<std::string, double>> extra_details_;
 
  private:
   std::vector<TensorSpec> in_specs_, out_specs_;
-  std::vector<Mem> in_, out_;
-  Event first_, last_;
+  std::vector<Mem> in_, out_;             // own buffers
+  std::vector<cl_mem> in_ptr_, out_ptr_;  // the buffers the launches use: own or bound
   double build_s_ = 0;
   bool cache_hit_ = false;
   MemoryStats mem_;
@@ -83,11 +76,12 @@ Support check_sizes(const Problem& p, const DeviceCtx& d);
 Support supports_conv(const Problem& p, const DeviceCtx& d);
 Support supports_attention(const Problem& p, const DeviceCtx& d);
 Support supports_glue(const Problem& p, const DeviceCtx& d);
-Result<std::unique_ptr<PreparedKernel>> prepare_conv(std::shared_ptr<DeviceCtx> d,
-                                                     const Problem& p);
-Result<std::unique_ptr<PreparedKernel>> prepare_attention(std::shared_ptr<DeviceCtx> d,
-                                                          const Problem& p);
-Result<std::unique_ptr<PreparedKernel>> prepare_glue(std::shared_ptr<DeviceCtx> d,
-                                                     const Problem& p);
+Result<std::unique_ptr<DeviceKernel>> prepare_conv(std::shared_ptr<DeviceCtx> d, const Problem& p,
+                                                   Buffers buffers = Buffers::own);
+Result<std::unique_ptr<DeviceKernel>> prepare_attention(std::shared_ptr<DeviceCtx> d,
+                                                        const Problem& p,
+                                                        Buffers buffers = Buffers::own);
+Result<std::unique_ptr<DeviceKernel>> prepare_glue(std::shared_ptr<DeviceCtx> d, const Problem& p,
+                                                   Buffers buffers = Buffers::own);
 
 }  // namespace tb::ocl

@@ -1,0 +1,340 @@
+// The OpenCL device graph (Backend::prepare_graph, see device_graph.h): every node is a
+// DeviceKernel bound to buffers the graph owns, and an inference is enqueued on the device's one
+// in-order queue (the input writes, every node's launches, the output reads, none of them
+// blocking) and waited for once, with clFinish.
+//
+// Memory plan. Constants get a buffer each, uploaded once by set_constants(); a constant that
+// every reader repacks into its own layout (a packed GEMM's B, an implicit-GEMM conv's weights)
+// is released after the repack. Inputs, intermediates and outputs share a pool of buffers by
+// lifetime: a value lives from the node that writes it (the start of the run for an input) to the
+// last node that reads it (the end of the run for an output), and takes the smallest free pooled
+// buffer that fits, else grows the largest free one, else opens a new one. A node's output never
+// shares with its operands (both live at that node). The queue is in order, so a buffer is free
+// for the next value as soon as its last reader is enqueued.
+//
+// Operands a kernel repacks (the packed GEMM's A panel, and B or conv weights when they are not
+// constants) are repacked on the device inside the run, before the node's launches.
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+#include <map>
+
+#include "../device_graph.h"
+#include "opencl_internal.h"
+
+namespace tb::ocl {
+
+namespace {
+
+std::size_t value_bytes(const TensorSpec& s) {
+  std::size_t n = 1;
+  for (auto e : s.shape) n *= static_cast<std::size_t>(e);
+  return n * dtype_size(s.dtype);
+}
+
+struct MemoryPlan {
+  std::vector<int> slot;                // per value: its pooled buffer, -1 when not pooled
+  std::vector<std::size_t> slot_bytes;  // per pooled buffer
+  std::size_t unshared_bytes = 0;       // one buffer per pooled value would take this
+  int pooled_values = 0;
+};
+
+// Lifetimes in node steps: -1 is the input writes, nodes.size() the output reads.
+MemoryPlan plan_memory(const DeviceGraph& g, const std::vector<bool>& constant) {
+  const std::size_t nv = g.values.size();
+  const int steps = static_cast<int>(g.nodes.size());
+  std::vector<int> first(nv, INT_MAX), last(nv, INT_MIN);
+  for (int v : g.inputs) first[static_cast<std::size_t>(v)] = -1;
+  for (int i = 0; i < steps; ++i) {
+    const auto& n = g.nodes[static_cast<std::size_t>(i)];
+    first[static_cast<std::size_t>(n.out)] = std::min(first[static_cast<std::size_t>(n.out)], i);
+    for (int v : n.in) last[static_cast<std::size_t>(v)] = i;  // nodes are in order
+  }
+  for (int v : g.outputs) last[static_cast<std::size_t>(v)] = steps;
+  std::vector<int> order;
+  for (std::size_t v = 0; v < nv; ++v)
+    if (!constant[v] && first[v] != INT_MAX) {
+      last[v] = std::max(last[v], first[v]);  // written, never read: still needs a buffer
+      order.push_back(static_cast<int>(v));
+    }
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+    return first[static_cast<std::size_t>(a)] < first[static_cast<std::size_t>(b)];
+  });
+
+  MemoryPlan plan;
+  plan.slot.assign(nv, -1);
+  std::vector<int> busy_until;  // per pooled buffer: the last step of its current value
+  for (int v : order) {
+    const auto vu = static_cast<std::size_t>(v);
+    const std::size_t need = value_bytes(g.values[vu]);
+    plan.unshared_bytes += need;
+    ++plan.pooled_values;
+    int best = -1;
+    for (std::size_t s = 0; s < busy_until.size(); ++s) {
+      if (busy_until[s] >= first[vu]) continue;
+      if (best < 0) {
+        best = static_cast<int>(s);
+        continue;
+      }
+      const std::size_t have = plan.slot_bytes[s],
+                        cur = plan.slot_bytes[static_cast<std::size_t>(best)];
+      // Smallest that fits; failing that, the largest (grown the least).
+      const bool better = have >= need ? (cur < need || have < cur) : (cur < need && have > cur);
+      if (better) best = static_cast<int>(s);
+    }
+    if (best < 0) {
+      best = static_cast<int>(busy_until.size());
+      busy_until.push_back(0);
+      plan.slot_bytes.push_back(0);
+    }
+    const auto b = static_cast<std::size_t>(best);
+    plan.slot_bytes[b] = std::max(plan.slot_bytes[b], need);
+    busy_until[b] = last[vu];
+    plan.slot[vu] = best;
+  }
+  return plan;
+}
+
+std::string mib(double bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / (1024.0 * 1024.0));
+  return buf;
+}
+
+class OpenclGraph final : public PreparedGraph {
+ public:
+  OpenclGraph(std::shared_ptr<DeviceCtx> d, const DeviceGraph& g) : d_(std::move(d)), g_(g) {}
+
+  Result<void> prepare() {
+    constant_.assign(g_.values.size(), false);
+    for (int v : g_.constants) constant_[static_cast<std::size_t>(v)] = true;
+    for (const auto& n : g_.nodes) {
+      if (n.problem.outputs().size() != 1)
+        return make_error("opencl graph: " + n.name + " has more than one output");
+      auto k = prepare_device_kernel(d_, n.problem, Buffers::graph);
+      if (!k)
+        return make_error("prepare " + n.name + " (" + n.problem.str() + "): " + k.error().message);
+      for (std::size_t i = 0; i < n.in.size(); ++i)
+        if (!constant_[static_cast<std::size_t>(n.in[i])] && k.value()->repacks_operand(i))
+          ++repacks_per_run_;
+      kernels_.push_back(std::move(k.value()));
+    }
+    plan_ = plan_memory(g_, constant_);
+    mem_.assign(g_.values.size(), nullptr);
+    for (std::size_t s = 0; s < plan_.slot_bytes.size(); ++s) {
+      auto m = alloc(plan_.slot_bytes[s]);
+      if (!m) return m.error();
+      pool_.push_back(std::move(m.value()));
+      arena_bytes_ += plan_.slot_bytes[s];
+    }
+    for (std::size_t v = 0; v < g_.values.size(); ++v)
+      if (plan_.slot[v] >= 0) mem_[v] = pool_[static_cast<std::size_t>(plan_.slot[v])].get();
+    return bind_all();
+  }
+
+  Result<void> set_constants(std::span<const Tensor* const> constants) override {
+    if (constants.size() != g_.constants.size())
+      return make_error("opencl graph: set_constants: " + std::to_string(constants.size()) +
+                        " tensors for " + std::to_string(g_.constants.size()) + " constants");
+    cl_command_queue q = d_->queue.get();
+    consts_.clear();
+    constant_bytes_ = uploaded_bytes_ = 0;
+    for (std::size_t i = 0; i < constants.size(); ++i) {
+      const auto v = static_cast<std::size_t>(g_.constants[i]);
+      const std::size_t bytes = value_bytes(g_.values[v]);
+      if (constants[i]->bytes() != bytes || constants[i]->dtype() != g_.values[v].dtype)
+        return make_error("opencl graph: constant " + g_.values[v].name +
+                          " has the wrong type or size");
+      auto m = alloc(bytes);
+      if (!m) return m.error();
+      mem_[v] = m->get();
+      consts_.emplace_back(v, std::move(m.value()));
+      TB_CL_CHECK(clEnqueueWriteBuffer(q, mem_[v], CL_TRUE, 0, bytes, constants[i]->raw(), 0,
+                                       nullptr, nullptr));
+      uploaded_bytes_ += bytes;
+    }
+    if (auto r = bind_all(); !r) return r;
+    // Weights into each kernel's layout, once.
+    std::vector<Event> events;
+    for (std::size_t ni = 0; ni < kernels_.size(); ++ni) {
+      const auto& in = g_.nodes[ni].in;
+      for (std::size_t i = 0; i < in.size(); ++i)
+        if (constant_[static_cast<std::size_t>(in[i])])
+          if (auto r = kernels_[ni]->enqueue_refresh(i, events); !r) return finish_after(r.error());
+    }
+    TB_CL_CHECK(clFinish(q));
+    events.clear();
+    // Constants that no kernel reads in place any more go.
+    std::vector<bool> kept(g_.values.size(), false);
+    for (int v : g_.outputs) kept[static_cast<std::size_t>(v)] = true;
+    for (std::size_t ni = 0; ni < kernels_.size(); ++ni) {
+      const auto& in = g_.nodes[ni].in;
+      for (std::size_t i = 0; i < in.size(); ++i)
+        if (kernels_[ni]->reads_operand(i)) kept[static_cast<std::size_t>(in[i])] = true;
+    }
+    std::erase_if(consts_, [&](const auto& c) {
+      if (kept[c.first]) return false;
+      mem_[c.first] = nullptr;
+      return true;
+    });
+    for (const auto& [v, m] : consts_) constant_bytes_ += value_bytes(g_.values[v]);
+    constants_set_ = true;
+    return bind_all();
+  }
+
+  Result<GraphRunStats> run(std::span<const Tensor* const> inputs,
+                            std::span<Tensor* const> outputs) override {
+    if (!constants_set_ && !g_.constants.empty())
+      return make_error("opencl graph: run() before set_constants()");
+    if (inputs.size() != g_.inputs.size() || outputs.size() != g_.outputs.size())
+      return make_error("opencl graph: run: wrong number of inputs or outputs");
+    GraphRunStats st;
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+      if (auto r = check_tensor(*inputs[i], g_.inputs[i], "input"); !r) return r.error();
+    for (std::size_t i = 0; i < outputs.size(); ++i)
+      if (auto r = check_tensor(*outputs[i], g_.outputs[i], "output"); !r) return r.error();
+
+    cl_command_queue q = d_->queue.get();
+    events_.clear();
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      const auto v = static_cast<std::size_t>(g_.inputs[i]);
+      const cl_int err = clEnqueueWriteBuffer(q, mem_[v], CL_FALSE, 0, inputs[i]->bytes(),
+                                              inputs[i]->raw(), 0, nullptr, nullptr);
+      if (err != CL_SUCCESS)
+        return finish_after(cl_error(__FILE__, __LINE__, "clEnqueueWriteBuffer", err));
+      st.bytes_to_device += inputs[i]->bytes();
+    }
+    for (std::size_t ni = 0; ni < kernels_.size(); ++ni) {
+      DeviceKernel& k = *kernels_[ni];
+      const auto& n = g_.nodes[ni];
+      for (std::size_t i = 0; i < n.in.size(); ++i)
+        if (!constant_[static_cast<std::size_t>(n.in[i])] && k.repacks_operand(i))
+          if (auto r = k.enqueue_refresh(i, events_); !r)
+            return finish_after(make_error(n.name + ": " + r.error().message));
+      if (auto r = k.enqueue_launches(events_); !r)
+        return finish_after(make_error(n.name + ": " + r.error().message));
+    }
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+      const auto v = static_cast<std::size_t>(g_.outputs[i]);
+      const cl_int err = clEnqueueReadBuffer(q, mem_[v], CL_FALSE, 0, outputs[i]->bytes(),
+                                             outputs[i]->raw(), 0, nullptr, nullptr);
+      if (err != CL_SUCCESS)
+        return finish_after(cl_error(__FILE__, __LINE__, "clEnqueueReadBuffer", err));
+      st.bytes_from_device += outputs[i]->bytes();
+    }
+    TB_CL_CHECK(clFinish(q));  // the one host wait of the inference
+    st.host_round_trips = 1;
+    st.kernel_timing = TimingSource::profiling_events;
+    for (const Event& e : events_) {
+      auto s = event_seconds(e.get(), e.get());
+      if (!s) return s.error();
+      st.kernel_s += s.value();
+    }
+    launches_per_run_ = events_.size();
+    events_.clear();
+    return st;
+  }
+
+  MemoryStats memory() const override {
+    MemoryStats m;
+    m.device_bytes = arena_bytes_ + constant_bytes_ + kernel_bytes();
+    m.uploaded_bytes = uploaded_bytes_;
+    return m;
+  }
+
+  std::vector<std::pair<std::string, double>> details() const override {
+    std::map<std::string, double> v;
+    for (const auto& k : kernels_)
+      for (const auto& [key, x] : k->details())
+        if (key.ends_with("_s") || key.ends_with("_hit")) v[key] += x;
+    v["kernels"] = static_cast<double>(kernels_.size());
+    v["launches_per_run"] = static_cast<double>(launches_per_run_);
+    v["repacks_per_run"] = repacks_per_run_;
+    v["arena_bytes"] = static_cast<double>(arena_bytes_);
+    v["arena_buffers"] = static_cast<double>(pool_.size());
+    v["arena_values"] = plan_.pooled_values;
+    v["unshared_activation_bytes"] = static_cast<double>(plan_.unshared_bytes);
+    v["constant_bytes"] = static_cast<double>(constant_bytes_);
+    v["kernel_private_bytes"] = static_cast<double>(kernel_bytes());
+    return {v.begin(), v.end()};
+  }
+
+  std::string config() const override {
+    std::string s = "opencl graph: 1 queue, 1 sync/inference, " + std::to_string(kernels_.size()) +
+                    " kernels, arena " + mib(static_cast<double>(arena_bytes_)) + " (" +
+                    std::to_string(pool_.size()) + " buffers for " +
+                    std::to_string(plan_.pooled_values) + " values)";
+    if (repacks_per_run_ > 0)
+      s += ", " + std::to_string(repacks_per_run_) +
+           " operands repacked on the device per inference (packed GEMM panels)";
+    return s;
+  }
+
+ private:
+  Result<Mem> alloc(std::size_t bytes) {
+    cl_int err = CL_SUCCESS;
+    Mem m(clCreateBuffer(d_->context.get(), CL_MEM_READ_WRITE, std::max<std::size_t>(bytes, 4),
+                         nullptr, &err));
+    TB_CL_CHECK_ERR(err, "clCreateBuffer");
+    return m;
+  }
+
+  Result<void> bind_all() {
+    std::vector<cl_mem> ins;
+    for (std::size_t ni = 0; ni < kernels_.size(); ++ni) {
+      const auto& n = g_.nodes[ni];
+      ins.clear();
+      for (int v : n.in) ins.push_back(mem_[static_cast<std::size_t>(v)]);
+      if (auto r = kernels_[ni]->bind(ins, mem_[static_cast<std::size_t>(n.out)]); !r)
+        return make_error(n.name + ": " + r.error().message);
+    }
+    return {};
+  }
+
+  Result<void> check_tensor(const Tensor& t, int v, const char* what) const {
+    const TensorSpec& s = g_.values[static_cast<std::size_t>(v)];
+    if (t.dtype() != s.dtype || t.bytes() != value_bytes(s))
+      return make_error(std::string("opencl graph: run: ") + what + " " + s.name +
+                        " has the wrong type or size");
+    return {};
+  }
+
+  // After a failure with commands already enqueued (that may read host memory): wait for them.
+  Error finish_after(Error e) {
+    clFinish(d_->queue.get());
+    events_.clear();
+    return e;
+  }
+
+  std::uint64_t kernel_bytes() const {
+    std::uint64_t b = 0;
+    for (const auto& k : kernels_) b += k->memory().device_bytes;
+    return b;
+  }
+
+  std::shared_ptr<DeviceCtx> d_;
+  DeviceGraph g_;
+  std::vector<bool> constant_;
+  std::vector<std::unique_ptr<DeviceKernel>> kernels_;
+  MemoryPlan plan_;
+  std::vector<Mem> pool_;
+  std::vector<std::pair<std::size_t, Mem>> consts_;  // value, buffer
+  std::vector<cl_mem> mem_;                          // per value; null: none (yet, or any more)
+  std::vector<Event> events_;
+  std::uint64_t arena_bytes_ = 0, constant_bytes_ = 0, uploaded_bytes_ = 0;
+  std::size_t launches_per_run_ = 0;
+  int repacks_per_run_ = 0;
+  bool constants_set_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<PreparedGraph>> prepare_device_graph(std::shared_ptr<DeviceCtx> d,
+                                                            const DeviceGraph& g) {
+  if (auto v = g.verify(); !v) return v.error();
+  auto graph = std::make_unique<OpenclGraph>(std::move(d), g);
+  if (auto r = graph->prepare(); !r) return r.error();
+  return std::unique_ptr<PreparedGraph>(std::move(graph));
+}
+
+}  // namespace tb::ocl
