@@ -7,6 +7,8 @@
 
 namespace tb::profiles {
 
+using json = nlohmann::json;
+
 Result<nlohmann::json> parse_limited(std::string_view text, const ParseLimits& limits) {
   if (text.size() > limits.max_bytes)
     return make_error("input is " + std::to_string(text.size()) + " bytes, more than the " +
@@ -59,8 +61,10 @@ std::string pointer(const std::string& at) {
   return at.empty() ? "/" : at;
 }
 
-// JSON pointer escaping of one key (RFC 6901).
-std::string escape_key(const std::string& k) {
+// JSON pointer escaping of one key (RFC 6901), cut short: a hostile key must not make a huge
+// message.
+std::string escape_key(const std::string& key) {
+  const std::string k = key.size() > 64 ? key.substr(0, 48) + "..." : key;
   std::string out;
   for (const char c : k) {
     if (c == '~')
@@ -231,6 +235,12 @@ Result<void> validate_profile(const nlohmann::json& profile) {
                       shareable_schema()["properties"]["schema"]["const"].dump() + " or " +
                       local_schema()["properties"]["schema"]["const"].dump() + ")");
   }
+  // An unknown version first: the rest of such a profile cannot be read by this build.
+  const json& version = (*schema)["properties"]["version"]["const"];
+  if (!profile.contains("version")) return make_error(what + ": /version: missing required field");
+  if (profile["version"] != version)
+    return make_error(what + ": /version: unsupported version " + shown(profile["version"]) +
+                      " (this build reads " + version.dump() + ")");
   const auto errs = validate(profile, *schema);
   if (errs.empty()) return {};
   return make_error(what + ": " + errs.front() +
