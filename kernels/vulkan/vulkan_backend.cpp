@@ -4,6 +4,8 @@
 // with the reason, never a crash.
 #include "vulkan_backend.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <mutex>
 
 #include "../device_graph.h"
@@ -144,7 +146,8 @@ class VulkanBackend final : public Backend {
   }
 
   // The resident graph (vulkan_graph.h): one command buffer, one submit per inference. Where a
-  // node cannot run resident, the staged graph, its config saying why.
+  // node cannot run resident, the staged graph, its config saying why (TB_VULKAN_STAGED_GRAPH=1
+  // forces it: the A/B anchor).
   Result<std::unique_ptr<PreparedGraph>> prepare_graph(const DeviceGraph& g,
                                                        const PrepareOptions& opts) override {
     if (auto v = g.verify(); !v) return v.error();
@@ -153,7 +156,17 @@ class VulkanBackend final : public Backend {
         return make_error(n.name + " (" + n.problem.str() + "): " + s.reason);
     auto ctx = vulkan::shared_context(opts.device);
     if (!ctx) return ctx.error();
-    auto r = vulkan::prepare_resident_graph(ctx.value(), g);
+    // act_after (an activation after the whole epilogue) has no dispatch in the resident graph
+    // yet: such graphs take the staged path, which applies it on the host.
+    const bool act_after = std::any_of(g.nodes.begin(), g.nodes.end(), [](const auto& n) {
+      return n.act_after != Activation::none;
+    });
+    auto r =
+        std::getenv("TB_VULKAN_STAGED_GRAPH")
+            ? Result<std::unique_ptr<PreparedGraph>>(make_error("TB_VULKAN_STAGED_GRAPH is set"))
+        : act_after ? Result<std::unique_ptr<PreparedGraph>>(
+                          make_error("a node applies an activation after its residual add"))
+                    : vulkan::prepare_resident_graph(ctx.value(), g);
     if (r) return r;
     auto staged = make_staged_graph(*this, g, opts);
     if (!staged) return staged.error();

@@ -1,10 +1,12 @@
-// Convolution on Vulkan, f32, NHWC, with bias / activation / residual epilogues. Two shaders:
+// Convolution on Vulkan, f32, NHWC, with bias / activation / residual epilogues. Three shaders:
 //   conv_igemm (shaders/conv_igemm.comp): implicit GEMM, a 4 x 4 block of pixels x output
 //     channels per invocation, for groups with several input channels (dense, grouped,
 //     pointwise);
+//   conv_dw (shaders/conv_dw.comp): depthwise with channels a multiple of 4, 4 channels x 4
+//     pixels of a row per invocation;
 //   conv_direct (shaders/conv.comp): one invocation per output element, for one input channel
-//     per group (depthwise, any channel multiplier); TB_VULKAN_CONV_DIRECT=1 forces it everywhere
-//     (the in-run anchor of the igemm path).
+//     per group otherwise (any channel multiplier); TB_VULKAN_CONV_DIRECT=1 forces it everywhere
+//     (the in-run anchor of the igemm and depthwise paths).
 #include <cstdlib>
 #include <string>
 
@@ -14,6 +16,7 @@ namespace tb::vulkan {
 
 namespace {
 constexpr std::int64_t kMR = 4, kNR = 4;  // block of conv_igemm_4x4_f32 (CMakeLists.txt)
+constexpr std::int64_t kXR = 4;           // pixels per invocation of conv_dw_4_f32
 }  // namespace
 
 Support supports_conv(const Problem& p, const Context& ctx) {
@@ -40,7 +43,14 @@ Result<OpPlan> conv_plan(const Problem& p, const Context& ctx) {
   plan.spec = {p.post.bias ? 1u : 0u, activation_code(p.post.act), p.post.residual ? 1u : 0u};
   plan.push = {0,      U(c.h), U(c.w),      U(c.c),   U(c.k),        U(c.oh()), U(c.ow()),
                U(c.r), U(c.s), U(c.stride), U(c.pad), U(c.dilation), U(cg),     U(kg)};
-  if (cg == 1 || std::getenv("TB_VULKAN_CONV_DIRECT")) {
+  if (cg == 1 && kg == 1 && c.c % 4 == 0 && !std::getenv("TB_VULKAN_CONV_DIRECT")) {
+    // Depthwise: 4 channels x kXR pixels of a row per invocation.
+    const std::int64_t xb = (c.ow() + kXR - 1) / kXR;
+    plan.blob = "conv_dw_4_f32";
+    plan.items = static_cast<std::uint64_t>(c.n * c.oh() * xb * (c.c / 4));
+    plan.push.push_back(U(xb));
+    plan.details = {{"path_depthwise", 1}, {"xr", kXR}};
+  } else if (cg == 1 || std::getenv("TB_VULKAN_CONV_DIRECT")) {
     // One input channel per group (depthwise): nothing to share between outputs.
     plan.blob = "conv_direct_f32";
     plan.items = static_cast<std::uint64_t>(c.n * pixels * c.k);

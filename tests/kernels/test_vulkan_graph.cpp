@@ -164,14 +164,16 @@ TEST(VulkanGraph, ConvPoolGemmChain) {
   h = c.node("conv1", "conv:n1c8h5w5k8r3s3p1:f32+bias+relu", {h, -1, -1});
   h = c.node("dw", "conv:n1c8h5w5k8r3s3p1g8:f32+bias+relu6", {h, -1, -1});
   h = c.node("pool", "maxpool:n1c8h5w5r2s2st2:f32", {h});  // 2x2
+  // Pointwise convs run as GEMMs in the resident graph; c = 6 pads A on the device.
   h = c.node("expand", "conv:n1c8h2w2k6r1s1:f32+bias", {h, -1, -1});
+  h = c.node("mix", "conv:n1c6h2w2k6r1s1:f32+relu", {h, -1});
   h = c.node("gpool", "gpool:n1c6h2w2:f32", {h});
   // k = 6: the packed shaders read A from a zero-padded copy made on the device.
   h = c.node("fc", "gemm:m1n5k6:f32+bias", {h, -1, -1});
   c.output(h);
   auto vg = check_case(c);
   ASSERT_TRUE(vg);
-  EXPECT_EQ(detail(*vg, "dispatches"), 7);
+  EXPECT_EQ(detail(*vg, "dispatches"), 8);
   EXPECT_NE(vg->config().find("gemm blocks"), std::string::npos) << vg->config();
 }
 
