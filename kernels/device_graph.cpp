@@ -20,7 +20,8 @@ Result<void> DeviceGraph::verify() const {
   const auto nv = static_cast<int>(values.size());
   std::vector<int> written(values.size(), 0);
   const auto check_id = [&](int v, const std::string& what) -> Result<void> {
-    if (v < 0 || v >= nv) return make_error(what + ": value " + std::to_string(v) + " is not in the graph");
+    if (v < 0 || v >= nv)
+      return make_error(what + ": value " + std::to_string(v) + " is not in the graph");
     return {};
   };
   for (int v : inputs) {
@@ -79,7 +80,8 @@ class StagedGraph final : public PreparedGraph {
   Result<void> prepare(Backend& b, const PrepareOptions& opts) {
     for (const auto& n : g_.nodes) {
       auto k = b.prepare(n.problem, opts);
-      if (!k) return make_error("prepare " + n.name + " (" + n.problem.str() + "): " + k.error().message);
+      if (!k)
+        return make_error("prepare " + n.name + " (" + n.problem.str() + "): " + k.error().message);
       Node node;
       node.kernel = std::move(k.value());
       for (const auto& s : n.problem.inputs()) node.slots.emplace_back(s.dtype, s.shape);
@@ -118,7 +120,8 @@ class StagedGraph final : public PreparedGraph {
     GraphRunStats st;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       Tensor& h = host_[static_cast<std::size_t>(g_.inputs[i])];
-      if (inputs[i]->bytes() != h.bytes()) return make_error("run: input " + std::to_string(i) + " has the wrong size");
+      if (inputs[i]->bytes() != h.bytes())
+        return make_error("run: input " + std::to_string(i) + " has the wrong size");
       std::memcpy(h.raw(), inputs[i]->raw(), h.bytes());
     }
     for (std::size_t ni = 0; ni < nodes_.size(); ++ni) {
@@ -153,7 +156,8 @@ class StagedGraph final : public PreparedGraph {
     }
     for (std::size_t i = 0; i < outputs.size(); ++i) {
       const Tensor& h = host_[static_cast<std::size_t>(g_.outputs[i])];
-      if (outputs[i]->bytes() != h.bytes()) return make_error("run: output " + std::to_string(i) + " has the wrong size");
+      if (outputs[i]->bytes() != h.bytes())
+        return make_error("run: output " + std::to_string(i) + " has the wrong size");
       std::memcpy(outputs[i]->raw(), h.raw(), h.bytes());
     }
     // A host backend copies, it does not transfer.

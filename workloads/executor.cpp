@@ -133,7 +133,8 @@ Executor::Executor(Graph g, std::vector<Tensor> weights, std::uint64_t seed)
   for (const auto& l : g_.layers)
     if (!l.problem)
       for (const auto& o : l.in)
-        input_read_by_host_ = input_read_by_host_ || (o.kind == Operand::value && o.index == g_.input);
+        input_read_by_host_ =
+            input_read_by_host_ || (o.kind == Operand::value && o.index == g_.input);
 }
 
 // The kernel problem with its dequantize layer's work as a +scales epilogue. The activation's
@@ -214,7 +215,8 @@ std::string Executor::unsupported(Backend& b, int device) const {
 }
 
 Result<PrepareCost> Executor::prepare(Backend& b, int device, int threads) {
-  if (weights_released_) return make_error("prepare after upload_weights: the weights are released");
+  if (weights_released_)
+    return make_error("prepare after upload_weights: the weights are released");
   steps_.clear();
   PrepareOptions po;
   po.device = device;
@@ -227,7 +229,8 @@ Result<PrepareCost> Executor::prepare(Backend& b, int device, int threads) {
     fused_[li] = b.supports(fused_problem(li), device).supported;
     fused_dequant_[static_cast<std::size_t>(dequant_of_[li])] = fused_[li];
     if (fused_[li]) {
-      const auto n = static_cast<std::int64_t>(colsum_[static_cast<std::size_t>(dequant_of_[li])].size());
+      const auto n =
+          static_cast<std::int64_t>(colsum_[static_cast<std::size_t>(dequant_of_[li])].size());
       fused_a_scale_[li] = Tensor(DType::f32, {1});
       fused_bias_[li] = Tensor(DType::f32, {n});
     }
@@ -247,7 +250,8 @@ Result<PrepareCost> Executor::prepare(Backend& b, int device, int threads) {
       const std::size_t k = steps_.back().kernel_layers.back();
       const int v = l.in[0].index;
       if (!fused_[k] && g_.layers[k].out == v && v != g_.output &&
-          readers[static_cast<std::size_t>(v)] == 1 && g_.values[static_cast<std::size_t>(l.out)].dtype == DType::f32) {
+          readers[static_cast<std::size_t>(v)] == 1 &&
+          g_.values[static_cast<std::size_t>(l.out)].dtype == DType::f32) {
         act_after_of_[k] = static_cast<int>(li);
         continue;
       }
@@ -290,7 +294,8 @@ Result<PrepareCost> Executor::prepare(Backend& b, int device, int threads) {
       DeviceGraph::Node node;
       node.name = l.name;
       node.problem = p;
-      if (act_after_of_[li] >= 0) node.act_after = g_.layers[static_cast<std::size_t>(act_after_of_[li])].act;
+      if (act_after_of_[li] >= 0)
+        node.act_after = g_.layers[static_cast<std::size_t>(act_after_of_[li])].act;
       for (std::size_t i = 0; i < io.in.size(); ++i) {
         const int v = io.in_value[i];
         if (v >= 0 && value_id.count(v)) {
@@ -312,7 +317,8 @@ Result<PrepareCost> Executor::prepare(Backend& b, int device, int threads) {
         node.in.push_back(id);
       }
       const Tensor& out = values_[static_cast<std::size_t>(io.out)];
-      node.out = dg.add_value({g_.values[static_cast<std::size_t>(io.out)].name, out.dtype(), out.shape()});
+      node.out = dg.add_value(
+          {g_.values[static_cast<std::size_t>(io.out)].name, out.dtype(), out.shape()});
       value_id[io.out] = node.out;
       produced.push_back(io.out);
       dg.nodes.push_back(std::move(node));
@@ -324,7 +330,8 @@ Result<PrepareCost> Executor::prepare(Backend& b, int device, int threads) {
         s.outputs.push_back(&values_[static_cast<std::size_t>(v)]);
       }
     if (auto v = dg.verify(); !v)
-      return make_error("segment at " + g_.layers[s.kernel_layers[0]].name + ": " + v.error().message);
+      return make_error("segment at " + g_.layers[s.kernel_layers[0]].name + ": " +
+                        v.error().message);
     auto pg = b.prepare_graph(dg, po);
     if (!pg)
       return make_error("prepare segment at " + g_.layers[s.kernel_layers[0]].name + ": " +
@@ -374,8 +381,8 @@ Result<double> Executor::upload_weights() {
     if (s.host_layer >= 0) continue;
     if (!s.prepared) return make_error("upload before prepare");
     if (auto r = s.prepared->set_constants(s.constants); !r)
-      return make_error("upload weights of the segment at " +
-                        g_.layers[s.kernel_layers[0]].name + ": " + r.error().message);
+      return make_error("upload weights of the segment at " + g_.layers[s.kernel_layers[0]].name +
+                        ": " + r.error().message);
   }
   // The backends hold their copies now: free the host ones no host op reads, so that memory
   // figures count each weight once.

@@ -87,8 +87,8 @@ class Executor {
   std::vector<float> qscale_;    // per u8 value: scale and zero point of the last quantize
   std::vector<int> qzp_;
   std::vector<std::vector<std::int32_t>> colsum_;  // per dequantize layer
-  std::vector<int> dequant_of_;     // per kernel layer: the dequantize reading its s32 output
-  std::vector<bool> fused_;         // per kernel layer: runs its dequantize (+scales)
+  std::vector<int> dequant_of_;      // per kernel layer: the dequantize reading its s32 output
+  std::vector<bool> fused_;          // per kernel layer: runs its dequantize (+scales)
   std::vector<bool> fused_dequant_;  // per dequantize layer: run by its kernel
   std::vector<int> act_after_of_;    // per kernel layer: the host activation folded into it
   std::vector<Tensor> fused_a_scale_, fused_bias_;  // per fused kernel layer, per inference

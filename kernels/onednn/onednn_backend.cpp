@@ -1,9 +1,12 @@
 // The oneDNN backend: one Kernel class runs the Plan an op builder made (onednn_<op>.cpp).
 #include "onednn_backend.h"
+#include "../device_graph.h"
+#include "onednn_graph.h"
 
 #include <omp.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -295,6 +298,14 @@ class Backend final : public tb::Backend {
       k->realise(p.str() + "/t" + std::to_string(threads));
       return std::unique_ptr<PreparedKernel>(std::move(k));
     });
+  }
+
+  Result<std::unique_ptr<PreparedGraph>> prepare_graph(const DeviceGraph& g,
+                                                       const PrepareOptions& o) override {
+    if (o.device != 0) return make_error("onednn has one CPU device");
+    if (const char* e = std::getenv("TB_ONEDNN_GRAPH"); e && std::string(e) == "staged")
+      return make_staged_graph(*this, g, o);
+    return onednn::prepare_graph(*this, g, o, resolve_threads(o.threads));
   }
 
  private:

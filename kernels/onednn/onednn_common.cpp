@@ -38,7 +38,6 @@ dnnl::memory::desc plain_md(const dims& d, DType t) {
   return TB_DNNL(dnnl::memory::desc(d, to_dnnl(t), strides));
 }
 
-namespace {
 void append_activation(dnnl::post_ops& po, Activation act) {
   using alg = dnnl::algorithm;
   switch (act) {
@@ -59,7 +58,6 @@ void append_activation(dnnl::post_ops& po, Activation act) {
       break;
   }
 }
-}  // namespace
 
 EpilogueArgs epilogue_post_ops(const Epilogue& e, int first_input, const dnnl::memory::desc& dst_md,
                                int channel_dim) {

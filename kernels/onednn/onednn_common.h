@@ -56,6 +56,9 @@ using dims = dnnl::memory::dims;
 using tag = dnnl::memory::format_tag;
 dnnl::memory::desc plain_md(const dims& d, DType t);  // dense row-major
 
+// Appends `act` as an eltwise post-op with the reference's semantics (nothing for none).
+void append_activation(dnnl::post_ops& po, Activation act);
+
 // A gemm/conv epilogue as oneDNN post-ops, and the problem inputs those post-ops read.
 //
 // Without scales the bias is the primitive's own input (DNNL_ARG_BIAS, bias_input) and the

@@ -1,0 +1,671 @@
+// The oneDNN graph: a DeviceGraph as one list of oneDNN primitives over one activation arena.
+//
+// Layouts are the primitives' choice (format_tag::any): a convolution picks its blocked
+// activation layout (nChw16c on AVX-512) and the next convolution, pooling or add reads it as
+// it is, so activations stay blocked from the first convolution to the last; reorders happen
+// only at the graph's edges and where a consumer needs another layout (a plain copy for the
+// classifier's matmul, for instance). Every reorder is a step of its own, counted in details().
+//
+// Fusion: bias, activation and residual add (and a following activation, act_after) are
+// post-ops of the convolution or matmul that produces them.
+//
+// Memory: every intermediate lives in one arena, at an offset planned from its lifetime (first
+// and last step that touch it; greedy first fit, largest first), so the peak is what the graph
+// needs and no more; one scratchpad (the largest any primitive asks for) is shared by all.
+// Weights are reordered once into buffers of their own (set_constants).
+//
+// Nodes without a native graph step here (attention, row ops, RoPE, embedding, int8 and bf16
+// kernels) run as the backend's PreparedKernel on plain copies of their operands: correct, and
+// reported in config() and details() as "kernel_nodes".
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <unordered_map>
+
+#include "../device_graph.h"
+#include "onednn_common.h"
+#include "onednn_graph.h"
+
+namespace tb::onednn {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::int64_t numel(const std::vector<std::int64_t>& shape) {
+  std::int64_t n = 1;
+  for (auto d : shape) n *= d;
+  return n;
+}
+
+// A dense NHWC image as oneDNN's (n, c, h, w) dimensions.
+dnnl::memory::desc nhwc_md(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w,
+                           DType t) {
+  return TB_DNNL(dnnl::memory::desc({n, c, h, w}, to_dnnl(t), tag::nhwc));
+}
+
+class Graph final : public PreparedGraph {
+ public:
+  Graph(tb::Backend& backend, const DeviceGraph& g, int threads)
+      : backend_(backend), g_(g), threads_(threads) {
+    if (const char* e = std::getenv("TB_ONEDNN_LAYOUT")) layout_ = e;
+    const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+    const auto avx512 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core);
+    block_ = (isa & avx512) == avx512 ? 16 : 8;
+  }
+
+  void build() {
+    omp_set_num_threads(threads_);
+    val_buf_.assign(g_.values.size(), -1);
+    val_img_.assign(g_.values.size(), {});
+    plain_buf_.assign(g_.values.size(), -1);
+    for (std::size_t i = 0; i < g_.inputs.size(); ++i)
+      val_buf_[static_cast<std::size_t>(g_.inputs[i])] =
+          add_buf(plain_of(g_.inputs[i]), Buf::input, static_cast<int>(i));
+    for (std::size_t i = 0; i < g_.constants.size(); ++i)
+      const_of_[g_.constants[i]] = static_cast<int>(i);
+    for (std::size_t ni = 0; ni < g_.nodes.size(); ++ni) {
+      const auto& n = g_.nodes[ni];
+      const Problem& p = n.problem;
+      bool native = false;
+      if (p.dtype == DType::f32 && !p.post.scales) {
+        if (const auto* c = p.as<ConvDesc>()) native = conv(n, *c);
+        if (const auto* d = p.as<PoolDesc>()) native = pool(n, *d);
+        if (const auto* d = p.as<BinaryDesc>()) native = binary(n, *d);
+        if (const auto* d = p.as<GemmDesc>()) native = matmul(n, *d);
+      }
+      if (!native) kernel_node(n);
+    }
+    // Outputs: plain, in the caller's tensors.
+    for (std::size_t i = 0; i < g_.outputs.size(); ++i) {
+      const int v = g_.outputs[i];
+      const int src = ensure_plain(v);
+      const int dst =
+          add_buf(buf_[static_cast<std::size_t>(src)].md, Buf::output, static_cast<int>(i));
+      reorder(src, dst);
+    }
+    plan_arena();
+  }
+
+  Result<void> set_constants(std::span<const Tensor* const> constants) override {
+    return guard([&]() -> Result<void> {
+      if (constants.size() != g_.constants.size()) return make_error("set_constants: wrong count");
+      const auto t0 = Clock::now();
+      omp_set_num_threads(threads_);
+      dnnl::stream s(cpu_engine());
+      for (const auto& u : uploads_) {
+        const Tensor& t = *constants[static_cast<std::size_t>(u.constant)];
+        if (t.bytes() != u.user.get_size()) return make_error("set_constants: wrong size");
+        dnnl::memory user(u.user, cpu_engine(), const_cast<std::byte*>(t.raw()));
+        TB_DNNL(dnnl::reorder(user, mems_[static_cast<std::size_t>(u.buf)])
+                    .execute(s, user, mems_[static_cast<std::size_t>(u.buf)]));
+      }
+      TB_DNNL(s.wait());
+      for (auto& k : kernels_) {
+        for (std::size_t i = 0; i < k.in_const.size(); ++i)
+          if (k.in_const[i] >= 0) {
+            const Tensor& t = *constants[static_cast<std::size_t>(k.in_const[i])];
+            std::memcpy(k.slots[i].raw(), t.raw(), k.slots[i].bytes());
+          }
+        if (auto r = k.kernel->upload(k.slots); !r)
+          return make_error(k.name + ": upload: " + r.error().message);
+      }
+      upload_s_ = since(t0);
+      return {};
+    });
+  }
+
+  Result<GraphRunStats> run(std::span<const Tensor* const> inputs,
+                            std::span<Tensor* const> outputs) override {
+    return guard([&]() -> Result<GraphRunStats> {
+      if (inputs.size() != g_.inputs.size() || outputs.size() != g_.outputs.size())
+        return make_error("run: wrong number of inputs or outputs");
+      omp_set_num_threads(threads_);
+      for (std::size_t b = 0; b < buf_.size(); ++b) {
+        const Buf& x = buf_[b];
+        if (x.kind == Buf::input) {
+          if (inputs[static_cast<std::size_t>(x.io)]->bytes() != x.md.get_size())
+            return make_error("run: input " + std::to_string(x.io) + " has the wrong size");
+          mems_[b].set_data_handle(
+              const_cast<std::byte*>(inputs[static_cast<std::size_t>(x.io)]->raw()));
+        } else if (x.kind == Buf::output) {
+          if (outputs[static_cast<std::size_t>(x.io)]->bytes() != x.md.get_size())
+            return make_error("run: output " + std::to_string(x.io) + " has the wrong size");
+          mems_[b].set_data_handle(outputs[static_cast<std::size_t>(x.io)]->raw());
+        }
+      }
+      GraphRunStats st;
+      const auto t0 = Clock::now();
+      for (auto& step : steps_) {
+        if (step.kernel >= 0) {
+          if (auto r = run_kernel(kernels_[static_cast<std::size_t>(step.kernel)]); !r)
+            return r.error();
+          continue;
+        }
+        TB_DNNL(step.prim.execute(stream_, step.mem_args));
+      }
+      TB_DNNL(stream_.wait());
+      st.kernel_s = since(t0);
+      st.kernel_timing = TimingSource::host_clock;
+      st.host_round_trips = 0;  // host memory: nothing to wait for beyond the computation
+      return st;
+    });
+  }
+
+  MemoryStats memory() const override {
+    MemoryStats m;
+    m.host_bytes = arena_bytes_ + scratch_bytes_ + weight_bytes_;
+    for (const auto& k : kernels_) {
+      const auto x = k.kernel->memory();
+      m.host_bytes += x.host_bytes;
+      for (const auto& t : k.slots) m.host_bytes += t.bytes();
+    }
+    m.uploaded_bytes = weight_bytes_;
+    return m;
+  }
+
+  std::vector<std::pair<std::string, double>> details() const override {
+    std::vector<std::pair<std::string, double>> d = {
+        {"primitive_create_s", create_s_},
+        {"primitives", static_cast<double>(prims_)},
+        {"reorders", static_cast<double>(reorders_)},
+        {"fused_post_ops", static_cast<double>(post_ops_)},
+        {"kernel_nodes", static_cast<double>(kernels_.size())},
+        {"arena_bytes", static_cast<double>(arena_bytes_)},
+        {"scratchpad_bytes", static_cast<double>(scratch_bytes_)},
+        {"weight_reorder_s", upload_s_},
+        {"threads", static_cast<double>(threads_)}};
+    for (const auto& k : kernels_)
+      for (const auto& [key, v] : k.kernel->details())
+        if (key.ends_with("_s")) d.emplace_back(key, v);
+    return d;
+  }
+
+  std::string config() const override {
+    std::string s = "onednn graph: " + std::to_string(g_.nodes.size() - kernels_.size()) +
+                    " primitives with layouts of their choice (" + std::to_string(blocked_) +
+                    " blocked activations), " + std::to_string(reorders_) + " reorders, " +
+                    std::to_string(post_ops_) + " fused post-ops, arena " +
+                    std::to_string((arena_bytes_ + (1 << 19)) >> 20) + " MiB";
+    if (!kernels_.empty())
+      s += ", " + std::to_string(kernels_.size()) + " nodes as kernels on plain copies";
+    return s;
+  }
+
+  // Creates the primitives (timed) and the memory objects over the arena.
+  void realise() {
+    const auto t0 = Clock::now();
+    for (auto& step : steps_)
+      if (step.kernel < 0) step.prim = TB_DNNL(dnnl::primitive(step.pd.get()));
+    create_s_ = since(t0);
+    arena_.reset(static_cast<std::byte*>(
+        std::aligned_alloc(64, std::max<std::size_t>(64, (arena_bytes_ + 63) / 64 * 64))));
+    scratch_mem_.reset(static_cast<std::byte*>(
+        std::aligned_alloc(64, std::max<std::size_t>(64, (scratch_bytes_ + 63) / 64 * 64))));
+    scratch_ = TB_DNNL(
+        dnnl::memory(dnnl::memory::desc(
+                         {static_cast<dnnl::memory::dim>(std::max<std::size_t>(1, scratch_bytes_))},
+                         dnnl::memory::data_type::u8, tag::x),
+                     cpu_engine(), scratch_mem_.get()));
+    for (std::size_t b = 0; b < buf_.size(); ++b) {
+      Buf& x = buf_[b];
+      void* handle = nullptr;
+      switch (x.kind) {
+        case Buf::arena:
+          handle = arena_.get() + x.offset;
+          break;
+        case Buf::owned:
+          x.storage.reset(static_cast<std::byte*>(
+              std::aligned_alloc(64, std::max<std::size_t>(64, (x.md.get_size() + 63) / 64 * 64))));
+          handle = x.storage.get();
+          break;
+        case Buf::kernel_out:
+          handle = kernels_[static_cast<std::size_t>(x.io)].outs[0].raw();
+          break;
+        default:
+          handle = DNNL_MEMORY_NONE;
+      }
+      mems_.push_back(TB_DNNL(dnnl::memory(x.md, cpu_engine(), handle)));
+    }
+    for (auto& step : steps_) {
+      for (const auto& [arg, b] : step.args)
+        step.mem_args[arg] = mems_[static_cast<std::size_t>(b)];
+      if (step.scratch) step.mem_args[DNNL_ARG_SCRATCHPAD] = scratch_;
+    }
+    stream_ = TB_DNNL(dnnl::stream(cpu_engine()));
+  }
+
+  Result<void> prepare_kernels(const PrepareOptions& o) {
+    for (auto& k : kernels_) {
+      auto r = backend_.prepare(k.problem, o);
+      if (!r) return make_error(k.name + ": " + r.error().message);
+      k.kernel = std::move(r.value());
+    }
+    return {};
+  }
+
+ private:
+  struct Buf {
+    enum Kind { arena, owned, input, output, kernel_out } kind = arena;
+    dnnl::memory::desc md;
+    int io = -1;  // input / output index, or the kernel node of kernel_out
+    int first = INT_MAX, last = -1;
+    std::size_t offset = 0;
+    struct Free {
+      void operator()(std::byte* p) const { std::free(p); }
+    };
+    std::unique_ptr<std::byte, Free> storage;
+  };
+  struct Step {
+    dnnl::primitive_desc_base pd;
+    dnnl::primitive prim;
+    std::vector<std::pair<int, int>> args;  // oneDNN arg -> buffer
+    bool scratch = false;
+    int kernel = -1;                                 // a kernel node instead
+    std::unordered_map<int, dnnl::memory> mem_args;  // realised; handles of inputs set per run
+  };
+  struct Upload {
+    int constant, buf;
+    dnnl::memory::desc user;
+  };
+  struct KernelNode {
+    std::string name;
+    Problem problem;
+    std::unique_ptr<PreparedKernel> kernel;
+    std::vector<Tensor> slots, outs;
+    std::vector<int> in_const;  // constant index per slot, or -1
+    std::vector<int> in_buf;    // plain buffer per non-constant slot
+    Activation act_after = Activation::none;
+  };
+
+  int add_buf(const dnnl::memory::desc& md, Buf::Kind kind, int io = -1) {
+    Buf b;
+    b.md = md, b.kind = kind, b.io = io;
+    buf_.push_back(std::move(b));
+    return static_cast<int>(buf_.size()) - 1;
+  }
+  // Marks buffer b as used by the step about to be added.
+  void touch(int b) {
+    Buf& x = buf_[static_cast<std::size_t>(b)];
+    const int s = static_cast<int>(steps_.size());
+    x.first = std::min(x.first, s), x.last = std::max(x.last, s);
+  }
+  void add_step(const dnnl::primitive_desc_base& pd, std::vector<std::pair<int, int>> args) {
+    for (const auto& a : args) touch(a.second);
+    Step s;
+    s.pd = pd;
+    s.args = std::move(args);
+    s.scratch = pd.scratchpad_desc().get_size() > 0;
+    scratch_bytes_ = std::max(scratch_bytes_, pd.scratchpad_desc().get_size());
+    steps_.push_back(std::move(s));
+    ++prims_;
+  }
+  static dnnl::primitive_attr attr_with(const dnnl::post_ops& po = {}) {
+    dnnl::primitive_attr a;
+    TB_DNNL(a.set_scratchpad_mode(dnnl::scratchpad_mode::user));
+    if (po.len() > 0) TB_DNNL(a.set_post_ops(po));
+    return a;
+  }
+  void reorder(int from, int to) {
+    const auto pd = TB_DNNL(dnnl::reorder::primitive_desc(
+        cpu_engine(), buf_[static_cast<std::size_t>(from)].md, cpu_engine(),
+        buf_[static_cast<std::size_t>(to)].md, attr_with()));
+    add_step(pd, {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});
+    ++reorders_;
+  }
+  // The value's dense host-layout view (NHWC for images, row-major otherwise).
+  dnnl::memory::desc plain_of(int v) const {
+    const auto& s = g_.values[static_cast<std::size_t>(v)];
+    return plain_md({numel(s.shape)}, s.dtype);
+  }
+  // A buffer holding v in the host layout (reordered from a blocked one once, when needed).
+  int ensure_plain(int v) {
+    const auto vi = static_cast<std::size_t>(v);
+    const int b = val_buf_[vi];
+    if (plain_buf_[vi] >= 0) return plain_buf_[vi];
+    if (val_img_[vi].empty() || dense_nhwc(b)) return plain_buf_[vi] = b;
+    const auto& d = val_img_[vi];
+    const int p = add_buf(nhwc_md(d[0], d[1], d[2], d[3], DType::f32), Buf::arena);
+    reorder(b, p);
+    return plain_buf_[vi] = p;
+  }
+  bool dense_nhwc(int b) const {
+    const auto& md = buf_[static_cast<std::size_t>(b)].md;
+    const auto d = md.dims();
+    return d.size() != 4 || md == TB_DNNL(dnnl::memory::desc(d, md.data_type(), tag::nhwc));
+  }
+  // The buffer of image value v as oneDNN (n, c, h, w) dims: its own when it was produced as an
+  // image, else its plain bytes seen as NHWC.
+  int image(int v, std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w) {
+    const auto vi = static_cast<std::size_t>(v);
+    if (!val_img_[vi].empty()) return val_buf_[vi];
+    if (auto it = const_of_.find(v); it != const_of_.end())
+      throw Failure("image operand is a weight");
+    return view(val_buf_[vi], nhwc_md(n, c, h, w, DType::f32));
+  }
+  // Buffer b's bytes seen with another descriptor of the same size.
+  int view(int b, const dnnl::memory::desc& md) {
+    if (buf_[static_cast<std::size_t>(b)].md == md) return b;
+    const int v = add_buf(md, Buf::arena);
+    alias_[v] = b;
+    return v;
+  }
+  // A buffer with `md` holding image value v (a reorder when its layout differs).
+  int as_layout(int b, const dnnl::memory::desc& md) {
+    if (buf_[static_cast<std::size_t>(b)].md == md) return b;
+    const int to = add_buf(md, Buf::arena);
+    reorder(b, to);
+    return to;
+  }
+  int constant_buf(int v, const dnnl::memory::desc& user, const dnnl::memory::desc& wanted) {
+    const int b = add_buf(wanted, Buf::owned);
+    uploads_.push_back({const_of_.at(v), b, user});
+    weight_bytes_ += wanted.get_size();
+    return b;
+  }
+  void set_output(const DeviceGraph::Node& n, int b, const dims& img) {
+    val_buf_[static_cast<std::size_t>(n.out)] = b;
+    val_img_[static_cast<std::size_t>(n.out)] = img;
+    if (!img.empty() && !dense_nhwc(b)) ++blocked_;
+  }
+  // The activation layout convolutions are asked for: the blocked layout of the CPU's vector
+  // width where channels fill whole blocks (one layout from the first convolution to the last:
+  // letting each convolution choose with format_tag::any mixes brgemm's NHWC and the direct
+  // kernels' blocked layouts, and the reorders between them cost more than they save), else
+  // any. TB_ONEDNN_LAYOUT=any|nhwc|blocked overrides (recorded with the run's environment).
+  dnnl::memory::desc act_md(const dims& d) const {
+    const auto f32 = dnnl::memory::data_type::f32;
+    if (layout_ == "any") return TB_DNNL(dnnl::memory::desc(d, f32, tag::any));
+    if (layout_ == "nhwc") return TB_DNNL(dnnl::memory::desc(d, f32, tag::nhwc));
+    if (d[1] % block_ == 0)
+      return TB_DNNL(dnnl::memory::desc(d, f32, block_ == 16 ? tag::nChw16c : tag::nChw8c));
+    return TB_DNNL(dnnl::memory::desc(d, f32, tag::any));
+  }
+
+  // Post-ops: the problem's activation, its residual (src1 in dst's layout), act_after.
+  dnnl::post_ops post_ops(const DeviceGraph::Node& n, const dnnl::memory::desc* res_md) {
+    dnnl::post_ops po;
+    append_activation(po, n.problem.post.act);
+    if (res_md) TB_DNNL(po.append_binary(dnnl::algorithm::binary_add, *res_md));
+    append_activation(po, n.act_after);
+    post_ops_ += po.len() + (n.problem.post.bias ? 1 : 0);
+    return po;
+  }
+
+  bool conv(const DeviceGraph::Node& n, const ConvDesc& c) {
+    if (const_of_.count(n.in[0]) || !const_of_.count(n.in[1])) return false;
+    const std::int64_t G = c.groups, cg = c.c / G, kg = c.k / G;
+    const int src = image(n.in[0], c.n, c.c, c.h, c.w);
+    dnnl::memory::desc w_user, w_any;
+    if (G == 1) {
+      w_user = TB_DNNL(dnnl::memory::desc({c.k, c.c, c.r, c.s}, dnnl::memory::data_type::f32,
+                                          dims{c.r * c.s * cg, 1, c.s * cg, cg}));
+      w_any =
+          TB_DNNL(dnnl::memory::desc({c.k, c.c, c.r, c.s}, dnnl::memory::data_type::f32, tag::any));
+    } else {
+      w_user =
+          TB_DNNL(dnnl::memory::desc({G, kg, cg, c.r, c.s}, dnnl::memory::data_type::f32,
+                                     dims{kg * c.r * c.s * cg, c.r * c.s * cg, 1, c.s * cg, cg}));
+      w_any = TB_DNNL(
+          dnnl::memory::desc({G, kg, cg, c.r, c.s}, dnnl::memory::data_type::f32, tag::any));
+    }
+    const auto src_any = act_md({c.n, c.c, c.h, c.w});
+    const auto dst_any = act_md({c.n, c.k, c.oh(), c.ow()});
+    const auto bias_md =
+        c.k > 0 && n.problem.post.bias ? plain_md({c.k}, DType::f32) : dnnl::memory::desc();
+    const dims strides = {c.stride, c.stride}, dil = {c.dilation - 1, c.dilation - 1},
+               pad = {c.pad, c.pad};
+    const auto desc = [&] {
+      return TB_DNNL(dnnl::convolution_forward::desc(
+          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_any, w_any,
+          bias_md, dst_any, strides, dil, pad, pad));
+    };
+    // The destination layout first (no residual), then the residual read in that layout.
+    auto pd = TB_DNNL(dnnl::convolution_forward::primitive_desc(desc(), attr_with(), cpu_engine()));
+    int res = -1;
+    dnnl::memory::desc res_md;
+    if (n.problem.post.residual) {
+      const int rb = image(n.in[n.problem.post.bias ? 3 : 2], c.n, c.k, c.oh(), c.ow());
+      res = as_layout(rb, pd.dst_desc());
+      res_md = pd.dst_desc();
+    }
+    pd = TB_DNNL(dnnl::convolution_forward::primitive_desc(
+        desc(), attr_with(post_ops(n, res >= 0 ? &res_md : nullptr)), cpu_engine()));
+    std::vector<std::pair<int, int>> args;
+    args.emplace_back(DNNL_ARG_SRC, as_layout(src, pd.src_desc()));
+    args.emplace_back(DNNL_ARG_WEIGHTS, constant_buf(n.in[1], w_user, pd.weights_desc()));
+    if (n.problem.post.bias)
+      args.emplace_back(DNNL_ARG_BIAS, constant_buf(n.in[2], bias_md, bias_md));
+    if (res >= 0)
+      args.emplace_back(
+          DNNL_ARG_ATTR_MULTIPLE_POST_OP(n.problem.post.act != Activation::none ? 1 : 0) |
+              DNNL_ARG_SRC_1,
+          res);
+    const int dst = add_buf(pd.dst_desc(), Buf::arena);
+    args.emplace_back(DNNL_ARG_DST, dst);
+    add_step(pd, std::move(args));
+    set_output(n, dst, {c.n, c.k, c.oh(), c.ow()});
+    return true;
+  }
+
+  bool pool(const DeviceGraph::Node& n, const PoolDesc& d) {
+    if (const_of_.count(n.in[0])) return false;
+    const int src = image(n.in[0], d.n, d.c, d.h, d.w);
+    const auto& smd = buf_[static_cast<std::size_t>(src)].md;
+    const auto dst_any = TB_DNNL(
+        dnnl::memory::desc({d.n, d.c, d.oh(), d.ow()}, dnnl::memory::data_type::f32, tag::any));
+    const bool global = d.kind == PoolKind::global;
+    const dims kernel = global ? dims{d.h, d.w} : dims{d.r, d.s};
+    const dims strides = global ? dims{1, 1} : dims{d.stride, d.stride};
+    const dims pad = global ? dims{0, 0} : dims{d.pad, d.pad};
+    const auto alg = d.kind == PoolKind::max ? dnnl::algorithm::pooling_max
+                                             : dnnl::algorithm::pooling_avg_exclude_padding;
+    const auto desc = TB_DNNL(dnnl::pooling_forward::desc(dnnl::prop_kind::forward_inference, alg,
+                                                          smd, dst_any, strides, kernel, pad, pad));
+    const auto pd = TB_DNNL(dnnl::pooling_forward::primitive_desc(desc, attr_with(), cpu_engine()));
+    const int dst = add_buf(pd.dst_desc(), Buf::arena);
+    add_step(pd, {{DNNL_ARG_SRC, as_layout(src, pd.src_desc())}, {DNNL_ARG_DST, dst}});
+    set_output(n, dst, {d.n, d.c, d.oh(), d.ow()});
+    return true;
+  }
+
+  bool binary(const DeviceGraph::Node& n, const BinaryDesc& d) {
+    const int a = n.in[0], b = n.in[1];
+    if (const_of_.count(a) || const_of_.count(b)) return false;
+    const auto& ia = val_img_[static_cast<std::size_t>(a)];
+    const auto& ib = val_img_[static_cast<std::size_t>(b)];
+    const dims img = !ia.empty() ? ia : ib;
+    int ba, bb;
+    dnnl::memory::desc md;
+    if (!img.empty()) {  // images: both in the layout of the one produced as an image
+      ba = image(a, img[0], img[1], img[2], img[3]);
+      md = buf_[static_cast<std::size_t>(ba)].md;
+      bb = as_layout(image(b, img[0], img[1], img[2], img[3]), md);
+    } else {
+      md = plain_md({d.n}, DType::f32);
+      ba = view(ensure_plain(a), md), bb = view(ensure_plain(b), md);
+    }
+    dnnl::post_ops po;
+    append_activation(po, n.act_after);
+    post_ops_ += po.len();
+    const auto alg =
+        d.kind == BinaryKind::add ? dnnl::algorithm::binary_add : dnnl::algorithm::binary_mul;
+    const auto desc = TB_DNNL(dnnl::binary::desc(alg, md, md, md));
+    const auto pd = TB_DNNL(dnnl::binary::primitive_desc(desc, attr_with(po), cpu_engine()));
+    const int dst = add_buf(pd.dst_desc(), Buf::arena);
+    add_step(pd, {{DNNL_ARG_SRC_0, ba}, {DNNL_ARG_SRC_1, bb}, {DNNL_ARG_DST, dst}});
+    set_output(n, dst, img);
+    return true;
+  }
+
+  // gemm with weights (B) a constant: oneDNN's matmul with B packed in its layout of choice.
+  bool matmul(const DeviceGraph::Node& n, const GemmDesc& g) {
+    if (g.batch != 1 || g.trans_a || const_of_.count(n.in[0]) || !const_of_.count(n.in[1]))
+      return false;
+    const auto f32 = dnnl::memory::data_type::f32;
+    const int a = ensure_plain(n.in[0]);
+    const auto a_md = plain_md({g.m, g.k}, DType::f32);
+    const auto b_user = g.trans_b ? TB_DNNL(dnnl::memory::desc({g.k, g.n}, f32, dims{1, g.k}))
+                                  : plain_md({g.k, g.n}, DType::f32);
+    const auto b_any = TB_DNNL(dnnl::memory::desc({g.k, g.n}, f32, tag::any));
+    const auto c_md = plain_md({g.m, g.n}, DType::f32);
+    const auto bias_md =
+        n.problem.post.bias ? plain_md({1, g.n}, DType::f32) : dnnl::memory::desc();
+    const dnnl::memory::desc res_md = c_md;
+    const auto desc = TB_DNNL(dnnl::matmul::desc(a_md, b_any, bias_md, c_md));
+    const auto pd = TB_DNNL(dnnl::matmul::primitive_desc(
+        desc, attr_with(post_ops(n, n.problem.post.residual ? &res_md : nullptr)), cpu_engine()));
+    const int av = view(a, a_md);
+    std::vector<std::pair<int, int>> args = {
+        {DNNL_ARG_SRC, av}, {DNNL_ARG_WEIGHTS, constant_buf(n.in[1], b_user, pd.weights_desc())}};
+    if (n.problem.post.bias)
+      args.emplace_back(DNNL_ARG_BIAS, constant_buf(n.in[2], bias_md, bias_md));
+    if (n.problem.post.residual) {
+      const int rv = view(ensure_plain(n.in[n.problem.post.bias ? 3 : 2]), res_md);
+      args.emplace_back(
+          DNNL_ARG_ATTR_MULTIPLE_POST_OP(n.problem.post.act != Activation::none ? 1 : 0) |
+              DNNL_ARG_SRC_1,
+          rv);
+    }
+    const int dst = add_buf(c_md, Buf::arena);
+    args.emplace_back(DNNL_ARG_DST, dst);
+    add_step(pd, std::move(args));
+    set_output(n, dst, {});
+    return true;
+  }
+
+  // Any other node: the backend's PreparedKernel over plain copies of its operands.
+  void kernel_node(const DeviceGraph::Node& n) {
+    KernelNode k;
+    k.name = n.name, k.problem = n.problem, k.act_after = n.act_after;
+    for (const auto& s : n.problem.inputs()) k.slots.emplace_back(s.dtype, s.shape);
+    for (const auto& s : n.problem.outputs()) k.outs.emplace_back(s.dtype, s.shape);
+    Step st;
+    st.kernel = static_cast<int>(kernels_.size());
+    for (std::size_t i = 0; i < n.in.size(); ++i) {
+      const auto c = const_of_.find(n.in[i]);
+      k.in_const.push_back(c == const_of_.end() ? -1 : c->second);
+      const int b = c == const_of_.end() ? ensure_plain(n.in[i]) : -1;
+      k.in_buf.push_back(b);
+      if (b >= 0) touch(b);
+    }
+    const int out = add_buf(plain_of(n.out), Buf::kernel_out, st.kernel);
+    touch(out);
+    val_buf_[static_cast<std::size_t>(n.out)] = out;
+    kernels_.push_back(std::move(k));
+    steps_.push_back(std::move(st));
+  }
+
+  Result<void> run_kernel(KernelNode& k) {
+    for (std::size_t i = 0; i < k.slots.size(); ++i) {
+      if (k.in_buf[i] < 0) continue;
+      std::memcpy(k.slots[i].raw(), mems_[static_cast<std::size_t>(k.in_buf[i])].get_data_handle(),
+                  k.slots[i].bytes());
+      if (auto r = k.kernel->upload_input(i, k.slots[i]); !r)
+        if (auto r2 = k.kernel->upload(k.slots); !r2)
+          return make_error(k.name + ": upload: " + r2.error().message);
+    }
+    if (auto e = k.kernel->execute(); !e)
+      return make_error(k.name + ": execute: " + e.error().message);
+    if (auto r = k.kernel->download(k.outs); !r)
+      return make_error(k.name + ": download: " + r.error().message);
+    if (k.act_after != Activation::none) {
+      Tensor& o = k.outs[0];
+      for (std::int64_t i = 0; i < o.numel(); ++i)
+        o.set(i, apply_activation(k.act_after, static_cast<float>(o.at(i))));
+    }
+    return {};
+  }
+
+  // Offsets in the arena: intervals of steps; largest first, first fit among overlapping ones.
+  // A view (alias_) shares its target's bytes and extends its lifetime.
+  void plan_arena() {
+    for (const auto& [view, target] : alias_) {
+      Buf& v = buf_[static_cast<std::size_t>(view)];
+      Buf& t = buf_[static_cast<std::size_t>(target)];
+      t.first = std::min(t.first, v.first), t.last = std::max(t.last, v.last);
+    }
+    std::vector<int> order;
+    for (std::size_t b = 0; b < buf_.size(); ++b)
+      if (buf_[b].kind == Buf::arena && !alias_.count(static_cast<int>(b)))
+        order.push_back(static_cast<int>(b));
+    std::sort(order.begin(), order.end(), [&](int a, int b) {
+      return buf_[static_cast<std::size_t>(a)].md.get_size() >
+             buf_[static_cast<std::size_t>(b)].md.get_size();
+    });
+    std::vector<int> placed;
+    for (int b : order) {
+      Buf& x = buf_[static_cast<std::size_t>(b)];
+      const std::size_t size = (x.md.get_size() + 63) / 64 * 64;
+      std::vector<std::pair<std::size_t, std::size_t>> busy;
+      for (int p : placed) {
+        const Buf& y = buf_[static_cast<std::size_t>(p)];
+        if (y.first <= x.last && x.first <= y.last)
+          busy.emplace_back(y.offset, y.offset + (y.md.get_size() + 63) / 64 * 64);
+      }
+      std::sort(busy.begin(), busy.end());
+      std::size_t off = 0;
+      for (const auto& [lo, hi] : busy) {
+        if (off + size <= lo) break;
+        off = std::max(off, hi);
+      }
+      x.offset = off;
+      arena_bytes_ = std::max(arena_bytes_, off + size);
+      placed.push_back(b);
+    }
+    // Views take their target's place: an arena offset, or the target's own kind.
+    for (const auto& [view, target] : alias_) {
+      Buf& v = buf_[static_cast<std::size_t>(view)];
+      const Buf& t = buf_[static_cast<std::size_t>(target)];
+      v.kind = t.kind, v.offset = t.offset, v.io = t.io;
+    }
+  }
+
+  tb::Backend& backend_;
+  DeviceGraph g_;
+  int threads_;
+  std::vector<Buf> buf_;
+  std::map<int, int> alias_;     // view buffer -> buffer whose bytes it reads
+  std::map<int, int> const_of_;  // value -> constant index
+  std::vector<int> val_buf_, plain_buf_;
+  std::vector<dims> val_img_;
+  std::vector<Step> steps_;
+  std::vector<Upload> uploads_;
+  std::vector<KernelNode> kernels_;
+  std::vector<dnnl::memory> mems_;
+  struct Free {
+    void operator()(std::byte* p) const { std::free(p); }
+  };
+  std::unique_ptr<std::byte, Free> arena_, scratch_mem_;
+  dnnl::memory scratch_;
+  dnnl::stream stream_;
+  std::size_t arena_bytes_ = 0, scratch_bytes_ = 0, weight_bytes_ = 0;
+  int prims_ = 0, reorders_ = 0, post_ops_ = 0, blocked_ = 0;
+  std::string layout_ = "blocked";
+  int block_ = 16;
+  double create_s_ = 0, upload_s_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<PreparedGraph>> prepare_graph(tb::Backend& self, const DeviceGraph& g,
+                                                     const PrepareOptions& o, int threads) {
+  if (auto v = g.verify(); !v) return v.error();
+  return guard([&]() -> Result<std::unique_ptr<PreparedGraph>> {
+    auto graph = std::make_unique<Graph>(self, g, threads);
+    graph->build();
+    graph->realise();
+    if (auto r = graph->prepare_kernels(o); !r) return r.error();
+    return std::unique_ptr<PreparedGraph>(std::move(graph));
+  });
+}
+
+}  // namespace tb::onednn
