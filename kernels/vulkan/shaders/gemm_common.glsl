@@ -61,6 +61,13 @@ C_T tb_to_c(float v) {
 
 bool tb_has_epilogue() { return HAS_BIAS || ACT != 0 || HAS_RES; }
 
+// Whether the packed shaders (reg, sg) apply the epilogue in their unrolled store: when it is
+// cheap to unroll (bias, relu / relu6, residual). One pass over C instead of two: on lavapipe a
+// small-k GEMM is bound by its stores (MobileNetV2's expand layers). GELU and SiLU keep the
+// separate, not unrolled pass (tb_epilogue_block) for compile time. Without an epilogue the raw
+// store keeps s32 exact.
+bool tb_inline_epilogue() { return tb_has_epilogue() && ACT <= 2; }
+
 // Applies the epilogue in place to the rows x cols block of C at (row0, col0), in a loop that is
 // not unrolled (the block was stored raw by unrolled code; GELU unrolled TM*TN times would make
 // shader compilation slow). Same invocation, same addresses: its own writes are visible.

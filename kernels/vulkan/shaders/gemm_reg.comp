@@ -40,8 +40,11 @@ void main() {
   [[unroll]] for (int i = 0; i < TM; ++i) {
     [[unroll]] for (int j = 0; j < TN; ++j) {
       const uint row = row0 + i, col = col0 + j;
-      if (row < pc.M && col < pc.N) c[bz * pc.sc + row * pc.N + col] = C_T(acc[i * TN + j]);
+      if (row < pc.M && col < pc.N)
+        c[bz * pc.sc + row * pc.N + col] =
+            tb_inline_epilogue() ? tb_to_c(tb_epilogue(float(acc[i * TN + j]), row, col, bz))
+                                 : C_T(acc[i * TN + j]);
     }
   }
-  tb_epilogue_block(row0, col0, TM, TN, bz);
+  if (!tb_inline_epilogue()) tb_epilogue_block(row0, col0, TM, TN, bz);
 }
