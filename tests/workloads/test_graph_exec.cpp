@@ -1,0 +1,181 @@
+// Tiers through the executor's device graphs on every available backend, against the reference
+// backend's staged graph: small published architectures (so that the reference is quick) whose
+// layers cover what the tiers use -- blocked-layout convolutions with residuals and the ReLU
+// after them (act_after), depthwise and grouped convolutions, pooling, the classifier's gemm,
+// and a transformer with host ops between segments. Also: what the executor reports (segments,
+// round trips, bytes moved) and that a oneDNN CNN is one resident segment.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+
+#include "executor.h"
+#include "kernels.h"
+#include "models.h"
+#include "weights.h"
+
+namespace tb::workloads {
+namespace {
+
+struct Outcome {
+  Tensor out;
+  InferCost cost;
+  std::string config;
+  int segments = 0;
+};
+
+Result<Outcome> run(Backend& b, const Graph& g, const std::string& path) {
+  auto w = load_weights(g, path, false);
+  if (!w) return w.error();
+  Executor ex(g, std::move(w->tensors), 5);
+  if (auto p = ex.prepare(b, 0, 2); !p) return p.error();
+  if (auto u = ex.upload_weights(); !u) return u.error();
+  const Tensor in = Executor::make_input(g, 5);
+  if (auto r = ex.infer(in); !r) return r.error();  // a second run reuses every buffer
+  auto r = ex.infer(in);
+  if (!r) return r.error();
+  return Outcome{ex.output(), r.value(), ex.config(), ex.segments()};
+}
+
+struct Case {
+  std::string name;
+  Graph (*make)();
+  double rtol;
+};
+
+const std::vector<Case>& cases() {
+  static const std::vector<Case> v = {
+      // 54 layers: depthwise, ReLU6, linear bottlenecks with residual adds, global pool, gemm.
+      {"mobilenetv2_035_32", [] { return mobilenet_v2("t", 0.35, 32, 10, 1, DType::f32); }, 1e-3},
+      // Batch 2: the batch dimension through every layout.
+      {"mobilenetv2_035_32_b2", [] { return mobilenet_v2("t", 0.35, 32, 10, 2, DType::f32); },
+       1e-3},
+      // Bottlenecks with projection shortcuts and relu(conv3 + shortcut): act_after.
+      {"resnet50_1block_64", [] { return resnet50("t", 64, 1, DType::f32, 1); }, 1e-3},
+      // Host ops (embedding, KV-cache writes, permutes) between segments.
+      {"llm_tiny_decode",
+       [] {
+         LlmConfig c;
+         c.hidden = 64, c.heads = 4, c.kv_heads = 2, c.head_dim = 16, c.ffn = 128, c.vocab = 256;
+         c.layers = 2;
+         return llm("t", c, LlmPhase{true, 1, 16}, DType::f32);
+       },
+       1e-3},
+  };
+  return v;
+}
+
+class GraphExec : public ::testing::TestWithParam<std::tuple<std::string, std::size_t>> {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = std::filesystem::temp_directory_path() / ("tb_graph_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  static void TearDownTestSuite() { std::filesystem::remove_all(dir_); }
+  static std::filesystem::path dir_;
+};
+std::filesystem::path GraphExec::dir_;
+
+TEST_P(GraphExec, MatchesTheReference) {
+  const auto& [backend, ci] = GetParam();
+  const Case& c = cases()[ci];
+  auto backends = make_backends();
+  Backend* ref = nullptr;
+  Backend* b = nullptr;
+  for (auto& x : backends) {
+    if (x->name() == "reference") ref = x.get();
+    if (x->name() == backend) b = x.get();
+  }
+  ASSERT_TRUE(ref && b);
+  if (auto a = b->availability(); !a.available) GTEST_SKIP() << backend << ": " << a.reason;
+  const Graph g = c.make();
+  ASSERT_TRUE(g.verify().ok());
+  for (const auto& l : g.layers)
+    if (l.problem)
+      if (auto s = b->supports(*l.problem, 0); !s.supported)
+        GTEST_SKIP() << backend << " lacks " << l.problem->str() << ": " << s.reason;
+  const std::string path = (dir_ / (c.name + ".safetensors")).string();
+  ASSERT_TRUE(ensure_weights_file(g, path, 3).ok());
+
+  auto want = run(*ref, g, path);
+  ASSERT_TRUE(want.ok()) << want.error().message;
+  auto got = run(*b, g, path);
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  Tolerance tol;
+  tol.rtol = c.rtol;
+  const auto chk = check_outputs(std::span<const Tensor>(&got->out, 1),
+                                 std::span<const Tensor>(&want->out, 1), tol);
+  EXPECT_EQ(chk.status, Status::passed)
+      << backend << " " << c.name << ": " << chk.message << " (" << got->config << ")";
+  EXPECT_FALSE(got->config.empty());
+  EXPECT_GE(got->segments, 1);
+
+  // A CNN in f32 is one segment; on oneDNN it runs resident with no round trip at all.
+  const bool cnn = c.name.rfind("llm", 0) != 0;
+  if (cnn) {
+    EXPECT_EQ(got->segments, 1) << got->config;
+  }
+  if (cnn && backend == "onednn") {
+    EXPECT_EQ(got->cost.host_round_trips, 0) << got->config;
+    EXPECT_NE(got->config.find("onednn graph"), std::string::npos) << got->config;
+    EXPECT_EQ(got->config.find("as kernels"), std::string::npos) << got->config;
+  }
+  // The staged reference moves each node's output through the host.
+  if (cnn) {
+    EXPECT_GT(want->cost.host_round_trips, 1);
+  }
+}
+
+std::string case_name(const ::testing::TestParamInfo<GraphExec::ParamType>& i) {
+  return std::get<0>(i.param) + "_" + cases()[std::get<1>(i.param)].name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, GraphExec,
+                         ::testing::Combine(::testing::Values("onednn", "opencl", "vulkan"),
+                                            ::testing::Range<std::size_t>(0, 4)),
+                         case_name);
+
+// The oneDNN arena: intermediates whose lifetimes do not overlap share bytes, so the arena of a
+// CNN is well below the sum of its activations.
+TEST(OnednnGraph, ArenaIsSmallerThanTheSumOfActivations) {
+  auto backends = make_backends();
+  Backend* b = nullptr;
+  for (auto& x : backends)
+    if (x->name() == "onednn") b = x.get();
+  ASSERT_TRUE(b);
+  const Graph g = resnet50("t", 64, 1, DType::f32, 1);
+  DeviceGraph dg;
+  std::map<int, int> id;
+  double sum = 0;
+  for (const auto& l : g.layers) {
+    if (!l.problem || l.problem->as<GemmDesc>()) continue;
+    if (!l.problem->as<ConvDesc>() && !l.problem->as<PoolDesc>()) continue;
+    DeviceGraph::Node n;
+    n.name = l.name, n.problem = *l.problem;
+    const auto specs = l.problem->inputs();
+    for (std::size_t i = 0; i < l.in.size(); ++i) {
+      const auto& o = l.in[i];
+      const int key = o.kind == Operand::weight ? -1 - o.index : o.index;
+      if (!id.count(key)) {
+        id[key] = dg.add_value(specs[i]);
+        (o.kind == Operand::weight ? dg.constants : dg.inputs).push_back(id[key]);
+      }
+      n.in.push_back(id[key]);
+    }
+    n.out = id[l.out] = dg.add_value(l.problem->outputs()[0]);
+    sum += static_cast<double>(g.values[static_cast<std::size_t>(l.out)].bytes());
+    dg.nodes.push_back(std::move(n));
+  }
+  dg.outputs.push_back(dg.nodes.back().out);
+  auto pg = b->prepare_graph(dg, PrepareOptions{0, 1});
+  ASSERT_TRUE(pg.ok()) << pg.error().message;
+  double arena = -1;
+  for (const auto& [k, v] : (*pg)->details())
+    if (k == "arena_bytes") arena = v;
+  EXPECT_GT(arena, 0);
+  EXPECT_LT(arena, sum / 2) << (*pg)->config();
+}
+
+}  // namespace
+}  // namespace tb::workloads
