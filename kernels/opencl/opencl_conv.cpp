@@ -1,6 +1,8 @@
 // Convolution on OpenCL, f32, NHWC, with bias / activation / residual epilogues. Three paths:
 //   pointwise (1x1, stride 1, no padding, one group): a GEMM, src [n*h*w][c] x weights^T [c][k],
 //     on the backend's GEMM kernel (shapes checked as the conv's).
+//   depthwise without a channel multiplier on a CPU device: conv_dw, 16 channels x an output row
+//     per work-item over weights packed channel-innermost on the device whenever they change.
 //   one input channel per group (depthwise, any channel multiplier): conv_direct, one work-item
 //     per output element.
 //   anything else: conv_igemm, an implicit GEMM (no im2col buffer) over weight panels packed on
@@ -29,16 +31,28 @@ class ConvKernel final : public OpKernel {
     cg_ = c_.c / c_.groups;
     kg_ = c_.k / c_.groups;
     direct_ = cg_ == 1;
+    // Vector depthwise where work-items are cheap loops over explicit vectors (CPU devices, as
+    // conv_igemm); one work-item per output element elsewhere.
+    dw_ = direct_ && kg_ == 1 && d_->is_cpu;
+    cp_ = (c_.c + 15) / 16 * 16;
     nv_ = kg_ > 16 ? 2 : 1;
     nbg_ = (kg_ + 16 * nv_ - 1) / (16 * nv_);
     const std::string src = cl_source("gemm_common") + cl_source("gemm_packed") + cl_source("conv");
     if (auto r = init_program(src, "-DMR=" + std::to_string(kMR) + " -DNV=" + std::to_string(nv_));
         !r)
       return r;
-    auto k = make_kernel(direct_ ? "conv_direct" : "conv_igemm");
+    auto k = make_kernel(dw_ ? "conv_dw" : direct_ ? "conv_direct" : "conv_igemm");
     if (!k) return k.error();
     conv_ = std::move(k.value());
-    if (!direct_) {
+    if (dw_) {
+      auto pk = make_kernel("conv_pack_dw");
+      if (!pk) return pk.error();
+      pack_ = std::move(pk.value());
+      auto m = alloc(static_cast<std::size_t>(cp_ * c_.r * c_.s) * sizeof(float));
+      if (!m) return m.error();
+      wp_ = std::move(m.value());
+      extra_details_ = {{"path_depthwise", 1}};
+    } else if (!direct_) {
       auto pk = make_kernel("conv_pack_w");
       if (!pk) return pk.error();
       pack_ = std::move(pk.value());
@@ -53,13 +67,20 @@ class ConvKernel final : public OpKernel {
     return {};
   }
 
-  // The implicit GEMM reads the weights as packed panels only.
-  bool repacks_operand(std::size_t index) const override { return !direct_ && index == 1; }
+  // The implicit GEMM and the vector depthwise read the weights as packed panels only.
+  bool repacks_operand(std::size_t index) const override { return (dw_ || !direct_) && index == 1; }
   bool reads_operand(std::size_t index) const override { return !repacks_operand(index); }
 
  protected:
   Result<void> refresh(std::size_t index) override {
     if (!repacks_operand(index)) return {};
+    if (dw_) {
+      const cl_int KK = static_cast<cl_int>(c_.r * c_.s);
+      TB_CL_CHECK(set_args(pack_.get(), in(1), wp_.get(), KK, static_cast<cl_int>(c_.c),
+                           static_cast<cl_int>(cp_)));
+      const std::size_t g[2] = {static_cast<std::size_t>(cp_), static_cast<std::size_t>(KK)};
+      return launch(pack_.get(), 2, g);
+    }
     const cl_int KK = static_cast<cl_int>(c_.r * c_.s * cg_);
     TB_CL_CHECK(set_args(pack_.get(), in(1), wp_.get(), KK, static_cast<cl_int>(kg_),
                          static_cast<cl_int>(nbg_)));
@@ -77,6 +98,15 @@ class ConvKernel final : public OpKernel {
                        (p_.post.residual ? 16 : 0);
     auto I = [](std::int64_t v) { return static_cast<cl_int>(v); };
     cl_kernel k = conv_.get();
+    if (dw_) {
+      TB_CL_CHECK(set_args(k, in(0), wp_.get(), out(0), bias, res, I(c_.h), I(c_.w), I(c_.c),
+                           I(c_.oh()), I(c_.ow()), I(c_.r), I(c_.s), I(c_.stride), I(c_.pad),
+                           I(c_.dilation), I(cp_), epi));
+      const std::size_t g[2] = {static_cast<std::size_t>(cp_ / 16),
+                                static_cast<std::size_t>(c_.n * c_.oh())};
+      const std::size_t l[2] = {1, 1};
+      return launch(k, 2, g, l);
+    }
     if (direct_) {
       TB_CL_CHECK(set_args(k, in(0), in(1), out(0), bias, res, I(c_.h), I(c_.w), I(c_.c),
                            I(c_.oh()), I(c_.ow()), I(c_.r), I(c_.s), I(c_.stride), I(c_.pad),
@@ -97,8 +127,8 @@ class ConvKernel final : public OpKernel {
 
  private:
   ConvDesc c_;
-  std::int64_t cg_ = 1, kg_ = 1, nv_ = 1, nbg_ = 1;
-  bool direct_ = false;
+  std::int64_t cg_ = 1, kg_ = 1, nv_ = 1, nbg_ = 1, cp_ = 16;
+  bool direct_ = false, dw_ = false;
   Kernel conv_, pack_;
   Mem wp_;
 };

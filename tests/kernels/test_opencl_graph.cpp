@@ -208,6 +208,18 @@ TEST(OpenclGraph, ResidualBlock) {
   run_and_compare(b);
 }
 
+// Depthwise convs: channels past a multiple of 16, dilation, stride, 5x5, residual.
+TEST(OpenclGraph, DepthwiseChain) {
+  SKIP_WITHOUT_OPENCL();
+  Builder b;
+  const int x = b.input(DType::f32, {1, 9, 11, 40});
+  const int a = b.node("a", "conv:n1c40h9w11k40r3s3p2dl2g40:f32+bias+relu6", {x, -1, -1});
+  const int c = b.node("c", "conv:n1c40h9w11k40r3s3st2p1g40:f32+bias", {a, -1, -1});
+  const int e = b.node("e", "conv:n1c40h5w6k40r5s5p2g40:f32+silu+res", {c, -1, c});
+  b.g.outputs = {e};
+  run_and_compare(b);
+}
+
 // An intermediate read by two later nodes (and an output that later nodes read too).
 TEST(OpenclGraph, IntermediateWithTwoReaders) {
   SKIP_WITHOUT_OPENCL();

@@ -4,6 +4,8 @@
 //     group, K = R * S * CG. One work-item owns MR pixels x NR channels in MR * NV float16
 //     accumulators; the A operand is gathered from src on the fly (zero outside the image), the
 //     B operand is the packed weight panel Wp[g][jb][R * S * CG][NR] (conv_pack_w, at upload).
+//   conv_dw: depthwise without a channel multiplier, CPU devices: 16 channels x a row per
+//     work-item (see below).
 //   conv_direct: one input channel per group (depthwise, with or without a channel multiplier):
 //     one work-item per output element, channels on dimension 0.
 
@@ -108,4 +110,56 @@ __kernel void conv_direct(__global const float* restrict src, __global const flo
   const long d = (((long)n * OH + y) * OW + x) * K + o;
   if (epi & EPI_RES) acc += res[d];
   dst[d] = acc;
+}
+
+// Depthwise without a channel multiplier (CG == KG == 1) on CPU devices: one work-item owns 16
+// channels of one output row, in blocks of DWX pixels held in float16 accumulators, so the
+// compiler emits full-width FMAs along channels (NHWC: contiguous) instead of one work-item per
+// output element. Weights packed channel-innermost, Wd[R * S][Cp], Cp = C rounded up to 16, zero
+// past C (conv_pack_dw, whenever the weights change). global: (Cp / 16, N * OH).
+#define DWX 4
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void conv_dw(
+    __global const float* restrict src, __global const float* restrict Wd,
+    __global float* restrict dst, __global const float* restrict bias,
+    __global const float* restrict res, const int H, const int W, const int C, const int OH,
+    const int OW, const int R, const int S, const int st, const int pad, const int dl,
+    const int Cp, const int epi) {
+  const int c0 = get_global_id(0) * 16, ny = get_global_id(1);
+  const int n = ny / OH, y = ny % OH, valid = C - c0;
+  const __global float* s0 = src + (long)n * H * W * C + c0;
+  float16 bv = (float16)(0.0f);
+  if (epi & EPI_BIAS) bv = tb_load16(bias + c0, valid);
+  for (int x0 = 0; x0 < OW; x0 += DWX) {
+    float16 acc[DWX];
+#pragma unroll
+    for (int j = 0; j < DWX; ++j) acc[j] = (float16)(0.0f);
+    for (int u = 0; u < R; ++u) {
+      const int iy = y * st - pad + u * dl;
+      if (iy < 0 || iy >= H) continue;
+      const __global float* srow = s0 + (long)iy * W * C;
+      for (int q = 0; q < S; ++q) {
+        const float16 wv = vload16(0, Wd + (long)(u * S + q) * Cp + c0);
+#pragma unroll
+        for (int j = 0; j < DWX; ++j) {
+          const int ix = (x0 + j) * st - pad + q * dl;
+          if (ix >= 0 && ix < W) acc[j] = fma(tb_load16(srow + (long)ix * C, valid), wv, acc[j]);
+        }
+      }
+    }
+#pragma unroll
+    for (int j = 0; j < DWX; ++j) {
+      if (x0 + j >= OW) break;
+      const long d = (((long)n * OH + y) * OW + x0 + j) * C + c0;
+      float16 v = tb_act16(acc[j] + bv, epi & 7);
+      if (epi & EPI_RES) v += tb_load16(res + d, valid);
+      tb_store16(dst + d, valid, v);
+    }
+  }
+}
+
+// Wd[kk][c] from W[c][kk], zero past C. global: (Cp, KK).
+__kernel void conv_pack_dw(__global const float* restrict W, __global float* restrict Wd,
+                           const int KK, const int C, const int Cp) {
+  const int c = get_global_id(0), kk = get_global_id(1);
+  Wd[(long)kk * Cp + c] = c < C ? W[(long)c * KK + kk] : 0.0f;
 }
