@@ -40,6 +40,18 @@ double Scale::upper(const std::string& label) const {
   return std::numeric_limits<double>::infinity();
 }
 
+double label_upper(const std::string& label) {
+  const double inf = std::numeric_limits<double>::infinity();
+  if (label.rfind(">=", 0) == 0 || label.empty()) return inf;
+  const std::size_t start = label[0] == '<' ? 1 : label.find('-') + 1;
+  if (label[0] != '<' && start == 0) return inf;
+  try {
+    return std::stod(label.substr(start));
+  } catch (...) {
+    return inf;
+  }
+}
+
 double Rounding::round(double value) const {
   if (values.empty() || !(value > 0)) return values.empty() ? 0 : values.front();
   double best = values.front();
@@ -70,6 +82,8 @@ Buckets load() {
   b.decision_budgets_ms = j.at("decision_budgets_ms").get<std::vector<double>>();
   b.fit_fraction = j.at("fit_fraction").get<double>();
   b.too_slow_ms = j.at("too_slow_ms").get<double>();
+  b.k_anonymity = j.at("k_anonymity").get<int>();
+  b.ladder = j.at("ladder").get<std::vector<std::string>>();
   for (const auto& [name, g] : j.at("granularities").items()) {
     Granularity out;
     out.name = name;
@@ -83,6 +97,7 @@ Buckets load() {
     b.granularities[name] = std::move(out);
   }
   (void)b.by_default();
+  for (const auto& l : b.ladder) (void)b.granularity(l);
   return b;
 }
 

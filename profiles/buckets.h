@@ -21,6 +21,10 @@ struct Scale {
   double upper(const std::string& label) const;
 };
 
+// The upper edge of any class label ("<16 ms": 16, "16-100 ms": 100, ">=60000 ms", "any",
+// "none": +inf): labels say their edges, so a scheduler needs no granularity table.
+double label_upper(const std::string& label);
+
 // Rounded to the nearest value in log2 space and clamped, like navigator.deviceMemory.
 struct Rounding {
   std::vector<double> values;  // ascending
@@ -38,6 +42,8 @@ struct Buckets {
   std::vector<double> decision_budgets_ms;
   double fit_fraction = 0.5;
   double too_slow_ms = 10000;
+  int k_anonymity = 5;              // the smallest anonymity set over the catalogue
+  std::vector<std::string> ladder;  // granularities, finest first
   std::map<std::string, Granularity> granularities;
   const Granularity& granularity(const std::string& name) const;  // throws for an unknown name
   const Granularity& by_default() const { return granularity(default_name); }
@@ -45,6 +51,7 @@ struct Buckets {
 
 inline constexpr const char* kUnknown = "unknown";
 inline constexpr const char* kNone = "none";
+inline constexpr const char* kAny = "any";  // generalised away (k-anonymity)
 
 const Buckets& buckets();
 

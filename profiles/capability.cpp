@@ -7,6 +7,7 @@
 
 #include <fmt/core.h>
 
+#include "privacy.h"
 #include "profiles.h"
 
 namespace tb::profiles {
@@ -93,12 +94,15 @@ json ceilings_from_probe(const json& p) {
 
 json classify(const DeviceFigures& d, const std::vector<TierFigures>& tiers, const Granularity& g) {
   json mem = kUnknown;
-  if (d.memory_gib > 0) {
+  if (g.memory_gib.values.empty()) {
+    mem = kAny;
+  } else if (d.memory_gib > 0) {
     const double r = g.memory_gib.round(d.memory_gib);
     mem = r == std::floor(r) ? json(static_cast<std::int64_t>(r)) : json(r);
   }
   json out = {{"schema", "tierbench.profile.shareable"},
               {"version", 1},
+              {"granularity", g.name},
               {"device",
                {{"compute", g.compute_gflops.label(d.compute_gflops)},
                 {"bandwidth", g.bandwidth_gbps.label(d.bandwidth_gbps)},
@@ -336,7 +340,18 @@ Result<Profiles> build_profiles(Store& store, const ProfileOptions& opts) {
       {"kernel_run_ids", std::vector<std::int64_t>(kernel_runs.rbegin(), kernel_runs.rend())},
       {"compute_remeasured", opts.compute_override != nullptr}};
 
-  out.shareable = classify(device_figures(local), tier_figures(local), b.by_default());
+  const DeviceFigures self_device = device_figures(local);
+  const std::vector<TierFigures> self_tiers = tier_figures(local);
+  local["classes_at_default"] = classify(self_device, self_tiers, b.by_default());
+  const int k = opts.k < 0 ? b.k_anonymity : opts.k;
+  if (k <= 1) {
+    out.shareable = local["classes_at_default"];
+  } else {
+    std::vector<Projection> population;
+    for (const auto& d : builtin_catalogue()) population.push_back(project(local, d));
+    population.push_back({self_device, self_tiers});
+    out.shareable = k_anonymise(population, b.default_name, k).back();
+  }
   local["shareable"] = out.shareable;
   out.local = std::move(local);
   for (const json* j : {&out.shareable, &out.local})

@@ -78,9 +78,9 @@ std::string escape_key(const std::string& key) {
 }
 
 // A value quoted for a message, cut short: hostile input must not make huge messages.
-std::string shown(const nlohmann::json& v) {
+std::string shown(const nlohmann::json& v, std::size_t limit = 60) {
   std::string s = v.dump();
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  if (s.size() > limit) s = s.substr(0, limit - 3) + "...";
   return s;
 }
 
@@ -125,7 +125,7 @@ class Validator {
     if (s.contains("const") && v != s["const"])
       errs.push_back(pointer(at) + ": " + shown(v) + " is not " + s["const"].dump());
     if (s.contains("enum") && std::find(s["enum"].begin(), s["enum"].end(), v) == s["enum"].end())
-      errs.push_back(pointer(at) + ": " + shown(v) + " is not one of " + s["enum"].dump());
+      errs.push_back(pointer(at) + ": " + shown(v) + " is not one of " + shown(s["enum"], 160));
     if (v.is_number()) {
       if (s.contains("minimum") && v.get<double>() < s["minimum"].get<double>())
         errs.push_back(pointer(at) + ": " + v.dump() + " is below " + s["minimum"].dump());

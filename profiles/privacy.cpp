@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
+
+#include <fmt/core.h>
 
 namespace tb::profiles {
 
@@ -206,19 +209,85 @@ Projection project(const json& local, const CatalogueDevice& d) {
   return p;
 }
 
-double decision_agreement(const std::vector<Projection>& population, const Granularity& g) {
+std::vector<json> k_anonymise(const std::vector<Projection>& pop, const std::string& start, int k) {
+  const Buckets& b = buckets();
+  std::vector<json> out(pop.size());
+  if (k <= 1) {
+    for (std::size_t i = 0; i < pop.size(); ++i)
+      out[i] = classify(pop[i].device, pop[i].tiers, b.granularity(start));
+    return out;
+  }
+  auto first = std::find(b.ladder.begin(), b.ladder.end(), start);
+  if (first == b.ladder.end()) first = b.ladder.begin();
+  std::vector<std::size_t> remaining(pop.size());
+  for (std::size_t i = 0; i < pop.size(); ++i) remaining[i] = i;
+  // Groups finalised at each step, the latest step's last.
+  std::vector<std::vector<std::vector<std::size_t>>> steps;
+  for (auto it = first; it != b.ladder.end() && !remaining.empty(); ++it) {
+    const Granularity& g = b.granularity(*it);
+    std::map<std::string, std::vector<std::size_t>> groups;
+    std::map<std::size_t, json> prof;
+    for (const std::size_t i : remaining) {
+      prof[i] = classify(pop[i].device, pop[i].tiers, g);
+      groups[prof[i].dump()].push_back(i);
+    }
+    std::vector<std::size_t> next;
+    steps.emplace_back();
+    for (auto& [_, members] : groups) {
+      if (static_cast<int>(members.size()) >= k) {
+        for (const std::size_t i : members) out[i] = prof[i];
+        steps.back().push_back(members);
+      } else {
+        next.insert(next.end(), members.begin(), members.end());
+      }
+    }
+    remaining = std::move(next);
+  }
+  if (remaining.empty()) return out;
+  // Too few left to hide among themselves: add the smallest groups of the latest steps.
+  for (auto st = steps.rbegin(); st != steps.rend() && static_cast<int>(remaining.size()) < k;
+       ++st) {
+    std::sort(st->begin(), st->end(),
+              [](const auto& x, const auto& y) { return x.size() < y.size(); });
+    for (std::size_t gi = 0; static_cast<int>(remaining.size()) < k && gi < st->size(); ++gi)
+      remaining.insert(remaining.end(), (*st)[gi].begin(), (*st)[gi].end());
+  }
+  const Granularity& last = b.granularity(b.ladder.back());
+  json merged;
+  for (const std::size_t i : remaining) {
+    const json p = classify(pop[i].device, pop[i].tiers, last);
+    if (merged.is_null()) {
+      merged = p;
+      continue;
+    }
+    for (auto& [f, v] : merged["device"].items())
+      if (p["device"][f] != v) v = kAny;
+    for (auto& [t, fields] : merged["tiers"].items())
+      for (auto& [f, v] : fields.items())
+        if (!p["tiers"].contains(t) || p["tiers"][t][f] != v) v = kAny;
+  }
+  merged["granularity"] = "withheld";
+  for (const std::size_t i : remaining) out[i] = merged;
+  return out;
+}
+
+double decision_agreement(const std::vector<Projection>& population,
+                          const std::vector<json>& profiles) {
   const Buckets& b = buckets();
   std::int64_t agree = 0, total = 0;
-  for (const auto& p : population) {
-    const json share = classify(p.device, p.tiers, g);
+  for (std::size_t i = 0; i < population.size(); ++i) {
+    const auto& p = population[i];
+    const json& share = profiles.at(i);
     for (const auto& t : p.tiers) {
-      const json& c = share["tiers"][t.workload];
       const bool runs = t.feasibility == "runs" || t.feasibility == "too-slow";
-      const bool class_runs = c["feasibility"] == "runs" || c["feasibility"] == "too-slow";
+      const json c = share["tiers"].contains(t.workload) ? share["tiers"][t.workload] : json();
+      const bool class_runs =
+          c.is_object() && (c["feasibility"] == "runs" || c["feasibility"] == "too-slow");
+      const double upper = class_runs ? label_upper(c["latency"].get<std::string>())
+                                      : std::numeric_limits<double>::infinity();
       for (const double budget : b.decision_budgets_ms) {
         const bool exact = runs && t.latency_ms <= budget;
-        const bool by_class =
-            class_runs && g.latency_ms.upper(c["latency"].get<std::string>()) <= budget;
+        const bool by_class = class_runs && upper <= budget;
         agree += exact == by_class;
         ++total;
       }
@@ -227,23 +296,33 @@ double decision_agreement(const std::vector<Projection>& population, const Granu
   return total ? static_cast<double>(agree) / static_cast<double>(total) : 1.0;
 }
 
+double decision_agreement(const std::vector<Projection>& population, const Granularity& g) {
+  std::vector<json> profiles;
+  for (const auto& p : population) profiles.push_back(classify(p.device, p.tiers, g));
+  return decision_agreement(population, profiles);
+}
+
 std::vector<GranularityReport> catalogue_tradeoff(const json& local,
                                                   const std::vector<CatalogueDevice>& catalogue) {
+  const Buckets& b = buckets();
   std::vector<Projection> population;
   for (const auto& d : catalogue) population.push_back(project(local, d));
   std::vector<GranularityReport> out;
-  for (const auto& [name, g] : buckets().granularities) {
+  const auto add = [&](std::string name, std::vector<json> profiles, bool is_default) {
     GranularityReport r;
-    r.name = name;
-    r.is_default = name == buckets().default_name;
-    std::vector<json> profiles;
-    for (const auto& p : population) profiles.push_back(classify(p.device, p.tiers, g));
+    r.name = std::move(name);
+    r.is_default = is_default;
     r.stats = measure_population(profiles);
-    r.agreement = decision_agreement(population, g);
+    r.agreement = decision_agreement(population, profiles);
     out.push_back(std::move(r));
+  };
+  for (const auto& name : b.ladder) {
+    add(name, k_anonymise(population, name, 1), false);
+    add(fmt::format("k>={} from {}", b.k_anonymity, name),
+        k_anonymise(population, name, b.k_anonymity), name == b.default_name);
   }
-  std::sort(out.begin(), out.end(),
-            [](const auto& a, const auto& b) { return a.stats.bits > b.stats.bits; });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& x, const auto& y) { return x.stats.bits > y.stats.bits; });
   return out;
 }
 

@@ -53,18 +53,32 @@ struct Projection {
 };
 Projection project(const nlohmann::json& local, const CatalogueDevice& d);
 
+// The shareable profile of each member of a population, generalised until every profile is
+// shared by at least k members (Datafly-style global recoding): all start at granularity
+// `start`; members whose profile fewer than k share move one step down the ladder of
+// data/buckets.json; those left after the last step (with the smallest last-step groups when
+// they are fewer than k) share one profile, "withheld", in which every field they differ on is
+// "any". k <= 1: every member at `start`.
+std::vector<nlohmann::json> k_anonymise(const std::vector<Projection>& population,
+                                        const std::string& start, int k);
+
 // Fraction of (device, tier, budget) decisions "finishes within B ms?" (the budgets of
-// data/buckets.json) on which the classes at granularity g agree with the exact figures. A
-// class answers yes when its upper edge is within B.
+// data/buckets.json) on which each member's shareable profile agrees with its exact figures. A
+// class answers yes when the tier runs and the class's upper edge is within B.
+double decision_agreement(const std::vector<Projection>& population,
+                          const std::vector<nlohmann::json>& profiles);
+// The same with every member classified at granularity g.
 double decision_agreement(const std::vector<Projection>& population, const Granularity& g);
 
 struct GranularityReport {
-  std::string name;
+  std::string name;  // a granularity, or "k>=K from NAME" for the k-anonymised ladder
   bool is_default = false;
   PopulationStats stats;
   double agreement = 0;
 };
-// Every granularity of data/buckets.json over the projected catalogue, finest first.
+// Every granularity of data/buckets.json over the projected catalogue, plain and k-anonymised
+// from each step of the ladder, most bits first. The default is the k-anonymised ladder from
+// the default granularity: what 'tierbench profile' writes.
 std::vector<GranularityReport> catalogue_tradeoff(const nlohmann::json& local,
                                                   const std::vector<CatalogueDevice>& catalogue);
 

@@ -51,6 +51,9 @@ struct ProfileOptions {
   // A re-measured compute section (the "compute" object of a probe report) that replaces the
   // stored probe's; null for none.
   const nlohmann::json* compute_override = nullptr;
+  // The smallest anonymity set over the catalogue plus this device: -1 for data/buckets.json's
+  // k_anonymity; 0 or 1 for the default granularity's classes as they are.
+  int k = -1;
 };
 
 struct Profiles {
@@ -60,6 +63,8 @@ struct Profiles {
   std::vector<std::string> inconsistencies;
 };
 
+// The shareable profile is generalised down the ladder of data/buckets.json until at least k
+// devices of the catalogue, projected from this device's efficiencies, share it (privacy.h).
 // An error when the store holds no probe, or a profile fails its schema (a bug).
 Result<Profiles> build_profiles(Store& store, const ProfileOptions& opts = {});
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "privacy.h"
@@ -141,12 +142,58 @@ TEST(Privacy, DecisionAgreementOfClassesWithExactFigures) {
   EXPECT_DOUBLE_EQ(decision_agreement({p}, daop), 1.0);
 }
 
+TEST(Privacy, KAnonymiseGeneralisesUntilKShare) {
+  // Six alike, four alike but for bandwidth, two outliers.
+  const auto member = [](double gflops, double gbps, bool accel, double lat) {
+    Projection p;
+    p.device = {gflops, gbps, 8, 2, accel};
+    TierFigures t;
+    t.workload = "m:b1:f32";
+    t.feasibility = "runs";
+    t.latency_ms = lat;
+    t.cold_start_ms = 500;
+    t.memory_mib = 40;
+    p.tiers = {t};
+    return p;
+  };
+  std::vector<Projection> pop;
+  for (int i = 0; i < 6; ++i) pop.push_back(member(500, 50, false, 40));
+  for (int i = 0; i < 4; ++i) pop.push_back(member(500, 500 + i, false, 40));
+  pop.push_back(member(90000, 3000, true, 1));
+  pop.push_back(member(20, 3, false, 90000));
+  const auto out = k_anonymise(pop, "daop", 5);
+  std::map<std::string, int> groups;
+  for (const auto& s : out) {
+    EXPECT_TRUE(validate_profile(s).ok()) << validate_profile(s).error().message;
+    ++groups[s.dump()];
+  }
+  for (const auto& [s, n] : groups) EXPECT_GE(n, 5) << s;
+  EXPECT_EQ(out[0]["granularity"], "daop") << "six share the daop profile";
+  EXPECT_EQ(out[0]["device"]["bandwidth"], "<100 GB/s");
+  EXPECT_NE(out[6]["granularity"], "daop");
+  EXPECT_EQ(out[11]["device"]["accelerator"], out[10]["device"]["accelerator"]);
+  // k <= 1: the start granularity as is.
+  const auto plain = k_anonymise(pop, "daop", 1);
+  EXPECT_EQ(plain[10]["device"]["compute"], ">=10000 GFLOP/s");
+  const double a_plain = decision_agreement(pop, plain), a_k = decision_agreement(pop, out);
+  EXPECT_LE(a_k, a_plain) << "generalising costs agreement, never gains it";
+}
+
+TEST(Privacy, LabelsSayTheirUpperEdge) {
+  EXPECT_DOUBLE_EQ(label_upper("<16 ms"), 16);
+  EXPECT_DOUBLE_EQ(label_upper("16-100 ms"), 100);
+  EXPECT_DOUBLE_EQ(label_upper("0.125-0.25 GB/s"), 0.25);
+  EXPECT_TRUE(std::isinf(label_upper(">=60000 ms")));
+  EXPECT_TRUE(std::isinf(label_upper("any")));
+  EXPECT_TRUE(std::isinf(label_upper("none")));
+}
+
 TEST(Privacy, TradeOffCoversEveryGranularity) {
   test::FixtureStore f;
   f.add_workload("mobilenetv2:b1:f32", "f32", "passed", 0.01234);
   const auto p = build_profiles(*f.store).value();
   const auto curve = catalogue_tradeoff(p.local, builtin_catalogue());
-  ASSERT_EQ(curve.size(), buckets().granularities.size());
+  ASSERT_EQ(curve.size(), 2 * buckets().ladder.size()) << "each step plain and k-anonymised";
   int defaults = 0;
   for (std::size_t i = 0; i < curve.size(); ++i) {
     defaults += curve[i].is_default;
@@ -155,6 +202,9 @@ TEST(Privacy, TradeOffCoversEveryGranularity) {
       EXPECT_LE(curve[i].stats.bits, curve[i - 1].stats.bits) << "finest first";
     }
     EXPECT_GE(curve[i].agreement, 0.5);
+    if (curve[i].is_default) {
+      EXPECT_GE(curve[i].stats.k, buckets().k_anonymity);
+    }
   }
   EXPECT_EQ(defaults, 1);
 }

@@ -2,6 +2,10 @@
 // or hostile profiles rejected naming the field.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <set>
+
 #include "profiles.h"
 #include "store_fixture.h"
 
@@ -35,27 +39,49 @@ TEST(ProfileSchema, RoundTrips) {
   }
 }
 
-TEST(ProfileSchema, EnumsAreTheDefaultGranularityLabels) {
-  const Granularity& g = buckets().by_default();
+TEST(ProfileSchema, EnumsAreTheLabelsOfEveryGranularityOfTheLadder) {
+  const Buckets& b = buckets();
   const json& s = shareable_schema();
-  const auto with = [](std::vector<std::string> v, const char* extra) {
-    v.push_back(extra);
-    return json(v);
+  // The labels of one scale over the ladder, in order, without repeats, then the extras.
+  const auto labels = [&](Scale Granularity::*scale, std::vector<std::string> extra) {
+    std::vector<std::string> out;
+    for (const auto& name : b.ladder)
+      for (const auto& l : (b.granularity(name).*scale).labels())
+        if (std::find(out.begin(), out.end(), l) == out.end()) out.push_back(l);
+    for (const auto& e : extra)
+      if (std::find(out.begin(), out.end(), e) == out.end()) out.push_back(e);
+    return json(out);
   };
   const json& dev = s["properties"]["device"]["properties"];
-  EXPECT_EQ(dev["compute"]["enum"], with(g.compute_gflops.labels(), kUnknown));
-  EXPECT_EQ(dev["bandwidth"]["enum"], with(g.bandwidth_gbps.labels(), kUnknown));
-  EXPECT_EQ(dev["storage"]["enum"], with(g.storage_gbps.labels(), kUnknown));
-  json mem = json::array();
-  for (double v : g.memory_gib.values) mem.push_back(static_cast<std::int64_t>(v));
-  mem.push_back(kUnknown);
-  EXPECT_EQ(dev["memory_gib"]["enum"], mem);
+  EXPECT_EQ(dev["compute"]["enum"], labels(&Granularity::compute_gflops, {kUnknown, kAny}));
+  EXPECT_EQ(dev["bandwidth"]["enum"], labels(&Granularity::bandwidth_gbps, {kUnknown, kAny}));
+  EXPECT_EQ(dev["storage"]["enum"], labels(&Granularity::storage_gbps, {kUnknown, kAny}));
+  std::set<double> mem;
+  for (const auto& name : b.ladder)
+    for (double v : b.granularity(name).memory_gib.values) mem.insert(v);
+  json mem_enum = json::array();
+  for (double v : mem)
+    mem_enum.push_back(v == std::floor(v) ? json(static_cast<std::int64_t>(v)) : json(v));
+  mem_enum.push_back(kUnknown);
+  mem_enum.push_back(kAny);
+  EXPECT_EQ(dev["memory_gib"]["enum"], mem_enum);
   const json& tier = s["$defs"]["tier"]["properties"];
-  EXPECT_EQ(tier["latency"]["enum"], with(g.latency_ms.labels(), kNone));
-  EXPECT_EQ(tier["cold_start"]["enum"], with(g.cold_start_ms.labels(), kNone));
-  EXPECT_EQ(tier["memory"]["enum"], with(g.model_memory_mib.labels(), kNone));
-  // The default latency classes are the seven DAOP estimateQoS tiers.
-  EXPECT_EQ(g.latency_ms.edges, (std::vector<double>{16, 100, 1000, 10000, 30000, 60000}));
+  EXPECT_EQ(tier["latency"]["enum"], labels(&Granularity::latency_ms, {kNone, kAny}));
+  EXPECT_EQ(tier["cold_start"]["enum"], labels(&Granularity::cold_start_ms, {kNone, kAny}));
+  EXPECT_EQ(tier["memory"]["enum"], labels(&Granularity::model_memory_mib, {kNone, kAny}));
+  json levels = b.ladder;
+  levels.push_back("withheld");
+  EXPECT_EQ(s["properties"]["granularity"]["enum"], levels);
+  // The default latency classes are the seven DAOP estimateQoS tiers, and every latency edge
+  // set of the ladder is a subset or a superset of them.
+  const std::vector<double> daop = {16, 100, 1000, 10000, 30000, 60000};
+  EXPECT_EQ(b.by_default().latency_ms.edges, daop);
+  for (const auto& name : b.ladder) {
+    const auto& e = b.granularity(name).latency_ms.edges;
+    const bool sub = std::includes(daop.begin(), daop.end(), e.begin(), e.end());
+    const bool super = std::includes(e.begin(), e.end(), daop.begin(), daop.end());
+    EXPECT_TRUE(sub || super) << name;
+  }
 }
 
 TEST(ProfileSchema, MalformedProfilesAreRejectedNamingTheField) {
@@ -71,7 +97,7 @@ TEST(ProfileSchema, MalformedProfilesAreRejectedNamingTheField) {
       {"unknown schema", [](json& j) { j["schema"] = "tierbench.profile/1"; }, "/schema"},
       {"missing field", [](json& j) { j["device"].erase("memory_gib"); }, "/device/memory_gib"},
       {"missing section", [](json& j) { j.erase("tiers"); }, "/tiers"},
-      {"out of enum", [](json& j) { j["device"]["compute"] = "128-256 GFLOP/s"; },
+      {"out of enum", [](json& j) { j["device"]["compute"] = "100-200 GFLOP/s"; },
        "/device/compute"},
       {"raw number", [](json& j) { j["device"]["memory_gib"] = 23.54; }, "/device/memory_gib"},
       {"wrong type", [](json& j) { j["device"]["accelerator"] = "yes"; }, "/device/accelerator"},

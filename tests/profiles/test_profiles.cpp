@@ -3,6 +3,10 @@
 // in the shareable profile.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+
+#include "privacy.h"
 #include "profiles.h"
 #include "store_fixture.h"
 
@@ -91,7 +95,9 @@ TEST(Profiles, TiersClassesAndProvenance) {
                  "does not fit: needs 9.1 GiB, has 3.2 GiB");
   f.add_workload("person-detect:b1:int8", "int8", "unsupported", 0, "opencl");
   f.add_workload("llm-135m:prefill:s512:f32", "f32", "passed", 12.5);
-  auto p = build_profiles(*f.store);
+  ProfileOptions o;
+  o.k = 0;  // the default granularity's classes, not generalised
+  auto p = build_profiles(*f.store, o);
   ASSERT_TRUE(p.ok()) << p.error().message;
   const auto& s = p->shareable;
   EXPECT_EQ(s["device"]["compute"], "<1000 GFLOP/s");
@@ -129,6 +135,29 @@ TEST(Profiles, TiersClassesAndProvenance) {
   }
   EXPECT_EQ(best, 2) << "one best backend per tier that runs";
   EXPECT_EQ(l["shareable"], s);
+  EXPECT_EQ(s["granularity"], "daop");
+  EXPECT_EQ(l["classes_at_default"], s);
+}
+
+TEST(Profiles, ShareableIsSharedByAtLeastKCatalogueDevices) {
+  FixtureStore f;
+  f.add_workload("mobilenetv2:b1:f32", "f32", "passed", 0.01234);
+  f.add_workload("llm-1b:decode:kv1024:f32", "f32", "skipped", 0, "onednn", "does not fit: x");
+  auto p = build_profiles(*f.store);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  const int k = buckets().k_anonymity;
+  ASSERT_GE(k, 5);
+  // The same procedure over the catalogue plus this device: this device's profile is the one
+  // emitted, and at least k members share it.
+  std::vector<Projection> pop;
+  for (const auto& d : builtin_catalogue()) pop.push_back(project(p->local, d));
+  pop.push_back({device_figures(p->local), tier_figures(p->local)});
+  const auto all = k_anonymise(pop, buckets().default_name, k);
+  EXPECT_EQ(all.back(), p->shareable);
+  EXPECT_GE(std::count(all.begin(), all.end(), p->shareable), k);
+  std::map<std::string, int> groups;
+  for (const auto& s : all) ++groups[s.dump()];
+  for (const auto& [s, n] : groups) EXPECT_GE(n, k) << s;
 }
 
 TEST(Profiles, ShareableHoldsNoIdentifiersNoRawFigures) {
@@ -149,7 +178,9 @@ TEST(Profiles, ShareableHoldsNoIdentifiersNoRawFigures) {
 TEST(Profiles, RandomisedResponseKeepsTheSchemaAndStatesEpsilon) {
   FixtureStore f;
   f.add_workload("mobilenetv2:b1:f32", "f32", "passed", 0.01234);
-  auto p = build_profiles(*f.store);
+  ProfileOptions o;
+  o.k = 0;
+  auto p = build_profiles(*f.store, o);
   ASSERT_TRUE(p.ok());
   const int n = class_count(p->shareable);
   EXPECT_EQ(n, 5 + 4);
@@ -165,8 +196,10 @@ TEST(Profiles, RandomisedResponseKeepsTheSchemaAndStatesEpsilon) {
     changed += r["device"]["compute"] != p->shareable["device"]["compute"];
     ++total;
   }
-  // The compute domain has 4 values (3 classes and "unknown"): kept with probability 1/4.
-  EXPECT_NEAR(static_cast<double>(changed) / total, 0.75, 0.1);
+  // Uniform over the compute enum of the schema: kept with probability 1 / its size.
+  const double k = static_cast<double>(
+      shareable_schema()["properties"]["device"]["properties"]["compute"]["enum"].size());
+  EXPECT_NEAR(static_cast<double>(changed) / total, 1 - 1 / k, 0.08);
 }
 
 }  // namespace
