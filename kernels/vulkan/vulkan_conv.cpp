@@ -43,7 +43,9 @@ Result<OpPlan> conv_plan(const Problem& p, const Context& ctx) {
   plan.spec = {p.post.bias ? 1u : 0u, activation_code(p.post.act), p.post.residual ? 1u : 0u};
   plan.push = {0,      U(c.h), U(c.w),      U(c.c),   U(c.k),        U(c.oh()), U(c.ow()),
                U(c.r), U(c.s), U(c.stride), U(c.pad), U(c.dilation), U(cg),     U(kg)};
-  if (cg == 1 && kg == 1 && c.c % 4 == 0 && !std::getenv("TB_VULKAN_CONV_DIRECT")) {
+  const char* dw = std::getenv("TB_VULKAN_CONV_DW");  // "0": conv_direct (the dw anchor)
+  if (cg == 1 && kg == 1 && c.c % 4 == 0 && !std::getenv("TB_VULKAN_CONV_DIRECT") &&
+      !(dw && std::string(dw) == "0")) {
     // Depthwise: 4 channels x kXR pixels of a row per invocation.
     const std::int64_t xb = (c.ow() + kXR - 1) / kXR;
     plan.blob = "conv_dw_4_f32";
