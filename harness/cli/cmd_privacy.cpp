@@ -123,7 +123,7 @@ int over_catalogue(const Context& ctx, const PrivacyArgs& a) {
       {"granularities", nlohmann::json::array()}};
   std::string text = fmt::format(
       "population: {} devices of the catalogue ({}), projected by roofline from this device's "
-      "measured efficiencies ({} tier results, probe run {})\n\n{:<16} {:>6} {:>4} {:>9} {:>10}  "
+      "measured efficiencies ({} tier results, probe run {})\n\n{:<26} {:>6} {:>4} {:>9} {:>10}  "
       "{}\n",
       cat.size(), out["population"].get<std::string>(), tiers,
       p->local["provenance"]["probe_run_id"].get<std::int64_t>(), "granularity", "bits", "k",
@@ -136,7 +136,7 @@ int over_catalogue(const Context& ctx, const PrivacyArgs& a) {
     j["default"] = g.is_default;
     j["agreement"] = g.agreement;
     out["granularities"].push_back(j);
-    text += fmt::format("{:<16} {:6.2f} {:4} {:9} {:9.1f}%  {}\n",
+    text += fmt::format("{:<26} {:6.2f} {:4} {:9} {:9.1f}%  {}\n",
                         g.name + (g.is_default ? " (default)" : ""), g.stats.bits, g.stats.k,
                         g.stats.distinct, 100 * g.agreement,
                         g.stats.bits <= kMaxBits && g.stats.k >= kMinK ? "met" : "not met");
