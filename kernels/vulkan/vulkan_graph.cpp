@@ -12,7 +12,7 @@
 //      wrote since the last barrier or overwrites what one read (a shared buffer's next tenant),
 //      output copies, a barrier to the host. Timestamps after every dispatch give the device
 //      time of the whole chain and of each node (TB_VULKAN_GRAPH_PROFILE=1 prints the per-kind
-//      totals to stderr when the graph is destroyed).
+//      totals and every node, slowest first, to stderr when the graph is destroyed).
 #include "vulkan_graph.h"
 
 #include <algorithm>
@@ -617,8 +617,8 @@ class VulkanGraph final : public PreparedGraph {
     std::vector<std::size_t> idx(nodes_.size());
     for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = i;
     std::sort(idx.begin(), idx.end(), [&](auto a, auto b) { return node_s_[a] > node_s_[b]; });
-    for (std::size_t j = 0; j < std::min<std::size_t>(8, idx.size()); ++j)
-      std::fprintf(stderr, "  top %8.3f ms  %s %s\n", node_s_[idx[j]] / runs_ * 1e3,
+    for (std::size_t j = 0; j < idx.size(); ++j)
+      std::fprintf(stderr, "  node %8.3f ms  %s %s\n", node_s_[idx[j]] / runs_ * 1e3,
                    g_.nodes[idx[j]].name.c_str(), g_.nodes[idx[j]].problem.str().c_str());
   }
 
