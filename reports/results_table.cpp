@@ -32,6 +32,21 @@ void print_results_table(std::ostream& os, const std::vector<ResultRecord>& resu
     fmt::print(os, kRow, r.name, r.backend, r.status, format_ms(r.prepare_s), format_ms(r.median_s),
                spread, r.gflops ? fmt::format("{:.1f}", *r.gflops) : "-", note);
   }
+  // Which configuration ran each model tier: the graph each backend prepared, and what crossed
+  // between host and device per inference.
+  bool header = false;
+  for (const auto& r : results) {
+    if (!r.metrics.contains("execution") || !r.metrics["execution"].is_object()) continue;
+    const auto& e = r.metrics["execution"];
+    if (!header) fmt::print(os, "\nexecution:\n"), header = true;
+    fmt::print(os, "  {} on {}: {}", r.name, r.backend, e.value("config", std::string("?")));
+    if (e.contains("host_round_trips_per_inference"))
+      fmt::print(os, "; {} host round trips, {} B in, {} B out per inference",
+                 e.value("host_round_trips_per_inference", 0),
+                 e.value("bytes_to_device_per_inference", std::uint64_t{0}),
+                 e.value("bytes_from_device_per_inference", std::uint64_t{0}));
+    fmt::print(os, "\n");
+  }
 }
 
 }  // namespace tb::reports

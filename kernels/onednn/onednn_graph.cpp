@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -38,6 +39,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::string mib(std::size_t bytes) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f", static_cast<double>(bytes) / (1 << 20));
+  return b;
 }
 
 std::int64_t numel(const std::vector<std::int64_t>& shape) {
@@ -190,11 +197,13 @@ class Graph final : public PreparedGraph {
   }
 
   std::string config() const override {
+    const std::string layout =
+        layout_ == "blocked" ? "nChw" + std::to_string(block_) + "c" : layout_;
     std::string s = "onednn graph: " + std::to_string(g_.nodes.size() - kernels_.size()) +
-                    " primitives with layouts of their choice (" + std::to_string(blocked_) +
-                    " blocked activations), " + std::to_string(reorders_) + " reorders, " +
-                    std::to_string(post_ops_) + " fused post-ops, arena " +
-                    std::to_string((arena_bytes_ + (1 << 19)) >> 20) + " MiB";
+                    " nodes as primitives, activations " + layout + " (" +
+                    std::to_string(blocked_) + " blocked), " + std::to_string(reorders_) +
+                    " reorders, " + std::to_string(post_ops_) + " fused post-ops, arena " +
+                    mib(arena_bytes_) + " MiB";
     if (!kernels_.empty())
       s += ", " + std::to_string(kernels_.size()) + " nodes as kernels on plain copies";
     return s;
