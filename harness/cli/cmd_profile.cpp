@@ -73,7 +73,7 @@ int do_profile(const Context& ctx, const ProfileArgs& a) {
   nlohmann::json remeasured;
   if (!p->inconsistencies.empty() && !a.no_remeasure) {
     for (const auto& s : p->inconsistencies) std::cerr << "tierbench: " << s << "\n";
-    std::cerr << "tierbench: re-measuring the compute peaks (~30 s) ...\n";
+    std::cerr << "tierbench: re-measuring the compute peaks (about a minute) ...\n";
     ProbeOptions o;
     o.memory = o.storage = o.accelerators = false;
     remeasured = run_probe(o).value("compute", nlohmann::json());
