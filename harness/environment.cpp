@@ -1,6 +1,8 @@
 // Run-environment capture; see environment.h for the keys and the privacy rule.
 #include "environment.h"
 
+#include <unistd.h>
+
 #include <sched.h>
 #include <sys/utsname.h>
 
@@ -255,6 +257,16 @@ nlohmann::json capture_environment(const EnvironmentInputs& in) {
     threads[var] = v ? nlohmann::json(v) : nullptr;
   }
   j["threads"] = threads;
+  // Every TB_* switch that chooses a kernel or a path (TB_ONEDNN_GRAPH, TB_ONEDNN_LAYOUT,
+  // TB_VULKAN_STAGED_GRAPH, TB_ATTENTION_ISA, ...): part of the repro line.
+  nlohmann::json switches = nlohmann::json::object();
+  for (char** e = environ; e && *e; ++e) {
+    const std::string kv = *e;
+    const auto eq = kv.find('=');
+    if (kv.rfind("TB_", 0) == 0 && eq != std::string::npos)
+      switches[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  j["switches"] = switches;
   j["loadavg_start"] = loadavg_json(p);
   j["libraries"] = in.libraries.is_object() ? in.libraries : nlohmann::json::object();
   return j;
