@@ -1,5 +1,6 @@
 #include "device_graph.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -15,6 +16,16 @@ std::int64_t numel(const std::vector<std::int64_t>& shape) {
 }
 
 }  // namespace
+
+void quantize_u8(const float* p, std::int64_t n, const DeviceGraph::Node::Quant& q,
+                 std::uint8_t* o) {
+  // Round to nearest even without a libm call per element (|v| <= 255 here): see the executor.
+  constexpr float kRound = 12582912.0f;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float r = (p[i] / q.scale + kRound) - kRound;
+    o[i] = static_cast<std::uint8_t>(std::clamp(static_cast<int>(r) + q.zp, 0, 255));
+  }
+}
 
 Result<void> DeviceGraph::verify() const {
   const auto nv = static_cast<int>(values.size());
@@ -42,7 +53,10 @@ Result<void> DeviceGraph::verify() const {
       const auto& v = values[static_cast<std::size_t>(n.in[i])];
       if (!written[static_cast<std::size_t>(n.in[i])])
         return make_error(n.name + ": reads " + v.name + " before it is written");
-      if (v.dtype != specs[i].dtype || numel(v.shape) != numel(specs[i].shape))
+      const DType want = i == 0 && n.in_quant.on ? DType::f32 : specs[i].dtype;
+      if (i == 0 && n.in_quant.on && specs[i].dtype != DType::u8)
+        return make_error(n.name + ": in_quant on an operand that is not u8");
+      if (v.dtype != want || numel(v.shape) != numel(specs[i].shape))
         return make_error(n.name + ": operand " + specs[i].name + " does not match " + v.name);
     }
     if (auto r = check_id(n.out, n.name); !r) return r;
@@ -206,10 +220,14 @@ class StagedGraph final : public PreparedGraph {
   void fill_slots(std::size_t ni, bool all) {
     Node& n = nodes_[ni];
     const auto& in = g_.nodes[ni].in;
-    for (std::size_t i = 0; i < in.size(); ++i)
-      if (all || !is_constant(in[i]))
-        std::memcpy(n.slots[i].raw(), host_[static_cast<std::size_t>(in[i])].raw(),
-                    n.slots[i].bytes());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      if (!all && is_constant(in[i])) continue;
+      const Tensor& v = host_[static_cast<std::size_t>(in[i])];
+      if (i == 0 && g_.nodes[ni].in_quant.on)
+        quantize_u8(v, g_.nodes[ni].in_quant, n.slots[i]);
+      else
+        std::memcpy(n.slots[i].raw(), v.raw(), n.slots[i].bytes());
+    }
   }
 
   DeviceGraph g_;

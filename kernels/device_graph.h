@@ -31,7 +31,9 @@ namespace tb {
 //              count; the value's shape may be another view of the same bytes, e.g. [n][k] for
 //              gemm's [1][n][k]); node.out is problem.outputs()[0]; act_after, when set, is
 //              applied to the output after the problem's whole epilogue (ResNet's ReLU after
-//              the residual add, which the epilogue order bias, act, res cannot say)
+//              the residual add, which the epilogue order bias, act, res cannot say); in_quant,
+//              when on, quantises an f32 in[0] to the u8 the problem reads (int8 tiers with
+//              calibrated scales: no host quantisation between layers)
 //   inputs     values given by the host on every run(), in run()'s order
 //   constants  values given once by set_constants(), in that order
 //   outputs    values read back by every run(), in run()'s order
@@ -44,6 +46,13 @@ struct DeviceGraph {
     std::vector<int> in;
     int out = -1;
     Activation act_after = Activation::none;
+    // When set, in[0] is an f32 value that the node quantises to the u8 its problem reads, with a
+    // static (calibrated) scale and zero point: q = clamp(round_even(x / scale) + zp, 0, 255).
+    struct Quant {
+      bool on = false;
+      float scale = 1;
+      int zp = 0;
+    } in_quant;
   };
   std::vector<TensorSpec> values;
   std::vector<Node> nodes;
@@ -82,6 +91,13 @@ class PreparedGraph {
   // What ran, in words: "onednn graph: blocked layouts, 12 reorders, arena 9.6 MiB".
   virtual std::string config() const = 0;
 };
+
+// in_quant on the host: n floats -> n bytes.
+void quantize_u8(const float* x, std::int64_t n, const DeviceGraph::Node::Quant& q,
+                 std::uint8_t* out);
+inline void quantize_u8(const Tensor& x, const DeviceGraph::Node::Quant& q, Tensor& out) {
+  quantize_u8(x.data<float>(), x.numel(), q, out.data<std::uint8_t>());
+}
 
 // The staged graph over any backend's PreparedKernels (see the top of this file).
 Result<std::unique_ptr<PreparedGraph>> make_staged_graph(Backend& b, const DeviceGraph& g,

@@ -67,7 +67,7 @@ struct Executor::Step {
 };
 
 Executor::Executor(Graph g, std::vector<Tensor> weights, std::uint64_t seed)
-    : g_(std::move(g)), weights_(std::move(weights)) {
+    : g_(std::move(g)), weights_(std::move(weights)), seed_(seed) {
   std::uint64_t s = seed ^ 0x5eedull;
   values_.reserve(g_.values.size());
   for (const auto& v : g_.values) {
@@ -173,6 +173,13 @@ Executor::NodeIo Executor::node_io(std::size_t li) const {
     io.in_value.push_back(o.kind == Operand::value ? o.index : -1);
     io.constant.push_back(o.kind == Operand::weight);
   }
+  // A folded quantize: the node reads its f32 input and quantises with the calibrated scale.
+  if (const int q = quant_of_value(io.in_value[0]); q >= 0) {
+    const Operand& x = g_.layers[static_cast<std::size_t>(q)].in[0];
+    io.in[0] = &operand(x), io.in_value[0] = x.index;
+    const auto qv = static_cast<std::size_t>(g_.layers[static_cast<std::size_t>(q)].out);
+    io.quant = {true, qscale_[qv], qzp_[qv]};
+  }
   io.out = l.out;
   if (act_after_of_[li] >= 0) io.out = g_.layers[static_cast<std::size_t>(act_after_of_[li])].out;
   if (!fused_[li]) return io;
@@ -186,7 +193,8 @@ Executor::NodeIo Executor::node_io(std::size_t li) const {
     io.in_value.push_back(dq.in[5].kind == Operand::value ? dq.in[5].index : -1);
     io.constant.push_back(dq.in[5].kind == Operand::weight);
   }
-  io.out = dq.out;
+  io.out =
+      act_after_of_[li] >= 0 ? g_.layers[static_cast<std::size_t>(act_after_of_[li])].out : dq.out;
   return io;
 }
 
@@ -217,11 +225,58 @@ std::string Executor::unsupported(Backend& b, int device) const {
 Result<PrepareCost> Executor::prepare(Backend& b, int device, int threads) {
   if (weights_released_)
     return make_error("prepare after upload_weights: the weights are released");
-  steps_.clear();
   PrepareOptions po;
   po.device = device;
   po.threads = threads;
   const auto t0 = Clock::now();
+  // int8: calibrate the activation scales once (one inference with dynamic quantisation on the
+  // seeded input, on this backend), then quantise statically inside the segments.
+  double calibrate_s = 0;
+  const bool quantized = std::any_of(g_.layers.begin(), g_.layers.end(),
+                                     [](const Layer& l) { return l.host == HostOp::quantize; });
+  if (quantized && !calibrated_) {
+    const auto tc = Clock::now();
+    if (auto r = plan(b, po, false); !r) return r.error();
+    for (auto& s : steps_)
+      if (s.prepared)
+        if (auto r = s.prepared->set_constants(s.constants); !r)
+          return make_error("calibration: " + r.error().message);
+    if (auto r = infer(make_input(g_, seed_)); !r)
+      return make_error("calibration: " + r.error().message);
+    calibrated_ = true;
+    calibrate_s = since(tc);
+  }
+  if (auto r = plan(b, po, calibrated_); !r) return r.error();
+  PrepareCost c;
+  c.seconds = since(t0);
+  // Times, counts and hits add up over segments; settings (threads, cache capacity) do not.
+  const auto additive = [](const std::string& key) {
+    for (const char* end : {"_s", "_hit", "_hits", "primitives", "_bytes", "kernels", "reorders",
+                            "post_ops", "layers", "nodes"})
+      if (key.ends_with(end)) return true;
+    return false;
+  };
+  std::map<std::string, double> sums;
+  for (const auto& s : steps_)
+    if (s.prepared)
+      for (const auto& [key, v] : s.prepared->details())
+        sums[key] = additive(key) ? sums[key] + v : std::max(sums[key], v);
+  sums["int8_fused_layers"] = static_cast<double>(std::count(fused_.begin(), fused_.end(), true));
+  sums["int8_static_quantize_layers"] = static_cast<double>(
+      std::count_if(folded_quant_.begin(), folded_quant_.end(), [](int q) { return q >= 0; }));
+  if (quantized) sums["calibrate_s"] = calibrate_s;
+  sums["segments"] = segments();
+  c.details.assign(sums.begin(), sums.end());
+  return c;
+}
+
+int Executor::quant_of_value(int v) const {
+  return v >= 0 && !folded_quant_.empty() ? folded_quant_[static_cast<std::size_t>(v)] : -1;
+}
+
+Result<void> Executor::plan(Backend& b, const PrepareOptions& po, bool fold_quant) {
+  const int device = po.device;
+  steps_.clear();
   // int8 layers run their dequantize fused where the backend has +scales, on the host where not.
   for (std::size_t li = 0; li < g_.layers.size(); ++li) {
     fused_[li] = false;
@@ -242,14 +297,31 @@ Result<PrepareCost> Executor::prepare(Backend& b, int device, int threads) {
     for (const auto& o : l.in)
       if (o.kind == Operand::value) ++readers[static_cast<std::size_t>(o.index)];
   act_after_of_.assign(g_.layers.size(), -1);
+  // With calibrated scales, a quantize whose u8 output only kernels read (as their first operand;
+  // dequantizes read its scale, not its data) folds into those kernels' nodes (in_quant).
+  folded_quant_.assign(g_.values.size(), -1);
+  if (fold_quant)
+    for (std::size_t li = 0; li < g_.layers.size(); ++li) {
+      const Layer& l = g_.layers[li];
+      if (l.host != HostOp::quantize) continue;
+      bool ok = l.out != g_.output;
+      for (const auto& r : g_.layers)
+        for (std::size_t i = 0; i < r.in.size(); ++i)
+          if (r.in[i].kind == Operand::value && r.in[i].index == l.out)
+            ok = ok && ((r.problem && i == 0) || (r.host == HostOp::dequantize && i == 1));
+      if (ok) folded_quant_[static_cast<std::size_t>(l.out)] = static_cast<int>(li);
+    }
   // Steps: host ops alone, maximal runs of kernel layers together.
   for (std::size_t li = 0; li < g_.layers.size(); ++li) {
     const Layer& l = g_.layers[li];
-    if (l.host == HostOp::dequantize && fused_dequant_[li]) continue;  // runs in its kernel
+    if (l.host == HostOp::dequantize && fused_dequant_[li]) continue;        // runs in its kernel
+    if (l.host == HostOp::quantize && quant_of_value(l.out) >= 0) continue;  // in its consumers
     if (l.host == HostOp::activation && !steps_.empty() && steps_.back().host_layer < 0) {
       const std::size_t k = steps_.back().kernel_layers.back();
       const int v = l.in[0].index;
-      if (!fused_[k] && g_.layers[k].out == v && v != g_.output &&
+      const int written =
+          fused_[k] ? g_.layers[static_cast<std::size_t>(dequant_of_[k])].out : g_.layers[k].out;
+      if (written == v && act_after_of_[k] < 0 && v != g_.output &&
           readers[static_cast<std::size_t>(v)] == 1 &&
           g_.values[static_cast<std::size_t>(l.out)].dtype == DType::f32) {
         act_after_of_[k] = static_cast<int>(li);
@@ -296,6 +368,7 @@ Result<PrepareCost> Executor::prepare(Backend& b, int device, int threads) {
       node.problem = p;
       if (act_after_of_[li] >= 0)
         node.act_after = g_.layers[static_cast<std::size_t>(act_after_of_[li])].act;
+      node.in_quant = io.quant;
       for (std::size_t i = 0; i < io.in.size(); ++i) {
         const int v = io.in_value[i];
         if (v >= 0 && value_id.count(v)) {
@@ -338,24 +411,7 @@ Result<PrepareCost> Executor::prepare(Backend& b, int device, int threads) {
                         pg.error().message);
     s.prepared = std::move(pg.value());
   }
-  PrepareCost c;
-  c.seconds = since(t0);
-  // Times, counts and hits add up over segments; settings (threads, cache capacity) do not.
-  const auto additive = [](const std::string& key) {
-    for (const char* end : {"_s", "_hit", "_hits", "primitives", "_bytes", "kernels", "reorders",
-                            "post_ops", "layers", "nodes"})
-      if (key.ends_with(end)) return true;
-    return false;
-  };
-  std::map<std::string, double> sums;
-  for (const auto& s : steps_)
-    if (s.prepared)
-      for (const auto& [key, v] : s.prepared->details())
-        sums[key] = additive(key) ? sums[key] + v : std::max(sums[key], v);
-  sums["int8_fused_layers"] = static_cast<double>(std::count(fused_.begin(), fused_.end(), true));
-  sums["segments"] = segments();
-  c.details.assign(sums.begin(), sums.end());
-  return c;
+  return {};
 }
 
 int Executor::segments() const {
@@ -470,23 +526,15 @@ Result<void> Executor::run_host(const Layer& l, std::size_t li) {
       for (std::int64_t i = 0; i < n; ++i) store_f(out, i, apply_activation(l.act, load_f(x, i)));
       return {};
     case HostOp::quantize: {
-      const float* p = x.data<float>();
-      const auto [lo, hi] = min_max0(p, n);
+      const auto [lo, hi] = min_max0(x.data<float>(), n);
       const bool nonneg = lo >= 0;
       const float range = nonneg ? hi : std::max(-lo, hi);
-      const float scale = range > 0 ? range / (nonneg ? 255.0f : 127.0f) : 1.0f;
-      const int zp = nonneg ? 0 : 128;
-      auto* q = out.data<std::uint8_t>();
-      // Round to nearest even as nearbyint does (default rounding mode), without its libm call
-      // per element: adding and subtracting 1.5 * 2^23 rounds any |v| < 2^22 (here |v| <= 255)
-      // to an integer. The loop vectorises; it took most of an int8 tier's host time before.
-      constexpr float kRound = 12582912.0f;
-      for (std::int64_t i = 0; i < n; ++i) {
-        const float r = (p[i] / scale + kRound) - kRound;
-        q[i] = static_cast<std::uint8_t>(std::clamp(static_cast<int>(r) + zp, 0, 255));
-      }
-      qscale_[static_cast<std::size_t>(l.out)] = scale;
-      qzp_[static_cast<std::size_t>(l.out)] = zp;
+      DeviceGraph::Node::Quant q;
+      q.scale = range > 0 ? range / (nonneg ? 255.0f : 127.0f) : 1.0f;
+      q.zp = nonneg ? 0 : 128;
+      quantize_u8(x, q, out);
+      qscale_[static_cast<std::size_t>(l.out)] = q.scale;
+      qzp_[static_cast<std::size_t>(l.out)] = q.zp;
       return {};
     }
     case HostOp::dequantize: {

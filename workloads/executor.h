@@ -74,17 +74,24 @@ class Executor {
   // The operands a kernel layer's node reads (its dequantize's too when fused) and the value it
   // writes.
   struct NodeIo {
-    std::vector<const Tensor*> in;  // problem inputs order
-    std::vector<int> in_value;      // graph value per input, -1 for weights and fused params
-    std::vector<bool> constant;     // uploaded once
+    std::vector<const Tensor*> in;   // problem inputs order
+    std::vector<int> in_value;       // graph value per input, -1 for weights and fused params
+    std::vector<bool> constant;      // uploaded once
+    DeviceGraph::Node::Quant quant;  // in[0] quantised by the node (a folded quantize)
     int out = -1;
   };
+  // The steps and their prepared segments; fold_quant: quantize layers fold into their consumers
+  // with the calibrated scales.
+  Result<void> plan(Backend& b, const PrepareOptions& po, bool fold_quant);
+  // The folded quantize layer writing value v, or -1.
+  int quant_of_value(int v) const;
   NodeIo node_io(std::size_t li) const;
 
   Graph g_;
   std::vector<Tensor> weights_;  // graph.weights order
-  std::vector<Tensor> values_;   // graph.values order
-  std::vector<float> qscale_;    // per u8 value: scale and zero point of the last quantize
+  std::uint64_t seed_ = 0;
+  std::vector<Tensor> values_;  // graph.values order
+  std::vector<float> qscale_;   // per u8 value: scale and zero point of the last quantize
   std::vector<int> qzp_;
   std::vector<std::vector<std::int32_t>> colsum_;  // per dequantize layer
   std::vector<int> dequant_of_;      // per kernel layer: the dequantize reading its s32 output
@@ -95,6 +102,8 @@ class Executor {
   std::vector<Step> steps_;
   bool input_read_by_host_ = false;
   bool weights_released_ = false;
+  bool calibrated_ = false;        // int8: qscale_ / qzp_ hold the calibrated scales
+  std::vector<int> folded_quant_;  // per value: the quantize layer folded into its readers
 };
 
 }  // namespace tb::workloads

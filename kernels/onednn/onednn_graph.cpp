@@ -89,6 +89,8 @@ class Graph final : public PreparedGraph {
         if (const auto* d = p.as<BinaryDesc>()) native = binary(n, *d);
         if (const auto* d = p.as<GemmDesc>()) native = matmul(n, *d);
       }
+      if (p.dtype == DType::s8 && p.post.scales && n.in_quant.on)
+        if (const auto* c = p.as<ConvDesc>()) native = conv_s8(n, *c);
       if (!native) kernel_node(n);
     }
     // Outputs: plain, in the caller's tensors.
@@ -204,6 +206,9 @@ class Graph final : public PreparedGraph {
                     std::to_string(blocked_) + " blocked), " + std::to_string(reorders_) +
                     " reorders, " + std::to_string(post_ops_) + " fused post-ops, arena " +
                     mib(arena_bytes_) + " MiB";
+    if (int8_convs_ > 0)
+      s += ", " + std::to_string(int8_convs_) + " u8 x s8 convolutions behind " +
+           std::to_string(quantize_steps_) + " static quantising reorders";
     if (!kernels_.empty())
       s += ", " + std::to_string(kernels_.size()) + " nodes as kernels on plain copies";
     return s;
@@ -293,6 +298,7 @@ class Graph final : public PreparedGraph {
     std::vector<int> in_const;  // constant index per slot, or -1
     std::vector<int> in_buf;    // plain buffer per non-constant slot
     Activation act_after = Activation::none;
+    DeviceGraph::Node::Quant in_quant;
   };
 
   int add_buf(const dnnl::memory::desc& md, Buf::Kind kind, int io = -1) {
@@ -407,6 +413,69 @@ class Graph final : public PreparedGraph {
     append_activation(po, n.act_after);
     post_ops_ += po.len() + (n.problem.post.bias ? 1 : 0);
     return po;
+  }
+
+  // int8 convolution with a static input quantisation: a quantising reorder (f32 in whatever
+  // layout -> u8 NHWC, scale and zero point as reorder attributes) and a u8 x s8 convolution
+  // (VNNI) whose +scales epilogue runs as post-ops, f32 NHWC out. Every descriptor is created
+  // before anything is added, so an unsupported shape falls back to a kernel node cleanly.
+  bool conv_s8(const DeviceGraph::Node& n, const ConvDesc& c) {
+    if (const_of_.count(n.in[0]) || !const_of_.count(n.in[1])) return false;
+    using dt = dnnl::memory::data_type;
+    const std::int64_t G = c.groups, cg = c.c / G, kg = c.k / G;
+    const auto src_u8 = TB_DNNL(dnnl::memory::desc({c.n, c.c, c.h, c.w}, dt::u8, tag::nhwc));
+    const auto dst_md = nhwc_md(c.n, c.k, c.oh(), c.ow(), DType::f32);
+    dnnl::memory::desc w_user, w_any;
+    if (G == 1) {
+      w_user = TB_DNNL(
+          dnnl::memory::desc({c.k, c.c, c.r, c.s}, dt::s8, dims{c.r * c.s * cg, 1, c.s * cg, cg}));
+      w_any = TB_DNNL(dnnl::memory::desc({c.k, c.c, c.r, c.s}, dt::s8, tag::any));
+    } else {
+      w_user =
+          TB_DNNL(dnnl::memory::desc({G, kg, cg, c.r, c.s}, dt::s8,
+                                     dims{kg * c.r * c.s * cg, c.r * c.s * cg, 1, c.s * cg, cg}));
+      w_any = TB_DNNL(dnnl::memory::desc({G, kg, cg, c.r, c.s}, dt::s8, tag::any));
+    }
+    EpilogueArgs epi = epilogue_post_ops(n.problem.post, 2, dst_md, 1);
+    append_activation(epi.ops, n.act_after);
+    const dims strides = {c.stride, c.stride}, dil = {c.dilation - 1, c.dilation - 1},
+               pad = {c.pad, c.pad};
+    dnnl::convolution_forward::primitive_desc pd;
+    dnnl::reorder::primitive_desc qpd;
+    const int src = image(n.in[0], c.n, c.c, c.h, c.w);
+    try {
+      const auto desc = dnnl::convolution_forward::desc(
+          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_u8, w_any,
+          dnnl::memory::desc(), dst_md, strides, dil, pad, pad);
+      pd = dnnl::convolution_forward::primitive_desc(desc, attr_with(epi.ops), cpu_engine());
+      if (pd.src_desc() != src_u8 || pd.dst_desc() != dst_md) return false;
+      dnnl::primitive_attr qa = attr_with();
+      qa.set_output_scales(0, {1.f / n.in_quant.scale});
+      if (n.in_quant.zp != 0) qa.set_zero_points(DNNL_ARG_DST, 0, {n.in_quant.zp});
+      qpd = dnnl::reorder::primitive_desc(cpu_engine(), buf_[static_cast<std::size_t>(src)].md,
+                                          cpu_engine(), src_u8, qa);
+    } catch (const dnnl::error&) {
+      return false;
+    }
+    const int q = add_buf(src_u8, Buf::arena);
+    add_step(qpd, {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, q}});
+    ++quantize_steps_;
+    std::vector<std::pair<int, int>> args = {
+        {DNNL_ARG_SRC, q}, {DNNL_ARG_WEIGHTS, constant_buf(n.in[1], w_user, pd.weights_desc())}};
+    for (const auto& a : epi.args) {
+      const int v = n.in[static_cast<std::size_t>(a.input)];
+      const int b = const_of_.count(v) ? constant_buf(v, a.md, a.md)
+                    : a.md == dst_md   ? as_layout(image(v, c.n, c.k, c.oh(), c.ow()), dst_md)
+                                       : view(ensure_plain(v), a.md);
+      args.emplace_back(DNNL_ARG_ATTR_MULTIPLE_POST_OP(a.post_op) | DNNL_ARG_SRC_1, b);
+    }
+    post_ops_ += epi.ops.len();
+    const int dst = add_buf(dst_md, Buf::arena);
+    args.emplace_back(DNNL_ARG_DST, dst);
+    add_step(pd, std::move(args));
+    set_output(n, dst, {c.n, c.k, c.oh(), c.ow()});
+    ++int8_convs_;
+    return true;
   }
 
   bool conv(const DeviceGraph::Node& n, const ConvDesc& c) {
@@ -554,7 +623,7 @@ class Graph final : public PreparedGraph {
   // Any other node: the backend's PreparedKernel over plain copies of its operands.
   void kernel_node(const DeviceGraph::Node& n) {
     KernelNode k;
-    k.name = n.name, k.problem = n.problem, k.act_after = n.act_after;
+    k.name = n.name, k.problem = n.problem, k.act_after = n.act_after, k.in_quant = n.in_quant;
     for (const auto& s : n.problem.inputs()) k.slots.emplace_back(s.dtype, s.shape);
     for (const auto& s : n.problem.outputs()) k.outs.emplace_back(s.dtype, s.shape);
     Step st;
@@ -576,8 +645,12 @@ class Graph final : public PreparedGraph {
   Result<void> run_kernel(KernelNode& k) {
     for (std::size_t i = 0; i < k.slots.size(); ++i) {
       if (k.in_buf[i] < 0) continue;
-      std::memcpy(k.slots[i].raw(), mems_[static_cast<std::size_t>(k.in_buf[i])].get_data_handle(),
-                  k.slots[i].bytes());
+      const void* src = mems_[static_cast<std::size_t>(k.in_buf[i])].get_data_handle();
+      if (i == 0 && k.in_quant.on)
+        quantize_u8(static_cast<const float*>(src), k.slots[0].numel(), k.in_quant,
+                    k.slots[0].data<std::uint8_t>());
+      else
+        std::memcpy(k.slots[i].raw(), src, k.slots[i].bytes());
       if (auto r = k.kernel->upload_input(i, k.slots[i]); !r)
         if (auto r2 = k.kernel->upload(k.slots); !r2)
           return make_error(k.name + ": upload: " + r2.error().message);
@@ -657,7 +730,7 @@ class Graph final : public PreparedGraph {
   dnnl::memory scratch_;
   dnnl::stream stream_;
   std::size_t arena_bytes_ = 0, scratch_bytes_ = 0, weight_bytes_ = 0;
-  int prims_ = 0, reorders_ = 0, post_ops_ = 0, blocked_ = 0;
+  int prims_ = 0, reorders_ = 0, post_ops_ = 0, blocked_ = 0, int8_convs_ = 0, quantize_steps_ = 0;
   std::string layout_ = "blocked";
   int block_ = 16;
   double create_s_ = 0, upload_s_ = 0;

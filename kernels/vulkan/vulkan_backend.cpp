@@ -159,7 +159,7 @@ class VulkanBackend final : public Backend {
     // act_after (an activation after the whole epilogue) has no dispatch in the resident graph
     // yet: such graphs take the staged path, which applies it on the host.
     const bool act_after = std::any_of(g.nodes.begin(), g.nodes.end(), [](const auto& n) {
-      return n.act_after != Activation::none;
+      return n.act_after != Activation::none || n.in_quant.on;
     });
     auto r =
         std::getenv("TB_VULKAN_STAGED_GRAPH")
