@@ -252,22 +252,43 @@ std::vector<json> k_anonymise(const std::vector<Projection>& pop, const std::str
     for (std::size_t gi = 0; static_cast<int>(remaining.size()) < k && gi < st->size(); ++gi)
       remaining.insert(remaining.end(), (*st)[gi].begin(), (*st)[gi].end());
   }
-  const Granularity& last = b.granularity(b.ladder.back());
-  json merged;
-  for (const std::size_t i : remaining) {
-    const json p = classify(pop[i].device, pop[i].tiers, last);
-    if (merged.is_null()) {
-      merged = p;
-      continue;
-    }
-    for (auto& [f, v] : merged["device"].items())
-      if (p["device"][f] != v) v = kAny;
+  // The rest, in order of compute, in consecutive chunks of k to 2k - 1 devices; each chunk
+  // shares one profile in which every field takes the finest class of the ladder (from
+  // `start`) that all its members agree on, "any" when none does.
+  std::sort(remaining.begin(), remaining.end(), [&](std::size_t x, std::size_t y) {
+    return pop[x].device.compute_gflops < pop[y].device.compute_gflops;
+  });
+  std::vector<std::vector<json>> by_step(pop.size());
+  for (const std::size_t i : remaining)
+    for (auto it = first; it != b.ladder.end(); ++it)
+      by_step[i].push_back(classify(pop[i].device, pop[i].tiers, b.granularity(*it)));
+  const std::size_t chunks =
+      std::max<std::size_t>(1, remaining.size() / static_cast<std::size_t>(k));
+  for (std::size_t c = 0; c < chunks; ++c) {
+    const std::size_t lo = c * remaining.size() / chunks, hi = (c + 1) * remaining.size() / chunks;
+    // The finest step whose class of (section, tier, field) is the same for every member.
+    const auto common = [&](const std::string& section, const std::string& tier,
+                            const std::string& field) -> json {
+      for (std::size_t st = 0; st < by_step[remaining[lo]].size(); ++st) {
+        const auto value = [&](std::size_t i) -> json {
+          const json& p = by_step[i][st];
+          if (section == "device") return p["device"][field];
+          return p["tiers"].contains(tier) ? p["tiers"][tier][field] : json();
+        };
+        const json v = value(remaining[lo]);
+        bool same = !v.is_null();
+        for (std::size_t m = lo + 1; m < hi && same; ++m) same = value(remaining[m]) == v;
+        if (same) return v;
+      }
+      return kAny;
+    };
+    json merged = by_step[remaining[lo]].front();
+    merged["granularity"] = "withheld";
+    for (auto& [f, v] : merged["device"].items()) v = common("device", "", f);
     for (auto& [t, fields] : merged["tiers"].items())
-      for (auto& [f, v] : fields.items())
-        if (!p["tiers"].contains(t) || p["tiers"][t][f] != v) v = kAny;
+      for (auto& [f, v] : fields.items()) v = common("tier", t, f);
+    for (std::size_t m = lo; m < hi; ++m) out[remaining[m]] = merged;
   }
-  merged["granularity"] = "withheld";
-  for (const std::size_t i : remaining) out[i] = merged;
   return out;
 }
 
@@ -314,6 +335,7 @@ std::vector<GranularityReport> catalogue_tradeoff(const json& local,
     r.is_default = is_default;
     r.stats = measure_population(profiles);
     r.agreement = decision_agreement(population, profiles);
+    for (const auto& p : profiles) ++r.levels[p.value("granularity", std::string("?"))];
     out.push_back(std::move(r));
   };
   for (const auto& name : b.ladder) {

@@ -5,6 +5,7 @@
 // from the classes agree with decisions made from the exact figures, per granularity.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,9 +57,11 @@ Projection project(const nlohmann::json& local, const CatalogueDevice& d);
 // The shareable profile of each member of a population, generalised until every profile is
 // shared by at least k members (Datafly-style global recoding): all start at granularity
 // `start`; members whose profile fewer than k share move one step down the ladder of
-// data/buckets.json; those left after the last step (with the smallest last-step groups when
-// they are fewer than k) share one profile, "withheld", in which every field they differ on is
-// "any". k <= 1: every member at `start`.
+// data/buckets.json; those left after the last step (with the smallest groups of the latest
+// steps when they are fewer than k), in order of compute, are cut into chunks of k to 2k - 1
+// members, each sharing one "withheld" profile in which every field takes the finest class of
+// the ladder its members agree on, "any" when none (local recoding). k <= 1: every member at
+// `start`.
 std::vector<nlohmann::json> k_anonymise(const std::vector<Projection>& population,
                                         const std::string& start, int k);
 
@@ -75,6 +78,7 @@ struct GranularityReport {
   bool is_default = false;
   PopulationStats stats;
   double agreement = 0;
+  std::map<std::string, int> levels;  // how many devices' profiles are at each granularity
 };
 // Every granularity of data/buckets.json over the projected catalogue, plain and k-anonymised
 // from each step of the ladder, most bits first. The default is the k-anonymised ladder from

@@ -135,6 +135,7 @@ int over_catalogue(const Context& ctx, const PrivacyArgs& a) {
     j["granularity"] = g.name;
     j["default"] = g.is_default;
     j["agreement"] = g.agreement;
+    j["devices_per_granularity"] = g.levels;
     out["granularities"].push_back(j);
     text += fmt::format("{:<26} {:6.2f} {:4} {:9} {:9.1f}%  {}\n",
                         g.name + (g.is_default ? " (default)" : ""), g.stats.bits, g.stats.k,
@@ -145,8 +146,13 @@ int over_catalogue(const Context& ctx, const PrivacyArgs& a) {
     std::cout << out.dump(2) << "\n";
   } else {
     std::cout << text;
-    if (def)
-      std::cout << "\ndefault granularity '" << def->name << "': " << stats_text(def->stats, a.top);
+    if (def) {
+      std::string levels;
+      for (const auto& [name, n] : def->levels)
+        levels += fmt::format("{}{} {}", levels.empty() ? "" : ", ", n, name);
+      std::cout << "\ndefault granularity '" << def->name << "' (devices per step: " << levels
+                << "): " << stats_text(def->stats, a.top);
+    }
   }
   return kOk;
 }
