@@ -1,6 +1,7 @@
 // The Vulkan backend: discovery through the dlopen'd loader (probes/vulkan_loader), f32 / f16 /
-// int8 GEMM (vulkan_gemm.cpp), and f32 conv, attention and glue ops (vulkan_op.cpp and one file per
-// family). Everything is found at run time: no loader, ICD or device means availability() == false
+// int8 GEMM (vulkan_gemm.cpp), f32 conv, attention and glue ops (vulkan_op.cpp and one file per
+// family), and whole graphs resident on the device, one submit per inference (vulkan_graph.cpp).
+// Everything is found at run time: no loader, ICD or device means availability() == false
 // with the reason, never a crash.
 #include "vulkan_backend.h"
 
@@ -159,7 +160,7 @@ class VulkanBackend final : public Backend {
     // act_after (an activation after the whole epilogue) has no dispatch in the resident graph
     // yet: such graphs take the staged path, which applies it on the host.
     const bool act_after = std::any_of(g.nodes.begin(), g.nodes.end(), [](const auto& n) {
-      return n.act_after != Activation::none || n.in_quant.on;
+      return n.act_after != Activation::none || n.in_quant.on || n.in_cast;
     });
     auto r =
         std::getenv("TB_VULKAN_STAGED_GRAPH")
