@@ -208,12 +208,10 @@ class OpenclBackend final : public Backend {
   // Device-resident: one in-order queue, intermediates in device buffers (opencl_graph.cpp).
   Result<std::unique_ptr<PreparedGraph>> prepare_graph(const DeviceGraph& g,
                                                        const PrepareOptions& opts) override {
-    // act_after (an activation after the whole epilogue) and in_quant (a static quantisation of
-    // the input) have no launch in the device graph yet: such graphs take the staged path, which
-    // applies them on the host.
+    // in_quant (a static u8 quantisation of an operand) has no launch in the device graph yet:
+    // such graphs take the staged path, which quantises on the host. act_after is a launch there.
     for (const auto& n : g.nodes)
-      if (n.act_after != Activation::none || n.in_quant.on)
-        return make_staged_graph(*this, g, opts);
+      if (n.in_quant.on) return make_staged_graph(*this, g, opts);
     auto d = device_ctx(opts.device);
     if (!d) return d.error();
     return ocl::prepare_device_graph(d.value(), g);

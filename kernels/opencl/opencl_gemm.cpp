@@ -96,6 +96,11 @@ class GemmKernel final : public DeviceKernel {
         types_(gemm_types(p_.dtype)),
         int8_(is_int8(p_.dtype)) {
     if (int8_) cfg_.packed = false;
+    // In a graph, the packed kernel reads a row-major A in place: A is an activation there, and
+    // packing it would be one more pass per inference. TB_OPENCL_GRAPH_PACK_A=1 packs it as the
+    // PreparedKernel path does (A/B comparisons).
+    const char* e = std::getenv("TB_OPENCL_GRAPH_PACK_A");
+    a_direct_ = graph_mode() && cfg_.packed && !g_.trans_a && !(e && std::string(e) == "1");
   }
 
   Result<void> init() {
@@ -111,6 +116,7 @@ class GemmKernel final : public DeviceKernel {
     if (p_.dtype == DType::f16) opts += " -DHALF_IO";
     if (cfg_.packed) {
       opts += " -DMR=" + std::to_string(cfg_.mr) + " -DNV=" + std::to_string(cfg_.nv);
+      if (a_direct_) opts += " -DA_DIRECT";
     }
     const std::string src = int8_ ? int8_source() : cfg_.packed ? packed_source() : tiled_source();
     if (src.empty()) return make_error("opencl: kernel source not found");
@@ -156,7 +162,8 @@ class GemmKernel final : public DeviceKernel {
       mb_ = (M + static_cast<std::size_t>(cfg_.mr) - 1) / static_cast<std::size_t>(cfg_.mr);
       const std::size_t nr = 16 * static_cast<std::size_t>(cfg_.nv);
       nb_ = (N + nr - 1) / nr;
-      if (auto r = alloc(ap_, bt * mb_ * static_cast<std::size_t>(cfg_.mr) * K * f); !r) return r;
+      if (!a_direct_)
+        if (auto r = alloc(ap_, bt * mb_ * static_cast<std::size_t>(cfg_.mr) * K * f); !r) return r;
       if (auto r = alloc(bp_, bt * nb_ * nr * K * f); !r) return r;
     }
     return {};
@@ -221,8 +228,10 @@ class GemmKernel final : public DeviceKernel {
     return {};
   }
 
-  // The packed kernel reads A and B as panels, packed whenever they change.
-  bool repacks_operand(std::size_t index) const override { return cfg_.packed && index < 2; }
+  // The packed kernel reads B (and A unless a_direct_) as panels, packed whenever they change.
+  bool repacks_operand(std::size_t index) const override {
+    return cfg_.packed && (index == 1 || (index == 0 && !a_direct_));
+  }
   bool reads_operand(std::size_t index) const override { return !repacks_operand(index); }
 
   MemoryStats memory() const override { return mem_; }
@@ -246,7 +255,8 @@ class GemmKernel final : public DeviceKernel {
   Result<void> enqueue() override {
     const cl_int M = static_cast<cl_int>(g_.m), N = static_cast<cl_int>(g_.n),
                  K = static_cast<cl_int>(g_.k);
-    const cl_mem A = cfg_.packed ? ap_.get() : bound_.a, B = cfg_.packed ? bp_.get() : bound_.b;
+    const cl_mem A = cfg_.packed && !a_direct_ ? ap_.get() : bound_.a,
+                 B = cfg_.packed ? bp_.get() : bound_.b;
     const cl_mem C = bound_.c, W = w_ ? w_.get() : bound_.c, bias = bound_.bias, res = bound_.res;
     cl_kernel k = gemm_.get();
     // The packed kernel takes the f32 workspace after C; the others do not.
@@ -362,7 +372,7 @@ class GemmKernel final : public DeviceKernel {
   GemmConfig cfg_;
   std::vector<TensorSpec> io_;
   GemmTypes types_;
-  bool int8_ = false;
+  bool int8_ = false, a_direct_ = false;
   Program program_;
   Kernel gemm_, pack_a_, pack_b_;
   Mem a_, b_, c_, w_, bias_, res_, ap_, bp_;

@@ -12,6 +12,10 @@
 // shares with its operands (both live at that node). The queue is in order, so a buffer is free
 // for the next value as soon as its last reader is enqueued.
 //
+// A node's act_after (an activation after its whole epilogue) is one more launch over its output,
+// in place. in_quant (host-side u8 quantisation of an operand) is not implemented here: such a
+// graph is refused at prepare.
+//
 // Operands a kernel repacks (the packed GEMM's A panel, and B or conv weights when they are not
 // constants) are repacked on the device inside the run, before the node's launches.
 #include <algorithm>
@@ -21,6 +25,8 @@
 
 #include "../device_graph.h"
 #include "opencl_internal.h"
+#include "opencl_op.h"
+#include "program_cache.h"
 
 namespace tb::ocl {
 
@@ -111,6 +117,14 @@ class OpenclGraph final : public PreparedGraph {
     for (const auto& n : g_.nodes) {
       if (n.problem.outputs().size() != 1)
         return make_error("opencl graph: " + n.name + " has more than one output");
+      if (n.in_quant.on)
+        return make_error("opencl graph: " + n.name +
+                          ": in_quant (u8 quantisation of an operand) " + "not implemented");
+      if (n.act_after != Activation::none) {
+        if (g_.values[static_cast<std::size_t>(n.out)].dtype != DType::f32)
+          return make_error("opencl graph: " + n.name + ": act_after on a non-f32 output");
+        if (auto r = init_act_after(); !r) return r;
+      }
       auto k = prepare_device_kernel(d_, n.problem, Buffers::graph);
       if (!k)
         return make_error("prepare " + n.name + " (" + n.problem.str() + "): " + k.error().message);
@@ -213,6 +227,8 @@ class OpenclGraph final : public PreparedGraph {
             return finish_after(make_error(n.name + ": " + r.error().message));
       if (auto r = k.enqueue_launches(events_); !r)
         return finish_after(make_error(n.name + ": " + r.error().message));
+      if (n.act_after != Activation::none)
+        if (auto r = enqueue_act_after(n); !r) return finish_after(r.error());
     }
     for (std::size_t i = 0; i < outputs.size(); ++i) {
       const auto v = static_cast<std::size_t>(g_.outputs[i]);
@@ -279,6 +295,30 @@ class OpenclGraph final : public PreparedGraph {
     return m;
   }
 
+  Result<void> init_act_after() {
+    if (act_) return {};
+    auto built =
+        build_program(d_->context.get(), d_->device, cl_source("gemm_common"), "-cl-std=CL1.2");
+    if (!built) return built.error();
+    act_program_ = std::move(built->program);
+    cl_int err = CL_SUCCESS;
+    act_ = Kernel(clCreateKernel(act_program_.get(), "tb_act_inplace", &err));
+    TB_CL_CHECK_ERR(err, "clCreateKernel(tb_act_inplace)");
+    return {};
+  }
+
+  Result<void> enqueue_act_after(const DeviceGraph::Node& n) {
+    const auto v = static_cast<std::size_t>(n.out);
+    const cl_mem m = mem_[v];
+    TB_CL_CHECK(set_args(act_.get(), m, static_cast<cl_int>(activation_code(n.act_after))));
+    const std::size_t gws[1] = {value_bytes(g_.values[v]) / sizeof(float)};
+    cl_event e = nullptr;
+    TB_CL_CHECK(clEnqueueNDRangeKernel(d_->queue.get(), act_.get(), 1, nullptr, gws, nullptr, 0,
+                                       nullptr, &e));
+    events_.emplace_back(e);
+    return {};
+  }
+
   Result<void> bind_all() {
     std::vector<cl_mem> ins;
     for (std::size_t ni = 0; ni < kernels_.size(); ++ni) {
@@ -321,6 +361,8 @@ class OpenclGraph final : public PreparedGraph {
   std::vector<std::pair<std::size_t, Mem>> consts_;  // value, buffer
   std::vector<cl_mem> mem_;                          // per value; null: none (yet, or any more)
   std::vector<Event> events_;
+  Program act_program_;
+  Kernel act_;  // tb_act_inplace, for act_after
   std::uint64_t arena_bytes_ = 0, constant_bytes_ = 0, uploaded_bytes_ = 0;
   std::size_t launches_per_run_ = 0;
   int repacks_per_run_ = 0;

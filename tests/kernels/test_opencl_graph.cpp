@@ -4,6 +4,7 @@
 // buffers between values whose lifetimes do not overlap, and never too early.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -42,7 +43,12 @@ struct Builder {
       }
     const auto out = p->outputs().at(0);
     const int o = g.add_value({name + ".out", out.dtype, out.shape});
-    g.nodes.push_back({name, p.value(), operands, o});
+    DeviceGraph::Node n;
+    n.name = name;
+    n.problem = p.value();
+    n.in = operands;
+    n.out = o;
+    g.nodes.push_back(std::move(n));
     producer.resize(g.values.size());
     producer[static_cast<std::size_t>(o)] = p.value();
     return o;
@@ -220,6 +226,19 @@ TEST(OpenclGraph, DepthwiseChain) {
   run_and_compare(b);
 }
 
+// ResNet's ReLU after the residual add (act_after), on a conv and on a GEMM.
+TEST(OpenclGraph, ActivationAfterResidual) {
+  SKIP_WITHOUT_OPENCL();
+  Builder b;
+  const int x = b.input(DType::f32, {1, 6, 6, 8});
+  const int a = b.node("a", "conv:n1c8h6w6k8r3s3p1:f32+bias+res", {x, -1, -1, x});
+  b.g.nodes.back().act_after = Activation::relu;
+  const int c = b.node("c", "conv:n1c8h6w6k8r1s1:f32+bias+res", {a, -1, -1, x});
+  b.g.nodes.back().act_after = Activation::gelu;
+  b.g.outputs = {c};
+  run_and_compare(b);
+}
+
 // An intermediate read by two later nodes (and an output that later nodes read too).
 TEST(OpenclGraph, IntermediateWithTwoReaders) {
   SKIP_WITHOUT_OPENCL();
@@ -269,6 +288,22 @@ TEST(OpenclGraph, GemmChain) {
   const int o = b.node("o", "gemm:m12n16k16ta1:f32+res", {h2, s, -1});
   b.g.outputs = {o, s};
   run_and_compare(b);
+}
+
+// The packed GEMM's A panel packed on the device every run instead of read in place.
+TEST(OpenclGraph, GemmChainPackedA) {
+  SKIP_WITHOUT_OPENCL();
+  setenv("TB_OPENCL_GRAPH_PACK_A", "1", 1);
+  Builder b;
+  const int x = b.input(DType::f32, {1, 4, 5, 24});
+  const int h1 = b.node("h1", "conv:n1c24h4w5k20r1s1:f32+bias+relu", {x, -1, -1});
+  const int h2 = b.node("h2", "gemm:m20n12k20:f32+bias", {h1, -1, -1});
+  const int s = b.node("s", "gemm:m20n20k12tb1:f32", {h2, h2});
+  b.g.outputs = {s};
+  auto ran = run_and_compare(b);
+  unsetenv("TB_OPENCL_GRAPH_PACK_A");
+  ASSERT_TRUE(ran.graph);
+  EXPECT_EQ(detail(*ran.graph, "repacks_per_run"), 4);  // A of h1, h2 and s; B of s
 }
 
 TEST(OpenclGraph, GemmChainF16) {

@@ -30,3 +30,10 @@ TB_DEFINE_ACT(float16, tb_act16)
 #define TB_LD(p, i) (p)[i]
 #define TB_ST(x, p, i) ((p)[i] = (x))
 #endif
+
+// A node's activation after its whole epilogue (device graphs: ResNet's ReLU after the residual
+// add), in place over n floats. global: (n).
+__kernel void tb_act_inplace(__global float* x, const int act) {
+  const int i = get_global_id(0);
+  x[i] = tb_act(x[i], act);
+}

@@ -7,6 +7,13 @@
 // C and the residual are TIO (gemm_common.cl); the partial sums between K blocks go to the f32
 // workspace W (for f32, W is C itself).
 #define NR (16 * NV)
+// A_DIRECT: A read in place (row-major M x K, TIO) instead of from packed row panels, for an A
+// that changes every run (an activation in a device graph): no packing pass.
+#ifdef A_DIRECT
+#define TA TIO
+#else
+#define TA float
+#endif
 
 inline float16 tb_load16(const __global float* p, const int valid) {
   if (valid >= 16) return vload16(0, p);
@@ -47,7 +54,7 @@ inline void tb_storeio16(__global half* p, const int valid, const float16 x) {
 #endif
 
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_packed(
-    __global const float* restrict Ap, __global const float* restrict Bp,
+    __global const TA* restrict Ap, __global const float* restrict Bp,
     __global TIO* C, __global float* W, __global const float* restrict bias,
     __global const TIO* restrict res, const int M, const int N, const int K, const int k0,
     const int kc, const int flags, const int epi, const int rb) {
@@ -63,8 +70,16 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_packed(
 
   // rb row blocks per work-item, one after the other: the kc x NR panel of B stays in L1.
   for (int ib = ig * rb; ib < min(ig * rb + rb, mb); ++ib) {
-    const __global float* a = Ap + ((long)b * mb + ib) * (long)K * MR + (long)k0 * MR;
     const int row0 = ib * MR;
+#ifdef A_DIRECT
+    // Rows past M read row M - 1 (their results are not stored).
+    const __global TIO* arow[MR];
+#pragma unroll
+    for (int r = 0; r < MR; ++r)
+      arow[r] = Ap + (long)b * M * K + (long)min(row0 + r, M - 1) * K + k0;
+#else
+    const __global float* a = Ap + ((long)b * mb + ib) * (long)K * MR + (long)k0 * MR;
+#endif
     float16 acc[MR][NV];
     if (flags & 1) {
 #pragma unroll
@@ -87,7 +102,11 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_packed(
       for (int v = 0; v < NV; ++v) bv[v] = bp[k * NV + v];
 #pragma unroll
       for (int r = 0; r < MR; ++r) {
+#ifdef A_DIRECT
+        const float16 av = (float16)(TB_LD(arow[r], k));
+#else
         const float16 av = (float16)(a[k * MR + r]);
+#endif
 #pragma unroll
         for (int v = 0; v < NV; ++v) acc[r][v] = fma(av, bv[v], acc[r][v]);
       }
