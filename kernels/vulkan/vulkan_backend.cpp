@@ -157,17 +157,17 @@ class VulkanBackend final : public Backend {
         return make_error(n.name + " (" + n.problem.str() + "): " + s.reason);
     auto ctx = vulkan::shared_context(opts.device);
     if (!ctx) return ctx.error();
-    // act_after (an activation after the whole epilogue) has no dispatch in the resident graph
-    // yet: such graphs take the staged path, which applies it on the host.
-    const bool act_after = std::any_of(g.nodes.begin(), g.nodes.end(), [](const auto& n) {
-      return n.act_after != Activation::none || n.in_quant.on || n.in_cast;
-    });
+    // in_quant / in_cast (an operand converted to u8 / bf16 on its way in) have no dispatch in
+    // the resident graph yet: such graphs take the staged path, which converts on the host.
+    // act_after is a dispatch of its own there.
+    const bool convert = std::any_of(g.nodes.begin(), g.nodes.end(),
+                                     [](const auto& n) { return n.in_quant.on || n.in_cast; });
     auto r =
         std::getenv("TB_VULKAN_STAGED_GRAPH")
             ? Result<std::unique_ptr<PreparedGraph>>(make_error("TB_VULKAN_STAGED_GRAPH is set"))
-        : act_after ? Result<std::unique_ptr<PreparedGraph>>(
-                          make_error("a node applies an activation after its residual add"))
-                    : vulkan::prepare_resident_graph(ctx.value(), g);
+        : convert ? Result<std::unique_ptr<PreparedGraph>>(
+                        make_error("a node converts an operand (in_quant / in_cast)"))
+                  : vulkan::prepare_resident_graph(ctx.value(), g);
     if (r) return r;
     auto staged = make_staged_graph(*this, g, opts);
     if (!staged) return staged.error();

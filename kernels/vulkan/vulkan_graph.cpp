@@ -6,7 +6,8 @@
 //      lifetimes (first write to last read, in node order) do not overlap share one (greedy
 //      first fit; a buffer grows to its largest tenant). Constants get their own buffers, in the
 //      layout each consumer reads (raw, or packed for the packed GEMM shaders);
-//   3. one descriptor set per node, written once;
+//   3. one descriptor set per node, written once; a node's act_after (an activation after its
+//      whole epilogue) is one more dispatch, in place over its output;
 //   4. one command buffer: input copies (only where the device memory is not host-visible),
 //      the dispatches with a memory barrier before any dispatch that reads what an earlier one
 //      wrote since the last barrier or overwrites what one read (a shared buffer's next tenant),
@@ -75,6 +76,8 @@ struct Node {
   std::unique_ptr<vk::DescriptorSet> set;
   std::string kind;  // shader (and gemm configuration): the profile's key
   std::string gemm_cfg;
+  int gnode = -1;  // the DeviceGraph node it runs (act_after: the node it follows)
+  int out = -1;    // the value it writes
 };
 
 // A pointwise conv (1 x 1, stride 1, no padding, one group) is a GEMM over the NHWC bytes as
@@ -112,8 +115,14 @@ class VulkanGraph final : public PreparedGraph {
     is_const_.assign(nv, false);
     for (int v : g_.constants) is_const_[static_cast<std::size_t>(v)] = true;
     needs_raw_.assign(nv, false);
-    for (std::size_t i = 0; i < g_.nodes.size(); ++i)
+    for (std::size_t i = 0; i < g_.nodes.size(); ++i) {
       if (auto r = plan_node(i); !r) return make_error(g_.nodes[i].name + ": " + r.error().message);
+      nodes_.back().gnode = static_cast<int>(i);
+      nodes_.back().out = g_.nodes[i].out;
+      if (g_.nodes[i].act_after != Activation::none)
+        if (auto r = plan_act_after(i); !r)
+          return make_error(g_.nodes[i].name + ": " + r.error().message);
+    }
     plan_memory();
     const auto t_setup = std::chrono::steady_clock::now();
     if (auto r = create_buffers(); !r) return r;
@@ -311,6 +320,33 @@ class VulkanGraph final : public PreparedGraph {
         return make_error("binding names tensor " + std::to_string(b) + " of " +
                           std::to_string(nin + 1));
     }
+    nodes_.push_back(std::move(n));
+    return {};
+  }
+
+  // act_after: one more dispatch, the activation in place over the node's output.
+  Result<void> plan_act_after(std::size_t ni) {
+    const auto& gn = g_.nodes[ni];
+    const auto& v = g_.values[static_cast<std::size_t>(gn.out)];
+    if (v.dtype != DType::f32) return make_error("act_after on a non-f32 output");
+    OpPlan plan;
+    plan.blob = "act_f32";
+    plan.items = spec_bytes(v) / sizeof(float);
+    plan.spec = {activation_code(gn.act_after)};
+    plan.push = {static_cast<std::uint32_t>(plan.items), 0, 0};
+    plan.bindings = {0};
+    auto d = make_op_dispatch(*ctx_, plan);
+    if (!d) return d.error();
+    Node n;
+    n.pipeline = std::move(d->pipeline);
+    n.stats = d->stats;
+    n.push = plan.push;
+    n.gx = d->gx;
+    n.gy = d->gy;
+    n.kind = "act_after " + std::string(activation_name(gn.act_after));
+    n.bindings = {{Ref::value, gn.out}};
+    n.gnode = static_cast<int>(ni);
+    n.out = gn.out;
     nodes_.push_back(std::move(n));
     return {};
   }
@@ -550,7 +586,7 @@ class VulkanGraph final : public PreparedGraph {
       VkBuffer write = VK_NULL_HANDLE;
       for (std::size_t b = 0; b < nd.bindings.size(); ++b) {
         const Ref& r = nd.bindings[b];
-        if (r.kind == Ref::value && r.index == g_.nodes[i].out)
+        if (r.kind == Ref::value && r.index == nd.out)
           write = buffer(r);
         else
           reads.push_back(buffer(r));
@@ -618,8 +654,10 @@ class VulkanGraph final : public PreparedGraph {
     for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = i;
     std::sort(idx.begin(), idx.end(), [&](auto a, auto b) { return node_s_[a] > node_s_[b]; });
     for (std::size_t j = 0; j < idx.size(); ++j)
-      std::fprintf(stderr, "  node %8.3f ms  %s %s\n", node_s_[idx[j]] / runs_ * 1e3,
-                   g_.nodes[idx[j]].name.c_str(), g_.nodes[idx[j]].problem.str().c_str());
+      std::fprintf(stderr, "  node %8.3f ms  %s %s%s\n", node_s_[idx[j]] / runs_ * 1e3,
+                   g_.nodes[static_cast<std::size_t>(nodes_[idx[j]].gnode)].name.c_str(),
+                   g_.nodes[static_cast<std::size_t>(nodes_[idx[j]].gnode)].problem.str().c_str(),
+                   nodes_[idx[j]].kind.starts_with("act_after") ? " (act_after)" : "");
   }
 
   std::shared_ptr<Context> ctx_;

@@ -47,7 +47,12 @@ struct GraphCase {
     }
     const auto out = p->outputs().at(0);
     const int v = g.add_value({name, out.dtype, out.shape});
-    g.nodes.push_back({name, p.value(), std::move(in), v});
+    DeviceGraph::Node n;
+    n.name = name;
+    n.problem = p.value();
+    n.in = std::move(in);
+    n.out = v;
+    g.nodes.push_back(std::move(n));
     return v;
   }
   void output(int v) {
@@ -187,11 +192,13 @@ TEST(VulkanGraph, ResidualAndSharedIntermediate) {
   const int b = c.node("b", "conv:n1c8h6w6k8r3s3p1g8:f32+bias+relu6", {a, -1, -1});
   const int cc = c.node("c", "conv:n1c8h6w6k8r1s1:f32+bias", {b, -1, -1});
   const int d = c.node("d", "conv:n1c8h6w6k8r3s3p1:f32+bias+res", {cc, -1, -1, a});
+  c.g.nodes.back().act_after = Activation::relu;  // ResNet's ReLU after the residual add
   const int e = c.node("e", "conv:n1c8h6w6k8r1s1:f32+res", {d, -1, x});  // residual: the input
   c.output(e);
   c.output(a);
   auto vg = check_case(c);
   ASSERT_TRUE(vg);
+  EXPECT_EQ(detail(*vg, "dispatches"), 6);  // five nodes and d's act_after
 }
 
 TEST(VulkanGraph, LongChainSharesBuffers) {

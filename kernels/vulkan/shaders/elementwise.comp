@@ -3,6 +3,8 @@
 //   OP 0: binary, Y = A + B (is_mul 0) or A * B; bindings 0 A, 1 B, 2 Y; items n.
 //   OP 1: RoPE rotate-half; bindings 0 X, 1 cos, 2 sin, 3 Y; items t * h * d/2 (one pair each).
 //   OP 2: embedding, Y[t] = table[ids[t] mod v]; bindings 0 table, 1 ids, 2 Y; items t * d.
+//   OP 3: activation in place, X = act(X) (specialization constant 1, activation.glsl); binding
+//         0 X; items n. The resident graph's act_after (an activation after a whole epilogue).
 #extension GL_GOOGLE_include_directive : require
 #include "op_common.glsl"
 
@@ -34,7 +36,7 @@ void main() {
   Y[o + k] = x0 * c - x1 * s;
   Y[o + k + hd] = x1 * c + x0 * s;
 }
-#else
+#elif OP == 2
 // a: vocabulary rows v, b: row length d.
 layout(std430, binding = 0) readonly buffer BufT { float table[]; };
 layout(std430, binding = 1) readonly buffer BufI { int ids[]; };
@@ -48,5 +50,14 @@ void main() {
   const uint m = uint(abs(id)) % pc.a;  // abs(INT_MIN) as uint is 2^31, its magnitude
   const uint row = (id < 0 && m != 0u) ? pc.a - m : m;
   Y[i] = table[row * pc.b + j];
+}
+#elif OP == 3
+#include "activation.glsl"
+layout(constant_id = 1) const int ACT = 0;
+layout(std430, binding = 0) buffer BufX { float X[]; };
+void main() {
+  const uint i = tb_item();
+  if (i >= pc.total) return;
+  X[i] = tb_act(X[i], ACT);
 }
 #endif
