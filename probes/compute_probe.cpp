@@ -158,7 +158,7 @@ bool converged(const std::vector<Span>& spans) {
 struct Rate {
   Figure figure;
   int rejected = 0;       // trials that did not converge
-  bool cpu_time = false;  // no trial converged: the figure is from the members' CPU time
+  bool cpu_time = false;  // too few trials converged: the figure is from the members' CPU time
 };
 
 // Rate in units per second (ops_per_iter units per iteration per thread): the sum of the
@@ -166,6 +166,7 @@ struct Rate {
 // have converged or 4 * s.trials were tried. When none converged (a busy machine: the members
 // took turns on the cores), the figure is the sum of ops / CPU time of each member, the rate of
 // each pinned core while it ran, labelled as such; a ceiling, not what a busy machine delivers.
+// The same when fewer than half of s.trials converged.
 Rate measure_rate(const Loop& loop, std::int64_t iters, double ops_per_iter, int threads,
                   const Settings& s, bool* pinned) {
   std::vector<int> cpus = s.cpus;
@@ -190,8 +191,9 @@ Rate measure_rate(const Loop& loop, std::int64_t iters, double ops_per_iter, int
     else
       ++r.rejected;
   }
-  r.cpu_time = good.empty();
-  r.figure = summarize(good.empty() ? by_cpu : good);
+  // Fewer than half the trials converged: too few for a median, take the CPU-time rates.
+  r.cpu_time = 2 * static_cast<int>(good.size()) < s.trials;
+  r.figure = summarize(r.cpu_time ? by_cpu : good);
   return r;
 }
 
@@ -307,7 +309,12 @@ nlohmann::json probe_compute(const SectionOptions& opts, const Topology& topo) {
         {"single_thread", to_json(one)},
         {"all_threads", to_json(all)},
         // Trials left out: members not running together, or preempted.
-        {"rejected_trials", {{"single_thread", one_r.rejected}, {"all_threads", all_r.rejected}}}};
+        {"rejected_trials", {{"single_thread", one_r.rejected}, {"all_threads", all_r.rejected}}},
+        // How each figure was timed: "spans" (the members' own wall times, every trial
+        // converged) or "cpu-time" (a busy machine: fewer than half converged).
+        {"method",
+         {{"single_thread", one_r.cpu_time ? "cpu-time" : "spans"},
+          {"all_threads", all_r.cpu_time ? "cpu-time" : "spans"}}}};
     if (kern.name.rfind("f32_", 0) == 0 && one.median > f32_best_1t) {
       f32_best_1t = one.median;
       f32_best_all = all.median;
