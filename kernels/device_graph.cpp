@@ -27,6 +27,10 @@ void quantize_u8(const float* p, std::int64_t n, const DeviceGraph::Node::Quant&
   }
 }
 
+void round_bf16(const float* x, std::int64_t n, std::uint16_t* out) {
+  for (std::int64_t i = 0; i < n; ++i) out[i] = f32_to_bf16(x[i]);
+}
+
 Result<void> DeviceGraph::verify() const {
   const auto nv = static_cast<int>(values.size());
   std::vector<int> written(values.size(), 0);
@@ -53,9 +57,12 @@ Result<void> DeviceGraph::verify() const {
       const auto& v = values[static_cast<std::size_t>(n.in[i])];
       if (!written[static_cast<std::size_t>(n.in[i])])
         return make_error(n.name + ": reads " + v.name + " before it is written");
-      const DType want = i == 0 && n.in_quant.on ? DType::f32 : specs[i].dtype;
+      const bool converted = i == 0 && (n.in_quant.on || n.in_cast);
+      const DType want = converted ? DType::f32 : specs[i].dtype;
       if (i == 0 && n.in_quant.on && specs[i].dtype != DType::u8)
         return make_error(n.name + ": in_quant on an operand that is not u8");
+      if (i == 0 && n.in_cast && specs[i].dtype != DType::bf16)
+        return make_error(n.name + ": in_cast on an operand that is not bf16");
       if (v.dtype != want || numel(v.shape) != numel(specs[i].shape))
         return make_error(n.name + ": operand " + specs[i].name + " does not match " + v.name);
     }
@@ -225,6 +232,8 @@ class StagedGraph final : public PreparedGraph {
       const Tensor& v = host_[static_cast<std::size_t>(in[i])];
       if (i == 0 && g_.nodes[ni].in_quant.on)
         quantize_u8(v, g_.nodes[ni].in_quant, n.slots[i]);
+      else if (i == 0 && g_.nodes[ni].in_cast)
+        round_bf16(v.data<float>(), v.numel(), n.slots[i].data<std::uint16_t>());
       else
         std::memcpy(n.slots[i].raw(), v.raw(), n.slots[i].bytes());
     }

@@ -53,6 +53,9 @@ struct DeviceGraph {
       float scale = 1;
       int zp = 0;
     } in_quant;
+    // When set, in[0] is an f32 value that the node rounds to the bf16 its problem reads (bf16
+    // tiers: no host casts between layers).
+    bool in_cast = false;
   };
   std::vector<TensorSpec> values;
   std::vector<Node> nodes;
@@ -98,6 +101,9 @@ void quantize_u8(const float* x, std::int64_t n, const DeviceGraph::Node::Quant&
 inline void quantize_u8(const Tensor& x, const DeviceGraph::Node::Quant& q, Tensor& out) {
   quantize_u8(x.data<float>(), x.numel(), q, out.data<std::uint8_t>());
 }
+
+// in_cast on the host: n floats -> n bf16 (round to nearest even, as the host cast op).
+void round_bf16(const float* x, std::int64_t n, std::uint16_t* out);
 
 // The staged graph over any backend's PreparedKernels (see the top of this file).
 Result<std::unique_ptr<PreparedGraph>> make_staged_graph(Backend& b, const DeviceGraph& g,

@@ -173,12 +173,17 @@ Executor::NodeIo Executor::node_io(std::size_t li) const {
     io.in_value.push_back(o.kind == Operand::value ? o.index : -1);
     io.constant.push_back(o.kind == Operand::weight);
   }
-  // A folded quantize: the node reads its f32 input and quantises with the calibrated scale.
+  // A folded quantize or cast: the node reads its f32 input and converts it (quantises with the
+  // calibrated scale, or rounds to bf16).
   if (const int q = quant_of_value(io.in_value[0]); q >= 0) {
-    const Operand& x = g_.layers[static_cast<std::size_t>(q)].in[0];
+    const Layer& ql = g_.layers[static_cast<std::size_t>(q)];
+    const Operand& x = ql.in[0];
     io.in[0] = &operand(x), io.in_value[0] = x.index;
-    const auto qv = static_cast<std::size_t>(g_.layers[static_cast<std::size_t>(q)].out);
-    io.quant = {true, qscale_[qv], qzp_[qv]};
+    const auto qv = static_cast<std::size_t>(ql.out);
+    if (ql.host == HostOp::quantize)
+      io.quant = {true, qscale_[qv], qzp_[qv]};
+    else
+      io.cast = true;
   }
   io.out = l.out;
   if (act_after_of_[li] >= 0) io.out = g_.layers[static_cast<std::size_t>(act_after_of_[li])].out;
@@ -298,24 +303,27 @@ Result<void> Executor::plan(Backend& b, const PrepareOptions& po, bool fold_quan
       if (o.kind == Operand::value) ++readers[static_cast<std::size_t>(o.index)];
   act_after_of_.assign(g_.layers.size(), -1);
   // With calibrated scales, a quantize whose u8 output only kernels read (as their first operand;
-  // dequantizes read its scale, not its data) folds into those kernels' nodes (in_quant).
+  // dequantizes read its scale, not its data) folds into those kernels' nodes (in_quant); so does
+  // a cast of an f32 value to bf16 (in_cast, no calibration needed).
   folded_quant_.assign(g_.values.size(), -1);
-  if (fold_quant)
-    for (std::size_t li = 0; li < g_.layers.size(); ++li) {
-      const Layer& l = g_.layers[li];
-      if (l.host != HostOp::quantize) continue;
-      bool ok = l.out != g_.output;
-      for (const auto& r : g_.layers)
-        for (std::size_t i = 0; i < r.in.size(); ++i)
-          if (r.in[i].kind == Operand::value && r.in[i].index == l.out)
-            ok = ok && ((r.problem && i == 0) || (r.host == HostOp::dequantize && i == 1));
-      if (ok) folded_quant_[static_cast<std::size_t>(l.out)] = static_cast<int>(li);
-    }
+  for (std::size_t li = 0; li < g_.layers.size(); ++li) {
+    const Layer& l = g_.layers[li];
+    const bool cast = l.host == HostOp::cast && operand(l.in[0]).dtype() == DType::f32 &&
+                      g_.values[static_cast<std::size_t>(l.out)].dtype == DType::bf16;
+    if (!cast && !(fold_quant && l.host == HostOp::quantize)) continue;
+    bool ok = l.out != g_.output;
+    for (const auto& r : g_.layers)
+      for (std::size_t i = 0; i < r.in.size(); ++i)
+        if (r.in[i].kind == Operand::value && r.in[i].index == l.out)
+          ok = ok && ((r.problem && i == 0) || (r.host == HostOp::dequantize && i == 1));
+    if (ok) folded_quant_[static_cast<std::size_t>(l.out)] = static_cast<int>(li);
+  }
   // Steps: host ops alone, maximal runs of kernel layers together.
   for (std::size_t li = 0; li < g_.layers.size(); ++li) {
     const Layer& l = g_.layers[li];
-    if (l.host == HostOp::dequantize && fused_dequant_[li]) continue;        // runs in its kernel
-    if (l.host == HostOp::quantize && quant_of_value(l.out) >= 0) continue;  // in its consumers
+    if (l.host == HostOp::dequantize && fused_dequant_[li]) continue;  // runs in its kernel
+    if ((l.host == HostOp::quantize || l.host == HostOp::cast) && quant_of_value(l.out) >= 0)
+      continue;  // in its consumers
     if (l.host == HostOp::activation && !steps_.empty() && steps_.back().host_layer < 0) {
       const std::size_t k = steps_.back().kernel_layers.back();
       const int v = l.in[0].index;
@@ -369,6 +377,7 @@ Result<void> Executor::plan(Backend& b, const PrepareOptions& po, bool fold_quan
       if (act_after_of_[li] >= 0)
         node.act_after = g_.layers[static_cast<std::size_t>(act_after_of_[li])].act;
       node.in_quant = io.quant;
+      node.in_cast = io.cast;
       for (std::size_t i = 0; i < io.in.size(); ++i) {
         const int v = io.in_value[i];
         if (v >= 0 && value_id.count(v)) {

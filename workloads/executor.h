@@ -78,6 +78,7 @@ class Executor {
     std::vector<int> in_value;       // graph value per input, -1 for weights and fused params
     std::vector<bool> constant;      // uploaded once
     DeviceGraph::Node::Quant quant;  // in[0] quantised by the node (a folded quantize)
+    bool cast = false;               // in[0] rounded to bf16 by the node (a folded cast)
     int out = -1;
   };
   // The steps and their prepared segments; fold_quant: quantize layers fold into their consumers

@@ -83,14 +83,16 @@ class Graph final : public PreparedGraph {
       const auto& n = g_.nodes[ni];
       const Problem& p = n.problem;
       bool native = false;
-      if (p.dtype == DType::f32 && !p.post.scales) {
+      if ((p.dtype == DType::f32 || (p.dtype == DType::bf16 && n.in_cast)) && !p.post.scales) {
         if (const auto* c = p.as<ConvDesc>()) native = conv(n, *c);
-        if (const auto* d = p.as<PoolDesc>()) native = pool(n, *d);
-        if (const auto* d = p.as<BinaryDesc>()) native = binary(n, *d);
+        if (const auto* d = p.as<PoolDesc>(); d && p.dtype == DType::f32) native = pool(n, *d);
+        if (const auto* d = p.as<BinaryDesc>(); d && p.dtype == DType::f32) native = binary(n, *d);
         if (const auto* d = p.as<GemmDesc>()) native = matmul(n, *d);
       }
       if (p.dtype == DType::s8 && p.post.scales && n.in_quant.on)
         if (const auto* c = p.as<ConvDesc>()) native = conv_s8(n, *c);
+      if (p.dtype == DType::s8 && p.post.scales && n.in_quant.on)
+        if (const auto* g = p.as<GemmDesc>()) native = matmul_s8(n, *g);
       if (!native) kernel_node(n);
     }
     // Outputs: plain, in the caller's tensors.
@@ -207,7 +209,7 @@ class Graph final : public PreparedGraph {
                     " reorders, " + std::to_string(post_ops_) + " fused post-ops, arena " +
                     mib(arena_bytes_) + " MiB";
     if (int8_convs_ > 0)
-      s += ", " + std::to_string(int8_convs_) + " u8 x s8 convolutions behind " +
+      s += ", " + std::to_string(int8_convs_) + " u8 x s8 convolutions and matmuls behind " +
            std::to_string(quantize_steps_) + " static quantising reorders";
     if (!kernels_.empty())
       s += ", " + std::to_string(kernels_.size()) + " nodes as kernels on plain copies";
@@ -299,6 +301,7 @@ class Graph final : public PreparedGraph {
     std::vector<int> in_buf;    // plain buffer per non-constant slot
     Activation act_after = Activation::none;
     DeviceGraph::Node::Quant in_quant;
+    bool in_cast = false;
   };
 
   int add_buf(const dnnl::memory::desc& md, Buf::Kind kind, int io = -1) {
@@ -396,13 +399,13 @@ class Graph final : public PreparedGraph {
   // letting each convolution choose with format_tag::any mixes brgemm's NHWC and the direct
   // kernels' blocked layouts, and the reorders between them cost more than they save), else
   // any. TB_ONEDNN_LAYOUT=any|nhwc|blocked overrides (recorded with the run's environment).
-  dnnl::memory::desc act_md(const dims& d) const {
-    const auto f32 = dnnl::memory::data_type::f32;
-    if (layout_ == "any") return TB_DNNL(dnnl::memory::desc(d, f32, tag::any));
-    if (layout_ == "nhwc") return TB_DNNL(dnnl::memory::desc(d, f32, tag::nhwc));
+  dnnl::memory::desc act_md(const dims& d, DType t = DType::f32) const {
+    const auto dt = to_dnnl(t);
+    if (layout_ == "any") return TB_DNNL(dnnl::memory::desc(d, dt, tag::any));
+    if (layout_ == "nhwc") return TB_DNNL(dnnl::memory::desc(d, dt, tag::nhwc));
     if (d[1] % block_ == 0)
-      return TB_DNNL(dnnl::memory::desc(d, f32, block_ == 16 ? tag::nChw16c : tag::nChw8c));
-    return TB_DNNL(dnnl::memory::desc(d, f32, tag::any));
+      return TB_DNNL(dnnl::memory::desc(d, dt, block_ == 16 ? tag::nChw16c : tag::nChw8c));
+    return TB_DNNL(dnnl::memory::desc(d, dt, tag::any));
   }
 
   // Post-ops: the problem's activation, its residual (src1 in dst's layout), act_after.
@@ -478,24 +481,69 @@ class Graph final : public PreparedGraph {
     return true;
   }
 
+  // int8 gemm with weights: a quantising reorder of A (f32 -> u8) and a u8 x s8 matmul with the
+  // +scales epilogue as post-ops, as conv_s8.
+  bool matmul_s8(const DeviceGraph::Node& n, const GemmDesc& g) {
+    if (g.batch != 1 || g.trans_a || const_of_.count(n.in[0]) || !const_of_.count(n.in[1]))
+      return false;
+    using dt = dnnl::memory::data_type;
+    const auto a_u8 = TB_DNNL(dnnl::memory::desc({g.m, g.k}, dt::u8, tag::ab));
+    const auto b_user = g.trans_b ? TB_DNNL(dnnl::memory::desc({g.k, g.n}, dt::s8, dims{1, g.k}))
+                                  : TB_DNNL(dnnl::memory::desc({g.k, g.n}, dt::s8, tag::ab));
+    const auto b_any = TB_DNNL(dnnl::memory::desc({g.k, g.n}, dt::s8, tag::any));
+    const auto c_md = plain_md({g.m, g.n}, DType::f32);
+    EpilogueArgs epi = epilogue_post_ops(n.problem.post, 2, c_md, 1);
+    append_activation(epi.ops, n.act_after);
+    const int a = view(ensure_plain(n.in[0]), plain_md({g.m, g.k}, DType::f32));
+    dnnl::matmul::primitive_desc pd;
+    dnnl::reorder::primitive_desc qpd;
+    try {
+      pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_u8, b_any, dnnl::memory::desc(), c_md),
+                                        attr_with(epi.ops), cpu_engine());
+      dnnl::primitive_attr qa = attr_with();
+      qa.set_output_scales(0, {1.f / n.in_quant.scale});
+      if (n.in_quant.zp != 0) qa.set_zero_points(DNNL_ARG_DST, 0, {n.in_quant.zp});
+      qpd = dnnl::reorder::primitive_desc(cpu_engine(), buf_[static_cast<std::size_t>(a)].md,
+                                          cpu_engine(), a_u8, qa);
+    } catch (const dnnl::error&) {
+      return false;
+    }
+    const int q = add_buf(a_u8, Buf::arena);
+    add_step(qpd, {{DNNL_ARG_FROM, a}, {DNNL_ARG_TO, q}});
+    ++quantize_steps_;
+    std::vector<std::pair<int, int>> args = {
+        {DNNL_ARG_SRC, q}, {DNNL_ARG_WEIGHTS, constant_buf(n.in[1], b_user, pd.weights_desc())}};
+    for (const auto& x : epi.args) {
+      const int v = n.in[static_cast<std::size_t>(x.input)];
+      const int b = const_of_.count(v) ? constant_buf(v, x.md, x.md) : view(ensure_plain(v), x.md);
+      args.emplace_back(DNNL_ARG_ATTR_MULTIPLE_POST_OP(x.post_op) | DNNL_ARG_SRC_1, b);
+    }
+    post_ops_ += epi.ops.len();
+    const int dst = add_buf(c_md, Buf::arena);
+    args.emplace_back(DNNL_ARG_DST, dst);
+    add_step(pd, std::move(args));
+    set_output(n, dst, {});
+    ++int8_convs_;
+    return true;
+  }
+
   bool conv(const DeviceGraph::Node& n, const ConvDesc& c) {
     if (const_of_.count(n.in[0]) || !const_of_.count(n.in[1])) return false;
     const std::int64_t G = c.groups, cg = c.c / G, kg = c.k / G;
+    // f32, or bf16 read from an f32 value (in_cast: the reorder into the src layout rounds).
+    const auto wdt = to_dnnl(n.problem.dtype);
     const int src = image(n.in[0], c.n, c.c, c.h, c.w);
     dnnl::memory::desc w_user, w_any;
     if (G == 1) {
-      w_user = TB_DNNL(dnnl::memory::desc({c.k, c.c, c.r, c.s}, dnnl::memory::data_type::f32,
-                                          dims{c.r * c.s * cg, 1, c.s * cg, cg}));
-      w_any =
-          TB_DNNL(dnnl::memory::desc({c.k, c.c, c.r, c.s}, dnnl::memory::data_type::f32, tag::any));
+      w_user = TB_DNNL(
+          dnnl::memory::desc({c.k, c.c, c.r, c.s}, wdt, dims{c.r * c.s * cg, 1, c.s * cg, cg}));
+      w_any = TB_DNNL(dnnl::memory::desc({c.k, c.c, c.r, c.s}, wdt, tag::any));
     } else {
-      w_user =
-          TB_DNNL(dnnl::memory::desc({G, kg, cg, c.r, c.s}, dnnl::memory::data_type::f32,
-                                     dims{kg * c.r * c.s * cg, c.r * c.s * cg, 1, c.s * cg, cg}));
-      w_any = TB_DNNL(
-          dnnl::memory::desc({G, kg, cg, c.r, c.s}, dnnl::memory::data_type::f32, tag::any));
+      w_user = TB_DNNL(dnnl::memory::desc(
+          {G, kg, cg, c.r, c.s}, wdt, dims{kg * c.r * c.s * cg, c.r * c.s * cg, 1, c.s * cg, cg}));
+      w_any = TB_DNNL(dnnl::memory::desc({G, kg, cg, c.r, c.s}, wdt, tag::any));
     }
-    const auto src_any = act_md({c.n, c.c, c.h, c.w});
+    const auto src_any = act_md({c.n, c.c, c.h, c.w}, n.problem.dtype);
     const auto dst_any = act_md({c.n, c.k, c.oh(), c.ow()});
     const auto bias_md =
         c.k > 0 && n.problem.post.bias ? plain_md({c.k}, DType::f32) : dnnl::memory::desc();
@@ -588,12 +636,14 @@ class Graph final : public PreparedGraph {
   bool matmul(const DeviceGraph::Node& n, const GemmDesc& g) {
     if (g.batch != 1 || g.trans_a || const_of_.count(n.in[0]) || !const_of_.count(n.in[1]))
       return false;
-    const auto f32 = dnnl::memory::data_type::f32;
-    const int a = ensure_plain(n.in[0]);
-    const auto a_md = plain_md({g.m, g.k}, DType::f32);
-    const auto b_user = g.trans_b ? TB_DNNL(dnnl::memory::desc({g.k, g.n}, f32, dims{1, g.k}))
-                                  : plain_md({g.k, g.n}, DType::f32);
-    const auto b_any = TB_DNNL(dnnl::memory::desc({g.k, g.n}, f32, tag::any));
+    const DType t = n.problem.dtype;  // f32, or bf16 from an f32 value (in_cast)
+    const auto wdt = to_dnnl(t);
+    const auto a_md = plain_md({g.m, g.k}, t);
+    // bf16: the f32 value rounded by a reorder into a bf16 copy.
+    const int a = as_layout(view(ensure_plain(n.in[0]), plain_md({g.m, g.k}, DType::f32)), a_md);
+    const auto b_user = g.trans_b ? TB_DNNL(dnnl::memory::desc({g.k, g.n}, wdt, dims{1, g.k}))
+                                  : plain_md({g.k, g.n}, t);
+    const auto b_any = TB_DNNL(dnnl::memory::desc({g.k, g.n}, wdt, tag::any));
     const auto c_md = plain_md({g.m, g.n}, DType::f32);
     const auto bias_md =
         n.problem.post.bias ? plain_md({1, g.n}, DType::f32) : dnnl::memory::desc();
@@ -601,7 +651,7 @@ class Graph final : public PreparedGraph {
     const auto desc = TB_DNNL(dnnl::matmul::desc(a_md, b_any, bias_md, c_md));
     const auto pd = TB_DNNL(dnnl::matmul::primitive_desc(
         desc, attr_with(post_ops(n, n.problem.post.residual ? &res_md : nullptr)), cpu_engine()));
-    const int av = view(a, a_md);
+    const int av = a;
     std::vector<std::pair<int, int>> args = {
         {DNNL_ARG_SRC, av}, {DNNL_ARG_WEIGHTS, constant_buf(n.in[1], b_user, pd.weights_desc())}};
     if (n.problem.post.bias)
@@ -624,6 +674,7 @@ class Graph final : public PreparedGraph {
   void kernel_node(const DeviceGraph::Node& n) {
     KernelNode k;
     k.name = n.name, k.problem = n.problem, k.act_after = n.act_after, k.in_quant = n.in_quant;
+    k.in_cast = n.in_cast;
     for (const auto& s : n.problem.inputs()) k.slots.emplace_back(s.dtype, s.shape);
     for (const auto& s : n.problem.outputs()) k.outs.emplace_back(s.dtype, s.shape);
     Step st;
@@ -649,6 +700,9 @@ class Graph final : public PreparedGraph {
       if (i == 0 && k.in_quant.on)
         quantize_u8(static_cast<const float*>(src), k.slots[0].numel(), k.in_quant,
                     k.slots[0].data<std::uint8_t>());
+      else if (i == 0 && k.in_cast)
+        round_bf16(static_cast<const float*>(src), k.slots[0].numel(),
+                   k.slots[0].data<std::uint16_t>());
       else
         std::memcpy(k.slots[i].raw(), src, k.slots[i].bytes());
       if (auto r = k.kernel->upload_input(i, k.slots[i]); !r)

@@ -53,6 +53,14 @@ const std::vector<Case>& cases() {
        1e-3},
       // Bottlenecks with projection shortcuts and relu(conv3 + shortcut): act_after.
       {"resnet50_1block_64", [] { return resnet50("t", 64, 1, DType::f32, 1); }, 1e-3},
+      // bf16: the host casts fold into the nodes (in_cast).
+      {"mobilenetv2_035_32_bf16", [] { return mobilenet_v2("t", 0.35, 32, 10, 1, DType::bf16); },
+       3e-2},
+      {"resnet50_1block_64_bf16", [] { return resnet50("t", 64, 1, DType::bf16, 1); }, 3e-2},
+      // int8: scales calibrated once, quantisation folded into the nodes (in_quant).
+      {"mobilenetv2_035_32_int8", [] { return mobilenet_v2("t", 0.35, 32, 10, 1, DType::s8); },
+       5e-2},
+      {"resnet50_1block_64_int8", [] { return resnet50("t", 64, 1, DType::s8, 1); }, 5e-2},
       // Host ops (embedding, KV-cache writes, permutes) between segments.
       {"llm_tiny_decode",
        [] {
@@ -133,7 +141,7 @@ std::string case_name(const ::testing::TestParamInfo<GraphExec::ParamType>& i) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, GraphExec,
                          ::testing::Combine(::testing::Values("onednn", "opencl", "vulkan"),
-                                            ::testing::Range<std::size_t>(0, 4)),
+                                            ::testing::Range<std::size_t>(0, 8)),
                          case_name);
 
 // The oneDNN arena: intermediates whose lifetimes do not overlap share bytes, so the arena of a
