@@ -208,10 +208,11 @@ class OpenclBackend final : public Backend {
   // Device-resident: one in-order queue, intermediates in device buffers (opencl_graph.cpp).
   Result<std::unique_ptr<PreparedGraph>> prepare_graph(const DeviceGraph& g,
                                                        const PrepareOptions& opts) override {
-    // in_quant (a static u8 quantisation of an operand) has no launch in the device graph yet:
-    // such graphs take the staged path, which quantises on the host. act_after is a launch there.
+    // in_quant (a static u8 quantisation of an operand) and in_cast (f32 -> bf16) have no launch
+    // in the device graph yet: such graphs take the staged path, which converts on the host.
+    // act_after is a launch there.
     for (const auto& n : g.nodes)
-      if (n.in_quant.on) return make_staged_graph(*this, g, opts);
+      if (n.in_quant.on || n.in_cast) return make_staged_graph(*this, g, opts);
     auto d = device_ctx(opts.device);
     if (!d) return d.error();
     return ocl::prepare_device_graph(d.value(), g);

@@ -13,8 +13,8 @@
 // for the next value as soon as its last reader is enqueued.
 //
 // A node's act_after (an activation after its whole epilogue) is one more launch over its output,
-// in place. in_quant (host-side u8 quantisation of an operand) is not implemented here: such a
-// graph is refused at prepare.
+// in place. in_quant and in_cast (an operand converted on the way in) are not implemented here:
+// the backend gives such graphs the staged path.
 //
 // Operands a kernel repacks (the packed GEMM's A panel, and B or conv weights when they are not
 // constants) are repacked on the device inside the run, before the node's launches.
@@ -117,9 +117,10 @@ class OpenclGraph final : public PreparedGraph {
     for (const auto& n : g_.nodes) {
       if (n.problem.outputs().size() != 1)
         return make_error("opencl graph: " + n.name + " has more than one output");
-      if (n.in_quant.on)
-        return make_error("opencl graph: " + n.name +
-                          ": in_quant (u8 quantisation of an operand) " + "not implemented");
+      if (n.in_quant.on || n.in_cast)
+        return make_error(
+            "opencl graph: " + n.name +
+            ": in_quant / in_cast (an operand converted on the way in) not implemented");
       if (n.act_after != Activation::none) {
         if (g_.values[static_cast<std::size_t>(n.out)].dtype != DType::f32)
           return make_error("opencl graph: " + n.name + ": act_after on a non-f32 output");
