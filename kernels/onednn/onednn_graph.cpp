@@ -79,6 +79,7 @@ class Graph final : public PreparedGraph {
           add_buf(plain_of(g_.inputs[i]), Buf::input, static_cast<int>(i));
     for (std::size_t i = 0; i < g_.constants.size(); ++i)
       const_of_[g_.constants[i]] = static_cast<int>(i);
+    plan_requant();
     for (std::size_t ni = 0; ni < g_.nodes.size(); ++ni) {
       const auto& n = g_.nodes[ni];
       const Problem& p = n.problem;
@@ -209,7 +210,8 @@ class Graph final : public PreparedGraph {
                     " reorders, " + std::to_string(post_ops_) + " fused post-ops, arena " +
                     mib(arena_bytes_) + " MiB";
     if (int8_convs_ > 0)
-      s += ", " + std::to_string(int8_convs_) + " u8 x s8 convolutions and matmuls behind " +
+      s += ", " + std::to_string(int8_convs_) + " u8 x s8 convolutions and matmuls (" +
+           std::to_string(requantised_) + " writing requantised u8) behind " +
            std::to_string(quantize_steps_) + " static quantising reorders";
     if (!kernels_.empty())
       s += ", " + std::to_string(kernels_.size()) + " nodes as kernels on plain copies";
@@ -428,6 +430,13 @@ class Graph final : public PreparedGraph {
     const std::int64_t G = c.groups, cg = c.c / G, kg = c.k / G;
     const auto src_u8 = TB_DNNL(dnnl::memory::desc({c.n, c.c, c.h, c.w}, dt::u8, tag::nhwc));
     const auto dst_md = nhwc_md(c.n, c.k, c.oh(), c.ow(), DType::f32);
+    // Requantised output: when every reader quantises this output with the same static scale,
+    // the convolution writes that u8 directly (a linear post-op and a saturating u8 dst) and the
+    // readers skip their quantising reorder.
+    const auto& rq = requant_[static_cast<std::size_t>(n.out)];
+    const bool pre = prequant_[static_cast<std::size_t>(n.in[0])];
+    const auto out_md =
+        rq.on ? TB_DNNL(dnnl::memory::desc({c.n, c.k, c.oh(), c.ow()}, dt::u8, tag::nhwc)) : dst_md;
     dnnl::memory::desc w_user, w_any;
     if (G == 1) {
       w_user = TB_DNNL(
@@ -441,28 +450,39 @@ class Graph final : public PreparedGraph {
     }
     EpilogueArgs epi = epilogue_post_ops(n.problem.post, 2, dst_md, 1);
     append_activation(epi.ops, n.act_after);
+    if (rq.on)
+      TB_DNNL(epi.ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / rq.scale,
+                                     static_cast<float>(rq.zp)));
     const dims strides = {c.stride, c.stride}, dil = {c.dilation - 1, c.dilation - 1},
                pad = {c.pad, c.pad};
     dnnl::convolution_forward::primitive_desc pd;
     dnnl::reorder::primitive_desc qpd;
-    const int src = image(n.in[0], c.n, c.c, c.h, c.w);
+    const int src =
+        pre ? val_buf_[static_cast<std::size_t>(n.in[0])] : image(n.in[0], c.n, c.c, c.h, c.w);
+    if (pre && buf_[static_cast<std::size_t>(src)].md != src_u8) return false;
     try {
       const auto desc = dnnl::convolution_forward::desc(
           dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_u8, w_any,
-          dnnl::memory::desc(), dst_md, strides, dil, pad, pad);
+          dnnl::memory::desc(), out_md, strides, dil, pad, pad);
       pd = dnnl::convolution_forward::primitive_desc(desc, attr_with(epi.ops), cpu_engine());
-      if (pd.src_desc() != src_u8 || pd.dst_desc() != dst_md) return false;
-      dnnl::primitive_attr qa = attr_with();
-      qa.set_output_scales(0, {1.f / n.in_quant.scale});
-      if (n.in_quant.zp != 0) qa.set_zero_points(DNNL_ARG_DST, 0, {n.in_quant.zp});
-      qpd = dnnl::reorder::primitive_desc(cpu_engine(), buf_[static_cast<std::size_t>(src)].md,
-                                          cpu_engine(), src_u8, qa);
+      if (pd.src_desc() != src_u8 || pd.dst_desc() != out_md) return false;
+      if (!pre) {
+        dnnl::primitive_attr qa = attr_with();
+        qa.set_output_scales(0, {1.f / n.in_quant.scale});
+        if (n.in_quant.zp != 0) qa.set_zero_points(DNNL_ARG_DST, 0, {n.in_quant.zp});
+        qpd = dnnl::reorder::primitive_desc(cpu_engine(), buf_[static_cast<std::size_t>(src)].md,
+                                            cpu_engine(), src_u8, qa);
+      }
     } catch (const dnnl::error&) {
+      if (rq.on) throw Failure("requantised int8 convolution unavailable");  // readers expect u8
       return false;
     }
-    const int q = add_buf(src_u8, Buf::arena);
-    add_step(qpd, {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, q}});
-    ++quantize_steps_;
+    int q = src;
+    if (!pre) {
+      q = add_buf(src_u8, Buf::arena);
+      add_step(qpd, {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, q}});
+      ++quantize_steps_;
+    }
     std::vector<std::pair<int, int>> args = {
         {DNNL_ARG_SRC, q}, {DNNL_ARG_WEIGHTS, constant_buf(n.in[1], w_user, pd.weights_desc())}};
     for (const auto& a : epi.args) {
@@ -473,12 +493,44 @@ class Graph final : public PreparedGraph {
       args.emplace_back(DNNL_ARG_ATTR_MULTIPLE_POST_OP(a.post_op) | DNNL_ARG_SRC_1, b);
     }
     post_ops_ += epi.ops.len();
-    const int dst = add_buf(dst_md, Buf::arena);
+    const int dst = add_buf(out_md, Buf::arena);
     args.emplace_back(DNNL_ARG_DST, dst);
     add_step(pd, std::move(args));
     set_output(n, dst, {c.n, c.k, c.oh(), c.ow()});
+    prequant_[static_cast<std::size_t>(n.out)] = rq.on;
+    requantised_ += rq.on;
     ++int8_convs_;
     return true;
+  }
+
+  // Values every reader quantises with one static scale, all readers int8 convolutions, produced
+  // by an int8 convolution, and not a graph output: candidates for a requantised u8 output.
+  void plan_requant() {
+    requant_.assign(g_.values.size(), {});
+    prequant_.assign(g_.values.size(), false);
+    std::vector<int> readers(g_.values.size(), 0), quant_readers(g_.values.size(), 0);
+    std::vector<DeviceGraph::Node::Quant> q(g_.values.size());
+    std::vector<bool> same(g_.values.size(), true);
+    for (const auto& n : g_.nodes)
+      for (std::size_t i = 0; i < n.in.size(); ++i) {
+        const auto v = static_cast<std::size_t>(n.in[i]);
+        ++readers[v];
+        if (i != 0 || !n.in_quant.on || !n.problem.as<ConvDesc>() || !n.problem.post.scales)
+          continue;
+        if (quant_readers[v]++ == 0)
+          q[v] = n.in_quant;
+        else
+          same[v] = same[v] && q[v].scale == n.in_quant.scale && q[v].zp == n.in_quant.zp;
+      }
+    std::vector<bool> output(g_.values.size(), false);
+    for (int v : g_.outputs) output[static_cast<std::size_t>(v)] = true;
+    for (const auto& n : g_.nodes) {
+      const auto v = static_cast<std::size_t>(n.out);
+      if (n.problem.dtype == DType::s8 && n.problem.post.scales && n.in_quant.on &&
+          n.problem.as<ConvDesc>() && !output[v] && readers[v] > 0 &&
+          readers[v] == quant_readers[v] && same[v])
+        requant_[v] = q[v];
+    }
   }
 
   // int8 gemm with weights: a quantising reorder of A (f32 -> u8) and a u8 x s8 matmul with the
@@ -784,7 +836,10 @@ class Graph final : public PreparedGraph {
   dnnl::memory scratch_;
   dnnl::stream stream_;
   std::size_t arena_bytes_ = 0, scratch_bytes_ = 0, weight_bytes_ = 0;
-  int prims_ = 0, reorders_ = 0, post_ops_ = 0, blocked_ = 0, int8_convs_ = 0, quantize_steps_ = 0;
+  int prims_ = 0, reorders_ = 0, post_ops_ = 0, blocked_ = 0, int8_convs_ = 0, quantize_steps_ = 0,
+      requantised_ = 0;
+  std::vector<DeviceGraph::Node::Quant> requant_;  // per value: write it as this u8
+  std::vector<bool> prequant_;                     // per value: its buffer holds that u8
   std::string layout_ = "blocked";
   int block_ = 16;
   double create_s_ = 0, upload_s_ = 0;
