@@ -7,15 +7,7 @@
 
 namespace tb {
 
-namespace {
-
-std::int64_t numel(const std::vector<std::int64_t>& shape) {
-  std::int64_t n = 1;
-  for (auto d : shape) n *= d;
-  return n;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 void quantize_u8(const float* p, std::int64_t n, const DeviceGraph::Node::Quant& q,
                  std::uint8_t* o) {
@@ -63,13 +55,13 @@ Result<void> DeviceGraph::verify() const {
         return make_error(n.name + ": in_quant on an operand that is not u8");
       if (i == 0 && n.in_cast && specs[i].dtype != DType::bf16)
         return make_error(n.name + ": in_cast on an operand that is not bf16");
-      if (v.dtype != want || numel(v.shape) != numel(specs[i].shape))
+      if (v.dtype != want || spec_numel(v) != spec_numel(specs[i]))
         return make_error(n.name + ": operand " + specs[i].name + " does not match " + v.name);
     }
     if (auto r = check_id(n.out, n.name); !r) return r;
     const auto out = n.problem.outputs().at(0);
     const auto& v = values[static_cast<std::size_t>(n.out)];
-    if (v.dtype != out.dtype || numel(v.shape) != numel(out.shape))
+    if (v.dtype != out.dtype || spec_numel(v) != spec_numel(out))
       return make_error(n.name + ": output does not match " + v.name);
     if (written[static_cast<std::size_t>(n.out)]++)
       return make_error(n.name + ": " + v.name + " is written twice");

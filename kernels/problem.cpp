@@ -7,6 +7,16 @@
 
 namespace tb {
 
+std::int64_t spec_numel(const TensorSpec& s) {
+  std::int64_t n = 1;
+  for (auto e : s.shape) n *= e;
+  return n;
+}
+
+std::size_t spec_bytes(const TensorSpec& s) {
+  return static_cast<std::size_t>(spec_numel(s)) * dtype_size(s.dtype);
+}
+
 std::string_view activation_name(Activation a) {
   switch (a) {
     case Activation::none:

@@ -70,6 +70,10 @@ struct TensorSpec {
   std::vector<std::int64_t> shape;
 };
 
+// Elements and bytes of a tensor spec (dense).
+std::int64_t spec_numel(const TensorSpec& s);
+std::size_t spec_bytes(const TensorSpec& s);
+
 // Name-number pairs of a DIMS token, in order of appearance.
 using Dims = std::vector<std::pair<std::string, std::int64_t>>;
 Result<Dims> parse_dims(std::string_view s);

@@ -66,11 +66,11 @@ struct Executor::Step {
   std::vector<Tensor*> outputs;
 };
 
-Executor::Executor(Graph g, std::vector<Tensor> weights, std::uint64_t seed)
-    : g_(std::move(g)), weights_(std::move(weights)), seed_(seed) {
+std::vector<Tensor> Executor::initial_values(const Graph& g, std::uint64_t seed) {
+  std::vector<Tensor> values;
   std::uint64_t s = seed ^ 0x5eedull;
-  values_.reserve(g_.values.size());
-  for (const auto& v : g_.values) {
+  values.reserve(g.values.size());
+  for (const auto& v : g.values) {
     Tensor t(v.dtype, v.shape);
     const std::int64_t n = t.numel();
     if (v.kind == ValueKind::state) {  // a KV cache holding a seeded past context
@@ -100,8 +100,14 @@ Executor::Executor(Graph g, std::vector<Tensor> weights, std::uint64_t seed)
     } else {
       std::memset(t.raw(), 0, t.bytes());
     }
-    values_.push_back(std::move(t));
+    values.push_back(std::move(t));
   }
+  return values;
+}
+
+Executor::Executor(Graph g, std::vector<Tensor> weights, std::uint64_t seed)
+    : g_(std::move(g)), weights_(std::move(weights)), seed_(seed) {
+  values_ = initial_values(g_, seed);
   qscale_.assign(g_.values.size(), 1.0f);
   qzp_.assign(g_.values.size(), 0);
 

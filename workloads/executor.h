@@ -61,6 +61,10 @@ class Executor {
   std::string config() const;
   int segments() const;
 
+  // Every value's contents before the first inference: states (KV caches) seeded from `seed`
+  // (one stream over the states, in graph order, in [-1, 1)), constants computed (RoPE tables,
+  // position ids), the rest zero. The ONNX exporter feeds the same states and constants.
+  static std::vector<Tensor> initial_values(const Graph& g, std::uint64_t seed);
   // A seeded graph input: images in [0, 1], token ids in [0, 30000).
   static Tensor make_input(const Graph& g, std::uint64_t seed);
 

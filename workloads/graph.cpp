@@ -10,9 +10,6 @@ namespace {
 std::int64_t product(const std::vector<std::int64_t>& s) {
   return std::accumulate(s.begin(), s.end(), std::int64_t{1}, std::multiplies<>());
 }
-std::int64_t spec_numel(const TensorSpec& t) {
-  return product(t.shape);
-}
 }  // namespace
 
 std::int64_t Value::numel() const {

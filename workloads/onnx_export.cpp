@@ -18,6 +18,7 @@
 #include <numbers>
 #include <numeric>
 
+#include "executor.h"
 #include "models.h"
 
 namespace tb::workloads {
@@ -59,44 +60,6 @@ struct Ten {
 struct Unsupported {
   std::string what;
 };
-
-// The same stream as the executor's (executor.cpp): splitmix64, [0, 1) doubles.
-std::uint64_t splitmix64(std::uint64_t& s) {
-  std::uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-double unit(std::uint64_t& s) {
-  return static_cast<double>(splitmix64(s) >> 11) * 0x1.0p-53;
-}
-
-// A constant value's contents, computed as Executor's constructor computes them.
-Tensor constant_tensor(const Value& v) {
-  Tensor t(v.dtype, v.shape);
-  const std::int64_t n = t.numel(), rows = v.shape[0], half = n / rows;
-  for (std::int64_t r = 0; r < rows; ++r)
-    for (std::int64_t i = 0; i < half; ++i) {
-      const double ang =
-          static_cast<double>(v.pos0 + r) *
-          std::pow(v.rope_theta, -2.0 * static_cast<double>(i) / static_cast<double>(2 * half));
-      const std::int64_t k = r * half + i;
-      switch (v.constant) {
-        case ConstKind::rope_cos:
-          t.data<float>()[k] = static_cast<float>(std::cos(ang));
-          break;
-        case ConstKind::rope_sin:
-          t.data<float>()[k] = static_cast<float>(std::sin(ang));
-          break;
-        case ConstKind::iota_ids:
-          t.data<std::int32_t>()[k] = static_cast<std::int32_t>(v.pos0 + r);
-          break;
-        default:
-          t.data<std::int32_t>()[k] = 0;
-      }
-    }
-  return t;
-}
 
 // [k][r][s][c] -> [k][c][r][s], any element size.
 std::string conv_weight_kcrs(const Tensor& w) {
@@ -691,6 +654,7 @@ Result<onnx::ModelProto> Exporter::run(const OnnxExportOptions& o, OnnxExportSum
         "exact s32 accumulation up to f32 rounding; runtimes may or may not run it in integers");
 
   vals_.assign(g_.values.size(), Ten{});
+  const std::vector<Tensor> initial = Executor::initial_values(g_, 0);  // constants: seed-free
   for (std::size_t v = 0; v < g_.values.size(); ++v) {
     const Value& val = g_.values[v];
     if (val.kind == ValueKind::input || val.kind == ValueKind::state) {
@@ -698,7 +662,7 @@ Result<onnx::ModelProto> Exporter::run(const OnnxExportOptions& o, OnnxExportSum
       vals_[v] = Ten{val.name, val.shape, val.dtype, false};
       sum.inputs.push_back(val.name);
     } else if (val.kind == ValueKind::constant) {
-      const Tensor t = constant_tensor(val);
+      const Tensor& t = initial[v];
       initializer(val.name, onnx_type(val.dtype), val.shape,
                   std::string(reinterpret_cast<const char*>(t.raw()), t.bytes()));
       vals_[v] = Ten{val.name, val.shape, val.dtype, false};
@@ -745,21 +709,10 @@ Result<onnx::ModelProto> Exporter::run(const OnnxExportOptions& o, OnnxExportSum
 
 std::vector<std::pair<std::string, Tensor>> onnx_state_inputs(const Graph& g, std::uint64_t seed) {
   std::vector<std::pair<std::string, Tensor>> r;
-  std::uint64_t s = seed ^ 0x5eedull;  // Executor's constructor: one stream over the states
-  for (const auto& v : g.values) {
-    if (v.kind != ValueKind::state) continue;
-    Tensor t(v.dtype, v.shape);
-    for (std::int64_t i = 0; i < t.numel(); ++i) {
-      const auto x = static_cast<float>(2 * unit(s) - 1);
-      if (v.dtype == DType::bf16)
-        t.data<std::uint16_t>()[i] = f32_to_bf16(x);
-      else if (v.dtype == DType::f32)
-        t.data<float>()[i] = x;
-      else
-        t.set(i, x);
-    }
-    r.emplace_back(v.name, std::move(t));
-  }
+  std::vector<Tensor> initial = Executor::initial_values(g, seed);  // what the executor seeds
+  for (std::size_t v = 0; v < g.values.size(); ++v)
+    if (g.values[v].kind == ValueKind::state)
+      r.emplace_back(g.values[v].name, std::move(initial[v]));
   return r;
 }
 

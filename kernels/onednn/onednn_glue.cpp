@@ -19,19 +19,24 @@ void need_f32(const Problem& p) {
 }
 }  // namespace
 
-void build_pool(Plan& plan, const Problem& p, const PoolDesc& d) {
-  const auto dt = to_dnnl(p.inputs()[0].dtype);
+dnnl::pooling_forward::desc pool_desc(const PoolDesc& d, const dnnl::memory::desc& src,
+                                      const dnnl::memory::desc& dst) {
   const bool global = d.kind == PoolKind::global;
-  const auto src_md = TB_DNNL(dnnl::memory::desc({d.n, d.c, d.h, d.w}, dt, tag::nhwc));
-  const auto dst_md = TB_DNNL(dnnl::memory::desc({d.n, d.c, d.oh(), d.ow()}, dt, tag::nhwc));
   const dims kernel = global ? dims{d.h, d.w} : dims{d.r, d.s};
   const dims strides = global ? dims{1, 1} : dims{d.stride, d.stride};
   const dims pad = global ? dims{0, 0} : dims{d.pad, d.pad};
   const auto alg = d.kind == PoolKind::max ? dnnl::algorithm::pooling_max
                                            : dnnl::algorithm::pooling_avg_exclude_padding;
-  const auto desc = TB_DNNL(dnnl::pooling_forward::desc(dnnl::prop_kind::forward_inference, alg,
-                                                        src_md, dst_md, strides, kernel, pad, pad));
-  const auto pd = TB_DNNL(dnnl::pooling_forward::primitive_desc(desc, cpu_engine()));
+  return TB_DNNL(dnnl::pooling_forward::desc(dnnl::prop_kind::forward_inference, alg, src, dst,
+                                             strides, kernel, pad, pad));
+}
+
+void build_pool(Plan& plan, const Problem& p, const PoolDesc& d) {
+  const auto dt = to_dnnl(p.inputs()[0].dtype);
+  const auto src_md = TB_DNNL(dnnl::memory::desc({d.n, d.c, d.h, d.w}, dt, tag::nhwc));
+  const auto dst_md = TB_DNNL(dnnl::memory::desc({d.n, d.c, d.oh(), d.ow()}, dt, tag::nhwc));
+  const auto pd =
+      TB_DNNL(dnnl::pooling_forward::primitive_desc(pool_desc(d, src_md, dst_md), cpu_engine()));
   plan.primitive(pd,
                  {{DNNL_ARG_SRC, plan.input(0, src_md)}, {DNNL_ARG_DST, plan.output(0, dst_md)}});
 }

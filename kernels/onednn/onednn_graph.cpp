@@ -31,6 +31,7 @@
 #include "../device_graph.h"
 #include "onednn_common.h"
 #include "onednn_graph.h"
+#include "onednn_ops.h"
 
 namespace tb::onednn {
 
@@ -45,12 +46,6 @@ std::string mib(std::size_t bytes) {
   char b[32];
   std::snprintf(b, sizeof b, "%.1f", static_cast<double>(bytes) / (1 << 20));
   return b;
-}
-
-std::int64_t numel(const std::vector<std::int64_t>& shape) {
-  std::int64_t n = 1;
-  for (auto d : shape) n *= d;
-  return n;
 }
 
 // A dense NHWC image as oneDNN's (n, c, h, w) dimensions.
@@ -344,7 +339,7 @@ class Graph final : public PreparedGraph {
   // The value's dense host-layout view (NHWC for images, row-major otherwise).
   dnnl::memory::desc plain_of(int v) const {
     const auto& s = g_.values[static_cast<std::size_t>(v)];
-    return plain_md({numel(s.shape)}, s.dtype);
+    return plain_md({spec_numel(s)}, s.dtype);
   }
   // A buffer holding v in the host layout (reordered from a blocked one once, when needed).
   int ensure_plain(int v) {
@@ -640,15 +635,8 @@ class Graph final : public PreparedGraph {
     const auto& smd = buf_[static_cast<std::size_t>(src)].md;
     const auto dst_any = TB_DNNL(
         dnnl::memory::desc({d.n, d.c, d.oh(), d.ow()}, dnnl::memory::data_type::f32, tag::any));
-    const bool global = d.kind == PoolKind::global;
-    const dims kernel = global ? dims{d.h, d.w} : dims{d.r, d.s};
-    const dims strides = global ? dims{1, 1} : dims{d.stride, d.stride};
-    const dims pad = global ? dims{0, 0} : dims{d.pad, d.pad};
-    const auto alg = d.kind == PoolKind::max ? dnnl::algorithm::pooling_max
-                                             : dnnl::algorithm::pooling_avg_exclude_padding;
-    const auto desc = TB_DNNL(dnnl::pooling_forward::desc(dnnl::prop_kind::forward_inference, alg,
-                                                          smd, dst_any, strides, kernel, pad, pad));
-    const auto pd = TB_DNNL(dnnl::pooling_forward::primitive_desc(desc, attr_with(), cpu_engine()));
+    const auto pd = TB_DNNL(dnnl::pooling_forward::primitive_desc(pool_desc(d, smd, dst_any),
+                                                                  attr_with(), cpu_engine()));
     const int dst = add_buf(pd.dst_desc(), Buf::arena);
     add_step(pd, {{DNNL_ARG_SRC, as_layout(src, pd.src_desc())}, {DNNL_ARG_DST, dst}});
     set_output(n, dst, {d.n, d.c, d.oh(), d.ow()});

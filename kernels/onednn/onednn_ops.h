@@ -10,6 +10,9 @@ void build_matmul(Plan& plan, const Problem& p, const GemmDesc& g);
 void build_conv(Plan& plan, const Problem& p, const ConvDesc& c);
 void build_attention(Plan& plan, const Problem& p, const AttentionDesc& a);
 void build_pool(Plan& plan, const Problem& p, const PoolDesc& d);
+// Pooling (max, average excluding padding, global average) from src to dst, inference.
+dnnl::pooling_forward::desc pool_desc(const PoolDesc& d, const dnnl::memory::desc& src,
+                                      const dnnl::memory::desc& dst);
 void build_rowwise(Plan& plan, const Problem& p, const RowDesc& d);
 void build_binary(Plan& plan, const Problem& p, const BinaryDesc& d);
 void build_rope(Plan& plan, const Problem& p, const RopeDesc& d);

@@ -32,12 +32,6 @@ namespace tb::ocl {
 
 namespace {
 
-std::size_t value_bytes(const TensorSpec& s) {
-  std::size_t n = 1;
-  for (auto e : s.shape) n *= static_cast<std::size_t>(e);
-  return n * dtype_size(s.dtype);
-}
-
 struct MemoryPlan {
   std::vector<int> slot;                // per value: its pooled buffer, -1 when not pooled
   std::vector<std::size_t> slot_bytes;  // per pooled buffer
@@ -72,7 +66,7 @@ MemoryPlan plan_memory(const DeviceGraph& g, const std::vector<bool>& constant) 
   std::vector<int> busy_until;  // per pooled buffer: the last step of its current value
   for (int v : order) {
     const auto vu = static_cast<std::size_t>(v);
-    const std::size_t need = value_bytes(g.values[vu]);
+    const std::size_t need = spec_bytes(g.values[vu]);
     plan.unshared_bytes += need;
     ++plan.pooled_values;
     int best = -1;
@@ -156,7 +150,7 @@ class OpenclGraph final : public PreparedGraph {
     constant_bytes_ = uploaded_bytes_ = 0;
     for (std::size_t i = 0; i < constants.size(); ++i) {
       const auto v = static_cast<std::size_t>(g_.constants[i]);
-      const std::size_t bytes = value_bytes(g_.values[v]);
+      const std::size_t bytes = spec_bytes(g_.values[v]);
       if (constants[i]->bytes() != bytes || constants[i]->dtype() != g_.values[v].dtype)
         return make_error("opencl graph: constant " + g_.values[v].name +
                           " has the wrong type or size");
@@ -192,7 +186,7 @@ class OpenclGraph final : public PreparedGraph {
       mem_[c.first] = nullptr;
       return true;
     });
-    for (const auto& [v, m] : consts_) constant_bytes_ += value_bytes(g_.values[v]);
+    for (const auto& [v, m] : consts_) constant_bytes_ += spec_bytes(g_.values[v]);
     constants_set_ = true;
     return bind_all();
   }
@@ -312,7 +306,7 @@ class OpenclGraph final : public PreparedGraph {
     const auto v = static_cast<std::size_t>(n.out);
     const cl_mem m = mem_[v];
     TB_CL_CHECK(set_args(act_.get(), m, static_cast<cl_int>(activation_code(n.act_after))));
-    const std::size_t gws[1] = {value_bytes(g_.values[v]) / sizeof(float)};
+    const std::size_t gws[1] = {spec_bytes(g_.values[v]) / sizeof(float)};
     cl_event e = nullptr;
     TB_CL_CHECK(clEnqueueNDRangeKernel(d_->queue.get(), act_.get(), 1, nullptr, gws, nullptr, 0,
                                        nullptr, &e));
@@ -334,7 +328,7 @@ class OpenclGraph final : public PreparedGraph {
 
   Result<void> check_tensor(const Tensor& t, int v, const char* what) const {
     const TensorSpec& s = g_.values[static_cast<std::size_t>(v)];
-    if (t.dtype() != s.dtype || t.bytes() != value_bytes(s))
+    if (t.dtype() != s.dtype || t.bytes() != spec_bytes(s))
       return make_error(std::string("opencl graph: run: ") + what + " " + s.name +
                         " has the wrong type or size");
     return {};

@@ -35,12 +35,6 @@ namespace tb::vulkan {
 
 namespace {
 
-std::size_t spec_bytes(const TensorSpec& s) {
-  std::size_t n = 1;
-  for (auto e : s.shape) n *= static_cast<std::size_t>(e);
-  return n * dtype_size(s.dtype);
-}
-
 std::string mib(double bytes) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f", bytes / (1024.0 * 1024.0));

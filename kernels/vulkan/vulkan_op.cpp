@@ -11,12 +11,6 @@ namespace tb::vulkan {
 
 namespace {
 
-std::size_t spec_bytes(const TensorSpec& s) {
-  std::size_t n = 1;
-  for (auto e : s.shape) n *= static_cast<std::size_t>(e);
-  return n * dtype_size(s.dtype);
-}
-
 class OpKernel final : public PreparedKernel {
  public:
   OpKernel(std::shared_ptr<Context> ctx, Problem p, OpPlan plan)
