@@ -90,12 +90,12 @@ class Validator {
 
   void check(const nlohmann::json& v, const nlohmann::json& s, const std::string& at,
              std::vector<std::string>& errs, int depth = 0) const {
-    static constexpr std::array<std::string_view, 21> kKnown = {
-        "$schema", "$id",      "title",    "description",   "type",
-        "enum",    "const",    "required", "properties",    "additionalProperties",
-        "items",   "maxItems", "minimum",  "maximum",       "maxLength",
-        "$ref",    "$defs",    "pattern",  "propertyNames", "maxProperties",
-        "$comment"};
+    static constexpr std::array<std::string_view, 22> kKnown = {
+        "$schema",  "$id",      "title",    "description",   "type",
+        "enum",     "const",    "required", "properties",    "additionalProperties",
+        "items",    "maxItems", "minimum",  "maximum",       "maxLength",
+        "$ref",     "$defs",    "pattern",  "propertyNames", "maxProperties",
+        "$comment", "anyOf"};
     if (depth > 64) throw std::invalid_argument("schema recursion deeper than 64");
     if (s.is_boolean()) {
       if (!s.get<bool>()) errs.push_back(pointer(at) + ": not allowed");
@@ -131,6 +131,15 @@ class Validator {
         errs.push_back(pointer(at) + ": " + v.dump() + " is below " + s["minimum"].dump());
       if (s.contains("maximum") && v.get<double>() > s["maximum"].get<double>())
         errs.push_back(pointer(at) + ": " + v.dump() + " is above " + s["maximum"].dump());
+    }
+    if (s.contains("anyOf")) {
+      bool ok = false;
+      for (const auto& alt : s["anyOf"]) {
+        std::vector<std::string> sub;
+        check(v, alt, at, sub, depth + 1);
+        ok = ok || sub.empty();
+      }
+      if (!ok) errs.push_back(pointer(at) + ": matches none of anyOf");
     }
     if (v.is_string()) check_string(v.get<std::string>(), s, at, errs);
     if (v.is_object()) check_object(v, s, at, errs, depth);
@@ -202,9 +211,10 @@ nlohmann::json parse_embedded(std::string_view name) {
 
 }  // namespace
 
-std::vector<std::string> validate(const nlohmann::json& v, const nlohmann::json& schema) {
+std::vector<std::string> validate(const nlohmann::json& v, const nlohmann::json& schema,
+                                  const nlohmann::json* root) {
   std::vector<std::string> errs;
-  Validator(schema).check(v, schema, "", errs);
+  Validator(root ? *root : schema).check(v, schema, "", errs);
   return errs;
 }
 

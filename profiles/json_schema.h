@@ -2,8 +2,8 @@
 // for profiles read from files a scheduler or another device handed over. Debian 12 packages no
 // C++ JSON Schema validator, so this one implements only: type, enum, const, properties,
 // required, additionalProperties (false or a schema), propertyNames (pattern, maxLength),
-// maxProperties, items, maxItems, minimum, maximum, maxLength, $ref to "#/$defs/NAME", and the
-// annotations $schema, $id, title, description. A schema that uses any other keyword is
+// maxProperties, items, maxItems, minimum, maximum, maxLength, anyOf, $ref to "#/$defs/NAME", and
+// the annotations $schema, $id, title, description. A schema that uses any other keyword is
 // rejected (a schema error, not a silent pass).
 #pragma once
 
@@ -28,8 +28,10 @@ Result<nlohmann::json> parse_limited(std::string_view text, const ParseLimits& l
 
 // Every violation of `schema` by `v`, each as "FIELD: what is wrong", FIELD a JSON pointer
 // ("/device/compute"; "/" for the root). Empty when valid. Throws std::invalid_argument when
-// the schema uses an unsupported keyword.
-std::vector<std::string> validate(const nlohmann::json& v, const nlohmann::json& schema);
+// the schema uses an unsupported keyword. root: the document holding "$defs" when schema is a
+// part of it (default: schema itself). The probe report schema's tests use it too.
+std::vector<std::string> validate(const nlohmann::json& v, const nlohmann::json& schema,
+                                  const nlohmann::json* root = nullptr);
 
 // The published schemas (profiles/schema/*.json, embedded at build time).
 const nlohmann::json& local_schema();

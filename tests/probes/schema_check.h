@@ -1,6 +1,5 @@
-// A small JSON Schema validator for the subset probes/probe_schema.json uses: type (one or a
-// list), enum, required, properties, additionalProperties (schema), items, minimum, anyOf and
-// local $ref ("#/$defs/name"). Returns every violation with its JSON pointer.
+// The probe report schema in tests: profiles/json_schema.h's validator (the one tierbench uses
+// for profiles), and the schema file. Returns every violation with its JSON pointer.
 #pragma once
 
 #include <string>
