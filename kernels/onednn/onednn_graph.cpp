@@ -415,6 +415,16 @@ class Graph final : public PreparedGraph {
     return po;
   }
 
+  // f32 (any layout) -> u8: q = round(x / scale) + zp, saturated (the reorder's attributes).
+  static dnnl::reorder::primitive_desc quantising_reorder(const dnnl::memory::desc& from,
+                                                          const dnnl::memory::desc& to,
+                                                          const DeviceGraph::Node::Quant& q) {
+    dnnl::primitive_attr qa = attr_with();
+    qa.set_output_scales(0, {1.f / q.scale});
+    if (q.zp != 0) qa.set_zero_points(DNNL_ARG_DST, 0, {q.zp});
+    return dnnl::reorder::primitive_desc(cpu_engine(), from, cpu_engine(), to, qa);
+  }
+
   // int8 convolution with a static input quantisation: a quantising reorder (f32 in whatever
   // layout -> u8 NHWC, scale and zero point as reorder attributes) and a u8 x s8 convolution
   // (VNNI) whose +scales epilogue runs as post-ops, f32 NHWC out. Every descriptor is created
@@ -462,11 +472,7 @@ class Graph final : public PreparedGraph {
       pd = dnnl::convolution_forward::primitive_desc(desc, attr_with(epi.ops), cpu_engine());
       if (pd.src_desc() != src_u8 || pd.dst_desc() != out_md) return false;
       if (!pre) {
-        dnnl::primitive_attr qa = attr_with();
-        qa.set_output_scales(0, {1.f / n.in_quant.scale});
-        if (n.in_quant.zp != 0) qa.set_zero_points(DNNL_ARG_DST, 0, {n.in_quant.zp});
-        qpd = dnnl::reorder::primitive_desc(cpu_engine(), buf_[static_cast<std::size_t>(src)].md,
-                                            cpu_engine(), src_u8, qa);
+        qpd = quantising_reorder(buf_[static_cast<std::size_t>(src)].md, src_u8, n.in_quant);
       }
     } catch (const dnnl::error&) {
       if (rq.on) throw Failure("requantised int8 convolution unavailable");  // readers expect u8
@@ -547,11 +553,7 @@ class Graph final : public PreparedGraph {
     try {
       pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_u8, b_any, dnnl::memory::desc(), c_md),
                                         attr_with(epi.ops), cpu_engine());
-      dnnl::primitive_attr qa = attr_with();
-      qa.set_output_scales(0, {1.f / n.in_quant.scale});
-      if (n.in_quant.zp != 0) qa.set_zero_points(DNNL_ARG_DST, 0, {n.in_quant.zp});
-      qpd = dnnl::reorder::primitive_desc(cpu_engine(), buf_[static_cast<std::size_t>(a)].md,
-                                          cpu_engine(), a_u8, qa);
+      qpd = quantising_reorder(buf_[static_cast<std::size_t>(a)].md, a_u8, n.in_quant);
     } catch (const dnnl::error&) {
       return false;
     }
