@@ -50,6 +50,18 @@ bool is_cpu_type(const json& device) {
 
 }  // namespace
 
+// The ceiling that bounds a dtype on a CPU: int8 tiers by the int8 peak, bf16/f16 by the bf16
+// peak, each falling back to f32 (converted on the fly).
+double dtype_ceiling(const json& c, const std::string& dtype) {
+  const auto v = [&](const char* k) {
+    return c.contains(k) && c[k]["value"].is_number() ? c[k]["value"].get<double>() : -1.0;
+  };
+  double x = -1;
+  if (dtype == "int8" || dtype == "s8") x = v("int8_gops");
+  if (dtype == "bf16" || dtype == "f16") x = v("bf16_gflops");
+  return x > 0 ? x : v("f32_gflops");
+}
+
 json ceilings_from_probe(const json& p) {
   json c = json::object();
   const json peaks =
@@ -174,18 +186,6 @@ std::string feasibility_of(const ResultRecord& r, double too_slow_ms) {
     return *r.median_s * 1e3 >= too_slow_ms ? "too-slow" : "runs";
   if (r.status == "skipped" && r.message.rfind("does not fit", 0) == 0) return "does-not-fit";
   return "unsupported";
-}
-
-// The ceiling that bounds a dtype on a CPU: int8 tiers by the int8 peak, bf16/f16 by the bf16
-// peak, each falling back to f32 (converted on the fly).
-double dtype_ceiling(const json& c, const std::string& dtype) {
-  const auto v = [&](const char* k) {
-    return c.contains(k) && c[k]["value"].is_number() ? c[k]["value"].get<double>() : -1.0;
-  };
-  double x = -1;
-  if (dtype == "int8" || dtype == "s8") x = v("int8_gops");
-  if (dtype == "bf16" || dtype == "f16") x = v("bf16_gflops");
-  return x > 0 ? x : v("f32_gflops");
 }
 
 json tier_entry(const ResultRecord& r, const json& ceilings, double too_slow_ms) {

@@ -1,5 +1,7 @@
 #include "json_schema.h"
 
+#include "decide.h"
+
 #include <algorithm>
 #include <array>
 #include <regex>
@@ -10,35 +12,10 @@ namespace tb::profiles {
 using json = nlohmann::json;
 
 Result<nlohmann::json> parse_limited(std::string_view text, const ParseLimits& limits) {
-  if (text.size() > limits.max_bytes)
-    return make_error("input is " + std::to_string(text.size()) + " bytes, more than the " +
-                      std::to_string(limits.max_bytes) + " a profile may have");
-  int depth = 0;
-  bool in_string = false, escaped = false;
-  for (const char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > limits.max_depth)
-        return make_error("input nests deeper than " + std::to_string(limits.max_depth) +
-                          " levels");
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
   try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    return make_error(std::string("not valid JSON: ") + e.what());
+    return decide::parse_json(text, limits.max_bytes, limits.max_depth);
+  } catch (const std::invalid_argument& e) {
+    return make_error(e.what());
   }
 }
 

@@ -42,6 +42,10 @@ nlohmann::json classify(const DeviceFigures& d, const std::vector<TierFigures>& 
 // accelerator was measured, accelerator_f32_gflops and accelerator_bandwidth_gbps.
 nlohmann::json ceilings_from_probe(const nlohmann::json& probe);
 
+// The ceiling that bounds a dtype on a CPU, from a local profile's "ceilings": int8 tiers by the
+// int8 peak, bf16/f16 by the bf16 peak, each falling back to f32; -1 when not measured.
+double dtype_ceiling(const nlohmann::json& ceilings, const std::string& dtype);
+
 // The figures of a local profile (its ceilings and best tier per workload).
 DeviceFigures device_figures(const nlohmann::json& local);
 std::vector<TierFigures> tier_figures(const nlohmann::json& local);

@@ -7,6 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "result.h"
+
 namespace tb::cli {
 
 enum ExitCode { kOk = 0, kJobFailed = 1, kUsage = 2 };
@@ -26,6 +28,8 @@ void add_probe_command(CLI::App& app, Context& ctx, Action& action);
 void add_profile_command(CLI::App& app, Context& ctx, Action& action);
 void add_privacy_command(CLI::App& app, Context& ctx, Action& action);
 void add_run_command(CLI::App& app, Context& ctx, Action& action);
+void add_decide_commands(CLI::App& app, Context& ctx,
+                         Action& action);  // decide, validate-decisions
 void add_export_model_command(CLI::App& app, Context& ctx, Action& action);  // ONNX
 void add_compare_commands(CLI::App& app, Context& ctx,
                           Action& action);  // compare, export, import, baseline
@@ -33,6 +37,10 @@ void add_compare_commands(CLI::App& app, Context& ctx,
 // Validators with messages that name the value: "must be a positive integer, got '-3'".
 extern const CLI::Validator kPositive;
 extern const CLI::Validator kNonNegative;
+
+// The text of a file of at most `limit` bytes; the error names the file ("PATH: N bytes, more
+// than WHAT may have").
+Result<std::string> read_text_file(const std::string& path, std::size_t limit, const char* what);
 
 // "tierbench: error: <message>" on stderr; returns kUsage.
 int usage_error(const std::string& message);

@@ -23,20 +23,6 @@ struct ProfileArgs {
   bool no_remeasure = false;
 };
 
-// Reads a file of at most `limit` bytes.
-Result<std::string> read_file(const std::string& path, std::size_t limit) {
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec) return make_error(path + ": cannot read: " + ec.message());
-  if (size > limit)
-    return make_error(path + ": " + std::to_string(size) + " bytes, more than a profile may have");
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  if (!f) return make_error(path + ": cannot read");
-  return ss.str();
-}
-
 Result<void> write_file(const std::string& path, const nlohmann::json& j) {
   std::error_code ec;
   const auto dir = std::filesystem::path(path).parent_path();
@@ -47,7 +33,7 @@ Result<void> write_file(const std::string& path, const nlohmann::json& j) {
 }
 
 int do_validate(const std::string& path) {
-  auto text = read_file(path, profiles::ParseLimits{}.max_bytes);
+  auto text = read_text_file(path, profiles::ParseLimits{}.max_bytes, "a profile");
   if (!text) return usage_error(text.error().message);
   auto j = profiles::parse_limited(*text);
   if (!j) return usage_error(path + ": " + j.error().message);

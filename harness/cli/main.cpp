@@ -1,7 +1,10 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "cli.h"
 #include "version.h"
@@ -30,6 +33,20 @@ CLI::Validator number_validator(bool allow_zero) {
 
 const CLI::Validator kPositive = number_validator(false);
 const CLI::Validator kNonNegative = number_validator(true);
+
+Result<std::string> read_text_file(const std::string& path, std::size_t limit, const char* what) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return make_error(path + ": cannot read: " + ec.message());
+  if (size > limit)
+    return make_error(path + ": " + std::to_string(size) + " bytes, more than " + what +
+                      " may have");
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  if (!f) return make_error(path + ": cannot read");
+  return ss.str();
+}
 
 int usage_error(const std::string& message) {
   std::cerr << "tierbench: error: " << message << "\n";
@@ -66,6 +83,7 @@ int main(int argc, char** argv) {
   add_profile_command(app, ctx, action);
   add_privacy_command(app, ctx, action);
   add_export_model_command(app, ctx, action);
+  add_decide_commands(app, ctx, action);
 
   // The first word that is not a global option must name a command: say so plainly, instead of
   // CLI11's "a subcommand is required".

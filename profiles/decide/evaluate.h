@@ -1,0 +1,75 @@
+// The proof of the decision engine (part of tb_profiles: it needs the model graphs and the
+// catalogue): the figures of a local profile with the graph's split points, the scenario grid
+// of data/decide_scenarios.json over every measured configuration, and the oracle, which decides
+// every scenario from the measured figures. Agreement: the engine's first placement is the
+// oracle's (same target, variant and split point); regret: the extra measured latency of the
+// engine's choice over the oracle's.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "decide.h"
+#include "result.h"
+
+namespace tb::profiles {
+
+// The layer boundaries of a workload's graph, in execution order: per layer, its share of
+// `latency_ms` by its roofline time on the ceilings (a local profile's "ceilings"), and the
+// activation bytes that cross a split placed after it (every value written at or before the
+// layer and read after it). The measured figures are whole-model: the shares are apportioned.
+Result<std::vector<decide::LayerEstimate>> split_points(const std::string& workload,
+                                                        double latency_ms,
+                                                        const nlohmann::json& ceilings);
+
+// A workload's request and download sizes, from its graph.
+struct WorkloadIo {
+  std::uint64_t input_bytes = 0, output_bytes = 0, weight_bytes = 0;
+};
+Result<WorkloadIo> workload_io(const std::string& workload);
+
+// The measured figures of a local profile (decide::estimates_from_profile) with split points.
+Result<std::vector<decide::ModelEstimate>> measured_estimates(const nlohmann::json& local);
+
+// The engine's figures for one evaluation: for this device, and whether they name a backend
+// (a local profile) or only the best (a shareable profile).
+struct EngineFigures {
+  std::string name;  // "local profile", "shareable profile"
+  std::vector<decide::ModelEstimate> device;
+  bool per_backend = true;
+};
+
+struct Disagreement {
+  std::string scenario, engine, oracle;
+  double regret = 0;
+};
+
+struct DecisionEvaluation {
+  std::string name;
+  int scenarios = 0, agree = 0, both_none = 0;
+  int engine_none_oracle_runs = 0;  // the engine found nothing, the oracle did
+  int infeasible_choices = 0;       // the engine's choice cannot run by the measured figures
+  int constraint_violations = 0;    // a private request offloaded, or offline and remote
+  int fidelity_lost = 0;            // the engine's choice has a lower fidelity than the oracle's
+  std::vector<double> regrets;      // relative, >= 0, where both ran and the choice is feasible
+  double agreement() const { return scenarios ? static_cast<double>(agree) / scenarios : 0; }
+  double regret_quantile(double q) const;
+  std::map<std::string, std::pair<int, int>> by_network;  // agree, scenarios
+  std::vector<Disagreement> examples;                     // the first few, for the report
+};
+
+// The grid (data/decide_scenarios.json unless given) over the local profile's measured
+// configurations, decided by the engine from `engine` and by the oracle from the measured
+// figures. An error names a grid field or a workload that does not build.
+Result<DecisionEvaluation> evaluate_decisions(const nlohmann::json& local,
+                                              const EngineFigures& engine,
+                                              const nlohmann::json* grid = nullptr);
+
+const nlohmann::json& decide_scenario_grid();  // data/decide_scenarios.json
+const nlohmann::json& decide_request_schema();
+const nlohmann::json& decide_response_schema();
+
+}  // namespace tb::profiles

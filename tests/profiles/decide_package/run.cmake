@@ -1,0 +1,43 @@
+# Installs tierbench's build (BUILD_DIR) to a fresh prefix under WORK, builds the consumer of
+# this folder against it with find_package and, for the C program, with pkg-config alone, and runs
+# both on the first hand-checked scenario. Run by ctest (tests/profiles/CMakeLists.txt).
+file(REMOVE_RECURSE "${WORK}")
+file(MAKE_DIRECTORY "${WORK}")
+function(step)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
+  endif()
+  set(out "${out}" PARENT_SCOPE)
+endfunction()
+step(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${WORK}/prefix")
+file(READ "${SOURCE_DIR}/profiles/decide/scenarios/hand_checked.json" doc)
+string(JSON request GET "${doc}" scenarios 0 request)
+file(WRITE "${WORK}/request.json" "${request}")
+
+step(${CMAKE_COMMAND} -S "${CMAKE_CURRENT_LIST_DIR}" -B "${WORK}/build" -G Ninja
+     "-DCMAKE_PREFIX_PATH=${WORK}/prefix" -DCMAKE_BUILD_TYPE=Release)
+step(${CMAKE_COMMAND} --build "${WORK}/build")
+step("${WORK}/build/consumer_c" "${WORK}/request.json")
+string(JSON first GET "${out}" placements 0 workload)
+if(NOT first STREQUAL "cnn:b1:f32")
+  message(FATAL_ERROR "consumer_c: unexpected first placement: ${out}")
+endif()
+step("${WORK}/build/consumer_cpp" "${WORK}/request.json")
+if(NOT out MATCHES "first: device cnn:b1:f32")
+  message(FATAL_ERROR "consumer_cpp: unexpected output: ${out}")
+endif()
+
+# pkg-config alone (no CMake): what a Makefile or meson build does.
+file(GLOB pcdir LIST_DIRECTORIES true "${WORK}/prefix/lib*/pkgconfig")
+step(${CMAKE_COMMAND} -E env "PKG_CONFIG_PATH=${pcdir}" pkg-config --cflags --libs tierbench-decide)
+string(STRIP "${out}" flags)
+separate_arguments(flags UNIX_COMMAND "${flags}")
+get_filename_component(libdir "${pcdir}" DIRECTORY)
+step(cc "${CMAKE_CURRENT_LIST_DIR}/consumer.c" ${flags} "-Wl,-rpath,${libdir}" -o "${WORK}/consumer_pc")
+step("${WORK}/consumer_pc" "${WORK}/request.json")
+string(JSON decision GET "${out}" decision)
+if(NOT decision STREQUAL "run")
+  message(FATAL_ERROR "consumer_pc: unexpected response: ${out}")
+endif()
+file(REMOVE_RECURSE "${WORK}")
