@@ -94,19 +94,27 @@ json evaluation_json(const profiles::DecisionEvaluation& ev) {
                   {"engine", x.engine},
                   {"oracle", x.oracle},
                   {"regret", x.regret}});
-  return {{"profile", ev.name},
-          {"scenarios", ev.scenarios},
-          {"agreement", ev.agreement()},
-          {"median_regret", ev.regret_quantile(0.5)},
-          {"p90_regret", ev.regret_quantile(0.9)},
-          {"max_regret", ev.regret_quantile(1.0)},
-          {"both_none", ev.both_none},
-          {"engine_none_oracle_runs", ev.engine_none_oracle_runs},
-          {"infeasible_choices", ev.infeasible_choices},
-          {"constraint_violations", ev.constraint_violations},
-          {"fidelity_lost", ev.fidelity_lost},
-          {"by_network", nets},
-          {"disagreements", ex}};
+  return {
+      {"profile", ev.name},
+      {"scenarios", ev.scenarios},
+      {"agreement", ev.agreement()},
+      {"median_regret", ev.regret_quantile(0.5)},
+      {"p90_regret", ev.regret_quantile(0.9)},
+      {"max_regret", ev.regret_quantile(1.0)},
+      {"both_none", ev.both_none},
+      {"engine_none_oracle_runs", ev.engine_none_oracle_runs},
+      {"infeasible_choices", ev.infeasible_choices},
+      {"constraint_violations", ev.constraint_violations},
+      {"fidelity_lost", ev.fidelity_lost},
+      {"by_network", nets},
+      {"contested",
+       {{"scenarios", ev.contested},
+        {"agreement", ev.contested ? static_cast<double>(ev.contested_agree) / ev.contested : 0},
+        {"median_regret", profiles::DecisionEvaluation::quantile(ev.contested_regrets, 0.5)},
+        {"p90_regret", profiles::DecisionEvaluation::quantile(ev.contested_regrets, 0.9)}}},
+      {"oracle_kinds", ev.oracle_kinds},
+      {"engine_kinds", ev.engine_kinds},
+      {"disagreements", ex}};
 }
 
 void print_evaluation(const profiles::DecisionEvaluation& ev) {
@@ -121,6 +129,19 @@ void print_evaluation(const profiles::DecisionEvaluation& ev) {
       "found nothing where the oracle ran: {}; lower fidelity than the oracle: {}\n",
       ev.constraint_violations, ev.infeasible_choices, ev.engine_none_oracle_runs,
       ev.fidelity_lost);
+  const auto kinds = [](const std::map<std::string, int>& m) {
+    std::string s;
+    for (const auto& [k, n] : m) s += fmt::format(" {} {}", k == "local" ? "device" : k, n);
+    return s;
+  };
+  fmt::print("  first placement, oracle:{}; engine:{}\n", kinds(ev.oracle_kinds),
+             kinds(ev.engine_kinds));
+  fmt::print(
+      "  contested (the oracle could use more than one target): {} scenarios, agreement "
+      "{:.1f}%, regret median {:.2f}%, p90 {:.1f}%\n",
+      ev.contested, ev.contested ? 100.0 * ev.contested_agree / ev.contested : 0.0,
+      100 * profiles::DecisionEvaluation::quantile(ev.contested_regrets, 0.5),
+      100 * profiles::DecisionEvaluation::quantile(ev.contested_regrets, 0.9));
   fmt::print("  by network:");
   for (const auto& [n, c] : ev.by_network)
     fmt::print(" {} {:.1f}%", n, c.second ? 100.0 * c.first / c.second : 0.0);

@@ -235,7 +235,9 @@ void score(DecisionEvaluation& ev, const std::string& name, const std::string& n
   ++ev.scenarios;
   auto& net = ev.by_network[network];
   ++net.second;
-  bool agree = false;
+  ++ev.oracle_kinds[dt.ranked.empty() ? "none" : dt.ranked[0].kind];
+  ++ev.engine_kinds[de.ranked.empty() ? "none" : de.ranked[0].kind];
+  bool agree = false, priced_ok = false;
   double regret = 0;
   if (de.ranked.empty() || dt.ranked.empty()) {
     agree = de.ranked.empty() && dt.ranked.empty();
@@ -253,12 +255,20 @@ void score(DecisionEvaluation& ev, const std::string& name, const std::string& n
       const double best = dt.ranked[0].latency.total();
       regret = std::max(0.0, (priced->latency.total() - best) / best);
       ev.regrets.push_back(regret);
+      priced_ok = true;
       ev.fidelity_lost += priced->fidelity < dt.ranked[0].fidelity;
       agree = choice.same_choice(dt.ranked[0]);
     }
   }
   ev.agree += agree;
   net.first += agree;
+  std::set<std::string> targets;
+  for (const auto& p : dt.ranked) targets.insert(p.target);
+  if (targets.size() > 1) {
+    ++ev.contested;
+    ev.contested_agree += agree;
+    if (priced_ok) ev.contested_regrets.push_back(regret);
+  }
   if (!agree && ev.examples.size() < 12)
     ev.examples.push_back({name, describe(de), describe(dt), regret});
 }
@@ -275,9 +285,8 @@ const json& decide_response_schema() {
   return embedded_json("decide.response.schema.json");
 }
 
-double DecisionEvaluation::regret_quantile(double q) const {
-  if (regrets.empty()) return 0;
-  std::vector<double> r = regrets;
+double DecisionEvaluation::quantile(std::vector<double> r, double q) {
+  if (r.empty()) return 0;
   std::sort(r.begin(), r.end());
   return r[static_cast<std::size_t>(
       std::min<double>(q * static_cast<double>(r.size()), static_cast<double>(r.size() - 1)))];

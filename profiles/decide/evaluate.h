@@ -55,10 +55,18 @@ struct DecisionEvaluation {
   int constraint_violations = 0;    // a private request offloaded, or offline and remote
   int fidelity_lost = 0;            // the engine's choice has a lower fidelity than the oracle's
   std::vector<double> regrets;      // relative, >= 0, where both ran and the choice is feasible
+  // The scenarios where the oracle could place the request on more than one target (the device
+  // and a site, or two sites): the decisions that are not forced by a constraint.
+  int contested = 0, contested_agree = 0;
+  std::vector<double> contested_regrets;
   double agreement() const { return scenarios ? static_cast<double>(agree) / scenarios : 0; }
-  double regret_quantile(double q) const;
+  double regret_quantile(double q) const { return quantile(regrets, q); }
+  static double quantile(std::vector<double> v, double q);
   std::map<std::string, std::pair<int, int>> by_network;  // agree, scenarios
-  std::vector<Disagreement> examples;                     // the first few, for the report
+  // How often the oracle's first placement is of each kind ("local", "edge", "cloud", "split",
+  // "none"): whether the grid exercises every kind of decision.
+  std::map<std::string, int> oracle_kinds, engine_kinds;
+  std::vector<Disagreement> examples;  // the first few, for the report
 };
 
 // The grid (data/decide_scenarios.json unless given) over the local profile's measured

@@ -107,6 +107,12 @@ TEST(DecideCli, ValidateDecisionsReportsBothProfiles) {
     EXPECT_GE(e["agreement"].get<double>(), 0.0);
     EXPECT_LE(e["agreement"].get<double>(), 1.0);
     EXPECT_GE(e["median_regret"].get<double>(), 0.0);
+    int kinds = 0;
+    for (const auto& [k, n] : e["oracle_kinds"].items()) kinds += n.get<int>();
+    EXPECT_EQ(kinds, e["scenarios"]);
+    EXPECT_LE(e["contested"]["scenarios"], e["scenarios"]);
+    EXPECT_GT(e["contested"]["scenarios"], 0);  // some decisions are not forced by a constraint
+    EXPECT_GT(e["oracle_kinds"]["none"], 0);     // offline with nothing cached
   }
   // The local profile's figures are the measured ones here: on the device the engine and the
   // oracle see the same figures, so offline and private scenarios always agree.
