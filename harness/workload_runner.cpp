@@ -86,9 +86,19 @@ struct Validation {
   std::string note;
 };
 
-// Runs `g` (with `weights_path`) on the reference and on b, same seeded input; compares outputs.
-Result<Validation> validate(Backend& b, int device, const Graph& g, const std::string& path,
+// Where a run's weights come from: the graph's own (cold: the page cache dropped first), and the
+// graph and weights validation runs (the tier's reduced configuration for large tiers).
+struct WeightSource {
+  std::function<Result<workloads::LoadedWeights>(bool cold)> load;
+  std::function<Result<std::pair<Graph, std::vector<Tensor>>>()> validation;
+};
+
+// Runs the validation graph on the reference and on b, same seeded input; compares outputs.
+Result<Validation> validate(Backend& b, int device, const WeightSource& ws,
                             const WorkloadOptions& o) {
+  auto gw = ws.validation();
+  if (!gw) return gw.error();
+  const Graph& g = gw->first;
   Validation v;
   v.reduced = g.reduced;
   v.note = g.reduced ? "validated on a reduced configuration: " + g.reduced_note
@@ -97,9 +107,7 @@ Result<Validation> validate(Backend& b, int device, const Graph& g, const std::s
   std::vector<Tensor> outs;
   auto ref_backend = make_reference_backend();
   for (Backend* be : {static_cast<Backend*>(ref_backend.get()), &b}) {
-    auto w = workloads::load_weights(g, path, false);
-    if (!w) return w.error();
-    Executor ex(g, std::move(w->tensors), o.seed);
+    Executor ex(g, be == &b ? std::move(gw->second) : gw->second, o.seed);
     if (auto p = ex.prepare(*be, be == &b ? device : 0, o.threads); !p) return p.error();
     if (auto u = ex.upload_weights(); !u) return u.error();
     if (auto r = ex.infer(input); !r)
@@ -113,8 +121,7 @@ Result<Validation> validate(Backend& b, int device, const Graph& g, const std::s
   return v;
 }
 
-ResultRecord run_one(Backend& b, const DeviceInfo& dev, const workloads::WorkloadName& w,
-                     const WorkloadOptions& o) {
+ResultRecord new_record(const Backend& b, const DeviceInfo& dev, const workloads::WorkloadName& w) {
   ResultRecord r;
   r.kind = "workload";
   r.name = w.str();
@@ -122,12 +129,52 @@ ResultRecord run_one(Backend& b, const DeviceInfo& dev, const workloads::Workloa
   r.device = dev.name;
   r.dtype = w.dtype;
   r.timing_source = std::string(timing_source_name(TimingSource::host_clock));
+  return r;
+}
 
+ResultRecord run_graph(ResultRecord r, Backend& b, const DeviceInfo& dev, const Graph& g,
+                       const WeightSource& ws, nlohmann::json load, const WorkloadOptions& o);
+
+ResultRecord run_one(Backend& b, const DeviceInfo& dev, const workloads::WorkloadName& w,
+                     const WorkloadOptions& o) {
+  ResultRecord r = new_record(b, dev, w);
   workloads::BuildOptions bo;
   bo.variant = w.variant;
   auto built = workloads::build_tier(w.tier, w.dtype, bo);
   if (!built) return fail(std::move(r), Status::error, built.error().message);
-  Graph g = std::move(*built);
+  const Graph g = std::move(*built);
+  nlohmann::json load = nlohmann::json::object();
+  // Weights: the cached synthetic file (written once) or the user's own.
+  std::string path = o.weights_path;
+  if (path.empty()) {
+    path = workloads::cached_weights_path(g, o.seed);
+    auto full = workloads::build_tier(w.tier, w.dtype, {});  // the default variant's weights
+    if (!full) return fail(std::move(r), Status::error, full.error().message);
+    const auto t0 = Clock::now();
+    auto made = workloads::ensure_weights_file(*full, path, o.seed);
+    if (!made) return fail(std::move(r), Status::error, "weights: " + made.error().message);
+    if (*made) load["generate_weights_s"] = since(t0);
+  }
+  load["weights_file"] = path;
+  WeightSource ws;
+  ws.load = [&](bool cold) { return workloads::load_weights(g, path, cold); };
+  ws.validation = [&]() -> Result<std::pair<Graph, std::vector<Tensor>>> {
+    Graph vg = g;
+    if (g.figures().macs > o.full_validation_max_macs) {
+      bo.reduced = true;
+      auto red = workloads::build_tier(w.tier, w.dtype, bo);
+      if (!red) return red.error();
+      vg = std::move(*red);
+    }
+    auto wt = workloads::load_weights(vg, path, false);
+    if (!wt) return wt.error();
+    return std::make_pair(std::move(vg), std::move(wt->tensors));
+  };
+  return run_graph(std::move(r), b, dev, g, ws, std::move(load), o);
+}
+
+ResultRecord run_graph(ResultRecord r, Backend& b, const DeviceInfo& dev, const Graph& g,
+                       const WeightSource& ws, nlohmann::json load, const WorkloadOptions& o) {
   const auto f = g.figures();
   std::int64_t value_bytes = 0;
   for (const auto& v : g.values) value_bytes += v.bytes();
@@ -162,27 +209,13 @@ ResultRecord run_one(Backend& b, const DeviceInfo& dev, const workloads::Workloa
         "does not fit: needs " + human_bytes(static_cast<double>(f.weight_bytes + value_bytes)) +
             " of device memory, has " + human_bytes(static_cast<double>(dev.global_memory_bytes)));
 
-  nlohmann::json load = nlohmann::json::object();
-  // Weights: the cached synthetic file (written once) or the user's own.
-  std::string path = o.weights_path;
-  if (path.empty()) {
-    path = workloads::cached_weights_path(g, o.seed);
-    auto full = workloads::build_tier(w.tier, w.dtype, {});  // the default variant's weights
-    if (!full) return fail(std::move(r), Status::error, full.error().message);
-    const auto t0 = Clock::now();
-    auto made = workloads::ensure_weights_file(*full, path, o.seed);
-    if (!made) return fail(std::move(r), Status::error, "weights: " + made.error().message);
-    if (*made) load["generate_weights_s"] = since(t0);
-  }
-  load["weights_file"] = path;
-
   const std::uint64_t rss0 = proc_kb_field("/proc/self/status", "VmRSS");
   const bool hwm_reset = reset_peak_rss();
-  auto cold = workloads::load_weights(g, path, true);
+  auto cold = ws.load(true);
   if (!cold) return fail(std::move(r), Status::error, cold.error().message);
   load["read_cold_s"] = cold->seconds;
   cold->tensors.clear();
-  auto warm = workloads::load_weights(g, path, false);
+  auto warm = ws.load(false);
   if (!warm) return fail(std::move(r), Status::error, warm.error().message);
   load["read_warm_s"] = warm->seconds;
   load["read_bytes"] = warm->bytes;
@@ -216,14 +249,7 @@ ResultRecord run_one(Backend& b, const DeviceInfo& dev, const workloads::Workloa
   // Correct before fast.
   Status status = Status::passed;
   if (o.validate && b.name() != "reference") {
-    Graph vg = g;
-    if (f.macs > o.full_validation_max_macs) {
-      bo.reduced = true;
-      auto red = workloads::build_tier(w.tier, w.dtype, bo);
-      if (!red) return fail(std::move(r), Status::error, red.error().message);
-      vg = std::move(*red);
-    }
-    auto v = validate(b, dev.index, vg, path, o);
+    auto v = validate(b, dev.index, ws, o);
     if (!v) return fail(std::move(r), Status::error, "validation: " + v.error().message);
     r.max_rel_err = v->check.max_rel_err;
     r.metrics["validation"] = {{"scope", v->note},
@@ -271,10 +297,10 @@ ResultRecord run_one(Backend& b, const DeviceInfo& dev, const workloads::Workloa
   r.ci_lo_s = ci.lo, r.ci_hi_s = ci.hi;
   if (s.median > 0) r.gflops = 2 * f.macs / s.median * 1e-9;
   // Throughput of batched vision variants ("b8"): items per second at the median latency.
-  if (s.median > 0 && w.variant.size() > 1 && w.variant[0] == 'b' &&
-      std::all_of(w.variant.begin() + 1, w.variant.end(),
+  if (s.median > 0 && g.variant.size() > 1 && g.variant[0] == 'b' &&
+      std::all_of(g.variant.begin() + 1, g.variant.end(),
                   [](char c) { return c >= '0' && c <= '9'; }))
-    r.metrics["throughput_items_per_s"] = std::stod(w.variant.substr(1)) / s.median;
+    r.metrics["throughput_items_per_s"] = std::stod(g.variant.substr(1)) / s.median;
   const double kernel_med = stats::quantile(kernel_s, 0.5);
   r.metrics["breakdown"] = {{"kernel_median_s", kernel_med},
                             {"transfer_median_s", stats::quantile(transfer_s, 0.5)},
@@ -306,9 +332,14 @@ std::uint64_t mem_available_bytes() {
   return proc_kb_field("/proc/meminfo", "MemAvailable");
 }
 
-std::vector<ResultRecord> run_workload(Store& store, std::int64_t run_id, Backend& b,
-                                       const workloads::WorkloadName& w, const WorkloadOptions& o,
-                                       const std::function<void(const ResultRecord&)>& on_result) {
+namespace {
+
+// Runs `one` on every device of `b` (an unavailable backend: one record saying why), storing
+// each record as soon as it is measured.
+std::vector<ResultRecord> for_each_device(
+    Store& store, std::int64_t run_id, Backend& b, const workloads::WorkloadName& w,
+    const std::function<ResultRecord(const DeviceInfo&)>& one,
+    const std::function<void(const ResultRecord&)>& on_result) {
   std::vector<ResultRecord> out;
   const auto emit = [&](ResultRecord r) {
     r.run_id = run_id;
@@ -324,25 +355,49 @@ std::vector<ResultRecord> run_workload(Store& store, std::int64_t run_id, Backen
   std::vector<DeviceInfo> devices;
   if (a.available) devices = b.devices();
   if (!a.available || devices.empty()) {
-    ResultRecord r;
-    r.kind = "workload";
-    r.name = w.str();
-    r.backend = std::string(b.name());
-    r.dtype = w.dtype;
-    emit(fail(std::move(r), Status::unavailable, a.available ? "no devices" : a.reason));
+    emit(fail(new_record(b, {}, w), Status::unavailable, a.available ? "no devices" : a.reason));
     return out;
   }
   for (const auto& dev : devices) {
     try {
-      emit(run_one(b, dev, w, o));
+      emit(one(dev));
     } catch (const std::exception& e) {
-      ResultRecord r;
-      r.kind = "workload", r.name = w.str(), r.backend = std::string(b.name()), r.device = dev.name,
-      r.dtype = w.dtype;
-      emit(fail(std::move(r), Status::error, std::string("exception: ") + e.what()));
+      emit(fail(new_record(b, dev, w), Status::error, std::string("exception: ") + e.what()));
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<ResultRecord> run_workload(Store& store, std::int64_t run_id, Backend& b,
+                                       const workloads::WorkloadName& w, const WorkloadOptions& o,
+                                       const std::function<void(const ResultRecord&)>& on_result) {
+  return for_each_device(
+      store, run_id, b, w, [&](const DeviceInfo& dev) { return run_one(b, dev, w, o); }, on_result);
+}
+
+std::vector<ResultRecord> run_external_model(
+    Store& store, std::int64_t run_id, Backend& b, const ExternalModel& m, const WorkloadOptions& o,
+    const std::function<void(const ResultRecord&)>& on_result) {
+  WeightSource ws;
+  ws.load = m.load;
+  // No reduced configuration exists for a user's model: validation runs the whole graph.
+  ws.validation = [&]() -> Result<std::pair<Graph, std::vector<Tensor>>> {
+    auto wt = m.load(false);
+    if (!wt) return wt.error();
+    return std::make_pair(m.graph, std::move(wt->tensors));
+  };
+  return for_each_device(
+      store, run_id, b, m.name,
+      [&](const DeviceInfo& dev) {
+        ResultRecord r = new_record(b, dev, m.name);
+        r.metrics["model"] = m.info;
+        nlohmann::json load = nlohmann::json::object();
+        load["weights_file"] = m.name.tier;  // the content hash; the path stays local
+        return run_graph(std::move(r), b, dev, m.graph, ws, std::move(load), o);
+      },
+      on_result);
 }
 
 const std::vector<WorkloadSuite>& workload_suites() {

@@ -18,6 +18,7 @@
 #include "models.h"
 #include "runner.h"
 #include "store.h"
+#include "weights.h"
 
 namespace tb {
 
@@ -37,6 +38,20 @@ struct WorkloadOptions {
 std::vector<ResultRecord> run_workload(
     Store& store, std::int64_t run_id, Backend& b, const workloads::WorkloadName& w,
     const WorkloadOptions& o, const std::function<void(const ResultRecord&)>& on_result = {});
+
+// A model from outside the tiers (an imported ONNX file: workloads/onnx_import.h), run exactly
+// like a tier: load costs, validation against the reference (on the whole graph: there is no
+// reduced configuration), latency, memory.
+struct ExternalModel {
+  workloads::WorkloadName name;  // tier "onnx-<content hash>", variant the input shape, dtype
+  workloads::Graph graph;
+  // Reads the model's weights (graph.weights order); cold: its files' page cache dropped first.
+  std::function<Result<workloads::LoadedWeights>(bool cold)> load;
+  nlohmann::json info;  // stored as metrics.model (ops, opset, hash; never the path)
+};
+std::vector<ResultRecord> run_external_model(
+    Store& store, std::int64_t run_id, Backend& b, const ExternalModel& m, const WorkloadOptions& o,
+    const std::function<void(const ResultRecord&)>& on_result = {});
 
 // Workload suites for `tierbench run --workloads <suite>`.
 struct WorkloadSuite {

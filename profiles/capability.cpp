@@ -160,6 +160,9 @@ std::vector<TierFigures> tier_figures(const json& local) {
   for (const auto& t : local.at("tiers")) {
     TierFigures f;
     f.workload = t.at("workload").get<std::string>();
+    // A user's own model (tierbench run --model) stays in the local profile: its name, a hash of
+    // the file's content, would identify the model in a shareable one.
+    if (f.workload.rfind("onnx-", 0) == 0) continue;
     f.feasibility = t.at("feasibility").get<std::string>();
     const double lat = num(t["latency_s"], "median"), cold = num(t["cold_start_s"], "total");
     if (lat >= 0) f.latency_ms = lat * 1e3;

@@ -15,6 +15,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev     # tests and benchmarks
   libclblast-dev clpeak                          # anchors for the OpenCL benchmarks
   libonnx-dev libprotobuf-dev                    # export-model: ONNX files
+  libssl-dev                                     # ONNX import: SHA-256 of the model file
 )
 
 missing=()

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "kernels.h"
+#include "model_arg.h"
 #include "models.h"
 #include "workload_runner.h"
 #include "workloads.h"
@@ -140,6 +141,75 @@ int list_suites(const Context& ctx) {
   return kOk;
 }
 
+struct ModelListArgs {
+  std::string path, dtype = "f32";
+  std::vector<std::string> inputs;
+};
+
+// The imported model's figures, ops, and which backends run every op (the first that does not,
+// with the backend's reason).
+int list_model(const Context& ctx, const ModelListArgs& a) {
+  auto opts = model_import_options(a.inputs, a.dtype);
+  if (!opts) return usage_error(opts.error().message);
+  workloads::OnnxImportSummary s;
+  auto m = load_onnx_model(a.path, *opts, &s);
+  if (!m) return usage_error("--model " + m.error().message);
+  const auto f = m->graph.figures();
+  nlohmann::json j = {{"workload", m->name.str()},
+                      {"model", m->info},
+                      {"macs", f.macs},
+                      {"params", f.params},
+                      {"weight_bytes", f.weight_bytes},
+                      {"peak_activation_bytes", f.peak_activation_bytes},
+                      {"kernel_layers", f.kernel_layers},
+                      {"host_layers", f.host_layers},
+                      {"backends", nlohmann::json::array()}};
+  for (auto& b : make_backends()) {
+    const Availability av = b->availability();
+    nlohmann::json bj = {{"name", b->name()}};
+    if (!av.available) {
+      bj["supported"] = false, bj["reason"] = "unavailable: " + av.reason;
+    } else {
+      bj["supported"] = true;
+      for (const auto& dev : b->devices()) {
+        for (const auto& l : m->graph.layers) {
+          if (!l.problem) continue;
+          if (auto sp = b->supports(*l.problem, dev.index); !sp.supported) {
+            bj["supported"] = false;
+            bj["reason"] =
+                dev.name + ": layer " + l.name + ": " + l.problem->str() + ": " + sp.reason;
+            break;
+          }
+        }
+        if (!bj["supported"].get<bool>()) break;
+      }
+    }
+    j["backends"].push_back(std::move(bj));
+  }
+  if (ctx.json) {
+    std::cout << j.dump(2) << "\n";
+    return kOk;
+  }
+  fmt::print("{}  (opset {}, {}; stored as {})\n", a.path, s.opset, s.producer, m->name.str());
+  fmt::print("  input {} {}{}\n", s.input_name, workloads::shape_str(s.input_shape),
+             s.input_nhwc ? " (an NCHW image, fed NHWC)" : "");
+  fmt::print(
+      "  {:.3f} GMACs, {:.2f} M parameters, {:.2f} MB of weights, {:.2f} MB peak activations, "
+      "{} kernel + {} host layers\n",
+      f.macs / 1e9, static_cast<double>(f.params) / 1e6, static_cast<double>(f.weight_bytes) / 1e6,
+      static_cast<double>(f.peak_activation_bytes) / 1e6, f.kernel_layers, f.host_layers);
+  std::string ops;
+  for (const auto& [op, n] : s.op_counts)
+    ops += fmt::format("{}{} x{}", ops.empty() ? "" : ", ", op, n);
+  fmt::print("  ONNX ops: {}\n", ops);
+  for (const auto& note : s.notes) fmt::print("  note: {}\n", note);
+  for (const auto& b : j["backends"])
+    fmt::print(
+        "  {:<10} {}\n", b["name"].get<std::string>(),
+        b["supported"].get<bool>() ? "runs every op" : "no: " + b["reason"].get<std::string>());
+  return kOk;
+}
+
 }  // namespace
 
 void add_list_command(CLI::App& app, Context& ctx, Action& action) {
@@ -149,8 +219,15 @@ void add_list_command(CLI::App& app, Context& ctx, Action& action) {
   auto* w = cmd->add_flag("--workloads", what->first,
                           "List model tiers with MACs, parameters, weight and activation bytes");
   cmd->add_flag("--suites", what->second, "List suites and what they run")->excludes(w);
-  cmd->callback([&ctx, &action, what] {
-    action = [&ctx, what] {
+  auto ma = std::make_shared<ModelListArgs>();
+  cmd->add_option("--model", ma->path,
+                  "An ONNX model: ops, MACs, parameters, bytes, and which backends run it")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--input", ma->inputs, "Shape of a --model input: NAME=1x3x224x224");
+  cmd->add_option("--dtype", ma->dtype, "Data type to import --model as: f32, bf16, int8");
+  cmd->callback([&ctx, &action, what, ma] {
+    action = [&ctx, what, ma] {
+      if (!ma->path.empty()) return list_model(ctx, *ma);
       if (what->first) return list_workloads(ctx);
       if (what->second) return list_suites(ctx);
       return list_backends(ctx);

@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "environment.h"
 #include "kernels.h"
+#include "model_arg.h"
 #include "probes.h"
 #include "reports.h"
 #include "runner.h"
@@ -43,6 +44,8 @@ struct RunArgs {
   std::string suite;
   std::vector<std::string> workloads;  // tier, or tier:variant:dtype
   std::vector<std::string> dtypes;     // filter for tiers named without a dtype
+  std::string model;                   // --model FILE.onnx
+  std::vector<std::string> inputs;     // --input NAME=SHAPE
   KernelRunOptions kopts;
   WorkloadOptions wopts;
   bool no_isolate = false;
@@ -127,6 +130,11 @@ std::string run_child(const Context& ctx, const RunArgs& a, const std::string& b
                                    "--no-isolate"};
   for (const auto& p : a.problems) args.insert(args.end(), {"--problem", p});
   for (const auto& w : a.workloads) args.insert(args.end(), {"--workload", w});
+  if (!a.model.empty()) {
+    args.insert(args.end(), {"--model", a.model});
+    for (const auto& i : a.inputs) args.insert(args.end(), {"--input", i});
+    for (const auto& d : a.dtypes) args.insert(args.end(), {"--dtype", d});
+  }
   const auto& s = a.kopts.sampling;
   args.insert(
       args.end(),
@@ -170,7 +178,8 @@ std::string run_child(const Context& ctx, const RunArgs& a, const std::string& b
 // library and driver versions in the run's environment. Returns the number of failed results.
 int run_one_backend(Store& store, std::int64_t run_id, const std::string& name,
                     const std::vector<Problem>& problems,
-                    const std::vector<workloads::WorkloadName>& wl, const RunArgs& a) {
+                    const std::vector<workloads::WorkloadName>& wl,
+                    const std::vector<ExternalModel>& models, const RunArgs& a) {
   // Per-result lines in-process only; an isolated run's parent draws a progress bar instead.
   const bool tty = isatty(2) && a.child_run_id == 0;
   const auto progress = [tty](const ResultRecord& r) {
@@ -198,6 +207,9 @@ int run_one_backend(Store& store, std::int64_t run_id, const std::string& name,
     wo.seed = a.kopts.seed;
     for (const auto& w : wl)
       for (const auto& r : run_workload(store, run_id, *b, w, wo, progress))
+        failed += r.status == "failed" || r.status == "error";
+    for (const auto& m : models)
+      for (const auto& r : run_external_model(store, run_id, *b, m, wo, progress))
         failed += r.status == "failed" || r.status == "error";
   }
   return failed;
@@ -242,9 +254,24 @@ int do_run(const Context& ctx, RunArgs a) {
   for (const auto& w : a.workloads)
     if (auto e = add_workload(w, false); !e.empty()) return usage_error("--workload: " + e);
 
+  // --model: the user's ONNX file, imported once per --dtype (default f32) before anything runs,
+  // so that an unsupported op is a usage error (exit 2) naming the node.
+  std::vector<ExternalModel> models;
+  if (!a.model.empty()) {
+    for (const auto& d : a.dtypes.empty() ? std::vector<std::string>{"f32"} : a.dtypes) {
+      auto opts = model_import_options(a.inputs, d);
+      if (!opts) return usage_error(opts.error().message);
+      auto m = load_onnx_model(a.model, *opts);
+      if (!m) return usage_error("--model " + m.error().message);
+      models.push_back(std::move(*m));
+    }
+  } else if (!a.inputs.empty()) {
+    return usage_error("--input binds the inputs of a --model");
+  }
+
   // Suites: a name selects kernel problems and/or model tiers of that name. The default, when
   // nothing else was asked for, is the quick suite.
-  if ((problems.empty() && wl.empty()) || !a.suite.empty()) {
+  if ((problems.empty() && wl.empty() && models.empty()) || !a.suite.empty()) {
     const std::string name = a.suite.empty() ? "quick" : a.suite;
     const auto* ks = workloads::find_suite(name);
     const auto* ws = find_workload_suite(name);
@@ -281,7 +308,7 @@ int do_run(const Context& ctx, RunArgs a) {
   if (a.child_run_id > 0) {
     int failed = 0;
     for (const auto& name : selected)
-      failed += run_one_backend(**store, a.child_run_id, name, problems, wl, a);
+      failed += run_one_backend(**store, a.child_run_id, name, problems, wl, models, a);
     return failed ? kJobFailed : kOk;
   }
 
@@ -310,13 +337,15 @@ int do_run(const Context& ctx, RunArgs a) {
     for (const auto& name : selected)
       for (int rep = 0; rep < std::max(1, a.kopts.repetitions); ++rep) {
         for (const auto& p : problems) expected.push_back(name + " " + p.str());
-        if (rep == 0)
+        if (rep == 0) {
           for (const auto& w : wl) expected.push_back(name + " " + w.str());
+          for (const auto& m : models) expected.push_back(name + " " + m.name.str());
+        }
       }
     Progress progress(isatty(2) && !ctx.json && !a.no_isolate, std::move(expected));
     for (const auto& name : selected) {
       if (a.no_isolate) {
-        failed += run_one_backend(**store, run_id.value(), name, problems, wl, a);
+        failed += run_one_backend(**store, run_id.value(), name, problems, wl, models, a);
         continue;
       }
       const std::string why = run_child(ctx, a, name, db, run_id.value(), **store, progress);
@@ -330,12 +359,14 @@ int do_run(const Context& ctx, RunArgs a) {
       std::vector<std::pair<std::string, std::string>> expected;  // name, dtype
       for (const auto& p : problems) expected.emplace_back(p.str(), dtype_name(p.dtype));
       for (const auto& w : wl) expected.emplace_back(w.str(), w.dtype);
+      for (const auto& m : models) expected.emplace_back(m.name.str(), m.name.dtype);
       for (const auto& [ename, edtype] : expected) {
         if (have.count(ename)) continue;
         ResultRecord r;
         r.run_id = run_id.value();
         r.kind = ename.rfind(':') != std::string::npos &&
-                         workloads::find_tier(ename.substr(0, ename.find(':')))
+                         (workloads::find_tier(ename.substr(0, ename.find(':'))) ||
+                          ename.rfind("onnx-", 0) == 0)
                      ? "workload"
                      : "kernel";
         r.name = ename;
@@ -383,7 +414,13 @@ void add_run_command(CLI::App& app, Context& ctx, Action& action) {
                   "Suite of problems (default: quick, when no --problem/--size)");
   cmd->add_option("-w,--workload", a->workloads,
                   "Model tiers: a tier name (all its data types) or tier:variant:dtype");
-  cmd->add_option("--dtype", a->dtypes, "Data types of the tiers to run: f32, bf16, int8");
+  cmd->add_option("--dtype", a->dtypes,
+                  "Data types of the tiers (and of --model) to run: f32, bf16, int8");
+  cmd->add_option("--model", a->model,
+                  "Your ONNX model (opset 11+), run like a tier on every backend")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--input", a->inputs,
+                  "Shape of a --model input, binding its dynamic dimensions: NAME=1x3x224x224");
   cmd->add_option("--weights", a->wopts.weights_path,
                   "Your own safetensors file for the (single) tier selected");
   cmd->add_option("-p,--problem", a->problems,

@@ -26,7 +26,7 @@ function parseArgs(argv) {
   const a = {
     tierbench: 'build/release/tierbench', threads: 2, workloads: [], outDir: '',
     backend: 'onednn', warmup: 5, minIters: 20, maxIters: 500, minTime: 5, seed: 42,
-    tbArgs: [], skipTierbench: false,
+    tbArgs: [], skipTierbench: false, imported: false, tbBackends: [],
   };
   for (let i = 0; i < argv.length; ++i) {
     const k = argv[i], v = () => {
@@ -45,15 +45,21 @@ function parseArgs(argv) {
     else if (k === '--seed') a.seed = Number(v());
     else if (k === '--tierbench-arg') a.tbArgs.push(v());
     else if (k === '--skip-tierbench-run') a.skipTierbench = true;
+    else if (k === '--imported') a.imported = true;
+    else if (k === '--tb-backend') a.tbBackends.push(v());
     else if (k === '-h' || k === '--help') {
       console.log(`usage: node bench.mjs [--workload W]... [--threads N] [--tierbench PATH]
   [--out-dir DIR] [--backend onednn] [--warmup 5] [--min-iters 20] [--max-iters 500]
   [--min-time 5] [--seed 42] [--tierbench-arg ARG]... [--skip-tierbench-run]
+  [--imported [--tb-backend B]...]
+--imported: tierbench also runs the exported file itself (tierbench run --model FILE) in the
+  same run as the built-in tier, on --backend or each --tb-backend (the tier / imported ratio)
 default workloads: ${DEFAULT_WORKLOADS.join(' ')}`);
       process.exit(0);
     } else throw new Error(`unknown argument ${k}`);
   }
   if (!a.workloads.length) a.workloads = DEFAULT_WORKLOADS;
+  if (!a.tbBackends.length) a.tbBackends = [a.backend];
   if (!a.outDir) a.outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tb-ort-bench-'));
   return a;
 }
@@ -115,18 +121,32 @@ async function benchOrt(a, model, feeds) {
   return { out, ...summary(samples) };
 }
 
-function benchTierbench(a, w) {
+const stats = (r) => ({ n: r.n, median: r.median_s, p10: r.p10_s, p90: r.p90_s });
+
+// The built-in tier (and with --imported the exported file imported back, in the same run) on
+// each tierbench backend: { backend: { tier, imported } }.
+function benchTierbench(a, w, model) {
   const db = path.join(a.outDir, 'tierbench-bench.db');
-  const args = ['run', '--backend', a.backend, '--workload', w, '--threads', String(a.threads),
+  const backends = a.imported ? a.tbBackends : [a.backend];
+  const args = ['run', ...backends.flatMap((b) => ['--backend', b]), '--workload', w,
+                ...(a.imported ? ['--model', model] : []), '--threads', String(a.threads),
                 '--seed', String(a.seed), '--min-reps', String(a.minIters),
                 '--max-time', String(Math.max(a.minTime, 1)), '--warmup', String(a.warmup),
                 '--json', '--db', db, ...a.tbArgs];
   const j = JSON.parse(tierbench(a, args));
-  const r = j.results.find((x) => x.name === w && x.backend === a.backend);
-  if (!r) throw new Error(`tierbench run printed no result for ${w}`);
-  if (r.status !== 'passed' && r.status !== 'mistrusted')
-    throw new Error(`tierbench run ${w}: ${r.status}: ${r.message}`);
-  return { n: r.n, median: r.median_s, p10: r.p10_s, p90: r.p90_s };
+  const out = {};
+  for (const b of backends) {
+    const pick = (f, what) => {
+      const r = j.results.find((x) => f(x.name) && x.backend === b);
+      if (!r) throw new Error(`tierbench run printed no result for ${what} on ${b}`);
+      if (r.status !== 'passed' && r.status !== 'mistrusted')
+        throw new Error(`tierbench run ${what} on ${b}: ${r.status}: ${r.message}`);
+      return stats(r);
+    };
+    out[b] = { tier: pick((n) => n === w, w) };
+    if (a.imported) out[b].imported = pick((n) => n.startsWith('onnx-'), `--model ${model}`);
+  }
+  return out;
 }
 
 const ms = (s) => (s * 1e3).toFixed(s < 0.01 ? 3 : 2);
@@ -158,7 +178,10 @@ async function main() {
       row.check.ok = row.check.relL2 < (w.endsWith(':f32') ? 1e-3 : 5e-2);
       row.nodes = ex.nodes;
       row.ort = ort_;
-      if (!a.skipTierbench) row.tb = benchTierbench(a, w);
+      if (!a.skipTierbench) {
+        row.tbAll = benchTierbench(a, w, `${base}.onnx`);
+        row.tb = row.tbAll[a.tbBackends[0]].tier;
+      }
       if (!row.check.ok) ++failures;
     } catch (e) {
       row.error = String(e.message || e).split('\n')[0];
@@ -185,6 +208,18 @@ async function main() {
     line([r.w, ms(r.ort.median), spread(r.ort), r.tb ? ms(r.tb.median) : '-',
           r.tb ? spread(r.tb) : '-', r.tb ? (r.tb.median / r.ort.median).toFixed(2) : '-',
           r.check.ok ? 'match' : 'MISMATCH', r.check.relL2.toExponential(2)]);
+  }
+  if (a.imported) {
+    console.log('\nimported (tierbench run --model FILE) vs the built-in tier, same run:');
+    line(['workload', 'backend', 'tier median ms', 'imported ms', 'imported p10..p90',
+          'imported/tier', 'imported/ORT', '']);
+    for (const r of rows) {
+      if (r.error || !r.tbAll) continue;
+      for (const [b, x] of Object.entries(r.tbAll))
+        line([r.w, b, ms(x.tier.median), ms(x.imported.median), spread(x.imported),
+              (x.imported.median / x.tier.median).toFixed(3),
+              (x.imported.median / r.ort.median).toFixed(2), '']);
+    }
   }
   fs.writeFileSync(path.join(a.outDir, 'results.json'), JSON.stringify({ version, threads: a.threads, rows }, null, 2));
   console.log(`\nresults.json in ${a.outDir}`);

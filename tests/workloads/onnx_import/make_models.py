@@ -1,0 +1,324 @@
+#!/usr/bin/python3
+"""Writes the ONNX import test corpus into DIR (argv[1]): small models built with Debian's onnx
+package, each with a seeded input and the output numpy computes from ONNX's definitions
+(independently of tierbench), and hostile files the importer must reject. manifest.json lists
+them."""
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OUT = sys.argv[1]
+rng = np.random.default_rng(7)
+cases, hostile = [], []
+
+
+def rnd(*shape, scale=0.5):
+    return (rng.uniform(-1, 1, size=shape) * scale).astype(np.float32)
+
+
+# --- numpy references (ONNX semantics) --------------------------------------------------------
+def conv(x, w, b, stride=1, pad=0, group=1):
+    n, c, h, wd = x.shape
+    k, cg, r, s = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    oh, ow = (h + 2 * pad - r) // stride + 1, (wd + 2 * pad - s) // stride + 1
+    y = np.zeros((n, k, oh, ow), np.float64)
+    kg = k // group
+    for g in range(group):
+        xs = xp[:, g * cg:(g + 1) * cg]
+        for o in range(g * kg, (g + 1) * kg):
+            for i in range(oh):
+                for j in range(ow):
+                    patch = xs[:, :, i * stride:i * stride + r, j * stride:j * stride + s]
+                    y[:, o, i, j] = (patch * w[o]).sum(axis=(1, 2, 3))
+    if b is not None:
+        y += b.reshape(1, -1, 1, 1)
+    return y
+
+
+def pool(x, k, stride, pad, kind):
+    n, c, h, w = x.shape
+    oh, ow = (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
+    y = np.zeros((n, c, oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            i0, j0 = i * stride - pad, j * stride - pad
+            win = x[:, :, max(i0, 0):min(i0 + k, h), max(j0, 0):min(j0 + k, w)]
+            y[:, :, i, j] = win.max(axis=(2, 3)) if kind == "max" else win.mean(axis=(2, 3))
+    return y
+
+
+def softmax(x):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def layernorm(x, g, b, eps=1e-5):
+    mu = x.mean(axis=-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * g + b
+
+
+def gelu(x):
+    return 0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+# --- model writing -----------------------------------------------------------------------------
+def init(name, a):
+    return numpy_helper.from_array(np.asarray(a), name)
+
+
+def model(nodes, inputs, outputs, inits, opset=17):
+    g = helper.make_graph(nodes, "test", inputs, outputs, inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], producer_name="test")
+    m.ir_version = 8
+    return m
+
+
+def vi(name, shape, t=TensorProto.FLOAT):
+    return helper.make_tensor_value_info(name, t, shape)
+
+
+def case(name, m, x, y, bind=None):
+    out = m.graph.output[0]
+    out.CopyFrom(vi(out.name, list(np.asarray(y).shape)))
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(OUT, name + ".onnx"))
+    x.tofile(os.path.join(OUT, name + ".in.bin"))
+    np.asarray(y, np.float32).tofile(os.path.join(OUT, name + ".out.bin"))
+    cases.append({"name": name, "ids": bool(x.dtype != np.float32), "input_shape": list(x.shape),
+                  "output_numel": int(np.asarray(y).size), "bind": bind})
+
+
+N = helper.make_node
+
+# Conv + bias + Relu
+x = rnd(1, 3, 8, 8, scale=1); w = rnd(4, 3, 3, 3); b = rnd(4)
+case("conv_relu", model([N("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1] * 4),
+                         N("Relu", ["c"], ["y"], name="relu")],
+                        [vi("x", [1, 3, 8, 8])], [vi("y", None)], [init("w", w), init("b", b)]),
+     x, np.maximum(conv(x, w, b, pad=1), 0))
+
+# Depthwise conv, stride 2, Clip(0, 6) (opset 11 inputs)
+x = rnd(1, 8, 9, 9, scale=4); w = rnd(8, 1, 3, 3, scale=2); b = rnd(8)
+case("conv_depthwise_clip", model(
+    [N("Conv", ["x", "w", "b"], ["c"], name="dw", pads=[1] * 4, strides=[2, 2], group=8,
+       kernel_shape=[3, 3]),
+     N("Clip", ["c", "lo", "hi"], ["y"], name="relu6")],
+    [vi("x", [1, 8, 9, 9])], [vi("y", None)],
+    [init("w", w), init("b", b), init("lo", np.float32(0)), init("hi", np.float32(6))], opset=11),
+    x, np.clip(conv(x, w, b, stride=2, pad=1, group=8), 0, 6))
+
+# Grouped 1x1 conv without bias, BatchNormalization folded, residual Add, Relu after it
+x = rnd(1, 8, 6, 6, scale=1); w = rnd(8, 4, 1, 1)
+gm, bt, mn, vr = rnd(8) + 1, rnd(8), rnd(8), np.abs(rnd(8)) + 0.5
+bn = (conv(x, w, None, group=2) - mn.reshape(1, -1, 1, 1)) / np.sqrt(vr.reshape(1, -1, 1, 1) + 1e-5)
+bn = bn * gm.reshape(1, -1, 1, 1) + bt.reshape(1, -1, 1, 1)
+case("conv_grouped_bn_residual", model(
+    [N("Conv", ["x", "w"], ["c"], name="gconv", group=2),
+     N("BatchNormalization", ["c", "g", "bt", "mn", "vr"], ["n"], name="bn"),
+     N("Add", ["n", "x"], ["s"], name="res"), N("Relu", ["s"], ["y"], name="relu")],
+    [vi("x", [1, 8, 6, 6])], [vi("y", None)],
+    [init("w", w), init("g", gm), init("bt", bt), init("mn", mn), init("vr", vr)]),
+    x, np.maximum(bn + x, 0))
+
+# Pooling, GlobalAveragePool, Flatten, Gemm (transB), Softmax
+x = rnd(1, 4, 8, 8, scale=1); w = rnd(6, 4, 1, 1); b = rnd(6); fw = rnd(5, 6); fb = rnd(5)
+h = conv(x, w, b)
+h = pool(h, 3, 2, 1, "max")
+h = pool(h, 2, 2, 0, "avg")
+h = h.mean(axis=(2, 3))
+case("pool_gemm_softmax", model(
+    [N("Conv", ["x", "w", "b"], ["c"], name="conv"),
+     N("MaxPool", ["c"], ["p1"], name="maxpool", kernel_shape=[3, 3], strides=[2, 2], pads=[1] * 4),
+     N("AveragePool", ["p1"], ["p2"], name="avgpool", kernel_shape=[2, 2], strides=[2, 2]),
+     N("GlobalAveragePool", ["p2"], ["gp"], name="gap"),
+     N("Flatten", ["gp"], ["f"], name="flatten"),
+     N("Gemm", ["f", "fw", "fb"], ["l"], name="fc", transB=1),
+     N("Softmax", ["l"], ["y"], name="softmax", axis=-1)],
+    [vi("x", [1, 4, 8, 8])], [vi("y", None)],
+    [init("w", w), init("b", b), init("fw", fw), init("fb", fb)]),
+    x, softmax(h @ fw.T + fb))
+
+# MatMul + bias, erf GELU, MatMul + bias + residual, LayerNormalization
+x = rnd(4, 16, scale=1); w1 = rnd(16, 32); b1 = rnd(32); w2 = rnd(32, 16); b2 = rnd(16)
+lg, lb = rnd(16) + 1, rnd(16)
+h = gelu(x @ w1 + b1)
+case("mlp_gelu_layernorm", model(
+    [N("MatMul", ["x", "w1"], ["m1"], name="fc1"), N("Add", ["m1", "b1"], ["a1"], name="fc1_bias"),
+     N("Div", ["a1", "sqrt2"], ["d"]), N("Erf", ["d"], ["e"]), N("Add", ["e", "one"], ["e1"]),
+     N("Mul", ["a1", "e1"], ["g0"]), N("Mul", ["g0", "half"], ["g"]),
+     N("MatMul", ["g", "w2"], ["m2"], name="fc2"), N("Add", ["m2", "b2"], ["a2"], name="fc2_bias"),
+     N("Add", ["a2", "x"], ["r"], name="residual"),
+     N("LayerNormalization", ["r", "lg", "lb"], ["y"], name="ln", axis=-1, epsilon=1e-5)],
+    [vi("x", [4, 16])], [vi("y", None)],
+    [init("w1", w1), init("b1", b1), init("w2", w2), init("b2", b2), init("lg", lg), init("lb", lb),
+     init("sqrt2", np.float32(math.sqrt(2))), init("one", np.float32(1)),
+     init("half", np.float32(0.5))]),
+    x, layernorm(h @ w2 + b2 + x, lg, lb))
+
+# Gemm (transB 0, alpha, beta) and x * Sigmoid(x)
+x = rnd(2, 8, scale=1); w = rnd(8, 6); c = rnd(6)
+h = 0.5 * (x @ w) + 2.0 * c
+case("gemm_silu", model(
+    [N("Gemm", ["x", "w", "c"], ["h"], name="gemm", alpha=0.5, beta=2.0),
+     N("Sigmoid", ["h"], ["s"], name="sig"), N("Mul", ["h", "s"], ["y"], name="silu")],
+    [vi("x", [2, 8])], [vi("y", None)], [init("w", w), init("c", c)]),
+    x, h * sigmoid(h))
+
+# LayerNorm written out (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add)
+x = rnd(3, 16, scale=2); w = rnd(16, 16); lg, lb = rnd(16) + 1, rnd(16)
+h = x @ w
+case("layernorm_decomposed", model(
+    [N("MatMul", ["x", "w"], ["h"], name="proj"),
+     N("ReduceMean", ["h"], ["mu"], name="ln_mean", axes=[-1]),
+     N("Sub", ["h", "mu"], ["d"]), N("Pow", ["d", "two"], ["sq"]),
+     N("ReduceMean", ["sq"], ["var"], axes=[-1]), N("Add", ["var", "eps"], ["ve"]),
+     N("Sqrt", ["ve"], ["sd"]), N("Div", ["d", "sd"], ["nrm"]), N("Mul", ["nrm", "lg"], ["sc"]),
+     N("Add", ["sc", "lb"], ["y"])],
+    [vi("x", [3, 16])], [vi("y", None)],
+    [init("w", w), init("lg", lg), init("lb", lb), init("two", np.float32(2)),
+     init("eps", np.float32(1e-5))]),
+    x, layernorm(h, lg, lb))
+
+# Attention as PyTorch exports it: heads split by Reshape + Transpose, K^T by Transpose,
+# MatMul, Div by sqrt(d), Softmax, MatMul, heads merged back.
+T, H, NH = 6, 16, 2
+D = H // NH
+x = rnd(1, T, H, scale=1); wq, wk, wv, wo = rnd(H, H), rnd(H, H), rnd(H, H), rnd(H, H)
+def heads(a):
+    return a.reshape(1, T, NH, D).transpose(0, 2, 1, 3)
+q, k, v = heads(x @ wq), heads(x @ wk), heads(x @ wv)
+o = softmax(q @ k.transpose(0, 1, 3, 2) / math.sqrt(D)) @ v
+o = o.transpose(0, 2, 1, 3).reshape(1, T, H) @ wo
+shp = np.array([1, T, NH, D], np.int64)
+case("attention", model(
+    [N("MatMul", ["x", "wq"], ["q0"], name="q"), N("MatMul", ["x", "wk"], ["k0"], name="k"),
+     N("MatMul", ["x", "wv"], ["v0"], name="v"),
+     N("Reshape", ["q0", "shp"], ["q1"]), N("Transpose", ["q1"], ["q2"], perm=[0, 2, 1, 3]),
+     N("Reshape", ["k0", "shp"], ["k1"]), N("Transpose", ["k1"], ["kt"], perm=[0, 2, 3, 1]),
+     N("Reshape", ["v0", "shp"], ["v1"]), N("Transpose", ["v1"], ["v2"], perm=[0, 2, 1, 3]),
+     N("MatMul", ["q2", "kt"], ["s"], name="scores"), N("Div", ["s", "scale"], ["ss"]),
+     N("Softmax", ["ss"], ["p"], axis=-1), N("MatMul", ["p", "v2"], ["o"], name="pv"),
+     N("Transpose", ["o"], ["o1"], perm=[0, 2, 1, 3]), N("Reshape", ["o1", "shp2"], ["o2"]),
+     N("MatMul", ["o2", "wo"], ["y"], name="out")],
+    [vi("x", [1, T, H])], [vi("y", None)],
+    [init("wq", wq), init("wk", wk), init("wv", wv), init("wo", wo), init("shp", shp),
+     init("shp2", np.array([1, T, H], np.int64)), init("scale", np.float32(math.sqrt(D)))]),
+    x, o)
+
+# Embedding lookup with a dynamic sequence length (bound by --input), position table gathered
+# by Range over the shape, and shape arithmetic folded at import.
+V, E, S = 50, 8, 5
+table, pos = rnd(V, E), rnd(16, E)
+ids = rng.integers(0, V, size=(S,)).astype(np.int64)
+w = rnd(E, 4)
+case("embed_dynamic", model(
+    [N("Gather", ["table", "ids"], ["e"], name="embed"),
+     N("Shape", ["ids"], ["sh"]), N("Gather", ["sh", "zero"], ["len"], axis=0),
+     N("Range", ["zero", "len", "one"], ["pids"]), N("Gather", ["pos", "pids"], ["pe"]),
+     N("Add", ["e", "pe"], ["h"], name="add_pos"),
+     N("Unsqueeze", ["len", "ax0"], ["len1"]), N("Concat", ["len1", "m1"], ["rs"], axis=0),
+     N("Reshape", ["h", "rs"], ["h2"]), N("MatMul", ["h2", "w"], ["m"], name="proj"),
+     N("Relu", ["m"], ["y"])],
+    [vi("ids", ["seq"], TensorProto.INT64)], [vi("y", None)],
+    [init("table", table), init("pos", pos), init("w", w), init("zero", np.int64(0)),
+     init("one", np.int64(1)), init("ax0", np.array([0], np.int64)),
+     init("m1", np.array([-1], np.int64))]),
+    ids.astype(np.int32), np.maximum((table[ids] + pos[:S]) @ w, 0), bind="ids=5")
+
+# Constants broadcast into elementwise ops on an image (Sub, Mul, Div), NCHW output kept
+x = rnd(1, 4, 5, 5, scale=1); w = rnd(4, 4, 1, 1); c1, c2 = rnd(4, 1, 1), rnd(4, 1, 1) + 2
+h = conv(x, w, None)
+case("broadcast_consts", model(
+    [N("Conv", ["x", "w"], ["c"], name="conv"), N("Sub", ["c", "c1"], ["s"], name="sub"),
+     N("Mul", ["s", "k"], ["m"], name="mul"), N("Div", ["m", "c2"], ["y"], name="div")],
+    [vi("x", [1, 4, 5, 5])], [vi("y", None)],
+    [init("w", w), init("c1", c1), init("c2", c2), init("k", np.float32(3))]),
+    x, (h - c1) * 3 / c2)
+
+# A transpose of computed values that needs a host permute, then Relu
+x = rnd(2, 3, 4, scale=1); w = rnd(4, 4)
+case("transpose_permute", model(
+    [N("MatMul", ["x", "w"], ["m"], name="proj"), N("Transpose", ["m"], ["t"], perm=[1, 0, 2]),
+     N("Relu", ["t"], ["y"])],
+    [vi("x", [2, 3, 4])], [vi("y", None)], [init("w", w)]),
+    x, np.maximum((x @ w).transpose(1, 0, 2), 0))
+
+
+def bare_tensor(name, dims):
+    t = TensorProto()
+    t.name, t.data_type = name, TensorProto.FLOAT
+    t.dims.extend(dims)
+    return t
+
+
+# --- hostile files -----------------------------------------------------------------------------
+def bad(name, data_or_model, expect, bind=None):
+    path = os.path.join(OUT, name + ".onnx")
+    if isinstance(data_or_model, bytes):
+        open(path, "wb").write(data_or_model)
+    else:
+        onnx.save(data_or_model, path)
+    hostile.append({"name": name, "expect": expect, "bind": bind})
+
+
+good = open(os.path.join(OUT, "conv_relu.onnx"), "rb").read()
+bad("truncated", good[: len(good) // 2], "does not parse")
+bad("garbage", b"\x00\xffnot an onnx model at all" * 7, "does not parse")
+x1 = [vi("x", [1, 4])]
+big = bare_tensor("w", [1 << 40, 1 << 40])
+bad("huge_initializer", model([N("MatMul", ["x", "w"], ["y"])], x1, [vi("y", None)], [big]),
+    "too large")
+bad("huge_input", model([N("Relu", ["x"], ["y"])], [vi("x", [1 << 31, 1 << 31, 4])],
+                        [vi("y", None)], []), "too large")
+short = bare_tensor("w", [4, 4])
+short.raw_data = np.zeros(3, np.float32).tobytes()
+bad("short_raw_data", model([N("MatMul", ["x", "w"], ["y"])], x1, [vi("y", None)], [short]),
+    "raw_data holds 12 bytes")
+bad("cycle", model([N("Relu", ["b"], ["a"], name="first"), N("Add", ["x", "a"], ["b"], name="second"),
+                    N("Relu", ["b"], ["y"], name="last")], x1, [vi("y", None)], []), "cycle")
+bad("missing_initializer", model([N("MatMul", ["x", "w_gone"], ["y"], name="fc")], x1,
+                                 [vi("y", None)], []), "w_gone")
+ext = bare_tensor("w", [4, 4])
+ext.data_location = TensorProto.EXTERNAL
+for k, v in (("location", "../../../etc/passwd"), ("offset", "0"), ("length", "64")):
+    e = ext.external_data.add(); e.key, e.value = k, v
+bad("external_escape", model([N("MatMul", ["x", "w"], ["y"])], x1, [vi("y", None)], [ext]),
+    "leaves the model's directory")
+open(os.path.join(OUT, "small.bin"), "wb").write(b"\0" * 16)
+ext2 = bare_tensor("w", [4, 4])
+ext2.data_location = TensorProto.EXTERNAL
+for k, v in (("location", "small.bin"), ("offset", "0"), ("length", "64")):
+    e = ext2.external_data.add(); e.key, e.value = k, v
+bad("external_out_of_range", model([N("MatMul", ["x", "w"], ["y"])], x1, [vi("y", None)], [ext2]),
+    "outside")
+bad("unsupported_op", model([N("Cos", ["x"], ["y"], name="my_cosine")], x1, [vi("y", None)], []),
+    "node 'my_cosine' (Cos)")
+bad("unsupported_attribute",
+    model([N("Conv", ["x4", "w"], ["y"], name="dilated", dilations=[2, 2])],
+          [vi("x4", [1, 2, 8, 8])], [vi("y", None)], [init("w", rnd(2, 2, 3, 3))]),
+    "node 'dilated' (Conv): dilation")
+bad("dynamic_unbound", model([N("Relu", ["x"], ["y"])], [vi("x", ["batch", 4])], [vi("y", None)], []),
+    "--input x=")
+bad("old_opset", model([N("Relu", ["x"], ["y"])], x1, [vi("y", None)], [], opset=9), "opset 9")
+bad("bad_binding", model([N("Relu", ["x"], ["y"])], x1, [vi("y", None)], []),
+    "no input of that name", bind="nope=1x4")
+
+# An external-data model that is fine: the same conv as conv_relu, weights beside it.
+m = onnx.load(os.path.join(OUT, "conv_relu.onnx"))
+onnx.save(m, os.path.join(OUT, "conv_relu_external.onnx"), save_as_external_data=True,
+          all_tensors_to_one_file=True, location="conv_relu_external.weights", size_threshold=0)
+cases.append(dict(cases[0], name="conv_relu_external", src="conv_relu"))
+
+json.dump({"cases": cases, "hostile": hostile}, open(os.path.join(OUT, "manifest.json"), "w"),
+          indent=1)

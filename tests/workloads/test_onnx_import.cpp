@@ -1,0 +1,305 @@
+// ONNX import: each supported op against numpy's computation of ONNX's definitions (small models
+// built by make_models.py with Debian's onnx package), every tier tierbench exports imported back
+// to the same graph computing the same outputs, the model named by its content, and a corpus of
+// hostile files rejected with an error naming what is wrong (exit 2 from the CLI).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_helpers.h"
+#include "executor.h"
+#include "kernels.h"
+#include "models.h"
+#include "onnx_export.h"
+#include "onnx_import.h"
+#include "reference/reference_backend.h"
+
+namespace tb::workloads {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The corpus, written once per test program.
+const fs::path& corpus() {
+  static test::TempDir dir;
+  static const bool made = [] {
+    const char* src = std::getenv("TB_SOURCE_DIR");
+    const std::string script =
+        std::string(src ? src : ".") + "/tests/workloads/onnx_import/make_models.py";
+    return std::system(("/usr/bin/python3 " + script + " " + dir.path().string()).c_str()) == 0;
+  }();
+  EXPECT_TRUE(made) << "make_models.py failed";
+  return dir.path();
+}
+
+nlohmann::json manifest() {
+  std::ifstream f(corpus() / "manifest.json");
+  return nlohmann::json::parse(f);
+}
+
+template <class T>
+std::vector<T> read_bin(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::vector<char> b((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::vector<T> v(b.size() / sizeof(T));
+  std::memcpy(v.data(), b.data(), v.size() * sizeof(T));
+  return v;
+}
+
+// Runs `g` on the reference backend, or on oneDNN (fast; itself validated against the reference
+// by the kernel tests) when comparing two graphs that must compute the same.
+Tensor run_on(const Graph& g, std::vector<Tensor> w, const Tensor& input, bool onednn = false) {
+  std::unique_ptr<Backend> be = make_reference_backend();
+  if (onednn)
+    for (auto& b : make_backends())
+      if (b->name() == "onednn" && b->availability().available) be = std::move(b);
+  Executor ex(g, std::move(w), 42);
+  EXPECT_TRUE(ex.prepare(*be, 0, 1).ok());
+  EXPECT_TRUE(ex.upload_weights().ok());
+  auto r = ex.infer(input);
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+  return ex.output();
+}
+
+// The case's input as the imported graph takes it (an NCHW image fed NHWC).
+Tensor graph_input(const ImportedModel& m, const nlohmann::json& c, const fs::path& in) {
+  const Value& v = m.graph.values.at(static_cast<std::size_t>(m.graph.input));
+  Tensor t(v.dtype, v.shape);
+  if (c["ids"].get<bool>()) {
+    const auto ids = read_bin<std::int32_t>(in);
+    EXPECT_EQ(static_cast<std::int64_t>(ids.size()), t.numel());
+    std::memcpy(t.raw(), ids.data(), t.bytes());
+    return t;
+  }
+  const auto x = read_bin<float>(in);
+  EXPECT_EQ(static_cast<std::int64_t>(x.size()), t.numel());
+  if (!m.summary.input_nhwc) {
+    std::memcpy(t.raw(), x.data(), t.bytes());
+    return t;
+  }
+  const auto& s = v.shape;  // [n][h][w][c]
+  for (std::int64_t n = 0; n < s[0]; ++n)
+    for (std::int64_t h = 0; h < s[1]; ++h)
+      for (std::int64_t w = 0; w < s[2]; ++w)
+        for (std::int64_t c2 = 0; c2 < s[3]; ++c2)
+          t.set(((n * s[1] + h) * s[2] + w) * s[3] + c2,
+                x[static_cast<std::size_t>(((n * s[3] + c2) * s[1] + h) * s[2] + w)]);
+  return t;
+}
+
+OnnxImportOptions options_for(const nlohmann::json& c) {
+  OnnxImportOptions o;
+  if (c.contains("bind") && c["bind"].is_string()) {
+    auto b = parse_input_binding(c["bind"].get<std::string>());
+    EXPECT_TRUE(b.ok());
+    if (b) o.input_shapes.insert(*b);
+  }
+  return o;
+}
+
+int count_kernels(const Graph& g, std::string_view op) {
+  int n = 0;
+  for (const auto& l : g.layers)
+    if (l.problem && l.problem->op_name() == op) ++n;
+  return n;
+}
+
+TEST(OnnxImport, EachOpMatchesNumpy) {
+  const auto mf = manifest();
+  ASSERT_GE(mf["cases"].size(), 10u);
+  for (const auto& c : mf["cases"]) {
+    const std::string name = c["name"];
+    SCOPED_TRACE(name);
+    auto m = import_onnx((corpus() / (name + ".onnx")).string(), options_for(c));
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    const std::string src = c.contains("src") ? c["src"].get<std::string>() : name;
+    const Tensor in = graph_input(*m, c, corpus() / (src + ".in.bin"));
+    const Tensor out = run_on(m->graph, m->weights, in);
+    const auto want = read_bin<float>(corpus() / (src + ".out.bin"));
+    ASSERT_EQ(out.numel(), static_cast<std::int64_t>(want.size()));
+    double worst = 0;
+    for (std::int64_t i = 0; i < out.numel(); ++i) {
+      const double w = want[static_cast<std::size_t>(i)];
+      worst = std::max(worst, std::abs(out.at(i) - w) / (1e-3 + std::abs(w)));
+    }
+    EXPECT_LT(worst, 1e-3) << "worst relative error";
+  }
+}
+
+TEST(OnnxImport, PatternsFuseIntoTheKernels) {
+  const auto g = [](const char* name, const char* bind = nullptr) {
+    OnnxImportOptions o;
+    if (bind) o.input_shapes.insert(*parse_input_binding(bind));
+    auto m = import_onnx((corpus() / (std::string(name) + ".onnx")).string(), o);
+    EXPECT_TRUE(m.ok()) << (m.ok() ? "" : m.error().message);
+    return m.ok() ? m->graph : Graph{};
+  };
+  // BatchNormalization folded and the residual Add in the conv's epilogue; the ReLU after it a
+  // host activation (the executor folds it into the conv).
+  const Graph bn = g("conv_grouped_bn_residual");
+  EXPECT_EQ(bn.figures().kernel_layers, 1);
+  EXPECT_TRUE(bn.layers.at(0).problem->post.residual);
+  // GELU into the first gemm, bias and residual into the second.
+  const Graph mlp = g("mlp_gelu_layernorm");
+  EXPECT_EQ(count_kernels(mlp, "gemm"), 2);
+  EXPECT_EQ(mlp.layers.at(0).problem->post.act, Activation::gelu);
+  EXPECT_EQ(mlp.figures().kernel_layers, 3);  // gemm, gemm, layernorm
+  EXPECT_EQ(count_kernels(g("layernorm_decomposed"), "lnorm"), 1);
+  const Graph att = g("attention");
+  EXPECT_EQ(count_kernels(att, "attn"), 1);
+  EXPECT_EQ(count_kernels(att, "softmax"), 0);
+  EXPECT_EQ(g("gemm_silu").layers.at(0).problem->post.act, Activation::silu);
+  EXPECT_EQ(g("conv_depthwise_clip").layers.at(0).problem->post.act, Activation::relu6);
+  // The token table by the input ids, the position table by the folded Range (0..t-1).
+  EXPECT_EQ(count_kernels(g("embed_dynamic", "ids=5"), "embed"), 2);
+}
+
+// Weights with a distinct pattern per tensor, small enough that deep graphs stay bounded.
+std::vector<Tensor> pattern_weights(const Graph& g) {
+  std::vector<Tensor> w;
+  int k = 0;
+  for (const auto& s : g.weights) {
+    Tensor t(s.dtype, s.shape);
+    for (std::int64_t i = 0; i < t.numel(); ++i)
+      t.set(i, s.dtype == DType::s8 ? (i * 7 + k) % 255 - 127
+                                    : 0.004 * ((i * 7 + k * 13) % 97) - 0.18);
+    w.push_back(std::move(t));
+    ++k;
+  }
+  return w;
+}
+
+double max_rel(const Tensor& a, const Tensor& b) {
+  double scale = 0, worst = 0;
+  for (std::int64_t i = 0; i < b.numel(); ++i) scale = std::max(scale, std::abs(b.at(i)));
+  for (std::int64_t i = 0; i < b.numel(); ++i)
+    worst = std::max(worst, std::abs(a.at(i) - b.at(i)) / (scale + 1e-12));
+  return worst;
+}
+
+TEST(OnnxImport, EveryExportedTierRoundTrips) {
+  for (const char* tier : {"person-detect", "mobilenetv2", "resnet50", "bert-base"}) {
+    SCOPED_TRACE(tier);
+    BuildOptions bo;
+    bo.reduced = std::string(tier) != "person-detect";
+    auto g = build_tier(tier, "f32", bo);
+    ASSERT_TRUE(g.ok()) << g.error().message;
+    const auto w = pattern_weights(*g);
+    auto bytes = onnx_model_bytes(*g, w);
+    ASSERT_TRUE(bytes.ok()) << bytes.error().message;
+    auto m = import_onnx_bytes(*bytes, ".");
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    // The same graph: the same kernels (epilogues fused as the tier has them), the same MACs.
+    const auto fa = g->figures(), fb = m->graph.figures();
+    EXPECT_EQ(fb.kernel_layers, fa.kernel_layers);
+    EXPECT_EQ(fb.macs, fa.macs);
+    EXPECT_EQ(fb.params, fa.params);
+    const Tensor in = Executor::make_input(*g, 42);
+    const Tensor want = run_on(*g, w, in, true);
+    const Tensor got = run_on(m->graph, m->weights, in, true);
+    ASSERT_EQ(got.numel(), want.numel());
+    EXPECT_LT(max_rel(got, want), 1e-5);
+  }
+}
+
+// --dtype bf16: an f32 file imported as bf16 computes what the bf16 tier computes with the same
+// (bf16-representable) weights; int8 stays near the f32 output.
+TEST(OnnxImport, DtypesBuildTheTiersGraphs) {
+  BuildOptions bo;
+  bo.reduced = true;
+  auto g16 = build_tier("mobilenetv2", "bf16", bo);
+  auto g32 = build_tier("mobilenetv2", "f32", bo);
+  ASSERT_TRUE(g16.ok() && g32.ok());
+  const auto w16 = pattern_weights(*g16);
+  std::vector<Tensor> w32;
+  for (const auto& t : w16) {
+    Tensor f(DType::f32, t.shape());
+    for (std::int64_t i = 0; i < t.numel(); ++i) f.set(i, t.at(i));
+    w32.push_back(std::move(f));
+  }
+  auto bytes = onnx_model_bytes(*g32, w32);
+  ASSERT_TRUE(bytes.ok());
+  const Tensor in = Executor::make_input(*g32, 42);
+  OnnxImportOptions o;
+  o.dtype = DType::bf16;
+  auto m16 = import_onnx_bytes(*bytes, ".", o);
+  ASSERT_TRUE(m16.ok()) << m16.error().message;
+  EXPECT_EQ(m16->graph.figures().kernel_layers, g16->figures().kernel_layers);
+  EXPECT_LT(max_rel(run_on(m16->graph, m16->weights, in, true), run_on(*g16, w16, in, true)), 1e-5);
+  o.dtype = DType::s8;
+  auto m8 = import_onnx_bytes(*bytes, ".", o);
+  ASSERT_TRUE(m8.ok()) << m8.error().message;
+  EXPECT_GT(count_kernels(m8->graph, "conv"), 0);
+  EXPECT_EQ(m8->graph.layers.at(1).problem->dtype, DType::s8);  // after its quantize
+  EXPECT_LT(max_rel(run_on(m8->graph, m8->weights, in, true), run_on(*g32, w32, in, true)), 0.1);
+}
+
+TEST(OnnxImport, NamedByContentNotPath) {
+  const fs::path a = corpus() / "conv_relu.onnx", b = corpus() / "renamed copy.onnx";
+  fs::copy_file(a, b, fs::copy_options::overwrite_existing);
+  auto ma = import_onnx(a.string()), mb = import_onnx(b.string());
+  ASSERT_TRUE(ma.ok() && mb.ok());
+  EXPECT_EQ(ma->summary.name, mb->summary.name);
+  EXPECT_EQ(ma->summary.name.rfind("onnx-", 0), 0u);
+  EXPECT_EQ(ma->summary.hash.size(), 64u);
+  EXPECT_EQ(ma->graph.tier, ma->summary.name);
+  EXPECT_EQ(ma->graph.variant, "1x3x8x8");
+  // External data: read, hashed and counted in the file bytes.
+  auto me = import_onnx((corpus() / "conv_relu_external.onnx").string());
+  ASSERT_TRUE(me.ok()) << me.error().message;
+  ASSERT_EQ(me->summary.files.size(), 2u);
+  EXPECT_NE(me->summary.name, ma->summary.name);
+  EXPECT_EQ(me->summary.file_bytes, static_cast<std::int64_t>(fs::file_size(me->summary.files[0]) +
+                                                              fs::file_size(me->summary.files[1])));
+}
+
+TEST(OnnxImport, HostileFilesAreRejectedNamingTheProblem) {
+  const auto mf = manifest();
+  ASSERT_GE(mf["hostile"].size(), 14u);
+  for (const auto& c : mf["hostile"]) {
+    const std::string name = c["name"];
+    SCOPED_TRACE(name);
+    auto m = import_onnx((corpus() / (name + ".onnx")).string(), options_for(c));
+    ASSERT_FALSE(m.ok());
+    EXPECT_NE(m.error().message.find(c["expect"].get<std::string>()), std::string::npos)
+        << m.error().message;
+  }
+}
+
+TEST(OnnxImport, CliExitsTwoOnHostileFilesAndRunsAModel) {
+  for (const char* name : {"truncated", "cycle", "huge_initializer", "unsupported_op"}) {
+    auto r = test::run_tierbench("list --model '" + (corpus() / name).string() + ".onnx'");
+    EXPECT_EQ(r.exit_code, 2) << name;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  auto r = test::run_tierbench("run --model '" + (corpus() / "embed_dynamic.onnx").string() +
+                               "' --backend onednn --no-isolate --threads 1 --min-reps 2 "
+                               "--max-reps 3 --warmup 0 --json --db '" +
+                               (corpus() / "r.db").string() + "'");
+  EXPECT_EQ(r.exit_code, 2) << "a dynamic dimension left unbound";
+  EXPECT_NE(r.err.find("--input ids="), std::string::npos) << r.err;
+  r = test::run_tierbench("run --model '" + (corpus() / "embed_dynamic.onnx").string() +
+                          "' --input ids=5 --backend onednn --no-isolate --threads 1 --min-reps 2 "
+                          "--max-reps 3 --warmup 0 --json --db '" +
+                          (corpus() / "r.db").string() + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["results"].size(), 1u);
+  const auto& res = j["results"][0];
+  EXPECT_EQ(res["status"], "passed");
+  EXPECT_EQ(res["name"].get<std::string>().rfind("onnx-", 0), 0u);
+  EXPECT_EQ(res["name"].get<std::string>().find("embed"), std::string::npos);  // no file name
+  r = test::run_tierbench("list --json --model '" + (corpus() / "attention.onnx").string() + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto l = nlohmann::json::parse(r.out);
+  EXPECT_GT(l["macs"].get<double>(), 0);
+  EXPECT_EQ(l["model"]["ops"]["MatMul"], 6);
+}
+
+}  // namespace
+}  // namespace tb::workloads

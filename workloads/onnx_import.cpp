@@ -1,0 +1,1412 @@
+// ONNX import (onnx_import.h): nodes in topological order, each ONNX tensor held as a Sym: a
+// constant (folded at import) or a graph value with a layout. A value's layout is a permutation
+// of the ONNX tensor's dimensions (perm: ONNX dim j is dimension perm[j] of the value's
+// row-major `base` shape), so that Transposes, and NCHW images computed NHWC, cost nothing until
+// a consumer needs another layout; need() then emits a host permute, or fails when no permute
+// the executor has does it.
+//
+// Kernels with epilogues (Conv, Gemm, MatMul) absorb the single-consumer chain after them:
+// BatchNormalization (folded into the weights), bias Add, activation, residual Add. A chain is
+// emitted at its last node, when every operand it reads exists.
+#include "onnx_import.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <numbers>
+#include <numeric>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "builder.h"
+#include "models.h"
+#include "onnx_import_detail.h"
+
+namespace tb::workloads {
+
+using namespace onnx_import;
+
+namespace {
+
+struct Sym {
+  Shape shape;  // ONNX shape
+  bool is_float = true;
+  std::shared_ptr<const Const> c;  // a constant
+  int value = -1;                  // else a graph value
+  std::vector<int> perm;           // empty: the value is the ONNX tensor, row-major
+  Shape base;                      // with perm: the value's shape
+};
+
+// An epilogue chain after a Conv / Gemm / MatMul.
+struct Chain {
+  int head = -1;
+  int bn = -1;                  // BatchNormalization folded into a Conv
+  const Const* bias = nullptr;  // MatMul's bias Add, Gemm's C
+  Activation act = Activation::none;
+  std::string residual;  // tensor added after the activation
+  std::string out;       // the chain's last tensor
+  std::vector<int> nodes;
+};
+
+struct ActMatch {
+  Activation act = Activation::none;
+  std::vector<int> nodes;
+  std::string out;
+};
+
+bool near(double a, double b, double rel = 1e-4) {
+  return std::abs(a - b) <= rel * std::max(std::abs(a), std::abs(b));
+}
+
+class Importer {
+ public:
+  Importer(const onnx::ModelProto& m, const OnnxImportOptions& o, TensorReader& reader,
+           OnnxImportSummary& sum)
+      : m_(m), o_(o), reader_(reader), sum_(sum), b_("onnx", "", o.dtype) {}
+
+  Result<ImportedModel> run();
+
+ private:
+  const onnx::GraphProto& gp() const { return m_.graph(); }
+  const onnx::NodeProto& node(int pos) const { return *order_[static_cast<std::size_t>(pos)]; }
+
+  void sort_nodes();
+  void declare_input();
+  void dispatch(int pos);
+  void emit_output();
+
+  // Tensors.
+  const Sym& sym(const std::string& name) const;
+  bool has(const onnx::NodeProto& n, int k) const {
+    return k < n.input_size() && !n.input(k).empty();
+  }
+  const Const* const_in(const onnx::NodeProto& n, int k) const;
+  const Const& need_const(const onnx::NodeProto& n, int k, const char* what) const;
+  const Sym& runtime_in(const onnx::NodeProto& n, int k) const;
+  void define(const std::string& name, Sym s);
+  void define_value(const std::string& name, int value, Shape shape) {
+    Sym s;
+    s.shape = std::move(shape), s.value = value;
+    define(name, std::move(s));
+  }
+  // Consumers of a tensor; a graph output counts as one more (never absorbed).
+  const std::vector<int>& consumers(const std::string& t) const;
+  int sole_consumer(const std::string& t) const;
+  bool is_runtime_or_later(const std::string& t) const;
+
+  // Layouts.
+  int need(const Sym& s, const std::vector<int>& layout = {});
+  // need(), and the value shaped as the layout (convolutions and pools read their dimensions from
+  // the value's shape): a host copy when only a 3-D permute or another shape holds it.
+  int need_shaped(const Sym& s, const std::vector<int>& layout);
+  static std::vector<int> identity(std::size_t r) {
+    std::vector<int> p(r);
+    std::iota(p.begin(), p.end(), 0);
+    return p;
+  }
+  Sym transposed(const Sym& s, const std::vector<int>& t) const;
+
+  // Patterns.
+  std::optional<ActMatch> match_act_at(int pos) const;
+  std::optional<ActMatch> match_act(const std::string& t) const;
+  Chain chain(int head) const;
+  bool match_layernorm(int pos);
+  bool match_attention(int pos);
+
+  // Emission.
+  std::string layer_name(const onnx::NodeProto& n);
+  void fill(const std::string& wname, const std::vector<float>& data);
+  void emit_chain(const Chain& c);
+  void emit_conv(const Chain& c);
+  void emit_linear(const Chain& c);
+  void emit_activation(const std::string& name, const Sym& x, Activation a, const std::string& out);
+  void emit_binary(const onnx::NodeProto& n);
+  void emit_pool(const onnx::NodeProto& n);
+  void emit_matmul_batched(const onnx::NodeProto& n);
+  void emit_gather(const onnx::NodeProto& n);
+  bool emit_gather_const_ids(const onnx::NodeProto& n);
+  void emit_reduce_mean(int pos);
+  void emit_shape_op(const onnx::NodeProto& n);
+
+  const onnx::ModelProto& m_;
+  const OnnxImportOptions& o_;
+  TensorReader& reader_;
+  OnnxImportSummary& sum_;
+  Builder b_;
+  int opset_ = 0;
+  std::map<std::string, Sym> syms_;
+  std::map<std::string, const onnx::TensorProto*> inits_;
+  std::vector<const onnx::NodeProto*> order_;
+  std::map<std::string, int> producer_;
+  std::map<std::string, std::vector<int>> consumers_;
+  std::set<std::string> outputs_;
+  std::vector<bool> absorbed_;
+  std::map<int, Chain> pending_;  // chain tail -> chain
+  std::map<int, Tensor> wdata_;
+  std::map<std::pair<int, std::vector<int>>, int> permuted_;  // (value, layout) -> value
+  std::set<std::string> names_;
+  std::string input_;
+};
+
+const Sym& Importer::sym(const std::string& name) const {
+  const auto it = syms_.find(name);
+  if (it == syms_.end()) throw Fail{"tensor '" + name + "' is not defined"};
+  return it->second;
+}
+
+const Const* Importer::const_in(const onnx::NodeProto& n, int k) const {
+  if (!has(n, k)) return nullptr;
+  return sym(n.input(k)).c.get();
+}
+
+const Const& Importer::need_const(const onnx::NodeProto& n, int k, const char* what) const {
+  if (!has(n, k)) throw Fail{std::string(what) + " (input " + std::to_string(k) + ") is missing"};
+  const Const* c = const_in(n, k);
+  if (!c) throw Fail{std::string(what) + " '" + n.input(k) + "' is not a constant"};
+  return *c;
+}
+
+const Sym& Importer::runtime_in(const onnx::NodeProto& n, int k) const {
+  if (!has(n, k)) throw Fail{"input " + std::to_string(k) + " is missing"};
+  const Sym& s = sym(n.input(k));
+  if (s.c) throw Fail{"input '" + n.input(k) + "' is a constant where a tensor is computed"};
+  return s;
+}
+
+void Importer::define(const std::string& name, Sym s) {
+  if (!s.c) checked_numel(s.shape, o_.max_tensor_bytes / 4);
+  syms_[name] = std::move(s);
+}
+
+const std::vector<int>& Importer::consumers(const std::string& t) const {
+  static const std::vector<int> none;
+  const auto it = consumers_.find(t);
+  return it == consumers_.end() ? none : it->second;
+}
+
+int Importer::sole_consumer(const std::string& t) const {
+  const auto& c = consumers(t);
+  if (c.size() != 1 || outputs_.count(t)) return -1;
+  return c[0];
+}
+
+// A tensor that is (or will be) computed at run time: not an initialiser or a folded constant.
+bool Importer::is_runtime_or_later(const std::string& t) const {
+  if (const auto it = syms_.find(t); it != syms_.end()) return !it->second.c;
+  return producer_.count(t) > 0;
+}
+
+// --- topological order and inputs ---------------------------------------------------------------
+
+void Importer::sort_nodes() {
+  const int n = gp().node_size();
+  std::map<std::string, int> prod;
+  for (int i = 0; i < n; ++i)
+    for (const auto& out : gp().node(i).output()) {
+      if (out.empty()) continue;
+      if (prod.count(out) || inits_.count(out))
+        throw Fail{"tensor '" + out + "' is written twice (node " + gp().node(i).name() + ")"};
+      prod[out] = i;
+    }
+  std::set<std::string> graph_inputs;
+  for (const auto& in : gp().input()) graph_inputs.insert(in.name());
+  std::vector<int> indeg(static_cast<std::size_t>(n), 0);
+  std::vector<std::vector<int>> next(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i)
+    for (const auto& in : gp().node(i).input()) {
+      if (in.empty()) continue;
+      if (const auto it = prod.find(in); it != prod.end()) {
+        ++indeg[static_cast<std::size_t>(i)];
+        next[static_cast<std::size_t>(it->second)].push_back(i);
+      } else if (!inits_.count(in) && !graph_inputs.count(in)) {
+        throw Fail{"node '" + gp().node(i).name() + "' (" + gp().node(i).op_type() + ") reads '" +
+                   in + "', which no node, initializer or graph input provides"};
+      }
+    }
+  std::vector<int> ready;
+  for (int i = n - 1; i >= 0; --i)
+    if (indeg[static_cast<std::size_t>(i)] == 0) ready.push_back(i);
+  while (!ready.empty()) {
+    // Smallest index first: the file's order wherever it is a valid one.
+    const auto it = std::min_element(ready.begin(), ready.end());
+    const int i = *it;
+    ready.erase(it);
+    order_.push_back(&gp().node(i));
+    for (int j : next[static_cast<std::size_t>(i)])
+      if (--indeg[static_cast<std::size_t>(j)] == 0) ready.push_back(j);
+  }
+  if (static_cast<int>(order_.size()) != n) {
+    for (int i = 0; i < n; ++i)
+      if (indeg[static_cast<std::size_t>(i)] > 0)
+        throw Fail{"the graph has a cycle through node '" + gp().node(i).name() + "' (" +
+                   gp().node(i).op_type() + ")"};
+  }
+  for (int p = 0; p < n; ++p) {
+    for (const auto& out : node(p).output())
+      if (!out.empty()) producer_[out] = p;
+    for (const auto& in : node(p).input())
+      if (!in.empty()) consumers_[in].push_back(p);
+  }
+  absorbed_.assign(static_cast<std::size_t>(n), false);
+}
+
+void Importer::declare_input() {
+  std::vector<const onnx::ValueInfoProto*> ins;
+  for (const auto& in : gp().input())
+    if (!inits_.count(in.name())) ins.push_back(&in);
+  if (ins.size() != 1)
+    throw Fail{"the model has " + std::to_string(ins.size()) +
+               " inputs besides initializers; tierbench graphs take one"};
+  for (const auto& [name, shape] : o_.input_shapes)
+    if (name != ins[0]->name())
+      throw Fail{"--input " + name + ": the model has no input of that name (its input is '" +
+                 ins[0]->name() + "')"};
+  const auto& vi = *ins[0];
+  input_ = vi.name();
+  if (!vi.type().has_tensor_type()) throw Fail{"input '" + input_ + "' is not a tensor"};
+  const auto& tt = vi.type().tensor_type();
+  const auto bound = o_.input_shapes.find(input_);
+  Shape shape;
+  const auto& dims = tt.shape().dim();
+  if (bound != o_.input_shapes.end()) {
+    shape = bound->second;
+    if (tt.has_shape() && dims.size() != static_cast<int>(shape.size()))
+      throw Fail{"--input " + input_ + "=" + shape_str(shape) + ": the model's input has rank " +
+                 std::to_string(dims.size())};
+  }
+  for (int k = 0; k < dims.size(); ++k) {
+    const auto& d = dims[k];
+    const bool fixed = d.has_dim_value() && d.dim_value() > 0;
+    if (bound != o_.input_shapes.end()) {
+      if (fixed && d.dim_value() != shape[static_cast<std::size_t>(k)])
+        throw Fail{"--input " + input_ + ": dimension " + std::to_string(k) + " is fixed at " +
+                   std::to_string(d.dim_value()) + " in the model"};
+      continue;
+    }
+    if (!fixed)
+      throw Fail{"input '" + input_ + "' has a dynamic dimension" +
+                 (d.has_dim_param() ? " '" + d.dim_param() + "'" : std::string()) +
+                 ": bind it with --input " + input_ + "=SHAPE (e.g. 1x3x224x224)"};
+    shape.push_back(d.dim_value());
+  }
+  if (!tt.has_shape() && bound == o_.input_shapes.end())
+    throw Fail{"input '" + input_ + "' has no shape: pass --input " + input_ + "=SHAPE"};
+  checked_numel(shape, o_.max_tensor_bytes / 4);
+  sum_.input_name = input_, sum_.input_shape = shape;
+  const int et = tt.elem_type();
+  Sym s;
+  s.shape = shape;
+  if (et == onnx::TensorProto::FLOAT) {
+    const auto& cons = consumers(input_);
+    const auto image_op = [&](int p) {
+      const std::string& op = node(p).op_type();
+      return op == "Conv" || op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool";
+    };
+    const bool images = shape.size() == 4 && std::any_of(cons.begin(), cons.end(), image_op);
+    if (images) {  // computed NHWC, like the tiers' images
+      s.base = {shape[0], shape[2], shape[3], shape[1]};
+      s.perm = {0, 3, 1, 2};
+      s.value = b_.input(input_, DType::f32, s.base);
+      sum_.input_nhwc = true;
+    } else {
+      s.value = b_.input(input_, DType::f32, shape);
+    }
+  } else if (et == onnx::TensorProto::INT64 || et == onnx::TensorProto::INT32) {
+    s.is_float = false;
+    s.value = b_.input(input_, DType::s32, shape);
+    if (et == onnx::TensorProto::INT64) sum_.notes.push_back("int64 input ids are fed as int32");
+  } else {
+    throw Fail{"input '" + input_ + "' has element type " +
+               onnx::TensorProto_DataType_Name(static_cast<onnx::TensorProto_DataType>(et)) +
+               "; float and integer ids are supported"};
+  }
+  define(input_, std::move(s));
+}
+
+// --- layouts ------------------------------------------------------------------------------------
+
+Sym Importer::transposed(const Sym& s, const std::vector<int>& t) const {
+  Sym r = s;
+  const std::vector<int> p = s.perm.empty() ? identity(s.shape.size()) : s.perm;
+  if (s.perm.empty()) r.base = s.shape;
+  r.perm.clear(), r.shape.clear();
+  for (int j : t) {
+    r.perm.push_back(p.at(static_cast<std::size_t>(j)));
+    r.shape.push_back(s.shape.at(static_cast<std::size_t>(j)));
+  }
+  return r;
+}
+
+int Importer::need(const Sym& s, const std::vector<int>& layout) {
+  if (s.c) throw Fail{"a constant where a computed tensor is needed"};
+  const std::size_t r = s.shape.size();
+  const std::vector<int> w = layout.empty() ? identity(r) : layout;
+  if (s.perm.empty() && layout.empty()) return s.value;
+  const std::vector<int> p = s.perm.empty() ? identity(r) : s.perm;
+  const Shape& base = s.perm.empty() ? s.shape : s.base;
+  // The value's dimensions in the wanted order, unit dimensions dropped.
+  std::vector<int> q;
+  for (int j : w) {
+    const int d = p[static_cast<std::size_t>(j)];
+    if (base[static_cast<std::size_t>(d)] != 1) q.push_back(d);
+  }
+  if (std::is_sorted(q.begin(), q.end())) return s.value;
+  if (const auto it = permuted_.find({s.value, q}); it != permuted_.end()) return it->second;
+  // Ranks of q among the non-unit dims: a swap of two adjacent groups [A][B][C] -> [B][A][C].
+  std::vector<int> sorted = q;
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<int> rank;
+  for (int d : q)
+    rank.push_back(
+        static_cast<int>(std::lower_bound(sorted.begin(), sorted.end(), d) - sorted.begin()));
+  const int k = static_cast<int>(rank.size());
+  for (int sa = 1; sa < k; ++sa)
+    for (int sb = sa + 1; sb <= k; ++sb) {
+      std::vector<int> cand;
+      for (int x = sa; x < sb; ++x) cand.push_back(x);
+      for (int x = 0; x < sa; ++x) cand.push_back(x);
+      for (int x = sb; x < k; ++x) cand.push_back(x);
+      if (cand != rank) continue;
+      const auto prod = [&](int from, int to) {
+        std::int64_t v = 1;
+        for (int x = from; x < to; ++x) v *= base[static_cast<std::size_t>(sorted[x])];
+        return v;
+      };
+      const std::int64_t a = prod(0, sa), bb = prod(sa, sb), c = prod(sb, k);
+      const int v = b_.permute(b_.value(s.value).name + ".permute", s.value, a, bb, c);
+      permuted_[{s.value, q}] = v;
+      return v;
+    }
+  std::string ps;
+  for (int d : q) ps += (ps.empty() ? "" : ",") + std::to_string(d);
+  throw Fail{"needs a transpose (" + ps + ") that is not a swap of two dimension groups"};
+}
+
+int Importer::need_shaped(const Sym& s, const std::vector<int>& layout) {
+  const int v = need(s, layout);
+  Shape want;
+  for (int j : layout) want.push_back(s.shape.at(static_cast<std::size_t>(j)));
+  if (b_.value(v).shape == want) return v;
+  return b_.host(b_.value(v).name + ".shaped", HostOp::cast, {Operand::v(v)}, b_.value(v).dtype,
+                 want);
+}
+
+// --- patterns -----------------------------------------------------------------------------------
+
+// The activation pattern starting at node `pos` (on its input 0): Relu, Clip(0, 6), Gelu,
+// x * Sigmoid(x), or the erf GELU 0.5 x (1 + erf(x / sqrt 2)) (Div or Mul by 1/sqrt 2, Erf,
+// Add 1, Mul x, Mul 0.5).
+std::optional<ActMatch> Importer::match_act_at(int pos) const {
+  const auto& n = node(pos);
+  if (n.input_size() < 1) return std::nullopt;
+  const std::string& t = n.input(0);
+  const std::string& op = n.op_type();
+  const auto scalar = [&](const onnx::NodeProto& m, int k) -> std::optional<double> {
+    const Const* c = has(m, k) && syms_.count(m.input(k)) ? sym(m.input(k)).c.get() : nullptr;
+    if (!c || c->numel() != 1) return std::nullopt;
+    return c->at(0);
+  };
+  const auto other = [&](const onnx::NodeProto& m, const std::string& x) {
+    return m.input_size() == 2 && m.input(0) == x ? 1 : 0;
+  };
+  ActMatch m{Activation::none, {pos}, n.output(0)};
+  if (op == "Relu") m.act = Activation::relu;
+  if (op == "Gelu" && attr_s(n, "approximate", "none") == "none") m.act = Activation::gelu;
+  if (op == "Clip") {
+    double lo = attr_f(n, "min", -INFINITY), hi = attr_f(n, "max", INFINITY);
+    if (has(n, 1)) lo = scalar(n, 1).value_or(NAN);
+    if (has(n, 2)) hi = scalar(n, 2).value_or(NAN);
+    if (lo == 0 && hi == 6) m.act = Activation::relu6;
+    if (lo == 0 && std::isinf(hi) && hi > 0) m.act = Activation::relu;
+  }
+  if (m.act != Activation::none) return m;
+  const auto is_mul_of = [&](int p, const std::string& a, const std::string& b) {
+    const auto& x = node(p);
+    return x.op_type() == "Mul" && x.input_size() == 2 &&
+           ((x.input(0) == a && x.input(1) == b) || (x.input(0) == b && x.input(1) == a));
+  };
+  if (op == "Sigmoid") {
+    const int pm = sole_consumer(n.output(0));
+    if (pm >= 0 && is_mul_of(pm, t, n.output(0)))
+      return ActMatch{Activation::silu, {pos, pm}, node(pm).output(0)};
+    return std::nullopt;
+  }
+  const bool div = op == "Div" && near(scalar(n, 1).value_or(0), std::numbers::sqrt2);
+  const bool mul = op == "Mul" && near(scalar(n, other(n, t)).value_or(0), 1 / std::numbers::sqrt2);
+  if (!div && !mul) return std::nullopt;
+  const int pe = sole_consumer(n.output(0));
+  if (pe < 0 || node(pe).op_type() != "Erf") return std::nullopt;
+  const int pa = sole_consumer(node(pe).output(0));
+  if (pa < 0 || node(pa).op_type() != "Add" ||
+      !near(scalar(node(pa), other(node(pa), node(pe).output(0))).value_or(0), 1))
+    return std::nullopt;
+  const int p2 = sole_consumer(node(pa).output(0));
+  if (p2 < 0 || !is_mul_of(p2, t, node(pa).output(0))) return std::nullopt;
+  const int ph = sole_consumer(node(p2).output(0));
+  if (ph < 0 || node(ph).op_type() != "Mul" ||
+      !near(scalar(node(ph), other(node(ph), node(p2).output(0))).value_or(0), 0.5))
+    return std::nullopt;
+  return ActMatch{Activation::gelu, {pos, pe, pa, p2, ph}, node(ph).output(0)};
+}
+
+// An activation pattern that is everything reading tensor t (so that it fuses into t's kernel).
+std::optional<ActMatch> Importer::match_act(const std::string& t) const {
+  if (outputs_.count(t)) return std::nullopt;
+  const auto& cons = consumers(t);
+  for (int p : cons) {
+    auto m = match_act_at(p);
+    if (!m || node(p).input(0) != t) continue;
+    const bool all = std::all_of(cons.begin(), cons.end(), [&](int c) {
+      return std::find(m->nodes.begin(), m->nodes.end(), c) != m->nodes.end();
+    });
+    if (all) return m;
+  }
+  return std::nullopt;
+}
+
+Chain Importer::chain(int head) const {
+  Chain c;
+  c.head = head;
+  const auto& h = node(head);
+  std::string t = h.output(0);
+  const auto step = [&](int p) {
+    c.nodes.push_back(p);
+    t = node(p).output(0);
+  };
+  if (int p = sole_consumer(t); h.op_type() == "Conv" && p >= 0 &&
+                                node(p).op_type() == "BatchNormalization" &&
+                                node(p).input(0) == t) {
+    c.bn = p;
+    step(p);
+  }
+  if (int p = sole_consumer(t); h.op_type() == "MatMul" && p >= 0 && node(p).op_type() == "Add") {
+    const auto& a = node(p);
+    const std::string other = a.input(0) == t ? a.input(1) : a.input(0);
+    const auto it = syms_.find(other);
+    const Shape& ms = sym(h.input(1)).shape;
+    if (it != syms_.end() && it->second.c && it->second.c->is_float && !ms.empty() &&
+        it->second.c->numel() == ms.back() && it->second.c->shape.size() <= 1) {
+      c.bias = it->second.c.get();
+      step(p);
+    }
+  }
+  if (auto a = match_act(t)) {
+    c.act = a->act;
+    for (int p : a->nodes) c.nodes.push_back(p);
+    t = a->out;
+  }
+  if (int p = sole_consumer(t); p >= 0 && node(p).op_type() == "Add") {
+    const auto& a = node(p);
+    const std::string other = a.input(0) == t ? a.input(1) : a.input(0);
+    // The later of two kernels feeding the Add claims it (as the tiers fuse the residual into
+    // the last conv of a block); an Add of a value computed later than this head is left to it.
+    const auto pr = producer_.find(other);
+    const bool later_kernel =
+        pr != producer_.end() && pr->second > head &&
+        (node(pr->second).op_type() == "Conv" || node(pr->second).op_type() == "Gemm" ||
+         node(pr->second).op_type() == "MatMul" ||
+         node(pr->second).op_type() == "BatchNormalization");
+    if (other != t && is_runtime_or_later(other) && !later_kernel) {
+      c.residual = other;
+      step(p);
+    }
+  }
+  c.out = t;
+  return c;
+}
+
+// ReduceMean(x) -> Sub(x, mean) -> {Pow(d, 2) | Mul(d, d)} -> ReduceMean -> Add eps -> Sqrt ->
+// Div(d, .) -> Mul gamma -> Add beta: LayerNormalization decomposed (as exported by PyTorch < 2
+// and Keras).
+bool Importer::match_layernorm(int pos) {
+  const auto& rm = node(pos);
+  const std::string x = rm.input(0);
+  const int ps = sole_consumer(rm.output(0));
+  if (ps < 0 || node(ps).op_type() != "Sub" || node(ps).input(0) != x) return false;
+  const std::string d = node(ps).output(0);
+  const auto& dc = consumers(d);
+  if (dc.size() != 2 || outputs_.count(d)) return false;
+  int psq = -1, pdiv = -1;
+  for (int p : dc) {
+    const auto& n = node(p);
+    if (n.op_type() == "Div" && n.input(0) == d) pdiv = p;
+    if (n.op_type() == "Mul" && n.input(0) == d && n.input(1) == d) psq = p;
+    if (n.op_type() == "Pow" && n.input(0) == d && const_in(n, 1) && const_in(n, 1)->numel() == 1 &&
+        const_in(n, 1)->at(0) == 2)
+      psq = p;
+  }
+  if (psq < 0 || pdiv < 0) return false;
+  const auto next = [&](int p, const char* op) {
+    const int q = sole_consumer(node(p).output(0));
+    return q >= 0 && node(q).op_type() == op ? q : -1;
+  };
+  const int pv = next(psq, "ReduceMean");
+  const int pe = pv < 0 ? -1 : next(pv, "Add");
+  const int pq = pe < 0 ? -1 : next(pe, "Sqrt");
+  if (pq < 0 || sole_consumer(node(pq).output(0)) != pdiv ||
+      node(pdiv).input(1) != node(pq).output(0))
+    return false;
+  const int pg = next(pdiv, "Mul");
+  const int pb = pg < 0 ? -1 : next(pg, "Add");
+  if (pb < 0) return false;
+  const auto other_const = [&](int p, const std::string& t) -> const Const* {
+    const auto& n = node(p);
+    return const_in(n, n.input(0) == t ? 1 : 0);
+  };
+  const Const* eps = other_const(pe, node(pv).output(0));
+  const Const* gamma = other_const(pg, node(pdiv).output(0));
+  const Const* beta = other_const(pb, node(pg).output(0));
+  const Sym& xs = sym(x);
+  if (!eps || !gamma || !beta || xs.c || xs.shape.empty() || eps->numel() != 1) return false;
+  const std::int64_t n = xs.shape.back();
+  if (gamma->numel() != n || beta->numel() != n) return false;
+  const Shape axes1 = node_axes(rm, has(rm, 1) ? const_in(rm, 1) : nullptr);
+  const Shape axes2 = node_axes(node(pv), has(node(pv), 1) ? const_in(node(pv), 1) : nullptr);
+  const auto last = [&](const Shape& a) {
+    return a.size() == 1 &&
+           norm_axis(a[0], xs.shape.size()) == static_cast<int>(xs.shape.size()) - 1;
+  };
+  if (!last(axes1) || !last(axes2)) return false;
+  if (eps->at(0) > 1e-5 * (1 + 1e-6))
+    throw Fail{"LayerNorm epsilon " + std::to_string(eps->at(0)) +
+               ": the layernorm kernel uses 1e-5"};
+  if (!near(eps->at(0), 1e-5, 1e-3))
+    sum_.notes.push_back("LayerNorm at '" + rm.name() + "': epsilon " + std::to_string(eps->at(0)) +
+                         " computed as 1e-5");
+  const std::string name = layer_name(rm);
+  const std::int64_t m =
+      checked_numel(xs.shape, o_.max_tensor_bytes) / std::max<std::int64_t>(n, 1);
+  const int v = b_.row(name, RowKind::layernorm, need(xs), m, n);
+  fill(name + ".weight", gamma->f);
+  fill(name + ".bias", beta->f);
+  for (int p : {ps, psq, pdiv, pv, pe, pq, pg, pb}) absorbed_[static_cast<std::size_t>(p)] = true;
+  define_value(node(pb).output(0), v, xs.shape);
+  return true;
+}
+
+// MatMul(Q, K^T) [* scale | / scale] [+ mask] -> Softmax(last) -> MatMul(P, V).
+bool Importer::match_attention(int pos) {
+  const auto& mm = node(pos);
+  std::vector<int> nodes;
+  std::string t = mm.output(0);
+  double scale = 1;
+  const Const* mask = nullptr;
+  int p = sole_consumer(t);
+  const auto scalar_other = [&](int q) -> const Const* {
+    const auto& n = node(q);
+    const Const* c = const_in(n, n.input(0) == t ? 1 : 0);
+    return c && c->numel() == 1 && n.input(0) == t ? c : nullptr;
+  };
+  if (p >= 0 && (node(p).op_type() == "Mul" || node(p).op_type() == "Div") && scalar_other(p)) {
+    const double c = scalar_other(p)->at(0);
+    scale = node(p).op_type() == "Mul" ? c : 1 / c;
+    nodes.push_back(p), t = node(p).output(0), p = sole_consumer(t);
+  }
+  if (p >= 0 && node(p).op_type() == "Add") {
+    const auto& n = node(p);
+    mask = const_in(n, n.input(0) == t ? 1 : 0);
+    if (!mask) return false;
+    nodes.push_back(p), t = n.output(0), p = sole_consumer(t);
+  }
+  if (p < 0 || node(p).op_type() != "Softmax") return false;
+  const Sym& q = runtime_in(mm, 0);
+  const Sym& kt = runtime_in(mm, 1);
+  const std::size_t r = q.shape.size();
+  if ((r != 3 && r != 4) || kt.shape.size() != r) return false;
+  const auto sm_axis = attr_i(node(p), "axis", opset_ >= 13 ? -1 : 1);
+  if (norm_axis(sm_axis, r) != static_cast<int>(r) - 1) return false;
+  nodes.push_back(p), t = node(p).output(0);
+  const int pv = sole_consumer(t);
+  if (pv < 0 || node(pv).op_type() != "MatMul" || node(pv).input(0) != t) return false;
+  const Sym& v = runtime_in(node(pv), 1);
+  nodes.push_back(pv);
+  AttentionDesc d;
+  d.b = r == 4 ? q.shape[0] : 1;
+  d.h = q.shape[r - 3], d.q = q.shape[r - 2], d.d = q.shape[r - 1];
+  d.kv = kt.shape[r - 3], d.s = kt.shape[r - 1];
+  if (kt.shape[r - 2] != d.d || v.shape.size() != r || v.shape[r - 1] != d.d ||
+      v.shape[r - 2] != d.s || v.shape[r - 3] != d.kv || (r == 4 && kt.shape[0] != d.b))
+    return false;
+  if (d.kv == 0 || d.h % d.kv != 0) return false;
+  // Another scale or mask: the ops run unfused (batched gemm, Mul, Add, Softmax, gemm).
+  if (!near(scale, 1 / std::sqrt(static_cast<double>(d.d)), 1e-3)) return false;
+  if (mask) {  // zeros: none; 0 on and below the (aligned) diagonal, very negative above: causal
+    const Const mk = broadcast_to(*mask, {d.q, d.s});
+    bool zero = true, causal = true;
+    for (std::int64_t i = 0; i < d.q; ++i)
+      for (std::int64_t j = 0; j < d.s; ++j) {
+        const double m = mk.at(i * d.s + j);
+        zero = zero && m == 0;
+        const bool seen = j <= i + (d.s - d.q);
+        causal = causal && (seen ? m == 0 : m <= -1e4);
+      }
+    if (mask->numel() != d.q * d.s && mask->numel() != 1) causal = false;
+    if (!zero && !causal) return false;
+    d.causal = !zero && causal;
+  }
+  Sym k = transposed(kt, [&] {
+    std::vector<int> sw = identity(r);
+    std::swap(sw[r - 1], sw[r - 2]);
+    return sw;
+  }());
+  const std::string name = layer_name(mm);
+  const int out = b_.attention(name, need(q), need(k), need(v), d);
+  for (int n : nodes) absorbed_[static_cast<std::size_t>(n)] = true;
+  define_value(node(pv).output(0), out, q.shape);
+  return true;
+}
+
+// --- emission -----------------------------------------------------------------------------------
+
+std::string Importer::layer_name(const onnx::NodeProto& n) {
+  std::string base = n.name().empty() ? n.op_type() + "_" + n.output(0) : n.name();
+  std::string name = base;
+  for (int k = 2; names_.count(name) || b_.graph().find_weight(name + ".weight"); ++k)
+    name = base + "#" + std::to_string(k);
+  names_.insert(name);
+  return name;
+}
+
+// Fills the weight named `wname` (tierbench's layout) from f32 data: rounded to bf16, or
+// quantised to s8 per output channel (scale max|w| / 127 in "<wname>_scale") as int8 tiers hold.
+void Importer::fill(const std::string& wname, const std::vector<float>& data) {
+  const auto& ws = b_.graph().weights;
+  const auto it =
+      std::find_if(ws.begin(), ws.end(), [&](const auto& w) { return w.name == wname; });
+  if (it == ws.end()) throw Fail{"internal: no weight " + wname};
+  const int wi = static_cast<int>(it - ws.begin());
+  Tensor t(it->dtype, it->shape);
+  if (static_cast<std::int64_t>(data.size()) != t.numel())
+    throw Fail{"weight " + wname + ": " + std::to_string(data.size()) + " values for " +
+               std::to_string(t.numel())};
+  if (it->dtype == DType::s8) {
+    const std::int64_t rows = it->shape.at(0), cols = t.numel() / std::max<std::int64_t>(rows, 1);
+    std::vector<float> scale(static_cast<std::size_t>(rows));
+    for (std::int64_t r = 0; r < rows; ++r) {
+      float mx = 0;
+      for (std::int64_t c = 0; c < cols; ++c)
+        mx = std::max(mx, std::abs(data[static_cast<std::size_t>(r * cols + c)]));
+      const float s = mx > 0 ? mx / 127 : 1;
+      scale[static_cast<std::size_t>(r)] = s;
+      for (std::int64_t c = 0; c < cols; ++c)
+        t.set(r * cols + c, std::nearbyint(data[static_cast<std::size_t>(r * cols + c)] / s));
+    }
+    fill(wname + "_scale", scale);
+  } else {
+    for (std::int64_t e = 0; e < t.numel(); ++e) t.set(e, data[static_cast<std::size_t>(e)]);
+  }
+  wdata_[wi] = std::move(t);
+}
+
+void Importer::emit_chain(const Chain& c) {
+  if (node(c.head).op_type() == "Conv")
+    emit_conv(c);
+  else
+    emit_linear(c);
+}
+
+void Importer::emit_conv(const Chain& c) {
+  const auto& n = node(c.head);
+  check_attrs(n, {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"});
+  const Sym& x = runtime_in(n, 0);
+  const Const& w = need_const(n, 1, "Conv weights");
+  if (x.shape.size() != 4 || w.shape.size() != 4 || !w.is_float)
+    throw Fail{"only 2-D float convolutions are supported"};
+  const std::int64_t K = w.shape[0], Cg = w.shape[1], R = w.shape[2], S = w.shape[3];
+  const std::int64_t g = attr_i(n, "group", 1), C = x.shape[1];
+  const Shape ks = attr_ints(n, "kernel_shape", {R, S}), st = attr_ints(n, "strides", {1, 1}),
+              dl = attr_ints(n, "dilations", {1, 1}), pads = attr_ints(n, "pads", {0, 0, 0, 0});
+  const std::string ap = attr_s(n, "auto_pad", "NOTSET");
+  if (ap != "NOTSET" && !(ap == "VALID" && pads == Shape{0, 0, 0, 0}))
+    throw Fail{"auto_pad " + ap + " is not supported (write explicit pads)"};
+  if (ks != Shape{R, S} || R != S) throw Fail{"non-square kernel " + shape_str(ks)};
+  if (st.size() != 2 || st[0] != st[1]) throw Fail{"unequal strides " + shape_str(st)};
+  if (dl != Shape{1, 1}) throw Fail{"dilation " + shape_str(dl) + " is not supported"};
+  if (pads.size() != 4 ||
+      std::adjacent_find(pads.begin(), pads.end(), std::not_equal_to<>()) != pads.end())
+    throw Fail{"asymmetric pads " + shape_str(pads)};
+  if (g <= 0 || C % g || K % g || Cg != C / g)
+    throw Fail{"weights " + shape_str(w.shape) + " do not match " + std::to_string(C) +
+               " input channels in " + std::to_string(g) + " groups"};
+  // [k][c/g][r][s] -> [k][r][s][c/g]; BatchNormalization folded: w' = w * s, b' = (b - mean) s +
+  // beta with s = gamma / sqrt(var + eps).
+  std::vector<float> wt(static_cast<std::size_t>(w.numel())), bias(static_cast<std::size_t>(K), 0);
+  if (const Const* bc = has(n, 2) ? &need_const(n, 2, "Conv bias") : nullptr) {
+    if (bc->numel() != K) throw Fail{"bias of " + std::to_string(bc->numel()) + " values"};
+    bias = bc->f;
+  }
+  std::vector<float> mul(static_cast<std::size_t>(K), 1);
+  if (c.bn >= 0) {
+    const auto& bn = node(c.bn);
+    check_attrs(bn, {"epsilon", "momentum", "training_mode", "spatial"});
+    if (attr_i(bn, "training_mode", 0)) throw Fail{"BatchNormalization in training mode"};
+    const double eps = attr_f(bn, "epsilon", 1e-5f);
+    const Const &gm = need_const(bn, 1, "scale"), &bt = need_const(bn, 2, "B"),
+                &mn = need_const(bn, 3, "mean"), &vr = need_const(bn, 4, "var");
+    for (const Const* p : {&gm, &bt, &mn, &vr})
+      if (p->numel() != K || !p->is_float)
+        throw Fail{"BatchNormalization parameters of wrong size"};
+    for (std::int64_t k = 0; k < K; ++k) {
+      const auto u = static_cast<std::size_t>(k);
+      const double s = gm.f[u] / std::sqrt(static_cast<double>(vr.f[u]) + eps);
+      mul[u] = static_cast<float>(s);
+      bias[u] = static_cast<float>((bias[u] - mn.f[u]) * s + bt.f[u]);
+    }
+  }
+  for (std::int64_t k = 0; k < K; ++k)
+    for (std::int64_t ci = 0; ci < Cg; ++ci)
+      for (std::int64_t r = 0; r < R; ++r)
+        for (std::int64_t s = 0; s < S; ++s)
+          wt[static_cast<std::size_t>(((k * R + r) * S + s) * Cg + ci)] =
+              w.f[static_cast<std::size_t>(((k * Cg + ci) * R + r) * S + s)] *
+              mul[static_cast<std::size_t>(k)];
+  const std::vector<int> nhwc = {0, 2, 3, 1};
+  const int xv = need_shaped(x, nhwc);
+  const std::int64_t oh = (x.shape[2] + 2 * pads[0] - R) / st[0] + 1,
+                     ow = (x.shape[3] + 2 * pads[0] - S) / st[0] + 1;
+  if (oh <= 0 || ow <= 0) throw Fail{"the kernel is larger than the padded image"};
+  int rv = -1;
+  if (!c.residual.empty()) {
+    const Sym& rs = sym(c.residual);
+    if (rs.shape != Shape{x.shape[0], K, oh, ow}) throw Fail{"residual of another shape"};
+    rv = need(rs, nhwc);
+  }
+  const std::string name = layer_name(n);
+  const int out = b_.conv(name, xv, K, R, st[0], pads[0], g, c.act, rv);
+  fill(name + ".weight", wt);
+  fill(name + ".bias", bias);
+  Sym y;
+  y.shape = {x.shape[0], K, oh, ow}, y.value = out, y.base = {x.shape[0], oh, ow, K};
+  y.perm = {0, 3, 1, 2};
+  define(c.out, std::move(y));
+}
+
+void Importer::emit_linear(const Chain& c) {
+  const auto& n = node(c.head);
+  const bool gemm = n.op_type() == "Gemm";
+  check_attrs(n, gemm ? std::vector<std::string>{"alpha", "beta", "transA", "transB"}
+                      : std::vector<std::string>{});
+  const Sym& x = runtime_in(n, 0);
+  const Const& bw = need_const(n, 1, "weights");
+  if (bw.shape.size() != 2 || !bw.is_float) throw Fail{"weights are not a float matrix"};
+  if (x.shape.empty()) throw Fail{"a scalar input"};
+  const bool tb = gemm && attr_i(n, "transB", 0);
+  if (gemm && attr_i(n, "transA", 0)) throw Fail{"transA=1 is not supported"};
+  const std::int64_t K = tb ? bw.shape[1] : bw.shape[0], N = tb ? bw.shape[0] : bw.shape[1];
+  if (x.shape.back() != K || (gemm && x.shape.size() != 2))
+    throw Fail{"input " + shape_str(x.shape) + " does not match weights " + shape_str(bw.shape)};
+  const std::int64_t M = checked_numel(x.shape, o_.max_tensor_bytes) / K;
+  const double alpha = gemm ? attr_f(n, "alpha", 1) : 1, beta = gemm ? attr_f(n, "beta", 1) : 1;
+  std::vector<float> w(static_cast<std::size_t>(N * K));  // [n][k]
+  for (std::int64_t i = 0; i < N; ++i)
+    for (std::int64_t k = 0; k < K; ++k)
+      w[static_cast<std::size_t>(i * K + k)] =
+          static_cast<float>(alpha * bw.f[static_cast<std::size_t>(tb ? i * K + k : k * N + i)]);
+  std::optional<std::vector<float>> bias;
+  const Const* bc = c.bias;
+  if (gemm && has(n, 2)) bc = &need_const(n, 2, "C");
+  if (bc) {
+    const Const full = broadcast_to(*bc, {1, N});  // Fail unless C broadcasts along n only
+    bias = std::vector<float>(static_cast<std::size_t>(N));
+    for (std::int64_t i = 0; i < N; ++i)
+      (*bias)[static_cast<std::size_t>(i)] = static_cast<float>(beta * full.at(i));
+  }
+  Shape oshape = x.shape;
+  oshape.back() = N;
+  const int xv = need(x);
+  int rv = -1;
+  if (!c.residual.empty()) {
+    const Sym& rs = sym(c.residual);
+    if (rs.shape != oshape) throw Fail{"residual of another shape"};
+    rv = need(rs);
+  }
+  const std::string name = layer_name(n);
+  const int out = b_.linear(name, xv, M, K, N, bias.has_value(), c.act, rv);
+  fill(name + ".weight", w);
+  if (bias) fill(name + ".bias", *bias);
+  define_value(c.out, out, oshape);
+}
+
+void Importer::emit_activation(const std::string& name, const Sym& x, Activation a,
+                               const std::string& out) {
+  if (!x.is_float) throw Fail{"activation of integers"};
+  const int v = b_.host(name, HostOp::activation, {Operand::v(x.value)}, DType::f32,
+                        b_.value(x.value).shape, a);
+  Sym y = x;
+  y.value = v;
+  define(out, std::move(y));
+}
+
+void Importer::emit_binary(const onnx::NodeProto& n) {
+  check_attrs(n, {});
+  std::string op = n.op_type();
+  const Sym &a0 = sym(n.input(0)), &a1 = sym(n.input(1));
+  const bool swap = a0.c != nullptr;  // the runtime operand first (Add, Mul commute)
+  const Sym &a = swap ? a1 : a0, &b = swap ? a0 : a1;
+  if ((op == "Sub" || op == "Div") && swap)
+    throw Fail{op + " of a constant by a computed tensor is not supported"};
+  if (!a.is_float) throw Fail{op + " of integers"};
+  BinaryDesc d;
+  d.kind = op == "Add" || op == "Sub" ? BinaryKind::add : BinaryKind::mul;
+  const std::string name = layer_name(n);
+  const int av = a.value;
+  d.n = b_.value(av).numel();
+  // a's layout (value dim i is ONNX dim layout[i]).
+  std::vector<int> layout(a.shape.size());
+  const std::vector<int> p = a.perm.empty() ? identity(a.shape.size()) : a.perm;
+  for (std::size_t j = 0; j < p.size(); ++j)
+    layout[static_cast<std::size_t>(p[j])] = static_cast<int>(j);
+  Operand bo;
+  if (b.c) {
+    if (broadcast_shape(a.shape, b.c->shape) != a.shape)
+      throw Fail{"the constant " + shape_str(b.c->shape) + " would broadcast the output beyond " +
+                 shape_str(a.shape)};
+    Const full = transpose(broadcast_to(*b.c, a.shape), layout);
+    std::vector<float> v(full.f.begin(), full.f.end());
+    if (!full.is_float)
+      for (auto i : full.i) v.push_back(static_cast<float>(i));
+    for (auto& x : v) x = op == "Sub" ? -x : op == "Div" ? 1 / x : x;
+    bo = Operand::w(b_.weight(name + ".const", DType::f32, {d.n}, Init{}));
+    fill(name + ".const", v);
+  } else {
+    if (op == "Sub" || op == "Div") throw Fail{op + " of two computed tensors is not supported"};
+    if (b.shape != a.shape)
+      throw Fail{"broadcasting " + shape_str(b.shape) + " to " + shape_str(a.shape) +
+                 " between computed tensors is not supported"};
+    bo = Operand::v(need(b, layout));
+  }
+  const int out = b_.kernel(name, Problem{d, DType::f32, {}}, {Operand::v(av), bo});
+  Sym y = a;
+  y.value = out;
+  define(n.output(0), std::move(y));
+}
+
+void Importer::emit_pool(const onnx::NodeProto& n) {
+  const std::string& op = n.op_type();
+  const Sym& x = runtime_in(n, 0);
+  if (x.shape.size() != 4) throw Fail{"only 2-D pooling is supported"};
+  if (n.output_size() > 1 && !n.output(1).empty() && !consumers(n.output(1)).empty())
+    throw Fail{"the indices output is not supported"};
+  const std::string name = layer_name(n);
+  const int xv = need_shaped(x, {0, 2, 3, 1});
+  const std::int64_t N = x.shape[0], C = x.shape[1];
+  if (op == "GlobalAveragePool") {
+    check_attrs(n, {});
+    define_value(n.output(0), b_.pool(name, PoolKind::global, xv, 1, 1, 0), {N, C, 1, 1});
+    return;
+  }
+  check_attrs(n, {"auto_pad", "ceil_mode", "count_include_pad", "dilations", "kernel_shape", "pads",
+                  "storage_order", "strides"});
+  const Shape ks = attr_ints(n, "kernel_shape"), st = attr_ints(n, "strides", {1, 1}),
+              pads = attr_ints(n, "pads", {0, 0, 0, 0}), dl = attr_ints(n, "dilations", {1, 1});
+  if (ks.size() != 2 || ks[0] != ks[1]) throw Fail{"non-square kernel " + shape_str(ks)};
+  if (st.size() != 2 || st[0] != st[1]) throw Fail{"unequal strides " + shape_str(st)};
+  if (pads.size() != 4 ||
+      std::adjacent_find(pads.begin(), pads.end(), std::not_equal_to<>()) != pads.end())
+    throw Fail{"asymmetric pads " + shape_str(pads)};
+  if (dl != Shape{1, 1} || attr_i(n, "ceil_mode", 0) || attr_i(n, "storage_order", 0) ||
+      attr_s(n, "auto_pad", "NOTSET") != "NOTSET")
+    throw Fail{"dilation, ceil_mode, storage_order or auto_pad is not supported"};
+  const bool avg = op == "AveragePool";
+  if (avg && pads[0] > 0 && attr_i(n, "count_include_pad", 0))
+    throw Fail{"count_include_pad=1 with padding (the pooling kernel excludes the padding)"};
+  const int out = b_.pool(name, avg ? PoolKind::avg : PoolKind::max, xv, ks[0], st[0], pads[0]);
+  const auto& os = b_.value(out).shape;  // [n][oh][ow][c]
+  Sym y;
+  y.shape = {N, C, os[1], os[2]}, y.value = out, y.base = os, y.perm = {0, 3, 1, 2};
+  define(n.output(0), std::move(y));
+}
+
+void Importer::emit_matmul_batched(const onnx::NodeProto& n) {
+  const Sym &a = runtime_in(n, 0), &b = runtime_in(n, 1);
+  const std::size_t r = a.shape.size();
+  if (r < 2 || b.shape.size() != r)
+    throw Fail{"MatMul of " + shape_str(a.shape) + " by " + shape_str(b.shape) +
+               " (equal ranks >= 2 wanted)"};
+  if (!std::equal(a.shape.begin(), a.shape.end() - 2, b.shape.begin()) ||
+      a.shape[r - 1] != b.shape[r - 2])
+    throw Fail{"MatMul of " + shape_str(a.shape) + " by " + shape_str(b.shape) +
+               " (broadcasting batches is not supported)"};
+  GemmDesc d;
+  d.m = a.shape[r - 2], d.k = a.shape[r - 1], d.n = b.shape[r - 1];
+  d.batch = checked_numel(a.shape, o_.max_tensor_bytes) / (d.m * d.k);
+  Shape os = a.shape;
+  os.back() = d.n;
+  const int out = b_.kernel(layer_name(n), Problem{d, DType::f32, {}},
+                            {Operand::v(need(a)), Operand::v(need(b))});
+  define_value(n.output(0), out, os);
+}
+
+// Gather of a constant table by computed ids: the embed kernel (ids taken modulo the rows, which
+// also absorbs the Mod that tierbench's exporter writes before it).
+void Importer::emit_gather(const onnx::NodeProto& n) {
+  check_attrs(n, {"axis"});
+  const Const& table = need_const(n, 0, "the table");
+  const Sym& ids = runtime_in(n, 1);
+  if (attr_i(n, "axis", 0) != 0 || table.shape.size() != 2 || !table.is_float || ids.is_float)
+    throw Fail{"Gather other than rows of a constant float table by integer ids"};
+  EmbedDesc d;
+  d.v = table.shape[0], d.d = table.shape[1], d.t = checked_numel(ids.shape, o_.max_tensor_bytes);
+  const std::string name = layer_name(n);
+  const int w = b_.weight(name + ".weight", DType::f32, table.shape, Init{});
+  fill(name + ".weight", table.f);
+  const int out =
+      b_.kernel(name, Problem{d, DType::f32, {}}, {Operand::w(w), Operand::v(need(ids))});
+  Shape os = ids.shape;
+  os.push_back(d.d);
+  define_value(n.output(0), out, os);
+}
+
+// A weight table gathered by constant positions 0..t-1 or zeros (BERT's position and token-type
+// embeddings): the embed kernel with the ids computed at load, as the tiers have it, not a
+// folded copy of the rows.
+bool Importer::emit_gather_const_ids(const onnx::NodeProto& n) {
+  if (!has(n, 1) || !inits_.count(n.input(0)) || attr_i(n, "axis", 0) != 0) return false;
+  const Const* table = const_in(n, 0);
+  const Const* ids = const_in(n, 1);
+  if (!table || !ids || !table->is_float || table->shape.size() != 2 || ids->is_float ||
+      ids->shape.size() != 1 || ids->numel() == 0)
+    return false;
+  bool iota = true, zero = true;
+  for (std::int64_t i = 0; i < ids->numel(); ++i) {
+    iota = iota && ids->i[static_cast<std::size_t>(i)] == i;
+    zero = zero && ids->i[static_cast<std::size_t>(i)] == 0;
+  }
+  if (!iota && !zero) return false;
+  EmbedDesc d;
+  d.v = table->shape[0], d.d = table->shape[1], d.t = ids->numel();
+  const std::string name = layer_name(n);
+  const int w = b_.weight(name + ".weight", DType::f32, table->shape, Init{});
+  fill(name + ".weight", table->f);
+  const int idv = b_.constant(name + ".ids", DType::s32, {d.t},
+                              iota ? ConstKind::iota_ids : ConstKind::zero_ids);
+  const int out = b_.kernel(name, Problem{d, DType::f32, {}}, {Operand::w(w), Operand::v(idv)});
+  define_value(n.output(0), out, {d.t, d.d});
+  return true;
+}
+
+void Importer::emit_reduce_mean(int pos) {
+  const auto& n = node(pos);
+  check_attrs(n, {"axes", "keepdims", "noop_with_empty_axes"});
+  const Sym& x = runtime_in(n, 0);
+  Shape axes = node_axes(n, has(n, 1) ? &need_const(n, 1, "axes") : nullptr);
+  for (auto& a : axes) a = norm_axis(a, x.shape.size());
+  std::sort(axes.begin(), axes.end());
+  if (x.shape.size() == 4 && axes == Shape{2, 3}) {  // a global average pool
+    const int v = b_.pool(layer_name(n), PoolKind::global, need_shaped(x, {0, 2, 3, 1}), 1, 1, 0);
+    const bool keep = attr_i(n, "keepdims", 1) != 0;
+    define_value(n.output(0), v,
+                 keep ? Shape{x.shape[0], x.shape[1], 1, 1} : Shape{x.shape[0], x.shape[1]});
+    return;
+  }
+  if (match_layernorm(pos)) return;
+  throw Fail{"ReduceMean over axes " + shape_str(axes) +
+             " outside the global-pool and LayerNormalization patterns"};
+}
+
+// Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout of a computed tensor: the same value.
+void Importer::emit_shape_op(const onnx::NodeProto& n) {
+  const std::string& op = n.op_type();
+  const Sym& x = runtime_in(n, 0);
+  Sym y;
+  y.is_float = x.is_float;
+  if (op == "Identity" || op == "Dropout") {
+    if (n.output_size() > 1 && !n.output(1).empty() && !consumers(n.output(1)).empty())
+      throw Fail{"Dropout's mask output is not supported"};
+    define(n.output(0), x);
+    return;
+  }
+  if (op == "Reshape") {
+    check_attrs(n, {"allowzero"});
+    y.shape = reshape_shape(x.shape, need_const(n, 1, "shape"), attr_i(n, "allowzero", 0));
+  } else if (op == "Flatten") {
+    check_attrs(n, {"axis"});
+    y.shape = flatten_shape(x.shape, attr_i(n, "axis", 1));
+  } else if (op == "Squeeze" || op == "Unsqueeze") {
+    check_attrs(n, {"axes"});
+    const Shape axes = node_axes(n, has(n, 1) ? &need_const(n, 1, "axes") : nullptr);
+    y.shape = op == "Squeeze" ? squeeze_shape(x.shape, axes) : unsqueeze_shape(x.shape, axes);
+  }
+  // Dropping or adding unit dimensions keeps a layout; anything else needs the ONNX one.
+  Shape xs, ys;
+  for (auto d : x.shape)
+    if (d != 1) xs.push_back(d);
+  for (auto d : y.shape)
+    if (d != 1) ys.push_back(d);
+  if (!x.perm.empty() && xs == ys &&
+      (op == "Squeeze" || op == "Unsqueeze" || op == "Reshape" || op == "Flatten")) {
+    // Keep the permuted layout: map the non-unit dims in order.
+    std::vector<int> xd;  // x's non-unit ONNX dims -> base dims
+    for (std::size_t j = 0; j < x.shape.size(); ++j)
+      if (x.shape[j] != 1) xd.push_back(x.perm[j]);
+    std::vector<int> rest;  // base unit dims, for y's unit dims
+    for (std::size_t d = 0; d < x.base.size(); ++d)
+      if (x.base[d] == 1) rest.push_back(static_cast<int>(d));
+    Shape base = x.base;
+    std::vector<int> perm;
+    std::size_t k = 0;
+    for (auto d : y.shape) {
+      if (d != 1) {
+        perm.push_back(xd[k++]);
+      } else if (!rest.empty()) {
+        perm.push_back(rest.back());
+        rest.pop_back();
+      } else {
+        perm.push_back(static_cast<int>(base.size()));
+        base.push_back(1);
+      }
+    }
+    // A permutation only when every base dim is used once.
+    std::vector<int> sorted = perm;
+    std::sort(sorted.begin(), sorted.end());
+    if (sorted == identity(base.size())) {
+      y.value = x.value, y.perm = perm, y.base = base;
+      define(n.output(0), std::move(y));
+      return;
+    }
+  }
+  y.value = need(x);
+  define(n.output(0), std::move(y));
+}
+
+void Importer::dispatch(int pos) {
+  const auto& n = node(pos);
+  const std::string& op = n.op_type();
+  if (!n.domain().empty() && n.domain() != "ai.onnx")
+    throw Fail{"operator domain '" + n.domain() + "' is not supported"};
+  // Constants.
+  if (op == "Constant") {
+    const auto* a = n.attribute_size() == 1 ? &n.attribute(0) : nullptr;
+    if (!a) throw Fail{"Constant without exactly one value attribute"};
+    Const c;
+    if (a->name() == "value")
+      c = reader_.read(a->t());
+    else if (a->name() == "value_float")
+      c = Const::floats({}, {a->f()});
+    else if (a->name() == "value_floats")
+      c = Const::floats({a->floats_size()}, {a->floats().begin(), a->floats().end()});
+    else if (a->name() == "value_int")
+      c = Const::ints({}, {a->i()});
+    else if (a->name() == "value_ints")
+      c = Const::ints({a->ints_size()}, {a->ints().begin(), a->ints().end()});
+    else
+      throw Fail{"Constant attribute '" + a->name() + "' is not supported"};
+    Sym s;
+    s.shape = c.shape, s.is_float = c.is_float, s.c = std::make_shared<Const>(std::move(c));
+    define(n.output(0), std::move(s));
+    return;
+  }
+  if (op == "Shape") {
+    check_attrs(n, {"start", "end"});
+    const Shape& s = sym(n.input(0)).shape;
+    const auto r = static_cast<std::int64_t>(s.size());
+    auto clampi = [&](std::int64_t v) { return std::clamp(v < 0 ? v + r : v, std::int64_t{0}, r); };
+    const std::int64_t a = clampi(attr_i(n, "start", 0)), e = clampi(attr_i(n, "end", r));
+    Sym c;
+    c.is_float = false;
+    c.c = std::make_shared<Const>(Const::ints({std::max<std::int64_t>(0, e - a)},
+                                              Shape(s.begin() + a, s.begin() + std::max(a, e))));
+    c.shape = c.c->shape;
+    define(n.output(0), std::move(c));
+    return;
+  }
+  if (op == "Gather" && emit_gather_const_ids(n)) return;
+  std::vector<const Const*> cin;
+  bool all_const = n.input_size() > 0;
+  for (int k = 0; k < n.input_size(); ++k) {
+    if (n.input(k).empty()) {
+      cin.push_back(nullptr);
+      continue;
+    }
+    const Sym& s = sym(n.input(k));
+    all_const = all_const && s.c;
+    cin.push_back(s.c.get());
+  }
+  if (all_const) {
+    auto outs = fold(n, cin, opset_);
+    for (std::size_t k = 0; k < outs.size() && static_cast<int>(k) < n.output_size(); ++k) {
+      Sym s;
+      s.shape = outs[k].shape, s.is_float = outs[k].is_float;
+      s.c = std::make_shared<Const>(std::move(outs[k]));
+      define(n.output(static_cast<int>(k)), std::move(s));
+    }
+    return;
+  }
+  // Computed tensors.
+  if (op == "Conv" || op == "Gemm" || (op == "MatMul" && const_in(n, 1))) {
+    const Chain c = chain(pos);
+    for (int p : c.nodes) absorbed_[static_cast<std::size_t>(p)] = true;
+    if (c.nodes.empty())
+      emit_chain(c);
+    else
+      pending_[c.nodes.back()] = c;  // emitted at its last node
+    return;
+  }
+  if (op == "MatMul") {
+    if (!match_attention(pos)) emit_matmul_batched(n);
+    return;
+  }
+  if (op == "Relu" || op == "Clip" || op == "Gelu" || op == "Sigmoid" || op == "Div" ||
+      op == "Mul") {
+    if (auto m = match_act_at(pos)) {
+      for (int p : m->nodes) absorbed_[static_cast<std::size_t>(p)] = true;
+      emit_activation(layer_name(n), runtime_in(n, 0), m->act, m->out);
+      return;
+    }
+    if (op != "Div" && op != "Mul")
+      throw Fail{
+          "outside the activation patterns (Relu, Clip(0, 6), Gelu, x * Sigmoid(x), the "
+          "erf GELU)"};
+  }
+  if (op == "Add" || op == "Mul" || op == "Sub" || op == "Div") return emit_binary(n);
+  if (op == "Softmax") {
+    check_attrs(n, {"axis"});
+    const Sym& x = runtime_in(n, 0);
+    if (norm_axis(attr_i(n, "axis", opset_ >= 13 ? -1 : 1), x.shape.size()) !=
+        static_cast<int>(x.shape.size()) - 1)
+      throw Fail{"Softmax over an axis other than the last"};
+    const std::int64_t c = x.shape.back(), m = checked_numel(x.shape, o_.max_tensor_bytes) / c;
+    define_value(n.output(0), b_.row(layer_name(n), RowKind::softmax, need(x), m, c), x.shape);
+    return;
+  }
+  if (op == "LayerNormalization") {
+    check_attrs(n, {"axis", "epsilon", "stash_type"});
+    const Sym& x = runtime_in(n, 0);
+    if (norm_axis(attr_i(n, "axis", -1), x.shape.size()) != static_cast<int>(x.shape.size()) - 1)
+      throw Fail{"LayerNormalization over more than the last axis"};
+    const double eps = attr_f(n, "epsilon", 1e-5f);
+    if (eps > 1e-5 * (1 + 1e-6))
+      throw Fail{"epsilon " + std::to_string(eps) + ": the layernorm kernel uses 1e-5"};
+    if (!near(eps, 1e-5, 1e-3))
+      sum_.notes.push_back("LayerNormalization '" + n.name() + "': epsilon " + std::to_string(eps) +
+                           " computed as 1e-5");
+    const std::int64_t c = x.shape.back(), m = checked_numel(x.shape, o_.max_tensor_bytes) / c;
+    const Const& g = need_const(n, 1, "scale");
+    std::vector<float> beta(static_cast<std::size_t>(c), 0);
+    if (has(n, 2)) beta = broadcast_to(need_const(n, 2, "bias"), {c}).f;
+    const std::string name = layer_name(n);
+    const int v = b_.row(name, RowKind::layernorm, need(x), m, c);
+    fill(name + ".weight", broadcast_to(g, {c}).f);
+    fill(name + ".bias", beta);
+    if (n.output_size() > 1)
+      for (int k = 1; k < n.output_size(); ++k)
+        if (!n.output(k).empty() && !consumers(n.output(k)).empty())
+          throw Fail{"the mean / inverse-std outputs are not supported"};
+    define_value(n.output(0), v, x.shape);
+    return;
+  }
+  if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool") return emit_pool(n);
+  if (op == "ReduceMean") return emit_reduce_mean(pos);
+  if (op == "Transpose") {
+    check_attrs(n, {"perm"});
+    const Sym& x = runtime_in(n, 0);
+    Shape p = attr_ints(n, "perm");
+    std::vector<int> t;
+    for (std::size_t k = 0; k < x.shape.size(); ++k)
+      t.push_back(p.empty() ? static_cast<int>(x.shape.size() - 1 - k)
+                            : norm_axis(p.at(k), x.shape.size()));
+    define(n.output(0), transposed(x, t));
+    return;
+  }
+  if (op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" ||
+      op == "Identity" || op == "Dropout")
+    return emit_shape_op(n);
+  if (op == "Gather") return emit_gather(n);
+  if (op == "Mod") {  // ids modulo the rows of the table every consumer gathers from
+    const Sym& ids = runtime_in(n, 0);
+    const Const& v = need_const(n, 1, "divisor");
+    const auto& cons = consumers(n.output(0));
+    const bool all_embed = !cons.empty() && !outputs_.count(n.output(0)) && v.numel() == 1 &&
+                           std::all_of(cons.begin(), cons.end(), [&](int p) {
+                             const auto& g = node(p);
+                             const Const* t = const_in(g, 0);
+                             return g.op_type() == "Gather" && g.input(1) == n.output(0) && t &&
+                                    t->shape.size() == 2 && t->shape[0] == v.at(0);
+                           });
+    if (!all_embed) throw Fail{"Mod other than of ids before a table lookup"};
+    define(n.output(0), ids);
+    return;
+  }
+  if (op == "BatchNormalization") throw Fail{"BatchNormalization not after a Conv"};
+  throw Fail{"no import of this op (on computed tensors)"};
+}
+
+void Importer::emit_output() {
+  if (gp().output_size() != 1)
+    throw Fail{"the model has " + std::to_string(gp().output_size()) +
+               " outputs; tierbench graphs have one"};
+  const std::string& name = gp().output(0).name();
+  const Sym& s = sym(name);
+  if (s.c) throw Fail{"the output '" + name + "' is a constant"};
+  int v = need(s);
+  if (v == b_.graph().input) throw Fail{"the output is the input"};
+  sum_.output_name = name;
+  b_.graph().output = v;
+}
+
+Result<ImportedModel> Importer::run() {
+  for (const auto& os : m_.opset_import())
+    if (os.domain().empty() || os.domain() == "ai.onnx") opset_ = static_cast<int>(os.version());
+  if (opset_ < 11)
+    return make_error("opset " + std::to_string(opset_) + ": tierbench imports opset 11 and later");
+  sum_.opset = opset_;
+  sum_.producer =
+      m_.producer_name() + (m_.producer_version().empty() ? "" : " " + m_.producer_version());
+  std::int64_t weight_bytes = 0;
+  for (const auto& t : gp().initializer()) {
+    if (inits_.count(t.name())) return make_error("initializer '" + t.name() + "' is given twice");
+    inits_[t.name()] = &t;
+    try {
+      Const c = reader_.read(t);
+      weight_bytes += c.numel() * 4;
+      if (weight_bytes > o_.max_weight_bytes)
+        return make_error("initializers exceed " + std::to_string(o_.max_weight_bytes) + " bytes");
+      Sym s;
+      s.shape = c.shape, s.is_float = c.is_float, s.c = std::make_shared<Const>(std::move(c));
+      syms_[t.name()] = std::move(s);
+    } catch (const Fail& f) {
+      return make_error("initializer '" + t.name() + "': " + f.what);
+    }
+  }
+  try {
+    sort_nodes();
+    for (const auto& out : gp().output()) outputs_.insert(out.name());
+    declare_input();
+  } catch (const Fail& f) {
+    return make_error(f.what);
+  }
+  for (const auto& n : gp().node()) sum_.op_counts[n.op_type()]++;
+  for (int pos = 0; pos < static_cast<int>(order_.size()); ++pos) {
+    const auto it = pending_.find(pos);
+    const int at = it != pending_.end() ? it->second.head : pos;
+    if (it == pending_.end() && absorbed_[static_cast<std::size_t>(pos)]) continue;
+    try {
+      if (it != pending_.end())
+        emit_chain(it->second);
+      else
+        dispatch(pos);
+    } catch (const Fail& f) {
+      const auto& n = node(at);
+      return make_error("node '" + n.name() + "' (" + n.op_type() + "): " + f.what);
+    }
+  }
+  try {
+    emit_output();
+  } catch (const Fail& f) {
+    return make_error(f.what);
+  }
+  ImportedModel im;
+  im.graph = std::move(b_.graph());
+  if (auto v = im.graph.verify(); !v) return make_error("imported graph: " + v.error().message);
+  for (std::size_t w = 0; w < im.graph.weights.size(); ++w) {
+    auto it = wdata_.find(static_cast<int>(w));
+    if (it == wdata_.end())
+      return make_error("internal: weight " + im.graph.weights[w].name + " unfilled");
+    im.weights.push_back(std::move(it->second));
+  }
+  return im;
+}
+
+std::string hex(const unsigned char* p, unsigned n) {
+  static const char* d = "0123456789abcdef";
+  std::string s;
+  for (unsigned i = 0; i < n; ++i) s += d[p[i] >> 4], s += d[p[i] & 15];
+  return s;
+}
+
+}  // namespace
+
+Result<ImportedModel> import_onnx_bytes(const std::string& bytes, const std::string& dir,
+                                        const OnnxImportOptions& o) {
+  if (o.dtype != DType::f32 && o.dtype != DType::bf16 && o.dtype != DType::s8)
+    return make_error("import: dtype " + std::string(dtype_name(o.dtype)) +
+                      " (valid: f32, bf16, int8)");
+  onnx::ModelProto m;
+  if (!m.ParseFromString(bytes))
+    return make_error(
+        "not an ONNX model (the protobuf does not parse: truncated or another "
+        "format)");
+  if (!m.has_graph()) return make_error("the ONNX model has no graph");
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
+  EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size());
+  OnnxImportSummary sum;
+  TensorReader reader(dir, o.max_tensor_bytes,
+                      [&](const void* p, std::size_t n) { EVP_DigestUpdate(ctx.get(), p, n); });
+  Importer imp(m, o, reader, sum);
+  auto r = imp.run();
+  if (!r) return r.error();
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_DigestFinal_ex(ctx.get(), md, &len);
+  sum.hash = hex(md, len);
+  sum.name = "onnx-" + sum.hash.substr(0, 12);
+  sum.files = reader.files();
+  sum.file_bytes = static_cast<std::int64_t>(bytes.size()) + reader.external_bytes();
+  r->graph.tier = sum.name;
+  r->graph.variant = shape_str(sum.input_shape);
+  r->summary = std::move(sum);
+  return r;
+}
+
+Result<ImportedModel> import_onnx(const std::string& path, const OnnxImportOptions& o) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return make_error("cannot read " + path);
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  auto r = import_onnx_bytes(ss.str(), std::filesystem::path(path).parent_path().string(), o);
+  if (!r) return make_error(path + ": " + r.error().message);
+  r->summary.files.insert(r->summary.files.begin(), path);
+  return r;
+}
+
+std::string shape_str(const std::vector<std::int64_t>& s) {
+  std::string r;
+  for (auto d : s) r += (r.empty() ? "" : "x") + std::to_string(d);
+  return r.empty() ? "scalar" : r;
+}
+
+Result<std::vector<std::int64_t>> parse_shape(const std::string& s) {
+  std::vector<std::int64_t> out;
+  std::stringstream ss(s);
+  std::string part;
+  while (std::getline(ss, part, 'x')) {
+    if (part.empty() || part.size() > 12 ||
+        !std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return make_error("shape '" + s + "': dimensions are positive integers joined by x");
+    out.push_back(std::stoll(part));
+    if (out.back() <= 0) return make_error("shape '" + s + "': dimension 0");
+  }
+  if (out.empty()) return make_error("empty shape");
+  return out;
+}
+
+Result<std::pair<std::string, std::vector<std::int64_t>>> parse_input_binding(
+    const std::string& s) {
+  const auto eq = s.rfind('=');
+  if (eq == std::string::npos || eq == 0)
+    return make_error("'" + s + "': expected NAME=SHAPE, e.g. input=1x3x224x224");
+  auto shape = parse_shape(s.substr(eq + 1));
+  if (!shape) return shape.error();
+  return std::make_pair(s.substr(0, eq), std::move(*shape));
+}
+
+Result<void> drop_file_cache(const std::vector<std::string>& files) {
+  for (const auto& p : files) {
+    const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return make_error("cannot open " + p);
+    ::fdatasync(fd);
+    const int e = ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    ::close(fd);
+    if (e != 0) return make_error("posix_fadvise " + p + " failed");
+  }
+  return {};
+}
+
+}  // namespace tb::workloads
