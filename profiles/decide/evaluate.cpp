@@ -335,6 +335,9 @@ Result<std::vector<ModelEstimate>> measured_estimates(const json& local) {
     if (!runs(e)) continue;
     auto it = shapes.find(e.workload);
     if (it == shapes.end()) {
+      // A user's imported model (tierbench run --model) is a candidate as a whole: its graph is
+      // not rebuilt from the profile, so it offers no split points.
+      if (e.workload.rfind("onnx-", 0) == 0) continue;
       auto s = split_points(e.workload, 1.0, local.at("ceilings"));
       if (!s) return s.error();
       it = shapes.emplace(e.workload, std::move(*s)).first;
