@@ -16,4 +16,8 @@ build/release/tierbench "${db[@]}" run "$@" || status=$?
 echo
 echo "capability profile (buckets only, safe to share):"
 build/release/tierbench "${db[@]}" profile
+# The report of this run, rendered from the store (HTML: charts; see also --format md|json).
+report="$(dirname "${db[1]:-${XDG_DATA_HOME:-$HOME/.local/share}/tierbench/results.db}")/report.html"
+build/release/tierbench "${db[@]}" report -o "$report"
+echo "report: $report"
 exit "$status"

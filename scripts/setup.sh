@@ -16,6 +16,7 @@ PACKAGES=(
   libclblast-dev clpeak                          # anchors for the OpenCL benchmarks
   libonnx-dev libprotobuf-dev                    # export-model: ONNX files
   libssl-dev                                     # ONNX import: SHA-256 of the model file
+  chromium libpng-dev                            # the HTML report's browser test (headless)
 )
 
 missing=()

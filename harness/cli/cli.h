@@ -2,12 +2,18 @@
 // Exit codes: 0 ok, 1 the job found a failure or regression, 2 usage or input error.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "result.h"
+
+namespace tb {
+class Store;
+}
 
 namespace tb::cli {
 
@@ -33,6 +39,13 @@ void add_decide_commands(CLI::App& app, Context& ctx,
 void add_export_model_command(CLI::App& app, Context& ctx, Action& action);  // ONNX
 void add_compare_commands(CLI::App& app, Context& ctx,
                           Action& action);  // compare, export, import, baseline
+void add_report_command(CLI::App& app, Context& ctx, Action& action);  // HTML, Markdown, JSON
+
+// The store named by --db (default: Store::default_path()).
+Result<std::unique_ptr<Store>> open_store(const Context& ctx);
+bool all_digits(const std::string& s);
+// A run id or "latest" (also ""): an error names an id that is not one or not in the store.
+Result<std::int64_t> resolve_run(Store& store, const std::string& spec);
 
 // Validators with messages that name the value: "must be a positive integer, got '-3'".
 extern const CLI::Validator kPositive;

@@ -19,17 +19,6 @@
 
 namespace tb::cli {
 
-namespace {
-
-struct GateArgs {
-  double threshold = 0.05;
-  double alpha = 0.05;
-  std::vector<std::string> rules;  // PATTERN=THRESHOLD[,ALPHA]
-  std::string format = "terminal";
-  std::string output;
-  bool fail_on_noisy = false, fail_on_missing = false;
-};
-
 Result<std::unique_ptr<Store>> open_store(const Context& ctx) {
   return Store::open(ctx.db_path.empty() ? Store::default_path() : ctx.db_path);
 }
@@ -46,6 +35,17 @@ Result<std::int64_t> resolve_run(Store& store, const std::string& spec) {
   if (auto r = store.run(id); !r) return make_error("unknown run id " + spec);
   return id;
 }
+
+namespace {
+
+struct GateArgs {
+  double threshold = 0.05;
+  double alpha = 0.05;
+  std::vector<std::string> rules;  // PATTERN=THRESHOLD[,ALPHA]
+  std::string format = "terminal";
+  std::string output;
+  bool fail_on_noisy = false, fail_on_missing = false;
+};
 
 // A side of a comparison: a run id in the store, "latest", or an exported results file.
 Result<compare::SampleSet> load_side(Store& store, const std::string& spec) {

@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
   add_probe_command(app, ctx, action);
   add_run_command(app, ctx, action);
   add_compare_commands(app, ctx, action);
+  add_report_command(app, ctx, action);
   add_profile_command(app, ctx, action);
   add_privacy_command(app, ctx, action);
   add_export_model_command(app, ctx, action);

@@ -1,0 +1,48 @@
+// A results store holding real measurements from a small run on this project's CI machine
+// (2-vCPU VM): `tierbench probe --quick`, then the same kernels (GEMM f32/bf16/s8, a conv, an
+// attention) and model tiers (person-detect f32 and int8) on oneDNN, Vulkan (lavapipe) and OpenCL
+// (PoCL), twice (--repetitions 2), the second time with TB_TEST_SLOWDOWN=
+// 'gemm:m64n1024k512:f32@onednn=0.3' so that the comparison has a known regression. Exported with
+// `tierbench export` to data/*.results.json; imported here into a fresh store.
+#pragma once
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "cli_helpers.h"
+#include "results_io.h"
+#include "store.h"
+
+namespace tb::test {
+
+inline std::string report_data(const std::string& name) {
+  const char* src = std::getenv("TB_SOURCE_DIR");
+  return std::string(src ? src : ".") + "/tests/reports/data/" + name;
+}
+
+struct ReportStore {
+  TempDir dir;
+  std::string db = (dir.path() / "results.db").string();
+  std::unique_ptr<Store> store;
+  std::int64_t probe_run = 0, base_run = 0, current_run = 0;
+
+  ReportStore() {
+    store = std::move(Store::open(db).value());
+    probe_run = import("probe.results.json");
+    base_run = import("base.results.json");
+    current_run = import("current.results.json");
+  }
+
+  std::int64_t import(const std::string& file) {
+    auto doc = io::read_results_file(report_data(file));
+    EXPECT_TRUE(doc.ok()) << (doc ? "" : doc.error().message);
+    auto id = io::import_run(*store, doc.value());
+    EXPECT_TRUE(id.ok()) << (id ? "" : id.error().message);
+    return id.value();
+  }
+};
+
+}  // namespace tb::test

@@ -1,0 +1,280 @@
+// The HTML report in a real browser: headless Chromium (Debian `chromium`, installed by
+// scripts/setup.sh) loads the file from disk, driven over the DevTools protocol on a pipe
+// (--remote-debugging-pipe: no port, no network). Checks: no console error or failed request,
+// every chart's box holds enough drawn pixels in a full-page screenshot at 1280 px, and at phone
+// width (390 px) the page does not scroll sideways. Skipped, saying why, where Chromium cannot
+// start.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <png.h>
+#include <nlohmann/json.hpp>
+
+#include "report_fixture.h"
+#include "reports.h"
+
+extern char** environ;
+
+namespace tb {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+std::string find_chromium() {
+  if (const char* c = std::getenv("TB_CHROMIUM")) return c;
+  for (const char* p : {"/usr/bin/chromium", "/usr/bin/chromium-browser"})
+    if (access(p, X_OK) == 0) return p;
+  return "";
+}
+
+// A DevTools protocol client over Chromium's pipe (fd 3: commands in, fd 4: replies out, each
+// message a JSON text ended by a NUL byte).
+class Cdp {
+ public:
+  ~Cdp() {
+    if (to_ >= 0) close(to_);
+    if (from_ >= 0) close(from_);
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      int st = 0;
+      waitpid(pid_, &st, 0);
+    }
+  }
+
+  std::string start(const std::string& exe, const std::string& profile) {
+    int in[2], out[2];
+    if (pipe(in) != 0 || pipe(out) != 0) return "pipe failed";
+    // Keep our ends above the fds the child needs, so dup2 never maps a fd onto itself.
+    const auto high = [](int fd) {
+      const int h = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+      close(fd);
+      return h;
+    };
+    for (int* fd : {&in[0], &in[1], &out[0], &out[1]}) *fd = high(*fd);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in[0], 3);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 4);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    std::vector<std::string> args = {exe,
+                                     "--headless=new",
+                                     "--no-sandbox",
+                                     "--disable-gpu",
+                                     "--remote-debugging-pipe",
+                                     "--no-first-run",
+                                     "--no-default-browser-check",
+                                     "--disable-extensions",
+                                     "--disable-background-networking",
+                                     "--hide-scrollbars",
+                                     "--user-data-dir=" + profile,
+                                     "about:blank"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const int rc = posix_spawn(&pid_, exe.c_str(), &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(in[0]), close(out[1]);
+    to_ = in[1], from_ = out[0];
+    if (rc != 0) return "cannot start " + exe + ": " + std::strerror(rc);
+    auto targets = call("Target.getTargets", json::object());
+    if (targets.is_null()) return "no answer on the DevTools pipe within 60 s";
+    return "";
+  }
+
+  // Sends a command and waits for its reply; events that arrive meanwhile are kept. Null on
+  // timeout; the "error" object when Chromium refused the command.
+  json call(const std::string& method, const json& params, const std::string& session = "") {
+    json msg = {{"id", ++next_}, {"method", method}, {"params", params}};
+    if (!session.empty()) msg["sessionId"] = session;
+    const std::string text = msg.dump() + std::string(1, '\0');
+    if (write(to_, text.data(), text.size()) != static_cast<ssize_t>(text.size())) return nullptr;
+    for (;;) {
+      json m = read();
+      if (m.is_null()) return nullptr;
+      if (m.value("id", -1) == next_) return m.contains("error") ? m["error"] : m["result"];
+      events.push_back(std::move(m));
+    }
+  }
+
+  // Waits for an event by method name (already received or still to come).
+  bool wait_for(const std::string& method) {
+    for (const auto& e : events)
+      if (e.value("method", "") == method) return true;
+    for (;;) {
+      json m = read();
+      if (m.is_null()) return false;
+      events.push_back(m);
+      if (m.value("method", "") == method) return true;
+    }
+  }
+
+  std::vector<json> events;
+
+ private:
+  json read() {
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    for (;;) {
+      if (const auto nul = buf_.find('\0'); nul != std::string::npos) {
+        json m = json::parse(buf_.substr(0, nul), nullptr, false);
+        buf_.erase(0, nul + 1);
+        return m;
+      }
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      pollfd p{from_, POLLIN, 0};
+      if (left <= 0 || poll(&p, 1, static_cast<int>(left)) <= 0) return nullptr;
+      char chunk[65536];
+      const ssize_t n = ::read(from_, chunk, sizeof(chunk));
+      if (n <= 0) return nullptr;
+      buf_.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+
+  pid_t pid_ = -1;
+  int to_ = -1, from_ = -1, next_ = 0;
+  std::string buf_;
+};
+
+std::string base64_decode(const std::string& in) {
+  static const std::string kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  unsigned v = 0;
+  int bits = 0;
+  for (const char c : in) {
+    const auto i = kAlphabet.find(c);
+    if (i == std::string::npos) continue;  // '=' padding, newlines
+    v = (v << 6) | static_cast<unsigned>(i), bits += 6;
+    if (bits >= 8) bits -= 8, out.push_back(static_cast<char>((v >> bits) & 0xff));
+  }
+  return out;
+}
+
+struct Image {
+  int width = 0, height = 0;
+  std::vector<unsigned char> rgb;
+};
+
+Image decode_png(const std::string& bytes) {
+  png_image img{};
+  img.version = PNG_IMAGE_VERSION;
+  Image out;
+  if (!png_image_begin_read_from_memory(&img, bytes.data(), bytes.size())) return out;
+  img.format = PNG_FORMAT_RGB;
+  out.rgb.resize(PNG_IMAGE_SIZE(img));
+  if (!png_image_finish_read(&img, nullptr, out.rgb.data(), 0, nullptr)) return {};
+  out.width = static_cast<int>(img.width), out.height = static_cast<int>(img.height);
+  return out;
+}
+
+// The fraction of pixels in a box that are not the white background.
+double ink(const Image& im, int x0, int y0, int w, int h) {
+  std::int64_t inked = 0, all = 0;
+  for (int y = std::max(y0, 0); y < std::min(y0 + h, im.height); ++y)
+    for (int x = std::max(x0, 0); x < std::min(x0 + w, im.width); ++x) {
+      const unsigned char* p = &im.rgb[3 * (static_cast<std::size_t>(y) * im.width + x)];
+      inked += (255 - p[0]) + (255 - p[1]) + (255 - p[2]) > 60;
+      ++all;
+    }
+  return all ? static_cast<double>(inked) / static_cast<double>(all) : 0;
+}
+
+json evaluate(Cdp& cdp, const std::string& session, const std::string& expr) {
+  const json r =
+      cdp.call("Runtime.evaluate", {{"expression", expr}, {"returnByValue", true}}, session);
+  return r.is_object() && r.contains("result") ? r["result"].value("value", json()) : json();
+}
+
+TEST(ReportBrowser, LoadsWithoutErrorsAndDrawsEveryChart) {
+  const std::string exe = find_chromium();
+  if (exe.empty())
+    GTEST_SKIP() << "headless Chromium not found (Debian package 'chromium', installed by "
+                    "scripts/setup.sh; or set TB_CHROMIUM)";
+  test::ReportStore fx;
+  reports::ReportOptions o;
+  o.run_id = fx.current_run;
+  o.base_run_id = fx.base_run;
+  const auto page = fx.dir.path() / "report.html";
+  std::ofstream(page) << reports::render_html(reports::build_report(*fx.store, o).value());
+
+  Cdp cdp;
+  if (const std::string why = cdp.start(exe, (fx.dir.path() / "chromium").string()); !why.empty())
+    GTEST_SKIP() << "headless Chromium cannot start here: " << why;
+  const json targets = cdp.call("Target.getTargets", json::object());
+  std::string target;
+  for (const auto& t : targets["targetInfos"])
+    if (t["type"] == "page") target = t["targetId"];
+  ASSERT_FALSE(target.empty()) << targets.dump();
+  const json attached =
+      cdp.call("Target.attachToTarget", {{"targetId", target}, {"flatten", true}});
+  const std::string s = attached.value("sessionId", "");
+  ASSERT_FALSE(s.empty()) << attached.dump();
+  for (const char* domain : {"Page.enable", "Runtime.enable", "Log.enable"})
+    cdp.call(domain, json::object(), s);
+  cdp.call("Emulation.setDeviceMetricsOverride",
+           {{"width", 1280}, {"height", 900}, {"deviceScaleFactor", 1}, {"mobile", false}}, s);
+  cdp.call("Page.navigate", {{"url", "file://" + page.string()}}, s);
+  ASSERT_TRUE(cdp.wait_for("Page.loadEventFired"));
+
+  const json boxes = evaluate(cdp, s, R"(JSON.stringify({
+      w: document.documentElement.scrollWidth, h: document.documentElement.scrollHeight,
+      charts: [...document.querySelectorAll('figure.chart svg')].map(e => {
+        const r = e.getBoundingClientRect();
+        return {id: e.parentNode.id, x: r.x + scrollX, y: r.y + scrollY, w: r.width, h: r.height};
+      })}))");
+  ASSERT_TRUE(boxes.is_string()) << boxes.dump();
+  const json b = json::parse(boxes.get<std::string>());
+  ASSERT_GE(b["charts"].size(), 5u);
+  const json shot = cdp.call(
+      "Page.captureScreenshot",
+      {{"format", "png"},
+       {"captureBeyondViewport", true},
+       {"clip", {{"x", 0}, {"y", 0}, {"width", b["w"]}, {"height", b["h"]}, {"scale", 1}}}},
+      s);
+  ASSERT_TRUE(shot.contains("data")) << shot.dump().substr(0, 300);
+  const std::string png = base64_decode(shot["data"].get<std::string>());
+  std::ofstream(fx.dir.path() / "report.png", std::ios::binary) << png;
+  const Image im = decode_png(png);
+  ASSERT_GT(im.width, 1000);
+  for (const auto& c : b["charts"]) {
+    const int x = c["x"].get<int>(), y = c["y"].get<int>(), w = c["w"].get<int>(),
+              h = c["h"].get<int>();
+    EXPECT_GT(w, 300) << c.dump();
+    EXPECT_GT(h, 100) << c.dump();
+    const double f = ink(im, x, y, w, h);
+    EXPECT_GT(f, 0.01) << c["id"] << ": only " << f * 100 << "% of its box is drawn";
+  }
+
+  // Phone width: the page itself never scrolls sideways (wide tables scroll in their own box).
+  cdp.call("Emulation.setDeviceMetricsOverride",
+           {{"width", 390}, {"height", 844}, {"deviceScaleFactor", 1}, {"mobile", true}}, s);
+  const json phone = evaluate(cdp, s, R"(JSON.stringify({w: document.documentElement.scrollWidth,
+      widest: Math.max(...[...document.querySelectorAll('figure.chart svg')].map(
+          e => e.getBoundingClientRect().right))}))");
+  ASSERT_TRUE(phone.is_string());
+  const json p = json::parse(phone.get<std::string>());
+  EXPECT_LE(p["w"].get<double>(), 390.5) << "the page scrolls sideways at 390 px";
+  EXPECT_LE(p["widest"].get<double>(), 390.5) << "a chart is wider than a phone";
+
+  for (const auto& e : cdp.events) {
+    const std::string m = e.value("method", "");
+    const json& pr = e.value("params", json::object());
+    EXPECT_FALSE(m == "Runtime.exceptionThrown") << e.dump();
+    EXPECT_FALSE(m == "Runtime.consoleAPICalled" && pr.value("type", "") == "error") << e.dump();
+    EXPECT_FALSE(m == "Log.entryAdded" && pr["entry"].value("level", "") == "error") << e.dump();
+  }
+}
+
+}  // namespace
+}  // namespace tb
