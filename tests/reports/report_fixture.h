@@ -6,11 +6,9 @@
 // `tierbench export` to data/*.results.json; imported here into a fresh store.
 #pragma once
 
-#include <cstdlib>
 #include <memory>
+#include <stdexcept>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "cli_helpers.h"
 #include "results_io.h"
@@ -18,9 +16,9 @@
 
 namespace tb::test {
 
+// TB_REPORT_DATA: tests/reports/data, set by tests/reports/CMakeLists.txt.
 inline std::string report_data(const std::string& name) {
-  const char* src = std::getenv("TB_SOURCE_DIR");
-  return std::string(src ? src : ".") + "/tests/reports/data/" + name;
+  return std::string(TB_REPORT_DATA) + "/" + name;
 }
 
 struct ReportStore {
@@ -29,6 +27,8 @@ struct ReportStore {
   std::unique_ptr<Store> store;
   std::int64_t probe_run = 0, base_run = 0, current_run = 0;
 
+  // Throws when a fixture file cannot be imported, so that a broken fixture fails the tests
+  // instead of leaving them skipped.
   ReportStore() {
     store = std::move(Store::open(db).value());
     probe_run = import("probe.results.json");
@@ -38,9 +38,9 @@ struct ReportStore {
 
   std::int64_t import(const std::string& file) {
     auto doc = io::read_results_file(report_data(file));
-    EXPECT_TRUE(doc.ok()) << (doc ? "" : doc.error().message);
+    if (!doc) throw std::runtime_error(doc.error().message);
     auto id = io::import_run(*store, doc.value());
-    EXPECT_TRUE(id.ok()) << (id ? "" : id.error().message);
+    if (!id) throw std::runtime_error(id.error().message);
     return id.value();
   }
 };

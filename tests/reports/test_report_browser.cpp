@@ -253,6 +253,7 @@ TEST(ReportBrowser, LoadsWithoutErrorsAndDrawsEveryChart) {
     EXPECT_GT(w, 300) << c.dump();
     EXPECT_GT(h, 100) << c.dump();
     const double f = ink(im, x, y, w, h);
+    ::testing::Test::RecordProperty("ink_" + c["id"].get<std::string>(), std::to_string(f));
     EXPECT_GT(f, 0.01) << c["id"] << ": only " << f * 100 << "% of its box is drawn";
   }
 
@@ -264,9 +265,11 @@ TEST(ReportBrowser, LoadsWithoutErrorsAndDrawsEveryChart) {
           e => e.getBoundingClientRect().right))}))");
   ASSERT_TRUE(phone.is_string());
   const json p = json::parse(phone.get<std::string>());
+  ::testing::Test::RecordProperty("phone_scroll_width", p["w"].dump());
   EXPECT_LE(p["w"].get<double>(), 390.5) << "the page scrolls sideways at 390 px";
   EXPECT_LE(p["widest"].get<double>(), 390.5) << "a chart is wider than a phone";
 
+  ::testing::Test::RecordProperty("events", std::to_string(cdp.events.size()));
   for (const auto& e : cdp.events) {
     const std::string m = e.value("method", "");
     const json& pr = e.value("params", json::object());

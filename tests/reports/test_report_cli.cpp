@@ -15,8 +15,12 @@ using test::run_tierbench;
 
 class ReportCli : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { fx_ = new test::ReportStore(); }
-  static void TearDownTestSuite() { delete fx_; }
+  // Built by the first test, in SetUp: a fixture that cannot be built fails the tests (in
+  // SetUpTestSuite, gtest would report them as skipped).
+  void SetUp() override {
+    if (!fx_) fx_ = new test::ReportStore();
+  }
+  static void TearDownTestSuite() { delete fx_, fx_ = nullptr; }
   static std::string db() { return "--db " + fx_->db + " "; }
   static inline test::ReportStore* fx_ = nullptr;
 };

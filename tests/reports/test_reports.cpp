@@ -21,7 +21,12 @@ using nlohmann::json;
 
 class Report : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
+  // Built by the first test, in SetUp: a fixture that cannot be built fails the tests (in
+  // SetUpTestSuite, gtest would report them as skipped).
+  void SetUp() override {
+    if (!html_) build();
+  }
+  static void build() {
     fx_ = new test::ReportStore();
     reports::ReportOptions o;
     o.run_id = fx_->current_run;
@@ -35,7 +40,10 @@ class Report : public ::testing::Test {
     ASSERT_TRUE(results.ok());
     for (const auto& x : *results) by_id_[x.id] = x;
   }
-  static void TearDownTestSuite() { delete html_, delete md_, delete report_, delete fx_; }
+  static void TearDownTestSuite() {
+    delete html_, delete md_, delete report_, delete fx_;
+    html_ = md_ = nullptr, report_ = nullptr, fx_ = nullptr;
+  }
   static const ResultRecord& stored(const json& id) { return by_id_.at(id.get<std::int64_t>()); }
 
   static inline test::ReportStore* fx_ = nullptr;
