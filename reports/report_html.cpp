@@ -27,7 +27,8 @@ main{max-width:1240px;margin:0 auto;padding:16px 20px 48px}
 h1{font-size:1.6em;margin:.4em 0}h2{margin-top:1.8em;border-bottom:1px solid #d0d7de;padding-bottom:.2em}
 h3{margin-top:1.3em}nav ul{display:flex;flex-wrap:wrap;gap:.4em 1.2em;padding:0;list-style:none}
 .meta{color:#59636e}.note{color:#59636e;font-size:.93em}
-figure.chart{margin:1em 0;max-width:900px}figure.chart svg{width:100%;height:auto;display:block}
+figure.chart{margin:1em 0;max-width:900px;overflow-x:auto}
+figure.chart svg{width:100%;min-width:540px;height:auto;display:block}
 figcaption{color:#59636e;font-size:.9em}
 .table-wrap{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;font-size:.9em;margin:.6em 0}

@@ -102,10 +102,11 @@ Table warnings_table(const json& d) {
 }
 
 Table roofline_table(const json& chart, const std::string& id) {
-  Table t = make(id,
-                 {"#", "problem", "status", "intensity (FLOP/B)", chart["compute_unit"], "GB/s",
-                  "median (ms)", "% of roof", "result ids"},
-                 {true, false, false, true, true, true, true, true, false});
+  Table t = make(
+      id,
+      {"#", "problem", "status", chart["dtype"] == "s8" ? "intensity (OP/B)" : "intensity (FLOP/B)",
+       chart["compute_unit"], "GB/s", "median (ms)", "% of roof", "result ids"},
+      {true, false, false, true, true, true, true, true, false});
   int i = 0;
   for (const auto& p : chart["points"]) {
     const double roof = roof_at(chart, p["intensity"].get<double>());

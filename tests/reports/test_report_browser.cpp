@@ -257,17 +257,18 @@ TEST(ReportBrowser, LoadsWithoutErrorsAndDrawsEveryChart) {
     EXPECT_GT(f, 0.01) << c["id"] << ": only " << f * 100 << "% of its box is drawn";
   }
 
-  // Phone width: the page itself never scrolls sideways (wide tables scroll in their own box).
+  // Phone width: the page itself never scrolls sideways (wide tables scroll in their own box,
+  // and so do charts, which keep at least 540 px so that their text stays legible).
   cdp.call("Emulation.setDeviceMetricsOverride",
            {{"width", 390}, {"height", 844}, {"deviceScaleFactor", 1}, {"mobile", true}}, s);
   const json phone = evaluate(cdp, s, R"(JSON.stringify({w: document.documentElement.scrollWidth,
-      widest: Math.max(...[...document.querySelectorAll('figure.chart svg')].map(
+      widest: Math.max(...[...document.querySelectorAll('figure.chart')].map(
           e => e.getBoundingClientRect().right))}))");
   ASSERT_TRUE(phone.is_string());
   const json p = json::parse(phone.get<std::string>());
   ::testing::Test::RecordProperty("phone_scroll_width", p["w"].dump());
   EXPECT_LE(p["w"].get<double>(), 390.5) << "the page scrolls sideways at 390 px";
-  EXPECT_LE(p["widest"].get<double>(), 390.5) << "a chart is wider than a phone";
+  EXPECT_LE(p["widest"].get<double>(), 390.5) << "a chart's box is wider than a phone";
 
   ::testing::Test::RecordProperty("events", std::to_string(cdp.events.size()));
   for (const auto& e : cdp.events) {
