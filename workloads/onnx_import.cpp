@@ -180,7 +180,11 @@ const Sym& Importer::runtime_in(const onnx::NodeProto& n, int k) const {
 }
 
 void Importer::define(const std::string& name, Sym s) {
-  if (!s.c) checked_numel(s.shape, o_.max_tensor_bytes / 4);
+  if (!s.c) {
+    checked_numel(s.shape, o_.max_tensor_bytes / 4);
+    if (std::find(s.shape.begin(), s.shape.end(), 0) != s.shape.end())
+      throw Fail{"'" + name + "' would be an empty tensor " + shape_str(s.shape)};
+  }
   syms_[name] = std::move(s);
 }
 
@@ -725,8 +729,9 @@ void Importer::emit_conv(const Chain& c) {
   const std::string ap = attr_s(n, "auto_pad", "NOTSET");
   if (ap != "NOTSET" && !(ap == "VALID" && pads == Shape{0, 0, 0, 0}))
     throw Fail{"auto_pad " + ap + " is not supported (write explicit pads)"};
-  if (ks != Shape{R, S} || R != S) throw Fail{"non-square kernel " + shape_str(ks)};
-  if (st.size() != 2 || st[0] != st[1]) throw Fail{"unequal strides " + shape_str(st)};
+  if (ks != Shape{R, S} || R != S || R <= 0) throw Fail{"kernel " + shape_str(ks)};
+  if (st.size() != 2 || st[0] != st[1] || st[0] <= 0) throw Fail{"strides " + shape_str(st)};
+  if (!pads.empty() && pads[0] < 0) throw Fail{"negative pads"};
   if (dl != Shape{1, 1}) throw Fail{"dilation " + shape_str(dl) + " is not supported"};
   if (pads.size() != 4 ||
       std::adjacent_find(pads.begin(), pads.end(), std::not_equal_to<>()) != pads.end())
@@ -799,6 +804,7 @@ void Importer::emit_linear(const Chain& c) {
   const bool tb = gemm && attr_i(n, "transB", 0);
   if (gemm && attr_i(n, "transA", 0)) throw Fail{"transA=1 is not supported"};
   const std::int64_t K = tb ? bw.shape[1] : bw.shape[0], N = tb ? bw.shape[0] : bw.shape[1];
+  if (K <= 0 || N <= 0) throw Fail{"empty weights " + shape_str(bw.shape)};
   if (x.shape.back() != K || (gemm && x.shape.size() != 2))
     throw Fail{"input " + shape_str(x.shape) + " does not match weights " + shape_str(bw.shape)};
   const std::int64_t M = checked_numel(x.shape, o_.max_tensor_bytes) / K;
@@ -905,8 +911,12 @@ void Importer::emit_pool(const onnx::NodeProto& n) {
                   "storage_order", "strides"});
   const Shape ks = attr_ints(n, "kernel_shape"), st = attr_ints(n, "strides", {1, 1}),
               pads = attr_ints(n, "pads", {0, 0, 0, 0}), dl = attr_ints(n, "dilations", {1, 1});
-  if (ks.size() != 2 || ks[0] != ks[1]) throw Fail{"non-square kernel " + shape_str(ks)};
-  if (st.size() != 2 || st[0] != st[1]) throw Fail{"unequal strides " + shape_str(st)};
+  if (ks.size() != 2 || ks[0] != ks[1] || ks[0] <= 0) throw Fail{"kernel " + shape_str(ks)};
+  if (st.size() != 2 || st[0] != st[1] || st[0] <= 0) throw Fail{"strides " + shape_str(st)};
+  if (pads.size() == 4 && (pads[0] < 0 || pads[0] >= ks[0] || x.shape[2] + 2 * pads[0] < ks[0] ||
+                           x.shape[3] + 2 * pads[0] < ks[0]))
+    throw Fail{"pads " + shape_str(pads) + " with a " + shape_str(ks) + " window on " +
+               shape_str(x.shape)};
   if (pads.size() != 4 ||
       std::adjacent_find(pads.begin(), pads.end(), std::not_equal_to<>()) != pads.end())
     throw Fail{"asymmetric pads " + shape_str(pads)};
@@ -949,7 +959,8 @@ void Importer::emit_gather(const onnx::NodeProto& n) {
   check_attrs(n, {"axis"});
   const Const& table = need_const(n, 0, "the table");
   const Sym& ids = runtime_in(n, 1);
-  if (attr_i(n, "axis", 0) != 0 || table.shape.size() != 2 || !table.is_float || ids.is_float)
+  if (attr_i(n, "axis", 0) != 0 || table.shape.size() != 2 || !table.is_float || ids.is_float ||
+      table.numel() == 0)
     throw Fail{"Gather other than rows of a constant float table by integer ids"};
   EmbedDesc d;
   d.v = table.shape[0], d.d = table.shape[1], d.t = checked_numel(ids.shape, o_.max_tensor_bytes);
@@ -971,7 +982,7 @@ bool Importer::emit_gather_const_ids(const onnx::NodeProto& n) {
   const Const* table = const_in(n, 0);
   const Const* ids = const_in(n, 1);
   if (!table || !ids || !table->is_float || table->shape.size() != 2 || ids->is_float ||
-      ids->shape.size() != 1 || ids->numel() == 0)
+      ids->shape.size() != 1 || ids->numel() == 0 || table->numel() == 0)
     return false;
   bool iota = true, zero = true;
   for (std::int64_t i = 0; i < ids->numel(); ++i) {
@@ -1206,12 +1217,14 @@ void Importer::dispatch(int pos) {
   if (op == "Transpose") {
     check_attrs(n, {"perm"});
     const Sym& x = runtime_in(n, 0);
-    Shape p = attr_ints(n, "perm");
-    std::vector<int> t;
-    for (std::size_t k = 0; k < x.shape.size(); ++k)
-      t.push_back(p.empty() ? static_cast<int>(x.shape.size() - 1 - k)
-                            : norm_axis(p.at(k), x.shape.size()));
-    define(n.output(0), transposed(x, t));
+    Sym y = transposed(x, perm_of(n, x.shape.size()));
+    // Before a Reshape (heads split or merged) the permute runs here, where the tiers run it;
+    // otherwise the layout stays lazy (an NCHW view, K^T read by attention).
+    const int c = sole_consumer(n.output(0));
+    if (c >= 0 && (node(c).op_type() == "Reshape" || node(c).op_type() == "Flatten")) {
+      y.value = need(y), y.perm.clear(), y.base.clear();
+    }
+    define(n.output(0), std::move(y));
     return;
   }
   if (op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" ||
@@ -1280,6 +1293,8 @@ Result<ImportedModel> Importer::run() {
     declare_input();
   } catch (const Fail& f) {
     return make_error(f.what);
+  } catch (const std::exception& e) {
+    return make_error(std::string("malformed graph (") + e.what() + ")");
   }
   for (const auto& n : gp().node()) sum_.op_counts[n.op_type()]++;
   for (int pos = 0; pos < static_cast<int>(order_.size()); ++pos) {
@@ -1294,6 +1309,10 @@ Result<ImportedModel> Importer::run() {
     } catch (const Fail& f) {
       const auto& n = node(at);
       return make_error("node '" + n.name() + "' (" + n.op_type() + "): " + f.what);
+    } catch (const std::exception& e) {  // an index the file's data puts out of range
+      const auto& n = node(at);
+      return make_error("node '" + n.name() + "' (" + n.op_type() + "): malformed (" + e.what() +
+                        ")");
     }
   }
   try {

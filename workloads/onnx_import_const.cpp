@@ -15,6 +15,9 @@ namespace tb::workloads::onnx_import {
 
 namespace fs = std::filesystem;
 
+// Constants computed at import stay below this many elements (weights are read, not folded).
+constexpr std::int64_t kFoldLimit = std::int64_t{1} << 26;
+
 std::int64_t checked_numel(const Shape& s, std::int64_t limit) {
   std::int64_t n = 1;
   for (auto d : s) {
@@ -211,6 +214,20 @@ Const TensorReader::read(const onnx::TensorProto& t) {
 
 // --- shapes -------------------------------------------------------------------------------------
 
+std::vector<int> perm_of(const onnx::NodeProto& n, std::size_t rank) {
+  const Shape p = attr_ints(n, "perm");
+  std::vector<int> perm;
+  for (std::size_t k = 0; k < rank; ++k)
+    perm.push_back(p.empty() ? static_cast<int>(rank - 1 - k) : norm_axis(p.at(k), rank));
+  std::vector<int> sorted = perm;
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t k = 0; k < rank; ++k)
+    if (sorted[k] != static_cast<int>(k) || (!p.empty() && p.size() != rank))
+      throw Fail{"perm " + std::to_string(p.size()) + " axes is not a permutation of " +
+                 std::to_string(rank)};
+  return perm;
+}
+
 int norm_axis(std::int64_t axis, std::size_t rank) {
   const auto r = static_cast<std::int64_t>(rank);
   if (axis < -r || axis >= std::max<std::int64_t>(r, 1))
@@ -316,7 +333,7 @@ std::vector<std::int64_t> broadcast_index(const Shape& from, const Shape& to) {
     stride[k] = from[k - off] == 1 ? 0 : s;
     s *= from[k - off];
   }
-  const std::int64_t n = checked_numel(to, std::int64_t{1} << 32);
+  const std::int64_t n = checked_numel(to, kFoldLimit);
   std::vector<std::int64_t> idx(static_cast<std::size_t>(n));
   Shape pos(r, 0);
   for (std::int64_t e = 0; e < n; ++e) {
@@ -394,7 +411,7 @@ Const fold_slice(const onnx::NodeProto& n, const std::vector<const Const*>& in, 
                     : std::max<std::int64_t>(0, (s - e - st - 1) / -st);
   }
   std::vector<std::int64_t> idx;
-  const std::int64_t total = checked_numel(out, std::int64_t{1} << 32);
+  const std::int64_t total = checked_numel(out, kFoldLimit);
   Shape pos(r, 0), stride(r, 1);
   for (std::size_t k = r; k-- > 1;) stride[k - 1] = stride[k] * x.shape[k];
   for (std::int64_t e = 0; e < total; ++e) {
@@ -435,7 +452,13 @@ Const fold_concat(const onnx::NodeProto& n, const std::vector<const Const*>& in)
   const auto axis = static_cast<std::size_t>(norm_axis(attr_i(n, "axis", 0), first.shape.size()));
   Shape out = first.shape;
   out[axis] = 0;
-  for (std::size_t k = 0; k < in.size(); ++k) out[axis] += need_in(in, k).shape.at(axis);
+  for (std::size_t k = 0; k < in.size(); ++k) {
+    Shape s = need_in(in, k).shape;
+    if (s.size() != first.shape.size()) throw Fail{"Concat of tensors of different ranks"};
+    out[axis] += s[axis];
+    s[axis] = first.shape[axis];
+    if (s != first.shape) throw Fail{"Concat of tensors of different shapes"};
+  }
   std::int64_t outer = 1;
   for (std::size_t k = 0; k < axis; ++k) outer *= out[k];
   Const c;
@@ -572,22 +595,15 @@ std::vector<Const> fold(const onnx::NodeProto& n, const std::vector<const Const*
   if (op == "Concat") return {fold_concat(n, in)};
   if (op == "Gather") return {fold_gather(n, need_in(in, 0), need_in(in, 1))};
   if (op == "Slice") return {fold_slice(n, in, opset)};
-  if (op == "Transpose") {
-    const Const& x = need_in(in, 0);
-    Shape p = attr_ints(n, "perm");
-    std::vector<int> perm;
-    for (std::size_t k = 0; k < x.shape.size(); ++k)
-      perm.push_back(p.empty() ? static_cast<int>(x.shape.size() - 1 - k)
-                               : norm_axis(p.at(k), x.shape.size()));
-    return {transpose(x, perm)};
-  }
+  if (op == "Transpose")
+    return {transpose(need_in(in, 0), perm_of(n, need_in(in, 0).shape.size()))};
   if (op == "Expand") {
     const Const& x = need_in(in, 0);
     return {broadcast_to(x, broadcast_shape(x.shape, need_in(in, 1).i))};
   }
   if (op == "ConstantOfShape") {
     const Shape s = need_in(in, 0).i;
-    checked_numel(s, std::int64_t{1} << 32);
+    checked_numel(s, kFoldLimit);
     Const v = Const::floats({}, {0.0f});
     if (const auto* a = find_attr(n, "value")) {
       TensorReader r("", std::int64_t{1} << 20, [](const void*, std::size_t) {});
@@ -600,7 +616,7 @@ std::vector<Const> fold(const onnx::NodeProto& n, const std::vector<const Const*
     const double st = s.at(0), li = l.at(0), de = d.at(0);
     if (de == 0) throw Fail{"Range with delta 0"};
     const auto cnt = static_cast<std::int64_t>(std::max(0.0, std::ceil((li - st) / de)));
-    checked_numel({cnt}, std::int64_t{1} << 32);
+    checked_numel({cnt}, kFoldLimit);
     Const c;
     c.is_float = s.is_float, c.shape = {cnt};
     for (std::int64_t e = 0; e < cnt; ++e) {

@@ -87,6 +87,8 @@ std::string attr_s(const onnx::NodeProto& n, const std::string& name, const std:
 Shape attr_ints(const onnx::NodeProto& n, const std::string& name, const Shape& def = {});
 // Fail naming the first attribute not in `known`.
 void check_attrs(const onnx::NodeProto& n, const std::vector<std::string>& known);
+// Transpose's perm (default: reversed), checked to be a permutation of `rank` axes.
+std::vector<int> perm_of(const onnx::NodeProto& n, std::size_t rank);
 // An axis in [-rank, rank) normalised to [0, rank).
 int norm_axis(std::int64_t axis, std::size_t rank);
 

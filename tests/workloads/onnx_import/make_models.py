@@ -308,6 +308,11 @@ bad("unsupported_attribute",
     model([N("Conv", ["x4", "w"], ["y"], name="dilated", dilations=[2, 2])],
           [vi("x4", [1, 2, 8, 8])], [vi("y", None)], [init("w", rnd(2, 2, 3, 3))]),
     "node 'dilated' (Conv): dilation")
+bad("bad_perm", model([N("Transpose", ["x"], ["y"], name="tr", perm=[0, 0])], x1, [vi("y", None)],
+                     []), "node 'tr' (Transpose): perm")
+bad("zero_stride",
+    model([N("Conv", ["x4", "w"], ["y"], name="c0", strides=[0, 0])], [vi("x4", [1, 2, 8, 8])],
+          [vi("y", None)], [init("w", rnd(2, 2, 3, 3))]), "node 'c0' (Conv): strides")
 bad("dynamic_unbound", model([N("Relu", ["x"], ["y"])], [vi("x", ["batch", 4])], [vi("y", None)], []),
     "--input x=")
 bad("old_opset", model([N("Relu", ["x"], ["y"])], x1, [vi("y", None)], [], opset=9), "opset 9")
