@@ -1,8 +1,9 @@
-// Fused attention on OpenCL, f32 (kernels in cl/attention.cl). Prefill: a layout pass (K
-// transposed, V padded) and the fused online-softmax kernel. Decode (few rows per kv head, head dim
-// a multiple of 16): attn_decode reads K and V in place, so a call costs one pass over the cache.
-// Either way, shapes with too few rows to fill the device split the keys and merge the splits in a
-// second pass.
+// Fused attention on OpenCL (kernels in cl/attention.cl): f32, and f16 / bf16 Q K V as storage
+// (widened to f32 on load, on every device; O is f32 as kernels/problem.h defines it). Prefill: a
+// layout pass (K transposed, V padded) and the fused online-softmax kernel. Decode (few rows per kv
+// head, head dim a multiple of 16): attn_decode reads K and V in place, so a call costs one pass
+// over the cache. Either way, shapes with too few rows to fill the device split the keys and merge
+// the splits in a second pass.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -44,8 +45,10 @@ class AttentionKernel final : public OpKernel {
         round_up(static_cast<std::size_t>((a_.s + nsplit - 1) / nsplit), 16));
     nsplit_ = (a_.s + chunk_ - 1) / chunk_;
 
-    const std::string opts = "-DBQ=" + std::to_string(bq_) + " -DDV=" + std::to_string(dv_);
-    if (auto r = init_program(cl_source("attention"), opts); !r) return r;
+    const std::string opts = "-DBQ=" + std::to_string(bq_) + " -DDV=" + std::to_string(dv_) +
+                             type_options(qkv_, DType::f32, DType::f32);
+    if (auto r = init_program(cl_source("gemm_common") + cl_source("attention"), opts); !r)
+      return r;
     for (auto [k, name] :
          {std::pair{&prep_, "attn_prep"}, std::pair{&fwd_, decode_ ? "attn_decode" : "attn_fwd"},
           std::pair{&combine_, "attn_combine"}}) {
@@ -60,7 +63,7 @@ class AttentionKernel final : public OpKernel {
       if (!kt) return kt.error();
       kt_ = std::move(kt.value());
     }
-    if (a_.d % 16) {
+    if (copy_v()) {
       auto vp = alloc(bk * S * Dp * f);
       if (!vp) return vp.error();
       vp_ = std::move(vp.value());
@@ -97,16 +100,15 @@ class AttentionKernel final : public OpKernel {
       return combine();
     }
     const cl_int Dp = I(dv_ * 16);
-    const bool copy_v = a_.d % 16 != 0;
-    const cl_mem vp = copy_v ? vp_.get() : in(2);
+    const cl_mem vp = copy_v() ? vp_.get() : in(2);
     TB_CL_CHECK(set_args(prep_.get(), in(1), in(2), kt_.get(), vp, I(a_.s), I(sp_), I(a_.d), Dp,
-                         I(copy_v ? 1 : 0)));
+                         I(copy_v() ? 1 : 0)));
     const std::size_t gp[3] = {Z(sp_ / 16), Z(dv_), Z(a_.b * a_.kv)};
     if (auto r = launch(prep_.get(), 3, gp); !r) return r;
 
     TB_CL_CHECK(set_args(fwd_.get(), in(0), kt_.get(), vp, out(0), part, ml, I(a_.h), I(a_.kv),
                          I(a_.q), I(a_.s), I(sp_), I(a_.d), I(a_.causal ? 1 : 0), scale, I(chunk_),
-                         I(nrows_), I(copy_v ? sp_ : a_.s)));
+                         I(nrows_), I(copy_v() ? sp_ : a_.s)));
     if (auto r = launch(fwd_.get(), 3, gf, lf); !r) return r;
     return combine();
   }
@@ -118,6 +120,9 @@ class AttentionKernel final : public OpKernel {
   // are few; 8 is a judgement, not a measured crossover.
   static constexpr std::int64_t kDecodeRows = 8;
 
+  // attn_fwd reads V in place only when it is f32 with rows of whole vectors; else from Vp.
+  bool copy_v() const { return a_.d % 16 != 0 || qkv_ != DType::f32; }
+
   Result<void> combine() {
     if (nsplit_ == 1) return {};
     auto I = [](std::int64_t v) { return static_cast<cl_int>(v); };
@@ -128,6 +133,7 @@ class AttentionKernel final : public OpKernel {
   }
 
   AttentionDesc a_;
+  DType qkv_ = p_.inputs()[0].dtype;
   bool decode_ = false;
   std::int64_t dv_ = 1, bq_ = 1, sp_ = 16, nrb_ = 1, chunk_ = 16, nsplit_ = 1, nrows_ = 0;
   Kernel prep_, fwd_, combine_;
@@ -139,7 +145,9 @@ class AttentionKernel final : public OpKernel {
 Support supports_attention(const Problem& p, const DeviceCtx& d) {
   const AttentionDesc* a = p.as<AttentionDesc>();
   if (!a) return Support::no("opencl: not attention");
-  if (p.dtype != DType::f32) return Support::no("opencl: attention is implemented for f32 only");
+  if (p.dtype != DType::f32 && p.dtype != DType::f16 && p.dtype != DType::bf16)
+    return Support::no("opencl: attention takes f32, f16 or bf16, not " +
+                       std::string(dtype_name(p.dtype)));
   if (a->d > 256) return Support::no("opencl: attention head dim above 256");
   if (auto s = check_sizes(p, d); !s.supported) return s;
   const double padded = 4.0 * static_cast<double>(a->b * a->kv) * static_cast<double>(a->s + 16) *

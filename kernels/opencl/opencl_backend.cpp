@@ -57,6 +57,21 @@ DeviceInfo describe_device(const DeviceRef& r, int index) {
   return i;
 }
 
+// u8 x s8 dot products of 4 elements (dot(uchar4, char4)) from cl_khr_integer_dot_product.
+Support int8_dot_support(cl_device_id dev) {
+  if (!has_extension(dev, "cl_khr_integer_dot_product"))
+    return Support::no("opencl: device lacks cl_khr_integer_dot_product");
+  cl_device_integer_dot_product_capabilities_khr caps = 0;
+  if (clGetDeviceInfo(dev, CL_DEVICE_INTEGER_DOT_PRODUCT_CAPABILITIES_KHR, sizeof caps, &caps,
+                      nullptr) != CL_SUCCESS ||
+      !(caps & CL_DEVICE_INTEGER_DOT_PRODUCT_INPUT_4x8BIT_KHR))
+    return Support::no(
+        "opencl: device's cl_khr_integer_dot_product lacks 4x8-bit (uchar4 / char4) inputs");
+  if (device_string(dev, CL_DEVICE_VERSION).rfind("OpenCL 3.", 0) != 0)
+    return Support::no("opencl: the int8 gemm needs OpenCL C 3.0 (device is not OpenCL 3.x)");
+  return Support::yes();
+}
+
 Result<std::shared_ptr<DeviceCtx>> open_device(int index) {
   auto devs = enumerate_devices();
   if (!devs) return devs.error();
@@ -84,36 +99,12 @@ Result<std::shared_ptr<DeviceCtx>> open_device(int index) {
 
 namespace {
 
-// u8 x s8 dot products of 4 elements (dot(uchar4, char4)) from cl_khr_integer_dot_product.
-Support int8_dot_support(cl_device_id dev) {
-  if (!ocl::has_extension(dev, "cl_khr_integer_dot_product"))
-    return Support::no("opencl: device lacks cl_khr_integer_dot_product");
-  cl_device_integer_dot_product_capabilities_khr caps = 0;
-  if (clGetDeviceInfo(dev, CL_DEVICE_INTEGER_DOT_PRODUCT_CAPABILITIES_KHR, sizeof caps, &caps,
-                      nullptr) != CL_SUCCESS ||
-      !(caps & CL_DEVICE_INTEGER_DOT_PRODUCT_INPUT_4x8BIT_KHR))
-    return Support::no(
-        "opencl: device's cl_khr_integer_dot_product lacks 4x8-bit (uchar4 / char4) inputs");
-  if (ocl::device_string(dev, CL_DEVICE_VERSION).rfind("OpenCL 3.", 0) != 0)
-    return Support::no("opencl: the int8 gemm needs OpenCL C 3.0 (device is not OpenCL 3.x)");
-  return Support::yes();
-}
-
 Support supports_gemm(const Problem& p, const ocl::DeviceCtx& d) {
   const GemmDesc* g = p.as<GemmDesc>();
-  if (p.post.scales) return Support::no("opencl: gemm +scales (int8 dequantise) not implemented");
-  switch (p.dtype) {
-    case DType::f32:
-    case DType::f16:  // f16 storage, f32 arithmetic: no cl_khr_fp16 needed
-      break;
-    case DType::u8:
-    case DType::s8:
-      if (auto s = int8_dot_support(d.device); !s.supported) return s;
-      break;
-    default:
-      return Support::no("opencl: gemm " + std::string(dtype_name(p.dtype)) +
-                         " not implemented (f32, f16, and u8 x s8 with integer dot products)");
-  }
+  // f16 and bf16 as storage, f32 arithmetic (no cl_khr_fp16 needed); u8 x s8 exact on every
+  // device (integer dot products where the device has them).
+  if (auto c = check_post(p); !c) return Support::no("opencl: " + c.error().message);
+  if (p.dtype == DType::s32) return Support::no("opencl: gemm s32 is not a compute type");
   if (g->m <= 0 || g->n <= 0 || g->k <= 0 || g->batch <= 0)
     return Support::no("opencl: empty gemm");
   const std::int64_t lim = std::int64_t{1} << 31;
@@ -208,11 +199,6 @@ class OpenclBackend final : public Backend {
   // Device-resident: one in-order queue, intermediates in device buffers (opencl_graph.cpp).
   Result<std::unique_ptr<PreparedGraph>> prepare_graph(const DeviceGraph& g,
                                                        const PrepareOptions& opts) override {
-    // in_quant (a static u8 quantisation of an operand) and in_cast (f32 -> bf16) have no launch
-    // in the device graph yet: such graphs take the staged path, which converts on the host.
-    // act_after is a launch there.
-    for (const auto& n : g.nodes)
-      if (n.in_quant.on || n.in_cast) return make_staged_graph(*this, g, opts);
     auto d = device_ctx(opts.device);
     if (!d) return d.error();
     return ocl::prepare_device_graph(d.value(), g);

@@ -1,4 +1,6 @@
-// Convolution on OpenCL, f32, NHWC, with bias / activation / residual epilogues. Three paths:
+// Convolution on OpenCL, NHWC, with scales / bias / activation / residual epilogues, in f32, f16
+// and bf16 (storage: loads widen to f32, arithmetic f32, on every device) and u8 x s8 -> s32 (f32
+// with +scales), exact (cl/conv.cl says how). Four paths:
 //   pointwise (1x1, stride 1, no padding, one group): a GEMM, src [n*h*w][c] x weights^T [c][k],
 //     on the backend's GEMM kernel (shapes checked as the conv's).
 //   depthwise without a channel multiplier on a CPU device: conv_dw, 16 channels x an output row
@@ -31,16 +33,20 @@ class ConvKernel final : public OpKernel {
     cg_ = c_.c / c_.groups;
     kg_ = c_.k / c_.groups;
     direct_ = cg_ == 1;
+    const bool int8 = p_.dtype == DType::u8 || p_.dtype == DType::s8;
     // Vector depthwise where work-items are cheap loops over explicit vectors (CPU devices, as
-    // conv_igemm); one work-item per output element elsewhere.
-    dw_ = direct_ && kg_ == 1 && d_->is_cpu;
+    // conv_igemm); one work-item per output element elsewhere. Its f32 sums are exact for u8 x s8
+    // up to 512 products (cl/gemm_common.cl).
+    dw_ = direct_ && kg_ == 1 && d_->is_cpu && !(int8 && c_.r * c_.s > 512);
     cp_ = (c_.c + 15) / 16 * 16;
     nv_ = kg_ > 16 ? 2 : 1;
     nbg_ = (kg_ + 16 * nv_ - 1) / (16 * nv_);
     const std::string src = cl_source("gemm_common") + cl_source("gemm_packed") + cl_source("conv");
-    if (auto r = init_program(src, "-DMR=" + std::to_string(kMR) + " -DNV=" + std::to_string(nv_));
-        !r)
-      return r;
+    const GemmTypes t = gemm_types(p_.dtype, p_.post);
+    std::string opts = "-DMR=" + std::to_string(kMR) + " -DNV=" + std::to_string(nv_) +
+                       type_options(t.a, t.b, t.c);
+    if (int8) opts += " -DINT_ACC";
+    if (auto r = init_program(src, opts); !r) return r;
     auto k = make_kernel(dw_ ? "conv_dw" : direct_ ? "conv_direct" : "conv_igemm");
     if (!k) return k.error();
     conv_ = std::move(k.value());
@@ -92,30 +98,31 @@ class ConvKernel final : public OpKernel {
   Result<void> enqueue() override {
     std::size_t next = 2;
     const cl_mem none = nullptr;
+    const cl_mem as = p_.post.scales ? in(next++) : none;
+    const cl_mem bs = p_.post.scales ? in(next++) : none;
     const cl_mem bias = p_.post.bias ? in(next++) : none;
     const cl_mem res = p_.post.residual ? in(next++) : none;
-    const cl_int epi = static_cast<int>(activation_code(p_.post.act)) | (p_.post.bias ? 8 : 0) |
-                       (p_.post.residual ? 16 : 0);
+    const cl_int epi = epilogue_code(p_.post);
     auto I = [](std::int64_t v) { return static_cast<cl_int>(v); };
     cl_kernel k = conv_.get();
     if (dw_) {
-      TB_CL_CHECK(set_args(k, in(0), wp_.get(), out(0), bias, res, I(c_.h), I(c_.w), I(c_.c),
-                           I(c_.oh()), I(c_.ow()), I(c_.r), I(c_.s), I(c_.stride), I(c_.pad),
-                           I(c_.dilation), I(cp_), epi));
+      TB_CL_CHECK(set_args(k, in(0), wp_.get(), out(0), as, bs, bias, res, I(c_.h), I(c_.w),
+                           I(c_.c), I(c_.oh()), I(c_.ow()), I(c_.r), I(c_.s), I(c_.stride),
+                           I(c_.pad), I(c_.dilation), I(cp_), epi));
       const std::size_t g[2] = {static_cast<std::size_t>(cp_ / 16),
                                 static_cast<std::size_t>(c_.n * c_.oh())};
       const std::size_t l[2] = {1, 1};
       return launch(k, 2, g, l);
     }
     if (direct_) {
-      TB_CL_CHECK(set_args(k, in(0), in(1), out(0), bias, res, I(c_.h), I(c_.w), I(c_.c),
+      TB_CL_CHECK(set_args(k, in(0), in(1), out(0), as, bs, bias, res, I(c_.h), I(c_.w), I(c_.c),
                            I(c_.oh()), I(c_.ow()), I(c_.r), I(c_.s), I(c_.stride), I(c_.pad),
                            I(c_.dilation), I(kg_), epi));
       const std::size_t g[3] = {static_cast<std::size_t>(c_.k), static_cast<std::size_t>(c_.ow()),
                                 static_cast<std::size_t>(c_.n * c_.oh())};
       return launch(k, 3, g);
     }
-    TB_CL_CHECK(set_args(k, in(0), wp_.get(), out(0), bias, res, I(c_.h), I(c_.w), I(c_.c),
+    TB_CL_CHECK(set_args(k, in(0), wp_.get(), out(0), as, bs, bias, res, I(c_.h), I(c_.w), I(c_.c),
                          I(c_.oh()), I(c_.ow()), I(c_.r), I(c_.s), I(c_.stride), I(c_.pad),
                          I(c_.dilation), I(cg_), I(kg_), I(nbg_), epi));
     const std::size_t pixels = static_cast<std::size_t>(c_.oh() * c_.ow());
@@ -138,8 +145,8 @@ class ConvKernel final : public OpKernel {
 Support supports_conv(const Problem& p, const DeviceCtx& d) {
   const ConvDesc* c = p.as<ConvDesc>();
   if (!c) return Support::no("opencl: not a conv");
-  if (p.post.scales) return Support::no("opencl: conv +scales (int8 dequantise) not implemented");
-  if (p.dtype != DType::f32) return Support::no("opencl: conv is implemented for f32 only");
+  if (auto e = check_post(p); !e) return Support::no("opencl: " + e.error().message);
+  if (p.dtype == DType::s32) return Support::no("opencl: conv s32 is not a compute type");
   if (auto s = check_sizes(p, d); !s.supported) return s;
   const double wp = 4.0 * static_cast<double>(c->k + 32) * static_cast<double>(c->r * c->s) *
                     static_cast<double>(c->c / c->groups) * c->groups;

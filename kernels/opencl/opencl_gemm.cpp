@@ -1,11 +1,14 @@
-// GEMM on OpenCL: batch, trans_a, trans_b, bias + activation + residual epilogues, any shape;
-// f32, f16 (storage only: A, B, C and residual f16, arithmetic f32, on every device) and u8 x s8 ->
-// s32 (cl/gemm_int8.cl, through cl_khr_integer_dot_product, only where the device has it).
-// Two float kernels, chosen by device type (or by the tuner):
-//   packed (cl/gemm_packed.cl): CPU devices. upload() packs A and B into zero-padded panels (a
-//     one-off load cost, reported as pack_s; f16 operands are widened to f32 there); execute() runs
-//     register-blocked float16 FMAs, K in blocks of kc per launch so the panels stay in cache.
-//   tiled (cl/gemm_tiled.cl): GPUs. 64 x 64 local-memory tiles straight from row-major inputs.
+// GEMM on OpenCL: batch, trans_a, trans_b, +scales, bias, activation and residual epilogues, any
+// shape, on every device: f32; f16 and bf16 as storage (loads widen to f32, arithmetic f32, no
+// cl_khr_fp16 needed); u8 x s8 -> s32 (f32 with +scales), exact. Kernels, chosen by device type
+// (or by the tuner):
+//   packed (cl/gemm_packed.cl): CPU devices, every type. upload() packs A and B into zero-padded
+//     f32 panels (a one-off load cost, reported as pack_s); execute() runs register-blocked
+//     float16 FMAs, K in blocks of kc per launch so the panels stay in cache. u8 x s8: blocks of
+//     at most 512 products, exact in f32, summed in s32 (INT_ACC, cl/gemm_common.cl).
+//   tiled (cl/gemm_tiled.cl): GPUs, float types. 64 x 64 local-memory tiles from row-major inputs.
+//   gemm_s8 (cl/gemm_int8.cl): u8 x s8 on GPUs, through cl_khr_integer_dot_product where the
+//     device has it (4x8-bit inputs, OpenCL C 3.0), emulated in integer arithmetic elsewhere.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -61,6 +64,8 @@ std::string int8_source() {
 bool is_int8(DType t) {
   return t == DType::u8 || t == DType::s8;
 }
+// K block of the packed kernel for u8 x s8: sums of this many products are exact in f32.
+constexpr int kIntBlock = 512;
 }  // namespace
 
 std::string gemm_tune_key(const DeviceCtx& d) {
@@ -93,9 +98,10 @@ class GemmKernel final : public DeviceKernel {
         g_(*p_.as<GemmDesc>()),
         cfg_(cfg),
         io_(std::move(io)),
-        types_(gemm_types(p_.dtype)),
+        types_(gemm_types(p_.dtype, p_.post)),
         int8_(is_int8(p_.dtype)) {
-    if (int8_) cfg_.packed = false;
+    if (int8_ && !d_->is_cpu) cfg_.packed = false;  // gemm_s8
+    if (int8_ && cfg_.packed && (cfg_.kc <= 0 || cfg_.kc > kIntBlock)) cfg_.kc = kIntBlock;
     // In a graph, the packed kernel reads a row-major A in place: A is an activation there, and
     // packing it would be one more pass per inference. TB_OPENCL_GRAPH_PACK_A=1 packs it as the
     // PreparedKernel path does (A/B comparisons).
@@ -107,18 +113,23 @@ class GemmKernel final : public DeviceKernel {
     // Only the configuration and the storage type go into the build options: epilogue and
     // transposes are kernel arguments, so one cached binary serves them all.
     std::string opts = "-cl-std=CL1.2";
-    // The integer dot products are OpenCL C 3.0 feature functions. TB_OPENCL_INT8_EMULATE=1
-    // (tests) builds the int8 kernel with them emulated, for devices that lack them.
-    if (int8_) {
+    const bool s8_kernel = int8_ && !cfg_.packed;
+    // The integer dot products are OpenCL C 3.0 feature functions; emulated where the device
+    // lacks them (or TB_OPENCL_INT8_EMULATE=1, to compare).
+    if (s8_kernel) {
       const char* e = std::getenv("TB_OPENCL_INT8_EMULATE");
-      opts = e && std::string(e) == "1" ? "-cl-std=CL1.2 -DTB_EMULATE_DOT" : "-cl-std=CL3.0";
+      dot_ = int8_dot_support(d_->device).supported && !(e && std::string(e) == "1");
+      opts = dot_ ? "-cl-std=CL3.0" : "-cl-std=CL1.2 -DTB_EMULATE_DOT";
     }
-    if (p_.dtype == DType::f16) opts += " -DHALF_IO";
+    opts += type_options(types_.a, types_.b, types_.c);
     if (cfg_.packed) {
       opts += " -DMR=" + std::to_string(cfg_.mr) + " -DNV=" + std::to_string(cfg_.nv);
       if (a_direct_) opts += " -DA_DIRECT";
+      if (int8_) opts += " -DINT_ACC";
     }
-    const std::string src = int8_ ? int8_source() : cfg_.packed ? packed_source() : tiled_source();
+    const std::string src = s8_kernel     ? int8_source()
+                            : cfg_.packed ? packed_source()
+                                          : tiled_source();
     if (src.empty()) return make_error("opencl: kernel source not found");
     auto built = build_program(d_->context.get(), d_->device, src, opts);
     if (!built) return built.error();
@@ -128,7 +139,7 @@ class GemmKernel final : public DeviceKernel {
 
     cl_int err = CL_SUCCESS;
     gemm_ = Kernel(clCreateKernel(program_.get(),
-                                  int8_         ? "gemm_s8"
+                                  s8_kernel     ? "gemm_s8"
                                   : cfg_.packed ? "gemm_packed"
                                                 : "gemm_tiled",
                                   &err));
@@ -143,20 +154,20 @@ class GemmKernel final : public DeviceKernel {
     const std::size_t f = sizeof(float), bt = static_cast<std::size_t>(g_.batch);
     const std::size_t M = static_cast<std::size_t>(g_.m), N = static_cast<std::size_t>(g_.n),
                       K = static_cast<std::size_t>(g_.k);
-    const std::size_t fa = dtype_size(types_.a), fb = dtype_size(types_.b),
-                      fc = dtype_size(types_.c);
+    const std::size_t fc = dtype_size(types_.c);
     if (!graph_mode()) {  // a graph binds its own
-      if (auto r = alloc(a_, bt * M * K * fa); !r) return r;
-      if (auto r = alloc(b_, bt * K * N * fb); !r) return r;
+      own_.resize(io_.size());
+      for (std::size_t i = 0; i < io_.size(); ++i)
+        if (auto r = alloc(own_[i], spec_bytes(io_[i])); !r) return r;
       if (auto r = alloc(c_, bt * M * N * fc); !r) return r;
-      if (p_.post.bias)
-        if (auto r = alloc(bias_, N * f); !r) return r;
-      if (p_.post.residual)
-        if (auto r = alloc(res_, bt * M * N * fc); !r) return r;
-      bound_ = {a_.get(), b_.get(), c_.get(), bias_.get(), res_.get()};
+      std::vector<cl_mem> ins;
+      for (const Mem& m : own_) ins.push_back(m.get());
+      bound_ = bind_operands(ins, c_.get());
     }
-    // Partial sums between K blocks stay f32: in C itself when C is f32, else in a workspace.
-    if (cfg_.packed && types_.c != DType::f32 && cfg_.kc > 0 && cfg_.kc < g_.k)
+    // Partial sums between K blocks: f32 (s32 for u8 x s8) in C itself when C has that type,
+    // else in a workspace.
+    const DType partial = int8_ ? DType::s32 : DType::f32;
+    if (cfg_.packed && types_.c != partial && cfg_.kc > 0 && cfg_.kc < g_.k)
       if (auto r = alloc(w_, bt * M * N * f); !r) return r;
     if (cfg_.packed) {
       mb_ = (M + static_cast<std::size_t>(cfg_.mr) - 1) / static_cast<std::size_t>(cfg_.mr);
@@ -215,16 +226,11 @@ class GemmKernel final : public DeviceKernel {
     return {};
   }
 
-  // Operands in io_ order: A, B, then bias and residual as the epilogue has them.
+  // Operands in io_ order: A, B, then scales, bias and residual as the epilogue has them.
   Result<void> bind(std::span<const cl_mem> ins, cl_mem out) override {
     if (!graph_mode()) return make_error("opencl gemm: bind() needs a graph kernel");
     if (ins.size() != io_.size()) return make_error("opencl gemm: wrong operand count to bind");
-    std::size_t next = 2;
-    bound_.a = ins[0];
-    bound_.b = ins[1];
-    bound_.c = out;
-    bound_.bias = p_.post.bias ? ins[next++] : nullptr;
-    bound_.res = p_.post.residual ? ins[next++] : nullptr;
+    bound_ = bind_operands(ins, out);
     return {};
   }
 
@@ -246,6 +252,7 @@ class GemmKernel final : public DeviceKernel {
       v.emplace_back("kc", cfg_.kc);
       v.emplace_back("rb", cfg_.rb);
     }
+    if (int8_ && !cfg_.packed) v.emplace_back("int8_dot", dot_ ? 1.0 : 0.0);
     return v;
   }
 
@@ -257,38 +264,25 @@ class GemmKernel final : public DeviceKernel {
                  K = static_cast<cl_int>(g_.k);
     const cl_mem A = cfg_.packed && !a_direct_ ? ap_.get() : bound_.a,
                  B = cfg_.packed ? bp_.get() : bound_.b;
-    const cl_mem C = bound_.c, W = w_ ? w_.get() : bound_.c, bias = bound_.bias, res = bound_.res;
+    const cl_mem C = bound_.c, W = w_ ? w_.get() : bound_.c;
     cl_kernel k = gemm_.get();
-    // The packed kernel takes the f32 workspace after C; the others do not.
-    const cl_uint x = cfg_.packed ? 1 : 0;
-    TB_CL_CHECK(set_arg(k, 0, A));
-    TB_CL_CHECK(set_arg(k, 1, B));
-    TB_CL_CHECK(set_arg(k, 2, C));
-    if (cfg_.packed) TB_CL_CHECK(set_arg(k, 3, W));
-    TB_CL_CHECK(set_arg(k, 3 + x, bias));
-    TB_CL_CHECK(set_arg(k, 4 + x, res));
-    TB_CL_CHECK(set_arg(k, 5 + x, M));
-    TB_CL_CHECK(set_arg(k, 6 + x, N));
-    TB_CL_CHECK(set_arg(k, 7 + x, K));
-    const cl_int epi = static_cast<int>(activation_code(p_.post.act)) | (p_.post.bias ? 8 : 0) |
-                       (p_.post.residual ? 16 : 0);
-    const cl_int trans = (g_.trans_a ? 1 : 0) | (g_.trans_b ? 2 : 0);
-    if (int8_) {
-      const std::size_t gws[3] = {static_cast<std::size_t>(N), static_cast<std::size_t>(M),
-                                  static_cast<std::size_t>(g_.batch)};
-      TB_CL_CHECK(set_arg(k, 8, trans));
-      TB_CL_CHECK(set_arg(k, 9, epi));
-      return launch(k, 3, gws);
-    }
-    if (!cfg_.packed) {
+    const cl_int epi = epilogue_code(p_.post);
+    if (!cfg_.packed) {  // gemm_s8 or gemm_tiled: same arguments
+      const cl_int trans = (g_.trans_a ? 1 : 0) | (g_.trans_b ? 2 : 0);
+      TB_CL_CHECK(set_args(k, bound_.a, bound_.b, C, bound_.as, bound_.bs, bound_.bias, bound_.res,
+                           M, N, K, trans, epi));
+      if (int8_) {
+        const std::size_t gws[3] = {static_cast<std::size_t>(N), static_cast<std::size_t>(M),
+                                    static_cast<std::size_t>(g_.batch)};
+        return launch(k, 3, gws);
+      }
       const std::size_t gws[3] = {(static_cast<std::size_t>(N) + 63) / 64 * 16,
                                   (static_cast<std::size_t>(M) + 63) / 64 * 16,
                                   static_cast<std::size_t>(g_.batch)};
       const std::size_t lws[3] = {16, 16, 1};
-      TB_CL_CHECK(set_arg(k, 8, trans));
-      TB_CL_CHECK(set_arg(k, 9, epi));
       return launch(k, 3, gws, lws);
     }
+    TB_CL_CHECK(set_args(k, A, B, C, W, bound_.as, bound_.bs, bound_.bias, bound_.res, M, N, K));
     const std::size_t rb = static_cast<std::size_t>(cfg_.rb), mg = (mb_ + rb - 1) / rb;
     const std::size_t gws[3] = {cfg_.order ? nb_ : mg, cfg_.order ? mg : nb_,
                                 static_cast<std::size_t>(g_.batch)};
@@ -297,11 +291,11 @@ class GemmKernel final : public DeviceKernel {
     for (cl_int k0 = 0; k0 < K; k0 += kc) {
       const cl_int len = std::min(kc, K - k0);
       const cl_int flags = (k0 > 0 ? 1 : 0) | (k0 + len >= K ? 2 : 0) | (cfg_.order ? 4 : 0);
-      TB_CL_CHECK(set_arg(k, 9, k0));
-      TB_CL_CHECK(set_arg(k, 10, len));
-      TB_CL_CHECK(set_arg(k, 11, flags));
-      TB_CL_CHECK(set_arg(k, 12, epi));
-      TB_CL_CHECK(set_arg(k, 13, static_cast<cl_int>(cfg_.rb)));
+      TB_CL_CHECK(set_arg(k, 11, k0));
+      TB_CL_CHECK(set_arg(k, 12, len));
+      TB_CL_CHECK(set_arg(k, 13, flags));
+      TB_CL_CHECK(set_arg(k, 14, epi));
+      TB_CL_CHECK(set_arg(k, 15, static_cast<cl_int>(cfg_.rb)));
       if (auto r = launch(k, 3, gws, lws); !r) return r;
     }
     return {};
@@ -334,9 +328,8 @@ class GemmKernel final : public DeviceKernel {
     // Shapes are checked against io_: a conv run as a GEMM keeps its own (NHWC) shapes.
     if (t.dtype() != io_[i].dtype || t.shape() != io_[i].shape)
       return make_error("opencl gemm: input " + io_[i].name + " has the wrong type or shape");
-    const cl_mem dst[4] = {a_.get(), b_.get(), p_.post.bias ? bias_.get() : res_.get(), res_.get()};
-    TB_CL_CHECK(clEnqueueWriteBuffer(d_->queue.get(), dst[i], CL_TRUE, 0, t.bytes(), t.raw(), 0,
-                                     nullptr, nullptr));
+    TB_CL_CHECK(clEnqueueWriteBuffer(d_->queue.get(), own_[i].get(), CL_TRUE, 0, t.bytes(), t.raw(),
+                                     0, nullptr, nullptr));
     mem_.uploaded_bytes += t.bytes();
     return {};
   }
@@ -364,18 +357,30 @@ class GemmKernel final : public DeviceKernel {
 
   // The buffers the launches read and write: own, or the graph's.
   struct Bound {
-    cl_mem a = nullptr, b = nullptr, c = nullptr, bias = nullptr, res = nullptr;
+    cl_mem a = nullptr, b = nullptr, c = nullptr, as = nullptr, bs = nullptr, bias = nullptr,
+           res = nullptr;
   };
+  // Operands in io_ order: A, B, then scales, bias and residual as the epilogue has them.
+  Bound bind_operands(std::span<const cl_mem> ins, cl_mem out) const {
+    Bound b;
+    std::size_t next = 2;
+    b.a = ins[0], b.b = ins[1], b.c = out;
+    if (p_.post.scales) b.as = ins[next++], b.bs = ins[next++];
+    if (p_.post.bias) b.bias = ins[next++];
+    if (p_.post.residual) b.res = ins[next++];
+    return b;
+  }
 
   Problem p_;
   GemmDesc g_;
   GemmConfig cfg_;
   std::vector<TensorSpec> io_;
   GemmTypes types_;
-  bool int8_ = false, a_direct_ = false;
+  bool int8_ = false, a_direct_ = false, dot_ = false;
   Program program_;
   Kernel gemm_, pack_a_, pack_b_;
-  Mem a_, b_, c_, w_, bias_, res_, ap_, bp_;
+  std::vector<Mem> own_;  // own input buffers, in io_ order
+  Mem c_, w_, ap_, bp_;
   Bound bound_;
   std::size_t mb_ = 0, nb_ = 0;
   double build_s_ = 0, pack_s_ = 0, first_execute_s_ = -1;
@@ -396,9 +401,8 @@ Result<std::unique_ptr<PreparedKernel>> prepare_gemm(std::shared_ptr<DeviceCtx> 
 Result<std::unique_ptr<DeviceKernel>> make_gemm(std::shared_ptr<DeviceCtx> d, const Problem& p,
                                                 const GemmConfig& cfg, std::vector<TensorSpec> io,
                                                 Buffers buffers) {
-  if (!p.as<GemmDesc>() || p.post.scales ||
-      (p.dtype != DType::f32 && p.dtype != DType::f16 && !is_int8(p.dtype)))
-    return make_error("opencl: prepare_gemm needs an f32, f16, u8 or s8 gemm without +scales");
+  if (!p.as<GemmDesc>()) return make_error("opencl: prepare_gemm needs a gemm");
+  if (auto c = check_post(p); !c) return c.error();
   if (io.empty()) io = p.inputs();
   if (io.size() != p.inputs().size()) return make_error("opencl: prepare_gemm: wrong io specs");
   auto k = std::make_unique<GemmKernel>(std::move(d), p, cfg, std::move(io), buffers);

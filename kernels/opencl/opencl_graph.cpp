@@ -13,8 +13,10 @@
 // for the next value as soon as its last reader is enqueued.
 //
 // A node's act_after (an activation after its whole epilogue) is one more launch over its output,
-// in place. in_quant and in_cast (an operand converted on the way in) are not implemented here:
-// the backend gives such graphs the staged path.
+// in place. A node's in_quant (f32 -> u8 with its calibrated scale and zero point) and in_cast
+// (f32 -> bf16) are one launch before the node's, into a converted value of the node's own that
+// the memory plan pools like any other (it lives for that node only), so int8 and bf16 graphs
+// stay resident too.
 //
 // Operands a kernel repacks (the packed GEMM's A panel, and B or conv weights when they are not
 // constants) are repacked on the device inside the run, before the node's launches.
@@ -39,9 +41,17 @@ struct MemoryPlan {
   int pooled_values = 0;
 };
 
-// Lifetimes in node steps: -1 is the input writes, nodes.size() the output reads.
-MemoryPlan plan_memory(const DeviceGraph& g, const std::vector<bool>& constant) {
-  const std::size_t nv = g.values.size();
+// An operand converted on the way into a node (in_quant, in_cast): value `from` (f32) into the
+// graph's own value `to` (u8 or bf16), a launch before node `node`'s.
+struct Conversion {
+  int node = -1, from = -1, to = -1;
+};
+
+// Lifetimes in node steps: -1 is the input writes, nodes.size() the output reads. `values` is
+// g.values followed by the conversions' values, which live at their node's step only.
+MemoryPlan plan_memory(const DeviceGraph& g, const std::vector<TensorSpec>& values,
+                       const std::vector<bool>& constant, const std::vector<Conversion>& conv) {
+  const std::size_t nv = values.size();
   const int steps = static_cast<int>(g.nodes.size());
   std::vector<int> first(nv, INT_MAX), last(nv, INT_MIN);
   for (int v : g.inputs) first[static_cast<std::size_t>(v)] = -1;
@@ -50,6 +60,8 @@ MemoryPlan plan_memory(const DeviceGraph& g, const std::vector<bool>& constant) 
     first[static_cast<std::size_t>(n.out)] = std::min(first[static_cast<std::size_t>(n.out)], i);
     for (int v : n.in) last[static_cast<std::size_t>(v)] = i;  // nodes are in order
   }
+  for (const Conversion& c : conv)
+    first[static_cast<std::size_t>(c.to)] = last[static_cast<std::size_t>(c.to)] = c.node;
   for (int v : g.outputs) last[static_cast<std::size_t>(v)] = steps;
   std::vector<int> order;
   for (std::size_t v = 0; v < nv; ++v)
@@ -66,7 +78,7 @@ MemoryPlan plan_memory(const DeviceGraph& g, const std::vector<bool>& constant) 
   std::vector<int> busy_until;  // per pooled buffer: the last step of its current value
   for (int v : order) {
     const auto vu = static_cast<std::size_t>(v);
-    const std::size_t need = spec_bytes(g.values[vu]);
+    const std::size_t need = spec_bytes(values[vu]);
     plan.unshared_bytes += need;
     ++plan.pooled_values;
     int best = -1;
@@ -106,37 +118,41 @@ class OpenclGraph final : public PreparedGraph {
   OpenclGraph(std::shared_ptr<DeviceCtx> d, const DeviceGraph& g) : d_(std::move(d)), g_(g) {}
 
   Result<void> prepare() {
+    values_ = g_.values;
     constant_.assign(g_.values.size(), false);
     for (int v : g_.constants) constant_[static_cast<std::size_t>(v)] = true;
-    for (const auto& n : g_.nodes) {
+    conv_of_.assign(g_.nodes.size(), -1);
+    for (std::size_t ni = 0; ni < g_.nodes.size(); ++ni) {
+      const auto& n = g_.nodes[ni];
       if (n.problem.outputs().size() != 1)
         return make_error("opencl graph: " + n.name + " has more than one output");
-      if (n.in_quant.on || n.in_cast)
-        return make_error(
-            "opencl graph: " + n.name +
-            ": in_quant / in_cast (an operand converted on the way in) not implemented");
-      if (n.act_after != Activation::none) {
-        if (g_.values[static_cast<std::size_t>(n.out)].dtype != DType::f32)
-          return make_error("opencl graph: " + n.name + ": act_after on a non-f32 output");
-        if (auto r = init_act_after(); !r) return r;
+      if (n.act_after != Activation::none &&
+          g_.values[static_cast<std::size_t>(n.out)].dtype != DType::f32)
+        return make_error("opencl graph: " + n.name + ": act_after on a non-f32 output");
+      if (n.act_after != Activation::none || n.in_quant.on || n.in_cast)
+        if (auto r = init_common(); !r) return r;
+      if (n.in_quant.on || n.in_cast) {  // verify(): in[0] is f32, the problem reads u8 / bf16
+        conv_of_[ni] = static_cast<int>(conv_.size());
+        values_.push_back(n.problem.inputs()[0]);
+        constant_.push_back(false);
+        conv_.push_back({static_cast<int>(ni), n.in[0], static_cast<int>(values_.size()) - 1});
       }
       auto k = prepare_device_kernel(d_, n.problem, Buffers::graph);
       if (!k)
         return make_error("prepare " + n.name + " (" + n.problem.str() + "): " + k.error().message);
       for (std::size_t i = 0; i < n.in.size(); ++i)
-        if (!constant_[static_cast<std::size_t>(n.in[i])] && k.value()->repacks_operand(i))
-          ++repacks_per_run_;
+        if (per_run(ni, i) && k.value()->repacks_operand(i)) ++repacks_per_run_;
       kernels_.push_back(std::move(k.value()));
     }
-    plan_ = plan_memory(g_, constant_);
-    mem_.assign(g_.values.size(), nullptr);
+    plan_ = plan_memory(g_, values_, constant_, conv_);
+    mem_.assign(values_.size(), nullptr);
     for (std::size_t s = 0; s < plan_.slot_bytes.size(); ++s) {
       auto m = alloc(plan_.slot_bytes[s]);
       if (!m) return m.error();
       pool_.push_back(std::move(m.value()));
       arena_bytes_ += plan_.slot_bytes[s];
     }
-    for (std::size_t v = 0; v < g_.values.size(); ++v)
+    for (std::size_t v = 0; v < values_.size(); ++v)
       if (plan_.slot[v] >= 0) mem_[v] = pool_[static_cast<std::size_t>(plan_.slot[v])].get();
     return bind_all();
   }
@@ -168,7 +184,7 @@ class OpenclGraph final : public PreparedGraph {
     for (std::size_t ni = 0; ni < kernels_.size(); ++ni) {
       const auto& in = g_.nodes[ni].in;
       for (std::size_t i = 0; i < in.size(); ++i)
-        if (constant_[static_cast<std::size_t>(in[i])])
+        if (!per_run(ni, i))
           if (auto r = kernels_[ni]->enqueue_refresh(i, events); !r) return finish_after(r.error());
     }
     TB_CL_CHECK(clFinish(q));
@@ -176,6 +192,7 @@ class OpenclGraph final : public PreparedGraph {
     // Constants that no kernel reads in place any more go.
     std::vector<bool> kept(g_.values.size(), false);
     for (int v : g_.outputs) kept[static_cast<std::size_t>(v)] = true;
+    for (const Conversion& c : conv_) kept[static_cast<std::size_t>(c.from)] = true;
     for (std::size_t ni = 0; ni < kernels_.size(); ++ni) {
       const auto& in = g_.nodes[ni].in;
       for (std::size_t i = 0; i < in.size(); ++i)
@@ -216,8 +233,10 @@ class OpenclGraph final : public PreparedGraph {
     for (std::size_t ni = 0; ni < kernels_.size(); ++ni) {
       DeviceKernel& k = *kernels_[ni];
       const auto& n = g_.nodes[ni];
+      if (conv_of_[ni] >= 0)
+        if (auto r = enqueue_conversion(ni); !r) return finish_after(r.error());
       for (std::size_t i = 0; i < n.in.size(); ++i)
-        if (!constant_[static_cast<std::size_t>(n.in[i])] && k.repacks_operand(i))
+        if (per_run(ni, i) && k.repacks_operand(i))
           if (auto r = k.enqueue_refresh(i, events_); !r)
             return finish_after(make_error(n.name + ": " + r.error().message));
       if (auto r = k.enqueue_launches(events_); !r)
@@ -278,6 +297,13 @@ class OpenclGraph final : public PreparedGraph {
     if (repacks_per_run_ > 0)
       s += ", " + std::to_string(repacks_per_run_) +
            " operands repacked on the device per inference (packed GEMM panels)";
+    int quant = 0;
+    for (const Conversion& c : conv_)
+      quant += g_.nodes[static_cast<std::size_t>(c.node)].in_quant.on;
+    if (quant > 0) s += ", " + std::to_string(quant) + " u8 quantisations on the device";
+    if (conv_.size() > static_cast<std::size_t>(quant))
+      s += ", " + std::to_string(conv_.size() - static_cast<std::size_t>(quant)) +
+           " bf16 casts on the device";
     return s;
   }
 
@@ -290,15 +316,47 @@ class OpenclGraph final : public PreparedGraph {
     return m;
   }
 
-  Result<void> init_act_after() {
+  // The graph's own launches (cl/gemm_common.cl): act_after and the operand conversions. The
+  // division of the quantisation rounds correctly, as the host's.
+  Result<void> init_common() {
     if (act_) return {};
-    auto built =
-        build_program(d_->context.get(), d_->device, cl_source("gemm_common"), "-cl-std=CL1.2");
+    auto built = build_program(d_->context.get(), d_->device, cl_source("gemm_common"),
+                               "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt");
     if (!built) return built.error();
-    act_program_ = std::move(built->program);
-    cl_int err = CL_SUCCESS;
-    act_ = Kernel(clCreateKernel(act_program_.get(), "tb_act_inplace", &err));
-    TB_CL_CHECK_ERR(err, "clCreateKernel(tb_act_inplace)");
+    common_program_ = std::move(built->program);
+    for (auto [k, name] : {std::pair{&act_, "tb_act_inplace"}, std::pair{&quant_, "tb_quantize_u8"},
+                           std::pair{&cast_, "tb_round_bf16"}}) {
+      cl_int err = CL_SUCCESS;
+      *k = Kernel(clCreateKernel(common_program_.get(), name, &err));
+      TB_CL_CHECK_ERR(err, ("clCreateKernel(" + std::string(name) + ")").c_str());
+    }
+    return {};
+  }
+
+  // Operand i of node ni changes every run (an input, an intermediate, or a converted operand).
+  bool per_run(std::size_t ni, std::size_t i) const {
+    return !constant_[static_cast<std::size_t>(g_.nodes[ni].in[i])] ||
+           (i == 0 && conv_of_[ni] >= 0);
+  }
+
+  // The operand of node ni that is converted on the way in: in_quant or in_cast.
+  Result<void> enqueue_conversion(std::size_t ni) {
+    const auto& n = g_.nodes[ni];
+    const Conversion& c = conv_[static_cast<std::size_t>(conv_of_[ni])];
+    const cl_mem from = mem_[static_cast<std::size_t>(c.from)],
+                 to = mem_[static_cast<std::size_t>(c.to)];
+    cl_kernel k = n.in_quant.on ? quant_.get() : cast_.get();
+    if (n.in_quant.on)
+      TB_CL_CHECK(set_args(k, from, to, static_cast<cl_float>(n.in_quant.scale),
+                           static_cast<cl_int>(n.in_quant.zp)));
+    else
+      TB_CL_CHECK(set_args(k, from, to));
+    const std::size_t gws[1] = {
+        static_cast<std::size_t>(spec_numel(values_[static_cast<std::size_t>(c.to)]))};
+    cl_event e = nullptr;
+    TB_CL_CHECK(
+        clEnqueueNDRangeKernel(d_->queue.get(), k, 1, nullptr, gws, nullptr, 0, nullptr, &e));
+    events_.emplace_back(e);
     return {};
   }
 
@@ -320,6 +378,8 @@ class OpenclGraph final : public PreparedGraph {
       const auto& n = g_.nodes[ni];
       ins.clear();
       for (int v : n.in) ins.push_back(mem_[static_cast<std::size_t>(v)]);
+      if (conv_of_[ni] >= 0)
+        ins[0] = mem_[static_cast<std::size_t>(conv_[static_cast<std::size_t>(conv_of_[ni])].to)];
       if (auto r = kernels_[ni]->bind(ins, mem_[static_cast<std::size_t>(n.out)]); !r)
         return make_error(n.name + ": " + r.error().message);
     }
@@ -349,15 +409,18 @@ class OpenclGraph final : public PreparedGraph {
 
   std::shared_ptr<DeviceCtx> d_;
   DeviceGraph g_;
-  std::vector<bool> constant_;
+  std::vector<TensorSpec> values_;  // g_.values, then the conversions' values
+  std::vector<bool> constant_;      // per value of values_
+  std::vector<Conversion> conv_;
+  std::vector<int> conv_of_;  // per node: its conversion, or -1
   std::vector<std::unique_ptr<DeviceKernel>> kernels_;
   MemoryPlan plan_;
   std::vector<Mem> pool_;
   std::vector<std::pair<std::size_t, Mem>> consts_;  // value, buffer
   std::vector<cl_mem> mem_;                          // per value; null: none (yet, or any more)
   std::vector<Event> events_;
-  Program act_program_;
-  Kernel act_;  // tb_act_inplace, for act_after
+  Program common_program_;
+  Kernel act_, quant_, cast_;  // act_after, in_quant, in_cast
   std::uint64_t arena_bytes_ = 0, constant_bytes_ = 0, uploaded_bytes_ = 0;
   std::size_t launches_per_run_ = 0;
   int repacks_per_run_ = 0;

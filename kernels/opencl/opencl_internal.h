@@ -83,6 +83,15 @@ class DeviceKernel : public PreparedKernel {
   std::vector<Event>* sink_ = nullptr;
 };
 
+// Build options naming operand element types for cl/gemm_common.cl (" -DTA_K=.. -DTB_K=..
+// -DTC_K=..": A / src / Q K V, B / weights, C / dst and residual).
+std::string type_options(DType a, DType b, DType c);
+// The kernels' `epi` argument for an epilogue (cl/gemm_common.cl).
+cl_int epilogue_code(const Epilogue& e);
+// Whether the device has u8 x s8 dot products of 4 elements (cl_khr_integer_dot_product with
+// 4x8-bit inputs, OpenCL C 3.0), with the reason when not.
+Support int8_dot_support(cl_device_id dev);
+
 // Properties of a device (no context needed).
 DeviceInfo describe_device(const DeviceRef& r, int index);
 // Creates the context and queue of device `index` (enumeration order).

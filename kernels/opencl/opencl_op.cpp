@@ -8,6 +8,33 @@
 
 namespace tb::ocl {
 
+std::string type_options(DType a, DType b, DType c) {
+  const auto kind = [](DType t) {
+    switch (t) {
+      case DType::f32:
+        return 0;
+      case DType::f16:
+        return 1;
+      case DType::bf16:
+        return 2;
+      case DType::u8:
+        return 3;
+      case DType::s8:
+        return 4;
+      case DType::s32:
+        return 5;
+    }
+    return 0;
+  };
+  return " -DTA_K=" + std::to_string(kind(a)) + " -DTB_K=" + std::to_string(kind(b)) +
+         " -DTC_K=" + std::to_string(kind(c));
+}
+
+cl_int epilogue_code(const Epilogue& e) {
+  return static_cast<cl_int>(activation_code(e.act)) | (e.bias ? 8 : 0) | (e.residual ? 16 : 0) |
+         (e.scales ? 32 : 0);
+}
+
 Support check_sizes(const Problem& p, const DeviceCtx& d) {
   auto check = [&](const std::vector<TensorSpec>& specs) -> Support {
     for (const auto& s : specs) {

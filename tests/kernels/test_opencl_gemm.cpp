@@ -1,12 +1,15 @@
-// OpenCL GEMM beyond the shared suite: batch, transposes and every epilogue on both kernels
-// (packed, tiled) and on odd packed configurations, in f32 and f16 (f16 storage: one K block and
-// several, through the f32 workspace); int8 where the device has integer dot products, else the
-// precise unsupported reason; the program binary cache; behaviour without an OpenCL driver.
+// OpenCL GEMM beyond the shared suite: batch, transposes and every epilogue on every kernel
+// (packed, tiled; for u8 x s8 the packed one and gemm_s8) and on odd packed configurations, in
+// f32, f16 and bf16 (storage: one K block and several, through the f32 workspace) and u8 x s8
+// with and without +scales (several exact K blocks through the s32 workspace); int8 sums beyond
+// f32's exact range; the integer dot products where the device has them, emulated elsewhere;
+// the program binary cache; behaviour without an OpenCL driver.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <tuple>
 
@@ -56,12 +59,24 @@ const std::vector<std::string> kConfigs = {"", "tiled", "packed:mr3nv1kc7rb3o1",
                                            "packed:mr5nv3kc0rb1o0", "packed:mr8nv2kc64rb2o0"};
 
 const std::vector<std::string> kProblems = {
-    "gemm:b3m17n31k13:f32+bias+relu",     "gemm:b2m33n47k70ta1:f32+bias+gelu",
-    "gemm:m65n33k129tb1:f32+silu+res",    "gemm:b2m9n100k31ta1tb1:f32+bias+relu6+res",
-    "gemm:m130n70k300:f32+bias+gelu+res", "gemm:b5m1n17k1:f32+res",
-    "gemm:m100n1k77tb1:f32+bias+silu",    "gemm:m16n32k256:f32+relu",
-    "gemm:b2m33n47k70ta1:f16+bias+gelu",  "gemm:m65n33k129tb1:f16+silu+res",
-    "gemm:m130n70k300:f16+bias+relu+res", "gemm:b2m9n100k31ta1tb1:f16+res",
+    "gemm:b3m17n31k13:f32+bias+relu",
+    "gemm:b2m33n47k70ta1:f32+bias+gelu",
+    "gemm:m65n33k129tb1:f32+silu+res",
+    "gemm:b2m9n100k31ta1tb1:f32+bias+relu6+res",
+    "gemm:m130n70k300:f32+bias+gelu+res",
+    "gemm:b5m1n17k1:f32+res",
+    "gemm:m100n1k77tb1:f32+bias+silu",
+    "gemm:m16n32k256:f32+relu",
+    "gemm:b2m33n47k70ta1:f16+bias+gelu",
+    "gemm:m65n33k129tb1:f16+silu+res",
+    "gemm:m130n70k300:f16+bias+relu+res",
+    "gemm:b2m9n100k31ta1tb1:f16+res",
+    "gemm:b2m33n47k70ta1:bf16+bias+gelu",
+    "gemm:m65n33k129tb1:bf16+silu+res",
+    "gemm:b2m17n31k13:s8",
+    "gemm:m33n47k70ta1tb1:s8+bias+relu+res",
+    "gemm:m40n30k1100tb1:s8+scales+bias+relu",
+    "gemm:b2m9n20k7:u8+scales+gelu+res",
 };
 
 class OpenclGemmTest : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
@@ -167,59 +182,88 @@ TEST(OpenclGemm, ReportsProfilingTimeAndMemory) {
 TEST(OpenclGemm, SaysUnsupportedForOtherTypes) {
   std::string why;
   if (!opencl_available(&why)) GTEST_SKIP() << "opencl unavailable: " << why;
-  auto p = Problem::parse("gemm:m8n8k8:bf16");
+  auto p = Problem::parse("gemm:m8n8k8:s32");
   ASSERT_TRUE(p.ok());
   const Support s = test::backend("opencl")->supports(p.value(), 0);
   EXPECT_FALSE(s.supported);
-  EXPECT_NE(s.reason.find("bf16"), std::string::npos) << s.reason;
+  EXPECT_NE(s.reason.find("s32"), std::string::npos) << s.reason;
   EXPECT_FALSE(test::backend("opencl")->supports(make_gemm(8, 8, 8), 99).supported);
 }
 
-// int8 runs through cl_khr_integer_dot_product: validated where the device has it, and otherwise
-// unsupported with that reason (PoCL on CPUs lacks it: the kernel is then not exercised).
-TEST(OpenclGemm, Int8NeedsIntegerDotProducts) {
-  std::string why;
-  if (!opencl_available(&why)) GTEST_SKIP() << "opencl unavailable: " << why;
-  const auto devs = test::backend("opencl")->devices();
-  ASSERT_FALSE(devs.empty());
-  for (const char* s :
-       {"gemm:b2m17n31k13:s8", "gemm:m33n47k70ta1tb1:s8+bias+relu+res", "gemm:m9n20k7:u8+gelu"}) {
-    auto p = Problem::parse(s);
-    ASSERT_TRUE(p.ok()) << p.error().message;
-    const Support sp = test::backend("opencl")->supports(p.value(), 0);
-    if (!sp.supported) {
-      EXPECT_NE(sp.reason.find("cl_khr_integer_dot_product"), std::string::npos) << sp.reason;
-      continue;
-    }
-    const auto o = test::run_and_check("opencl", p.value(), 7);
-    EXPECT_EQ(o.status, Status::passed) << s << ": " << o.message;
-  }
+// Runs p on the kernel prepare_gemm builds for cfg and returns its outputs and details.
+std::pair<std::vector<Tensor>, std::vector<std::pair<std::string, double>>> run_gemm(
+    const std::shared_ptr<ocl::DeviceCtx>& d, const Problem& p, const ocl::GemmConfig& cfg,
+    const std::vector<Tensor>& in) {
+  auto out = make_outputs(p);
+  auto k = ocl::prepare_gemm(d, p, cfg);
+  EXPECT_TRUE(k.ok()) << p.str() << ": " << (k.ok() ? "" : k.error().message);
+  if (!k) return {};
+  EXPECT_TRUE(k.value()->upload(in).ok()) << p.str();
+  EXPECT_TRUE(k.value()->execute().ok()) << p.str();
+  EXPECT_TRUE(k.value()->download(out).ok()) << p.str();
+  return {std::move(out), k.value()->details()};
 }
 
-// Everything of the int8 kernel but the dot-product builtin itself, on any device: the kernel
-// built with the dot product emulated in plain integer arithmetic (TB_OPENCL_INT8_EMULATE=1,
-// through the internal prepare_gemm: supports() never offers it) against the reference.
-TEST(OpenclGemm, Int8KernelMatchesReferenceWithEmulatedDot) {
+// gemm_s8 (the GPU kernel, forced here by the tiled configuration) uses the integer dot
+// products exactly where the device has them, and its emulation (TB_OPENCL_INT8_EMULATE=1 forces
+// it) gives the same exact results.
+TEST(OpenclGemm, Int8DotProductsWhereTheDeviceHasThem) {
   std::string why;
   if (!opencl_available(&why)) GTEST_SKIP() << "opencl unavailable: " << why;
   auto d = ocl::open_device(0);
   ASSERT_TRUE(d.ok()) << d.error().message;
-  ScopedEnv env("TB_OPENCL_INT8_EMULATE", "1");
-  for (const char* s : {"gemm:b2m17n31k13:s8", "gemm:m33n47k70ta1tb1:s8+bias+relu+res",
-                        "gemm:m9n20k7:u8+gelu", "gemm:b3m5n66k1:s8+res", "gemm:m40n3k257tb1:s8"}) {
-    auto p = Problem::parse(s);
-    ASSERT_TRUE(p.ok()) << p.error().message;
-    const auto in = make_inputs(p.value(), 13);
-    auto ref = make_outputs(p.value());
-    ASSERT_TRUE(reference_compute(p.value(), in, ref).ok()) << s;
-    auto k = ocl::prepare_gemm(d.value(), p.value(), ocl::GemmConfig{});
-    ASSERT_TRUE(k.ok()) << s << ": " << k.error().message;
-    auto out = make_outputs(p.value());
-    ASSERT_TRUE(k.value()->upload(in).ok()) << s;
-    ASSERT_TRUE(k.value()->execute().ok()) << s;
-    ASSERT_TRUE(k.value()->download(out).ok()) << s;
-    const Check ch = check_outputs(out, ref, tolerance_for(p.value()));
-    EXPECT_EQ(ch.status, Status::passed) << s << ": " << ch.message;
+  const bool has_dot = ocl::int8_dot_support(d.value()->device).supported;
+  ocl::GemmConfig tiled;
+  tiled.packed = false;
+  for (const char* s : {"gemm:m33n47k70ta1tb1:s8+bias+relu+res", "gemm:b3m5n66k1:s8+res",
+                        "gemm:m40n3k257tb1:u8+scales+bias"}) {
+    const Problem p = Problem::parse(s).value();
+    const auto in = make_inputs(p, 13);
+    auto ref = make_outputs(p);
+    ASSERT_TRUE(reference_compute(p, in, ref).ok()) << s;
+    auto [out, details] = run_gemm(d.value(), p, tiled, in);
+    double dot = -1;
+    for (const auto& [n, v] : details)
+      if (n == "int8_dot") dot = v;
+    EXPECT_EQ(dot, has_dot ? 1.0 : 0.0) << s;
+    EXPECT_EQ(check_outputs(out, ref, tolerance_for(p)).status, Status::passed) << s;
+    ScopedEnv env("TB_OPENCL_INT8_EMULATE", "1");
+    auto [emulated, d2] = run_gemm(d.value(), p, tiled, in);
+    EXPECT_EQ(check_outputs(emulated, ref, tolerance_for(p)).status, Status::passed) << s;
+  }
+}
+
+// u8 x s8 sums far beyond 2^24 (f32's exact integers) stay exact on every kernel: extreme
+// operands (u8 near 255, s8 near -128 / 127) over K = 2000, compared element for element with
+// sums computed here in 64-bit integers (the reference rounds its s32 output through f32 above
+// 2^24).
+TEST(OpenclGemm, Int8SumsAreExactBeyondFloatPrecision) {
+  std::string why;
+  if (!opencl_available(&why)) GTEST_SKIP() << "opencl unavailable: " << why;
+  auto d = ocl::open_device(0);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  const Problem p = Problem::parse("gemm:m7n19k2000tb1:s8").value();
+  auto in = make_inputs(p, 5);
+  std::mt19937 rng(9);
+  for (std::int64_t i = 0; i < in[0].numel(); ++i) in[0].set(i, 253 + static_cast<int>(rng() % 3));
+  for (std::int64_t i = 0; i < in[1].numel(); ++i)
+    in[1].set(i, (i / 19) % 5 ? -128 + static_cast<int>(rng() % 2) : 127);
+  const GemmDesc& g = *p.as<GemmDesc>();
+  std::vector<std::int64_t> want(static_cast<std::size_t>(g.m * g.n), 0);
+  for (std::int64_t i = 0; i < g.m; ++i)
+    for (std::int64_t j = 0; j < g.n; ++j)
+      for (std::int64_t k = 0; k < g.k; ++k)
+        want[static_cast<std::size_t>(i * g.n + j)] +=
+            static_cast<std::int64_t>(in[0].data<std::uint8_t>()[i * g.k + k]) *
+            in[1].data<std::int8_t>()[j * g.k + k];
+  ocl::GemmConfig tiled;
+  tiled.packed = false;
+  for (const ocl::GemmConfig& cfg : {ocl::GemmConfig{}, tiled}) {
+    auto [out, details] = run_gemm(d.value(), p, cfg, in);
+    ASSERT_EQ(out.size(), 1u);
+    for (std::size_t i = 0; i < want.size(); ++i)
+      ASSERT_EQ(out[0].data<std::int32_t>()[i], want[i]) << cfg.str() << " element " << i;
+    EXPECT_GT(std::abs(want[0]), 1 << 24);
   }
 }
 

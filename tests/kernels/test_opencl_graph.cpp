@@ -103,8 +103,9 @@ struct Ran {
 };
 
 // Runs `b` on OpenCL and staged on the reference `runs` times with fresh inputs each time, and
-// checks every output of every run plus the run's stats.
-Ran run_and_compare(const Builder& b, int runs = 2) {
+// checks every output of every run plus the run's stats. rtol > 0 replaces the producers'
+// tolerances (a device-side quantisation of a computed value may round one u8 the other way).
+Ran run_and_compare(const Builder& b, int runs = 2, double rtol = 0) {
   Ran ran;
   Backend* ocl = test::backend("opencl");
   Backend* ref = test::backend("reference");
@@ -150,7 +151,8 @@ Ran run_and_compare(const Builder& b, int runs = 2) {
     }
     for (std::size_t i = 0; i < got.size(); ++i) {
       const int v = b.g.outputs[i];
-      const auto tol = tolerance_for(b.producer[static_cast<std::size_t>(v)]);
+      const auto tol =
+          rtol > 0 ? Tolerance{rtol} : tolerance_for(b.producer[static_cast<std::size_t>(v)]);
       const auto c = check_outputs({&got[i], 1}, {&want[i], 1}, tol);
       EXPECT_EQ(c.status, Status::passed)
           << "run " << r << ", output " << b.g.values[v].name << ": " << c.message
@@ -315,6 +317,57 @@ TEST(OpenclGraph, GemmChainF16) {
   const int h3 = b.node("h3", "gemm:m9n40k40:f16+res", {h2, -1, h2});
   b.g.outputs = {h3};
   run_and_compare(b);
+}
+
+// int8 as the tiers run it: f32 activations quantised on the device (in_quant) into u8 x s8
+// convs (direct, depthwise, pointwise as a GEMM) and a GEMM with +scales epilogues. The first
+// node quantises the graph input (bit-identical to the host's quantisation: its output is held
+// to the +scales tolerance); the later ones quantise computed values, which may round a u8 the
+// other way than the reference's, hence the looser tolerance on the last output.
+TEST(OpenclGraph, Int8QuantisedOnTheDevice) {
+  SKIP_WITHOUT_OPENCL();
+  Builder b;
+  const int x = b.input(DType::f32, {1, 8, 8, 16});
+  const auto quant = [&](float scale, int zp) { b.g.nodes.back().in_quant = {true, scale, zp}; };
+  const int t = b.node("c1", "conv:n1c16h8w8k16r3s3p1:s8+scales+bias+relu", {x, -1, -1, -1, -1});
+  quant(1.0f / 128, 128);
+  const int u = b.node("dw", "conv:n1c16h8w8k16r3s3p1g16:s8+scales+bias", {t, -1, -1, -1, -1});
+  quant(20, 0);
+  const int y = b.node("pw", "conv:n1c16h8w8k16r1s1:s8+scales+bias+res", {u, -1, -1, -1, -1, t});
+  quant(5, 128);
+  const int z = b.node("fc", "gemm:m64n10k16:s8+scales+bias", {y, -1, -1, -1, -1});
+  quant(20, 128);
+  b.g.outputs = {t};
+  {
+    auto ran = run_and_compare(b);
+    ASSERT_TRUE(ran.graph);
+    EXPECT_NE(ran.graph->config().find("4 u8 quantisations on the device"), std::string::npos)
+        << ran.graph->config();
+  }
+  b.g.outputs = {z, t};
+  run_and_compare(b, 2, 2e-2);
+}
+
+// bf16 as the tiers run it: f32 activations rounded to bf16 on the device (in_cast) into bf16
+// convs and a GEMM (f32 out).
+TEST(OpenclGraph, Bf16CastOnTheDevice) {
+  SKIP_WITHOUT_OPENCL();
+  Builder b;
+  const int x = b.input(DType::f32, {1, 6, 6, 16});
+  const auto cast = [&] { b.g.nodes.back().in_cast = true; };
+  const int a = b.node("c1", "conv:n1c16h6w6k16r3s3p1:bf16+bias+relu", {x, -1, -1});
+  cast();
+  const int d = b.node("dw", "conv:n1c16h6w6k16r3s3p1g16:bf16+bias", {a, -1, -1});
+  cast();
+  const int p = b.node("pw", "conv:n1c16h6w6k16r1s1:bf16+bias+res", {d, -1, -1, a});
+  cast();
+  const int g = b.node("fc", "gemm:m36n10k16:bf16+bias", {p, -1, -1});
+  cast();
+  b.g.outputs = {g};
+  auto ran = run_and_compare(b);
+  ASSERT_TRUE(ran.graph);
+  EXPECT_NE(ran.graph->config().find("4 bf16 casts on the device"), std::string::npos)
+      << ran.graph->config();
 }
 
 // Several inputs and outputs, an input read only by the last node, a value nobody reads.

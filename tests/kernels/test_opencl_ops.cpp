@@ -1,9 +1,12 @@
 // OpenCL conv / attention / glue beyond the shared suites: the attention two-pass split path
-// forced on every shape, the conv paths (GEMM, direct, implicit GEMM) with more epilogues and
-// odd channel counts, upload_input (activation replaced, weights kept; weights replaced and
-// repacked) on every kernel family, and honest "unsupported" for other data types.
+// forced on every shape, the conv paths (GEMM, direct, vector depthwise, implicit GEMM) with more
+// epilogues and odd channel counts, in f32, f16, bf16 and u8 x s8 (with and without +scales;
+// sums beyond f32's exact range), attention in f16 and bf16 (prefill and decode kernels),
+// upload_input (activation replaced, weights kept; weights replaced and repacked) on every kernel
+// family, and honest "unsupported" for other data types.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <tuple>
@@ -111,12 +114,85 @@ TEST_P(OpenclConv, MatchesReference) {
 }
 INSTANTIATE_TEST_SUITE_P(
     Paths, OpenclConv,
-    ::testing::Values("conv:n2c19h5w7k40r1s1:f32+bias+gelu+res",     // pointwise -> GEMM
-                      "conv:n1c8h9w9k24r3s3p1g8:f32+bias+silu+res",  // depthwise x3 multiplier
-                      "conv:n2c6h10w12k4r3s3st2p1g2:f32+bias+res",   // grouped, strided, batch
-                      "conv:n1c3h8w8k33r1s1st2:f32+relu6",           // 1x1 strided: igemm
-                      "conv:n1c5h9w9k70r3s3p1dl2:f32+bias"),         // NV 2, dilated
+    ::testing::Values(
+        "conv:n2c19h5w7k40r1s1:f32+bias+gelu+res",     // pointwise -> GEMM
+        "conv:n1c8h9w9k24r3s3p1g8:f32+bias+silu+res",  // depthwise x3 multiplier
+        "conv:n2c6h10w12k4r3s3st2p1g2:f32+bias+res",   // grouped, strided, batch
+        "conv:n1c3h8w8k33r1s1st2:f32+relu6",           // 1x1 strided: igemm
+        "conv:n1c5h9w9k70r3s3p1dl2:f32+bias",          // NV 2, dilated
+        // The same paths in f16, bf16 and u8 x s8 (+scales: f32 out).
+        "conv:n2c19h5w7k40r1s1:f16+bias+gelu+res", "conv:n1c20h6w6k20r3s3p1g20:f16+res",
+        "conv:n1c6h10w12k4r3s3st2p1g2:f16+bias+relu", "conv:n2c19h5w7k40r1s1:bf16+bias+res",
+        "conv:n1c20h6w6k20r3s3p1g20:bf16+bias", "conv:n1c8h9w9k24r3s3p1g8:bf16+silu",
+        "conv:n1c5h9w9k70r3s3p1dl2:bf16+bias", "conv:n2c19h5w7k40r1s1:s8+bias+relu+res",
+        "conv:n1c20h6w6k20r3s3p1g20:s8", "conv:n1c8h9w9k24r3s3p1g8:u8+res",
+        "conv:n1c6h10w12k4r3s3st2p1g2:s8+bias", "conv:n2c19h5w7k40r1s1:s8+scales+bias+relu6+res",
+        "conv:n1c20h6w6k20r3s3p1g20:s8+scales+bias+relu6", "conv:n1c8h9w9k24r3s3p1g8:s8+scales+res",
+        "conv:n1c3h17w17k16r3s3st2p1:s8+scales+bias+relu",
+        "conv:n1c64h5w5k20r3s3p1:u8+scales+bias+silu"),  // igemm, K 576: 2 blocks
     [](const auto& info) { return test_name(info.param); });
+
+// u8 x s8 convs whose sums exceed 2^24 stay exact on the implicit GEMM (R * S * C = 4608
+// products: int blocks) and the pointwise GEMM: extreme operands, compared element for element
+// with sums computed here in 64-bit integers (the reference rounds its s32 output through f32
+// above 2^24).
+std::vector<std::int64_t> exact_conv(const ConvDesc& c, const Tensor& src, const Tensor& w) {
+  std::vector<std::int64_t> out(static_cast<std::size_t>(c.oh() * c.ow() * c.k));
+  for (std::int64_t y = 0; y < c.oh(); ++y)
+    for (std::int64_t x = 0; x < c.ow(); ++x)
+      for (std::int64_t o = 0; o < c.k; ++o) {
+        std::int64_t acc = 0;
+        for (std::int64_t u = 0; u < c.r; ++u)
+          for (std::int64_t v = 0; v < c.s; ++v) {
+            const std::int64_t iy = y - c.pad + u, ix = x - c.pad + v;
+            if (iy < 0 || iy >= c.h || ix < 0 || ix >= c.w) continue;
+            for (std::int64_t i = 0; i < c.c; ++i)
+              acc +=
+                  static_cast<std::int64_t>(src.data<std::uint8_t>()[(iy * c.w + ix) * c.c + i]) *
+                  w.data<std::int8_t>()[((o * c.r + u) * c.s + v) * c.c + i];
+          }
+        out[static_cast<std::size_t>((y * c.ow() + x) * c.k + o)] = acc;
+      }
+  return out;
+}
+
+TEST(OpenclOps, Int8ConvSumsAreExactBeyondFloatPrecision) {
+  std::string why;
+  Backend* b = opencl_or_skip(&why);
+  if (!b) GTEST_SKIP() << "opencl unavailable: " << why;
+  for (const char* s : {"conv:n1c512h3w3k18r3s3p1:s8", "conv:n1c1500h2w3k17r1s1:s8"}) {
+    const Problem p = Problem::parse(s).value();
+    auto in = make_inputs(p, 3);
+    for (std::int64_t i = 0; i < in[0].numel(); ++i) in[0].set(i, 250 + i % 6);
+    for (std::int64_t i = 0; i < in[1].numel(); ++i) in[1].set(i, i % 7 ? -128 : 127);
+    const auto want = exact_conv(*p.as<ConvDesc>(), in[0], in[1]);
+    auto out = make_outputs(p);
+    auto k = b->prepare(p, PrepareOptions{});
+    ASSERT_TRUE(k.ok()) << k.error().message;
+    ASSERT_TRUE(k.value()->upload(in).ok());
+    ASSERT_TRUE(k.value()->execute().ok());
+    ASSERT_TRUE(k.value()->download(out).ok());
+    std::int64_t biggest = 0;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      ASSERT_EQ(out[0].data<std::int32_t>()[i], want[i]) << s << " " << i;
+      biggest = std::max(biggest, std::abs(want[i]));
+    }
+    EXPECT_GT(biggest, 1 << 24) << s;
+  }
+}
+
+// --- attention in f16 and bf16 (Q K V stored narrow, O f32), prefill and decode kernels -------
+
+class OpenclAttentionTypes : public ::testing::TestWithParam<std::string> {};
+TEST_P(OpenclAttentionTypes, MatchesReference) {
+  expect_passed(GetParam());
+}
+INSTANTIATE_TEST_SUITE_P(Shapes, OpenclAttentionTypes,
+                         ::testing::Values("attn:h2q20s37d13:f16",         // prep path
+                                           "attn:b2h4kv2q7s90d32c1:bf16",  // causal prefill
+                                           "attn:h8kv2q1s257d64:f16",      // decode, GQA
+                                           "attn:h4kv1q1s300d64:bf16"),    // decode, MQA
+                         [](const auto& info) { return test_name(info.param); });
 
 // --- glue extras --------------------------------------------------------------------------------
 
@@ -186,8 +262,8 @@ TEST(OpenclOps, SaysUnsupportedForOtherTypes) {
   std::string why;
   Backend* b = opencl_or_skip(&why);
   if (!b) GTEST_SKIP() << "opencl unavailable: " << why;
-  for (const char* s : {"conv:n1c16h8w8k32r3s3p1:bf16", "conv:n1c16h8w8k16r3s3p1:s8",
-                        "attn:h2q33s70d64:bf16", "softmax:m16n128:bf16", "add:n1000:bf16"}) {
+  for (const char* s : {"conv:n1c16h8w8k32r3s3p1:s32", "attn:h2q33s70d64:s8",
+                        "softmax:m16n128:bf16", "add:n1000:bf16"}) {
     const Support sp = b->supports(Problem::parse(s).value(), 0);
     EXPECT_FALSE(sp.supported) << s;
     EXPECT_FALSE(sp.reason.empty()) << s;

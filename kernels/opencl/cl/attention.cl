@@ -1,4 +1,4 @@
-// Fused scaled dot-product attention, f32, head-major (layouts in kernels/problem.h), GQA and
+// Fused scaled dot-product attention, head-major (layouts in kernels/problem.h), GQA and
 // causal (query i sees keys j < i + S - Q + 1). Scores never leave registers: keys are consumed in
 // tiles of 16 with an online softmax (running max m, running sum l, accumulator rescaled by
 // exp(m_old - m_new)).
@@ -10,7 +10,11 @@
 //                 and one split of the keys. With one split it writes O; with several (decode:
 //                 few rows, many keys) it writes the unnormalised partial accumulator and (m, l),
 //   attn_combine: and this second pass merges the splits.
-// BQ: rows per work-item; DV = Dp / 16.
+// BQ: rows per work-item; DV = Dp / 16. Built after gemm_common.cl: Q, K and V are TYA (f32, or
+// f16 / bf16 storage widened to f32 on load: attn_prep's copies Kt and Vp are f32, and the host
+// has it copy V whenever V is not f32), O is f32, arithmetic f32.
+// 16 consecutive elements of Q, K or V at p (all valid).
+#define LDA16(p) TB_CAT(TB_LDV, TA_K)(p)
 
 inline float tb_hmax16(const float16 v) {
   const float8 a = fmax(v.lo, v.hi);
@@ -74,7 +78,7 @@ inline void tb_store_partial(__global float* part, __global float* part_ml, cons
 // 16 keys x 16 dims per work-item (contiguous reads along d, contiguous writes along keys).
 // copy_v = 0 when D is a multiple of 16: attn_fwd then reads V in place. global: (Sp/16, Dp/16,
 // B * KVH)
-__kernel void attn_prep(__global const float* restrict K, __global const float* restrict V,
+__kernel void attn_prep(__global const TYA* restrict K, __global const TYA* restrict V,
                         __global float* restrict Kt, __global float* restrict Vp, const int S,
                         const int Sp, const int D, const int Dp, const int copy_v) {
   const int j0 = get_global_id(0) * 16, t0 = get_global_id(1) * 16, bk = get_global_id(2);
@@ -84,8 +88,8 @@ __kernel void attn_prep(__global const float* restrict K, __global const float* 
     const long src = ((long)bk * S + j) * D;
     for (int e = 0; e < 16; ++e) {
       const int ok = j < S && t0 + e < D;
-      tile[e][jj] = ok ? K[src + t0 + e] : 0.0f;
-      if (copy_v) Vp[((long)bk * Sp + j) * Dp + t0 + e] = ok ? V[src + t0 + e] : 0.0f;
+      tile[e][jj] = ok ? LDA(K, src + t0 + e) : 0.0f;
+      if (copy_v) Vp[((long)bk * Sp + j) * Dp + t0 + e] = ok ? LDA(V, src + t0 + e) : 0.0f;
     }
   }
   for (int e = 0; e < 16 && t0 + e < D; ++e)
@@ -94,7 +98,7 @@ __kernel void attn_prep(__global const float* restrict K, __global const float* 
 
 // global: (ceil(group * Q / BQ), B * KVH, nsplit)
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void attn_fwd(
-    __global const float* restrict Qm, __global const float* restrict Kt,
+    __global const TYA* restrict Qm, __global const float* restrict Kt,
     __global const float* restrict Vp, __global float* restrict O, __global float* restrict part,
     __global float* restrict part_ml, const int H, const int KVH, const int Q, const int S,
     const int Sp, const int D, const int causal, const float scale, const int chunk,
@@ -128,7 +132,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void attn_fwd(
     for (int t = 0; t < D; ++t) {
       const float16 k = vload16(0, kt + (long)t * Sp + j0);
 #pragma unroll
-      for (int r = 0; r < BQ; ++r) s[r] = fma((float16)(Qm[(long)grow[r] * D + t]), k, s[r]);
+      for (int r = 0; r < BQ; ++r) s[r] = fma((float16)(LDA(Qm, (long)grow[r] * D + t)), k, s[r]);
     }
     float p[BQ][16];
 #pragma unroll
@@ -208,16 +212,16 @@ inline float16 tb_hsum16x16(const float16 x[16]) {
 // float16 FMA chain along d; the 16 partial vectors of a tile of 16 keys are summed at once
 // (tb_hsum16x16). Same grid, splits and outputs as attn_fwd.
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void attn_decode(
-    __global const float* restrict Qm, __global const float* restrict K,
-    __global const float* restrict V, __global float* restrict O, __global float* restrict part,
+    __global const TYA* restrict Qm, __global const TYA* restrict K,
+    __global const TYA* restrict V, __global float* restrict O, __global float* restrict part,
     __global float* restrict part_ml, const int H, const int KVH, const int Q, const int S,
     const int causal, const float scale, const int chunk, const int nrows) {
   const int rb = get_global_id(0), bk = get_global_id(1), sp = get_global_id(2);
   const int nsplit = get_global_size(2);
   const int b = bk / KVH, kvh = bk % KVH, group = H / KVH, rows = group * Q;
   const int D = DV * 16;
-  const __global float16* kr = (const __global float16*)(K + (long)bk * S * D);
-  const __global float16* vr = (const __global float16*)(V + (long)bk * S * D);
+  const __global TYA* kr = K + (long)bk * S * D;
+  const __global TYA* vr = V + (long)bk * S * D;
 
   int grow[BQ], lim[BQ];
   const int jmax = tb_rows(rb, rows, b, kvh, group, H, Q, S, causal, grow, lim);
@@ -225,7 +229,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void attn_decode(
 #pragma unroll
   for (int r = 0; r < BQ; ++r)
 #pragma unroll
-    for (int v = 0; v < DV; ++v) qv[r][v] = vload16(v, Qm + (long)grow[r] * D) * scale;
+    for (int v = 0; v < DV; ++v) qv[r][v] = LDA16(Qm + (long)grow[r] * D + v * 16) * scale;
   const int j_begin = sp * chunk, j_end = min(jmax, j_begin + chunk);
 
   float m[BQ], l[BQ];
@@ -248,18 +252,18 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void attn_decode(
       if (jn == 16) {
 #pragma unroll
         for (int jj = 0; jj < 16; ++jj) {
-          const __global float16* k = kr + (long)(j0 + jj) * DV;
-          float16 t = qv[r][0] * k[0];
+          const __global TYA* k = kr + (long)(j0 + jj) * D;
+          float16 t = qv[r][0] * LDA16(k);
 #pragma unroll
-          for (int v = 1; v < DV; ++v) t = fma(qv[r][v], k[v], t);
+          for (int v = 1; v < DV; ++v) t = fma(qv[r][v], LDA16(k + v * 16), t);
           x[jj] = t;
         }
       } else {
         for (int jj = 0; jj < 16; ++jj) {
           float16 t = (float16)(0.0f);
           if (jj < jn) {
-            const __global float16* k = kr + (long)(j0 + jj) * DV;
-            for (int v = 0; v < DV; ++v) t = fma(qv[r][v], k[v], t);
+            const __global TYA* k = kr + (long)(j0 + jj) * D;
+            for (int v = 0; v < DV; ++v) t = fma(qv[r][v], LDA16(k + v * 16), t);
           }
           x[jj] = t;
         }
@@ -269,10 +273,10 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void attn_decode(
                       acc[r], p[r]);
     }
     for (int jj = 0; jj < jn; ++jj) {
-      const __global float16* vv = vr + (long)(j0 + jj) * DV;
+      const __global TYA* vv = vr + (long)(j0 + jj) * D;
 #pragma unroll
       for (int v = 0; v < DV; ++v) {
-        const float16 x = vv[v];
+        const float16 x = LDA16(vv + v * 16);
 #pragma unroll
         for (int r = 0; r < BQ; ++r) acc[r][v] = fma((float16)(p[r][jj]), x, acc[r][v]);
       }

@@ -1,5 +1,8 @@
-// Convolution, f32, NHWC (layouts in kernels/problem.h). Built after gemm_common.cl (epilogue)
-// and gemm_packed.cl (NR = 16 * NV, tb_load16 / tb_store16 for partial vectors).
+// Convolution, NHWC (layouts in kernels/problem.h). Built after gemm_common.cl (operand types
+// TYA src, TYB weights, TYC dst and residual; the epilogue) and gemm_packed.cl (NR = 16 * NV).
+// Arithmetic is f32 for every type; u8 x s8 sums stay exact: conv_igemm adds blocks of at most
+// TB_INT_BLOCK products to s32 accumulators (INT_ACC), conv_direct sums in s32, and conv_dw is
+// chosen for u8 x s8 only while R * S <= TB_INT_BLOCK (its f32 sums are then exact).
 //   conv_igemm: implicit GEMM, no im2col buffer. M = output pixels, N = output channels of a
 //     group, K = R * S * CG. One work-item owns MR pixels x NR channels in MR * NV float16
 //     accumulators; the A operand is gathered from src on the fly (zero outside the image), the
@@ -10,24 +13,25 @@
 //     one work-item per output element, channels on dimension 0.
 
 // Wp[g][jb][kk][NR] from W[g * KG + j][kk], zero past KG. global: (nbg * NR, KK, groups).
-__kernel void conv_pack_w(__global const float* restrict W, __global float* restrict Wp,
+__kernel void conv_pack_w(__global const TYB* restrict W, __global float* restrict Wp,
                           const int KK, const int KG, const int nbg) {
   const int j = get_global_id(0), kk = get_global_id(1), g = get_global_id(2);
-  const float v = j < KG ? W[((long)g * KG + j) * KK + kk] : 0.0f;
+  const float v = j < KG ? LDB(W, ((long)g * KG + j) * KK + kk) : 0.0f;
   Wp[(((long)g * nbg + j / NR) * KK + kk) * NR + j % NR] = v;
 }
 
 // global: (ceil(OH * OW / MR), groups * nbg, N)
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void conv_igemm(
-    __global const float* restrict src, __global const float* restrict Wp,
-    __global float* restrict dst, __global const float* restrict bias,
-    __global const float* restrict res, const int H, const int W, const int C, const int OH,
+    __global const TYA* restrict src, __global const float* restrict Wp,
+    __global TYC* restrict dst, __global const float* restrict as,
+    __global const float* restrict bs, __global const float* restrict bias,
+    __global const TYC* restrict res, const int H, const int W, const int C, const int OH,
     const int OW, const int R, const int S, const int st, const int pad, const int dl,
     const int CG, const int KG, const int nbg, const int epi) {
   const int ib = get_global_id(0), jb = get_global_id(1), n = get_global_id(2);
   const int g = jb / nbg, jl = jb % nbg, K = KG * (C / CG), P = OH * OW;
   const int KK = R * S * CG;
-  const __global float* s0 = src + (long)n * H * W * C + g * CG;
+  const __global TYA* s0 = src + (long)n * H * W * C + g * CG;
   const __global float16* wp = (const __global float16*)(Wp + (long)jb * KK * NR);
 
   int iy0[MR], ix0[MR];
@@ -42,6 +46,23 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void conv_igemm(
   for (int r = 0; r < MR; ++r)
 #pragma unroll
     for (int v = 0; v < NV; ++v) acc[r][v] = (float16)(0.0f);
+#ifdef INT_ACC
+  int16 iacc[MR][NV];
+#pragma unroll
+  for (int r = 0; r < MR; ++r)
+#pragma unroll
+    for (int v = 0; v < NV; ++v) iacc[r][v] = (int16)(0);
+  int pending = 0;  // products in acc since the last flush into iacc
+#define TB_FLUSH()                                       \
+  do {                                                   \
+    for (int r = 0; r < MR; ++r)                         \
+      for (int v = 0; v < NV; ++v) {                     \
+        iacc[r][v] += convert_int16(acc[r][v]);          \
+        acc[r][v] = (float16)(0.0f);                     \
+      }                                                  \
+    pending = 0;                                         \
+  } while (0)
+#endif
 
   for (int u = 0; u < R; ++u) {
     for (int q = 0; q < S; ++q) {
@@ -52,19 +73,33 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void conv_igemm(
         off[r] = (iy >= 0 && iy < H && ix >= 0 && ix < W) ? (iy * W + ix) * C : -1;
       }
       const __global float16* w = wp + (long)(u * S + q) * CG * NV;
-      for (int i = 0; i < CG; ++i) {
-        float16 bv[NV];
+#ifdef INT_ACC
+      for (int i0 = 0; i0 < CG; i0 += TB_INT_BLOCK) {
+        const int i1 = min(CG, i0 + TB_INT_BLOCK);
+        if (pending + i1 - i0 > TB_INT_BLOCK) TB_FLUSH();
+        pending += i1 - i0;
+#else
+      {
+        const int i0 = 0, i1 = CG;
+#endif
+        for (int i = i0; i < i1; ++i) {
+          float16 bv[NV];
 #pragma unroll
-        for (int v = 0; v < NV; ++v) bv[v] = w[i * NV + v];
+          for (int v = 0; v < NV; ++v) bv[v] = w[i * NV + v];
 #pragma unroll
-        for (int r = 0; r < MR; ++r) {
-          const float16 av = (float16)(off[r] >= 0 ? s0[off[r] + i] : 0.0f);
+          for (int r = 0; r < MR; ++r) {
+            const float16 av = (float16)(off[r] >= 0 ? LDA(s0, off[r] + i) : 0.0f);
 #pragma unroll
-          for (int v = 0; v < NV; ++v) acc[r][v] = fma(av, bv[v], acc[r][v]);
+            for (int v = 0; v < NV; ++v) acc[r][v] = fma(av, bv[v], acc[r][v]);
+          }
         }
       }
     }
   }
+#ifdef INT_ACC
+  TB_FLUSH();
+#undef TB_FLUSH
+#endif
 
 #pragma unroll
   for (int r = 0; r < MR; ++r) {
@@ -76,40 +111,64 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void conv_igemm(
       const int col = jl * NR + 16 * v;
       if (col >= KG) break;
       const int o = g * KG + col;
+#ifdef INT_ACC
+#if TC_K == 5
+      if (epi == 0) {  // the exact sum itself
+        tb_store16i(dst + po + o, KG - col, iacc[r][v]);
+        continue;
+      }
+#endif
+      float16 x = convert_float16(iacc[r][v]);
+#else
       float16 x = acc[r][v];
-      if (epi & EPI_BIAS) x += tb_load16(bias + o, KG - col);
-      x = tb_act16(x, epi & 7);
-      if (epi & EPI_RES) x += tb_load16(res + po + o, KG - col);
-      tb_store16(dst + po + o, KG - col, x);
+#endif
+      x = tb_epi16(x, as, bs, bias, o, KG - col, epi);
+      if (epi & EPI_RES) x += tb_ldc16(res + po + o, KG - col);
+      tb_stc16(dst + po + o, KG - col, x);
     }
   }
 }
 
 // CG == 1: output channel o reads input channel o / KG. global: (K, OW, N * OH).
-__kernel void conv_direct(__global const float* restrict src, __global const float* restrict Wt,
-                          __global float* restrict dst, __global const float* restrict bias,
-                          __global const float* restrict res, const int H, const int W,
+__kernel void conv_direct(__global const TYA* restrict src, __global const TYB* restrict Wt,
+                          __global TYC* restrict dst, __global const float* restrict as,
+                          __global const float* restrict bs, __global const float* restrict bias,
+                          __global const TYC* restrict res, const int H, const int W,
                           const int C, const int OH, const int OW, const int R, const int S,
                           const int st, const int pad, const int dl, const int KG,
                           const int epi) {
   const int o = get_global_id(0), x = get_global_id(1), ny = get_global_id(2);
   const int n = ny / OH, y = ny % OH, K = KG * C, c = o / KG;
-  const __global float* w = Wt + (long)o * R * S;
+  const __global TYB* w = Wt + (long)o * R * S;
+#ifdef INT_ACC
+  int acc = 0;
+#else
   float acc = 0.0f;
+#endif
   for (int u = 0; u < R; ++u) {
     const int iy = y * st - pad + u * dl;
     if (iy < 0 || iy >= H) continue;
     for (int q = 0; q < S; ++q) {
       const int ix = x * st - pad + q * dl;
       if (ix < 0 || ix >= W) continue;
-      acc = fma(src[(((long)n * H + iy) * W + ix) * C + c], w[u * S + q], acc);
+      const long si = (((long)n * H + iy) * W + ix) * C + c;
+#ifdef INT_ACC
+      acc += (int)src[si] * (int)w[u * S + q];
+#else
+      acc = fma(LDA(src, si), LDB(w, u * S + q), acc);
+#endif
     }
   }
-  if (epi & EPI_BIAS) acc += bias[o];
-  acc = tb_act(acc, epi & 7);
   const long d = (((long)n * OH + y) * OW + x) * K + o;
-  if (epi & EPI_RES) acc += res[d];
-  dst[d] = acc;
+#if defined(INT_ACC) && TC_K == 5
+  if (epi == 0) {  // the exact sum itself
+    dst[d] = acc;
+    return;
+  }
+#endif
+  float v = tb_epi((float)acc, as, bs, bias, o, epi);
+  if (epi & EPI_RES) v += LDC(res, d);
+  STC(v, dst, d);
 }
 
 // Depthwise without a channel multiplier (CG == KG == 1) on CPU devices: one work-item owns 16
@@ -119,16 +178,15 @@ __kernel void conv_direct(__global const float* restrict src, __global const flo
 // past C (conv_pack_dw, whenever the weights change). global: (Cp / 16, N * OH).
 #define DWX 4
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void conv_dw(
-    __global const float* restrict src, __global const float* restrict Wd,
-    __global float* restrict dst, __global const float* restrict bias,
-    __global const float* restrict res, const int H, const int W, const int C, const int OH,
+    __global const TYA* restrict src, __global const float* restrict Wd,
+    __global TYC* restrict dst, __global const float* restrict as,
+    __global const float* restrict bs, __global const float* restrict bias,
+    __global const TYC* restrict res, const int H, const int W, const int C, const int OH,
     const int OW, const int R, const int S, const int st, const int pad, const int dl,
     const int Cp, const int epi) {
   const int c0 = get_global_id(0) * 16, ny = get_global_id(1);
   const int n = ny / OH, y = ny % OH, valid = C - c0;
-  const __global float* s0 = src + (long)n * H * W * C + c0;
-  float16 bv = (float16)(0.0f);
-  if (epi & EPI_BIAS) bv = tb_load16(bias + c0, valid);
+  const __global TYA* s0 = src + (long)n * H * W * C + c0;
   for (int x0 = 0; x0 < OW; x0 += DWX) {
     float16 acc[DWX];
 #pragma unroll
@@ -136,13 +194,13 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void conv_dw(
     for (int u = 0; u < R; ++u) {
       const int iy = y * st - pad + u * dl;
       if (iy < 0 || iy >= H) continue;
-      const __global float* srow = s0 + (long)iy * W * C;
+      const __global TYA* srow = s0 + (long)iy * W * C;
       for (int q = 0; q < S; ++q) {
         const float16 wv = vload16(0, Wd + (long)(u * S + q) * Cp + c0);
 #pragma unroll
         for (int j = 0; j < DWX; ++j) {
           const int ix = (x0 + j) * st - pad + q * dl;
-          if (ix >= 0 && ix < W) acc[j] = fma(tb_load16(srow + (long)ix * C, valid), wv, acc[j]);
+          if (ix >= 0 && ix < W) acc[j] = fma(tb_lda16(srow + (long)ix * C, valid), wv, acc[j]);
         }
       }
     }
@@ -150,16 +208,22 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void conv_dw(
     for (int j = 0; j < DWX; ++j) {
       if (x0 + j >= OW) break;
       const long d = (((long)n * OH + y) * OW + x0 + j) * C + c0;
-      float16 v = tb_act16(acc[j] + bv, epi & 7);
-      if (epi & EPI_RES) v += tb_load16(res + d, valid);
-      tb_store16(dst + d, valid, v);
+#if defined(INT_ACC) && TC_K == 5
+      if (epi == 0) {  // the exact sum itself
+        tb_store16i(dst + d, valid, convert_int16(acc[j]));
+        continue;
+      }
+#endif
+      float16 v = tb_epi16(acc[j], as, bs, bias, c0, valid, epi);
+      if (epi & EPI_RES) v += tb_ldc16(res + d, valid);
+      tb_stc16(dst + d, valid, v);
     }
   }
 }
 
 // Wd[kk][c] from W[c][kk], zero past C. global: (Cp, KK).
-__kernel void conv_pack_dw(__global const float* restrict W, __global float* restrict Wd,
+__kernel void conv_pack_dw(__global const TYB* restrict W, __global float* restrict Wd,
                            const int KK, const int C, const int Cp) {
   const int c = get_global_id(0), kk = get_global_id(1);
-  Wd[(long)kk * Cp + c] = c < C ? W[(long)c * KK + kk] : 0.0f;
+  Wd[(long)kk * Cp + c] = c < C ? LDB(W, (long)c * KK + kk) : 0.0f;
 }

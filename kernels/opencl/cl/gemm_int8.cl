@@ -1,11 +1,12 @@
-// u8 x s8 -> s32 GEMM through the integer dot products of cl_khr_integer_dot_product
-// (dot(uchar4, char4) -> int; the host builds this only on devices that report the extension with
-// 4x8-bit input support). Deliberately plain: one C element per work-item, K in steps of 4.
-//   A u8 [b][m][k] (trans_a: [b][k][m]); B s8 [b][k][n] (trans_b: [b][n][k]); C, residual s32.
-//   C = sat_s32(rint(act(sum + bias) + residual)), the sum exact in int; without bias, activation
-//   and residual C is the sum itself. epi: as in gemm_common.cl; trans: bit 0 A, bit 1 B.
-// TB_EMULATE_DOT (tests only, on devices without the extension; the backend never selects it):
-// the same dot product in plain integer arithmetic, so that everything around it is validated.
+// u8 x s8 -> s32 GEMM for devices that are not CPUs (CPU devices run u8 x s8 on gemm_packed.cl
+// with INT_ACC): one C element per work-item, K in steps of 4 through the packed dot products of
+// cl_khr_integer_dot_product (dot(uchar4, char4) -> int) where the device has them with 4x8-bit
+// inputs, and the same dot product in plain integer arithmetic elsewhere (TB_EMULATE_DOT). Exact
+// either way.
+//   A u8 [b][m][k] (trans_a: [b][k][m]); B s8 [b][k][n] (trans_b: [b][n][k]); C and the residual
+// TYC: s32, or f32 with +scales (gemm_common.cl). Without an epilogue C is the sum itself; else
+// C = act(sum * a_scale * b_scale[n] + bias) + residual in f32, stored as TYC.
+// epi: as in gemm_common.cl; trans: bit 0 A, bit 1 B.
 #ifdef TB_EMULATE_DOT
 inline int tb_dot(const uchar4 a, const char4 b) {
   const int4 p = convert_int4(a) * convert_int4(b);
@@ -17,8 +18,9 @@ inline int tb_dot(const uchar4 a, const char4 b) {
 
 // global: (N, M, batch)
 __kernel void gemm_s8(__global const uchar* restrict A, __global const char* restrict B,
-                      __global int* restrict C, __global const float* restrict bias,
-                      __global const int* restrict res, const int M, const int N, const int K,
+                      __global TYC* restrict C, __global const float* restrict as,
+                      __global const float* restrict bs, __global const float* restrict bias,
+                      __global const TYC* restrict res, const int M, const int N, const int K,
                       const int trans, const int epi) {
   const int j = get_global_id(0), i = get_global_id(1), b = get_global_id(2);
   if (i >= M || j >= N) return;
@@ -38,13 +40,13 @@ __kernel void gemm_s8(__global const uchar* restrict A, __global const char* res
 #undef A_AT
 #undef B_AT
   const long o = (long)b * M * N + (long)i * N + j;
+#if TC_K == 5
   if (epi == 0) {
     C[o] = acc;
     return;
   }
-  float x = (float)acc;
-  if (epi & EPI_BIAS) x += bias[j];
-  x = tb_act(x, epi & 7);
-  if (epi & EPI_RES) x += (float)res[o];
-  C[o] = convert_int_sat_rte(x);
+#endif
+  float x = tb_epi((float)acc, as, bs, bias, j, epi);
+  if (epi & EPI_RES) x += LDC(res, o);
+  STC(x, C, o);
 }

@@ -1,62 +1,29 @@
-// f32 GEMM on packed panels, for CPU devices (PoCL): one work-item owns an MR x NR block of C
+// GEMM on packed panels, for CPU devices (PoCL): one work-item owns an MR x NR block of C
 // held in MR * NV float16 accumulators (NR = 16 * NV), so the compiler emits full-width vector
 // FMAs with A broadcast from the row panel and B loaded from the column panel.
 // The host loops over K in blocks of kc (so the panels stay in cache); flags: 1 = accumulate onto
-// C (not the first K block), 2 = last K block (apply the epilogue `epi`, see gemm_common.cl).
-// flags & 4 puts column blocks on dimension 0 (else row blocks).  MR, NV: register block.
-// C and the residual are TIO (gemm_common.cl); the partial sums between K blocks go to the f32
-// workspace W (for f32, W is C itself).
+// the partial sums (not the first K block), 2 = last K block (apply the epilogue `epi`, see
+// gemm_common.cl). flags & 4 puts column blocks on dimension 0 (else row blocks). MR, NV:
+// register block. Panels are f32 whatever the operands' types (gemm_pack.cl widens them); C and
+// the residual are TYC. The partial sums between K blocks go to the workspace W: f32 (C itself
+// when C is f32), or s32 with INT_ACC.
+// INT_ACC (u8 x s8): the host keeps kc <= TB_INT_BLOCK, so a block's f32 sums are exact integers
+// (gemm_common.cl); they are added to the s32 partial sums in W, and the last block's total is
+// stored as it is (s32 C, no epilogue) or dequantised / epilogued in f32.
 #define NR (16 * NV)
-// A_DIRECT: A read in place (row-major M x K, TIO) instead of from packed row panels, for an A
+// A_DIRECT: A read in place (row-major M x K, TYA) instead of from packed row panels, for an A
 // that changes every run (an activation in a device graph): no packing pass.
 #ifdef A_DIRECT
-#define TA TIO
+#define TA TYA
 #else
 #define TA float
 #endif
 
-inline float16 tb_load16(const __global float* p, const int valid) {
-  if (valid >= 16) return vload16(0, p);
-  float t[16];
-  for (int l = 0; l < 16; ++l) t[l] = l < valid ? p[l] : 0.0f;
-  return vload16(0, t);
-}
-
-inline void tb_store16(__global float* p, const int valid, const float16 x) {
-  if (valid >= 16) {
-    vstore16(x, 0, p);
-    return;
-  }
-  float t[16];
-  vstore16(x, 0, t);
-  for (int l = 0; l < valid; ++l) p[l] = t[l];
-}
-
-#ifdef HALF_IO
-inline float16 tb_loadio16(const __global half* p, const int valid) {
-  if (valid >= 16) return vload_half16(0, p);
-  float t[16];
-  for (int l = 0; l < 16; ++l) t[l] = l < valid ? vload_half(l, p) : 0.0f;
-  return vload16(0, t);
-}
-inline void tb_storeio16(__global half* p, const int valid, const float16 x) {
-  if (valid >= 16) {
-    vstore_half16_rte(x, 0, p);
-    return;
-  }
-  float t[16];
-  vstore16(x, 0, t);
-  for (int l = 0; l < valid; ++l) vstore_half_rte(t[l], l, p);
-}
-#else
-#define tb_loadio16 tb_load16
-#define tb_storeio16 tb_store16
-#endif
-
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_packed(
     __global const TA* restrict Ap, __global const float* restrict Bp,
-    __global TIO* C, __global float* W, __global const float* restrict bias,
-    __global const TIO* restrict res, const int M, const int N, const int K, const int k0,
+    __global TYC* C, __global float* W, __global const float* restrict as,
+    __global const float* restrict bs, __global const float* restrict bias,
+    __global const TYC* restrict res, const int M, const int N, const int K, const int k0,
     const int kc, const int flags, const int epi, const int rb) {
   const int swap = flags & 4;
   const int ig = get_global_id(swap ? 1 : 0), jb = get_global_id(swap ? 0 : 1);
@@ -65,15 +32,19 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_packed(
   const __global float16* bp =
       (const __global float16*)(Bp + ((long)b * nb + jb) * (long)K * NR + (long)k0 * NR);
   const int col0 = jb * NR;
-  __global TIO* c = C + (long)b * M * N;
+  __global TYC* c = C + (long)b * M * N;
+#ifdef INT_ACC
+  __global int* w = (__global int*)W + (long)b * M * N;
+#else
   __global float* w = W + (long)b * M * N;
+#endif
 
   // rb row blocks per work-item, one after the other: the kc x NR panel of B stays in L1.
   for (int ib = ig * rb; ib < min(ig * rb + rb, mb); ++ib) {
     const int row0 = ib * MR;
 #ifdef A_DIRECT
     // Rows past M read row M - 1 (their results are not stored).
-    const __global TIO* arow[MR];
+    const __global TYA* arow[MR];
 #pragma unroll
     for (int r = 0; r < MR; ++r)
       arow[r] = Ap + (long)b * M * K + (long)min(row0 + r, M - 1) * K + k0;
@@ -81,6 +52,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_packed(
     const __global float* a = Ap + ((long)b * mb + ib) * (long)K * MR + (long)k0 * MR;
 #endif
     float16 acc[MR][NV];
+#ifndef INT_ACC  // (INT_ACC: each block starts from zero, its sum then goes onto W's)
     if (flags & 1) {
 #pragma unroll
       for (int r = 0; r < MR; ++r)
@@ -89,7 +61,9 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_packed(
           const int row = row0 + r, col = col0 + 16 * v;
           acc[r][v] = row < M ? tb_load16(w + (long)row * N + col, N - col) : (float16)(0.0f);
         }
-    } else {
+    } else
+#endif
+    {
 #pragma unroll
       for (int r = 0; r < MR; ++r)
 #pragma unroll
@@ -103,7 +77,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_packed(
 #pragma unroll
       for (int r = 0; r < MR; ++r) {
 #ifdef A_DIRECT
-        const float16 av = (float16)(TB_LD(arow[r], k));
+        const float16 av = (float16)(LDA(arow[r], k));
 #else
         const float16 av = (float16)(a[k * MR + r]);
 #endif
@@ -120,16 +94,31 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_packed(
       for (int v = 0; v < NV; ++v) {
         const int col = col0 + 16 * v;
         if (col >= N) break;
-        float16 x = acc[r][v];
-        if (flags & 2) {
-          if (epi & EPI_BIAS) x += tb_load16(bias + col, N - col);
-          x = tb_act16(x, epi & 7);
-          if (epi & EPI_RES)
-            x += tb_loadio16(res + (long)b * M * N + (long)row * N + col, N - col);
-          tb_storeio16(c + (long)row * N + col, N - col, x);
-        } else {
-          tb_store16(w + (long)row * N + col, N - col, x);
+        const long o = (long)row * N + col;
+#ifdef INT_ACC
+        int16 t = convert_int16(acc[r][v]);
+        if (flags & 1) t += tb_load16i(w + o, N - col);
+        if (!(flags & 2)) {
+          tb_store16i(w + o, N - col, t);
+          continue;
         }
+#if TC_K == 5
+        if (epi == 0) {  // the exact sum itself
+          tb_store16i(c + o, N - col, t);
+          continue;
+        }
+#endif
+        float16 x = convert_float16(t);
+#else
+        float16 x = acc[r][v];
+        if (!(flags & 2)) {
+          tb_store16(w + o, N - col, x);
+          continue;
+        }
+#endif
+        x = tb_epi16(x, as, bs, bias, col, N - col, epi);
+        if (epi & EPI_RES) x += tb_ldc16(res + (long)b * M * N + o, N - col);
+        tb_stc16(c + o, N - col, x);
       }
     }
   }  // row blocks

@@ -2,20 +2,22 @@
 // staged through local memory, 4 x 4 outputs per work-item (strided by 16 so that loads and
 // stores coalesce). Every shape is handled: loads past the edges read zero, stores are masked.
 //   trans: bit 0 = A is K x M (else M x K); bit 1 = B is N x K (else K x N). A, B, C and the
-// residual are TIO (gemm_common.cl), accumulation is f32.
+// residual are TYA, TYB and TYC (gemm_common.cl; not integer types: those take gemm_int8.cl),
+// accumulation is f32.
 #define TS 64
 #define TK 16
 #define WPT 4
 
 __kernel __attribute__((reqd_work_group_size(16, 16, 1))) void gemm_tiled(
-    __global const TIO* restrict A, __global const TIO* restrict B, __global TIO* restrict C,
-    __global const float* restrict bias, __global const TIO* restrict res, const int M,
+    __global const TYA* restrict A, __global const TYB* restrict B, __global TYC* restrict C,
+    __global const float* restrict as, __global const float* restrict bs,
+    __global const float* restrict bias, __global const TYC* restrict res, const int M,
     const int N, const int K, const int trans, const int epi) {
   const int tx = get_local_id(0), ty = get_local_id(1);
   const int col0 = get_group_id(0) * TS, row0 = get_group_id(1) * TS;
   const int b = get_global_id(2);
-  const __global TIO* a = A + (long)b * M * K;
-  const __global TIO* bb = B + (long)b * K * N;
+  const __global TYA* a = A + (long)b * M * K;
+  const __global TYB* bb = B + (long)b * K * N;
   __local float As[TK][TS];
   __local float Bs[TK][TS];
   float acc[WPT][WPT];
@@ -30,20 +32,20 @@ __kernel __attribute__((reqd_work_group_size(16, 16, 1))) void gemm_tiled(
       if (trans & 1) {
         const int ka = idx / TS, r = idx % TS;
         const int gr = row0 + r, gka = kt + ka;
-        As[ka][r] = (gr < M && gka < K) ? TB_LD(a, (long)gka * M + gr) : 0.0f;
+        As[ka][r] = (gr < M && gka < K) ? LDA(a, (long)gka * M + gr) : 0.0f;
       } else {
         const int r = idx / TK, ka = idx % TK;
         const int gr = row0 + r, gka = kt + ka;
-        As[ka][r] = (gr < M && gka < K) ? TB_LD(a, (long)gr * K + gka) : 0.0f;
+        As[ka][r] = (gr < M && gka < K) ? LDA(a, (long)gr * K + gka) : 0.0f;
       }
       if (trans & 2) {
         const int c = idx / TK, kb = idx % TK;
         const int gc = col0 + c, gkb = kt + kb;
-        Bs[kb][c] = (gc < N && gkb < K) ? TB_LD(bb, (long)gc * K + gkb) : 0.0f;
+        Bs[kb][c] = (gc < N && gkb < K) ? LDB(bb, (long)gc * K + gkb) : 0.0f;
       } else {
         const int kb = idx / TS, c = idx % TS;
         const int gc = col0 + c, gkb = kt + kb;
-        Bs[kb][c] = (gc < N && gkb < K) ? TB_LD(bb, (long)gkb * N + gc) : 0.0f;
+        Bs[kb][c] = (gc < N && gkb < K) ? LDB(bb, (long)gkb * N + gc) : 0.0f;
       }
     }
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -63,12 +65,10 @@ __kernel __attribute__((reqd_work_group_size(16, 16, 1))) void gemm_tiled(
     for (int j = 0; j < WPT; ++j) {
       const int col = col0 + tx + 16 * j;
       if (col >= N) continue;
-      float x = acc[i][j];
-      if (epi & EPI_BIAS) x += bias[col];
-      x = tb_act(x, epi & 7);
+      float x = tb_epi(acc[i][j], as, bs, bias, col, epi);
       const long o = (long)b * M * N + (long)row * N + col;
-      if (epi & EPI_RES) x += TB_LD(res, o);
-      TB_ST(x, C, o);
+      if (epi & EPI_RES) x += LDC(res, o);
+      STC(x, C, o);
     }
   }
 }
