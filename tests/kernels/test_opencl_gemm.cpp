@@ -59,18 +59,19 @@ const std::vector<std::string> kConfigs = {"", "tiled", "packed:mr3nv1kc7rb3o1",
                                            "packed:mr5nv3kc0rb1o0", "packed:mr8nv2kc64rb2o0"};
 
 const std::vector<std::string> kProblems = {
-    "gemm:b3m17n31k13:f32+bias+relu",
-    "gemm:b2m33n47k70ta1:f32+bias+gelu",
-    "gemm:m65n33k129tb1:f32+silu+res",
-    "gemm:b2m9n100k31ta1tb1:f32+bias+relu6+res",
-    "gemm:m130n70k300:f32+bias+gelu+res",
-    "gemm:b5m1n17k1:f32+res",
-    "gemm:m100n1k77tb1:f32+bias+silu",
-    "gemm:m16n32k256:f32+relu",
-    "gemm:b2m33n47k70ta1:f16+bias+gelu",
-    "gemm:m65n33k129tb1:f16+silu+res",
-    "gemm:m130n70k300:f16+bias+relu+res",
-    "gemm:b2m9n100k31ta1tb1:f16+res",
+    "gemm:b3m17n31k13:f32+bias+relu",     "gemm:b2m33n47k70ta1:f32+bias+gelu",
+    "gemm:m65n33k129tb1:f32+silu+res",    "gemm:b2m9n100k31ta1tb1:f32+bias+relu6+res",
+    "gemm:m130n70k300:f32+bias+gelu+res", "gemm:b5m1n17k1:f32+res",
+    "gemm:m100n1k77tb1:f32+bias+silu",    "gemm:m16n32k256:f32+relu",
+    "gemm:b2m33n47k70ta1:f16+bias+gelu",  "gemm:m65n33k129tb1:f16+silu+res",
+    "gemm:m130n70k300:f16+bias+relu+res", "gemm:b2m9n100k31ta1tb1:f16+res",
+};
+
+// bf16 and u8 x s8 (with and without +scales; K 1100: several exact blocks) on the selected
+// kernel, the GPU kernels (tiled; gemm_s8 for u8 x s8) and one odd packed configuration (fewer
+// configurations than above: each type is one more program build per configuration).
+const std::vector<std::string> kTypedConfigs = {"", "tiled", "packed:mr3nv1kc7rb3o1"};
+const std::vector<std::string> kTypedProblems = {
     "gemm:b2m33n47k70ta1:bf16+bias+gelu",
     "gemm:m65n33k129tb1:bf16+silu+res",
     "gemm:b2m17n31k13:s8",
@@ -94,17 +95,23 @@ TEST_P(OpenclGemmTest, MatchesReference) {
       << o.message << " (max rel err " << o.check.max_rel_err << ")";
 }
 
+std::string config_problem_name(
+    const ::testing::TestParamInfo<std::tuple<std::string, std::string>>& info) {
+  std::string s = std::get<0>(info.param);
+  s = (s.empty() ? std::string("auto") : s) + "_" + std::get<1>(info.param);
+  for (char& c : s)
+    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+  return s;
+}
+
 INSTANTIATE_TEST_SUITE_P(Shapes, OpenclGemmTest,
                          ::testing::Combine(::testing::ValuesIn(kConfigs),
                                             ::testing::ValuesIn(kProblems)),
-                         [](const auto& info) {
-                           std::string s = std::get<0>(info.param);
-                           s = (s.empty() ? std::string("auto") : s) + "_" +
-                               std::get<1>(info.param);
-                           for (char& c : s)
-                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-                           return s;
-                         });
+                         config_problem_name);
+INSTANTIATE_TEST_SUITE_P(Types, OpenclGemmTest,
+                         ::testing::Combine(::testing::ValuesIn(kTypedConfigs),
+                                            ::testing::ValuesIn(kTypedProblems)),
+                         config_problem_name);
 
 double detail(const PreparedKernel& k, const std::string& name) {
   for (const auto& [n, v] : k.details())
