@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "compare.h"
 #include "json_schema.h"
 #include "profiles.h"
 #include "report_fixture.h"
@@ -212,6 +213,21 @@ TEST_F(Report, TierFiguresAreTheStoresMetrics) {
                tr.find(">" + r.backend + "<") != std::string::npos &&
                tr.find(">" + reports::format_number(*r.median_s * 1e3) + "<") != std::string::npos);
     EXPECT_TRUE(found) << r.name << " " << r.backend;
+    // And the load-cost table its cold read, cold compile and first inference.
+    found = false;
+    for (const auto& tr : table_rows(*html_, "load-table"))
+      found =
+          found ||
+          (tr.find(r.name) != std::string::npos &&
+           tr.find(">" + r.backend + "<") != std::string::npos &&
+           tr.find(">" + reports::format_number(m["load"]["read_cold_s"].get<double>() * 1e3) +
+                   "<") != std::string::npos &&
+           tr.find(">" + reports::format_number(m["load"]["prepare_first_s"].get<double>() * 1e3) +
+                   "<") != std::string::npos &&
+           tr.find(">" +
+                   reports::format_number(m["load"]["first_inference_s"].get<double>() * 1e3) +
+                   "<") != std::string::npos);
+    EXPECT_TRUE(found) << "load costs of " << r.name << " " << r.backend;
   }
   std::set<std::string> in_store;
   for (const auto& [id, r] : by_id_)
@@ -266,6 +282,20 @@ TEST_F(Report, ComparisonHighlightsTheInjectedRegression) {
       EXPECT_GT(r["ratio_ci"][0].get<double>(), 1.05);
     }
   EXPECT_TRUE(seen);
+  // Every ratio is the one compare() gives on the two runs' raw samples in the store.
+  auto b = fx_->store->results(fx_->base_run, true);
+  auto cur = fx_->store->results(fx_->current_run, true);
+  ASSERT_TRUE(b.ok() && cur.ok());
+  const auto direct = compare::compare(io::sample_set(*b), io::sample_set(*cur));
+  ASSERT_EQ(direct.rows.size(), c["benchmarks"].size());
+  const auto rows = table_rows(*html_, "comparison-table");
+  for (std::size_t i = 0; i < direct.rows.size(); ++i) {
+    const auto& d = direct.rows[i];
+    EXPECT_EQ(c["benchmarks"][i]["key"], d.key);
+    EXPECT_EQ(c["benchmarks"][i]["verdict"], std::string(compare::to_string(d.verdict)));
+    EXPECT_DOUBLE_EQ(c["benchmarks"][i]["ratio"].get<double>(), d.ratio);
+    EXPECT_NE(rows[i + 1].find(">" + reports::format_number(d.ratio) + "<"), std::string::npos);
+  }
   const std::string tbl = html_->substr(html_->find("<table id=\"comparison-table\""));
   const bool highlighted =
       tbl.find("<tr class=\"regression\"><td>gemm:m64n1024k512:f32@onednn<") != std::string::npos;
