@@ -18,9 +18,14 @@ char* dup(const std::string& s) {
   return out;
 }
 
+// Invalid UTF-8 from the request (echoed in an error, or a workload name) is replaced, never
+// thrown over the ABI.
+std::string dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string error_json(const std::string& what) {
-  return nlohmann::json{{"schema", "tierbench.decide.error"}, {"version", 1}, {"error", what}}
-      .dump();
+  return dump({{"schema", "tierbench.decide.error"}, {"version", 1}, {"error", what}});
 }
 
 }  // namespace
@@ -29,11 +34,10 @@ extern "C" int tb_decide_abi_version(void) {
   return TB_DECIDE_ABI_VERSION;
 }
 
-extern "C" int tb_decide(const char* request_json, const char* profile_json, char** response_json) {
-  if (!response_json) return 2;
-  *response_json = nullptr;
-  int rc = 0;
-  std::string out;
+namespace {
+
+// The response (rc 0) or the error document (rc 2 bad input, 3 internal error).
+int respond(const char* request_json, const char* profile_json, std::string& out) {
   try {
     if (!request_json) throw std::invalid_argument("request: NULL");
     const nlohmann::json req = tb::decide::parse_json(request_json, kMaxBytes, kMaxDepth);
@@ -46,19 +50,32 @@ extern "C" int tb_decide(const char* request_json, const char* profile_json, cha
       }
     }
     const auto in = tb::decide::parse_request(req, profile_json ? &profile : nullptr);
-    out = tb::decide::to_json(tb::decide::decide(in))
-              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out = dump(tb::decide::to_json(tb::decide::decide(in)));
+    return 0;
   } catch (const std::invalid_argument& e) {
-    rc = 2;
     out = error_json(e.what());
+    return 2;
   } catch (const std::bad_alloc&) {
-    return 3;
+    throw;
   } catch (const std::exception& e) {
-    rc = 3;
     out = error_json(std::string("internal error: ") + e.what());
+    return 3;
   }
-  *response_json = dup(out);
-  return *response_json ? rc : 3;
+}
+
+}  // namespace
+
+extern "C" int tb_decide(const char* request_json, const char* profile_json, char** response_json) {
+  if (!response_json) return 2;
+  *response_json = nullptr;
+  try {
+    std::string out;
+    const int rc = respond(request_json, profile_json, out);
+    *response_json = dup(out);
+    return *response_json ? rc : 3;
+  } catch (...) {  // out of memory, or worse: nothing crosses the C boundary
+    return 3;
+  }
 }
 
 extern "C" void tb_decide_free(char* s) {

@@ -1,5 +1,6 @@
 // The JSON form of the engine: requests in, responses out, figures from profiles and estimates.
 // Every malformed input is a std::invalid_argument naming the field as a JSON pointer.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -12,6 +13,14 @@ namespace tb::decide {
 namespace {
 
 using json = nlohmann::json;
+
+// The largest figure accepted: 1e15 ms is 31 years, 1e15 bytes a petabyte. Larger values (or a
+// sum of them) would overflow the integer fields or turn the response's totals into infinities.
+constexpr double kMaxFigure = 1e15;
+
+std::uint64_t to_bytes(double x) {
+  return static_cast<std::uint64_t>(std::clamp(x, 0.0, kMaxFigure));
+}
 
 [[noreturn]] void bad(const std::string& at, const std::string& what) {
   throw std::invalid_argument((at.empty() ? "/" : at) + ": " + what);
@@ -27,8 +36,8 @@ double number(const json& j, const std::string& at, const char* key, double min 
   const json& v = field(j, at, key);
   if (!v.is_number()) bad(at + "/" + key, "expected a number, got " + v.dump());
   const double x = v.get<double>();
-  if (!std::isfinite(x) || x < min)
-    bad(at + "/" + key, "must be at least " + json(min).dump() + ", got " + v.dump());
+  if (!std::isfinite(x) || x < min || x > kMaxFigure)
+    bad(at + "/" + key, "must be between " + json(min).dump() + " and 1e15, got " + v.dump());
   return x;
 }
 
@@ -37,7 +46,7 @@ double number_or(const json& j, const std::string& at, const char* key, double f
 }
 
 std::uint64_t bytes(const json& j, const std::string& at, const char* key) {
-  return static_cast<std::uint64_t>(number(j, at, key));
+  return to_bytes(number(j, at, key));
 }
 
 std::uint64_t bytes_or(const json& j, const std::string& at, const char* key) {
@@ -61,6 +70,14 @@ std::string string(const json& j, const std::string& at, const char* key) {
   return v.get<std::string>();
 }
 
+std::string string_or(const json& j, const std::string& at, const char* key,
+                      const std::string& fallback) {
+  if (!j.is_object() || !j.contains(key)) return fallback;
+  if (!j[key].is_string() || j[key].get<std::string>().size() > 1024)
+    bad(at + "/" + key, "expected a string of at most 1024 characters");
+  return j[key].get<std::string>();
+}
+
 const json& array(const json& j, const std::string& at, const char* key) {
   const json& v = field(j, at, key);
   if (!v.is_array()) bad(at + "/" + key, "expected an array");
@@ -68,7 +85,9 @@ const json& array(const json& j, const std::string& at, const char* key) {
 }
 
 double seconds_ms(const json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_number() ? j[key].get<double>() * 1e3 : 0;
+  return j.is_object() && j.contains(key) && j[key].is_number()
+             ? std::clamp(j[key].get<double>() * 1e3, 0.0, kMaxFigure)
+             : 0;
 }
 
 std::vector<ModelEstimate> from_local(const json& p) {
@@ -84,12 +103,12 @@ std::vector<ModelEstimate> from_local(const json& p) {
     const std::string f = string(t, at, "feasibility");
     e.feasible = f == "runs" || f == "too-slow";
     if (!e.feasible) {
-      const std::string msg = t.value("message", "");
+      const std::string msg = string_or(t, at, "message", "");
       e.why = msg.empty() ? f : msg;
     }
     const json lat = t.value("latency_s", json());
     if (lat.is_object() && lat.contains("median") && lat["median"].is_number())
-      e.latency_ms = lat["median"].get<double>() * 1e3;
+      e.latency_ms = std::clamp(lat["median"].get<double>() * 1e3, 0.0, kMaxFigure);
     const json cold = t.value("cold_start_s", json());
     e.read_ms = seconds_ms(cold, "read");
     e.compile_ms = seconds_ms(cold, "prepare");
@@ -98,9 +117,9 @@ std::vector<ModelEstimate> from_local(const json& p) {
     if (e.latency_ms >= 0)
       e.first_inference_ms = std::max(0.0, seconds_ms(cold, "first") - e.latency_ms);
     if (t.contains("memory_bytes") && t["memory_bytes"].is_number())
-      e.peak_memory_bytes = static_cast<std::uint64_t>(t["memory_bytes"].get<double>());
+      e.peak_memory_bytes = to_bytes(t["memory_bytes"].get<double>());
     if (t.contains("weight_bytes") && t["weight_bytes"].is_number())
-      e.weight_bytes = static_cast<std::uint64_t>(t["weight_bytes"].get<double>());
+      e.weight_bytes = to_bytes(t["weight_bytes"].get<double>());
     out.push_back(std::move(e));
   }
   return out;
@@ -128,7 +147,7 @@ std::vector<ModelEstimate> from_shareable(const json& p) {
     }
     // A class cannot say how a cold start divides: all of it is counted as read + compile.
     e.compile_ms = class_value(cold).value_or(0);
-    if (auto m = class_value(mem)) e.peak_memory_bytes = static_cast<std::uint64_t>(*m * 1048576);
+    if (auto m = class_value(mem)) e.peak_memory_bytes = to_bytes(*m * 1048576);
     out.push_back(std::move(e));
   }
   return out;
@@ -206,7 +225,7 @@ json parse_json(std::string_view text, std::size_t max_bytes, int max_depth) {
   }
   try {
     return json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // a syntax error, or a number out of range
     throw std::invalid_argument(std::string("not valid JSON: ") + e.what());
   }
 }
@@ -214,10 +233,12 @@ json parse_json(std::string_view text, std::size_t max_bytes, int max_depth) {
 std::optional<ClassRange> class_range(const std::string& label) {
   double a = 0, b = 0;
   int n = 0;
-  if (std::sscanf(label.c_str(), ">=%lf %n", &a, &n) == 1 && n > 0)
+  const auto ok = [](double x) { return std::isfinite(x) && x >= 0 && x <= kMaxFigure; };
+  if (std::sscanf(label.c_str(), ">=%lf %n", &a, &n) == 1 && n > 0 && ok(a))
     return ClassRange{a, std::numeric_limits<double>::infinity()};
-  if (std::sscanf(label.c_str(), "<%lf %n", &b, &n) == 1 && n > 0) return ClassRange{0, b};
-  if (std::sscanf(label.c_str(), "%lf-%lf %n", &a, &b, &n) == 2 && n > 0 && a < b)
+  if (std::sscanf(label.c_str(), "<%lf %n", &b, &n) == 1 && n > 0 && ok(b) && b > 0)
+    return ClassRange{0, b};
+  if (std::sscanf(label.c_str(), "%lf-%lf %n", &a, &b, &n) == 2 && n > 0 && ok(a) && ok(b) && a < b)
     return ClassRange{a, b};
   return std::nullopt;
 }
@@ -264,10 +285,10 @@ json to_json(const ModelEstimate& e) {
 ModelEstimate estimate_from_json(const json& j) {
   ModelEstimate e;
   e.workload = string(j, "/estimate", "workload");
-  e.backend = j.value("backend", "");
-  e.source = j.value("source", "given");
+  e.backend = string_or(j, "/estimate", "backend", "");
+  e.source = string_or(j, "/estimate", "source", "given");
   e.feasible = boolean_or(j, "/estimate", "feasible", true);
-  e.why = j.value("why", "");
+  e.why = string_or(j, "/estimate", "why", "");
   e.latency_ms = j.contains("latency_ms") ? number(j, "/estimate", "latency_ms", -1) : -1;
   e.read_ms = number_or(j, "/estimate", "read_ms", 0);
   e.compile_ms = number_or(j, "/estimate", "compile_ms", 0);
@@ -285,7 +306,7 @@ ModelEstimate estimate_from_json(const json& j) {
 
 Inputs parse_request(const json& req, const json* profile) {
   if (!req.is_object()) bad("", "expected a request object");
-  if (req.value("schema", "") != "tierbench.decide.request")
+  if (!req.contains("schema") || req["schema"] != "tierbench.decide.request")
     bad("/schema", "expected \"tierbench.decide.request\"");
   if (!req.contains("version") || req["version"] != 1) bad("/version", "expected 1");
   Inputs in;
