@@ -142,6 +142,8 @@ void print_evaluation(const profiles::DecisionEvaluation& ev) {
       ev.contested, ev.contested ? 100.0 * ev.contested_agree / ev.contested : 0.0,
       100 * profiles::DecisionEvaluation::quantile(ev.contested_regrets, 0.5),
       100 * profiles::DecisionEvaluation::quantile(ev.contested_regrets, 0.9));
+  for (const auto& w : ev.skipped)
+    fmt::print("  not in the grid: {} (its graph is not rebuilt, so no request size)\n", w);
   fmt::print("  by network:");
   for (const auto& [n, c] : ev.by_network)
     fmt::print(" {} {:.1f}%", n, c.second ? 100.0 * c.first / c.second : 0.0);

@@ -359,13 +359,21 @@ Result<DecisionEvaluation> evaluate_decisions(const json& local, const EngineFig
     auto sites = sites_of(local, grid);
     if (!sites) return sites.error();
     std::map<std::string, WorkloadIo> io;
-    for (const auto& e : *measured)
+    // A workload whose graph tierbench cannot rebuild (an imported model) has no request size:
+    // it stays out of the grid, and the report says so.
+    std::vector<ModelEstimate> in_grid;
+    for (const auto& e : *measured) {
       if (!io.count(e.workload)) {
         auto x = workload_io(e.workload);
-        if (!x) return x.error();
+        if (!x) {
+          ev.skipped.insert(e.workload);
+          continue;
+        }
         io[e.workload] = *x;
       }
-    for (const auto& c : configs_of(*measured, engine))
+      in_grid.push_back(e);
+    }
+    for (const auto& c : configs_of(in_grid, engine))
       for (const auto& net : grid.at("networks"))
         for (const auto& obj : grid.at("objectives_ms"))
           for (const auto& delay : grid.at("delays"))

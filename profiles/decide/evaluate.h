@@ -7,6 +7,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,7 @@ struct DecisionEvaluation {
   // "none"): whether the grid exercises every kind of decision.
   std::map<std::string, int> oracle_kinds, engine_kinds;
   std::vector<Disagreement> examples;  // the first few, for the report
+  std::set<std::string> skipped;       // measured workloads whose graph does not build (imported)
 };
 
 // The grid (data/decide_scenarios.json unless given) over the local profile's measured
