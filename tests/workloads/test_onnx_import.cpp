@@ -28,10 +28,9 @@ namespace fs = std::filesystem;
 const fs::path& corpus() {
   static test::TempDir dir;
   static const bool made = [] {
-    const char* src = std::getenv("TB_SOURCE_DIR");
-    const std::string script =
-        std::string(src ? src : ".") + "/tests/workloads/onnx_import/make_models.py";
-    return std::system(("/usr/bin/python3 " + script + " " + dir.path().string()).c_str()) == 0;
+    const std::string cmd =
+        std::string("/usr/bin/python3 '") + TB_MAKE_MODELS + "' '" + dir.path().string() + "'";
+    return std::system(cmd.c_str()) == 0;
   }();
   EXPECT_TRUE(made) << "make_models.py failed";
   return dir.path();
