@@ -354,37 +354,50 @@ Decision decide(const Inputs& in) {
   return d;
 }
 
-std::optional<Placement> price(const Inputs& in, const Placement& choice) {
-  std::vector<Placement> all = candidates(in, nullptr);
-  // The same target, variant and backend; else the fastest backend of that target and variant.
-  const Placement* hit = nullptr;
-  for (const auto& p : all) {
-    if (p.target != choice.target || p.workload != choice.workload || p.kind != choice.kind)
-      continue;
-    if (p.backend == choice.backend) {
-      hit = &p;
-      break;
-    }
-    if (!hit || p.latency.total() < hit->latency.total()) hit = &p;
-  }
-  if (!hit) return std::nullopt;
-  if (choice.kind != "split" || !hit->split || hit->split->after == choice.split->after)
-    return *hit;
-  // Re-price the chosen split point under these figures.
+namespace {
+
+// The chosen split point under `in`'s figures, whether or not decide() would keep it (its best
+// split may fall elsewhere, or be no better than either end): on the same backend when the
+// device has it, else the fastest with layers; the point is kept, or the last interior one.
+std::optional<Placement> price_split(const Inputs& in, const Placement& choice) {
   const Variant* v = find_variant(in, choice.workload);
   const Remote* r = nullptr;
   for (const auto& x : in.remotes)
     if (x.name == choice.target) r = &x;
-  for (const auto& le : in.local)
-    if (v && r && le.workload == v->workload && le.backend == hit->backend &&
-        choice.split->after + 1 < static_cast<int>(le.layers.size())) {
-      Placement p = split_at(in, *v, le, *r, *remote_estimate(*r, v->workload), choice.split->after,
-                             prefix_ms(le));
-      explain_split(in, le, p);
-      finish(in, p);
-      return p;
+  if (!v || !r || !offload_obstacle(in).empty()) return std::nullopt;
+  const ModelEstimate* re = remote_estimate(*r, v->workload);
+  if (!re || !can_run(*re)) return std::nullopt;
+  const ModelEstimate* le = nullptr;
+  for (const auto& e : in.local) {
+    if (e.workload != v->workload || e.layers.size() < 2 || !local_obstacle(in, *v, e).empty())
+      continue;
+    if (e.backend == choice.backend) {
+      le = &e;
+      break;
     }
-  return *hit;
+    if (!le || e.latency_ms < le->latency_ms) le = &e;
+  }
+  if (!le) return std::nullopt;
+  const int after = std::min(choice.split->after, static_cast<int>(le->layers.size()) - 2);
+  Placement p = split_at(in, *v, *le, *r, *re, after, prefix_ms(*le));
+  explain_split(in, *le, p);
+  finish(in, p);
+  return p;
+}
+
+}  // namespace
+
+std::optional<Placement> price(const Inputs& in, const Placement& choice) {
+  if (choice.kind == "split" && choice.split) return price_split(in, choice);
+  // The same target, variant and backend; else the fastest backend of that target and variant.
+  std::optional<Placement> hit;
+  for (auto& p : candidates(in, nullptr)) {
+    if (p.target != choice.target || p.workload != choice.workload || p.kind != choice.kind)
+      continue;
+    if (p.backend == choice.backend) return p;
+    if (!hit || p.latency.total() < hit->latency.total()) hit = std::move(p);
+  }
+  return hit;
 }
 
 }  // namespace tb::decide

@@ -223,6 +223,27 @@ TEST(Decide, PriceReproducesTheEngineFigures) {
   }
 }
 
+// The oracle prices the engine's split point even where its own figures would not split there.
+TEST(Decide, PriceKeepsTheChosenSplitPoint) {
+  json req;
+  for (const auto& s : test::hand_checked_scenarios())
+    if (s["name"] == "slow-uplink-split") req = s["request"];
+  ASSERT_FALSE(req.is_null());
+  const Decision d = decide(parse_request(req));
+  ASSERT_EQ(d.ranked[0].kind, "split");
+  req["network"]["up_mbps"] = 1000;  // sending the input is now cheap: no split is best
+  const Inputs fast = parse_request(req);
+  for (const auto& p : decide(fast).ranked) EXPECT_NE(p.kind, "split");
+  const auto priced = price(fast, d.ranked[0]);
+  ASSERT_TRUE(priced.has_value());
+  ASSERT_TRUE(priced->split.has_value());
+  EXPECT_EQ(priced->split->after, 2);
+  // 600 + 5 ms inference, 5000 B at 1000 Mbit/s, 25 ms of round trips, 4000 B down at 10 Mbit/s.
+  EXPECT_NEAR(priced->latency.total(), 605 + 0.04 + 25 + 3.2, 1e-9);
+  req["request"]["may_leave_device"] = false;  // and never once the data may not leave
+  EXPECT_FALSE(price(parse_request(req), d.ranked[0]).has_value());
+}
+
 TEST(Decide, CAbiReportsBadInputNamingTheField) {
   const json doc = hand_checked();
   json req = doc["scenarios"][0]["request"];
