@@ -18,11 +18,16 @@
 // the memory plan pools like any other (it lives for that node only), so int8 and bf16 graphs
 // stay resident too.
 //
+// Small inputs (at most kSmallInput bytes: the per-layer activation scales and biases of int8
+// tiers) are not pooled: each is a sub-buffer of one buffer, and a run copies them into one host
+// staging block and writes that with one transfer instead of one transfer each.
+//
 // Operands a kernel repacks (the packed GEMM's A panel, and B or conv weights when they are not
 // constants) are repacked on the device inside the run, before the node's launches.
 #include <algorithm>
 #include <climits>
 #include <cstdio>
+#include <cstring>
 #include <map>
 
 #include "../device_graph.h"
@@ -107,6 +112,8 @@ MemoryPlan plan_memory(const DeviceGraph& g, const std::vector<TensorSpec>& valu
   return plan;
 }
 
+constexpr std::size_t kSmallInput = 16384;
+
 std::string mib(double bytes) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / (1024.0 * 1024.0));
@@ -144,8 +151,13 @@ class OpenclGraph final : public PreparedGraph {
         if (per_run(ni, i) && k.value()->repacks_operand(i)) ++repacks_per_run_;
       kernels_.push_back(std::move(k.value()));
     }
-    plan_ = plan_memory(g_, values_, constant_, conv_);
+    std::vector<bool> unpooled = constant_;
+    for (int v : g_.inputs)
+      if (spec_bytes(values_[static_cast<std::size_t>(v)]) <= kSmallInput)
+        unpooled[static_cast<std::size_t>(v)] = true;
+    plan_ = plan_memory(g_, values_, unpooled, conv_);
     mem_.assign(values_.size(), nullptr);
+    if (auto r = init_small_inputs(); !r) return r;
     for (std::size_t s = 0; s < plan_.slot_bytes.size(); ++s) {
       auto m = alloc(plan_.slot_bytes[s]);
       if (!m) return m.error();
@@ -224,11 +236,21 @@ class OpenclGraph final : public PreparedGraph {
     events_.clear();
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       const auto v = static_cast<std::size_t>(g_.inputs[i]);
+      st.bytes_to_device += inputs[i]->bytes();
+      if (small_offset_[i] >= 0) {
+        std::memcpy(staging_.data() + small_offset_[i], inputs[i]->raw(), inputs[i]->bytes());
+        continue;
+      }
       const cl_int err = clEnqueueWriteBuffer(q, mem_[v], CL_FALSE, 0, inputs[i]->bytes(),
                                               inputs[i]->raw(), 0, nullptr, nullptr);
       if (err != CL_SUCCESS)
         return finish_after(cl_error(__FILE__, __LINE__, "clEnqueueWriteBuffer", err));
-      st.bytes_to_device += inputs[i]->bytes();
+    }
+    if (!staging_.empty()) {
+      const cl_int err = clEnqueueWriteBuffer(q, small_.get(), CL_FALSE, 0, staging_.size(),
+                                              staging_.data(), 0, nullptr, nullptr);
+      if (err != CL_SUCCESS)
+        return finish_after(cl_error(__FILE__, __LINE__, "clEnqueueWriteBuffer", err));
     }
     for (std::size_t ni = 0; ni < kernels_.size(); ++ni) {
       DeviceKernel& k = *kernels_[ni];
@@ -372,6 +394,39 @@ class OpenclGraph final : public PreparedGraph {
     return {};
   }
 
+  // The small inputs' sub-buffers of small_, at offsets aligned as the device requires.
+  Result<void> init_small_inputs() {
+    const std::size_t align = std::max<std::size_t>(
+        64, device_scalar<cl_uint>(d_->device, CL_DEVICE_MEM_BASE_ADDR_ALIGN) / 8);
+    small_offset_.assign(g_.inputs.size(), -1);
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < g_.inputs.size(); ++i) {
+      const std::size_t bytes = spec_bytes(values_[static_cast<std::size_t>(g_.inputs[i])]);
+      if (bytes > kSmallInput) continue;
+      small_offset_[i] = static_cast<std::ptrdiff_t>(total);
+      total += round_up(std::max<std::size_t>(bytes, 1), align);
+    }
+    if (total == 0) return {};
+    auto m = alloc(total);
+    if (!m) return m.error();
+    small_ = std::move(m.value());
+    staging_.assign(total, 0);
+    arena_bytes_ += total;
+    for (std::size_t i = 0; i < g_.inputs.size(); ++i) {
+      if (small_offset_[i] < 0) continue;
+      const auto v = static_cast<std::size_t>(g_.inputs[i]);
+      const cl_buffer_region region{static_cast<std::size_t>(small_offset_[i]),
+                                    std::max<std::size_t>(spec_bytes(values_[v]), 1)};
+      cl_int err = CL_SUCCESS;
+      Mem sub(clCreateSubBuffer(small_.get(), CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION,
+                                &region, &err));
+      TB_CL_CHECK_ERR(err, "clCreateSubBuffer");
+      mem_[v] = sub.get();
+      small_subs_.push_back(std::move(sub));
+    }
+    return {};
+  }
+
   Result<void> bind_all() {
     std::vector<cl_mem> ins;
     for (std::size_t ni = 0; ni < kernels_.size(); ++ni) {
@@ -416,6 +471,10 @@ class OpenclGraph final : public PreparedGraph {
   std::vector<std::unique_ptr<DeviceKernel>> kernels_;
   MemoryPlan plan_;
   std::vector<Mem> pool_;
+  Mem small_;                                 // the small inputs' buffer (see the top)
+  std::vector<Mem> small_subs_;               // its sub-buffers, one per small input
+  std::vector<std::ptrdiff_t> small_offset_;  // per graph input: offset in small_, -1: not small
+  std::vector<std::uint8_t> staging_;         // host copy of small_, written once per run
   std::vector<std::pair<std::size_t, Mem>> consts_;  // value, buffer
   std::vector<cl_mem> mem_;                          // per value; null: none (yet, or any more)
   std::vector<Event> events_;
