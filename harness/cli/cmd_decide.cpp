@@ -187,6 +187,15 @@ int do_validate(const Context& ctx, const ValidateArgs& a) {
   std::vector<profiles::EngineFigures> engines = {
       {"local profile", *measured, true},
       {"shareable profile", decide::estimates_from_profile(shareable), false}};
+  // The same device classified plainly at each granularity of the ladder: what the classes cost
+  // decisions before k-anonymity generalises them.
+  const auto device = profiles::device_figures(local);
+  const auto tiers = profiles::tier_figures(local);
+  for (const auto& g : profiles::buckets().ladder)
+    engines.push_back({"shareable classes at " + g,
+                       decide::estimates_from_profile(
+                           profiles::classify(device, tiers, profiles::buckets().granularity(g))),
+                       false});
   json out = json::array();
   bool broken = false;
   for (const auto& e : engines) {
