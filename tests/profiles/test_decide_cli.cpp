@@ -93,7 +93,8 @@ TEST(DecideCli, ValidateDecisionsReportsBothProfiles) {
   const auto r = run_tierbench("--db " + f.db + " --json validate-decisions");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json out = json::parse(r.out);
-  ASSERT_EQ(out.size(), 2u);
+  // The local profile, the shareable one, and the classes at every granularity of the ladder.
+  ASSERT_EQ(out.size(), 2 + buckets().ladder.size());
   const json& grid = decide_scenario_grid();
   const std::size_t per_config = grid["networks"].size() * grid["objectives_ms"].size() *
                                  grid["delays"].size() * grid["cache_states"].size() *
@@ -112,7 +113,7 @@ TEST(DecideCli, ValidateDecisionsReportsBothProfiles) {
     EXPECT_EQ(kinds, e["scenarios"]);
     EXPECT_LE(e["contested"]["scenarios"], e["scenarios"]);
     EXPECT_GT(e["contested"]["scenarios"], 0);  // some decisions are not forced by a constraint
-    EXPECT_GT(e["oracle_kinds"]["none"], 0);     // offline with nothing cached
+    EXPECT_GT(e["oracle_kinds"]["none"], 0);    // offline with nothing cached
   }
   // The local profile's figures are the measured ones here: on the device the engine and the
   // oracle see the same figures, so offline and private scenarios always agree.
