@@ -384,5 +384,29 @@ TEST_F(Report, OneRunWithoutComparison) {
   EXPECT_EQ(bad.error().message, "unknown run id 999");
 }
 
+// A store without a probe: the device section says so, rooflines have no roof, the profile is
+// absent with the reason, and the page is still well formed.
+TEST(ReportWithoutProbe, SaysWhatIsMissing) {
+  test::TempDir dir;
+  auto store = std::move(Store::open((dir.path() / "r.db").string()).value());
+  auto doc = io::read_results_file(test::report_data("base.results.json"));
+  ASSERT_TRUE(doc.ok());
+  const auto run = io::import_run(*store, *doc);
+  ASSERT_TRUE(run.ok());
+  auto r = reports::build_report(*store, {run.value(), std::nullopt});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE((*r)["device"]["available"].get<bool>());
+  EXPECT_FALSE((*r)["profile"]["available"].get<bool>());
+  EXPECT_NE((*r)["profile"]["why"].get<std::string>().find("no probe"), std::string::npos);
+  for (const auto& ch : (*r)["roofline"]) {
+    EXPECT_TRUE(ch["compute_ceiling"]["value"].is_null());
+    EXPECT_FALSE(ch["device_is_cpu"].get<bool>() && ch["backend"] != "onednn");
+  }
+  const std::string html = reports::render_html(*r);
+  EXPECT_EQ(well_formed(html), "");
+  EXPECT_NE(html.find("No probed ceiling applies"), std::string::npos);
+  EXPECT_NE(reports::render_markdown(*r).find("Roof: compute not probed"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tb
