@@ -117,20 +117,36 @@ Placement remote_placement(const Inputs& in, const Variant& v, const Remote& r,
   return p;
 }
 
-// The running sums of the device's per-layer latencies: prefix[i] = layers 0 .. i-1.
-std::vector<double> prefix_ms(const ModelEstimate& le) {
-  std::vector<double> prefix(le.layers.size() + 1, 0);
-  for (std::size_t i = 0; i < le.layers.size(); ++i)
-    prefix[i + 1] = prefix[i] + le.layers[i].latency_ms;
-  return prefix;
+// What each split point costs in inference: device_ms[k] for layers 0..k on the device,
+// remote_ms[k] for the layers after k at the site. The site's per-layer latencies are its own
+// when its figures have the same layers, else the device's shares of its whole-model latency.
+struct SplitCurve {
+  std::vector<double> device_ms, remote_ms;
+};
+
+std::vector<double> shares(const ModelEstimate& e) {  // cumulative, through layer k
+  std::vector<double> c(e.layers.size(), 0);
+  double sum = 0;
+  for (std::size_t i = 0; i < e.layers.size(); ++i) c[i] = sum += e.layers[i].latency_ms;
+  for (auto& x : c) x = sum > 0 ? x / sum : 0;
+  return c;
 }
 
-// The first after+1 layers of `le` on the device, the rest at the site; the site's per-layer
-// latencies are the device's shares scaled to the site's whole-model figure.
+SplitCurve split_curve(const ModelEstimate& le, const ModelEstimate& re) {
+  const std::vector<double> dev = shares(le);
+  const std::vector<double> rem = re.layers.size() == le.layers.size() ? shares(re) : dev;
+  SplitCurve c;
+  for (std::size_t k = 0; k < dev.size(); ++k) {
+    c.device_ms.push_back(le.latency_ms * dev[k]);
+    c.remote_ms.push_back(re.latency_ms * (1 - rem[k]));
+  }
+  return c;
+}
+
+// The first after+1 layers of `le` on the device, the rest at the site.
 Placement split_at(const Inputs& in, const Variant& v, const ModelEstimate& le, const Remote& r,
-                   const ModelEstimate& re, int after, const std::vector<double>& prefix) {
+                   int after, const SplitCurve& curve) {
   const auto k = static_cast<std::size_t>(after);
-  const double share = prefix.back() > 0 ? prefix[k + 1] / prefix.back() : 0;
   Placement p;
   p.target = r.name;
   p.kind = "split";
@@ -142,8 +158,8 @@ Placement split_at(const Inputs& in, const Variant& v, const ModelEstimate& le, 
   s.after = after;
   s.layer = le.layers[k].name;
   s.bytes = le.layers[k].output_bytes;
-  s.device_ms = le.latency_ms * share;
-  s.remote_ms = re.latency_ms * (1 - share);
+  s.device_ms = curve.device_ms[k];
+  s.remote_ms = curve.remote_ms[k];
   p.latency.inference_ms = s.device_ms + s.remote_ms;
   p.latency.queueing_ms = r.queue_ms;
   p.latency.transfer_ms = transfer_ms(in, r, static_cast<double>(s.bytes));
@@ -164,20 +180,17 @@ void explain_split(const Inputs& in, const ModelEstimate& le, Placement& p) {
 std::optional<Placement> best_split(const Inputs& in, const Variant& v, const ModelEstimate& le,
                                     const Remote& r, const ModelEstimate& re) {
   if (le.layers.size() < 2) return std::nullopt;
-  const std::vector<double> prefix = prefix_ms(le);
-  // Only the device share, the remote share and the activation bytes vary with the split point.
-  const double scale = prefix.back() > 0 ? 1 / prefix.back() : 0;
+  const SplitCurve curve = split_curve(le, re);
+  // Only the two sides' inference and the activation bytes vary with the split point.
   int best_k = -1;
   double best_ms = std::numeric_limits<double>::infinity();
   for (int k = 0; k + 1 < static_cast<int>(le.layers.size()); ++k) {
-    const double share = prefix[static_cast<std::size_t>(k) + 1] * scale;
-    const double ms =
-        le.latency_ms * share + re.latency_ms * (1 - share) +
-        wire_ms(static_cast<double>(le.layers[static_cast<std::size_t>(k)].output_bytes),
-                in.network.up_mbps);
+    const auto i = static_cast<std::size_t>(k);
+    const double ms = curve.device_ms[i] + curve.remote_ms[i] +
+                      wire_ms(static_cast<double>(le.layers[i].output_bytes), in.network.up_mbps);
     if (ms < best_ms) best_ms = ms, best_k = k;
   }
-  Placement best = split_at(in, v, le, r, re, best_k, prefix);
+  Placement best = split_at(in, v, le, r, best_k, curve);
   const double whole_local = local_placement(in, v, le).latency.total();
   const double whole_remote = remote_placement(in, v, r, re).latency.total();
   if (best.latency.total() >= std::min(whole_local, whole_remote)) return std::nullopt;
@@ -379,7 +392,7 @@ std::optional<Placement> price_split(const Inputs& in, const Placement& choice) 
   }
   if (!le) return std::nullopt;
   const int after = std::min(choice.split->after, static_cast<int>(le->layers.size()) - 2);
-  Placement p = split_at(in, *v, *le, *r, *re, after, prefix_ms(*le));
+  Placement p = split_at(in, *v, *le, *r, after, split_curve(*le, *re));
   explain_split(in, *le, p);
   finish(in, p);
   return p;

@@ -244,6 +244,25 @@ TEST(Decide, PriceKeepsTheChosenSplitPoint) {
   EXPECT_FALSE(price(parse_request(req), d.ranked[0]).has_value());
 }
 
+// With the site's own per-layer figures (same layers), the split uses them instead of the
+// device's shares: the site's 20 ms are mostly its last layer here.
+TEST(Decide, SplitUsesTheSitesOwnLayersWhenGiven) {
+  json req;
+  for (const auto& s : test::hand_checked_scenarios())
+    if (s["name"] == "slow-uplink-split") req = s["request"];
+  ASSERT_FALSE(req.is_null());
+  req["remotes"][0]["estimates"][0]["layers"] = {
+      {{"name", "conv1"}, {"latency_ms", 1}, {"output_bytes", 800000}},
+      {{"name", "conv2"}, {"latency_ms", 1}, {"output_bytes", 200000}},
+      {{"name", "conv3"}, {"latency_ms", 1}, {"output_bytes", 5000}},
+      {{"name", "fc"}, {"latency_ms", 17}, {"output_bytes", 4000}}};
+  const Decision d = decide(parse_request(req));
+  ASSERT_EQ(d.ranked[0].kind, "split");
+  EXPECT_EQ(d.ranked[0].split->after, 2);
+  EXPECT_NEAR(d.ranked[0].split->remote_ms, 17, 1e-9);  // not a quarter of 20 ms
+  EXPECT_NEAR(d.ranked[0].latency.total(), 600 + 17 + 40 + 25 + 3.2, 1e-9);
+}
+
 TEST(Decide, CAbiReportsBadInputNamingTheField) {
   const json doc = hand_checked();
   json req = doc["scenarios"][0]["request"];
