@@ -54,9 +54,11 @@ std::string human_bytes(double b) {
   return s;
 }
 
-// Output tolerance of a whole graph: per-dtype kernel tolerances grow through dozens of layers
-// (f32 summation order), and bf16 / int8 graphs re-round activations between layers, so that one
-// rounding flip moves later values by a quantisation step.
+}  // namespace
+
+// Per-dtype kernel tolerances grow through dozens of layers (f32 summation order), and bf16 /
+// int8 graphs re-round activations between layers, so that one rounding flip moves later values
+// by a quantisation step.
 double graph_rtol(DType dt) {
   switch (dt) {
     case DType::f32:
@@ -67,6 +69,8 @@ double graph_rtol(DType dt) {
       return 5e-2;
   }
 }
+
+namespace {
 
 nlohmann::json details_json(const std::vector<std::pair<std::string, double>>& d) {
   nlohmann::json j = nlohmann::json::object();

@@ -61,6 +61,10 @@ struct WorkloadSuite {
 const std::vector<WorkloadSuite>& workload_suites();
 const WorkloadSuite* find_workload_suite(std::string_view name);
 
+// Output tolerance of a whole graph against the reference, per dtype (relative, see validate.h):
+// kernel tolerances grow through dozens of layers, and bf16 / int8 graphs re-round activations.
+double graph_rtol(DType dt);
+
 // Bytes from /proc/meminfo MemAvailable (0 when unreadable).
 std::uint64_t mem_available_bytes();
 

@@ -7,6 +7,8 @@
 
 #include <fmt/core.h>
 
+#include "calibrate.h"
+#include "predictor.h"
 #include "privacy.h"
 #include "profiles.h"
 
@@ -234,7 +236,7 @@ json tier_entry(const ResultRecord& r, const json& ceilings, double too_slow_ms)
   const double bytes = wb >= 0 ? wb + num(figs, "peak_activation_bytes", 0) : -1;
   e["bytes_per_inference"] = bytes >= 0 ? json(bytes) : json();
   if (macs > 0 && bytes >= 0 && peak > 0 && bw > 0 && r.median_s && *r.median_s > 0) {
-    const double roof = std::max(2 * macs / (peak * 1e9), bytes / (bw * 1e9));
+    const double roof = roofline_s(2 * macs, bytes, peak, bw);
     e["roofline_s"] = roof;
     e["efficiency"] = roof / *r.median_s;
   }
@@ -253,7 +255,7 @@ Result<Profiles> build_profiles(Store& store, const ProfileOptions& opts) {
 
   Profiles out;
   json local = {
-      {"schema", "tierbench.profile.local"}, {"version", 1}, {"created_utc", utc_now_iso8601()}};
+      {"schema", "tierbench.profile.local"}, {"version", 2}, {"created_utc", utc_now_iso8601()}};
   local["ceilings"] = ceilings_from_probe(p);
   for (auto& [k, c] : local["ceilings"].items()) {
     (void)k;
@@ -343,6 +345,10 @@ Result<Profiles> build_profiles(Store& store, const ProfileOptions& opts) {
       {"workload_run_ids", std::vector<std::int64_t>(workload_runs.rbegin(), workload_runs.rend())},
       {"kernel_run_ids", std::vector<std::int64_t>(kernel_runs.rbegin(), kernel_runs.rend())},
       {"compute_remeasured", opts.compute_override != nullptr}};
+
+  // The predictor's calibration of this device, when 'tierbench calibrate' stored one.
+  local["calibration"] = nullptr;
+  if (auto cal = load_calibration(store, ""); cal) local["calibration"] = to_json(*cal);
 
   const DeviceFigures self_device = device_figures(local);
   const std::vector<TierFigures> self_tiers = tier_figures(local);

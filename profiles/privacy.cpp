@@ -4,8 +4,11 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
 
 #include <fmt/core.h>
+
+#include "predictor.h"
 
 namespace tb::profiles {
 
@@ -47,6 +50,26 @@ std::pair<double, int> entropy(const std::vector<Flat>& rows, const std::vector<
     k = std::min(k, c);
   }
   return {h, k};
+}
+
+// The predictor's projection of a workload onto a catalogue device, when the calibration has
+// its backend and dtype (memory feasibility stays with the measured figure).
+std::optional<ModelEstimate> predicted(const std::optional<Calibration>& cal,
+                                       const std::string& workload, const std::string& backend,
+                                       const CatalogueDevice& d) {
+  if (!cal) return std::nullopt;
+  auto w = workloads::parse_workload(workload);
+  if (!w || !cal->find(backend, w->dtype)) return std::nullopt;
+  workloads::BuildOptions bo;
+  bo.variant = w->variant;
+  auto g = workloads::build_tier(w->tier, w->dtype, bo);
+  if (!g) return std::nullopt;
+  PredictOptions o;
+  o.target =
+      DeviceSpec{d.f32_gflops, d.f16_gflops, d.int8_gops, d.bandwidth_gbps, d.storage_gbps, 0};
+  ModelEstimate e = predict(*g, *cal, backend, o);
+  if (!e.feasible || e.latency_ms <= 0) return std::nullopt;
+  return e;
 }
 
 }  // namespace
@@ -152,6 +175,9 @@ Projection project(const json& local, const CatalogueDevice& d) {
   p.device.storage_gbps = d.storage_gbps;
   p.device.accelerator = d.accelerator;
 
+  std::optional<Calibration> cal;
+  if (local.contains("calibration") && local["calibration"].is_object())
+    if (auto c = calibration_from_json(local["calibration"]); c) cal = std::move(*c);
   // The best local entry per workload, and the median efficiency for tiers without one.
   std::map<std::string, const json*> best;
   std::vector<double> effs;
@@ -185,11 +211,20 @@ Projection project(const json& local, const CatalogueDevice& d) {
       continue;
     }
     const std::string dtype = t.value("dtype", "f32");
+    // With a calibration of this tier's backend and dtype: the predictor's projection.
+    if (const auto e = predicted(cal, w, t.value("backend", ""), d)) {
+      f.latency_ms = e->latency_ms;
+      f.feasibility = f.latency_ms >= b.too_slow_ms ? "too-slow" : "runs";
+      f.cold_start_ms =
+          e->read_ms + e->compile_ms + e->upload_ms + e->latency_ms + e->first_inference_ms;
+      p.tiers.push_back(f);
+      continue;
+    }
     double peak = d.f32_gflops;
     if ((dtype == "int8" || dtype == "s8") && d.int8_gops > 0) peak = d.int8_gops;
     if ((dtype == "bf16" || dtype == "f16") && d.f16_gflops > 0) peak = d.f16_gflops;
     const double eff = v(t, "efficiency") > 0 ? v(t, "efficiency") : median_eff;
-    const double roof = std::max(2 * macs / (peak * 1e9), bytes / (d.bandwidth_gbps * 1e9));
+    const double roof = roofline_s(2 * macs, bytes, peak, d.bandwidth_gbps);
     const double lat_s = roof / eff;
     f.latency_ms = lat_s * 1e3;
     f.feasibility = f.latency_ms >= b.too_slow_ms ? "too-slow" : "runs";

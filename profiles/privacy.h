@@ -44,10 +44,13 @@ struct CatalogueDevice {
 Result<std::vector<CatalogueDevice>> parse_catalogue(std::string_view json_text);
 const std::vector<CatalogueDevice>& builtin_catalogue();  // data/devices.json
 
-// A catalogue device's figures, projected from the local profile: per tier, the roofline time
-// on the device's specifications divided by the efficiency this device measured for that tier
-// (the median efficiency when this device did not run it); feasibility from the memory need
-// (data/buckets.json fit_fraction) and the too-slow threshold.
+// A catalogue device's figures, projected from the local profile: per tier, the predictor's
+// projection (predictor.h: every layer at the efficiency its op class reached here, on the
+// device's roofline) when the local profile carries a calibration of the tier's backend and
+// dtype; otherwise the roofline time on the device's specifications divided by the efficiency
+// this device measured for that tier end to end (the median efficiency when this device did not
+// run it). Feasibility from the memory need (data/buckets.json fit_fraction) and the too-slow
+// threshold.
 struct Projection {
   DeviceFigures device;
   std::vector<TierFigures> tiers;

@@ -37,6 +37,9 @@ void add_run_command(CLI::App& app, Context& ctx, Action& action);
 void add_decide_commands(CLI::App& app, Context& ctx,
                          Action& action);  // decide, validate-decisions
 void add_export_model_command(CLI::App& app, Context& ctx, Action& action);  // ONNX
+void add_calibrate_command(CLI::App& app, Context& ctx, Action& action);     // the predictor
+void add_predict_command(CLI::App& app, Context& ctx, Action& action);
+void add_validate_predictor_command(CLI::App& app, Context& ctx, Action& action);
 void add_compare_commands(CLI::App& app, Context& ctx,
                           Action& action);  // compare, export, import, baseline
 void add_report_command(CLI::App& app, Context& ctx, Action& action);  // HTML, Markdown, JSON

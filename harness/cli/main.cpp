@@ -85,6 +85,9 @@ int main(int argc, char** argv) {
   add_privacy_command(app, ctx, action);
   add_export_model_command(app, ctx, action);
   add_decide_commands(app, ctx, action);
+  add_calibrate_command(app, ctx, action);
+  add_predict_command(app, ctx, action);
+  add_validate_predictor_command(app, ctx, action);
 
   // The first word that is not a global option must name a command: say so plainly, instead of
   // CLI11's "a subcommand is required".

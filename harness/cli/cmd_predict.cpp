@@ -1,0 +1,273 @@
+// tierbench calibrate / predict / validate-predictor: the predictor (profiles/predictor.h) on this
+// device. calibrate measures kernel micro-benchmarks into the store; predict estimates a tier
+// from the stored calibration without running it; validate-predictor calibrates and runs tiers
+// end to end in each configuration (threads, oneDNN ISA cap, backend) and reports the errors.
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <iostream>
+#include <map>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "calibrate.h"
+#include "decide.h"
+#include "cli.h"
+#include "environment.h"
+#include "kernels.h"
+#include "predictor.h"
+#include "privacy.h"
+#include "store.h"
+#include "version.h"
+#include "workloads.h"
+
+extern char** environ;
+
+namespace tb::cli {
+
+namespace {
+
+using json = nlohmann::json;
+using profiles::Calibration;
+using profiles::ModelEstimate;
+
+Result<std::unique_ptr<Store>> open_store(const Context& ctx) {
+  return Store::open(ctx.db_path.empty() ? Store::default_path() : ctx.db_path);
+}
+
+json run_env() {
+  env::EnvironmentInputs ein;
+  ein.git_commit = git_commit();
+  ein.git_dirty = git_dirty();
+  ein.compiler_flags = cxx_flags();
+  ein.build_type = build_type();
+  json env = env::capture_environment(ein);
+  env["tierbench"] = version_string();
+  return env;
+}
+
+// "tier", "tier:variant" or "tier:variant:dtype" (+ --dtype) -> a checked workload name.
+Result<workloads::WorkloadName> resolve_workload(const std::string& w, const std::string& dtype) {
+  const auto n = std::count(w.begin(), w.end(), ':');
+  const std::string tier = w.substr(0, w.find(':'));
+  const auto* t = workloads::find_tier(tier);
+  if (!t) return make_error("unknown tier '" + tier + "' (valid: " + workloads::tier_names() + ")");
+  if (n >= 2) {
+    if (!dtype.empty()) return make_error("--dtype given twice: in the workload and as --dtype");
+    return workloads::parse_workload(w);
+  }
+  const std::string variant = n == 1 ? w.substr(w.find(':') + 1) : t->variants.front();
+  return workloads::parse_workload(tier + ":" + variant + ":" +
+                                   (dtype.empty() ? t->dtypes.front() : dtype));
+}
+
+std::string ms(double v) {
+  return v < 0 ? "-" : v < 10 ? fmt::format("{:.2f}", v) : fmt::format("{:.1f}", v);
+}
+
+void print_calibration(const Calibration& c) {
+  std::cout << fmt::format("calibration {} ({}), storage read {:.2f} GB/s\n", c.label,
+                           c.created_utc, c.storage_read_gbps);
+  std::cout << fmt::format("{:<8} {:<5} {:<10} {:>3} {:>11} {:>11} {:>9}\n", "backend", "dtype",
+                           "class", "pts", "node ms", "eff median", "compile");
+  for (const auto& e : c.entries) {
+    std::map<std::string, std::vector<const profiles::OpPoint*>> by;
+    for (const auto& p : e.points) by[p.op_class].push_back(&p);
+    for (const auto& [cls, pts] : by) {
+      double lo = 1e30, hi = 0, comp = 0;
+      std::vector<double> eff;
+      for (const auto* p : pts) {
+        lo = std::min(lo, p->node_s), hi = std::max(hi, p->node_s), comp += p->compile_s;
+        if (p->efficiency > 0) eff.push_back(p->efficiency);
+      }
+      std::sort(eff.begin(), eff.end());
+      std::cout << fmt::format(
+          "{:<8} {:<5} {:<10} {:>3} {:>11} {:>11} {:>8.1f}ms\n", e.backend, e.dtype, cls,
+          pts.size(), ms(lo * 1e3) + "-" + ms(hi * 1e3),
+          eff.empty() ? "-" : fmt::format("{:.1f}%", 100 * eff[eff.size() / 2]),
+          comp / static_cast<double>(pts.size()) * 1e3);
+    }
+    std::cout << fmt::format(
+        "{:<8} {:<5} graph run {:.3f} ms, transfer {:.1f} GB/s, host ops {:.1f} GB/s, upload "
+        "{:.1f} GB/s, first/steady {:.2f}, int8 epilogue {}\n",
+        e.backend, e.dtype, e.graph_s * 1e3, e.transfer_gbps, e.host_gbps, e.upload_gbps,
+        e.first_ratio, e.fuses_int8_epilogue ? "fused" : "on the host");
+  }
+}
+
+// --- calibrate ---------------------------------------------------------------------------------
+
+struct CalibrateArgs {
+  profiles::CalibrateOptions o;
+  std::vector<std::string> dtypes;
+};
+
+int run_calibrate(const Context& ctx, CalibrateArgs& a) {
+  if (!a.dtypes.empty()) a.o.dtypes = a.dtypes;
+  for (const auto& d : a.o.dtypes)
+    if (!workloads::parse_tier_dtype(d))
+      return usage_error("--dtype: unknown dtype '" + d + "' (valid: f32, bf16, int8)");
+  std::vector<std::string> names;
+  for (auto& b : make_backends()) names.emplace_back(b->name());
+  for (const auto& b : a.o.backends)
+    if (std::find(names.begin(), names.end(), b) == names.end() || b == "reference")
+      return usage_error("--backend: '" + b +
+                         "' is not a backend to calibrate (valid: onednn, "
+                         "opencl, vulkan)");
+  auto store = open_store(ctx);
+  if (!store) return usage_error(store.error().message);
+  auto run_id = (*store)->begin_run(ctx.command_line, git_commit(), run_env());
+  if (!run_id) return usage_error(run_id.error().message);
+  if (!ctx.json)
+    a.o.progress = [](const std::string& s) {
+      if (isatty(2)) std::cerr << "\r\033[K" << s << std::flush;
+    };
+  auto cal = profiles::calibrate(**store, *run_id, a.o);
+  if (!ctx.json && isatty(2)) std::cerr << "\r\033[K";
+  (void)(*store)->finish_run(*run_id, cal ? "ok" : "failed");
+  if (!cal) {
+    std::cerr << "tierbench: calibrate: " << cal.error().message << "\n";
+    return kJobFailed;
+  }
+  if (cal->entries.empty()) {
+    std::cerr << "tierbench: calibrate: no backend could be calibrated (see 'tierbench list')\n";
+    return kJobFailed;
+  }
+  if (ctx.json) {
+    std::cout << profiles::to_json(*cal).dump(1) << "\n";
+  } else {
+    print_calibration(*cal);
+    std::cout << fmt::format("stored as run {} and calibration '{}' in {}\n", *run_id, cal->label,
+                             (*store)->path());
+  }
+  return kOk;
+}
+
+// --- predict -----------------------------------------------------------------------------------
+
+struct PredictArgs {
+  std::string workload, dtype, label, device;
+  std::vector<std::string> backends;
+  int threads = 0;
+  bool threads_set = false, layers = false;
+};
+
+const profiles::CatalogueDevice* find_device(const std::string& name) {
+  std::string want = name;
+  std::transform(want.begin(), want.end(), want.begin(), ::tolower);
+  for (const auto& d : profiles::builtin_catalogue()) {
+    std::string n = d.name;
+    std::transform(n.begin(), n.end(), n.begin(), ::tolower);
+    if (n.find(want) != std::string::npos) return &d;
+  }
+  return nullptr;
+}
+
+profiles::DeviceSpec spec_of(const profiles::CatalogueDevice& d) {
+  return {d.f32_gflops, d.f16_gflops, d.int8_gops, d.bandwidth_gbps, d.storage_gbps, d.memory_gib};
+}
+
+int run_predict(const Context& ctx, const PredictArgs& a) {
+  auto w = resolve_workload(a.workload, a.dtype);
+  if (!w) return usage_error("--workload: " + w.error().message);
+  workloads::BuildOptions bo;
+  bo.variant = w->variant;
+  auto g = workloads::build_tier(w->tier, w->dtype, bo);
+  if (!g) return usage_error("--workload: " + g.error().message);
+  const profiles::CatalogueDevice* dev = nullptr;
+  if (!a.device.empty() && !(dev = find_device(a.device)))
+    return usage_error("--device: no catalogue device matches '" + a.device +
+                       "' (see profiles/data/devices.json)");
+  auto store = open_store(ctx);
+  if (!store) return usage_error(store.error().message);
+  const std::string label = !a.label.empty() ? a.label
+                            : a.threads_set  ? profiles::configuration_label(a.threads)
+                                             : "";
+  auto cal = profiles::load_calibration(**store, label);
+  if (!cal) return usage_error(cal.error().message);
+
+  std::vector<std::string> backends = a.backends;
+  if (backends.empty())
+    for (const auto& e : cal->entries)
+      if (std::find(backends.begin(), backends.end(), e.backend) == backends.end())
+        backends.push_back(e.backend);
+  auto all = make_backends();
+  std::vector<ModelEstimate> out;
+  for (const auto& name : backends) {
+    profiles::PredictOptions po;
+    if (dev) po.target = spec_of(*dev);
+    for (auto& b : all)
+      if (b->name() == name && !dev && b->availability().available)
+        po.supports = [bp = b.get()](const Problem& p) { return bp->supports(p, 0).supported; };
+    out.push_back(profiles::predict(*g, *cal, name, po));
+  }
+  if (ctx.json) {
+    json j = json::array();
+    for (const auto& e : out) j.push_back(decide::to_json(e));
+    std::cout << j.dump(1) << "\n";
+    return kOk;
+  }
+  std::cout << fmt::format("{} from calibration {}{}\n", w->str(), cal->label,
+                           dev ? " projected onto " + dev->name : "");
+  std::cout << fmt::format("{:<8} {:>10} {:>9} {:>9} {:>9} {:>9} {:>10} {:>9}  {}\n", "backend",
+                           "latency ms", "read", "compile", "upload", "first+", "peak MiB",
+                           "weights", "");
+  for (const auto& e : out)
+    std::cout << fmt::format(
+        "{:<8} {:>10} {:>9} {:>9} {:>9} {:>9} {:>10.1f} {:>9.1f}  {}\n", e.backend,
+        ms(e.latency_ms), ms(e.read_ms), ms(e.compile_ms), ms(e.upload_ms),
+        ms(e.first_inference_ms), static_cast<double>(e.peak_memory_bytes) / 1048576.0,
+        static_cast<double>(e.weight_bytes) / 1048576.0, e.feasible ? "" : e.why);
+  if (a.layers)
+    for (const auto& e : out) {
+      std::cout << "\n" << e.backend << ": per layer (ms, output bytes)\n";
+      for (const auto& l : e.layers)
+        std::cout << fmt::format("  {:<48} {:>9.3f} {:>10}\n", l.name, l.latency_ms,
+                                 l.output_bytes);
+    }
+  return kOk;
+}
+
+}  // namespace
+
+void add_calibrate_command(CLI::App& app, Context& ctx, Action& action) {
+  auto a = std::make_shared<CalibrateArgs>();
+  auto* cmd = app.add_subcommand(
+      "calibrate",
+      "Calibrate the predictor: op classes at representative shapes as device-graph chains per "
+      "backend and dtype, overheads, compile, upload and storage throughput (a few minutes)");
+  cmd->add_option("-b,--backend", a->o.backends, "Backends (default: every available one)");
+  cmd->add_option("--dtype", a->dtypes, "Data types: f32, bf16, int8 (default: all three)");
+  cmd->add_option("--threads", a->o.threads, "CPU threads (0: all)")->check(kNonNegative);
+  cmd->add_option("--max-time", a->o.sample_s, "Sampling budget per chain, seconds")
+      ->check(kPositive);
+  cmd->add_flag("--quick", a->o.quick, "One shape per op class (coarser, faster)");
+  cmd->callback([&ctx, &action, a] { action = [&ctx, a] { return run_calibrate(ctx, *a); }; });
+}
+
+void add_predict_command(CLI::App& app, Context& ctx, Action& action) {
+  auto a = std::make_shared<PredictArgs>();
+  auto* cmd = app.add_subcommand(
+      "predict",
+      "Predict a tier's latency, cold start and peak memory from the stored calibration, "
+      "without running it (--device: projected onto a catalogue device)");
+  cmd->add_option("-w,--workload", a->workload, "tier, tier:variant or tier:variant:dtype")
+      ->required();
+  cmd->add_option("--dtype", a->dtype, "f32, bf16 or int8 (default: the tier's first)");
+  cmd->add_option("-b,--backend", a->backends, "Backends (default: every calibrated one)");
+  auto* th = cmd->add_option("--threads", a->threads, "The calibration of this thread count")
+                 ->check(kNonNegative);
+  cmd->add_option("--calibration", a->label, "A stored calibration label, e.g. threads=1");
+  cmd->add_option("--device", a->device, "Project onto a catalogue device (name substring)");
+  cmd->add_flag("--layers", a->layers, "Per-layer latency and output bytes (split points)");
+  cmd->callback([&ctx, &action, a, th] {
+    a->threads_set = th->count() > 0;
+    action = [&ctx, a] { return run_predict(ctx, *a); };
+  });
+}
+
+}  // namespace tb::cli

@@ -1,0 +1,315 @@
+// tierbench validate-predictor: in each configuration this machine can make (oneDNN on 1 and 2
+// threads, oneDNN capped at AVX2, each other backend), calibrate on kernel micro-benchmarks only
+// (a child 'tierbench calibrate'), run the tiers end to end (a child 'tierbench run'), predict
+// every measured tier from that configuration's calibration, and report the share of tier
+// latencies within 5, 10 and 20% and the median error per configuration, backend, dtype and
+// tier. No tier measurement enters any prediction, so every configuration is held out of its own
+// calibration by construction; the transfer table predicts each configuration from another
+// configuration's calibration of the same backend (leave-one-configuration-out).
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <iostream>
+#include <map>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "calibrate.h"
+#include "cli.h"
+#include "kernels.h"
+#include "predictor.h"
+#include "store.h"
+#include "workloads.h"
+
+extern char** environ;
+
+namespace tb::cli {
+
+namespace {
+
+using json = nlohmann::json;
+
+struct Config {
+  std::string name, backend, isa;
+  int threads = 0;
+};
+
+const std::vector<Config>& all_configs() {
+  static const std::vector<Config> c = {{"onednn-t1", "onednn", "", 1},
+                                        {"onednn-t2", "onednn", "", 2},
+                                        {"onednn-t2-avx2", "onednn", "AVX2", 2},
+                                        {"opencl", "opencl", "", 0},
+                                        {"vulkan", "vulkan", "", 0}};
+  return c;
+}
+
+struct ValidateArgs {
+  std::vector<std::string> configs, workloads;
+  bool from_store = false, quick = false;
+  double max_time = 0.2;
+};
+
+// Runs this executable with args, ONEDNN_MAX_CPU_ISA set to isa (unset when empty); its exit code,
+// or -1 when it did not exit normally.
+int spawn_self(const std::vector<std::string>& args, const std::string& isa) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e)
+    if (std::strncmp(*e, "ONEDNN_MAX_CPU_ISA=", 19) != 0) env.emplace_back(*e);
+  if (!isa.empty()) env.push_back("ONEDNN_MAX_CPU_ISA=" + isa);
+  std::vector<std::string> a = args;
+  std::vector<char*> argv, envp;
+  for (auto& x : a) argv.push_back(x.data());
+  argv.push_back(nullptr);
+  for (auto& x : env) envp.push_back(x.data());
+  envp.push_back(nullptr);
+  pid_t pid = 0;
+  if (posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), envp.data()) != 0)
+    return -1;
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
+
+// Calibrates and runs the tiers of one configuration; stores where to find both.
+Result<void> measure(const Context& ctx, Store& store, const Config& c, const ValidateArgs& a,
+                     const std::vector<std::string>& dtypes) {
+  const std::string db = store.path();
+  std::vector<std::string> cal = {ctx.argv0,    "--db",
+                                  db,           "calibrate",
+                                  "--backend",  c.backend,
+                                  "--threads",  std::to_string(c.threads),
+                                  "--max-time", fmt::format("{}", a.max_time)};
+  for (const auto& d : dtypes) cal.insert(cal.end(), {"--dtype", d});
+  if (a.quick) cal.push_back("--quick");
+  std::cerr << fmt::format("{}: calibrating\n", c.name);
+  if (const int rc = spawn_self(cal, c.isa); rc != 0)
+    return make_error(c.name + ": calibrate exited with " + std::to_string(rc));
+  auto label = store.get("calibration", "latest");
+  if (!label || !label->has_value()) return make_error(c.name + ": no calibration stored");
+  auto snapshot = store.get("calibration", **label);
+  if (!snapshot || !snapshot->has_value()) return make_error(c.name + ": no calibration stored");
+  std::vector<std::string> run = {ctx.argv0,   "--db",    db,          "run",
+                                  "--backend", c.backend, "--threads", std::to_string(c.threads)};
+  for (const auto& w : a.workloads) run.insert(run.end(), {"--workload", w});
+  std::cerr << fmt::format("{}: running {} tiers end to end\n", c.name, a.workloads.size());
+  if (const int rc = spawn_self(run, c.isa); rc < 0 || rc == kUsage)
+    return make_error(c.name + ": run exited with " + std::to_string(rc));
+  auto run_id = store.latest_run_id();
+  if (!run_id) return run_id.error();
+  const json rec = {{"run_id", *run_id}, {"calibration", json::parse(**snapshot)}};
+  return store.put("validate-predictor", c.name, rec.dump());
+}
+
+struct Row {
+  std::string config, backend, dtype, workload;
+  double measured_ms = 0, predicted_ms = 0;
+  double cold_err = NAN, memory_err = NAN;
+  double err() const { return predicted_ms / measured_ms - 1; }
+};
+
+struct Summary {
+  int n = 0, w5 = 0, w10 = 0, w20 = 0;
+  std::vector<double> abs_err, cold, mem;
+  void add(const Row& r) {
+    const double e = std::abs(r.err());
+    ++n, w5 += e <= 0.05, w10 += e <= 0.10, w20 += e <= 0.20;
+    abs_err.push_back(e);
+    if (!std::isnan(r.cold_err)) cold.push_back(std::abs(r.cold_err));
+    if (!std::isnan(r.memory_err)) mem.push_back(std::abs(r.memory_err));
+  }
+  static double med(std::vector<double> v) {
+    if (v.empty()) return NAN;
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  }
+  json to_json() const {
+    const auto pct = [&](int k) { return n ? 100.0 * k / n : 0.0; };
+    return {{"n", n},
+            {"within_5_pct", pct(w5)},
+            {"within_10_pct", pct(w10)},
+            {"within_20_pct", pct(w20)},
+            {"median_abs_err_pct", 100 * med(abs_err)},
+            {"cold_start_median_abs_err_pct", cold.empty() ? json() : json(100 * med(cold))},
+            {"memory_median_abs_err_pct", mem.empty() ? json() : json(100 * med(mem))}};
+  }
+};
+
+double num(const json& j, const char* k) {
+  return j.is_object() && j.contains(k) && j[k].is_number() ? j[k].get<double>() : NAN;
+}
+
+// Every passed tier of the configuration's run, predicted from calibration `cal`.
+std::vector<Row> rows_of(Store& store, const std::string& config, std::int64_t run_id,
+                         const profiles::Calibration& cal) {
+  std::vector<Row> out;
+  auto res = store.results(run_id);
+  if (!res) return out;
+  for (const auto& r : *res) {
+    if (r.kind != "workload" || (r.status != "passed" && r.status != "mistrusted") || !r.median_s ||
+        *r.median_s <= 0)
+      continue;
+    auto w = workloads::parse_workload(r.name);
+    if (!w) continue;
+    workloads::BuildOptions bo;
+    bo.variant = w->variant;
+    auto g = workloads::build_tier(w->tier, w->dtype, bo);
+    if (!g) continue;
+    const auto e = profiles::predict(*g, cal, r.backend);
+    if (!e.feasible || e.latency_ms <= 0) continue;
+    Row row{config, r.backend, r.dtype, r.name, *r.median_s * 1e3, e.latency_ms};
+    const json load = r.metrics.value("load", json::object());
+    const double cold = num(load, "read_cold_s") + num(load, "prepare_first_s") +
+                        num(load, "upload_s") + num(load, "first_inference_s");
+    const double pcold =
+        e.read_ms + e.compile_ms + e.upload_ms + e.latency_ms + e.first_inference_ms;
+    if (cold > 0) row.cold_err = pcold / (cold * 1e3) - 1;
+    const double mem = num(r.metrics.value("memory", json::object()), "peak_rss_added_bytes");
+    if (mem > 0) row.memory_err = static_cast<double>(e.peak_memory_bytes) / mem - 1;
+    out.push_back(row);
+  }
+  return out;
+}
+
+void print_summary(const std::string& title, const std::map<std::string, Summary>& by) {
+  std::cout << fmt::format("\n{:<40} {:>3} {:>6} {:>6} {:>6} {:>8} {:>8} {:>8}\n", title, "n",
+                           "<=5%", "<=10%", "<=20%", "med err", "cold err", "mem err");
+  for (const auto& [k, s] : by) {
+    const json j = s.to_json();
+    const auto f = [&](const char* key) {
+      return j[key].is_null() ? std::string("-") : fmt::format("{:.1f}%", j[key].get<double>());
+    };
+    std::cout << fmt::format("{:<40} {:>3} {:>6} {:>6} {:>6} {:>8} {:>8} {:>8}\n", k, s.n,
+                             f("within_5_pct"), f("within_10_pct"), f("within_20_pct"),
+                             f("median_abs_err_pct"), f("cold_start_median_abs_err_pct"),
+                             f("memory_median_abs_err_pct"));
+  }
+}
+
+int run_validate(const Context& ctx, ValidateArgs& a) {
+  std::vector<Config> configs;
+  for (const auto& c : all_configs())
+    if (a.configs.empty() ||
+        std::find(a.configs.begin(), a.configs.end(), c.name) != a.configs.end())
+      configs.push_back(c);
+  for (const auto& n : a.configs)
+    if (std::none_of(all_configs().begin(), all_configs().end(),
+                     [&](const Config& c) { return c.name == n; }))
+      return usage_error("--config: unknown configuration '" + n +
+                         "' (valid: onednn-t1, onednn-t2, onednn-t2-avx2, opencl, vulkan)");
+  if (a.workloads.empty())
+    a.workloads = {"person-detect:b1:f32", "person-detect:b1:int8", "mobilenetv2:b1:f32",
+                   "mobilenetv2:b1:int8",  "mobilenetv2:b1:bf16",   "llm-135m:decode:kv128:f32"};
+  std::vector<std::string> dtypes;
+  for (const auto& w : a.workloads) {
+    auto n = workloads::parse_workload(w);
+    if (!n) return usage_error("--workload: " + n.error().message);
+    if (std::find(dtypes.begin(), dtypes.end(), n->dtype) == dtypes.end())
+      dtypes.push_back(n->dtype);
+  }
+  auto store = Store::open(ctx.db_path.empty() ? Store::default_path() : ctx.db_path);
+  if (!store) return usage_error(store.error().message);
+  std::map<std::string, bool> available;
+  for (auto& b : make_backends()) available[std::string(b->name())] = b->availability().available;
+
+  std::map<std::string, std::pair<std::int64_t, profiles::Calibration>> measured;
+  for (const auto& c : configs) {
+    if (!available[c.backend]) {
+      std::cerr << fmt::format("{}: skipped, {} is not available here\n", c.name, c.backend);
+      continue;
+    }
+    if (!a.from_store)
+      if (auto r = measure(ctx, **store, c, a, dtypes); !r) {
+        std::cerr << "tierbench: validate-predictor: " << r.error().message << "\n";
+        continue;
+      }
+    auto rec = (*store)->get("validate-predictor", c.name);
+    if (!rec || !rec->has_value()) {
+      std::cerr << fmt::format("{}: nothing measured yet (run without --from-store)\n", c.name);
+      continue;
+    }
+    const json j = json::parse(**rec);
+    auto cal = profiles::calibration_from_json(j.at("calibration"));
+    if (!cal) return usage_error(cal.error().message);
+    measured[c.name] = {j.at("run_id").get<std::int64_t>(), std::move(*cal)};
+  }
+  if (measured.empty()) return usage_error("no configuration could be measured");
+
+  std::vector<Row> rows;
+  for (const auto& [name, m] : measured) {
+    auto r = rows_of(**store, name, m.first, m.second);
+    rows.insert(rows.end(), r.begin(), r.end());
+  }
+  std::map<std::string, Summary> all, by_config, by_backend, by_dtype, by_tier, transfer;
+  for (const auto& r : rows) {
+    all["all"].add(r), by_config[r.config].add(r), by_backend[r.backend].add(r);
+    by_dtype[r.dtype].add(r), by_tier[r.workload].add(r);
+  }
+  // Leave one configuration out: each configuration's tiers from another one's calibration.
+  for (const auto& [name, m] : measured)
+    for (const auto& [other, o] : measured)
+      if (other != name && o.second.entries.size() && m.second.entries.size() &&
+          o.second.entries[0].backend == m.second.entries[0].backend)
+        for (const auto& r : rows_of(**store, name, m.first, o.second))
+          transfer[name + " from " + other].add(r);
+
+  if (ctx.json) {
+    json j = {{"rows", json::array()}, {"summary", json::object()}};
+    for (const auto& r : rows)
+      j["rows"].push_back({{"config", r.config},
+                           {"backend", r.backend},
+                           {"dtype", r.dtype},
+                           {"workload", r.workload},
+                           {"measured_ms", r.measured_ms},
+                           {"predicted_ms", r.predicted_ms},
+                           {"error_pct", 100 * r.err()}});
+    for (auto [title, by] : {std::pair{"all", &all}, std::pair{"config", &by_config},
+                             std::pair{"backend", &by_backend}, std::pair{"dtype", &by_dtype},
+                             std::pair{"tier", &by_tier}, std::pair{"transfer", &transfer}})
+      for (const auto& [k, s] : *by) j["summary"][title][k] = s.to_json();
+    std::cout << j.dump(1) << "\n";
+    return kOk;
+  }
+  std::cout << fmt::format("{:<16} {:<8} {:<30} {:>10} {:>10} {:>7}\n", "config", "backend", "tier",
+                           "measured", "predicted", "error");
+  for (const auto& r : rows)
+    std::cout << fmt::format("{:<16} {:<8} {:<30} {:>8.2f}ms {:>8.2f}ms {:>+6.1f}%\n", r.config,
+                             r.backend, r.workload, r.measured_ms, r.predicted_ms, 100 * r.err());
+  print_summary("all tiers", all);
+  print_summary("per configuration", by_config);
+  print_summary("per backend", by_backend);
+  print_summary("per dtype", by_dtype);
+  print_summary("per tier", by_tier);
+  if (!transfer.empty()) print_summary("from another configuration's calibration", transfer);
+  const Summary& s = all["all"];
+  std::cout << fmt::format("\ntarget >= 95% within 10%: {:.1f}% ({} of {}) -- {}\n",
+                           s.n ? 100.0 * s.w10 / s.n : 0.0, s.w10, s.n,
+                           s.n && s.w10 >= 0.95 * s.n ? "met" : "NOT met");
+  return kOk;
+}
+
+}  // namespace
+
+void add_validate_predictor_command(CLI::App& app, Context& ctx, Action& action) {
+  auto a = std::make_shared<ValidateArgs>();
+  auto* cmd = app.add_subcommand(
+      "validate-predictor",
+      "Calibrate on kernel benchmarks, run tiers end to end in each configuration (oneDNN 1 and "
+      "2 threads, oneDNN AVX2, OpenCL, Vulkan), and report the prediction errors (~10 minutes)");
+  cmd->add_option("--config", a->configs,
+                  "Configurations: onednn-t1, onednn-t2, onednn-t2-avx2, opencl, vulkan "
+                  "(default: all available)");
+  cmd->add_option("-w,--workload", a->workloads,
+                  "Tiers (tier:variant:dtype; default: 6 tiers of the quick suite, f32/bf16/int8)");
+  cmd->add_option("--max-time", a->max_time, "Calibration sampling per chain, seconds")
+      ->check(kPositive);
+  cmd->add_flag("--quick", a->quick, "Calibrate one shape per op class");
+  cmd->add_flag("--from-store", a->from_store,
+                "Re-analyse the last measurements of each configuration instead of measuring");
+  cmd->callback([&ctx, &action, a] { action = [&ctx, a] { return run_validate(ctx, *a); }; });
+}
+
+}  // namespace tb::cli

@@ -1,0 +1,478 @@
+#include "calibrate.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+
+#include <fmt/core.h>
+
+#include "builder.h"
+#include "executor.h"
+#include "kernels.h"
+#include "profiles.h"
+#include "reference/reference_backend.h"
+#include "stats.h"
+#include "weights.h"
+#include "workload_runner.h"
+
+namespace tb::profiles {
+
+namespace {
+
+using json = nlohmann::json;
+using workloads::Builder;
+using workloads::Executor;
+using workloads::Graph;
+using workloads::Operand;
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+constexpr int kShort = 2, kLong = 6;  // chain lengths: slope = node time, intercept = graph run
+
+// A representative shape of an op class: conv-like {channels, size}; gemm {m, k}; attention
+// {heads, kv heads, queries, keys, head dim}; row {m, n}; eltwise {n}; pool {channels, size}.
+struct Shape {
+  std::string cls;
+  std::int64_t a = 0, b = 0, c = 0, d = 0, e = 0;
+};
+
+// Shapes spanning the regimes the tiers have (tiny person-detect layers to ResNet / BERT / LLM
+// sizes). Quick: one per class.
+std::vector<Shape> shapes(const std::string& dtype, bool quick) {
+  std::vector<Shape> v = {{"conv", 16, 48},
+                          {"conv", 64, 56},
+                          {"conv", 256, 14},
+                          {"conv", 32, 24},
+                          {"pointwise", 16, 48},
+                          {"pointwise", 64, 56},
+                          {"pointwise", 160, 14},
+                          {"pointwise", 512, 7},
+                          {"depthwise", 32, 48},
+                          {"depthwise", 96, 56},
+                          {"depthwise", 384, 14},
+                          {"gemm", 128, 256},
+                          {"gemm", 128, 768},
+                          {"gemm", 64, 2048},
+                          {"gemv", 1, 576},
+                          {"gemv", 1, 2048},
+                          {"gemv", 1, 3072},
+                          {"attention", 9, 3, 1, 128, 64},
+                          {"attention", 9, 3, 1, 1024, 64},
+                          {"attention", 12, 12, 128, 128, 64},
+                          {"row", 1, 576},
+                          {"row", 128, 768},
+                          {"eltwise", 576},
+                          {"eltwise", 200704},
+                          {"pool", 64, 56},
+                          {"embed", 8192, 576}};
+  const bool compute_only = dtype != "f32";  // glue ops (row, eltwise, pool) run in f32
+  std::vector<Shape> out;
+  std::map<std::string, int> seen;
+  for (const auto& s : v) {
+    const bool glue = s.cls == "row" || s.cls == "eltwise" || s.cls == "pool" || s.cls == "embed";
+    if (compute_only && s.cls == "gemv" && s.b > 2048) continue;  // f32: past the caches
+    if (compute_only && (glue || (s.cls == "attention" && dtype == "int8"))) continue;
+    if (quick && seen[s.cls]++ > 0 && s.cls != "eltwise") continue;
+    out.push_back(s);
+  }
+  return out;
+}
+
+std::string shape_name(const Shape& s) {
+  return fmt::format("{}-{}-{}-{}-{}-{}", s.cls, s.a, s.b, s.c, s.d, s.e);
+}
+
+// A chain of `n` identical layers of the shape's class, as the tiers build them.
+Graph chain(const Shape& s, DType dt, int n) {
+  Builder b("calibrate", shape_name(s) + "-L" + std::to_string(n), dt);
+  int x = -1, in = -1;
+  if (s.cls == "conv" || s.cls == "pointwise" || s.cls == "depthwise" || s.cls == "pool") {
+    x = b.input("x", DType::f32, {1, s.b, s.b, s.a});
+  } else if (s.cls == "gemm" || s.cls == "gemv" || s.cls == "row") {
+    x = b.input("x", DType::f32, {s.a, s.b});
+  } else if (s.cls == "embed") {
+    x = b.input("ids", DType::s32, {1});
+  } else if (s.cls == "attention") {
+    x = b.input("q", DType::f32, {s.a, s.c, s.e});
+  } else {
+    x = in = b.input("x", DType::f32, {s.a});
+  }
+  if (s.cls == "embed") in = x;
+  const DType cache = dt == DType::bf16 ? DType::bf16 : DType::f32;
+  const int kc = s.cls == "attention" ? b.state("k", cache, {s.b, s.d, s.e}) : -1;
+  const int vc = s.cls == "attention" ? b.state("v", cache, {s.b, s.d, s.e}) : -1;
+  for (int i = 0; i < n; ++i) {
+    const std::string name = "l" + std::to_string(i);
+    if (s.cls == "conv") x = b.conv(name, x, s.a, 3, 1, 1, 1, Activation::relu);
+    if (s.cls == "pointwise") x = b.conv(name, x, s.a, 1, 1, 0, 1, Activation::relu);
+    if (s.cls == "depthwise") x = b.conv(name, x, s.a, 3, 1, 1, s.a, Activation::relu6);
+    if (s.cls == "gemm" || s.cls == "gemv")
+      x = b.linear(name, x, s.a, s.b, s.b, true, Activation::relu);
+    if (s.cls == "row")
+      x = b.row(name, s.a == 1 ? RowKind::rmsnorm : RowKind::layernorm, x, s.a, s.b);
+    if (s.cls == "eltwise") x = b.binary(name, BinaryKind::add, x, in);
+    if (s.cls == "pool") x = b.pool(name, PoolKind::max, x, 3, 1, 1);
+    if (s.cls == "embed") {  // lookups of one token each in its own table, summed into a chain
+      EmbedDesc d;
+      d.v = s.a, d.d = s.b, d.t = 1;
+      const int w =
+          b.weight(name + ".table", DType::f32, {s.a, s.b}, {workloads::Init::uniform, 0.5, 0});
+      const int y = b.kernel(name, Problem{d, DType::f32, {}}, {Operand::w(w), Operand::v(in)});
+      x = i == 0 ? y : b.binary(name + ".add", BinaryKind::add, x, y);
+    }
+    if (s.cls == "attention") {
+      AttentionDesc d;
+      d.h = s.a, d.kv = s.b, d.q = s.c, d.s = s.d, d.d = s.e, d.causal = s.c == 1;
+      x = b.attention(name, x, kc, vc, d);
+    }
+  }
+  return b.finish(x);
+}
+
+struct Timed {
+  double prepare_s = 0, calibrate_s = 0, upload_s = 0, first_s = 0, median_s = 0;
+  int fused = 0;
+  MemoryStats mem;
+  std::vector<double> samples;
+  Tensor out;
+};
+
+// Loads, prepares, uploads and runs g once (the output), then samples for sample_s when > 0.
+Result<Timed> run_graph(Backend& b, const Graph& g, const std::string& wpath, int threads,
+                        std::uint64_t seed, double sample_s) {
+  auto w = workloads::load_weights(g, wpath, false);
+  if (!w) return w.error();
+  Executor ex(g, std::move(w->tensors), seed);
+  Timed t;
+  auto p = ex.prepare(b, 0, threads);
+  if (!p) return p.error();
+  t.prepare_s = p->seconds;
+  for (const auto& [k, v] : p->details) {
+    if (k == "calibrate_s") t.calibrate_s = v;
+    if (k == "int8_fused_layers") t.fused = static_cast<int>(v);
+  }
+  auto up = ex.upload_weights();
+  if (!up) return up.error();
+  t.upload_s = *up;
+  const Tensor input = Executor::make_input(g, seed);
+  auto first = ex.infer(input);
+  if (!first) return first.error();
+  t.first_s = first->wall_s;
+  t.out = ex.output();
+  t.mem = ex.memory();
+  if (sample_s <= 0) return t;
+  if (auto r = ex.infer(input); !r) return r.error();  // warm-up
+  const auto t0 = Clock::now();
+  while (t.samples.size() < 400 && (t.samples.size() < 5 || since(t0) < sample_s)) {
+    auto r = ex.infer(input);
+    if (!r) return r.error();
+    t.samples.push_back(r->wall_s);
+  }
+  t.median_s = stats::quantile(t.samples, 0.5);
+  return t;
+}
+
+class Calibrator {
+ public:
+  Calibrator(Store& store, std::int64_t run_id, const CalibrateOptions& o)
+      : store_(store), run_id_(run_id), o_(o) {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("tierbench-calibrate-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    label_ = configuration_label(o.threads);
+    if (auto probe = store.latest_result("probe"); probe && probe->has_value())
+      ceilings_ = ceilings_from_probe((*probe)->metrics);
+  }
+  ~Calibrator() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  Result<Calibration> run() {
+    Calibration cal;
+    cal.created_utc = utc_now_iso8601();
+    cal.label = label_;
+    auto host = host_gbps();
+    if (!host) return host.error();
+    for (auto& b : make_backends()) {
+      const std::string name(b->name());
+      if (name == "reference") continue;
+      if (!o_.backends.empty() &&
+          std::find(o_.backends.begin(), o_.backends.end(), name) == o_.backends.end())
+        continue;
+      if (!b->availability().available || b->devices().empty()) continue;
+      BackendOverheads ov;
+      for (const auto& dt : o_.dtypes) {
+        auto e = calibrate_entry(*b, dt, ov);
+        if (!e) return e.error();
+        if (e->points.empty()) continue;
+        e->host_gbps = *host;
+        cal.entries.push_back(std::move(*e));
+      }
+    }
+    cal.storage_read_gbps = storage_gbps();
+    // Keep the entries of backends and dtypes this run did not calibrate in this configuration.
+    if (auto prev = load_calibration(store_, label_); prev)
+      for (auto& e : prev->entries)
+        if (!cal.find(e.backend, e.dtype)) cal.entries.push_back(std::move(e));
+    if (auto r = store_.put("calibration", label_, to_json(cal).dump()); !r) return r.error();
+    if (auto r = store_.put("calibration", "latest", label_); !r) return r.error();
+    return cal;
+  }
+
+ private:
+  struct BackendOverheads {
+    bool measured = false;
+    double graph_s = 0, transfer_gbps = 0;
+    std::vector<OpPoint> points;  // the elementwise chains (f32 points)
+  };
+
+  void say(const std::string& s) const {
+    if (o_.progress) o_.progress(s);
+  }
+
+  std::string weights_for(const Graph& g) {
+    const std::string path =
+        (dir_ / (g.variant + "-" + workloads::tier_dtype_name(g.dtype) + ".safetensors")).string();
+    if (auto r = workloads::ensure_weights_file(g, path, o_.seed); !r) return {};
+    largest_ = std::max(largest_, std::make_pair(g.figures().weight_bytes, path));
+    largest_graph_[path] = g;
+    return path;
+  }
+
+  double peak(const std::string& dtype) const {
+    return ceilings_.is_null() ? -1 : dtype_ceiling(ceilings_, dtype);
+  }
+  double bandwidth() const {
+    if (ceilings_.is_null() || !ceilings_["memory_bandwidth_gbps"]["value"].is_number()) return -1;
+    return ceilings_["memory_bandwidth_gbps"]["value"].get<double>();
+  }
+
+  // The reference output of a chain (computed once per chain and dtype, for every backend).
+  Result<const Tensor*> reference(const Graph& g, const std::string& wpath) {
+    const std::string key = g.variant + workloads::tier_dtype_name(g.dtype);
+    if (!ref_out_.count(key)) {
+      auto r = run_graph(*ref_, g, wpath, o_.threads, o_.seed, 0);
+      if (!r) return make_error("reference: " + r.error().message);
+      ref_out_[key] = std::move(r->out);
+    }
+    return &ref_out_[key];
+  }
+
+  // Host ops: a chain of permutes (no kernels), bytes read + written per second.
+  Result<double> host_gbps() {
+    Builder b("calibrate", "host-permute", DType::f32);
+    int x = b.input("x", DType::f32, {64, 64, 64});
+    constexpr int kOps = 8;
+    for (int i = 0; i < kOps; ++i) x = b.permute("p" + std::to_string(i), x, 64, 64, 64);
+    Graph g = b.finish(x);
+    const std::string path = weights_for(g);
+    auto t = run_graph(*ref_, g, path, o_.threads, o_.seed, o_.sample_s);
+    if (!t) return make_error("host-op calibration: " + t.error().message);
+    return kOps * 2.0 * 64 * 64 * 64 * 4 / t->median_s / 1e9;
+  }
+
+  double storage_gbps() {
+    if (!ceilings_.is_null() && ceilings_["storage_read_gbps"]["value"].is_number())
+      return ceilings_["storage_read_gbps"]["value"].get<double>();
+    if (largest_.second.empty()) return -1;
+    auto r = workloads::load_weights(largest_graph_[largest_.second], largest_.second, true);
+    return r && r->seconds > 0 ? static_cast<double>(r->bytes) / r->seconds / 1e9 : -1;
+  }
+
+  struct PointRun {
+    OpPoint p;
+    Timed shrt, lng;
+    double intercept_s = 0;
+  };
+
+  // One shape on one backend: validate the short chain, time both, store the result.
+  std::optional<PointRun> measure(Backend& b, const Shape& s, DType dt, const std::string& dts) {
+    const Graph gs = chain(s, dt, kShort), gl = chain(s, dt, kLong);
+    ResultRecord r;
+    r.run_id = run_id_, r.kind = "calibration", r.backend = std::string(b.name());
+    r.device = b.devices()[0].name, r.dtype = dts;
+    r.timing_source = std::string(timing_source_name(TimingSource::host_clock));
+    const Problem& prob = *std::find_if(gs.layers.begin(), gs.layers.end(), [](const auto& l) {
+                             return l.problem.has_value();
+                           })->problem;
+    r.name = prob.str();
+    const auto finish = [&](Status st, std::string msg) {
+      r.status = std::string(status_name(st));
+      r.message = std::move(msg);
+      (void)store_.add_result(r);
+    };
+    for (const auto& l : gs.layers)
+      if (l.problem)
+        if (auto sup = b.supports(*l.problem, 0); !sup.supported) {
+          finish(Status::unsupported, l.problem->str() + ": " + sup.reason);
+          return std::nullopt;
+        }
+    const std::string ws = weights_for(gs), wl = weights_for(gl);
+    if (ws.empty() || wl.empty()) {
+      finish(Status::error, "could not write the chain's weights under " + dir_.string());
+      return std::nullopt;
+    }
+    auto ref = reference(gs, ws);
+    if (!ref) {
+      finish(Status::error, ref.error().message);
+      return std::nullopt;
+    }
+    PointRun pr;
+    auto ts = run_graph(b, gs, ws, o_.threads, o_.seed, o_.sample_s);
+    if (!ts) {
+      finish(Status::error, ts.error().message);
+      return std::nullopt;
+    }
+    Tolerance tol;
+    tol.rtol = graph_rtol(dt);
+    const Check chk =
+        check_outputs(std::span<const Tensor>(&ts->out, 1), std::span<const Tensor>(*ref, 1), tol);
+    if (chk.status != Status::passed) {
+      finish(chk.status, "chain differs from the reference: " + chk.message);
+      return std::nullopt;
+    }
+    auto tl = run_graph(b, gl, wl, o_.threads, o_.seed, o_.sample_s);
+    if (!tl) {
+      finish(Status::error, tl.error().message);
+      return std::nullopt;
+    }
+    pr.shrt = std::move(*ts), pr.lng = std::move(*tl);
+    OpPoint& p = pr.p;
+    p.op_class = s.cls, p.problem = prob.str(), p.flops = prob.flops(),
+    p.bytes = traffic_bytes(prob);
+    p.node_s = (pr.lng.median_s - pr.shrt.median_s) / (kLong - kShort);
+    if (p.node_s <= 0) p.node_s = pr.lng.median_s / kLong;  // noise: the upper bound
+    pr.intercept_s = std::max(0.0, pr.shrt.median_s - kShort * p.node_s);
+    const bool int8 = dt == DType::s8;
+    p.compile_s = std::max(0.0, pr.shrt.prepare_s - pr.shrt.calibrate_s) / (int8 ? 2 : 1);
+    const double roof = roofline_s(p.flops, p.bytes, peak(dts), bandwidth());
+    p.efficiency = roof > 0 ? roof / p.node_s : -1;
+    r.median_s = p.node_s, r.prepare_s = p.compile_s, r.first_s = pr.lng.first_s;
+    r.samples = pr.lng.samples, r.n = static_cast<std::int64_t>(r.samples.size());
+    r.max_rel_err = chk.max_rel_err;
+    r.metrics = {{"op_class", s.cls},
+                 {"label", label_},
+                 {"chain", {kShort, kLong}},
+                 {"short_s", pr.shrt.median_s},
+                 {"long_s", pr.lng.median_s},
+                 {"intercept_s", pr.intercept_s},
+                 {"flops", p.flops},
+                 {"bytes", p.bytes},
+                 {"efficiency", p.efficiency > 0 ? json(p.efficiency) : json()},
+                 {"threads", o_.threads},
+                 {"validation", "chain of 2 against the reference"}};
+    finish(Status::passed, "");
+    return pr;
+  }
+
+  // Per-graph overhead and transfer throughput of a backend: f32 elementwise chains, tiny and
+  // large (their intercepts).
+  void overheads(Backend& b, BackendOverheads& ov) {
+    if (ov.measured) return;
+    ov.measured = true;
+    std::vector<std::pair<double, double>> io_intercept;  // (bytes in + out, intercept)
+    for (const std::int64_t n : {576, 200704}) {
+      auto pr = measure(b, {"eltwise", n}, DType::f32, "f32");
+      if (!pr) continue;
+      io_intercept.emplace_back(8.0 * static_cast<double>(n), pr->intercept_s);
+      ov.points.push_back(pr->p);
+    }
+    if (io_intercept.size() < 2) return;
+    ov.graph_s = io_intercept[0].second;
+    const double dt = io_intercept[1].second - io_intercept[0].second;
+    const double db = io_intercept[1].first - io_intercept[0].first;
+    ov.transfer_gbps = dt > 0 ? db / dt / 1e9 : std::max(bandwidth(), 10.0);
+  }
+
+  Result<BackendCalibration> calibrate_entry(Backend& b, const std::string& dts,
+                                             BackendOverheads& ov) {
+    const auto dt = workloads::parse_tier_dtype(dts);
+    if (!dt) return make_error("calibrate: unknown dtype '" + dts + "' (valid: f32, bf16, int8)");
+    BackendCalibration e;
+    e.backend = std::string(b.name()), e.device = b.devices()[0].name, e.dtype = dts;
+    e.threads = o_.threads;
+    if (const char* isa = std::getenv("ONEDNN_MAX_CPU_ISA")) e.isa = isa;
+    e.peak_gflops = peak(dts), e.bandwidth_gbps = bandwidth();
+    overheads(b, ov);
+    e.graph_s = ov.graph_s, e.transfer_gbps = ov.transfer_gbps;
+    std::vector<double> first;
+    double upload_bytes = 0;
+    for (const auto& s : shapes(dts, o_.quick)) {
+      if (s.cls == "eltwise") continue;  // measured with the overheads
+      say(fmt::format("{} {} {}", e.backend, dts, shape_name(s)));
+      auto pr = measure(b, s, *dt, dts);
+      if (!pr) continue;
+      if (pr->lng.fused > 0) e.fuses_int8_epilogue = true;
+      if (pr->lng.median_s > 0) first.push_back(pr->lng.first_s / pr->lng.median_s);
+      const double wb = static_cast<double>(chain(s, *dt, kLong).figures().weight_bytes);
+      if (wb > upload_bytes && pr->lng.upload_s > 0) {
+        upload_bytes = wb;
+        e.upload_gbps = wb / pr->lng.upload_s / 1e9;
+        e.weight_copy = std::clamp(
+            static_cast<double>(pr->lng.mem.host_bytes + pr->lng.mem.device_bytes) / wb, 0.0, 4.0);
+      }
+      e.points.push_back(pr->p);
+    }
+    if (dts == "f32") e.points.insert(e.points.end(), ov.points.begin(), ov.points.end());
+    std::sort(first.begin(), first.end());
+    if (!first.empty()) e.first_ratio = std::max(1.0, first[first.size() / 2]);
+    return e;
+  }
+
+  Store& store_;
+  std::int64_t run_id_;
+  const CalibrateOptions& o_;
+  std::filesystem::path dir_;
+  std::string label_;
+  json ceilings_;
+  std::unique_ptr<Backend> ref_ = make_reference_backend();
+  std::map<std::string, Tensor> ref_out_;
+  std::pair<std::int64_t, std::string> largest_;
+  std::map<std::string, Graph> largest_graph_;
+};
+
+}  // namespace
+
+std::string configuration_label(int threads) {
+  std::string s = "threads=" + std::to_string(threads);
+  if (const char* isa = std::getenv("ONEDNN_MAX_CPU_ISA"); isa && *isa)
+    s += std::string(",isa=") + isa;
+  return s;
+}
+
+Result<Calibration> calibrate(Store& store, std::int64_t run_id, const CalibrateOptions& o) {
+  Calibrator c(store, run_id, o);
+  return c.run();
+}
+
+Result<Calibration> load_calibration(Store& store, const std::string& label) {
+  std::string key = label;
+  if (key.empty()) {
+    auto latest = store.get("calibration", "latest");
+    if (!latest) return latest.error();
+    if (!latest->has_value())
+      return make_error("no calibration in the store: run 'tierbench calibrate' first");
+    key = **latest;
+  }
+  auto v = store.get("calibration", key);
+  if (!v) return v.error();
+  if (!v->has_value())
+    return make_error("no calibration for '" + key + "' in the store: run 'tierbench calibrate" +
+                      (key.rfind("threads=", 0) == 0
+                           ? " --threads " + key.substr(8, key.find(',') - 8)
+                           : std::string()) +
+                      "'");
+  auto j = parse_limited(**v, {.max_bytes = 8 << 20, .max_depth = 8});
+  if (!j) return make_error("stored calibration '" + key + "': " + j.error().message);
+  return calibration_from_json(*j);
+}
+
+}  // namespace tb::profiles

@@ -1,0 +1,45 @@
+// Calibration of the predictor (predictor.h) on this device: kernel micro-benchmarks only, never
+// a model tier. Per backend and dtype, each op class at representative shapes runs as a chain of
+// identical layers built like the tiers build them (workloads/builder.h) and executed by the
+// tiers' executor, so the backend's device graph, fusions, layouts and staged paths are those a
+// tier gets. Two chain lengths give the time per node (the slope) and the fixed cost of a graph
+// run (the intercept). Every chain is checked against the reference backend before it is timed.
+// Also measured: the host-op throughput (a chain of host permutes), segment transfer throughput
+// (an elementwise chain at two sizes), weight upload throughput and the backend's copy of the
+// weights, the first/steady ratio, compile cost per kernel (prepare of a fresh shape), and the
+// storage cold read (the probe's figure when the store has a probe, else a cold read here).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "predictor.h"
+#include "store.h"
+
+namespace tb::profiles {
+
+struct CalibrateOptions {
+  std::vector<std::string> backends;  // empty: every available backend but the reference
+  std::vector<std::string> dtypes = {"f32", "bf16", "int8"};
+  int threads = 0;  // CPU backends; 0 = all hardware threads
+  std::uint64_t seed = 42;
+  double sample_s = 0.2;  // sampling budget per chain
+  bool quick = false;     // one shape per class (tests)
+  std::function<void(const std::string&)> progress;
+};
+
+// The configuration label of this process: "threads=N" (0: all) and ",isa=X" when
+// ONEDNN_MAX_CPU_ISA caps oneDNN.
+std::string configuration_label(int threads);
+
+// Measures the calibration, stores every chain as a result of kind "calibration" in run_id, and
+// the whole calibration under kv ("calibration", label). A failed check on a chain drops that
+// point (and is stored as failed); errors are for a store that cannot be written.
+Result<Calibration> calibrate(Store& store, std::int64_t run_id, const CalibrateOptions& o);
+
+// The stored calibration of a configuration label; empty label: the latest one stored.
+Result<Calibration> load_calibration(Store& store, const std::string& label);
+
+}  // namespace tb::profiles

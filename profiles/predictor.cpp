@@ -1,0 +1,518 @@
+#include "predictor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+
+#include "buckets.h"
+
+namespace tb::profiles {
+
+namespace {
+
+using json = nlohmann::json;
+using workloads::Graph;
+using workloads::HostOp;
+using workloads::Layer;
+using workloads::Operand;
+
+bool is_int8(std::string_view dt) {
+  return dt == "int8" || dt == "s8" || dt == "u8";
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return -1;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// The node time of a class at `work`, piecewise linear in log-log over the calibrated points,
+// constant throughput beyond them; negative when the entry has no point of the class.
+double class_time(const BackendCalibration& c, const std::string& cls, double work) {
+  const bool mem = memory_bound_class(cls);
+  std::vector<std::pair<double, double>> pts;  // (work, node_s)
+  for (const auto& p : c.points)
+    if (p.op_class == cls && p.node_s > 0) {
+      const double x = mem ? p.bytes : p.flops;
+      if (x > 0) pts.emplace_back(x, p.node_s);
+    }
+  if (pts.empty() || work <= 0) return pts.empty() ? -1 : 0;
+  std::sort(pts.begin(), pts.end());
+  if (work <= pts.front().first) return pts.front().second * work / pts.front().first;
+  if (work >= pts.back().first) return pts.back().second * work / pts.back().first;
+  for (std::size_t i = 1; i < pts.size(); ++i) {
+    const auto [x0, t0] = pts[i - 1];
+    const auto [x1, t1] = pts[i];
+    if (work > x1) continue;
+    if (x1 == x0) return (t0 + t1) / 2;
+    const double f = std::log(work / x0) / std::log(x1 / x0);
+    return std::exp(std::log(t0) + f * (std::log(t1) - std::log(t0)));
+  }
+  return pts.back().second * work / pts.back().first;
+}
+
+// The shortest node any class took: no kernel dispatch is faster than this.
+double dispatch_floor(const BackendCalibration& c) {
+  double m = std::numeric_limits<double>::infinity();
+  for (const auto& p : c.points)
+    if (p.node_s > 0) m = std::min(m, p.node_s);
+  return std::isfinite(m) ? m : 0;
+}
+
+// How the executor runs the graph on this backend: which host layers fold into kernels, and the
+// steps (a host op alone, or a segment of kernel layers). Mirrors Executor::plan (executor.cpp):
+// int8 dequantize fused when the backend has the +scales epilogue, quantize (calibrated) and
+// f32 -> bf16 casts folded into kernels that read them as their first operand, a host
+// activation folded into the kernel that writes its only input.
+struct Plan {
+  std::vector<bool> folded;                     // per layer: runs inside a kernel
+  std::vector<std::vector<std::size_t>> steps;  // layer indices; host steps have one
+  std::vector<bool> is_segment;
+  std::vector<int> source;  // per value: the value a folded quantize / cast reads, else itself
+  // Per step: the values its folded dequantize / activation layers write, and what they read.
+  std::vector<std::vector<std::size_t>> folded_into;
+};
+
+Plan make_plan(const Graph& g, bool fuse_epilogue, bool fold_quant) {
+  const std::size_t nl = g.layers.size();
+  Plan p;
+  p.folded.assign(nl, false);
+  p.source.resize(g.values.size());
+  for (std::size_t v = 0; v < g.values.size(); ++v) p.source[v] = static_cast<int>(v);
+  std::vector<int> readers(g.values.size(), 0);
+  for (const auto& l : g.layers)
+    for (const auto& o : l.in)
+      if (o.kind == Operand::value) ++readers[static_cast<std::size_t>(o.index)];
+  std::vector<int> writer(g.values.size(), -1);
+  for (std::size_t li = 0; li < nl; ++li)
+    writer[static_cast<std::size_t>(g.layers[li].out)] = static_cast<int>(li);
+  for (std::size_t li = 0; li < nl; ++li) {
+    const Layer& l = g.layers[li];
+    if (l.host == HostOp::dequantize && fuse_epilogue) {
+      const int w = writer[static_cast<std::size_t>(l.in[0].index)];
+      p.folded[li] = w >= 0 && g.layers[static_cast<std::size_t>(w)].problem.has_value();
+    }
+    const bool cast = l.host == HostOp::cast && l.in[0].kind == Operand::value &&
+                      g.values[static_cast<std::size_t>(l.in[0].index)].dtype == DType::f32 &&
+                      g.values[static_cast<std::size_t>(l.out)].dtype == DType::bf16;
+    if (!cast && !(fold_quant && l.host == HostOp::quantize)) continue;
+    bool ok = l.out != g.output;
+    for (const auto& r : g.layers)
+      for (std::size_t i = 0; i < r.in.size(); ++i)
+        if (r.in[i].kind == Operand::value && r.in[i].index == l.out)
+          ok = ok && ((r.problem && i == 0) || (r.host == HostOp::dequantize && i == 1));
+    if (ok) {
+      p.folded[li] = true;
+      p.source[static_cast<std::size_t>(l.out)] = l.in[0].index;
+    }
+  }
+  for (std::size_t li = 0; li < nl; ++li) {
+    const Layer& l = g.layers[li];
+    if (p.folded[li]) continue;
+    if (l.host == HostOp::activation && !p.steps.empty() && p.is_segment.back()) {
+      const std::size_t k = p.steps.back().back();
+      // The value the kernel writes: its fused dequantize's output when it has one.
+      int written = g.layers[k].out;
+      for (std::size_t d = k + 1; d < nl; ++d)
+        if (p.folded[d] && g.layers[d].host == HostOp::dequantize &&
+            g.layers[d].in[0].index == g.layers[k].out)
+          written = g.layers[d].out;
+      const int v = l.in[0].index;
+      if (written == v && v != g.output && readers[static_cast<std::size_t>(v)] == 1 &&
+          g.values[static_cast<std::size_t>(l.out)].dtype == DType::f32) {
+        p.folded[li] = true;
+        continue;
+      }
+    }
+    if (!l.problem) {
+      p.steps.push_back({li});
+      p.is_segment.push_back(false);
+      continue;
+    }
+    if (p.steps.empty() || !p.is_segment.back()) {
+      p.steps.emplace_back();
+      p.is_segment.push_back(true);
+    }
+    p.steps.back().push_back(li);
+  }
+  // Folded dequantize and activation layers belong to the segment of the kernel they follow.
+  p.folded_into.resize(p.steps.size());
+  std::vector<int> step_of(nl, -1);
+  for (std::size_t si = 0; si < p.steps.size(); ++si)
+    for (std::size_t li : p.steps[si]) step_of[li] = static_cast<int>(si);
+  for (std::size_t li = 0; li < nl; ++li) {
+    const Layer& l = g.layers[li];
+    if (!p.folded[li] || (l.host != HostOp::dequantize && l.host != HostOp::activation)) continue;
+    const int w = writer[static_cast<std::size_t>(l.in[0].index)];
+    if (w < 0) continue;
+    step_of[li] = step_of[static_cast<std::size_t>(w)];
+    if (step_of[li] >= 0) p.folded_into[static_cast<std::size_t>(step_of[li])].push_back(li);
+  }
+  return p;
+}
+
+std::int64_t value_bytes(const Graph& g, int v) {
+  return v < 0 ? 0 : g.values[static_cast<std::size_t>(v)].bytes();
+}
+
+struct Costs {
+  std::vector<double> layer_s;  // per layer
+  double total_s = 0;
+  std::set<std::string> problems;  // distinct kernels (compiles)
+  std::map<std::string, int> class_nodes;
+};
+
+// Projection of a time measured here onto the target: the same efficiency on its roofline.
+struct Projector {
+  const BackendCalibration* c = nullptr;
+  const DeviceSpec* target = nullptr;
+  double node(double t, double flops, double bytes) const {
+    if (!target) return t;
+    const double here = roofline_s(flops, bytes, c->peak_gflops, c->bandwidth_gbps);
+    const double there =
+        roofline_s(flops, bytes, target->peak_for(c->dtype), target->bandwidth_gbps);
+    return here > 0 && there > 0 ? t * there / here : t;
+  }
+  double bandwidth(double t) const {
+    if (!target || c->bandwidth_gbps <= 0 || target->bandwidth_gbps <= 0) return t;
+    return t * c->bandwidth_gbps / target->bandwidth_gbps;
+  }
+};
+
+double rate_s(double bytes, double gbps) {
+  return gbps > 0 ? bytes / (gbps * 1e9) : 0;
+}
+
+// Falls back to the f32 entry of the backend for a class this dtype did not calibrate, then to
+// the roofline at the entry's median efficiency.
+double node_time(const Calibration& cal, const BackendCalibration& c, const Problem& p) {
+  const std::string cls = op_class(p);
+  const double flops = p.flops(), bytes = traffic_bytes(p);
+  const double work = memory_bound_class(cls) ? bytes : flops;
+  double t = class_time(c, cls, work);
+  if (t < 0 && c.dtype != "f32")
+    if (const auto* f = cal.find(c.backend, "f32")) t = class_time(*f, cls, work);
+  if (t < 0) {
+    std::vector<double> effs;
+    for (const auto& pt : c.points)
+      if (pt.efficiency > 0) effs.push_back(pt.efficiency);
+    const double roof = roofline_s(flops, bytes, c.peak_gflops, c.bandwidth_gbps);
+    t = roof > 0 && !effs.empty() ? roof / median(effs) : 0;
+  }
+  return std::max(t, dispatch_floor(c));
+}
+
+Costs walk(const Graph& g, const Calibration& cal, const BackendCalibration& c, const Plan& plan,
+           const Projector& sc) {
+  Costs out;
+  out.layer_s.assign(g.layers.size(), 0);
+  std::vector<int> last_step(g.values.size(), -1);
+  for (std::size_t si = 0; si < plan.steps.size(); ++si)
+    for (const auto* list : {&plan.steps[si], &plan.folded_into[si]})
+      for (std::size_t li : *list)
+        for (const auto& o : g.layers[li].in)
+          if (o.kind == Operand::value)
+            last_step[static_cast<std::size_t>(plan.source[static_cast<std::size_t>(o.index)])] =
+                static_cast<int>(si);
+  for (std::size_t si = 0; si < plan.steps.size(); ++si) {
+    const auto& step = plan.steps[si];
+    if (!plan.is_segment[si]) {
+      const Layer& l = g.layers[step[0]];
+      double bytes = static_cast<double>(value_bytes(g, l.out));
+      for (const auto& o : l.in)
+        if (o.kind == Operand::value) bytes += static_cast<double>(value_bytes(g, o.index));
+      out.layer_s[step[0]] = sc.bandwidth(rate_s(bytes, c.host_gbps));
+      continue;
+    }
+    // Segment: its inputs (values written before it) and outputs (read after it).
+    std::set<int> produced, inputs;
+    double io = 0;
+    std::vector<std::size_t> members = step;
+    members.insert(members.end(), plan.folded_into[si].begin(), plan.folded_into[si].end());
+    std::sort(members.begin(), members.end());  // execution order: writers before readers
+    for (std::size_t li : members) {
+      for (const auto& o : g.layers[li].in) {
+        if (o.kind != Operand::value) continue;
+        const int v = plan.source[static_cast<std::size_t>(o.index)];
+        if (!produced.count(v) && inputs.insert(v).second)
+          io += static_cast<double>(value_bytes(g, v));
+      }
+      produced.insert(g.layers[li].out);
+    }
+    for (int v : produced)
+      if (last_step[static_cast<std::size_t>(v)] > static_cast<int>(si) || v == g.output)
+        io += static_cast<double>(value_bytes(g, v));
+    for (std::size_t li : step) {
+      const Problem& p = *g.layers[li].problem;
+      const double t = node_time(cal, c, p);
+      out.layer_s[li] = sc.node(t, p.flops(), traffic_bytes(p));
+      out.problems.insert(p.str());
+      ++out.class_nodes[op_class(p)];
+    }
+    out.layer_s[step.front()] += c.graph_s + sc.bandwidth(rate_s(io, c.transfer_gbps));
+  }
+  for (double t : out.layer_s) out.total_s += t;
+  return out;
+}
+
+double compile_per_node(const BackendCalibration& c, const std::string& cls) {
+  std::vector<double> v, all;
+  for (const auto& p : c.points) {
+    if (p.compile_s < 0) continue;
+    all.push_back(p.compile_s);
+    if (p.op_class == cls) v.push_back(p.compile_s);
+  }
+  const double m = median(v.empty() ? all : v);
+  return m > 0 ? m : 0;
+}
+
+// Helpers for checked JSON reading: errors name the field.
+struct Reader {
+  const json& j;
+  std::string at;
+  Result<double> num(const char* k, bool required = true, double fallback = -1) const {
+    if (!j.contains(k) || j[k].is_null()) {
+      if (required) return make_error(at + "/" + k + ": missing");
+      return fallback;
+    }
+    if (!j[k].is_number()) return make_error(at + "/" + k + ": expected a number");
+    return j[k].get<double>();
+  }
+  Result<std::string> str(const char* k, bool required = true) const {
+    if (!j.contains(k)) {
+      if (required) return make_error(at + "/" + k + ": missing");
+      return std::string();
+    }
+    if (!j[k].is_string()) return make_error(at + "/" + k + ": expected a string");
+    return j[k].get<std::string>();
+  }
+};
+
+}  // namespace
+
+std::string op_class(const Problem& p) {
+  if (const auto* g = p.as<GemmDesc>()) return g->batch * g->m <= 4 ? "gemv" : "gemm";
+  if (const auto* c = p.as<ConvDesc>()) {
+    if (c->groups > 1 && c->groups == c->c) return "depthwise";
+    return c->r * c->s == 1 ? "pointwise" : "conv";
+  }
+  if (p.as<AttentionDesc>()) return "attention";
+  if (p.as<RowDesc>()) return "row";
+  if (p.as<PoolDesc>()) return "pool";
+  if (p.as<EmbedDesc>()) return "embed";
+  return "eltwise";  // binary, rope
+}
+
+bool memory_bound_class(std::string_view c) {
+  return c == "gemv" || c == "depthwise" || c == "row" || c == "eltwise" || c == "pool" ||
+         c == "embed";
+}
+
+double traffic_bytes(const Problem& p) {
+  if (p.as<EmbedDesc>()) return 2.0 * static_cast<double>(spec_bytes(p.outputs().at(0)));
+  return p.min_bytes();
+}
+
+double roofline_s(double flops, double bytes, double peak_gflops, double bandwidth_gbps) {
+  double t = 0;
+  if (peak_gflops > 0) t = std::max(t, flops / (peak_gflops * 1e9));
+  if (bandwidth_gbps > 0) t = std::max(t, bytes / (bandwidth_gbps * 1e9));
+  return t;
+}
+
+double DeviceSpec::peak_for(std::string_view dtype) const {
+  if (is_int8(dtype) && int8_gops > 0) return int8_gops;
+  if ((dtype == "bf16" || dtype == "f16") && bf16_gflops > 0) return bf16_gflops;
+  return f32_gflops;
+}
+
+const BackendCalibration* Calibration::find(std::string_view backend,
+                                            std::string_view dtype) const {
+  for (const auto& e : entries)
+    if (e.backend == backend && (e.dtype == dtype || (is_int8(e.dtype) && is_int8(dtype))))
+      return &e;
+  return nullptr;
+}
+
+ModelEstimate predict(const Graph& g, const Calibration& cal, std::string_view backend,
+                      const PredictOptions& o) {
+  ModelEstimate e;
+  e.backend = std::string(backend);
+  e.workload = g.tier + ":" + g.variant + ":" + workloads::tier_dtype_name(g.dtype);
+  e.source = o.target ? "projected" : "predicted";
+  const auto f = g.figures();
+  e.weight_bytes = static_cast<std::uint64_t>(f.weight_bytes);
+  const std::string dtype = workloads::tier_dtype_name(g.dtype);
+  const BackendCalibration* c = cal.find(backend, dtype);
+  const auto infeasible = [&](std::string why) {
+    e.feasible = false;
+    e.why = std::move(why);
+    return e;
+  };
+  if (!c)
+    return infeasible("no calibration of " + std::string(backend) + " " + dtype +
+                      ": run 'tierbench calibrate'");
+  if (o.target && (c->peak_gflops <= 0 || c->bandwidth_gbps <= 0))
+    return infeasible(
+        "the calibration has no probed roofline to project from: run 'tierbench "
+        "probe' before 'tierbench calibrate'");
+  if (o.supports)
+    for (const auto& l : g.layers)
+      if (l.problem && !o.supports(*l.problem))
+        return infeasible("unsupported: " + l.problem->str());
+
+  const Projector sc{c, o.target ? &*o.target : nullptr};
+  const bool quantized = std::any_of(g.layers.begin(), g.layers.end(),
+                                     [](const Layer& l) { return l.host == HostOp::quantize; });
+  const Plan plan = make_plan(g, c->fuses_int8_epilogue, quantized);
+  const Costs costs = walk(g, cal, *c, plan, sc);
+  e.latency_ms = costs.total_s * 1e3;
+
+  // Cold start.
+  const double storage = o.target ? o.target->storage_gbps : cal.storage_read_gbps;
+  e.read_ms = rate_s(static_cast<double>(f.weight_bytes), storage) * 1e3;
+  double compile = 0;
+  std::map<std::string, std::string> cls_of;
+  for (const auto& l : g.layers)
+    if (l.problem) cls_of[l.problem->str()] = op_class(*l.problem);
+  for (const auto& pstr : costs.problems) compile += compile_per_node(*c, cls_of[pstr]);
+  if (quantized) {  // calibration: the plan without folded quantization, prepared and run once
+    const Costs cal_run = walk(g, cal, *c, make_plan(g, c->fuses_int8_epilogue, false), sc);
+    compile = 2 * compile + cal_run.total_s;
+  }
+  e.compile_ms = compile * 1e3;
+  e.upload_ms = sc.bandwidth(rate_s(static_cast<double>(f.weight_bytes), c->upload_gbps)) * 1e3;
+  e.first_inference_ms = e.latency_ms * std::max(0.0, c->first_ratio - 1);
+
+  std::int64_t values = 0;
+  for (const auto& v : g.values) values += v.bytes();
+  e.peak_memory_bytes = static_cast<std::uint64_t>(static_cast<double>(f.weight_bytes) *
+                                                       (1 + std::max(0.0, c->weight_copy)) +
+                                                   static_cast<double>(values));
+  for (std::size_t li = 0; li < g.layers.size(); ++li)
+    e.layers.push_back({g.layers[li].name, costs.layer_s[li] * 1e3,
+                        static_cast<std::uint64_t>(value_bytes(g, g.layers[li].out))});
+  const double limit = o.target && o.target->memory_gib > 0
+                           ? buckets().fit_fraction * o.target->memory_gib * 1073741824.0
+                           : o.memory_limit_bytes;
+  if (limit > 0 && static_cast<double>(e.peak_memory_bytes) > limit) {
+    e.feasible = false;
+    e.why = "does not fit: needs " + std::to_string(e.peak_memory_bytes >> 20) + " MiB, has " +
+            std::to_string(static_cast<std::uint64_t>(limit) >> 20) + " MiB";
+  }
+  return e;
+}
+
+json to_json(const Calibration& c) {
+  json entries = json::array();
+  for (const auto& e : c.entries) {
+    json pts = json::array();
+    for (const auto& p : e.points)
+      pts.push_back({{"op_class", p.op_class},
+                     {"problem", p.problem},
+                     {"flops", p.flops},
+                     {"bytes", p.bytes},
+                     {"node_s", p.node_s},
+                     {"compile_s", p.compile_s},
+                     {"efficiency", p.efficiency > 0 ? json(p.efficiency) : json()}});
+    entries.push_back({{"backend", e.backend},
+                       {"device", e.device},
+                       {"dtype", e.dtype},
+                       {"threads", e.threads},
+                       {"isa", e.isa},
+                       {"graph_s", e.graph_s},
+                       {"transfer_gbps", e.transfer_gbps},
+                       {"host_gbps", e.host_gbps},
+                       {"upload_gbps", e.upload_gbps},
+                       {"weight_copy", e.weight_copy},
+                       {"first_ratio", e.first_ratio},
+                       {"fuses_int8_epilogue", e.fuses_int8_epilogue},
+                       {"peak_gflops", e.peak_gflops > 0 ? json(e.peak_gflops) : json()},
+                       {"bandwidth_gbps", e.bandwidth_gbps > 0 ? json(e.bandwidth_gbps) : json()},
+                       {"points", pts}});
+  }
+  return {{"created_utc", c.created_utc},
+          {"label", c.label},
+          {"storage_read_gbps", c.storage_read_gbps > 0 ? json(c.storage_read_gbps) : json()},
+          {"entries", entries}};
+}
+
+Result<Calibration> calibration_from_json(const json& j) {
+  if (!j.is_object()) return make_error("calibration: expected an object");
+  Calibration c;
+  const Reader top{j, "calibration"};
+  auto created = top.str("created_utc", false);
+  auto label = top.str("label", false);
+  auto storage = top.num("storage_read_gbps", false);
+  if (!created) return created.error();
+  if (!label) return label.error();
+  if (!storage) return storage.error();
+  c.created_utc = *created, c.label = *label, c.storage_read_gbps = *storage;
+  if (!j.contains("entries") || !j["entries"].is_array())
+    return make_error("calibration/entries: expected an array");
+  for (std::size_t i = 0; i < j["entries"].size(); ++i) {
+    const json& ej = j["entries"][i];
+    const std::string at = "calibration/entries/" + std::to_string(i);
+    if (!ej.is_object()) return make_error(at + ": expected an object");
+    const Reader r{ej, at};
+    BackendCalibration e;
+    for (auto [k, dst] : {std::pair{"backend", &e.backend}, std::pair{"dtype", &e.dtype}}) {
+      auto s = r.str(k);
+      if (!s) return s.error();
+      *dst = *s;
+    }
+    auto dev = r.str("device", false), isa = r.str("isa", false);
+    if (!dev) return dev.error();
+    if (!isa) return isa.error();
+    e.device = *dev, e.isa = *isa;
+    for (auto [k, dst, req] : {std::tuple{"graph_s", &e.graph_s, true},
+                               std::tuple{"transfer_gbps", &e.transfer_gbps, true},
+                               std::tuple{"host_gbps", &e.host_gbps, true},
+                               std::tuple{"upload_gbps", &e.upload_gbps, true},
+                               std::tuple{"weight_copy", &e.weight_copy, false},
+                               std::tuple{"first_ratio", &e.first_ratio, false},
+                               std::tuple{"peak_gflops", &e.peak_gflops, false},
+                               std::tuple{"bandwidth_gbps", &e.bandwidth_gbps, false}}) {
+      auto v = r.num(k, req, *dst);
+      if (!v) return v.error();
+      if (req && *v < 0) return make_error(at + "/" + k + ": expected >= 0");
+      *dst = *v;
+    }
+    auto threads = r.num("threads", false, 0);
+    if (!threads) return threads.error();
+    e.threads = static_cast<int>(*threads);
+    e.fuses_int8_epilogue = ej.value("fuses_int8_epilogue", false);
+    if (!ej.contains("points") || !ej["points"].is_array())
+      return make_error(at + "/points: expected an array");
+    for (std::size_t k = 0; k < ej["points"].size(); ++k) {
+      const json& pj = ej["points"][k];
+      const std::string pat = at + "/points/" + std::to_string(k);
+      if (!pj.is_object()) return make_error(pat + ": expected an object");
+      const Reader pr{pj, pat};
+      OpPoint p;
+      auto cls = pr.str("op_class"), prob = pr.str("problem");
+      if (!cls) return cls.error();
+      if (!prob) return prob.error();
+      p.op_class = *cls, p.problem = *prob;
+      for (auto [kk, dst] :
+           {std::pair{"flops", &p.flops}, std::pair{"bytes", &p.bytes},
+            std::pair{"node_s", &p.node_s}, std::pair{"compile_s", &p.compile_s}}) {
+        auto v = pr.num(kk);
+        if (!v) return v.error();
+        if (*v < 0) return make_error(pat + "/" + kk + ": expected >= 0");
+        *dst = *v;
+      }
+      auto eff = pr.num("efficiency", false);
+      if (!eff) return eff.error();
+      p.efficiency = *eff;
+      e.points.push_back(std::move(p));
+    }
+    c.entries.push_back(std::move(e));
+  }
+  return c;
+}
+
+}  // namespace tb::profiles

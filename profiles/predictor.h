@@ -1,0 +1,115 @@
+// The latency, cold-start and memory predictor: ModelEstimate (estimate.h) for a model tier on a
+// backend and dtype, without running the tier, from
+//   (a) a calibration of this device (calibrate.h measures it: per backend and dtype, the time of
+//       each op class at representative shapes inside a device graph, per-graph overheads,
+//       transfer, host-op, upload and storage throughput, compile cost per kernel), walked over
+//       the tier's graph with the executor's fusions (workloads/executor.h); or
+//   (b) the same calibration moved to another device's specifications (a catalogue device, or
+//       the classes of a shareable profile): each op keeps the efficiency against the roofline
+//       it reached here, on the other device's roofline (coarse: for classes, not for decisions
+//       that hinge on 10%).
+//
+// The model, per layer of the graph in execution order:
+//   kernel layer    node time of its op class at its size: piecewise-linear in log(work) over
+//                   the calibrated shapes (work = FLOPs for compute-bound classes, bytes for the
+//                   memory-bound ones), constant throughput beyond the calibrated range
+//   segment         + per-graph overhead + its inputs and outputs over the transfer throughput
+//   host op         bytes read and written over the host-op throughput (0 when the executor
+//                   folds it into a kernel: int8 quantize / dequantize, bf16 casts, activations)
+// Cold start: weights read at the storage throughput, one compile per distinct kernel (int8:
+// twice, plus the calibration inference the executor runs), weights uploaded at the upload
+// throughput, the first inference's excess at the calibrated first/steady ratio. Peak memory:
+// the weights, the backend's copy of them, and every value of the graph.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "estimate.h"
+#include "graph.h"
+#include "models.h"
+#include "result.h"
+
+namespace tb::profiles {
+
+// The op class of a kernel problem: conv (dense, r*s > 1), pointwise (1x1), depthwise (groups
+// = channels), gemm (m*batch > 4), gemv (m*batch <= 4: weight-bandwidth bound), attention, row
+// (softmax, norms), eltwise (binary, rope), pool, embed.
+std::string op_class(const Problem& p);
+// Whether the class is timed against bytes (memory-bound) rather than FLOPs.
+bool memory_bound_class(std::string_view op_class);
+// The bytes a kernel moves, for memory-bound classes and rooflines: Problem::min_bytes, except
+// an embedding lookup, which reads only the rows it returns (twice its output).
+double traffic_bytes(const Problem& p);
+// The roofline time on a device: max(flops / peak, bytes / bandwidth), GFLOP/s and GB/s.
+double roofline_s(double flops, double bytes, double peak_gflops, double bandwidth_gbps);
+
+// One micro-benchmark: a chain of one op class at one shape inside a device graph.
+struct OpPoint {
+  std::string op_class;
+  std::string problem;     // the layer's problem string as the tier graphs write it
+  double flops = 0;        // per node
+  double bytes = 0;        // bytes moved per node (traffic_bytes)
+  double node_s = 0;       // per node in the chain, steady state (median)
+  double compile_s = 0;    // prepare per node, caches cold
+  double efficiency = -1;  // roofline / node_s on the probed ceilings; -1 without a probe
+};
+
+// One backend and dtype in one configuration (threads, ISA cap).
+struct BackendCalibration {
+  std::string backend, device, dtype;  // dtype: f32, bf16, int8
+  int threads = 0;                     // 0: all hardware threads
+  std::string isa;                     // ONEDNN_MAX_CPU_ISA when capped, else ""
+  std::vector<OpPoint> points;
+  double graph_s = 0;                // fixed cost of one segment run (launch, sync)
+  double transfer_gbps = 0;          // segment inputs and outputs, host <-> backend layout
+  double host_gbps = 0;              // host ops: bytes read + written per second
+  double upload_gbps = 0;            // weights into the backend's layout (set_constants)
+  double weight_copy = 1;            // backend bytes held per weight byte
+  double first_ratio = 1;            // first inference / steady state
+  bool fuses_int8_epilogue = false;  // int8 dequantize runs inside the kernel (+scales)
+  double peak_gflops = -1, bandwidth_gbps = -1;  // the roofline the efficiencies are against
+};
+
+struct Calibration {
+  std::string created_utc, label;  // label: the configuration, "threads=1", "threads=2,isa=AVX2"
+  double storage_read_gbps = -1;   // cold read of a weights file
+  std::vector<BackendCalibration> entries;
+  // The entry of a backend and dtype ("int8" and "s8" are the same), or null.
+  const BackendCalibration* find(std::string_view backend, std::string_view dtype) const;
+};
+
+nlohmann::json to_json(const Calibration& c);
+// Checks every field (a calibration may come from a file): errors name the field.
+Result<Calibration> calibration_from_json(const nlohmann::json& j);
+
+// Another device, by its ceilings: GFLOP/s per dtype (int8 in GOP/s; <= 0: fall back to f32),
+// memory bandwidth, storage read, memory size (<= 0 unknown).
+struct DeviceSpec {
+  double f32_gflops = 0, bf16_gflops = 0, int8_gops = 0, bandwidth_gbps = 0, storage_gbps = 0,
+         memory_gib = 0;
+  double peak_for(std::string_view dtype) const;
+};
+
+struct PredictOptions {
+  // Whether the backend supports a kernel problem; unset: every op the calibration names.
+  std::function<bool(const Problem&)> supports;
+  // Projects onto another device (b above); unset: this device.
+  std::optional<DeviceSpec> target;
+  double memory_limit_bytes = 0;  // > 0: larger models are infeasible ("does not fit")
+};
+
+// The estimate of graph `g` on `backend` from the calibration entry of the graph's dtype (source
+// "predicted", or "projected" with a target). A class the dtype did not calibrate falls back to
+// the backend's f32 entry, then to the roofline at the entry's median efficiency. Infeasible,
+// with the reason, without a calibration, when an op is unsupported or the model does not fit.
+ModelEstimate predict(const workloads::Graph& g, const Calibration& cal, std::string_view backend,
+                      const PredictOptions& o = {});
+
+
+}  // namespace tb::profiles

@@ -1,0 +1,202 @@
+// The predictor on hand-made calibrations (exact expected figures), its JSON, and one real quick calibration of the oneDNN backend (tiny sampling budget).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "builder.h"
+#include "calibrate.h"
+#include "kernels.h"
+#include "predictor.h"
+#include "store_fixture.h"
+
+namespace tb::profiles {
+namespace {
+
+using json = nlohmann::json;
+using workloads::Builder;
+using workloads::Graph;
+
+Problem parse(const char* s) {
+  return Problem::parse(s).value();
+}
+
+TEST(Predictor, OpClasses) {
+  EXPECT_EQ(op_class(parse("conv:n1c64h56w56k64r3s3p1:f32+bias+relu")), "conv");
+  EXPECT_EQ(op_class(parse("conv:n1c64h56w56k128r1s1:f32")), "pointwise");
+  EXPECT_EQ(op_class(parse("conv:n1c32h56w56k32r3s3p1g32:f32")), "depthwise");
+  EXPECT_EQ(op_class(parse("gemm:m1n576k576:f32")), "gemv");
+  EXPECT_EQ(op_class(parse("gemm:m128n768k768:f32")), "gemm");
+  EXPECT_EQ(op_class(parse("attn:h8q1s1024d64:f32")), "attention");
+  EXPECT_EQ(op_class(parse("softmax:m4n64:f32")), "row");
+  EXPECT_EQ(op_class(parse("add:n64:f32")), "eltwise");
+  EXPECT_TRUE(memory_bound_class("gemv"));
+  EXPECT_FALSE(memory_bound_class("conv"));
+  EXPECT_DOUBLE_EQ(roofline_s(2e9, 1e9, 100, 10), 0.1);  // bandwidth-bound
+  EXPECT_DOUBLE_EQ(roofline_s(2e9, 1e6, 100, 10), 0.02);
+}
+
+// Two 3x3 convs at 16 channels (the same problem), as the tiers build them.
+Graph two_convs(DType dt) {
+  Builder b("t", "v", dt);
+  int x = b.input("x", DType::f32, {1, 8, 8, 16});
+  x = b.conv("c0", x, 16, 3, 1, 1, 1, Activation::relu);
+  x = b.conv("c1", x, 16, 3, 1, 1, 1, Activation::relu);
+  return b.finish(x);
+}
+
+BackendCalibration entry(const std::string& dtype, const Problem& p, double node_s) {
+  BackendCalibration e;
+  e.backend = "onednn", e.dtype = dtype;
+  e.points = {{"conv", p.str(), p.flops(), p.min_bytes(), node_s, 0.01, -1}};
+  e.graph_s = 1e-4, e.transfer_gbps = 1, e.host_gbps = 2, e.upload_gbps = 4;
+  e.weight_copy = 1, e.first_ratio = 3, e.peak_gflops = 100, e.bandwidth_gbps = 10;
+  return e;
+}
+
+TEST(Predictor, F32GraphIsOneSegmentOfCalibratedNodes) {
+  const Graph g = two_convs(DType::f32);
+  const Problem& p = *g.layers[0].problem;
+  Calibration cal;
+  cal.storage_read_gbps = 0.5;
+  cal.entries = {entry("f32", p, 2e-3)};
+  const ModelEstimate e = predict(g, cal, "onednn");
+  ASSERT_TRUE(e.feasible) << e.why;
+  // One segment: graph run + the image in and the output back over the transfer throughput.
+  const double io = 2.0 * 8 * 8 * 16 * 4;
+  EXPECT_NEAR(e.latency_ms, (1e-4 + io / 1e9 + 2 * 2e-3) * 1e3, 1e-9);
+  ASSERT_EQ(e.layers.size(), 2u);
+  EXPECT_EQ(e.layers[1].output_bytes, 8u * 8 * 16 * 4);
+  const double wb = static_cast<double>(g.figures().weight_bytes);
+  EXPECT_EQ(e.weight_bytes, static_cast<std::uint64_t>(wb));
+  EXPECT_NEAR(e.read_ms, wb / 0.5e9 * 1e3, 1e-9);
+  EXPECT_NEAR(e.compile_ms, 10.0, 1e-9);  // one distinct kernel
+  EXPECT_NEAR(e.upload_ms, wb / 4e9 * 1e3, 1e-9);
+  EXPECT_NEAR(e.first_inference_ms, 2 * e.latency_ms, 1e-9);
+  EXPECT_EQ(e.source, "predicted");
+}
+
+TEST(Predictor, InterpolatesLogLogBetweenShapesAndKeepsThroughputBeyond) {
+  const Graph g = two_convs(DType::f32);
+  const Problem& p = *g.layers[0].problem;
+  auto e = entry("f32", p, 1e-3);
+  // Points at half and twice the layer's FLOPs: 1 ms and 16 ms -> sqrt(16) = 4 ms between.
+  e.points = {{"conv", "a", p.flops() / 2, 1, 1e-3, 0, -1},
+              {"conv", "b", p.flops() * 2, 1, 16e-3, 0, -1}};
+  e.graph_s = 0, e.transfer_gbps = 0;
+  Calibration cal;
+  cal.entries = {e};
+  EXPECT_NEAR(predict(g, cal, "onednn").latency_ms, 2 * 4.0, 1e-6);
+  // Beyond the range: the end point's throughput.
+  cal.entries[0].points = {{"conv", "a", p.flops() / 4, 1, 1e-3, 0, -1}};
+  EXPECT_NEAR(predict(g, cal, "onednn").latency_ms, 2 * 4.0, 1e-6);
+}
+
+TEST(Predictor, Int8FoldsQuantisationOnlyWhenTheBackendFusesTheEpilogue) {
+  const Graph g = two_convs(DType::s8);
+  const Problem* p = nullptr;
+  for (const auto& l : g.layers)
+    if (l.problem) p = &*l.problem;
+  ASSERT_NE(p, nullptr);
+  Calibration cal;
+  cal.entries = {entry("int8", *p, 2e-3)};
+  cal.entries[0].fuses_int8_epilogue = true;
+  const ModelEstimate fused = predict(g, cal, "onednn");
+  ASSERT_TRUE(fused.feasible) << fused.why;
+  const double io = 2.0 * 8 * 8 * 16 * 4;
+  EXPECT_NEAR(fused.latency_ms, (1e-4 + io / 1e9 + 2 * 2e-3) * 1e3, 1e-9);
+  // On the host: two segments (one kernel each) and the dequantize and quantize host ops.
+  cal.entries[0].fuses_int8_epilogue = false;
+  const ModelEstimate host = predict(g, cal, "onednn");
+  EXPECT_GT(host.latency_ms, fused.latency_ms + 0.1);
+  // Either way the calibration inference and two compiles count in the cold start.
+  EXPECT_GT(fused.compile_ms, 2 * 10.0);
+}
+
+TEST(Predictor, ProjectsOntoAnotherDeviceAtTheSameEfficiency) {
+  const Graph g = two_convs(DType::f32);
+  const Problem& p = *g.layers[0].problem;
+  Calibration cal;
+  cal.entries = {entry("f32", p, 2e-3)};
+  cal.entries[0].graph_s = 0, cal.entries[0].transfer_gbps = 0;
+  PredictOptions o;
+  o.target = DeviceSpec{200, 0, 0, 20, 1, 16};  // twice the peak and bandwidth
+  const ModelEstimate e = predict(g, cal, "onednn", o);
+  ASSERT_TRUE(e.feasible) << e.why;
+  EXPECT_NEAR(e.latency_ms, 2.0, 1e-9);
+  EXPECT_EQ(e.source, "projected");
+  o.target->memory_gib = 1e-6;
+  EXPECT_FALSE(predict(g, cal, "onednn", o).feasible);
+}
+
+TEST(Predictor, InfeasibleWithTheReason) {
+  const Graph g = two_convs(DType::f32);
+  Calibration cal;
+  EXPECT_NE(predict(g, cal, "onednn").why.find("tierbench calibrate"), std::string::npos);
+  cal.entries = {entry("f32", *g.layers[0].problem, 1e-3)};
+  PredictOptions o;
+  o.supports = [](const Problem&) { return false; };
+  EXPECT_EQ(predict(g, cal, "onednn", o).why.rfind("unsupported: conv:", 0), 0u);
+  o = {};
+  o.memory_limit_bytes = 1000;
+  EXPECT_EQ(predict(g, cal, "onednn", o).why.rfind("does not fit", 0), 0u);
+}
+
+TEST(Predictor, CalibrationJsonRoundTripsAndNamesABadField) {
+  Calibration cal;
+  cal.label = "threads=1", cal.storage_read_gbps = 1.5;
+  cal.entries = {entry("f32", parse("conv:n1c16h8w8k16r3s3p1:f32+bias+relu"), 1e-3)};
+  const json j = to_json(cal);
+  auto back = calibration_from_json(j);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(to_json(*back), j);
+  json bad = j;
+  bad["entries"][0]["points"][0]["node_s"] = "fast";
+  auto r = calibration_from_json(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("/entries/0/points/0/node_s"), std::string::npos);
+}
+
+TEST(Calibrate, QuickOnednnF32MeasuresEveryClassAndPredictsATier) {
+  std::unique_ptr<Backend> onednn;
+  for (auto& b : make_backends())
+    if (b->name() == "onednn" && b->availability().available) onednn = std::move(b);
+  if (!onednn) GTEST_SKIP() << "oneDNN not available";
+  test::FixtureStore f;
+  auto store = Store::open(f.db);
+  ASSERT_TRUE(store.ok());
+  auto run = (*store)->begin_run("test", "", json::object());
+  ASSERT_TRUE(run.ok());
+  CalibrateOptions o;
+  o.backends = {"onednn"}, o.dtypes = {"f32"}, o.threads = 1, o.quick = true, o.sample_s = 0.002;
+  auto cal = calibrate(**store, *run, o);
+  ASSERT_TRUE(cal.ok()) << cal.error().message;
+  const auto* e = cal->find("onednn", "f32");
+  ASSERT_NE(e, nullptr);
+  std::set<std::string> classes;
+  for (const auto& p : e->points) {
+    classes.insert(p.op_class);
+    EXPECT_GT(p.node_s, 0) << p.problem;
+    EXPECT_GT(p.efficiency, 0) << p.problem;  // the fixture store has a probe
+  }
+  EXPECT_EQ(classes, (std::set<std::string>{"attention", "conv", "depthwise", "eltwise", "embed",
+                                            "gemm", "gemv", "pointwise", "pool", "row"}));
+  EXPECT_GT(e->host_gbps, 0);
+  EXPECT_GT(e->upload_gbps, 0);
+  EXPECT_DOUBLE_EQ(cal->storage_read_gbps, 5.32 * 0.98);  // the probe's cold read median
+  // Stored: every chain as a result, the calibration under its label.
+  auto results = (*store)->results(*run);
+  ASSERT_TRUE(results.ok());
+  EXPECT_GE(results->size(), e->points.size());
+  auto back = load_calibration(**store, "threads=1");
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(to_json(*back), to_json(*cal));
+  auto g = workloads::build_tier("person-detect", "f32");
+  ASSERT_TRUE(g.ok());
+  const ModelEstimate est = predict(*g, *back, "onednn");
+  EXPECT_TRUE(est.feasible) << est.why;
+  EXPECT_GT(est.latency_ms, 0);
+  EXPECT_FALSE(load_calibration(**store, "threads=7").ok());
+}
+
+}  // namespace
+}  // namespace tb::profiles
