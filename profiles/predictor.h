@@ -111,5 +111,4 @@ struct PredictOptions {
 ModelEstimate predict(const workloads::Graph& g, const Calibration& cal, std::string_view backend,
                       const PredictOptions& o = {});
 
-
 }  // namespace tb::profiles

@@ -15,8 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include "calibrate.h"
-#include "decide.h"
 #include "cli.h"
+#include "decide.h"
 #include "environment.h"
 #include "kernels.h"
 #include "predictor.h"

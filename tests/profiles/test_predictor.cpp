@@ -1,4 +1,5 @@
-// The predictor on hand-made calibrations (exact expected figures), its JSON, and one real quick calibration of the oneDNN backend (tiny sampling budget).
+// The predictor on hand-made calibrations (exact expected figures), its JSON, and one real quick
+// calibration of the oneDNN backend (tiny sampling budget).
 #include <gtest/gtest.h>
 
 #include <cmath>
