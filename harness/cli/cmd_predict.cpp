@@ -35,10 +35,6 @@ using json = nlohmann::json;
 using profiles::Calibration;
 using profiles::ModelEstimate;
 
-Result<std::unique_ptr<Store>> open_store(const Context& ctx) {
-  return Store::open(ctx.db_path.empty() ? Store::default_path() : ctx.db_path);
-}
-
 json run_env() {
   env::EnvironmentInputs ein;
   ein.git_commit = git_commit();

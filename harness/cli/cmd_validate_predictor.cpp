@@ -210,7 +210,7 @@ int run_validate(const Context& ctx, ValidateArgs& a) {
     if (std::find(dtypes.begin(), dtypes.end(), n->dtype) == dtypes.end())
       dtypes.push_back(n->dtype);
   }
-  auto store = Store::open(ctx.db_path.empty() ? Store::default_path() : ctx.db_path);
+  auto store = open_store(ctx);
   if (!store) return usage_error(store.error().message);
   std::map<std::string, bool> available;
   for (auto& b : make_backends()) available[std::string(b->name())] = b->availability().available;
