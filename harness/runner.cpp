@@ -187,6 +187,8 @@ ResultRecord run_kernel_unguarded(Backend& b, const DeviceInfo& dev, const Probl
   r.metrics["load"] = {
       {"prepare_s", *r.prepare_s}, {"upload_s", upload_s}, {"first_s", *r.first_s}};
   for (const auto& [key, v] : k.details()) r.metrics["load"][key] = v;
+  if (const auto c = k.kernel_config())
+    r.metrics["config"] = {{"name", c->name}, {"source", c->source}};
   r.metrics["sampling"] = {
       {"wall_s", wall},
       {"cpu_s", cpu},

@@ -60,6 +60,34 @@ CREATE TABLE kv (
   PRIMARY KEY (ns, key)
 ) WITHOUT ROWID;
 )sql",
+    // 2: tuning winners get a table of their own (one row per backend, device, driver, kernel
+    // and shape class); the OpenCL tuner's kv entries ("opencl-gemm-f32|device|driver|hash",
+    // every shape) move into it.
+    R"sql(
+CREATE TABLE tuning (
+  backend TEXT NOT NULL,
+  device TEXT NOT NULL,
+  driver TEXT NOT NULL,
+  kernel TEXT NOT NULL,
+  shape_class TEXT NOT NULL,
+  config TEXT NOT NULL,
+  gflops REAL,
+  default_config TEXT NOT NULL DEFAULT '',
+  default_gflops REAL,
+  problem TEXT NOT NULL DEFAULT '',
+  tune_s REAL,
+  tuned_at TEXT NOT NULL,
+  PRIMARY KEY (backend, device, driver, kernel, shape_class)
+) WITHOUT ROWID;
+INSERT OR REPLACE INTO tuning(backend, device, driver, kernel, shape_class, config, tuned_at)
+  SELECT 'opencl', substr(rest, 1, instr(rest, '|') - 1),
+         substr(tail, 1, instr(tail, '|') - 1),
+         'gemm-packed@' || substr(tail, instr(tail, '|') + 1), '*', value, updated_at
+  FROM (SELECT value, updated_at, substr(key, 17) AS rest,
+               substr(substr(key, 17), instr(substr(key, 17), '|') + 1) AS tail
+        FROM kv WHERE ns = 'tune' AND key LIKE 'opencl-gemm-f32|%|%|%');
+DELETE FROM kv WHERE ns = 'tune';
+)sql",
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion);
 
@@ -432,6 +460,73 @@ Result<std::optional<ResultRecord>> Store::latest_result(const std::string& kind
   for (auto& r : all.value())
     if (r.id == id) return std::optional<ResultRecord>(std::move(r));
   return std::optional<ResultRecord>();
+}
+
+Result<void> Store::put_tuning(const TuneWinner& w) {
+  Stmt q(db_,
+         "INSERT OR REPLACE INTO tuning(backend, device, driver, kernel, shape_class, config, "
+         "gflops, default_config, default_gflops, problem, tune_s, tuned_at) "
+         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!q.ok()) return db_error(db_, "put_tuning");
+  const TuneKey& k = w.key;
+  int i = 0;
+  for (const std::string* s :
+       {&k.backend, &k.device, &k.driver, &k.kernel, &k.shape_class, &w.config})
+    q.bind(++i, *s);
+  q.bind(++i, std::optional<double>(w.gflops));
+  q.bind(++i, w.default_config);
+  q.bind(++i, w.default_gflops > 0 ? std::optional<double>(w.default_gflops) : std::nullopt);
+  q.bind(++i, w.problem);
+  q.bind(++i, std::optional<double>(w.tune_s));
+  q.bind(++i, w.tuned_at.empty() ? utc_now_iso8601() : w.tuned_at);
+  if (q.step() != SQLITE_DONE) return db_error(db_, "put_tuning");
+  return {};
+}
+
+namespace {
+constexpr const char* kTuningColumns =
+    "SELECT backend, device, driver, kernel, shape_class, config, gflops, default_config, "
+    "default_gflops, problem, tune_s, tuned_at FROM tuning";
+
+TuneWinner read_winner(Stmt& q) {
+  TuneWinner w;
+  w.key = {q.text(0), q.text(1), q.text(2), q.text(3), q.text(4)};
+  w.config = q.text(5);
+  w.gflops = q.opt(6).value_or(0);
+  w.default_config = q.text(7);
+  w.default_gflops = q.opt(8).value_or(0);
+  w.problem = q.text(9);
+  w.tune_s = q.opt(10).value_or(0);
+  w.tuned_at = q.text(11);
+  return w;
+}
+}  // namespace
+
+Result<std::optional<TuneWinner>> Store::get_tuning(const TuneKey& k) {
+  const std::string sql =
+      std::string(kTuningColumns) +
+      " WHERE backend=? AND device=? AND driver=? AND kernel=? AND shape_class=?";
+  Stmt q(db_, sql.c_str());
+  if (!q.ok()) return db_error(db_, "get_tuning");
+  int i = 0;
+  for (const std::string* s : {&k.backend, &k.device, &k.driver, &k.kernel, &k.shape_class})
+    q.bind(++i, *s);
+  const int rc = q.step();
+  if (rc == SQLITE_DONE) return std::optional<TuneWinner>();
+  if (rc != SQLITE_ROW) return db_error(db_, "get_tuning");
+  return std::optional<TuneWinner>(read_winner(q));
+}
+
+Result<std::vector<TuneWinner>> Store::list_tuning() {
+  const std::string sql =
+      std::string(kTuningColumns) + " ORDER BY backend, device, driver, kernel, shape_class";
+  Stmt q(db_, sql.c_str());
+  if (!q.ok()) return db_error(db_, "list_tuning");
+  std::vector<TuneWinner> v;
+  int rc = 0;
+  while ((rc = q.step()) == SQLITE_ROW) v.push_back(read_winner(q));
+  if (rc != SQLITE_DONE) return db_error(db_, "list_tuning");
+  return v;
 }
 
 }  // namespace tb

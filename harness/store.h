@@ -3,14 +3,16 @@
 // run keeps everything it had measured. Raw measurements stay here, on the device; files meant
 // to leave the device are derived from it (profiles/) and hold buckets only.
 //
-// Schema (version 1; later versions are appended to the migration list in store.cpp):
+// Schema (version 2; later versions are appended to the migration list in store.cpp):
 //   schema_version(version)
 //   runs(id, started_at, finished_at, command, status, git_commit, env_json)
 //   results(id, run_id, kind, name, backend, device, dtype, status, message, prepare_s, first_s,
 //           n, median_s, mean_s, min_s, max_s, p10_s, p90_s, p99_s, stddev_s, cv, ci_lo_s,
 //           ci_hi_s, gflops, gbps, max_rel_err, timing_source, metrics_json, created_at)
 //   samples(result_id, idx, seconds)
-//   kv(ns, key, value, updated_at)        -- small persistent state: tuner winners, baselines
+//   kv(ns, key, value, updated_at)        -- small persistent state: baselines
+//   tuning(backend, device, driver, kernel, shape_class, config, gflops, default_config,
+//          default_gflops, problem, tune_s, tuned_at)   -- tuner winners (v2; kernels/tuning.h)
 #pragma once
 
 #include <cstdint>
@@ -22,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "result.h"
+#include "tuning.h"
 
 struct sqlite3;
 
@@ -56,7 +59,7 @@ struct ResultRecord {
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens (creating parent folders and the file if needed) and migrates to kSchemaVersion.
   // A file that is not a tierbench store, or is newer than this build, is an error.
@@ -89,6 +92,11 @@ class Store {
   Result<void> put(const std::string& ns, const std::string& key, const std::string& value);
   Result<std::optional<std::string>> get(const std::string& ns, const std::string& key);
   Result<std::vector<std::pair<std::string, std::string>>> list(const std::string& ns);
+
+  // Tuner winners, one per backend, device, driver, kernel and shape class (put replaces).
+  Result<void> put_tuning(const TuneWinner& w);
+  Result<std::optional<TuneWinner>> get_tuning(const TuneKey& key);
+  Result<std::vector<TuneWinner>> list_tuning();
 
  private:
   explicit Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}

@@ -8,15 +8,20 @@ std::shared_ptr<StoreTuneStore> StoreTuneStore::open(const std::string& path) {
   return std::shared_ptr<StoreTuneStore>(new StoreTuneStore(std::move(s.value())));
 }
 
-std::optional<std::string> StoreTuneStore::get(const std::string& key) {
+std::optional<TuneWinner> StoreTuneStore::get(const TuneKey& key) {
   std::lock_guard lock(mu_);
-  auto v = store_->get("tune", key);
-  return v ? v.value() : std::nullopt;
+  auto w = store_->get_tuning(key);
+  return w ? w.value() : std::nullopt;
 }
 
-Result<void> StoreTuneStore::put(const std::string& key, const std::string& value) {
+Result<void> StoreTuneStore::put(const TuneWinner& w) {
   std::lock_guard lock(mu_);
-  return store_->put("tune", key, value);
+  return store_->put_tuning(w);
+}
+
+Result<std::vector<TuneWinner>> StoreTuneStore::list() {
+  std::lock_guard lock(mu_);
+  return store_->list_tuning();
 }
 
 }  // namespace tb

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,6 +25,7 @@
 #include "problem.h"
 #include "result.h"
 #include "tensor.h"
+#include "tuning.h"
 
 namespace tb {
 
@@ -93,6 +95,8 @@ class PreparedKernel {
   virtual MemoryStats memory() const = 0;
   // Optional: named load-cost details, e.g. {"program_build_s", 0.41}, {"cache_hit", 1}.
   virtual std::vector<std::pair<std::string, double>> details() const { return {}; }
+  // Optional: the configuration of a tunable kernel that ran, and where it came from.
+  virtual std::optional<KernelConfig> kernel_config() const { return std::nullopt; }
 };
 
 class Backend {
@@ -112,6 +116,18 @@ class Backend {
   // Callers check supports() for every node first.
   virtual Result<std::unique_ptr<PreparedGraph>> prepare_graph(const DeviceGraph& g,
                                                                const PrepareOptions& opts);
+  // Optional: the key under which a tuned winner for `p`'s kernel on `device` is stored (its
+  // shape class), or nullopt when that kernel is not tunable here.
+  virtual std::optional<TuneKey> tune_key(const Problem& p, int device) {
+    (void)p, (void)device;
+    return std::nullopt;
+  }
+  // Optional: tunes `p`'s kernel within the request's budget (bounded candidates, each validated
+  // against the reference before it is timed) and stores the winner in tune_store().
+  virtual Result<TuneOutcome> tune(const Problem& p, const TuneRequest& r) {
+    (void)r;
+    return make_error(std::string(name()) + ": " + p.str() + " is not tunable");
+  }
 };
 
 }  // namespace tb

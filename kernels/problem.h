@@ -118,6 +118,8 @@ struct ConvDesc {
   std::int64_t stride = 1, pad = 0, dilation = 1, groups = 1;
   std::int64_t oh() const { return (h + 2 * pad - dilation * (r - 1) - 1) / stride + 1; }
   std::int64_t ow() const { return (w + 2 * pad - dilation * (s - 1) - 1) / stride + 1; }
+  // 1 x 1, stride 1, no padding, one group: a GEMM of pixels x c by c x k.
+  bool pointwise() const { return r == 1 && s == 1 && stride == 1 && pad == 0 && groups == 1; }
 
   std::string dims() const;
   static Result<ConvDesc> from_dims(const Dims& d);

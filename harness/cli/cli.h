@@ -35,7 +35,8 @@ void add_profile_command(CLI::App& app, Context& ctx, Action& action);
 void add_privacy_command(CLI::App& app, Context& ctx, Action& action);
 void add_run_command(CLI::App& app, Context& ctx, Action& action);
 void add_decide_commands(CLI::App& app, Context& ctx,
-                         Action& action);  // decide, validate-decisions
+                         Action& action);                            // decide, validate-decisions
+void add_tune_command(CLI::App& app, Context& ctx, Action& action);  // kernel tuners
 void add_export_model_command(CLI::App& app, Context& ctx, Action& action);  // ONNX
 void add_calibrate_command(CLI::App& app, Context& ctx, Action& action);     // the predictor
 void add_predict_command(CLI::App& app, Context& ctx, Action& action);

@@ -25,6 +25,7 @@
 #include "probes.h"
 #include "reports.h"
 #include "runner.h"
+#include "selection.h"
 #include "store.h"
 #include "store_tune.h"
 #include "version.h"
@@ -58,12 +59,6 @@ std::vector<std::string> known_backends() {
   std::vector<std::string> v;
   for (auto& b : make_backends()) v.emplace_back(b->name());
   return v;
-}
-
-std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
-  return s;
 }
 
 // Spawns this executable for one backend and waits up to timeout_s. Returns "" when the child
@@ -221,39 +216,6 @@ int do_run(const Context& ctx, RunArgs a) {
     setenv("OMP_PROC_BIND", "close", 1);
     setenv("OMP_PLACES", "cores", 1);
   }
-  // Problems: --problem strings and square GEMMs from --size; the default is the quick GEMM set.
-  std::vector<Problem> problems;
-  for (const auto& s : a.problems) {
-    auto p = Problem::parse(s);
-    if (!p) return usage_error("--problem: " + p.error().message);
-    problems.push_back(p.value());
-  }
-  for (auto n : a.sizes) problems.push_back(make_gemm(n, n, n));
-  // Workloads: --workload tier[:variant:dtype]; a bare tier runs its default variant in every
-  // data type (or those of --dtype).
-  std::vector<workloads::WorkloadName> wl;
-  for (const auto& d : a.dtypes)
-    if (!workloads::parse_tier_dtype(d))
-      return usage_error("--dtype: unknown data type '" + d + "' (valid: f32, bf16, int8)");
-  const auto add_workload = [&](const std::string& w, bool from_suite) -> std::string {
-    if (w.find(':') != std::string::npos) {
-      auto n = workloads::parse_workload(w);
-      if (!n) return n.error().message;
-      if (!from_suite || a.dtypes.empty() ||
-          std::find(a.dtypes.begin(), a.dtypes.end(), n->dtype) != a.dtypes.end())
-        wl.push_back(n.value());
-      return {};
-    }
-    const auto* t = workloads::find_tier(w);
-    if (!t) return "unknown tier '" + w + "' (valid: " + workloads::tier_names() + ")";
-    for (const auto& d : t->dtypes)
-      if (a.dtypes.empty() || std::find(a.dtypes.begin(), a.dtypes.end(), d) != a.dtypes.end())
-        wl.push_back({t->name, t->variants.front(), d});
-    return {};
-  };
-  for (const auto& w : a.workloads)
-    if (auto e = add_workload(w, false); !e.empty()) return usage_error("--workload: " + e);
-
   // --model: the user's ONNX file, imported once per --dtype (default f32) before anything runs,
   // so that an unsupported op is a usage error (exit 2) naming the node.
   std::vector<ExternalModel> models;
@@ -268,27 +230,11 @@ int do_run(const Context& ctx, RunArgs a) {
   } else if (!a.inputs.empty()) {
     return usage_error("--input binds the inputs of a --model");
   }
-
-  // Suites: a name selects kernel problems and/or model tiers of that name. The default, when
-  // nothing else was asked for, is the quick suite.
-  if ((problems.empty() && wl.empty() && models.empty()) || !a.suite.empty()) {
-    const std::string name = a.suite.empty() ? "quick" : a.suite;
-    const auto* ks = workloads::find_suite(name);
-    const auto* ws = find_workload_suite(name);
-    if (!ks && !ws) {
-      std::set<std::string> valid;
-      for (const auto& s : workloads::suites()) valid.insert(s.name);
-      for (const auto& s : workload_suites()) valid.insert(s.name);
-      return usage_error("--suite: unknown suite '" + name +
-                         "' (valid: " + join({valid.begin(), valid.end()}) + ")");
-    }
-    if (ks)
-      for (auto& p : workloads::suite_problems(*ks)) problems.push_back(std::move(p));
-    if (ws)
-      for (const auto& w : ws->workloads)
-        if (auto e = add_workload(w, true); !e.empty())
-          return usage_error("suite " + name + ": " + e);
-  }
+  SelectionArgs sa{a.problems, a.sizes, a.suite, a.workloads, a.dtypes, !models.empty()};
+  auto sel = select_work(sa);
+  if (!sel) return usage_error(sel.error().message);
+  const std::vector<Problem>& problems = sel->problems;
+  const std::vector<workloads::WorkloadName>& wl = sel->workloads;
   a.workloads.clear();
   for (const auto& w : wl) a.workloads.push_back(w.str());
   a.problems.clear();

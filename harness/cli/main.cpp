@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
   add_list_command(app, ctx, action);
   add_probe_command(app, ctx, action);
   add_run_command(app, ctx, action);
+  add_tune_command(app, ctx, action);
   add_compare_commands(app, ctx, action);
   add_report_command(app, ctx, action);
   add_profile_command(app, ctx, action);

@@ -10,6 +10,7 @@
 #include "../device_graph.h"
 #include "opencl_internal.h"
 #include "opencl_op.h"
+#include "opencl_tune.h"
 
 #include <CL/cl_ext.h>  // after cl_common.h (CL_TARGET_OPENCL_VERSION)
 
@@ -202,6 +203,17 @@ class OpenclBackend final : public Backend {
     auto d = device_ctx(opts.device);
     if (!d) return d.error();
     return ocl::prepare_device_graph(d.value(), g);
+  }
+
+  // The packed GEMM's tuner (opencl_gemm_tune.cpp): one winner per device serves every shape.
+  std::optional<TuneKey> tune_key(const Problem& p, int device) override {
+    auto d = device_ctx(device);
+    if (!d || !supports(p, device).supported) return std::nullopt;
+    return ocl::tune_key_for(p, *d.value());
+  }
+  Result<TuneOutcome> tune(const Problem& p, const TuneRequest& r) override {
+    if (!tune_key(p, r.device)) return make_error("opencl: " + p.str() + " is not tunable here");
+    return tune_opencl(r);
   }
 
  private:

@@ -21,7 +21,7 @@ namespace {
 constexpr int kMR = 6;  // output pixels per work-item of conv_igemm
 
 bool is_pointwise(const ConvDesc& c) {
-  return c.r == 1 && c.s == 1 && c.stride == 1 && c.pad == 0 && c.groups == 1;
+  return c.pointwise();
 }
 
 class ConvKernel final : public OpKernel {

@@ -17,7 +17,6 @@
 #include "opencl_internal.h"
 #include "opencl_op.h"
 #include "program_cache.h"
-#include "tune_store.h"
 
 namespace tb::ocl {
 
@@ -48,6 +47,7 @@ std::optional<GemmConfig> GemmConfig::parse(const std::string& s) {
 GemmConfig default_gemm_config(const DeviceCtx& d) {
   GemmConfig c;
   c.packed = d.is_cpu;
+  c.source = "default";
   return c;
 }
 
@@ -68,22 +68,21 @@ bool is_int8(DType t) {
 constexpr int kIntBlock = 512;
 }  // namespace
 
-std::string gemm_tune_key(const DeviceCtx& d) {
-  return "opencl-gemm-f32|" + d.info.name + "|" + device_string(d.device, CL_DRIVER_VERSION) + "|" +
-         hex64(fnv1a(packed_source()));
+TuneKey gemm_tune_key(const DeviceCtx& d) {
+  return {"opencl", d.info.name, device_string(d.device, CL_DRIVER_VERSION),
+          "gemm-packed@" + hex64(fnv1a(packed_source())), "*"};
 }
 
 GemmConfig select_gemm_config(const DeviceCtx& d) {
+  std::optional<GemmConfig> c;
   if (const char* e = std::getenv("TB_OPENCL_GEMM"); e && *e) {
     const std::string s = e;
-    if (s == "packed") return GemmConfig{};
-    if (auto c = GemmConfig::parse(s)) return *c;
+    c = s == "packed" ? GemmConfig{} : GemmConfig::parse(s);
+    if (c) return c->source = "forced", *c;
   }
-  if (d.is_cpu) {
-    if (auto store = tune_store())
-      if (auto v = store->get(gemm_tune_key(d)))
-        if (auto c = GemmConfig::parse(*v)) return *c;
-  }
+  if (d.is_cpu)
+    if (auto w = tune_store()->get(gemm_tune_key(d)); w && (c = GemmConfig::parse(w->config)))
+      return c->source = "tuned", *c;
   return default_gemm_config(d);
 }
 
@@ -257,6 +256,9 @@ class GemmKernel final : public DeviceKernel {
   }
 
   const GemmConfig& config() const { return cfg_; }
+  std::optional<KernelConfig> kernel_config() const override {
+    return KernelConfig{cfg_.str(), cfg_.source.empty() ? "given" : cfg_.source};
+  }
 
  protected:
   Result<void> enqueue() override {

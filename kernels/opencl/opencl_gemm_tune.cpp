@@ -7,7 +7,6 @@
 #include "../reference/reference_backend.h"
 #include "opencl_internal.h"
 #include "opencl_tune.h"
-#include "tune_store.h"
 
 namespace tb {
 
@@ -83,19 +82,22 @@ Result<std::vector<double>> time_gflops(const std::shared_ptr<ocl::DeviceCtx>& d
 // for the two best register blocks (run-time arguments: no build); (3) the three best re-timed,
 // interleaved, so that a burst of load on a shared machine does not crown a lucky candidate. Every
 // candidate is validated first; one that fails is never timed nor kept.
-Result<OpenclTuneReport> tune_opencl_gemm(const OpenclTuneOptions& o) {
+Result<TuneOutcome> tune_opencl_gemm(const OpenclTuneOptions& o) {
   const auto t0 = Clock::now();
   auto dev = ocl::open_device(o.device);
   if (!dev) return dev.error();
   const auto& d = dev.value();
   if (!d->is_cpu) return make_error("opencl tuner: only the packed (CPU) kernel is tunable");
-  OpenclTuneReport rep;
-  rep.key = ocl::gemm_tune_key(*d);
+  TuneOutcome rep;
+  TuneWinner& win = rep.winner;
+  win.key = ocl::gemm_tune_key(*d);
   const std::int64_t n = o.size > 0 ? o.size : (o.quick ? 512 : 1024);
   const Problem p = make_gemm(n, n, n);
+  win.problem = p.str();
+  win.default_config = ocl::default_gemm_config(*d).str();
   const auto in = make_inputs(p, 99);
   const int reps = o.quick ? 3 : 5;
-  const double budget = o.quick ? o.budget_s / 3 : o.budget_s;
+  const double budget = o.budget_s;
   auto spent = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
   std::vector<std::string> seen;
   std::vector<std::vector<double>> samples;  // per candidate index, GFLOP/s of every timed run
@@ -106,7 +108,7 @@ Result<OpenclTuneReport> tune_opencl_gemm(const OpenclTuneOptions& o) {
   auto try_config = [&](const ocl::GemmConfig& c) {
     if (std::find(seen.begin(), seen.end(), c.str()) != seen.end()) return;
     seen.push_back(c.str());
-    OpenclTuneCandidate cand;
+    TuneCandidate cand;
     cand.config = c.str();
     if (spent() > stage_end) {
       cand.message = "time budget spent";
@@ -121,7 +123,6 @@ Result<OpenclTuneReport> tune_opencl_gemm(const OpenclTuneOptions& o) {
           cand.gflops = median(g.value());
           samples.resize(rep.candidates.size() + 1);
           samples.back() = g.value();
-          if (rep.candidates.empty()) rep.default_gflops = cand.gflops;
         }
       }
     }
@@ -140,8 +141,8 @@ Result<OpenclTuneReport> tune_opencl_gemm(const OpenclTuneOptions& o) {
     return idx;
   };
 
-  try_config(ocl::GemmConfig{});  // the default first: it is the anchor
-  const ocl::GemmConfig def;
+  const ocl::GemmConfig def = ocl::default_gemm_config(*d);
+  try_config(def);  // the default first: it is the anchor
   for (auto [mr, nv] : register_blocks(o.quick))
     try_config(make_config(mr, nv, def.kc, def.rb, def.order));
   stage_end = 0.9 * budget;  // the rest of the budget is for the finalists
@@ -169,19 +170,37 @@ Result<OpenclTuneReport> tune_opencl_gemm(const OpenclTuneOptions& o) {
         samples[i].insert(samples[i].end(), g->begin(), g->end());
     }
   for (std::size_t i : finalists) rep.candidates[i].gflops = median(samples[i]);
-  if (!rep.candidates.empty()) rep.default_gflops = rep.candidates[0].gflops;
-  for (std::size_t i : finalists) {
-    if (rep.candidates[i].gflops > rep.best_gflops)
-      rep.best_gflops = rep.candidates[i].gflops, rep.best = rep.candidates[i].config;
-  }
-  rep.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (rep.best.empty()) return make_error("opencl tuner: no candidate passed validation");
-  if (o.persist) {
-    auto store = tune_store();
-    if (!store) return make_error("opencl tuner: no tune store (no usable cache directory)");
-    if (auto r = store->put(rep.key, rep.best); !r) return r.error();
-  }
+  if (!rep.candidates.empty()) win.default_gflops = rep.candidates[0].gflops;
+  for (std::size_t i : finalists)
+    if (rep.candidates[i].gflops > win.gflops)
+      win.gflops = rep.candidates[i].gflops, win.config = rep.candidates[i].config;
+  win.tune_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (win.config.empty()) return make_error("opencl tuner: no candidate passed validation");
+  if (o.persist)
+    if (auto r = tune_store()->put(win); !r) return r.error();
   return rep;
 }
+
+Result<TuneOutcome> tune_opencl(const TuneRequest& r) {
+  OpenclTuneOptions o;
+  o.device = r.device;
+  o.budget_s = r.budget_s;
+  o.quick = r.budget_s < 45;
+  o.persist = r.persist;
+  return tune_opencl_gemm(o);
+}
+
+namespace ocl {
+
+std::optional<TuneKey> tune_key_for(const Problem& p, const DeviceCtx& d) {
+  if (!d.is_cpu) return std::nullopt;  // GPUs run the fixed tiled kernel
+  const ConvDesc* c = p.as<ConvDesc>();
+  const bool gemm = p.as<GemmDesc>() && (p.dtype == DType::f32 || p.dtype == DType::f16);
+  const bool pointwise = c && p.dtype == DType::f32 && !p.post.scales && c->pointwise();
+  if (!gemm && !pointwise) return std::nullopt;
+  return gemm_tune_key(d);
+}
+
+}  // namespace ocl
 
 }  // namespace tb

@@ -101,21 +101,25 @@ Result<std::shared_ptr<DeviceCtx>> open_device(int index);
 // kernel (GPUs and anything else). Printed as e.g. "packed:mr8nv2kc256rb4o0" or "tiled".
 struct GemmConfig {
   bool packed = true;
-  int mr = 8;     // rows of C per work-item
-  int nv = 2;     // float16 vectors of C per row per work-item (NR = 16 * nv)
-  int kc = 1024;  // K block per launch (0: all of K); 1024: the B panel (kc x nr) stays in L2
-  int rb = 4;     // row blocks per work-item (amortises the per-work-group cost)
-  int order = 0;  // 0: row blocks on dimension 0; 1: column blocks
+  int mr = 8;          // rows of C per work-item
+  int nv = 2;          // float16 vectors of C per row per work-item (NR = 16 * nv)
+  int kc = 1024;       // K block per launch (0: all of K); 1024: the B panel (kc x nr) stays in L2
+  int rb = 4;          // row blocks per work-item (amortises the per-work-group cost)
+  int order = 0;       // 0: row blocks on dimension 0; 1: column blocks
+  std::string source;  // where it came from (tuned, default, forced, given); not part of str()
   std::string str() const;
   static std::optional<GemmConfig> parse(const std::string& s);
 };
 
 // The configuration used when nothing is tuned or forced: by device type.
 GemmConfig default_gemm_config(const DeviceCtx& d);
-// Key of the tuned configuration for this device and the current kernel sources.
-std::string gemm_tune_key(const DeviceCtx& d);
+// Key of the tuned configuration for this device and the current kernel sources (every shape).
+TuneKey gemm_tune_key(const DeviceCtx& d);
 // Stored winner for the device, else the default. TB_OPENCL_GEMM=tiled|packed|<config> forces.
 GemmConfig select_gemm_config(const DeviceCtx& d);
+// Backend::tune_key: the GEMM key for the problems the packed GEMM runs on a CPU device (f32 and
+// f16 GEMMs, pointwise f32 convs), else nullopt (opencl_gemm_tune.cpp).
+std::optional<TuneKey> tune_key_for(const Problem& p, const DeviceCtx& d);
 
 // `io`: the tensor specs upload() checks, when they differ from the GEMM's own (a 1x1 conv run
 // as a GEMM keeps its NHWC shapes); empty: the GEMM's.

@@ -173,6 +173,19 @@ class VulkanBackend final : public Backend {
     if (!staged) return staged.error();
     return vulkan::staged_fallback(std::move(staged.value()), r.error().message);
   }
+
+  // GEMMs and pointwise convs (as the GEMMs the graph runs): vulkan_tuner.cpp.
+  std::optional<TuneKey> tune_key(const Problem& p, int device) override {
+    auto ctx = vulkan::shared_context(device);
+    if (!ctx || !supports(p, device).supported) return std::nullopt;
+    return vulkan::problem_tune_key(*ctx.value(), p);
+  }
+  Result<TuneOutcome> tune(const Problem& p, const TuneRequest& r) override {
+    if (auto s = supports(p, r.device); !s.supported) return make_error(s.reason);
+    auto ctx = vulkan::shared_context(r.device);
+    if (!ctx) return ctx.error();
+    return vulkan::tune_problem(ctx.value(), p, r);
+  }
 };
 
 }  // namespace

@@ -245,8 +245,15 @@ namespace {
 
 class GemmKernel final : public PreparedKernel {
  public:
-  GemmKernel(std::shared_ptr<Context> ctx, GemmDesc g, DType dt, Epilogue post, GemmConfig cfg)
-      : ctx_(std::move(ctx)), g_(g), dt_(dt), types_(gemm_types(dt)), post_(post), cfg_(cfg) {}
+  GemmKernel(std::shared_ptr<Context> ctx, GemmDesc g, DType dt, Epilogue post, GemmConfig cfg,
+             std::string source)
+      : ctx_(std::move(ctx)),
+        g_(g),
+        dt_(dt),
+        types_(gemm_types(dt)),
+        post_(post),
+        cfg_(cfg),
+        source_(std::move(source)) {}
 
   Result<void> init(bool reuse) {
     const auto& dev = ctx_->device();
@@ -375,6 +382,10 @@ class GemmKernel final : public PreparedKernel {
     return v;
   }
 
+  std::optional<KernelConfig> kernel_config() const override {
+    return KernelConfig{cfg_.str(), source_};
+  }
+
  private:
   std::shared_ptr<Context> ctx_;
   GemmDesc g_;
@@ -382,6 +393,7 @@ class GemmKernel final : public PreparedKernel {
   GemmTypes types_;
   Epilogue post_;
   GemmConfig cfg_;
+  std::string source_;  // tuned, default or given
   GemmDispatch disp_;
   std::int64_t kp_ = 0;
   std::shared_ptr<vk::ComputePipeline> pipeline_;
@@ -398,9 +410,26 @@ class GemmKernel final : public PreparedKernel {
 
 }  // namespace
 
-GemmConfig chosen_gemm_config(const Context& ctx, const GemmDesc& g, DType dt) {
-  if (auto t = lookup_tuned(ctx, g, dt); t && config_supported(ctx, *t, dt).supported) return *t;
+GemmConfig chosen_gemm_config(const Context& ctx, const GemmDesc& g, DType dt,
+                              std::string* source) {
+  if (auto t = lookup_tuned(ctx, g, dt); t && config_supported(ctx, *t, dt).supported) {
+    if (source) *source = "tuned";
+    return *t;
+  }
+  if (source) *source = "default";
   return default_gemm_config(ctx, g, dt);
+}
+
+std::optional<GemmDesc> pointwise_gemm(const Problem& p) {
+  const ConvDesc* c = p.as<ConvDesc>();
+  if (!c || p.dtype != DType::f32 || p.post.scales || !c->pointwise()) return std::nullopt;
+  if (std::getenv("TB_VULKAN_GRAPH_CONV_AS_CONV")) return std::nullopt;  // the A/B anchor
+  GemmDesc g;
+  g.m = c->n * c->h * c->w;
+  g.n = c->k;
+  g.k = c->c;
+  g.trans_b = true;
+  return g;
 }
 
 Result<GemmDispatch> make_gemm_dispatch(Context& ctx, const GemmDesc& g, DType dt,
@@ -490,9 +519,11 @@ Result<std::unique_ptr<PreparedKernel>> prepare_gemm(std::shared_ptr<Context> ct
   const GemmDesc* g = p.as<GemmDesc>();
   if (!g) return make_error("vulkan: not a gemm");
   if (auto s = gemm_dtype_supported(*ctx, p.dtype); !s.supported) return make_error(s.reason);
-  const GemmConfig cfg = opts.config ? *opts.config : chosen_gemm_config(*ctx, *g, p.dtype);
+  std::string source = "given";
+  const GemmConfig cfg =
+      opts.config ? *opts.config : chosen_gemm_config(*ctx, *g, p.dtype, &source);
   if (auto s = config_supported(*ctx, cfg, p.dtype); !s.supported) return make_error(s.reason);
-  auto k = std::make_unique<GemmKernel>(ctx, *g, p.dtype, p.post, cfg);
+  auto k = std::make_unique<GemmKernel>(ctx, *g, p.dtype, p.post, cfg, std::move(source));
   if (auto r = k->init(opts.reuse_pipeline); !r) return r.error();
   return std::unique_ptr<PreparedKernel>(std::move(k));
 }

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "../backend.h"
+#include "../tuning.h"
 #include "vulkan_context.h"
 
 namespace tb::vulkan {
@@ -63,9 +64,15 @@ struct GemmPrepareOptions {
 Result<std::unique_ptr<PreparedKernel>> prepare_gemm(std::shared_ptr<Context> ctx, const Problem& p,
                                                      const GemmPrepareOptions& opts);
 
-// The configuration prepare_gemm takes when none is given: the persisted tuner winner for this
-// device, size class and dtype when it still runs here, else default_gemm_config().
-GemmConfig chosen_gemm_config(const Context& ctx, const GemmDesc& g, DType dt);
+// The configuration prepare_gemm takes when none is given: the stored tuner winner for this
+// device, shape class and dtype when it still runs here, else default_gemm_config(); *source
+// says which ("tuned" or "default").
+GemmConfig chosen_gemm_config(const Context& ctx, const GemmDesc& g, DType dt,
+                              std::string* source = nullptr);
+// A pointwise f32 conv (1 x 1, stride 1, no padding, one group) as the GEMM over the NHWC bytes
+// as they are: A = src as pixels x c, B^T = weights as k x c, C = dst as pixels x k. The resident
+// graph runs it so (TB_VULKAN_GRAPH_CONV_AS_CONV=1: as a conv, the A/B anchor).
+std::optional<GemmDesc> pointwise_gemm(const Problem& p);
 
 // A configuration's pipeline, push constants and grid, without buffers: what GemmKernel and the
 // resident graph (vulkan_graph.cpp, which binds its own buffers) share. Bindings: 0 A, 1 B, 2 C,
@@ -94,7 +101,7 @@ std::vector<unsigned char> pack_gemm_operand(const void* src, std::size_t elem_b
 struct TuneOptions {
   double budget_s = 10;  // stop trying new candidates after this much time
   int reps = 3;          // timed runs per candidate (median taken)
-  bool persist = true;   // store the winner under cache_root()/vulkan/gemm_tuning.json
+  bool persist = true;   // put the winner in tune_store() (kernels/tuning.h)
   // The winner minimises create_warm_s + runs * run_s: the pipeline creation every later process
   // pays (once the driver's shader cache holds it: the first, cold compile is paid once, by the
   // tuner itself) amortised over this many runs. 0 ranks by run time alone.
@@ -111,17 +118,25 @@ struct TuneEntry {
 };
 struct TuneResult {
   GemmConfig best;
-  std::vector<TuneEntry> tried;
+  std::vector<TuneEntry> tried;           // the candidates that passed, timed
+  std::vector<TuneCandidate> candidates;  // every candidate, with its status
+  TuneWinner winner;                      // what is (or would be) stored
 };
 // Tunes on the problem's own shape; every candidate is checked against the reference first (a
 // wrong candidate is dropped, never chosen).
 Result<TuneResult> tune_gemm(const std::shared_ptr<Context>& ctx, const Problem& p,
                              const TuneOptions& opts);
-// Persisted winner for this device + driver and the problem's size class and dtype, if any.
+// Stored winner for this device + driver and the problem's shape class and dtype, if any.
 std::optional<GemmConfig> lookup_tuned(const Context& ctx, const GemmDesc& g,
                                        DType dt = DType::f32);
-// e.g. "m1024n1024k1024" (rounded to powers of 2), with ":f16" / ":s8" for other dtypes
+// The shape class: e.g. "m1024n1024k1024:f32" (m, n, k rounded up to powers of 2; u8 as s8).
 std::string tuning_bucket(const GemmDesc& g, DType dt = DType::f32);
+// The key of the winner for this device, driver, GEMM shader build and shape class.
+TuneKey gemm_tune_key(const Context& ctx, const GemmDesc& g, DType dt);
+// Backend::tune_key and Backend::tune: a GEMM, or a pointwise conv as the GEMM the graph runs.
+std::optional<TuneKey> problem_tune_key(const Context& ctx, const Problem& p);
+Result<TuneOutcome> tune_problem(const std::shared_ptr<Context>& ctx, const Problem& p,
+                                 const TuneRequest& r);
 
 // The process-wide Vulkan instance and per-device contexts used by the backend.
 Result<std::shared_ptr<vk::Instance>> shared_instance();

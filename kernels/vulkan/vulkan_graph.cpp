@@ -74,25 +74,6 @@ struct Node {
   int out = -1;    // the value it writes
 };
 
-// A pointwise conv (1 x 1, stride 1, no padding, one group) is a GEMM over the NHWC bytes as
-// they are: A = src as pixels x c, B^T = weights as k x c, C = dst (and residual) as pixels x k,
-// bias per output channel. The packed GEMM shaders run it several times faster than the conv
-// shader on lavapipe once the reduction is deep (conv:n1c576h14w14k96r1s1+bias+res: 2.1 ms vs
-// 9.3), and the resident graph can pick either, since it owns the layouts.
-std::optional<GemmDesc> pointwise_gemm(const Problem& p) {
-  const ConvDesc* c = p.as<ConvDesc>();
-  if (!c || p.dtype != DType::f32 || p.post.scales || c->r != 1 || c->s != 1 || c->stride != 1 ||
-      c->pad != 0 || c->groups != 1)
-    return std::nullopt;
-  if (std::getenv("TB_VULKAN_GRAPH_CONV_AS_CONV")) return std::nullopt;  // the A/B anchor
-  GemmDesc g;
-  g.m = c->n * c->h * c->w;
-  g.n = c->k;
-  g.k = c->c;
-  g.trans_b = true;
-  return g;
-}
-
 class VulkanGraph final : public PreparedGraph {
  public:
   VulkanGraph(std::shared_ptr<Context> ctx, const DeviceGraph& g) : ctx_(std::move(ctx)), g_(g) {}
@@ -348,7 +329,8 @@ class VulkanGraph final : public PreparedGraph {
   Result<void> plan_gemm(std::size_t ni, const GemmDesc& gd, Node n) {
     const auto& gn = g_.nodes[ni];
     const Problem& p = gn.problem;
-    GemmConfig cfg = chosen_gemm_config(*ctx_, gd, p.dtype);
+    std::string source;
+    GemmConfig cfg = chosen_gemm_config(*ctx_, gd, p.dtype, &source);
     const bool a_const = is_const_[static_cast<std::size_t>(gn.in[0])];
     const bool b_const = is_const_[static_cast<std::size_t>(gn.in[1])];
     // The packed shaders read B transposed and A untransposed: an activation operand the other
@@ -359,6 +341,7 @@ class VulkanGraph final : public PreparedGraph {
         return make_error(std::string(dtype_name(p.dtype)) +
                           " gemm with an activation operand needing a device transpose");
       cfg = naive_config();
+      source = "default";
     }
     auto d = make_gemm_dispatch(*ctx_, gd, p.dtype, p.post, cfg, true);
     if (!d) return d.error();
@@ -394,6 +377,7 @@ class VulkanGraph final : public PreparedGraph {
     n.gz = d->gz;
     n.gemm_cfg = cfg.str();
     n.kind = "gemm " + n.gemm_cfg;
+    if (source == "tuned") n.gemm_cfg += " (tuned)";
     nodes_.push_back(std::move(n));
     return {};
   }

@@ -17,7 +17,6 @@
 
 #include "backend_fixture.h"
 #include "opencl/opencl_internal.h"
-#include "opencl/tune_store.h"
 #include "reference/reference_backend.h"
 
 namespace tb {
@@ -290,19 +289,40 @@ TEST(OpenclGemm, DevicesHaveProperties) {
   EXPECT_NE(test::backend("opencl")->version().find("OpenCL"), std::string::npos);
 }
 
-TEST(OpenclTuneStore, FileStoreRoundTripsAndRejectsTabs) {
-  namespace fs = std::filesystem;
-  const fs::path file =
-      fs::temp_directory_path() / ("tb_tune_" + std::to_string(getpid()) + ".tsv");
-  FileTuneStore s(file.string());
-  EXPECT_FALSE(s.get("a|dev|1").has_value());
-  ASSERT_TRUE(s.put("a|dev|1", "packed:mr8nv2kc256rb4o0").ok());
-  ASSERT_TRUE(s.put("b|dev|1", "tiled").ok());
-  ASSERT_TRUE(s.put("a|dev|1", "packed:mr6nv2kc512rb4o1").ok());
-  EXPECT_EQ(FileTuneStore(file.string()).get("a|dev|1").value_or(""), "packed:mr6nv2kc512rb4o1");
-  EXPECT_EQ(s.get("b|dev|1").value_or(""), "tiled");
-  EXPECT_FALSE(s.put("bad\tkey", "v").ok());
-  fs::remove(file);
+// A stored winner is what every GEMM and pointwise conv then runs (one key for every shape),
+// and the prepared kernel says it was tuned.
+TEST(OpenclTune, StoredWinnerIsSelectedAndReported) {
+  std::string why;
+  if (!opencl_available(&why)) GTEST_SKIP() << why;
+  auto d = ocl::open_device(0);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  if (!d.value()->is_cpu) GTEST_SKIP() << "only the packed (CPU) kernel is tunable";
+  auto mem = std::make_shared<MemoryTuneStore>();
+  set_tune_store(mem);
+  EXPECT_EQ(ocl::select_gemm_config(*d.value()).source, "default");
+  Backend* b = test::backend("opencl");
+  const auto key = b->tune_key(make_gemm(300, 200, 100), 0);
+  ASSERT_TRUE(key.has_value());
+  EXPECT_EQ(key->shape_class, "*");
+  EXPECT_EQ(b->tune_key(make_gemm(8, 8, 8), 0), key);
+  EXPECT_EQ(b->tune_key(Problem::parse("conv:n1c32h7w7k16r1s1:f32").value(), 0), key);
+  EXPECT_FALSE(b->tune_key(Problem::parse("conv:n1c32h7w7k16r3s3p1:f32").value(), 0));
+  EXPECT_FALSE(b->tune_key(Problem::parse("attn:h2q8s8d16:f32").value(), 0));
+  TuneWinner w;
+  w.key = *key;
+  w.config = "packed:mr6nv2kc512rb1o1";
+  ASSERT_TRUE(mem->put(w).ok());
+  const auto c = ocl::select_gemm_config(*d.value());
+  EXPECT_EQ(c.str(), w.config);
+  EXPECT_EQ(c.source, "tuned");
+  auto k = b->prepare(make_gemm(33, 47, 65), {});
+  ASSERT_TRUE(k.ok()) << k.error().message;
+  ASSERT_TRUE(k.value()->kernel_config().has_value());
+  EXPECT_EQ(k.value()->kernel_config()->name, w.config);
+  EXPECT_EQ(k.value()->kernel_config()->source, "tuned");
+  const auto o = test::run_and_check("opencl", make_gemm(33, 47, 65));
+  EXPECT_EQ(o.status, Status::passed) << o.message;
+  set_tune_store(nullptr);
 }
 
 // Runs in a child process whose ICD loader sees no vendor: availability must say why, and

@@ -201,6 +201,54 @@ TEST(VulkanGemm, TunerWeighsCreationAndReportsBoth) {
   EXPECT_EQ(r0->tried.size(), 1u);
 }
 
+// A stored winner is what prepare_gemm (and the graphs) then choose for that shape class; the
+// kernel says so; Backend::tune stores a validated winner (a pointwise conv: its GEMM's).
+TEST(VulkanGemm, StoredWinnerIsChosenAndReported) {
+  TB_REQUIRE_VULKAN(ctx);
+  auto mem = std::make_shared<MemoryTuneStore>();
+  set_tune_store(mem);
+  const auto p = Problem::parse("gemm:m40n72k24:f32+bias").value();
+  const GemmDesc& g = *p.as<GemmDesc>();
+  std::string source;
+  const auto def = vulkan::chosen_gemm_config(*ctx, g, p.dtype, &source);
+  EXPECT_EQ(source, "default");
+  Backend* b = test::backend("vulkan");
+  const auto key = b->tune_key(p, 0);
+  ASSERT_TRUE(key.has_value());
+  EXPECT_EQ(key->shape_class, "m64n128k32:f32");
+  // conv 1x1 over 5 x 8 pixels, 24 -> 72 channels: the same GEMM shape.
+  EXPECT_EQ(b->tune_key(Problem::parse("conv:n1c24h5w8k72r1s1:f32+bias").value(), 0), key);
+  EXPECT_FALSE(b->tune_key(Problem::parse("attn:h2q8s8d16:f32").value(), 0));
+  vulkan::GemmConfig other{vulkan::GemmShader::reg, 4, 8, 8, 1};
+  if (other == def) other = {vulkan::GemmShader::reg, 8, 8, 8, 1};
+  TuneWinner w;
+  w.key = *key;
+  w.config = other.str();
+  ASSERT_TRUE(mem->put(w).ok());
+  EXPECT_EQ(vulkan::chosen_gemm_config(*ctx, g, p.dtype, &source), other);
+  EXPECT_EQ(source, "tuned");
+  auto k = b->prepare(p, {});
+  ASSERT_TRUE(k.ok()) << k.error().message;
+  EXPECT_EQ(k.value()->kernel_config()->name, other.str());
+  EXPECT_EQ(k.value()->kernel_config()->source, "tuned");
+  const auto o = test::run_and_check("vulkan", p);
+  EXPECT_EQ(o.status, Status::passed) << o.message;
+  // No time budget: only the default (always first) is tried, validated and timed.
+  TuneRequest r;
+  r.budget_s = 0;
+  auto t = b->tune(p, r);
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_EQ(t->winner.config, def.str());
+  EXPECT_EQ(t->winner.default_config, def.str());
+  EXPECT_EQ(t->winner.key, *key);
+  ASSERT_FALSE(t->candidates.empty());
+  EXPECT_EQ(t->candidates[0].status, Status::passed);
+  for (std::size_t i = 1; i < t->candidates.size(); ++i)
+    EXPECT_EQ(t->candidates[i].status, Status::skipped);
+  EXPECT_EQ(mem->get(*key)->config, def.str());
+  set_tune_store(nullptr);
+}
+
 // ---- attention: every fused variant (blk default, reg, generic) on odd, causal, GQA shapes -----
 TEST(VulkanAttention, EveryVariantMatchesReference) {
   TB_REQUIRE_VULKAN(ctx);

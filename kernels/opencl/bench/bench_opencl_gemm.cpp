@@ -293,15 +293,17 @@ int main(int argc, char** argv) {
   if (tune) {
     tb::OpenclTuneOptions o;
     o.quick = quick;
-    auto r = tb::tune_opencl_gemm(o);
+    o.budget_s = quick ? 17 : 50;
+    auto r = tb::tune_opencl_gemm(o);  // the winner is kept in this process only
     if (!r) {
       std::fprintf(stderr, "tuner: %s\n", r.error().message.c_str());
     } else {
       for (const auto& c : r->candidates)
         std::printf("  tune %-24s %-8s %7.1f GFLOP/s %s\n", c.config.c_str(),
                     std::string(tb::status_name(c.status)).c_str(), c.gflops, c.message.c_str());
-      std::printf("tuner: best %s %.1f GFLOP/s (default %.1f) in %.1f s, stored under %s\n",
-                  r->best.c_str(), r->best_gflops, r->default_gflops, r->seconds, r->key.c_str());
+      const auto& w = r->winner;
+      std::printf("tuner: best %s %.1f GFLOP/s (default %s %.1f) in %.1f s\n", w.config.c_str(),
+                  w.gflops, w.default_config.c_str(), w.default_gflops, w.tune_s);
     }
   }
   std::printf("gemm config: %s\n", tb::ocl::select_gemm_config(*d).str().c_str());
