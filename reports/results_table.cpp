@@ -29,9 +29,10 @@ void print_results_table(std::ostream& os, const std::vector<ResultRecord>& resu
         r.p10_s && r.p90_s ? format_ms(r.p10_s) + ".." + format_ms(r.p90_s) : "-";
     std::string note = r.message;
     // A tunable kernel's configuration and why it ran (metrics.config, harness/runner.cpp).
-    if (note.empty() && r.metrics.contains("config") && r.metrics["config"].is_object())
+    if (r.metrics.contains("config") && r.metrics["config"].is_object())
       note = "config " + r.metrics["config"].value("name", std::string("?")) + " (" +
-             r.metrics["config"].value("source", std::string("?")) + ")";
+             r.metrics["config"].value("source", std::string("?")) + ")" +
+             (note.empty() ? "" : "; " + note);
     if (note.size() > 72) note = note.substr(0, 69) + "...";
     fmt::print(os, kRow, r.name, r.backend, r.status, format_ms(r.prepare_s), format_ms(r.median_s),
                spread, r.gflops ? fmt::format("{:.1f}", *r.gflops) : "-", note);

@@ -165,10 +165,6 @@ int do_tune(const Context& ctx, const TuneArgs& a) {
   if (!ts) return usage_error("cannot open the results store " + db + " for tuning");
   set_tune_store(ts);
 
-  const auto t0 = std::chrono::steady_clock::now();
-  const auto spent = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  };
   std::vector<Item> items = collect(backends, problems.value());
   nlohmann::json out = {{"db", db},
                         {"budget_s", a.budget_s},
@@ -186,6 +182,11 @@ int do_tune(const Context& ctx, const TuneArgs& a) {
     out["reused"].push_back(winner_json(*w));
     if (!ctx.json) print_winner(*w, "stored " + w->tuned_at + ": reused");
   }
+  // The budget is for tuning: it starts once the devices are open and the store was read.
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto spent = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
   double weight_left = 0;
   for (const auto& it : todo) weight_left += it.weight;
   int errors = 0;

@@ -326,6 +326,11 @@ class OpenclGraph final : public PreparedGraph {
     if (conv_.size() > static_cast<std::size_t>(quant))
       s += ", " + std::to_string(conv_.size() - static_cast<std::size_t>(quant)) +
            " bf16 casts on the device";
+    // The GEMM configuration(s) the GEMMs and pointwise convs ran, and why (tuned or default).
+    std::map<std::string, int> gemms;
+    for (const auto& k : kernels_)
+      if (const auto c = k->kernel_config()) ++gemms[c->name + " (" + c->source + ")"];
+    for (const auto& [c, n] : gemms) s += ", gemm " + c + " x" + std::to_string(n);
     return s;
   }
 
