@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <numbers>
@@ -702,6 +703,8 @@ void Importer::fill(const std::string& wname, const std::vector<float>& data) {
         t.set(r * cols + c, std::nearbyint(data[static_cast<std::size_t>(r * cols + c)] / s));
     }
     fill(wname + "_scale", scale);
+  } else if (it->dtype == DType::f32) {
+    std::memcpy(t.raw(), data.data(), t.bytes());
   } else {
     for (std::int64_t e = 0; e < t.numel(); ++e) t.set(e, data[static_cast<std::size_t>(e)]);
   }
