@@ -7,7 +7,9 @@
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
+#include <fstream>
 #include <optional>
 #include <random>
 #include <thread>
@@ -16,6 +18,7 @@
 #include "perf_counters.h"
 #include "reference/reference_backend.h"
 #include "stats.h"
+#include "workload_runner.h"
 
 namespace tb {
 
@@ -61,6 +64,12 @@ double injected_slowdown(const std::string& key) {
   return std::strtod(spec.c_str() + eq + 1, nullptr);
 }
 
+// Test-only fault injection, documented in runner.h: whether TB_TEST_FAULT is KIND:<backend>.
+bool test_fault(std::string_view kind, std::string_view backend) {
+  const char* f = std::getenv("TB_TEST_FAULT");
+  return f && std::string_view(f) == std::string(kind) + ":" + std::string(backend);
+}
+
 // Busy work for `seconds`: real instructions on the CPU, not a sleep, so that it behaves like
 // a slower kernel (it competes for the core and shows in CPU time).
 void burn(double seconds) {
@@ -100,6 +109,8 @@ ResultRecord run_kernel_unguarded(Backend& b, const DeviceInfo& dev, const Probl
   auto out = make_outputs(p);
   if (auto d = k.download(out); !d)
     return fail(std::move(r), Status::error, "download: " + d.error().message);
+  if (test_fault("wrong", b.name()))  // a backend computing wrong results: validation must fail
+    for (auto& t : out) std::memset(t.raw(), 0x7f, t.bytes());
 
   Status check_status = Status::passed;
   if (!ref.empty()) {
@@ -219,15 +230,41 @@ ResultRecord run_kernel_unguarded(Backend& b, const DeviceInfo& dev, const Probl
   return r;
 }
 
-// Test-only fault injection, documented in runner.h: TB_TEST_FAULT=crash:<backend> or
-// hang:<backend> makes that backend's process crash or hang right after its first stored result.
+// crash, hang and oom strike right after the backend's first stored result.
 void inject_test_fault(std::string_view backend) {
-  const char* f = std::getenv("TB_TEST_FAULT");
-  if (!f) return;
-  const std::string_view fault(f);
-  if (fault == "crash:" + std::string(backend)) std::raise(SIGSEGV);
-  if (fault == "hang:" + std::string(backend))
+  if (test_fault("crash", backend)) std::raise(SIGSEGV);
+  if (test_fault("hang", backend))
     for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+  if (test_fault("oom", backend)) {
+    // Exceed a memory limit: the address space capped 256 MiB above its current size, then
+    // 1 GiB asked for. The allocation fails and the process aborts, as under a cgroup limit.
+    rlimit lim{};
+    getrlimit(RLIMIT_AS, &lim);
+    std::ifstream status("/proc/self/status");
+    std::uint64_t vm_kb = 0;
+    for (std::string key; status >> key;)
+      if (key == "VmSize:" && status >> vm_kb) break;
+    lim.rlim_cur = (vm_kb << 10) + (std::uint64_t{256} << 20);
+    setrlimit(RLIMIT_AS, &lim);
+    std::vector<char> hog(std::size_t{1} << 30, 1);
+    const volatile char touched = hog.back();  // keeps the allocation from being elided
+    (void)touched;
+    std::abort();  // not reached: the allocation above cannot succeed
+  }
+}
+
+// Why `p` cannot run on `dev`, or "" when it fits. The host holds the inputs, the reference's
+// outputs and the backend's (about twice the compulsory bytes); a device holds inputs and outputs.
+std::string does_not_fit(const Problem& p, const DeviceInfo& dev, std::uint64_t host_has) {
+  const double bytes = p.min_bytes();
+  if (host_has > 0 && 2 * bytes > static_cast<double>(host_has))
+    return "needs " + human_bytes(2 * bytes) + ", the host has " +
+           human_bytes(static_cast<double>(host_has)) + " available";
+  if (dev.type != "cpu" && dev.global_memory_bytes > 0 &&
+      bytes > static_cast<double>(dev.global_memory_bytes))
+    return "needs " + human_bytes(bytes) + ", the device has " +
+           human_bytes(static_cast<double>(dev.global_memory_bytes));
+  return "";
 }
 
 }  // namespace
@@ -331,21 +368,31 @@ int run_backend(Store& store, std::int64_t run_id, Backend& b, std::span<const P
       std::shuffle(order.end() - static_cast<std::ptrdiff_t>(problems.size()), order.end(),
                    shuffle_rng);
   }
+  const std::uint64_t host_has =
+      opts.memory_limit_bytes ? opts.memory_limit_bytes : mem_available_bytes();
   for (const Problem* pp : order) {
     const Problem& p = *pp;
+    // Too large for this machine: skipped with what it needs, before anything is allocated.
+    std::vector<const DeviceInfo*> fit;
+    for (const auto& dev : devices)
+      if (auto why = does_not_fit(p, dev, host_has); why.empty())
+        fit.push_back(&dev);
+      else
+        emit(fail(base_record(b, dev, p), Status::skipped, why));
+    if (fit.empty()) continue;
     const auto inputs = make_inputs(p, opts.seed);
     std::vector<Tensor> ref;
     if (!is_reference) {
       ref = make_outputs(p);
       if (auto e = reference_compute(p, inputs, ref); !e) {
-        for (const auto& dev : devices) {
-          ResultRecord r = base_record(b, dev, p);
+        for (const DeviceInfo* dev : fit) {
+          ResultRecord r = base_record(b, *dev, p);
           emit(fail(std::move(r), Status::error, "reference: " + e.error().message));
         }
         continue;
       }
     }
-    for (const auto& dev : devices) emit(run_kernel(b, dev, p, inputs, ref, opts));
+    for (const DeviceInfo* dev : fit) emit(run_kernel(b, *dev, p, inputs, ref, opts));
   }
   return failed;
 }

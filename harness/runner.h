@@ -32,6 +32,8 @@ struct KernelRunOptions {
   int repetitions = 1;      // the whole problem list is run this many times (one result each)
   bool interleave = false;  // each repetition in a fresh seeded random order (spreads drift)
   bool counters = true;     // hardware counters (instructions, cycles) per sample when allowed
+  // Host memory a problem may use; 0: MemAvailable. Larger problems are skipped, saying so.
+  std::uint64_t memory_limit_bytes = 0;
   // The probed ceiling for a device and data type in GFLOP/s (GOP/s for integers), when known:
   // results then carry "% of peak". See peak_lookup_from_probe().
   std::function<std::optional<double>(const DeviceInfo&, DType)> peak_gflops;
@@ -54,8 +56,10 @@ ResultRecord run_kernel(Backend& b, const DeviceInfo& dev, const Problem& p,
 // Test-only: TB_TEST_SLOWDOWN=<glob>=<fraction> (e.g. "gemm:m256*@onednn=0.05") adds that
 // fraction of each sample's time as extra busy work to the matching benchmarks, so that the
 // regression gate can be shown to catch a known slowdown. Never set it outside experiments.
-// Test-only: TB_TEST_FAULT=crash:<backend> (or hang:<backend>) makes the process crash (hang)
-// right after that backend's first stored result; the isolation tests use it.
+// Test-only: TB_TEST_FAULT=KIND:<backend> injects a fault into that backend, for the isolation
+// tests: crash (SIGSEGV), hang, or oom (exceed a memory limit: the allocation fails and the
+// process aborts) right after its first stored result; wrong: its outputs are overwritten before
+// the check, so that validation fails. Never set it outside tests.
 int run_backend(Store& store, std::int64_t run_id, Backend& b, std::span<const Problem> problems,
                 const KernelRunOptions& opts,
                 const std::function<void(const ResultRecord&)>& on_result = {});

@@ -45,15 +45,6 @@ bool reset_peak_rss() {
   return static_cast<bool>(f);
 }
 
-std::string human_bytes(double b) {
-  const char* u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int i = 0;
-  while (b >= 1024 && i < 4) b /= 1024, ++i;
-  char s[32];
-  std::snprintf(s, sizeof s, "%.1f %s", b, u[i]);
-  return s;
-}
-
 }  // namespace
 
 // Per-dtype kernel tolerances grow through dozens of layers (f32 summation order), and bf16 /
@@ -331,6 +322,28 @@ ResultRecord run_graph(ResultRecord r, Backend& b, const DeviceInfo& dev, const 
 }
 
 }  // namespace
+
+Result<void> check_user_weights(const std::vector<workloads::WorkloadName>& wl,
+                                const std::string& path) {
+  if (wl.empty()) return make_error(path + ": no model tier selected to use it (--workload)");
+  for (const auto& w : wl) {
+    workloads::BuildOptions bo;
+    bo.variant = w.variant;
+    auto g = workloads::build_tier(w.tier, w.dtype, bo);
+    if (!g) return g.error();
+    if (auto c = workloads::check_weights_file(*g, path); !c) return c.error();
+  }
+  return {};
+}
+
+std::string human_bytes(double b) {
+  const char* u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int i = 0;
+  while (b >= 1024 && i < 4) b /= 1024, ++i;
+  char s[32];
+  std::snprintf(s, sizeof s, "%.1f %s", b, u[i]);
+  return s;
+}
 
 std::uint64_t mem_available_bytes() {
   return proc_kb_field("/proc/meminfo", "MemAvailable");

@@ -65,7 +65,14 @@ const WorkloadSuite* find_workload_suite(std::string_view name);
 // kernel tolerances grow through dozens of layers, and bf16 / int8 graphs re-round activations.
 double graph_rtol(DType dt);
 
+// Checks a user's weights file (--weights) against every selected tier before anything runs: a
+// missing, malformed or mismatched file is an input error naming the file and what is wrong.
+Result<void> check_user_weights(const std::vector<workloads::WorkloadName>& wl,
+                                const std::string& path);
+
 // Bytes from /proc/meminfo MemAvailable (0 when unreadable).
 std::uint64_t mem_available_bytes();
+// "1.5 GiB": bytes in the largest binary unit below 1024 of it (B .. TiB).
+std::string human_bytes(double bytes);
 
 }  // namespace tb

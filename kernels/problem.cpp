@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <numbers>
 
@@ -77,8 +78,11 @@ Result<Dims> parse_dims(std::string_view s) {
     std::size_t k = j;
     while (k < s.size() && std::isdigit(static_cast<unsigned char>(s[k]))) ++k;
     if (k == j) return make_error("dimension '" + name + "' has no value");
-    if (k - j > 15) return make_error("dimension '" + name + "' is too large");
-    const std::int64_t v = std::stoll(std::string(s.substr(j, k - j)));
+    const std::string digits(s.substr(j, k - j));
+    if (digits.size() > 10 || std::stoll(digits) > kMaxDim)
+      return make_error("dimension '" + name + "' is " + digits + ", above the limit of " +
+                        std::to_string(kMaxDim));
+    const std::int64_t v = std::stoll(digits);
     for (auto& [n, _] : out)
       if (n == name) return make_error("dimension '" + name + "' given twice");
     out.emplace_back(std::move(name), v);
@@ -169,6 +173,13 @@ std::vector<TensorSpec> GemmDesc::outputs(DType dt, const Epilogue& post) const 
 
 namespace {
 
+std::string fmt_tensor_too_large(const std::string& name, double bytes) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "tensor %s would hold %.3g TiB, above the limit of 1 TiB",
+                name.c_str(), bytes / static_cast<double>(kMaxTensorBytes));
+  return buf;
+}
+
 // Op names to descs. Pool, row-wise and binary descs cover several ops, told apart by name.
 Result<OpDesc> parse_op(std::string_view op, const Dims& d) {
   const auto wrap = [](auto r) -> Result<OpDesc> {
@@ -248,7 +259,27 @@ Result<Problem> Problem::parse(std::string_view s) {
   Problem prob{std::move(o.value()), *t, p.value()};
   if (auto c = check_post(prob); !c)
     return make_error("'" + std::string(s) + "': " + c.error().message);
+  if (auto c = check_size(prob); !c)
+    return make_error("'" + std::string(s) + "': " + c.error().message);
   return prob;
+}
+
+Result<void> check_size(const Problem& p) {
+  const auto check = [](const TensorSpec& t) -> Result<void> {
+    std::uint64_t bytes = dtype_size(t.dtype);
+    bool over = false;
+    for (const auto d : t.shape)
+      over = over || d < 0 || __builtin_mul_overflow(bytes, static_cast<std::uint64_t>(d), &bytes);
+    if (!over && bytes <= kMaxTensorBytes) return {};
+    double need = static_cast<double>(dtype_size(t.dtype));
+    for (const auto d : t.shape) need *= static_cast<double>(d);
+    return make_error(fmt_tensor_too_large(t.name, need));
+  };
+  for (const auto& t : p.inputs())
+    if (auto c = check(t); !c) return c;
+  for (const auto& t : p.outputs())
+    if (auto c = check(t); !c) return c;
+  return {};
 }
 
 Result<void> check_post(const Problem& p) {

@@ -96,25 +96,44 @@ Result<bool> ensure_weights_file(const Graph& full, const std::string& path, std
   return true;
 }
 
-Result<LoadedWeights> load_weights(const Graph& g, const std::string& path, bool cold) {
-  const auto t0 = std::chrono::steady_clock::now();
-  auto h = read_safetensors_header(path);
-  if (!h) return h.error();
+namespace {
+
+// The names of the graph's weights, once each is found in `h` with its dtype and shape.
+Result<std::vector<std::string>> match_weights(const Graph& g, const StHeader& h,
+                                               const std::string& path) {
   std::vector<std::string> names;
   for (const auto& w : g.weights) {
-    const StTensor* t = h->find(w.name);
+    const StTensor* t = h.find(w.name);
     const std::string where = "weights " + path + ": tensor '" + w.name + "' ";
     if (!t)
       return make_error(where + "is missing (" + g.tier + " " + tier_dtype_name(g.dtype) +
                         " needs " + std::to_string(g.weights.size()) + " tensors; the file has " +
-                        std::to_string(h->tensors.size()) + ")");
+                        std::to_string(h.tensors.size()) + ")");
     if (t->dtype != w.dtype || t->shape != w.shape)
       return make_error(where + "is " + std::string(st_dtype_name(t->dtype)) + shape_str(t->shape) +
                         ", the architecture needs " + std::string(st_dtype_name(w.dtype)) +
                         shape_str(w.shape));
     names.push_back(w.name);
   }
-  auto tensors = read_safetensors(path, *h, names, cold);
+  return names;
+}
+
+}  // namespace
+
+Result<void> check_weights_file(const Graph& g, const std::string& path) {
+  auto h = read_safetensors_header(path);
+  if (!h) return h.error();
+  if (auto names = match_weights(g, *h, path); !names) return names.error();
+  return {};
+}
+
+Result<LoadedWeights> load_weights(const Graph& g, const std::string& path, bool cold) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto h = read_safetensors_header(path);
+  if (!h) return h.error();
+  auto names = match_weights(g, *h, path);
+  if (!names) return names.error();
+  auto tensors = read_safetensors(path, *h, *names, cold);
   if (!tensors) return tensors.error();
   LoadedWeights lw;
   lw.tensors = std::move(*tensors);

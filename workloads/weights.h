@@ -29,5 +29,8 @@ struct LoadedWeights {
 // Reads every weight the graph names, checking names, dtypes and shapes against the graph (a
 // mismatch names the tensor, what the file has and what the architecture needs).
 Result<LoadedWeights> load_weights(const Graph& g, const std::string& path, bool cold);
+// The same checks on the file's header alone (nothing is read beyond it): for refusing a
+// user's --weights file before anything runs.
+Result<void> check_weights_file(const Graph& g, const std::string& path);
 
 }  // namespace tb::workloads

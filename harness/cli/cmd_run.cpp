@@ -235,6 +235,9 @@ int do_run(const Context& ctx, RunArgs a) {
   if (!sel) return usage_error(sel.error().message);
   const std::vector<Problem>& problems = sel->problems;
   const std::vector<workloads::WorkloadName>& wl = sel->workloads;
+  if (!a.wopts.weights_path.empty())
+    if (auto c = check_user_weights(wl, a.wopts.weights_path); !c)
+      return usage_error("--weights: " + c.error().message);
   a.workloads.clear();
   for (const auto& w : wl) a.workloads.push_back(w.str());
   a.problems.clear();
@@ -353,7 +356,9 @@ int do_run(const Context& ctx, RunArgs a) {
 void add_run_command(CLI::App& app, Context& ctx, Action& action) {
   auto a = std::make_shared<RunArgs>();
   auto* cmd = app.add_subcommand("run", "Validate and time kernels on every available backend");
-  cmd->add_option("-b,--backend", a->backends, "Backends to run (default: all)");
+  cmd->add_option("-b,--backend", a->backends,
+                  "Backends to run, repeated or comma-separated (default: all)")
+      ->delimiter(',');
   cmd->add_option("--size", a->sizes, "Square f32 GEMM sizes (default: 256 1024)")
       ->check(kPositive);
   cmd->add_option("-s,--suite", a->suite,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "problem_limits.h"
 #include "workload_runner.h"
 
 namespace tb::cli {
@@ -20,7 +21,11 @@ Result<Selection> select_work(const SelectionArgs& a) {
     if (!p) return make_error("--problem: " + p.error().message);
     sel.problems.push_back(p.value());
   }
-  for (auto n : a.sizes) sel.problems.push_back(make_gemm(n, n, n));
+  for (auto n : a.sizes) {
+    sel.problems.push_back(make_gemm(n, n, n));
+    if (auto c = check_size(sel.problems.back()); !c)
+      return make_error("--size: " + c.error().message);
+  }
   for (const auto& d : a.dtypes)
     if (!workloads::parse_tier_dtype(d))
       return make_error("--dtype: unknown data type '" + d + "' (valid: f32, bf16, int8)");
