@@ -176,12 +176,14 @@ Result<StHeader> read_safetensors_header(const std::string& path) {
     t.name = name;
     t.dtype = *dt;
     if (!v["shape"].is_array()) return make_error(tw + "shape is not an array");
-    std::uint64_t numel = 1;
+    // The byte count must not wrap: a wrapped product could match a short data span.
+    std::uint64_t bytes = dtype_size(t.dtype);
     for (const auto& d : v["shape"]) {
       if (!d.is_number_integer() || d.get<std::int64_t>() < 0)
         return make_error(tw + "shape holds a non-integer or negative dimension");
       t.shape.push_back(d.get<std::int64_t>());
-      numel *= static_cast<std::uint64_t>(t.shape.back());
+      if (__builtin_mul_overflow(bytes, static_cast<std::uint64_t>(t.shape.back()), &bytes))
+        return make_error(tw + "shape's size overflows 64 bits");
     }
     const auto& o = v["data_offsets"];
     if (!o.is_array() || o.size() != 2 || !o[0].is_number_unsigned() || !o[1].is_number_unsigned())
@@ -192,10 +194,9 @@ Result<StHeader> read_safetensors_header(const std::string& path) {
       return make_error(tw + "data_offsets [" + std::to_string(t.begin) + ", " +
                         std::to_string(t.end) + "] lie outside the data (" +
                         std::to_string(data_size) + " bytes; truncated file?)");
-    if (t.end - t.begin != numel * dtype_size(t.dtype))
+    if (t.end - t.begin != bytes)
       return make_error(tw + "data_offsets span " + std::to_string(t.end - t.begin) +
-                        " bytes, shape and dtype need " +
-                        std::to_string(numel * dtype_size(t.dtype)));
+                        " bytes, shape and dtype need " + std::to_string(bytes));
     h.tensors.push_back(std::move(t));
   }
   return h;
