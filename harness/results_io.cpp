@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -10,6 +11,9 @@ namespace tb::io {
 namespace {
 
 constexpr const char* kSchema = "tierbench.results/1";
+// A results file holds a run's raw samples: tens of MiB for a long suite. Larger is refused
+// before it is read, naming the limit.
+constexpr std::uintmax_t kMaxResultsBytes = std::uintmax_t{256} << 20;
 
 nlohmann::json opt(const std::optional<double>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
@@ -177,6 +181,10 @@ Result<std::vector<ResultRecord>> results_from_json(const nlohmann::json& doc) {
 Result<nlohmann::json> read_results_file(const std::string& path) {
   std::ifstream f(path);
   if (!f) return make_error("cannot read " + path + ": " + std::strerror(errno));
+  std::error_code ec;
+  if (const auto size = std::filesystem::file_size(path, ec); !ec && size > kMaxResultsBytes)
+    return make_error(path + ": " + std::to_string(size) + " bytes, more than the " +
+                      std::to_string(kMaxResultsBytes) + " a results file may have");
   std::stringstream ss;
   ss << f.rdbuf();
   auto doc = nlohmann::json::parse(ss.str(), nullptr, /*allow_exceptions=*/false);
