@@ -17,6 +17,7 @@ PACKAGES=(
   libonnx-dev libprotobuf-dev                    # export-model: ONNX files
   libssl-dev                                     # ONNX import: SHA-256 of the model file
   chromium libpng-dev                            # the HTML report's browser test (headless)
+  clang libclang-rt-dev                          # libFuzzer + sanitizer runtimes (fuzz preset)
 )
 
 missing=()
