@@ -1,0 +1,61 @@
+// Fault injection (TB_TEST_FAULT, harness/runner.h): in isolation mode a backend that runs out
+// of memory or computes wrong results is recorded with its reason, and every other backend's
+// results are complete. (Crash and hang: test_cli.)
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_helpers.h"
+
+namespace tb {
+namespace {
+
+// status counts per backend of an isolated run of two small GEMMs under `fault`.
+struct Outcome {
+  int exit_code = -1;
+  std::map<std::string, std::map<std::string, int>> statuses;
+  std::vector<std::string> onednn_messages;
+};
+
+Outcome run_with_fault(const std::string& fault) {
+  test::TempDir dir;
+  const auto r = test::run_tierbench("--db " + (dir.path() / "r.db").string() +
+                                         " --json run --backend reference,onednn --size 8"
+                                         " --size 9 --max-time 0.05",
+                                     "TB_TEST_FAULT=" + fault);
+  Outcome o;
+  o.exit_code = r.exit_code;
+  const auto j = nlohmann::json::parse(r.out, nullptr, false);
+  if (j.is_discarded()) {
+    ADD_FAILURE() << fault << ": no JSON out: " << r.err;
+    return o;
+  }
+  for (const auto& res : j["results"]) {
+    const auto backend = res["backend"].get<std::string>();
+    ++o.statuses[backend][res["status"].get<std::string>()];
+    if (backend == "onednn") o.onednn_messages.push_back(res["message"].get<std::string>());
+  }
+  return o;
+}
+
+TEST(Faults, BackendExceedingMemoryIsRecordedAndOthersFinish) {
+  const auto o = run_with_fault("oom:onednn");
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_EQ(o.statuses.at("reference").at("passed"), 2);
+  EXPECT_EQ(o.statuses.at("onednn").at("passed"), 1) << "committed before the fault: kept";
+  ASSERT_EQ(o.statuses.at("onednn").at("error"), 1);
+  EXPECT_NE(o.onednn_messages.back().find("signal"), std::string::npos) << o.onednn_messages.back();
+}
+
+TEST(Faults, BackendComputingWrongResultsFailsValidation) {
+  const auto o = run_with_fault("wrong:onednn");
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_EQ(o.statuses.at("reference").at("passed"), 2);
+  ASSERT_EQ(o.statuses.at("onednn").at("failed"), 2) << "never timed, never passed";
+  for (const auto& m : o.onednn_messages) EXPECT_FALSE(m.empty()) << "says what differs";
+}
+
+}  // namespace
+}  // namespace tb
