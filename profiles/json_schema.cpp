@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <regex>
 #include <stdexcept>
 
@@ -27,9 +28,13 @@ bool has_type(const nlohmann::json& v, const std::string& t) {
   if (t == "string") return v.is_string();
   if (t == "boolean") return v.is_boolean();
   if (t == "null") return v.is_null();
-  if (t == "integer")
-    return v.is_number_integer() ||
-           (v.is_number_float() && v.get<double>() == static_cast<double>(v.get<std::int64_t>()));
+  if (t == "integer") {
+    if (v.is_number_integer()) return true;
+    if (!v.is_number_float()) return false;
+    // A whole float within int64 (casting one outside it, 1e300, would be undefined behaviour).
+    const double d = v.get<double>();
+    return d >= -0x1p63 && d < 0x1p63 && std::trunc(d) == d;
+  }
   if (t == "number") return v.is_number();
   throw std::invalid_argument("schema uses unknown type '" + t + "'");
 }
