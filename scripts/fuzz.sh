@@ -36,19 +36,19 @@ for t in "${targets[@]}"; do
   mkdir -p "$work" build/fuzz/fuzz-artifacts
   rc=0
   par=()  # -jobs > 1 forks workers that share the corpus directory (one log each: fuzz-N.log)
-  ((jobs > 1)) && par=(-jobs="$jobs" -workers="$jobs")
+  if ((jobs > 1)); then par=(-jobs="$jobs" -workers="$jobs"); fi
   build/fuzz/tests/fuzz/fuzz_"$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 "${par[@]}" \
     -artifact_prefix=build/fuzz/fuzz-artifacts/"$t"- "$work" tests/fuzz/corpus/"$t" \
     >"$log" 2>&1 || rc=$?
-  runs=$(grep -h '^stat::number_of_executed_units' "$log" fuzz-*.log 2>/dev/null |
-         awk '{s += $2} END {print s + 0}')
+  runs=$({ cat "$log" fuzz-*.log 2>/dev/null || true; } |
+         awk '/^stat::number_of_executed_units/ {s += $2} END {print s + 0}')
   if ((rc)); then
     found=1
     echo "$t: FINDING after $runs executions (exit $rc): see $log and build/fuzz/fuzz-artifacts/"
     grep -m3 -E 'ERROR: |runtime error:|SUMMARY:' "$log" || true
   else
-    echo "$t: $runs executions in ${seconds} s, no findings; corpus $(ls "$work" | wc -l) new inputs"
+    echo "$t: $runs executions in ${seconds} s, no findings; $(ls "$work" | wc -l) inputs in $work"
   fi
   rm -f fuzz-*.log
 done
