@@ -57,7 +57,8 @@ TEST(BadInput, EveryRowOfTheDocumentedTableHolds) {
   for (const auto& r : rows) {
     std::string args = substitute(r.command, "$DIR", dir.path().string());
     args = substitute(args, "$CORPUS", source_dir() + "/tests/fuzz/corpus");
-    const auto res = test::run_tierbench(args, "XDG_CACHE_HOME=" + dir.path().string());
+    const auto res = test::run_tierbench(
+        args, "XDG_CACHE_HOME=" + dir.path().string() + " XDG_DATA_HOME=" + dir.path().string());
     EXPECT_EQ(res.exit_code, r.exit_code) << r.what << ": tierbench " << args << "\n" << res.err;
     const std::string& text = r.on_stdout ? res.out : res.err;
     EXPECT_NE(text.find(r.message), std::string::npos)
