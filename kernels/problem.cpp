@@ -1,5 +1,7 @@
 #include "problem.h"
 
+#include "problem_limits.h"
+
 #include <cctype>
 #include <cmath>
 #include <cstdio>

@@ -74,16 +74,9 @@ struct TensorSpec {
 std::int64_t spec_numel(const TensorSpec& s);
 std::size_t spec_bytes(const TensorSpec& s);
 
-// Name-number pairs of a DIMS token, in order of appearance. A value above kMaxDim is an error.
+// Name-number pairs of a DIMS token, in order of appearance.
 using Dims = std::vector<std::pair<std::string, std::int64_t>>;
 Result<Dims> parse_dims(std::string_view s);
-
-// Sizes no device can run, refused by parse() naming the limit: a dimension above 2^31 - 1, a
-// tensor above 1 TiB. They also keep every size product (elements, bytes, flops) in range.
-inline constexpr std::int64_t kMaxDim = (std::int64_t{1} << 31) - 1;
-inline constexpr std::uint64_t kMaxTensorBytes = std::uint64_t{1} << 40;
-// Whether every input and output of `p` stays within kMaxTensorBytes (overflow-safe).
-Result<void> check_size(const Problem& p);
 
 // C[b] = act(A[b] . B[b] + bias) (+ residual). A is m x k (k x m when trans_a), B is k x n
 // (n x k when trans_b), bias has n elements, C and residual are m x n; all row-major.

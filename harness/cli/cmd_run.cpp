@@ -23,6 +23,7 @@
 #include "kernels.h"
 #include "model_arg.h"
 #include "probes.h"
+#include "problem_limits.h"
 #include "reports.h"
 #include "runner.h"
 #include "selection.h"
