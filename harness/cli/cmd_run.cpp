@@ -63,7 +63,7 @@ std::vector<std::string> known_backends() {
 }
 
 // Spawns this executable for one backend and waits up to timeout_s. Returns "" when the child
-// exited (with any code), else why it did not (signal, timeout, spawn failure).
+// exited 0, else what happened (signal, timeout, exit code, spawn failure).
 // A progress bar on stderr while isolated children run: results committed so far (read back
 // from the store, the only channel between the processes), the last one, and the time left
 // estimated from the pace so far. Only on a terminal, never with --json.
@@ -167,6 +167,10 @@ std::string run_child(const Context& ctx, const RunArgs& a, const std::string& b
   if (WIFSIGNALED(status))
     return fmt::format("backend process crashed with signal {} ({})", WTERMSIG(status),
                        strsignal(WTERMSIG(status)));
+  // A failed result also exits 1; only the results it did not store are recorded with this.
+  if (WIFEXITED(status) && WEXITSTATUS(status) != kOk)
+    return fmt::format("backend process exited with code {} before storing this result",
+                       WEXITSTATUS(status));
   return "";
 }
 

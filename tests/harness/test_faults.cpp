@@ -46,7 +46,11 @@ TEST(Faults, BackendExceedingMemoryIsRecordedAndOthersFinish) {
   EXPECT_EQ(o.statuses.at("reference").at("passed"), 2);
   EXPECT_EQ(o.statuses.at("onednn").at("passed"), 1) << "committed before the fault: kept";
   ASSERT_EQ(o.statuses.at("onednn").at("error"), 1);
-  EXPECT_NE(o.onednn_messages.back().find("signal"), std::string::npos) << o.onednn_messages.back();
+  // bad_alloc ends the child (exit 1) in a release build; under ASan its allocator aborts it.
+  const auto& m = o.onednn_messages.back();
+  EXPECT_TRUE(m.find("exited with code") != std::string::npos ||
+              m.find("signal") != std::string::npos)
+      << m;
 }
 
 TEST(Faults, BackendComputingWrongResultsFailsValidation) {
