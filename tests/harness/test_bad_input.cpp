@@ -21,7 +21,7 @@ struct Row {
 
 std::string source_dir() {
   const char* s = std::getenv("TB_SOURCE_DIR");
-  return s ? s : ".";
+  return s ? s : TB_TESTS_SOURCE_DIR;
 }
 
 // The rows of the table under "## Bad input" (cells: what, `command`, exit, `message`).
