@@ -184,9 +184,15 @@ int do_validate(const Context& ctx, const ValidateArgs& a) {
   }
   auto measured = profiles::measured_estimates(local);
   if (!measured) return usage_error(measured.error().message);
-  std::vector<profiles::EngineFigures> engines = {
-      {"local profile", *measured, true},
-      {"shareable profile", decide::estimates_from_profile(shareable), false}};
+  // From the local profile: the predictor's figures when it holds a calibration; the measured
+  // figures (the oracle's own on this device: only the sites' classes can disagree) as well.
+  std::vector<profiles::EngineFigures> engines;
+  if (auto predicted = profiles::predicted_estimates(local); predicted)
+    engines.push_back({"local profile (predictor)", *predicted, true});
+  else
+    std::cerr << "tierbench: no predictor row: " << predicted.error().message << "\n";
+  engines.push_back({"local profile (measured figures)", *measured, true});
+  engines.push_back({"shareable profile", decide::estimates_from_profile(shareable), false});
   // The same device classified plainly at each granularity of the ladder: what the classes cost
   // decisions before k-anonymity generalises them.
   const auto device = profiles::device_figures(local);

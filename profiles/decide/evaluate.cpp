@@ -8,6 +8,7 @@
 
 #include "json_schema.h"
 #include "models.h"
+#include "predictor.h"
 #include "privacy.h"
 #include "profiles.h"
 
@@ -344,6 +345,23 @@ Result<std::vector<ModelEstimate>> measured_estimates(const json& local) {
     }
     e.layers = it->second;
     for (auto& l : e.layers) l.latency_ms *= e.latency_ms;
+  }
+  return out;
+}
+
+Result<std::vector<ModelEstimate>> predicted_estimates(const json& local) {
+  if (!local.contains("calibration") || local["calibration"].is_null())
+    return make_error("the local profile holds no calibration: run 'tierbench calibrate' first");
+  auto cal = calibration_from_json(local["calibration"]);
+  if (!cal) return make_error("local profile: /calibration: " + cal.error().message);
+  std::vector<ModelEstimate> out;
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const auto& t : local.at("tiers")) {
+    const std::string w = t.at("workload"), b = t.at("backend");
+    if (!seen.insert({w, b}).second) continue;
+    auto g = graph_of(w);
+    if (!g) continue;  // an imported model: the predictor needs the graph
+    out.push_back(predict(*g, *cal, b));
   }
   return out;
 }

@@ -35,6 +35,11 @@ Result<WorkloadIo> workload_io(const std::string& workload);
 // The measured figures of a local profile (decide::estimates_from_profile) with split points.
 Result<std::vector<decide::ModelEstimate>> measured_estimates(const nlohmann::json& local);
 
+// The predictor's figures (predictor.h) for every tier and backend of a local profile, from the
+// calibration it holds, without the measured latencies; each with its per-layer figures. An error
+// when the profile holds no calibration ('tierbench calibrate' first).
+Result<std::vector<decide::ModelEstimate>> predicted_estimates(const nlohmann::json& local);
+
 // The engine's figures for one evaluation: for this device, and whether they name a backend
 // (a local profile) or only the best (a shareable profile).
 struct EngineFigures {

@@ -7,6 +7,7 @@
 #include "evaluate.h"
 #include "hand_checked.h"
 #include "json_schema.h"
+#include "predictor.h"
 #include "profiles.h"
 #include "store_fixture.h"
 
@@ -99,7 +100,7 @@ TEST(DecideCli, ValidateDecisionsReportsBothProfiles) {
   const std::size_t per_config = grid["networks"].size() * grid["objectives_ms"].size() *
                                  grid["delays"].size() * grid["cache_states"].size() *
                                  grid["edge_loads"].size() * grid["may_leave_device"].size();
-  EXPECT_EQ(out[0]["profile"], "local profile");
+  EXPECT_EQ(out[0]["profile"], "local profile (measured figures)");  // no calibration here
   EXPECT_EQ(out[0]["scenarios"], 2 * per_config);  // person-detect on onednn and on vulkan
   EXPECT_EQ(out[1]["profile"], "shareable profile");
   EXPECT_EQ(out[1]["scenarios"], per_config);  // the best backend only
@@ -118,6 +119,35 @@ TEST(DecideCli, ValidateDecisionsReportsBothProfiles) {
   // The local profile's figures are the measured ones here: on the device the engine and the
   // oracle see the same figures, so offline and private scenarios always agree.
   EXPECT_EQ(out[0]["by_network"]["offline"]["agree"], out[0]["by_network"]["offline"]["scenarios"]);
+}
+
+// A local profile with a calibration: the engine's device figures come from the predictor.
+TEST(DecideCli, ValidateDecisionsUsesThePredictorWhenCalibrated) {
+  test::FixtureStore f;
+  f.add_workload("person-detect:b1:f32", "f32", "passed", 0.0008);
+  const auto local = f.dir.path() / "l.json";
+  auto r = run_tierbench("--db " + f.db + " profile --local " + local.string() + " -o " +
+                         (f.dir.path() / "s.json").string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json l = json::parse(std::ifstream(local));
+  BackendCalibration e;
+  e.backend = "onednn", e.dtype = "f32";
+  const Problem p = Problem::parse("conv:n1c16h48w48k16r3s3p1:f32+bias+relu").value();
+  e.points = {{"conv", p.str(), p.flops(), p.min_bytes(), 5e-5, 1e-3, 0.3}};
+  e.graph_s = 1e-5, e.transfer_gbps = 10, e.host_gbps = 10, e.upload_gbps = 10;
+  e.peak_gflops = 400, e.bandwidth_gbps = 30;
+  Calibration cal;
+  cal.storage_read_gbps = 1;
+  cal.entries = {e};
+  l["calibration"] = to_json(cal);
+  ASSERT_TRUE(validate_profile(l).ok()) << validate_profile(l).error().message;
+  r = run_tierbench("--json validate-decisions --local " + write(f.dir.path() / "c.json", l));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json out = json::parse(r.out);
+  EXPECT_EQ(out[0]["profile"], "local profile (predictor)");
+  EXPECT_EQ(out[1]["profile"], "local profile (measured figures)");
+  EXPECT_EQ(out[0]["scenarios"], out[1]["scenarios"]);
+  EXPECT_EQ(out[0]["constraint_violations"], 0);
 }
 
 TEST(DecideCli, SplitPointsFollowTheGraph) {
