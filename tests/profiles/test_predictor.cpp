@@ -199,5 +199,23 @@ TEST(Calibrate, QuickOnednnF32MeasuresEveryClassAndPredictsATier) {
   EXPECT_FALSE(load_calibration(**store, "threads=7").ok());
 }
 
+TEST(PredictCli, UsageErrorsNameTheProblem) {
+  test::FixtureStore f;
+  auto r = test::run_tierbench("--db " + f.db + " predict --workload nosuchtier");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown tier 'nosuchtier'"), std::string::npos) << r.err;
+  r = test::run_tierbench("--db " + f.db + " predict --workload mobilenetv2 --dtype f64");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  r = test::run_tierbench("--db " + f.db + " predict --workload mobilenetv2");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("run 'tierbench calibrate' first"), std::string::npos) << r.err;
+  r = test::run_tierbench("--db " + f.db + " calibrate --backend reference");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("not a backend to calibrate"), std::string::npos) << r.err;
+  r = test::run_tierbench("--db " + f.db + " validate-predictor --config onednn-t9");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown configuration 'onednn-t9'"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace tb::profiles
