@@ -6,6 +6,7 @@
 // tier. No tier measurement enters any prediction, so every configuration is held out of its own
 // calibration by construction; the transfer table predicts each configuration from another
 // configuration's calibration of the same backend (leave-one-configuration-out).
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -66,9 +67,15 @@ int spawn_self(const std::vector<std::string>& args, const std::string& isa) {
   argv.push_back(nullptr);
   for (auto& x : env) envp.push_back(x.data());
   envp.push_back(nullptr);
+  // The children's tables would mix with this report: their stdout goes to /dev/null (their
+  // progress and errors still reach stderr).
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   pid_t pid = 0;
-  if (posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), envp.data()) != 0)
-    return -1;
+  const int e = posix_spawn(&pid, "/proc/self/exe", &fa, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  if (e != 0) return -1;
   int status = 0;
   if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
   return WEXITSTATUS(status);
