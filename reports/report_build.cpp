@@ -6,8 +6,11 @@
 #include <set>
 
 #include "buckets.h"
+#include "calibrate.h"
 #include "compare.h"
 #include "compare_format.h"
+#include "models.h"
+#include "predictor.h"
 #include "problem.h"
 #include "profiles.h"
 #include "reports.h"
@@ -313,6 +316,43 @@ Result<json> comparison_section(Store& store, std::int64_t base, std::int64_t cu
   return j;
 }
 
+// The predictor (profiles/predictor.h) from the store's latest calibration against what the run
+// measured: steady-state latency and cold start per tier and backend. Unavailable, with the
+// reason, when the store holds no calibration.
+json predictions_section(Store& store, const json& tier_rows) {
+  auto cal = profiles::load_calibration(store, "");
+  if (!cal) return {{"available", false}, {"why", cal.error().message}};
+  json rows = json::array();
+  for (const auto& t : tier_rows) {
+    if (!t["latency_ms"].is_object()) continue;
+    auto w = workloads::parse_workload(t["workload"].get<std::string>());
+    if (!w) continue;
+    workloads::BuildOptions bo;
+    bo.variant = w->variant;
+    auto g = workloads::build_tier(w->tier, w->dtype, bo);
+    if (!g) continue;
+    const auto e = profiles::predict(*g, *cal, t["backend"].get<std::string>());
+    const double measured = t["latency_ms"]["p50"].get<double>();
+    double cold = 0;
+    for (const char* k : {"read_cold", "compile_cold", "upload", "first_inference"})
+      cold += t["load_ms"][k].is_number() ? t["load_ms"][k].get<double>() : 0;
+    json row = {{"workload", t["workload"]}, {"backend", t["backend"]},
+                {"measured_ms", measured},   {"cold_measured_ms", cold > 0 ? json(cold) : json()},
+                {"feasible", e.feasible},    {"why", e.why}};
+    if (e.feasible && e.latency_ms > 0) {
+      row["predicted_ms"] = e.latency_ms;
+      row["ratio"] = e.latency_ms / measured;
+      row["cold_predicted_ms"] =
+          e.read_ms + e.compile_ms + e.upload_ms + e.latency_ms + e.first_inference_ms;
+    }
+    rows.push_back(row);
+  }
+  return {{"available", true},
+          {"calibration", cal->label},
+          {"calibrated_at", cal->created_utc},
+          {"rows", rows}};
+}
+
 json profile_section(Store& store) {
   auto p = profiles::build_profiles(store);
   if (!p) return {{"available", false}, {"why", p.error().message}};
@@ -356,9 +396,12 @@ Result<json> build_report(Store& store, const ReportOptions& o) {
     report["comparison"] = *c;
   }
   report["profile"] = profile_section(store);
-  report["left_out"].push_back(
-      {{"section", "predicted against measured latency per tier"},
-       {"why", "this build has no predictor (profiles/predictor.h) to compare against"}});
+  const json predicted = predictions_section(store, report["tiers"]["rows"]);
+  if (predicted["available"].get<bool>())
+    report["predictions"] = predicted;
+  else
+    report["left_out"].push_back(
+        {{"section", "predicted against measured latency per tier"}, {"why", predicted["why"]}});
   report["left_out"].push_back(
       {{"section", "decision map (tiers x network conditions -> placement)"},
        {"why",

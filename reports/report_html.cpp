@@ -378,6 +378,54 @@ std::string comparison_section(const json& report) {
   return s + comparison_chart(cmp) + html_table(comparison_table(cmp)) + "</section>\n";
 }
 
+// --- Predicted against measured ---------------------------------------------------------------
+
+std::string predictions_chart(const json& p) {
+  std::vector<double> vs;
+  std::vector<const json*> rows;
+  for (const auto& r : p["rows"])
+    if (r["predicted_ms"].is_number()) {
+      rows.push_back(&r);
+      vs.push_back(d(r["measured_ms"])), vs.push_back(d(r["predicted_ms"]));
+    }
+  if (rows.empty()) return "";
+  const Axis m = Axis::fit("measured steady-state p50 (ms, log scale)", vs, true);
+  Axis y = m;
+  y.label = "predicted (ms, log scale)";
+  Chart c("predictions-chart", "Predicted against measured latency per tier and backend", m, y);
+  c.add(svg::line(c.x(m.lo), c.y(m.lo), c.x(m.hi), c.y(m.hi), "#59606b", 1,
+                  R"(stroke-dasharray="4 3")"));
+  std::map<std::string, std::size_t> colors;
+  for (const auto* r : rows) colors.emplace((*r)["backend"].get<std::string>(), colors.size());
+  for (const auto* r : rows) {
+    const double x = d((*r)["measured_ms"]), yy = d((*r)["predicted_ms"]);
+    c.add(svg::circle(
+        c.x(x), c.y(yy), 5.5, svg::color(colors.at((*r)["backend"])),
+        fmt::format("{} on {}: measured {} ms, predicted {} ms",
+                    (*r)["workload"].get<std::string>(), (*r)["backend"].get<std::string>(),
+                    format_number(x), format_number(yy)),
+        fmt::format(R"(class="point" data-x="{}" data-y="{}")", svg::exact(x), svg::exact(yy))));
+  }
+  std::vector<svg::LegendItem> legend;
+  for (const auto& [b, i] : colors)
+    legend.push_back({std::string(svg::color(i)), b, svg::LegendItem::dot});
+  legend.push_back({"#59606b", "predicted = measured", svg::LegendItem::line});
+  c.legend(legend);
+  return c.str(
+      "Points above the dashed line: the predictor expects the tier to be slower than it "
+      "ran.");
+}
+
+std::string predictions_section(const json& report) {
+  if (!report.contains("predictions")) return "";
+  const json& p = report["predictions"];
+  std::string s = R"(<section id="predictions"><h2>Predicted against measured</h2>)";
+  s += "<p>The predictor (<code>profiles/predictor.h</code>) from the store's calibration \"" +
+       e(p["calibration"].get<std::string>()) + "\" (" + e(p["calibrated_at"].get<std::string>()) +
+       "), against this run's measurements.</p>";
+  return s + predictions_chart(p) + html_table(predictions_table(p)) + "</section>\n";
+}
+
 // --- Device, profile, the rest ----------------------------------------------------------------
 
 std::string device_section(const json& report) {
@@ -432,6 +480,7 @@ std::string header(const json& report) {
   s += "<nav><ul><li><a href=\"#device\">device</a></li><li><a href=\"#roofline\">roofline</a></li>"
        "<li><a href=\"#tiers\">model tiers</a></li><li><a href=\"#load\">load costs</a></li>";
   if (report.contains("comparison")) s += "<li><a href=\"#comparison\">comparison</a></li>";
+  if (report.contains("predictions")) s += "<li><a href=\"#predictions\">predicted</a></li>";
   s += "<li><a href=\"#profile\">profile</a></li></ul></nav>\n";
   return s;
 }
@@ -446,8 +495,8 @@ std::string render_html(const json& report) {
       "<title>" +
       e(title) + "</title><style>" + kCss + "</style></head>\n<body><main>";
   s += header(report) + device_section(report) + roofline_section(report) + tiers_section(report) +
-       load_section(report) + comparison_section(report) + profile_section(report) +
-       left_out_section(report);
+       load_section(report) + comparison_section(report) + predictions_section(report) +
+       profile_section(report) + left_out_section(report);
   return s + "</main></body></html>\n";
 }
 

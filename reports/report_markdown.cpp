@@ -88,6 +88,14 @@ std::string comparison(const json& report) {
          md_table(comparison_table(c));
 }
 
+std::string predictions(const json& report) {
+  if (!report.contains("predictions")) return "";
+  const json& p = report["predictions"];
+  return "## Predicted against measured\n\nThe predictor from the store's calibration \"" +
+         p["calibration"].get<std::string>() + "\" (" + p["calibrated_at"].get<std::string>() +
+         ").\n\n" + md_table(predictions_table(p));
+}
+
 std::string profile(const json& report) {
   const json& p = report["profile"];
   std::string s = "## Shareable profile\n\n";
@@ -108,7 +116,8 @@ std::string render_markdown(const json& report) {
        run["started_at"].get<std::string>() + ", commit " + run["git_commit"].get<std::string>() +
        "; rendered from the results store at " + report["generated_at"].get<std::string>() +
        ". The charts are in the HTML report (`tierbench report --format html`).\n\n";
-  s += device(report) + roofline(report) + tiers(report) + comparison(report) + profile(report);
+  s += device(report) + roofline(report) + tiers(report) + comparison(report) +
+       predictions(report) + profile(report);
   if (!report["left_out"].empty()) {
     s += "## Left out of this report\n\n";
     for (const auto& l : report["left_out"])

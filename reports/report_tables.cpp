@@ -189,6 +189,19 @@ Table comparison_table(const json& c) {
   return t;
 }
 
+Table predictions_table(const json& p) {
+  Table t = make("predictions-table",
+                 {"tier", "backend", "measured p50 (ms)", "predicted (ms)", "predicted / measured",
+                  "cold start measured (ms)", "cold start predicted (ms)", "note"},
+                 {false, false, true, true, true, true, true, false});
+  for (const auto& r : p["rows"])
+    t.rows.push_back({str(r, "workload"), str(r, "backend"), n(r, "measured_ms"),
+                      n(r, "predicted_ms"), n(r, "ratio"), n(r, "cold_measured_ms"),
+                      n(r, "cold_predicted_ms"),
+                      r["feasible"].get<bool>() ? "" : "not predicted: " + str(r, "why")});
+  return t;
+}
+
 Table profile_device_table(const json& s) {
   Table t = make("profile-device", {"device class", "value"}, {false, false});
   for (const auto& [k, v] : s["device"].items())

@@ -25,6 +25,7 @@ Table not_plotted_table(const nlohmann::json& chart, const std::string& id);
 Table tiers_table(const nlohmann::json& tiers);
 Table load_table(const nlohmann::json& tiers);
 Table comparison_table(const nlohmann::json& comparison);
+Table predictions_table(const nlohmann::json& predictions);
 Table profile_device_table(const nlohmann::json& shareable);
 Table profile_tiers_table(const nlohmann::json& shareable);
 

@@ -3,9 +3,11 @@
 // attention) and model tiers (person-detect f32 and int8) on oneDNN, Vulkan (lavapipe) and OpenCL
 // (PoCL), twice (--repetitions 2), the second time with TB_TEST_SLOWDOWN=
 // 'gemm:m64n1024k512:f32@onednn=0.3' so that the comparison has a known regression. Exported with
-// `tierbench export` to data/*.results.json; imported here into a fresh store.
+// `tierbench export` to data/*.results.json; imported here into a fresh store, with the
+// predictor's calibration (data/calibration.json).
 #pragma once
 
+#include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -34,6 +36,15 @@ struct ReportStore {
     probe_run = import("probe.results.json");
     base_run = import("base.results.json");
     current_run = import("current.results.json");
+    // The predictor's calibration of this machine (`tierbench calibrate --quick --backend onednn
+    // --dtype f32 --dtype int8` after the runs above), as the store keeps it.
+    std::ifstream f(report_data("calibration.json"));
+    const auto cal = nlohmann::json::parse(f, nullptr, false);
+    if (!cal.is_object()) throw std::runtime_error("calibration.json: not JSON");
+    const std::string label = cal.at("label");
+    if (!store->put("calibration", label, cal.dump()) ||
+        !store->put("calibration", "latest", label))
+      throw std::runtime_error("cannot store the calibration");
   }
 
   std::int64_t import(const std::string& file) {

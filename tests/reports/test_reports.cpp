@@ -9,8 +9,12 @@
 
 #include <gtest/gtest.h>
 
+#include "calibrate.h"
 #include "compare.h"
+#include "compare_format.h"
 #include "json_schema.h"
+#include "models.h"
+#include "predictor.h"
 #include "profiles.h"
 #include "report_fixture.h"
 #include "reports.h"
@@ -241,7 +245,8 @@ TEST_F(Report, EveryChartHasTitleAxesUnitsLegendAndData) {
     EXPECT_TRUE(all.count(id)) << id;
   std::size_t rooflines = 0;
   for (const auto& ch : (*report_)["roofline"]) rooflines += !ch["points"].empty();
-  EXPECT_EQ(all.size(), rooflines + 4);
+  EXPECT_TRUE(all.count("predictions-chart"));
+  EXPECT_EQ(all.size(), rooflines + 5);
   // An axis label names its quantity and, in parentheses, its unit (or scale, for a ratio).
   const std::regex unit(R"(<text [^>]*>[^<]*\([^<]*\)</text>)");
   for (const auto& [id, svg] : all) {
@@ -331,12 +336,50 @@ TEST_F(Report, DeviceShowsTheProbeCeilingsAndWarnings) {
   EXPECT_NE(html_->find("virtualized"), std::string::npos);
 }
 
+TEST_F(Report, PredictionsAreThePredictorsOnTheStoresCalibration) {
+  ASSERT_TRUE(report_->contains("predictions")) << (*report_)["left_out"].dump();
+  const json& p = (*report_)["predictions"];
+  auto cal = profiles::load_calibration(*fx_->store, "");
+  ASSERT_TRUE(cal.ok());
+  EXPECT_EQ(p["calibration"], cal->label);
+  std::size_t predicted = 0;
+  const auto rows = table_rows(*html_, "predictions-table");
+  ASSERT_EQ(rows.size(), p["rows"].size() + 1);
+  std::size_t i = 0;
+  for (const auto& r : p["rows"]) {
+    const auto w = workloads::parse_workload(r["workload"].get<std::string>());
+    ASSERT_TRUE(w.ok());
+    workloads::BuildOptions bo;
+    bo.variant = w->variant;
+    auto g = workloads::build_tier(w->tier, w->dtype, bo);
+    ASSERT_TRUE(g.ok());
+    const auto e = profiles::predict(*g, *cal, r["backend"].get<std::string>());
+    EXPECT_EQ(r["feasible"].get<bool>(), e.feasible) << r.dump();
+    const std::string& row = rows[++i];
+    if (e.feasible) {
+      ++predicted;
+      EXPECT_DOUBLE_EQ(r["predicted_ms"].get<double>(), e.latency_ms);
+      EXPECT_DOUBLE_EQ(r["ratio"].get<double>(), e.latency_ms / r["measured_ms"].get<double>());
+      EXPECT_NE(row.find(">" + reports::format_number(e.latency_ms) + "<"), std::string::npos);
+    } else {
+      EXPECT_NE(row.find(compare::xml_escape("not predicted: " + e.why)), std::string::npos) << row;
+    }
+    bool measured = false;
+    for (const auto& t : (*report_)["tiers"]["rows"])
+      measured = measured || (t["workload"] == r["workload"] && t["backend"] == r["backend"] &&
+                              t["latency_ms"]["p50"] == r["measured_ms"]);
+    EXPECT_TRUE(measured) << r.dump();
+  }
+  EXPECT_GT(predicted, 0u);  // the calibration covers oneDNN f32 and int8
+}
+
 // GFM: a header row, a rule row with as many cells, then rows of that many cells.
 TEST_F(Report, MarkdownTablesAreGfmTables) {
   EXPECT_LT(md_->size(), 1024u * 1024u);  // a GitHub job summary's limit
-  for (const char* h : {"## Device", "## Roofline per backend and data type", "## Model tiers",
-                        "## Load costs against the steady state", "## Comparison with run",
-                        "## Shareable profile", "## Left out of this report"})
+  for (const char* h :
+       {"## Device", "## Roofline per backend and data type", "## Model tiers",
+        "## Load costs against the steady state", "## Comparison with run",
+        "## Predicted against measured", "## Shareable profile", "## Left out of this report"})
     EXPECT_NE(md_->find(h), std::string::npos) << h;
   const auto cells = [](const std::string& line) {  // unescaped pipes
     long n = 0;
@@ -406,6 +449,9 @@ TEST(ReportWithoutProbe, SaysWhatIsMissing) {
   EXPECT_EQ(well_formed(html), "");
   EXPECT_NE(html.find("No probed ceiling applies"), std::string::npos);
   EXPECT_NE(reports::render_markdown(*r).find("Roof: compute not probed"), std::string::npos);
+  // No calibration in this store: the predictions are left out, saying why.
+  EXPECT_FALSE(r->contains("predictions"));
+  EXPECT_NE((*r)["left_out"].dump().find("no calibration in the store"), std::string::npos);
 }
 
 }  // namespace
