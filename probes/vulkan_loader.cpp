@@ -414,7 +414,7 @@ std::shared_ptr<Device> Device::create(std::shared_ptr<Instance> inst, int index
   ci.queueCreateInfoCount = 1;
   ci.pQueueCreateInfos = &qi;
   // Enable what the shaders may use when the device offers it (fp16 arithmetic and storage,
-  // 64-bit integers).
+  // 64-bit integers, integer dot products).
   VkPhysicalDevice16BitStorageFeatures s16{};
   s16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES;
   VkPhysicalDeviceShaderFloat16Int8Features f16{};
@@ -431,6 +431,21 @@ std::shared_ptr<Device> Device::create(std::shared_ptr<Instance> inst, int index
   if (self->info_.int64) {
     f2.features.shaderInt64 = VK_TRUE;
     ci.pNext = &f2;
+  }
+  // Packed 8-bit dot products (the int8 kernels' OpSUDotKHR variants): the feature at the end of
+  // the chain, and the extension where the device has it (core from Vulkan 1.3).
+  VkPhysicalDeviceShaderIntegerDotProductFeatures dot{};
+  dot.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES;
+  const char* dot_ext = "VK_KHR_shader_integer_dot_product";
+  if (self->info_.int8_dot) {
+    dot.shaderIntegerDotProduct = VK_TRUE;
+    dot.pNext = f2.pNext;
+    f2.pNext = &dot;
+    ci.pNext = &f2;
+    if (has_device_extension(*inst, self->physical_, dot_ext)) {
+      ci.enabledExtensionCount = 1;
+      ci.ppEnabledExtensionNames = &dot_ext;
+    }
   }
   const auto& ifn = inst->fn();
   {

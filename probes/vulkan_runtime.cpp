@@ -25,7 +25,8 @@ std::string Buffer::create(std::shared_ptr<Device> dev, std::size_t bytes, Memor
   bytes_ = bytes;
   VkBufferCreateInfo bi{};
   bi.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
-  bi.size = bytes ? bytes : 4;
+  // Whole 32-bit words: shaders read 8- and 16-bit tensors as words (kernels/vulkan dtype.glsl).
+  bi.size = bytes ? (bytes + 3) / 4 * 4 : 4;
   bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
              VK_BUFFER_USAGE_TRANSFER_DST_BIT;
   bi.sharingMode = VK_SHARING_MODE_EXCLUSIVE;

@@ -1,4 +1,5 @@
-// Attention on Vulkan, f32: fused online-softmax shaders, causal and grouped-query.
+// Attention on Vulkan, Q K V in f32, f16 or bf16 (f32 arithmetic and output; the register
+// variants only for f16 / bf16): fused online-softmax shaders, causal and grouped-query.
 //   attention_blk (shaders/attention_blk.comp): head dims dividing by 4 up to 128, QR query rows
 //     per invocation sharing each K / V load, softmax rescaled once per KB keys (large problems,
 //     see use_blk; TB_VULKAN_ATTENTION=blk forces it);
@@ -44,9 +45,14 @@ std::int64_t blk_rows(std::int64_t dmax) {
 Support supports_attention(const Problem& p, const Context& ctx) {
   const AttentionDesc* a = p.as<AttentionDesc>();
   if (!a) return Support::no("vulkan: not an attention");
-  if (p.dtype != DType::f32)
+  if (p.dtype == DType::s8 || p.dtype == DType::u8)
     return Support::no("vulkan: attn " + std::string(dtype_name(p.dtype)) +
-                       " not supported on this backend (f32 only)");
+                       " not supported on this backend (f32, f16, bf16)");
+  if (auto s = conv_dtype_supported(p.dtype, ctx); !s.supported) return s;
+  if (p.dtype != DType::f32 && !reg_dmax(*a))
+    return Support::no(
+        "vulkan: attn " + std::string(dtype_name(p.dtype)) +
+        " needs a head dim that divides by 4, up to 128 (the generic shader is f32)");
   if (a->kv <= 0 || a->h % a->kv) return Support::no("vulkan: h must divide by kv");
   if (auto s = check_op_sizes(p, ctx); !s.supported) return s;
   // Register variants: one back-edge per key (blk: per block of keys). Generic shader, per key:
@@ -64,7 +70,8 @@ Result<OpPlan> attention_plan(const Problem& p, const Context& ctx) {
   auto U = [](std::int64_t v) { return static_cast<std::uint32_t>(v); };
   OpPlan plan;
   const std::int64_t dm = reg_dmax(a);
-  plan.blob = dm ? "attention_d" + std::to_string(dm) + "_f32" : "attention_f32";
+  const std::string sfx = "_" + std::string(dtype_name(p.dtype));
+  plan.blob = dm ? "attention_d" + std::to_string(dm) + sfx : "attention_f32";
   plan.details = {{"head_dim_in_registers", dm ? 1.0 : 0.0}};
   plan.items = static_cast<std::uint64_t>(a.b * a.h * a.q);
   plan.workgroup = 16;
@@ -77,7 +84,7 @@ Result<OpPlan> attention_plan(const Problem& p, const Context& ctx) {
                a.causal ? 1u : 0u};
   if (use_blk(a)) {
     const std::int64_t qr = blk_rows(dm), qblocks = (a.q + qr - 1) / qr;
-    plan.blob = "attention_blk_d" + std::to_string(dm) + "_f32";
+    plan.blob = "attention_blk_d" + std::to_string(dm) + sfx;
     plan.items = static_cast<std::uint64_t>(a.b * a.h * qblocks);
     plan.push[0] = static_cast<std::uint32_t>(plan.items);
     plan.push.push_back(U(qblocks));

@@ -1,6 +1,7 @@
 // The Vulkan backend: discovery through the dlopen'd loader (probes/vulkan_loader), f32 / f16 /
-// int8 GEMM (vulkan_gemm.cpp), f32 conv, attention and glue ops (vulkan_op.cpp and one file per
-// family), and whole graphs resident on the device, one submit per inference (vulkan_graph.cpp).
+// bf16 / int8 GEMM (vulkan_gemm.cpp), conv and attention in the same types, f32 glue ops
+// (vulkan_op.cpp and one file per family), and whole graphs resident on the device, one submit
+// per inference, their int8 quantisations and bf16 casts included (vulkan_graph.cpp).
 // Everything is found at run time: no loader, ICD or device means availability() == false
 // with the reason, never a crash.
 #include "vulkan_backend.h"
@@ -122,7 +123,6 @@ class VulkanBackend final : public Backend {
     if (p.as<AttentionDesc>()) return vulkan::supports_attention(p, *ctx.value());
     const GemmDesc* g = p.as<GemmDesc>();
     if (!g) return vulkan::supports_glue(p, *ctx.value());
-    if (p.post.scales) return Support::no("vulkan: gemm +scales (int8 dequantise) not implemented");
     if (auto s = vulkan::gemm_dtype_supported(*ctx.value(), p.dtype); !s.supported) return s;
     // Indices are 32-bit in the shaders, and one buffer must fit a storage-buffer range.
     const std::uint64_t range = ctx.value()->info().max_storage_buffer_range;
@@ -139,6 +139,8 @@ class VulkanBackend final : public Backend {
     auto ctx = vulkan::shared_context(opts.device);
     if (!ctx) return ctx.error();
     if (p.as<GemmDesc>()) return vulkan::prepare_gemm(ctx.value(), p, {});
+    if (const auto g = vulkan::pointwise_gemm(p))
+      return vulkan::prepare_gemm(ctx.value(), Problem{*g, p.dtype, p.post}, {});
     auto plan = p.as<ConvDesc>()        ? vulkan::conv_plan(p, *ctx.value())
                 : p.as<AttentionDesc>() ? vulkan::attention_plan(p, *ctx.value())
                                         : vulkan::glue_plan(p, *ctx.value());
@@ -157,17 +159,12 @@ class VulkanBackend final : public Backend {
         return make_error(n.name + " (" + n.problem.str() + "): " + s.reason);
     auto ctx = vulkan::shared_context(opts.device);
     if (!ctx) return ctx.error();
-    // in_quant / in_cast (an operand converted to u8 / bf16 on its way in) have no dispatch in
-    // the resident graph yet: such graphs take the staged path, which converts on the host.
-    // act_after is a dispatch of its own there.
-    const bool convert = std::any_of(g.nodes.begin(), g.nodes.end(),
-                                     [](const auto& n) { return n.in_quant.on || n.in_cast; });
+    // in_quant / in_cast (an operand converted to u8 / bf16 on its way in) and act_after are
+    // dispatches of their own in the resident graph.
     auto r =
         std::getenv("TB_VULKAN_STAGED_GRAPH")
             ? Result<std::unique_ptr<PreparedGraph>>(make_error("TB_VULKAN_STAGED_GRAPH is set"))
-        : convert ? Result<std::unique_ptr<PreparedGraph>>(
-                        make_error("a node converts an operand (in_quant / in_cast)"))
-                  : vulkan::prepare_resident_graph(ctx.value(), g);
+            : vulkan::prepare_resident_graph(ctx.value(), g);
     if (r) return r;
     auto staged = make_staged_graph(*this, g, opts);
     if (!staged) return staged.error();

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <string>
 #include <system_error>
 
 #include <unistd.h>
@@ -17,6 +18,11 @@ std::filesystem::path cache_root() {
   if (const char* h = std::getenv("HOME"); h && *h)
     return std::filesystem::path(h) / ".cache" / "tierbench";
   return {};
+}
+
+bool int8_dot_enabled(const Context& ctx) {
+  const char* e = std::getenv("TB_VULKAN_INT8_DOT");
+  return ctx.info().int8_dot && !(e && std::string(e) == "0");
 }
 
 std::span<const std::uint32_t> spirv_blob(std::string_view name) {

@@ -111,6 +111,11 @@ class Context {
   std::map<std::string, std::shared_ptr<vk::ComputePipeline>> pipelines_;
 };
 
+// Whether the int8 shaders take their packed-dot-product variants (OpSUDotKHR): the device
+// enabled shaderIntegerDotProduct (VK_KHR_shader_integer_dot_product or Vulkan 1.3) and
+// TB_VULKAN_INT8_DOT=0 (the exact fallback everywhere, the in-run anchor) is not set.
+bool int8_dot_enabled(const Context& ctx);
+
 // Embedded SPIR-V by variant name (see CMakeLists.txt), or an empty span.
 std::span<const std::uint32_t> spirv_blob(std::string_view name);
 

@@ -7,7 +7,7 @@
 namespace tb::vulkan {
 
 namespace {
-constexpr std::uint32_t kBindings = 5;  // A, B, C, bias, residual
+constexpr std::uint32_t kBindings = GemmDispatch::kBindings;
 
 struct Push {
   std::uint32_t M, N, K;
@@ -15,33 +15,37 @@ struct Push {
   std::uint32_t sa, sb, sc;
 };
 
-std::string_view dtype_suffix(DType dt) {
+// dot: the int8 variants with packed dot products (CMakeLists.txt "_s8dot").
+std::string dtype_suffix(DType dt, bool dot) {
   switch (dt) {
     case DType::f16:
       return "_f16";
+    case DType::bf16:
+      return "_bf16";
     case DType::s8:
     case DType::u8:
-      return "_s8";
+      return dot ? "_s8dot" : "_s8";
     default:
       return "_f32";
   }
 }
 
-std::string blob_name(const GemmConfig& c, DType dt) {
+std::string blob_name(const GemmConfig& c, DType dt, bool dot) {
   const std::string blk = std::to_string(c.tm) + "x" + std::to_string(c.tn);
+  const std::string sfx = dtype_suffix(dt, dot);
   switch (c.shader) {
     case GemmShader::naive:
-      return "gemm_naive" + std::string(dtype_suffix(dt));
+      return "gemm_naive" + sfx;
     case GemmShader::reg:
-      return "gemm_reg_" + blk + std::string(dtype_suffix(dt));
+      return "gemm_reg_" + blk + sfx;
     case GemmShader::sg:
-      return "gemm_sg_" + blk + std::string(dtype_suffix(dt));
+      return "gemm_sg_" + blk + sfx;
     case GemmShader::wide:
-      return "gemm_wide_" + blk + std::string(dtype_suffix(dt));
+      return "gemm_wide_" + blk + sfx;
     case GemmShader::tiled64:
-      return "gemm_tiled64" + std::string(dtype_suffix(dt));
+      return "gemm_tiled64" + sfx;
     case GemmShader::tiled32:
-      return "gemm_tiled32" + std::string(dtype_suffix(dt));
+      return "gemm_tiled32" + sfx;
   }
   return "?";
 }
@@ -58,10 +62,10 @@ bool blocked(GemmShader s) {  // TM x TN from the variant table
 bool int8(DType dt) {
   return dt == DType::s8 || dt == DType::u8;
 }
-// k values per loaded element of the packed shaders: vec4 / f16vec4, uvec4 of 16 bytes, or
-// u64vec4 of 8 floats (wide).
+// k values per loaded element of the packed shaders: vec4 / f16vec4, uvec4 of 16 bytes or of 8
+// bf16, or u64vec4 of 8 floats (wide).
 std::int64_t k_unit(GemmShader s, DType dt) {
-  return int8(dt) ? 16 : s == GemmShader::wide ? 8 : 4;
+  return int8(dt) ? 16 : (s == GemmShader::wide || dt == DType::bf16) ? 8 : 4;
 }
 using Blocks = std::vector<std::pair<std::uint32_t, std::uint32_t>>;
 }  // namespace
@@ -77,7 +81,9 @@ const Blocks& gemm_blocks(GemmShader s, DType dt) {
   static const Blocks reg_s8 = {{1, 4}, {4, 4}, {8, 8}};
   static const Blocks sg_s8 = {{16, 8}, {32, 8}};
   static const Blocks wide_f32 = {{16, 16}, {16, 32}, {32, 32}};
+  static const Blocks reg_bf16 = {{1, 4}, {4, 4}, {8, 8}, {16, 16}};
   const bool h = dt == DType::f16;
+  if (dt == DType::bf16) return s == GemmShader::reg ? reg_bf16 : none;
   if (s == GemmShader::reg) return dt == DType::f32 ? reg_f32 : h ? reg_f16 : reg_s8;
   if (s == GemmShader::sg) return dt == DType::f32 ? sg_f32 : h ? sg_f16 : sg_s8;
   if (s == GemmShader::wide && dt == DType::f32) return wide_f32;
@@ -122,7 +128,7 @@ std::optional<GemmConfig> GemmConfig::parse(std::string_view s) {
     // Canonical spelling only (str() round-trips), and a block compiled for some dtype.
     const GemmConfig c{sh, tm, tn, lx, ly};
     if (c.str() != str) return std::nullopt;
-    for (DType dt : {DType::f32, DType::f16, DType::s8}) {
+    for (DType dt : {DType::f32, DType::f16, DType::s8, DType::bf16}) {
       const auto& b = gemm_blocks(sh, dt);
       if (std::find(b.begin(), b.end(), std::pair{tm, tn}) != b.end()) return c;
     }
@@ -160,11 +166,14 @@ Support gemm_dtype_supported(const Context& ctx, DType dt) {
       return Support::yes();
     case DType::s8:
     case DType::u8:
-      // Bytes packed four to a 32-bit word, int32 arithmetic: core Vulkan, no feature needed.
+      // Bytes packed four to a 32-bit word, int32 arithmetic: core Vulkan, no feature needed
+      // (packed dot products where the device has them: int8_dot_enabled).
+    case DType::bf16:
+      // Two to a word, widened exactly to f32: storage only, f32 arithmetic everywhere.
       return Support::yes();
     default:
       return Support::no("vulkan: gemm " + std::string(dtype_name(dt)) +
-                         " not supported on this backend (f32, f16, s8)");
+                         " not supported on this backend (f32, f16, bf16, s8)");
   }
 }
 
@@ -250,7 +259,7 @@ class GemmKernel final : public PreparedKernel {
       : ctx_(std::move(ctx)),
         g_(g),
         dt_(dt),
-        types_(gemm_types(dt)),
+        types_(gemm_types(dt, post)),
         post_(post),
         cfg_(cfg),
         source_(std::move(source)) {}
@@ -282,8 +291,11 @@ class GemmKernel final : public PreparedKernel {
     if (auto r = mk(c_, c_bytes_); !r) return r;
     if (auto r = mk(bias_, post_.bias ? g_.n * f : 16); !r) return r;
     if (auto r = mk(res_, post_.residual ? c_bytes_ : 16); !r) return r;
-    const std::array<VkBuffer, kBindings> bufs = {a_.handle(), b_.handle(), c_.handle(),
-                                                  bias_.handle(), res_.handle()};
+    if (auto r = mk(a_scale_, 16); !r) return r;
+    if (auto r = mk(b_scale_, post_.scales ? g_.n * f : 16); !r) return r;
+    const std::array<VkBuffer, kBindings> bufs = {
+        a_.handle(),   b_.handle(),       c_.handle(),      bias_.handle(),
+        res_.handle(), a_scale_.handle(), b_scale_.handle()};
     TB_VK_TRY(set_.create(dev, *pipeline_, bufs));
     const auto* pc = disp_.push.data();
     const auto pc_bytes = static_cast<std::uint32_t>(disp_.push.size() * 4);
@@ -309,16 +321,16 @@ class GemmKernel final : public PreparedKernel {
 
   Result<void> upload(std::span<const Tensor> in) override {
     const std::uint64_t mark = ctx_->validation_mark();
-    const std::size_t want = 2 + (post_.bias ? 1 : 0) + (post_.residual ? 1 : 0);
-    if (in.size() != want)
-      return make_error("gemm upload: " + std::to_string(in.size()) + " inputs, want " +
-                        std::to_string(want));
     const auto specs = g_.inputs(dt_, post_);
-    for (std::size_t i = 0; i < want; ++i)
-      if (in[i].dtype() != specs[i].dtype || in[i].shape() != specs[i].shape)
+    if (in.size() != specs.size())
+      return make_error("gemm upload: " + std::to_string(in.size()) + " inputs, want " +
+                        std::to_string(specs.size()));
+    // Element counts, not shapes: a pointwise conv runs as this GEMM over its NHWC tensors.
+    for (std::size_t i = 0; i < specs.size(); ++i)
+      if (in[i].dtype() != specs[i].dtype || in[i].numel() != spec_numel(specs[i]))
         return make_error("gemm upload: input " + specs[i].name + " is " + in[i].shape_str() + " " +
                           std::string(dtype_name(in[i].dtype())) +
-                          ", want its problem shape and type");
+                          ", want its problem's element count and type");
     const auto& dev = ctx_->device();
     const auto t0 = std::chrono::steady_clock::now();
     uploaded_ = 0;
@@ -343,6 +355,12 @@ class GemmKernel final : public PreparedKernel {
       pack_s_ = seconds_since(tp);
     }
     std::size_t next = 2;
+    if (post_.scales) {
+      TB_VK_TRY(vk::write_buffer(dev, a_scale_, in[next].raw(), in[next].bytes()));
+      TB_VK_TRY(vk::write_buffer(dev, b_scale_, in[next + 1].raw(), in[next + 1].bytes()));
+      uploaded_ += in[next].bytes() + in[next + 1].bytes();
+      next += 2;
+    }
     if (post_.bias) {
       TB_VK_TRY(vk::write_buffer(dev, bias_, in[next].raw(), in[next].bytes()));
       uploaded_ += in[next++].bytes();
@@ -379,6 +397,7 @@ class GemmKernel final : public PreparedKernel {
                        {"tn", cfg_.tn},
                        {"subgroup_shared_a", cfg_.shader == GemmShader::sg ? 1.0 : 0.0},
                        {"wide_loads", cfg_.shader == GemmShader::wide ? 1.0 : 0.0}});
+    if (int8(dt_)) v.emplace_back("int8_dot_product", disp_.int8_dot ? 1.0 : 0.0);
     return v;
   }
 
@@ -398,7 +417,7 @@ class GemmKernel final : public PreparedKernel {
   std::int64_t kp_ = 0;
   std::shared_ptr<vk::ComputePipeline> pipeline_;
   PipelineStats stats_;
-  vk::Buffer a_, b_, c_, bias_, res_;
+  vk::Buffer a_, b_, c_, bias_, res_, a_scale_, b_scale_;
   vk::DescriptorSet set_;
   vk::CommandStream stream_;
   std::size_t a_bytes_ = 0, b_bytes_ = 0, c_bytes_ = 0;
@@ -422,8 +441,9 @@ GemmConfig chosen_gemm_config(const Context& ctx, const GemmDesc& g, DType dt,
 
 std::optional<GemmDesc> pointwise_gemm(const Problem& p) {
   const ConvDesc* c = p.as<ConvDesc>();
-  if (!c || p.dtype != DType::f32 || p.post.scales || !c->pointwise()) return std::nullopt;
-  if (std::getenv("TB_VULKAN_GRAPH_CONV_AS_CONV")) return std::nullopt;  // the A/B anchor
+  if (!c || !c->pointwise()) return std::nullopt;
+  if (std::getenv("TB_VULKAN_GRAPH_CONV_AS_CONV") || std::getenv("TB_VULKAN_CONV_DIRECT"))
+    return std::nullopt;  // the A/B anchors
   GemmDesc g;
   g.m = c->n * c->h * c->w;
   g.n = c->k;
@@ -440,14 +460,17 @@ Result<GemmDispatch> make_gemm_dispatch(Context& ctx, const GemmDesc& g, DType d
   const std::int64_t ku = k_unit(cfg.shader, dt);
   const std::int64_t k4 = (g.k + ku - 1) / ku;  // loaded elements per packed row
   d.kp = k4 * ku;
-  const std::array<std::uint32_t, 7> spec = {cfg.lx,
+  const std::array<std::uint32_t, 8> spec = {cfg.lx,
                                              cfg.ly,
                                              cfg.tm,
                                              cfg.tn,
                                              post.bias ? 1u : 0u,
                                              activation_code(post.act),
-                                             post.residual ? 1u : 0u};
-  auto p = ctx.pipeline(blob_name(cfg, dt), kBindings, sizeof(Push), spec, reuse, &d.stats);
+                                             post.residual ? 1u : 0u,
+                                             post.scales ? 1u : 0u};
+  d.int8_dot = int8(dt) && int8_dot_enabled(ctx);
+  auto p =
+      ctx.pipeline(blob_name(cfg, dt, d.int8_dot), kBindings, sizeof(Push), spec, reuse, &d.stats);
   if (!p) return p.error();
   d.pipeline = std::move(p.value());
 

@@ -1,12 +1,13 @@
-// GEMM on Vulkan (f32, f16, u8 x s8 -> s32): shader configurations, the prepared kernel, and the
-// bounded tuner.
+// GEMM on Vulkan (f32, f16, bf16 x bf16 -> f32, u8 x s8 -> s32 with the +scales epilogue):
+// shader configurations, the prepared kernel, and the bounded tuner.
 //
 // Four shaders (shaders/*.comp, variants in CMakeLists.txt):
 //   naive  one C element per invocation, inputs as given (the in-run anchor and the fallback;
 //          f32 only);
 //   reg    TM x TN of C per invocation from packed A (m x K) and B^T (n x K), vector loads along
 //          k, no shared memory: for CPU devices (lavapipe), where barriers are costly; also the
-//          f16 / int8 path of GPUs;
+//          f16 / bf16 / int8 path of GPUs (int8: packed dot products where the device enables
+//          shaderIntegerDotProduct, int8_dot_enabled());
 //   sg     as reg, but the 8 invocations of a subgroup share the TM rows of A, each loading TM / 8
 //          of them and broadcasting (subgroupBroadcast): for 8-lane subgroups (lavapipe/AVX2);
 //   tiled  BM x BN per workgroup through shared memory: for GPUs (f32).
@@ -69,25 +70,29 @@ Result<std::unique_ptr<PreparedKernel>> prepare_gemm(std::shared_ptr<Context> ct
 // says which ("tuned" or "default").
 GemmConfig chosen_gemm_config(const Context& ctx, const GemmDesc& g, DType dt,
                               std::string* source = nullptr);
-// A pointwise f32 conv (1 x 1, stride 1, no padding, one group) as the GEMM over the NHWC bytes
-// as they are: A = src as pixels x c, B^T = weights as k x c, C = dst as pixels x k. The resident
-// graph runs it so (TB_VULKAN_GRAPH_CONV_AS_CONV=1: as a conv, the A/B anchor).
+// A pointwise conv (1 x 1, stride 1, no padding, one group; any dtype) as the GEMM over the NHWC
+// bytes as they are: A = src as pixels x c, B^T = weights as k x c, C = dst (and residual) as
+// pixels x k, per-channel scales and bias as the GEMM's per-column ones, the inputs in the same
+// order. The packed GEMM shaders run it several times faster than the conv shaders on lavapipe
+// once the reduction is deep; the kernel and the resident graph run it so
+// (TB_VULKAN_GRAPH_CONV_AS_CONV=1 or TB_VULKAN_CONV_DIRECT=1: as a conv, the A/B anchors).
 std::optional<GemmDesc> pointwise_gemm(const Problem& p);
 
 // A configuration's pipeline, push constants and grid, without buffers: what GemmKernel and the
 // resident graph (vulkan_graph.cpp, which binds its own buffers) share. Bindings: 0 A, 1 B, 2 C,
-// 3 bias, 4 residual. Packed shaders read A as batch x m rows of kp elements (k contiguous,
-// zero-padded) and B transposed as batch x n rows of kp (pack_gemm_operand); naive reads both
-// as given.
+// 3 bias, 4 residual, 5 a_scale, 6 b_scale (+scales). Packed shaders read A as batch x m rows of kp
+// elements (k contiguous, zero-padded) and B transposed as batch x n rows of kp
+// (pack_gemm_operand); naive reads both as given.
 struct GemmDispatch {
-  static constexpr std::uint32_t kBindings = 5;
+  static constexpr std::uint32_t kBindings = 7;
   GemmConfig cfg;
   std::shared_ptr<vk::ComputePipeline> pipeline;
   PipelineStats stats;
   std::vector<std::uint32_t> push;  // gemm_common.glsl's Push
   std::uint32_t gx = 1, gy = 1, gz = 1;
-  bool packed = false;  // operands in the packed layout above
-  std::int64_t kp = 0;  // packed row length in elements (k rounded up to the load width)
+  bool packed = false;    // operands in the packed layout above
+  std::int64_t kp = 0;    // packed row length in elements (k rounded up to the load width)
+  bool int8_dot = false;  // the int8 variant with packed dot products
 };
 Result<GemmDispatch> make_gemm_dispatch(Context& ctx, const GemmDesc& g, DType dt,
                                         const Epilogue& post, const GemmConfig& cfg, bool reuse);

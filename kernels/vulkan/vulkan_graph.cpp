@@ -7,7 +7,10 @@
 //      first fit; a buffer grows to its largest tenant). Constants get their own buffers, in the
 //      layout each consumer reads (raw, or packed for the packed GEMM shaders);
 //   3. one descriptor set per node, written once; a node's act_after (an activation after its
-//      whole epilogue) is one more dispatch, in place over its output;
+//      whole epilogue) is one more dispatch, in place over its output, and its in_quant / in_cast
+//      (an f32 operand quantised to u8 with a calibrated scale, or rounded to bf16) one before it,
+//      into a value of its own (shaders/convert.comp; shared by the nodes that convert the same
+//      value alike, e.g. the q, k and v projections of one normalised activation);
 //   4. one command buffer: input copies (only where the device memory is not host-visible),
 //      the dispatches with a memory barrier before any dispatch that reads what an earlier one
 //      wrote since the last barrier or overwrites what one read (a shared buffer's next tenant),
@@ -86,11 +89,16 @@ class VulkanGraph final : public PreparedGraph {
 
   Result<void> prepare() {
     const std::uint64_t mark = ctx_->validation_mark();
+    plan_conversions();
     const auto nv = g_.values.size();
     is_const_.assign(nv, false);
     for (int v : g_.constants) is_const_[static_cast<std::size_t>(v)] = true;
     needs_raw_.assign(nv, false);
     for (std::size_t i = 0; i < g_.nodes.size(); ++i) {
+      for (const auto& cv : convs_)
+        if (cv.node == static_cast<int>(i))
+          if (auto r = plan_convert(cv); !r)
+            return make_error(g_.nodes[i].name + ": " + r.error().message);
       if (auto r = plan_node(i); !r) return make_error(g_.nodes[i].name + ": " + r.error().message);
       nodes_.back().gnode = static_cast<int>(i);
       nodes_.back().out = g_.nodes[i].out;
@@ -233,6 +241,7 @@ class VulkanGraph final : public PreparedGraph {
         {"dispatches", static_cast<double>(nodes_.size())},
         {"barriers", barriers_},
         {"device_padded_operands", device_pads},
+        {"operand_conversions", static_cast<double>(convs_.size())},
         {"command_buffers", 1},
         {"submits_per_inference", 1}};
   }
@@ -257,6 +266,67 @@ class VulkanGraph final : public PreparedGraph {
   }
 
  private:
+  // An operand conversion: node `node` (the first that reads dst) converts value src into dst.
+  struct Convert {
+    int node = -1, src = -1, dst = -1;
+    bool cast = false;  // in_cast (bf16), else in_quant (u8)
+    DeviceGraph::Node::Quant quant;
+  };
+
+  // Rewrites the graph: every converted in[0] reads a value of its own (u8 or bf16, the shape of
+  // the source), one per source and conversion.
+  void plan_conversions() {
+    for (std::size_t i = 0; i < g_.nodes.size(); ++i) {
+      auto& n = g_.nodes[i];
+      if (!n.in_quant.on && !n.in_cast) continue;
+      const int src = n.in[0];
+      int dst = -1;
+      for (const auto& cv : convs_)
+        if (cv.src == src && cv.cast == n.in_cast &&
+            (n.in_cast || (cv.quant.scale == n.in_quant.scale && cv.quant.zp == n.in_quant.zp)))
+          dst = cv.dst;
+      if (dst < 0) {
+        TensorSpec spec = g_.values[static_cast<std::size_t>(src)];
+        spec.name += n.in_cast ? ".bf16" : ".u8";
+        spec.dtype = n.in_cast ? DType::bf16 : DType::u8;
+        dst = g_.add_value(std::move(spec));
+        convs_.push_back({static_cast<int>(i), src, dst, n.in_cast, n.in_quant});
+      }
+      n.in[0] = dst;
+      n.in_quant.on = n.in_cast = false;
+    }
+  }
+
+  // One dispatch writing cv.dst from cv.src, packed words (shaders/convert.comp).
+  Result<void> plan_convert(const Convert& cv) {
+    const auto& v = g_.values[static_cast<std::size_t>(cv.src)];
+    if (v.dtype != DType::f32) return make_error("in_quant / in_cast of a non-f32 value");
+    const auto n = static_cast<std::uint64_t>(spec_numel(v));
+    const std::uint64_t per_word = cv.cast ? 2 : 4;
+    OpPlan plan;
+    plan.blob = cv.cast ? "convert_cast_bf16" : "convert_quant_u8";
+    plan.items = (n + per_word - 1) / per_word;
+    std::uint32_t scale_bits = 0;
+    std::memcpy(&scale_bits, &cv.quant.scale, 4);
+    plan.push = {static_cast<std::uint32_t>(plan.items), static_cast<std::uint32_t>(n), scale_bits,
+                 static_cast<std::uint32_t>(cv.quant.zp)};
+    plan.bindings = {0, 1};
+    auto d = make_op_dispatch(*ctx_, plan);
+    if (!d) return d.error();
+    Node nd;
+    nd.pipeline = std::move(d->pipeline);
+    nd.stats = d->stats;
+    nd.push = plan.push;
+    nd.gx = d->gx;
+    nd.gy = d->gy;
+    nd.kind = cv.cast ? "in_cast bf16" : "in_quant u8";
+    nd.bindings = {ref_of(cv.src), {Ref::value, cv.dst}};
+    nd.gnode = cv.node;
+    nd.out = cv.dst;
+    nodes_.push_back(std::move(nd));
+    return {};
+  }
+
   Ref ref_of(int v) {
     if (is_const_[static_cast<std::size_t>(v)]) {
       needs_raw_[static_cast<std::size_t>(v)] = true;
@@ -345,7 +415,7 @@ class VulkanGraph final : public PreparedGraph {
     }
     auto d = make_gemm_dispatch(*ctx_, gd, p.dtype, p.post, cfg, true);
     if (!d) return d.error();
-    const auto types = gemm_types(p.dtype);
+    const auto types = gemm_types(p.dtype, p.post);
     auto operand = [&](int v, bool is_a) -> Ref {
       const bool constant = is_const_[static_cast<std::size_t>(v)];
       if (!d->packed || (!constant && d->kp == gd.k)) return ref_of(v);
@@ -366,9 +436,15 @@ class VulkanGraph final : public PreparedGraph {
     n.bindings.push_back(operand(gn.in[0], true));
     n.bindings.push_back(operand(gn.in[1], false));
     n.bindings.push_back({Ref::value, gn.out});
+    // Inputs A, B, [a_scale, b_scale], [bias], [residual]; bindings A, B, C, bias, residual,
+    // a_scale, b_scale.
     std::size_t next = 2;
+    const std::size_t scales = next;
+    if (p.post.scales) next += 2;
     n.bindings.push_back(p.post.bias ? ref_of(gn.in[next++]) : Ref{});
     n.bindings.push_back(p.post.residual ? ref_of(gn.in[next++]) : Ref{});
+    n.bindings.push_back(p.post.scales ? ref_of(gn.in[scales]) : Ref{});
+    n.bindings.push_back(p.post.scales ? ref_of(gn.in[scales + 1]) : Ref{});
     n.pipeline = std::move(d->pipeline);
     n.stats = d->stats;
     n.push = std::move(d->push);
@@ -395,6 +471,11 @@ class VulkanGraph final : public PreparedGraph {
       def[static_cast<std::size_t>(gn.out)] = i;
       for (int v : gn.in) last[static_cast<std::size_t>(v)] = i;
     }
+    for (const auto& cv : convs_) {  // written just before its first reader, from its source
+      def[static_cast<std::size_t>(cv.dst)] = cv.node;
+      auto& l = last[static_cast<std::size_t>(cv.src)];
+      l = std::max(l, cv.node);
+    }
     for (int v : g_.outputs) last[static_cast<std::size_t>(v)] = nn;
     std::vector<int> order;
     for (std::size_t v = 0; v < nv; ++v)
@@ -410,7 +491,9 @@ class VulkanGraph final : public PreparedGraph {
     std::vector<Slot> slots;
     for (int v : order) {
       const auto vi = static_cast<std::size_t>(v);
-      const std::size_t need = std::max<std::size_t>(spec_bytes(g_.values[vi]), 16);
+      // Whole 16-byte units: shaders read and write 8- and 16-bit values as words.
+      const std::size_t need =
+          std::max<std::size_t>((spec_bytes(g_.values[vi]) + 15) / 16 * 16, 16);
       unshared_bytes_ += need;
       const int from = def[vi], to = std::max(last[vi], def[vi]);
       int pick = -1;
@@ -642,6 +725,7 @@ class VulkanGraph final : public PreparedGraph {
   DeviceGraph g_;
   std::vector<bool> is_const_, needs_raw_;
   std::vector<Node> nodes_;
+  std::vector<Convert> convs_;
   std::vector<Pack> packs_;
   std::vector<int> slot_of_;
   std::vector<std::size_t> slot_bytes_;

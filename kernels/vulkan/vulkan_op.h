@@ -51,6 +51,9 @@ Support check_loop_budget(const Context& ctx, double iterations, const std::stri
 
 // Activation code of the shaders (shaders/activation.glsl).
 
+// Whether conv / attention kernels of this element type run on the device (f16 needs 16-bit
+// storage and shaderFloat16; bf16 and int8 live in 32-bit words and need no feature).
+Support conv_dtype_supported(DType dt, const Context& ctx);
 // Op families: support checks and plans.
 Support supports_glue(const Problem& p, const Context& ctx);
 Support supports_conv(const Problem& p, const Context& ctx);

@@ -2,7 +2,9 @@
 // staged graph on small hand-built DeviceGraphs: conv chains with epilogues, pooling and a
 // classifier gemm, residuals, an intermediate read by several later nodes (whose buffer must not
 // be reused before its last read), gemm chains through the packed, device-padded and naive
-// layouts. Every run: one host round trip, only inputs and outputs moved. Skips without Vulkan.
+// layouts; int8 and bf16 chains whose nodes quantise (in_quant) or cast (in_cast) their f32
+// operand on the device. Every run: one host round trip, only inputs and outputs moved. Skips
+// without Vulkan.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -260,6 +262,53 @@ TEST(VulkanGraph, BatchedGemmAndGlue) {
   c.output(h);
   auto vg = check_case(c);
   ASSERT_TRUE(vg);
+}
+
+// An int8 tier's shape: every node quantises its f32 operand with a calibrated scale and zero
+// point on the device (the dw and pointwise convs share one quantisation of conv0's output),
+// u8 x s8 kernels dequantise in their epilogue (+scales), the last gemm's k = 12 is padded on the
+// device. Resident: one submit, no host quantisation.
+TEST(VulkanGraph, Int8QuantisedChain) {
+  TB_SKIP_WITHOUT_VULKAN();
+  GraphCase c;
+  const int x = c.input("image", {1, 9, 9, 3});
+  auto quant = [&](float scale, int zp) { c.g.nodes.back().in_quant = {true, scale, zp}; };
+  const int h =
+      c.node("conv0", "conv:n1c3h9w9k8r3s3st2p1:s8+scales+bias+relu", {x, -1, -1, -1, -1});
+  quant(0.01f, 3);
+  const int dw = c.node("dw", "conv:n1c8h5w5k8r3s3p1g8:s8+scales+bias+relu6", {h, -1, -1, -1, -1});
+  quant(0.02f, 0);
+  const int pw = c.node("pw", "conv:n1c8h5w5k12r1s1:s8+scales+bias", {h, -1, -1, -1, -1});
+  quant(0.02f, 0);
+  const int sum = c.node("sum", "add:n300:f32", {pw, pw});
+  const int fc = c.node("fc", "gemm:m25n5k12:s8+scales+bias", {sum, -1, -1, -1, -1});
+  quant(0.05f, 7);
+  c.output(fc);
+  c.output(dw);
+  auto vg = check_case(c);
+  ASSERT_TRUE(vg);
+  EXPECT_EQ(detail(*vg, "operand_conversions"), 3);
+  EXPECT_EQ(detail(*vg, "dispatches"), 8);  // five nodes, three quantisations
+}
+
+// A bf16 tier's shape: f32 activations rounded to bf16 on the device (in_cast) before bf16 x
+// bf16 -> f32 kernels, attention from a cast Q and bf16 K, V.
+TEST(VulkanGraph, Bf16CastChain) {
+  TB_SKIP_WITHOUT_VULKAN();
+  GraphCase c;
+  const int x = c.input("x", {1, 6, 6, 8});
+  int h = c.node("conv", "conv:n1c8h6w6k16r3s3p1:bf16+bias+relu", {x, -1, -1});
+  c.g.nodes.back().in_cast = true;
+  h = c.node("pw", "conv:n1c16h6w6k8r1s1:bf16+bias", {h, -1, -1});
+  c.g.nodes.back().in_cast = true;
+  h = c.node("fc", "gemm:m36n32k8:bf16+gelu", {h, -1});
+  c.g.nodes.back().in_cast = true;
+  const int a = c.node("attn", "attn:h1q36s20d32:bf16", {h, -1, -1});
+  c.g.nodes.back().in_cast = true;
+  c.output(a);
+  auto vg = check_case(c);
+  ASSERT_TRUE(vg);
+  EXPECT_EQ(detail(*vg, "operand_conversions"), 4);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #version 450
-// Scaled dot-product attention, f32, head dims that divide by 4 up to DMAX (a define: 32, 64,
+// Scaled dot-product attention, Q K V of type DT (0 f32, 1 f16, 4 bf16: dtype.glsl; arithmetic
+// and O in f32), head dims that divide by 4 up to DMAX (a define: 32, 64,
 // 128), QR query rows per invocation and keys taken KB at a time (defines). As
 // attention_reg.comp (online softmax over the keys, query rows and accumulators in registers),
 // but each K and V row loaded serves QR queries (on lavapipe, where every storage-buffer load
@@ -9,12 +10,20 @@
 // past s or past a row's causal limit get probability 0. Items b * h * ceil(q / QR).
 // Bindings: 0 Q, 1 K, 2 V, 3 O.
 #extension GL_GOOGLE_include_directive : require
+#ifndef DT
+#define DT 0
+#endif
 #extension GL_EXT_control_flow_attributes : require
+#if DT == 1
+#extension GL_EXT_shader_16bit_storage : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#endif
 #include "op_common.glsl"
+#include "dtype.glsl"
 
-layout(std430, binding = 0) readonly buffer BufQ { vec4 Q[]; };
-layout(std430, binding = 1) readonly buffer BufK { vec4 K[]; };
-layout(std430, binding = 2) readonly buffer BufV { vec4 V[]; };
+layout(std430, binding = 0) readonly buffer BufQ { TB_VEC4_T Q[]; };
+layout(std430, binding = 1) readonly buffer BufK { TB_VEC4_T K[]; };
+layout(std430, binding = 2) readonly buffer BufV { TB_VEC4_T V[]; };
 layout(std430, binding = 3) writeonly buffer BufO { vec4 O[]; };
 layout(push_constant) uniform Push { uint total, h, kv, q, s, d, causal, qblocks; } pc;
 
@@ -38,7 +47,7 @@ void main() {
     const uint i = min(i0 + r, pc.q - 1);
     const uint q0 = (bh * pc.q + i) * d4;
     [[unroll]] for (uint t = 0; t < D4; ++t) {
-      qr[r * D4 + t] = t < d4 ? Q[q0 + t] * scale : vec4(0.0);
+      qr[r * D4 + t] = t < d4 ? tb_vec4(Q[q0 + t]) * scale : vec4(0.0);
       acc[r * D4 + t] = vec4(0.0);
     }
     last[r] = pc.causal != 0 ? min(int(pc.s), int(i + pc.s) - int(pc.q) + 1) : int(pc.s);
@@ -56,7 +65,7 @@ void main() {
       [[unroll]] for (uint r = 0; r < QR; ++r) part[r] = vec4(0.0);
       [[unroll]] for (uint t = 0; t < D4; ++t) {
         if (t < d4) {
-          const vec4 kv = K[ko + t];
+          const vec4 kv = tb_vec4(K[ko + t]);
           [[unroll]] for (uint r = 0; r < QR; ++r) part[r] = fma(qr[r * D4 + t], kv, part[r]);
         }
       }
@@ -83,7 +92,7 @@ void main() {
       const uint vo = kv0 + uint(min(j0 + int(kb), int(pc.s) - 1)) * d4;
       [[unroll]] for (uint t = 0; t < D4; ++t) {
         if (t < d4) {
-          const vec4 vv = V[vo + t];
+          const vec4 vv = tb_vec4(V[vo + t]);
           [[unroll]] for (uint r = 0; r < QR; ++r)
             acc[r * D4 + t] = fma(vec4(sc[r * KB + kb]), vv, acc[r * D4 + t]);
         }

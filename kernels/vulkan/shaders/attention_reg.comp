@@ -1,5 +1,6 @@
 #version 450
-// Scaled dot-product attention, f32, for head dims that divide by 4 up to DMAX (a compile-time
+// Scaled dot-product attention, Q K V of type DT (0 f32, 1 f16, 4 bf16: dtype.glsl; arithmetic
+// and O in f32), for head dims that divide by 4 up to DMAX (a compile-time
 // define: 32, 64, 128), rows read as vec4, otherwise
 // as attention.comp (one invocation per (batch, head, query row), online softmax over the keys),
 // but the scaled query row and the output accumulator live in registers (loops over DMAX are
@@ -7,12 +8,20 @@
 // read-modify-write, and the only loop is the one over keys (llvmpipe's 65535-iteration guard
 // then allows that many keys). Bindings: 0 Q, 1 K, 2 V, 3 O. Items b * h * q.
 #extension GL_GOOGLE_include_directive : require
+#ifndef DT
+#define DT 0
+#endif
 #extension GL_EXT_control_flow_attributes : require
+#if DT == 1
+#extension GL_EXT_shader_16bit_storage : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#endif
 #include "op_common.glsl"
+#include "dtype.glsl"
 
-layout(std430, binding = 0) readonly buffer BufQ { vec4 Q[]; };
-layout(std430, binding = 1) readonly buffer BufK { vec4 K[]; };
-layout(std430, binding = 2) readonly buffer BufV { vec4 V[]; };
+layout(std430, binding = 0) readonly buffer BufQ { TB_VEC4_T Q[]; };
+layout(std430, binding = 1) readonly buffer BufK { TB_VEC4_T K[]; };
+layout(std430, binding = 2) readonly buffer BufV { TB_VEC4_T V[]; };
 layout(std430, binding = 3) writeonly buffer BufO { vec4 O[]; };
 layout(push_constant) uniform Push { uint total, h, kv, q, s, d, causal; } pc;
 
@@ -31,7 +40,7 @@ void main() {
   const float scale = 1.0 / sqrt(float(pc.d));
   vec4 qr[D4], acc[D4];
   [[unroll]] for (uint t = 0; t < D4; ++t) {
-    qr[t] = t < d4 ? Q[q0 + t] * scale : vec4(0.0);
+    qr[t] = t < d4 ? tb_vec4(Q[q0 + t]) * scale : vec4(0.0);
     acc[t] = vec4(0.0);
   }
   float m = -1.0 / 0.0, l = 0.0;
@@ -39,7 +48,7 @@ void main() {
     const uint ko = kv0 + uint(j) * d4;
     vec4 part = vec4(0.0);
     [[unroll]] for (uint t = 0; t < D4; ++t) {
-      if (t < d4) part = fma(qr[t], K[ko + t], part);
+      if (t < d4) part = fma(qr[t], tb_vec4(K[ko + t]), part);
     }
     const float sc = part.x + part.y + part.z + part.w;
     // alpha = exp(m_old - m_new) rescales the accumulator; 0 for the first key.
@@ -49,7 +58,7 @@ void main() {
     l = l * alpha + p;
     m = mn;
     [[unroll]] for (uint t = 0; t < D4; ++t) {
-      if (t < d4) acc[t] = fma(vec4(p), V[ko + t], acc[t] * alpha);
+      if (t < d4) acc[t] = fma(vec4(p), tb_vec4(V[ko + t]), acc[t] * alpha);
     }
   }
   const float inv = l > 0.0 ? 1.0 / l : 0.0;

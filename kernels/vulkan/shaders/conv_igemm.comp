@@ -1,26 +1,18 @@
 #version 450
-// Implicit-GEMM convolution, f32, NHWC (kernels/problem.h ConvDesc), for groups with several
+// Implicit-GEMM convolution, NHWC (kernels/problem.h ConvDesc), for groups with several
 // input channels: M = output pixels, N = output channels of a group, K = r * s * cg, the A
 // operand gathered from src on the fly (zero outside the image, no im2col buffer). Each
 // invocation owns an MR x NR block (pixels x channels, compile-time defines so that glslc unrolls
-// the block into scalars), so one src load feeds NR FMAs and one weight load MR. Edge pixels and
-// channels are clamped on load and skipped on store. No shared memory, no barriers.
-// Bindings and specialization constants as conv.comp. Items n * pixel blocks * groups * channel
-// blocks, pixel blocks innermost.
+// the block into scalars), so one src load feeds NR multiply-adds and one weight load MR. Edge
+// pixels and channels are clamped on load and skipped on store. No shared memory, no barriers.
+// Every element type of conv_common.glsl (DT); u8 x s8 (DT 2, the host guarantees cg % 4 == 0)
+// steps through the channels a word of four at a time, one 4 x 8-bit dot product per
+// multiply-add (packed with DOT, dtype.glsl). Bindings and specialization constants:
+// conv_common.glsl. Items n * pixel blocks * groups * channel blocks, pixel blocks innermost.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
-#include "op_common.glsl"
-#include "activation.glsl"
+#include "conv_common.glsl"
 
-layout(constant_id = 1) const bool HAS_BIAS = false;
-layout(constant_id = 2) const int ACT = 0;
-layout(constant_id = 3) const bool HAS_RES = false;
-
-layout(std430, binding = 0) readonly buffer BufS { float src[]; };
-layout(std430, binding = 1) readonly buffer BufW { float wt[]; };
-layout(std430, binding = 2) writeonly buffer BufD { float dst[]; };
-layout(std430, binding = 3) readonly buffer BufBias { float bias[]; };
-layout(std430, binding = 4) readonly buffer BufRes { float res[]; };
 layout(push_constant) uniform Push {
   uint total, h, w, c, k, oh, ow, r, s, st, pad, dl, cg, kg, pb, nbk;
 } pc;
@@ -40,8 +32,8 @@ void main() {
   }
   uint oc[NR];
   [[unroll]] for (uint j = 0; j < NR; ++j) oc[j] = g * pc.kg + min(j0 + j, pc.kg - 1);
-  float acc[MR][NR];
-  [[unroll]] for (uint m = 0; m < MR; ++m)[[unroll]] for (uint j = 0; j < NR; ++j) acc[m][j] = 0.0;
+  ACC_T acc[MR][NR];
+  [[unroll]] for (uint m = 0; m < MR; ++m)[[unroll]] for (uint j = 0; j < NR; ++j) acc[m][j] = ACC_T(0);
   const uint sbase = n * pc.h * pc.w * pc.c + g * pc.cg;
   for (uint u = 0; u < pc.r; ++u) {
     for (uint q = 0; q < pc.s; ++q) {
@@ -54,13 +46,24 @@ void main() {
       }
       uint wo[NR];
       [[unroll]] for (uint j = 0; j < NR; ++j) wo[j] = ((oc[j] * pc.r + u) * pc.s + q) * pc.cg;
+#if DT == 2
+      // Word offsets (every offset is a multiple of 4 when cg is); zero words outside the image.
+      for (uint i = 0; i < pc.cg / 4; ++i) {
+        uint a[MR], b[NR];
+        [[unroll]] for (uint m = 0; m < MR; ++m) a[m] = off[m] >= 0 ? src[uint(off[m]) / 4 + i] : 0u;
+        [[unroll]] for (uint j = 0; j < NR; ++j) b[j] = wt[wo[j] / 4 + i];
+        [[unroll]] for (uint m = 0; m < MR; ++m)
+          [[unroll]] for (uint j = 0; j < NR; ++j) acc[m][j] += tb_dot_u8s8(a[m], b[j]);
+      }
+#else
       for (uint i = 0; i < pc.cg; ++i) {
         float a[MR], b[NR];
-        [[unroll]] for (uint m = 0; m < MR; ++m) a[m] = off[m] >= 0 ? src[uint(off[m]) + i] : 0.0;
-        [[unroll]] for (uint j = 0; j < NR; ++j) b[j] = wt[wo[j] + i];
+        [[unroll]] for (uint m = 0; m < MR; ++m) a[m] = off[m] >= 0 ? tb_src(uint(off[m]) + i) : 0.0;
+        [[unroll]] for (uint j = 0; j < NR; ++j) b[j] = tb_wt(wo[j] + i);
         [[unroll]] for (uint m = 0; m < MR; ++m)
           [[unroll]] for (uint j = 0; j < NR; ++j) acc[m][j] = fma(a[m], b[j], acc[m][j]);
       }
+#endif
     }
   }
   // Epilogue per element (MR * NR small: unrolled GELU stays cheap to compile).
@@ -69,11 +72,7 @@ void main() {
     [[unroll]] for (uint j = 0; j < NR; ++j) {
       if (p < P && j0 + j < pc.kg) {
         const uint o = g * pc.kg + j0 + j, d = (n * P + p) * pc.k + o;
-        float v = acc[m][j];
-        if (HAS_BIAS) v += bias[o];
-        v = tb_act(v, ACT);
-        if (HAS_RES) v += res[d];
-        dst[d] = v;
+        tb_store(d, o, acc[m][j]);
       }
     }
   }
