@@ -134,6 +134,12 @@ TEST_P(GraphExec, MatchesTheReference) {
     EXPECT_EQ(got->cost.host_round_trips, 1) << got->config;
     EXPECT_NE(got->config.find("opencl graph"), std::string::npos) << got->config;
   }
+  // Vulkan: likewise, one submit per inference, int8 quantisations and bf16 casts included.
+  if (cnn && backend == "vulkan") {
+    EXPECT_EQ(got->cost.host_round_trips, 1) << got->config;
+    EXPECT_NE(got->config.find("vulkan graph"), std::string::npos) << got->config;
+    EXPECT_EQ(got->config.find("no resident graph"), std::string::npos) << got->config;
+  }
   // The staged reference moves each node's output through the host.
   if (cnn) {
     EXPECT_GT(want->cost.host_round_trips, 1);
