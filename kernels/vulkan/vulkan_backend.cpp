@@ -119,6 +119,8 @@ class VulkanBackend final : public Backend {
   Support supports(const Problem& p, int device) override {
     auto ctx = vulkan::shared_context(device);
     if (!ctx) return Support::no(ctx.error().message);
+    // A hand-built problem skips parse()'s checks (e.g. +scales on f32): never run it silently.
+    if (auto c = check_post(p); !c) return Support::no("vulkan: " + c.error().message);
     if (p.as<ConvDesc>()) return vulkan::supports_conv(p, *ctx.value());
     if (p.as<AttentionDesc>()) return vulkan::supports_attention(p, *ctx.value());
     const GemmDesc* g = p.as<GemmDesc>();
