@@ -171,12 +171,12 @@ int do_tune(const Context& ctx, const TuneArgs& a) {
                         {"tuned", nlohmann::json::array()},
                         {"reused", nlohmann::json::array()},
                         {"not_tuned", nlohmann::json::array()}};
-  std::vector<Item> todo;
+  std::vector<Item> pending;
   if (!ctx.json) print_header();
   for (const auto& it : items) {
     const auto w = a.force ? std::nullopt : ts->get(it.key);
     if (!w) {
-      todo.push_back(it);
+      pending.push_back(it);
       continue;
     }
     out["reused"].push_back(winner_json(*w));
@@ -188,9 +188,9 @@ int do_tune(const Context& ctx, const TuneArgs& a) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
   double weight_left = 0;
-  for (const auto& it : todo) weight_left += it.weight;
+  for (const auto& it : pending) weight_left += it.weight;
   int errors = 0;
-  for (const auto& it : todo) {
+  for (const auto& it : pending) {
     const double left = a.budget_s - spent();
     TuneRequest req;
     req.budget_s = left * it.weight / weight_left;
