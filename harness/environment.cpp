@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "cpu_features.h"
+#include "switches.h"
 
 namespace tb::env {
 namespace {
@@ -257,16 +258,9 @@ nlohmann::json capture_environment(const EnvironmentInputs& in) {
     threads[var] = v ? nlohmann::json(v) : nullptr;
   }
   j["threads"] = threads;
-  // Every TB_* switch that chooses a kernel or a path (TB_ONEDNN_GRAPH, TB_ONEDNN_LAYOUT,
-  // TB_VULKAN_STAGED_GRAPH, TB_ATTENTION_ISA, ...): part of the repro line.
-  nlohmann::json switches = nlohmann::json::object();
-  for (char** e = environ; e && *e; ++e) {
-    const std::string kv = *e;
-    const auto eq = kv.find('=');
-    if (kv.rfind("TB_", 0) == 0 && eq != std::string::npos)
-      switches[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  j["switches"] = switches;
+  // Every TB_* switch and every library or driver variable that changes what runs (switches.h):
+  // part of the repro line, and what `compare` checks between two runs.
+  j["switches"] = capture_switches();
   j["loadavg_start"] = loadavg_json(p);
   j["libraries"] = in.libraries.is_object() ? in.libraries : nlohmann::json::object();
   return j;

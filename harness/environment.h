@@ -13,6 +13,9 @@
 //   git: commit, dirty (bool or null when unknown)
 //   threads: hardware_concurrency and every threading variable that is set (OMP_NUM_THREADS,
 //            OMP_PROC_BIND, OMP_PLACES, MKL_NUM_THREADS, OPENBLAS_NUM_THREADS, ...; null if unset)
+//   switches: {NAME: value} of every set TB_* variable and library / driver variable that changes
+//             what runs (ONEDNN_*, OMP_*, POCL_*, VK_*, MESA_*, LP_*, ...; switches.h), "~" for
+//             $HOME
 //   loadavg_start: [1 min, 5 min, 15 min] (null when unreadable)
 //   libraries: whatever the caller passed (backends know their library and driver versions)
 //   captured_at: ISO 8601 UTC

@@ -1,6 +1,8 @@
 // tierbench compare / export / import / baseline: measure once, gate anywhere.
 //
-//   tierbench compare BASE CURRENT      each side a run id, "latest", or an exported results file
+//   tierbench compare BASE CURRENT      each side a run id, "latest", or an exported results file;
+//                                       the environment switches the two runs set differently
+//                                       are listed above the table ("switches" in the JSON)
 //   tierbench export [--run ID] --format json|gbench [-o FILE]
 //   tierbench import FILE
 //   tierbench baseline save NAME [--run ID] | check NAME [--run ID] | list
@@ -16,6 +18,7 @@
 #include "compare_format.h"
 #include "results_io.h"
 #include "store.h"
+#include "switches.h"
 
 namespace tb::cli {
 
@@ -47,14 +50,23 @@ struct GateArgs {
   bool fail_on_noisy = false, fail_on_missing = false;
 };
 
-// A side of a comparison: a run id in the store, "latest", or an exported results file.
-Result<compare::SampleSet> load_side(Store& store, const std::string& spec) {
+// A side of a comparison: a run id in the store, "latest", or an exported results file; its
+// samples and the environment its run recorded (for the switches).
+struct LoadedSide {
+  compare::SampleSet samples;
+  nlohmann::json env = nlohmann::json::object();
+};
+
+Result<LoadedSide> load_side(Store& store, const std::string& spec) {
   if (std::filesystem::exists(spec) && !all_digits(spec)) {
     auto doc = io::read_results_file(spec);
     if (!doc) return doc.error();
     auto results = io::results_from_json(doc.value());
     if (!results) return results.error();
-    return io::sample_set(results.value());
+    const auto& run = doc->value("run", nlohmann::json::object());
+    return LoadedSide{
+        io::sample_set(results.value()),
+        run.is_object() ? run.value("env", nlohmann::json::object()) : nlohmann::json::object()};
   }
   if (!all_digits(spec) && spec != "latest")
     return make_error("'" + spec + "' is neither a run id nor a readable results file");
@@ -62,7 +74,9 @@ Result<compare::SampleSet> load_side(Store& store, const std::string& spec) {
   if (!id) return id.error();
   auto results = store.results(id.value(), true);
   if (!results) return results.error();
-  return io::sample_set(results.value());
+  auto run = store.run(id.value());
+  if (!run) return run.error();
+  return LoadedSide{io::sample_set(results.value()), run->env};
 }
 
 Result<compare::Options> gate_options(const GateArgs& g) {
@@ -92,22 +106,40 @@ Result<compare::Options> gate_options(const GateArgs& g) {
   return o;
 }
 
-int emit(const Context& ctx, const GateArgs& g, const compare::Comparison& c) {
+// The switch lines shown above a human-readable comparison: one per variable the two runs set
+// differently, so that a difference in timings is never read without them.
+std::string switch_lines(const env::SwitchComparison& sw, std::string_view prefix) {
+  std::string out;
+  if (!sw.comparable) out += std::string(prefix) + "switches not compared: " + sw.why_not + "\n";
+  for (const auto& d : sw.differences)
+    out += std::string(prefix) + "switch differs: " + env::describe(d) + "\n";
+  if (!out.empty() && prefix.empty()) out += "\n";
+  return out;
+}
+
+int emit(const Context& ctx, const GateArgs& g, const compare::Comparison& c,
+         const env::SwitchComparison& sw) {
   const std::string fmt_name = ctx.json ? "json" : g.format;
   std::string text;
-  if (fmt_name == "terminal")
-    text = compare::format_terminal(c);
-  else if (fmt_name == "markdown")
-    text = compare::format_markdown(c);
-  else if (fmt_name == "junit")
+  if (fmt_name == "terminal") {
+    text = switch_lines(sw, "") + compare::format_terminal(c);
+  } else if (fmt_name == "markdown") {
+    const std::string lines = switch_lines(sw, "> ");
+    text = lines.empty() ? compare::format_markdown(c) : lines + "\n" + compare::format_markdown(c);
+  } else if (fmt_name == "junit") {
     text = compare::format_junit(c);
-  else
-    text = compare::format_json(c);
+    std::cerr << switch_lines(sw, "tierbench: ");  // JUnit has no place for them
+  } else {
+    nlohmann::json j = compare::to_json(c);
+    j["switches"] = env::to_json(sw);
+    text = j.dump(2) + "\n";
+  }
   if (!g.output.empty()) {
     std::ofstream f(g.output);
     if (!(f << text)) return usage_error("--output: cannot write " + g.output);
     // The terminal still gets the human view.
-    if (fmt_name != "terminal" && !ctx.json) std::cout << compare::format_terminal(c);
+    if (fmt_name != "terminal" && !ctx.json)
+      std::cout << switch_lines(sw, "") << compare::format_terminal(c);
   } else {
     std::cout << text;
   }
@@ -124,8 +156,10 @@ int do_compare(const Context& ctx, const std::string& base, const std::string& c
   if (!b) return usage_error("BASE: " + b.error().message);
   auto c = load_side(**store, current);
   if (!c) return usage_error("CURRENT: " + c.error().message);
-  if (b->empty() && c->empty()) return usage_error("neither side has timed results to compare");
-  return emit(ctx, g, compare::compare(b.value(), c.value(), opts.value()));
+  if (b->samples.empty() && c->samples.empty())
+    return usage_error("neither side has timed results to compare");
+  return emit(ctx, g, compare::compare(b->samples, c->samples, opts.value()),
+              env::compare_switches(b->env, c->env));
 }
 
 void add_gate_options(CLI::App* cmd, GateArgs& g) {

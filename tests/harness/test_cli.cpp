@@ -123,6 +123,28 @@ TEST(Cli, RunStoresValidatedResultsOnEveryBackend) {
   EXPECT_EQ((*s)->run(j["run_id"].get<std::int64_t>())->status, "ok");
 }
 
+// The switches set when the run starts are stored with it (harness/switches.h): a known one, an
+// unknown TB_* one and a library variable; an unrelated variable is not.
+TEST(Cli, RunRecordsTheSwitchesItRanWith) {
+  test::TempDir dir;
+  const auto db = (dir.path() / "r.db").string();
+  const auto r = run_tierbench("--db " + db +
+                                   " run --json --backend reference --size 8"
+                                   " --max-time 0.05",
+                               "TB_ONEDNN_LAYOUT=nhwc TB_NOT_A_SWITCH=7 OMP_WAIT_POLICY=passive "
+                               "TIERBENCH_UNRELATED=1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto s = Store::open(db);
+  ASSERT_TRUE(s.ok());
+  const auto run = (*s)->run(nlohmann::json::parse(r.out)["run_id"].get<std::int64_t>());
+  ASSERT_TRUE(run.ok());
+  const auto& sw = run->env["switches"];
+  EXPECT_EQ(sw["TB_ONEDNN_LAYOUT"], "nhwc") << sw.dump();
+  EXPECT_EQ(sw["TB_NOT_A_SWITCH"], "7") << sw.dump();
+  EXPECT_EQ(sw["OMP_WAIT_POLICY"], "passive") << sw.dump();
+  EXPECT_FALSE(sw.contains("TIERBENCH_UNRELATED")) << sw.dump();
+}
+
 TEST(Cli, CrashingBackendIsRecordedAndOthersFinish) {
   test::TempDir dir;
   const auto db = (dir.path() / "r.db").string();

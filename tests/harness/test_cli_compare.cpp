@@ -15,8 +15,9 @@ namespace {
 using test::run_tierbench;
 
 // A run whose benchmarks have log-normal samples around the given medians (seconds).
-std::int64_t make_run(Store& s, const std::map<std::string, double>& medians, std::uint64_t seed) {
-  auto run = s.begin_run("synthetic", "abc", {});
+std::int64_t make_run(Store& s, const std::map<std::string, double>& medians, std::uint64_t seed,
+                      const nlohmann::json& env = nlohmann::json::object()) {
+  auto run = s.begin_run("synthetic", "abc", env);
   EXPECT_TRUE(run.ok());
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> noise(0.0, 0.01);
@@ -139,6 +140,47 @@ TEST_F(CompareCli, BaselinesSaveAndCheck) {
   EXPECT_NE(r.err.find("nosuch"), std::string::npos);
   r = run_tierbench(db() + "baseline list");
   EXPECT_NE(r.out.find("main"), std::string::npos);
+}
+
+// Two runs that set a switch differently: compare names it above the table and in its JSON,
+// also when one side is an exported file; runs that set none the same say nothing.
+TEST_F(CompareCli, SwitchesTheRunsSetDifferentlyAreShown) {
+  auto s = Store::open(db_);
+  ASSERT_TRUE(s.ok());
+  const std::map<std::string, double> m = {{"gemm:m64n64k64:f32", 1e-3}};
+  const nlohmann::json fused = {{"switches", {{"TB_ONEDNN_ATTENTION", "fused"}}}};
+  const nlohmann::json none = {{"switches", nlohmann::json::object()}};
+  const auto a = std::to_string(make_run(**s, m, 5, fused));
+  const auto b = std::to_string(make_run(**s, m, 6, none));
+  const auto c = std::to_string(make_run(**s, m, 7, none));
+  s->reset();
+  auto r = run_tierbench(db() + "compare " + a + " " + b);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;  // a switch alone gates nothing
+  EXPECT_EQ(r.out.rfind("switch differs: TB_ONEDNN_ATTENTION: base 'fused', current unset\n", 0),
+            0u)
+      << r.out;
+  r = run_tierbench(db() + "compare " + a + " " + b + " --format json");
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["switches"]["differ"], true);
+  ASSERT_EQ(j["switches"]["differences"].size(), 1u);
+  EXPECT_EQ(j["switches"]["differences"][0]["name"], "TB_ONEDNN_ATTENTION");
+  EXPECT_EQ(j["switches"]["differences"][0]["base"], "fused");
+  EXPECT_TRUE(j["switches"]["differences"][0]["current"].is_null());
+  r = run_tierbench(db() + "compare " + b + " " + c + " --format json");
+  EXPECT_EQ(nlohmann::json::parse(r.out)["switches"]["differ"], false);
+  r = run_tierbench(db() + "compare " + b + " " + c);
+  EXPECT_EQ(r.out.find("switch"), std::string::npos) << r.out;
+  r = run_tierbench(db() + "compare " + b + " " + a + " --format markdown");
+  EXPECT_NE(r.out.find("> switch differs: TB_ONEDNN_ATTENTION: base unset, current 'fused'"),
+            std::string::npos)
+      << r.out;
+  const auto file = (dir_.path() / "fused.json").string();
+  ASSERT_EQ(run_tierbench(db() + "export --run " + a + " -o " + file).exit_code, 0);
+  r = run_tierbench(db() + "compare " + file + " " + b);
+  EXPECT_NE(r.out.find("switch differs: TB_ONEDNN_ATTENTION"), std::string::npos) << r.out;
+  // Runs that recorded no switches (older stores): said, not guessed.
+  r = run_tierbench(db() + "compare " + std::to_string(base_) + " " + b + " --format json");
+  EXPECT_EQ(nlohmann::json::parse(r.out)["switches"]["comparable"], false);
 }
 
 TEST_F(CompareCli, BadInputIsExitTwo) {
