@@ -285,6 +285,7 @@ Result<Profiles> build_profiles(Store& store, const ProfileOptions& opts) {
     if (!results) return results.error();
     for (const auto& r : results.value()) {
       if (r.kind == "workload") {
+        if (opts.workload_run > 0 && run.id != opts.workload_run) continue;
         workload_runs.insert(run.id);
         const auto key = std::make_pair(r.name, r.backend);
         if (!tiers.count(key)) tiers[key] = tier_entry(r, ceilings, b.too_slow_ms);

@@ -58,6 +58,8 @@ struct ProfileOptions {
   // The smallest anonymity set over the catalogue plus this device: -1 for data/buckets.json's
   // k_anonymity; 0 or 1 for the default granularity's classes as they are.
   int k = -1;
+  // > 0: the tiers of this run only (a report of one run); else the latest of each in the store.
+  std::int64_t workload_run = 0;
 };
 
 struct Profiles {

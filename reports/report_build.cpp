@@ -9,6 +9,7 @@
 #include "calibrate.h"
 #include "compare.h"
 #include "compare_format.h"
+#include "evaluate.h"
 #include "models.h"
 #include "predictor.h"
 #include "problem.h"
@@ -353,6 +354,71 @@ json predictions_section(Store& store, const json& tier_rows) {
           {"rows", rows}};
 }
 
+// The decision map: per tier configuration of the run (its dtype variants on one backend) and
+// network condition of the decision engine's scenario grid, where the engine places a request
+// (profiles/decide/evaluate.h: decision_map), from the local profile of this run's tiers.
+json decisions_section(Store& store, std::int64_t run_id) {
+  profiles::ProfileOptions po;
+  po.workload_run = run_id;
+  auto p = profiles::build_profiles(store, po);
+  if (!p) return {{"available", false}, {"why", p.error().message}};
+  const profiles::DecisionMapOptions o;
+  auto m = profiles::decision_map(p->local, o);
+  if (!m) return {{"available", false}, {"why", m.error().message}};
+  if (m->configs.empty())
+    return {{"available", false}, {"why", "this run has no model tier results to decide with"}};
+  std::map<std::pair<std::string, std::string>, json> result_of;  // workload, backend
+  for (const auto& t : p->local["tiers"])
+    result_of[{t["workload"].get<std::string>(), t["backend"].get<std::string>()}] = t["result_id"];
+  json columns = json::array();
+  for (const auto& n : m->networks)
+    for (const auto& c : o.cache_states) columns.push_back({{"network", n["name"]}, {"cache", c}});
+  json rows = json::array();
+  std::map<std::string, int> kinds;
+  for (const auto& c : m->cells) {
+    if (rows.empty() || rows.back()["config"] != c.config)
+      rows.push_back({{"config", c.config}, {"cells", json::array()}});
+    ++kinds[c.kind];
+    json cell = {{"network", c.network},
+                 {"cache", c.cache},
+                 {"kind", c.kind},
+                 {"target", c.target},
+                 {"workload", c.workload},
+                 {"backend", c.backend},
+                 {"split_after", c.split_after},
+                 {"latency_ms", c.latency_ms >= 0 ? json(c.latency_ms) : json()},
+                 {"meets_objective", c.meets_objective},
+                 {"why", c.why},
+                 {"oracle_kind", c.oracle_kind},
+                 {"agrees_with_oracle", c.agrees}};
+    // The measured result the device's figures come from (a local placement or a split).
+    const auto r = result_of.find({c.workload, c.backend});
+    cell["device_result_id"] = c.kind == "local" || c.kind == "split"
+                                   ? (r != result_of.end() ? r->second : json())
+                                   : json();
+    rows.back()["cells"].push_back(std::move(cell));
+  }
+  return {{"available", true},
+          {"request",
+           {{"objective_ms", o.objective_ms},
+            {"delay", o.delay_sensitive ? "sensitive" : "tolerant"},
+            {"edge_load", o.edge_load},
+            {"may_leave_device", o.may_leave_device}}},
+          {"cache_states",
+           {{"none", "cold: nothing on the device, every variant to download and compile"},
+            {"all-compiled", "warm: every variant prepared and resident"}}},
+          {"figures",
+           "this device: the local profile of this run's tiers (measured latency, cold start and "
+           "memory); the sites: their classes at the grid's site granularity, as a scheduler "
+           "would see them. The oracle decides from the sites' projected figures."},
+          {"networks", m->networks},
+          {"sites", m->sites},
+          {"columns", columns},
+          {"rows", rows},
+          {"kinds", kinds},
+          {"skipped", m->skipped}};
+}
+
 json profile_section(Store& store) {
   auto p = profiles::build_profiles(store);
   if (!p) return {{"available", false}, {"why", p.error().message}};
@@ -402,12 +468,13 @@ Result<json> build_report(Store& store, const ReportOptions& o) {
   else
     report["left_out"].push_back(
         {{"section", "predicted against measured latency per tier"}, {"why", predicted["why"]}});
-  report["left_out"].push_back(
-      {{"section", "decision map (tiers x network conditions -> placement)"},
-       {"why",
-        "the edge and cloud sites' figures the decision engine needs are projected inside "
-        "profiles/decide/evaluate.cpp and not exposed to reports; 'tierbench validate-decisions' "
-        "reports the engine over that grid"}});
+  const json decisions = decisions_section(store, o.run_id);
+  if (decisions["available"].get<bool>())
+    report["decisions"] = decisions;
+  else
+    report["left_out"].push_back(
+        {{"section", "decision map (tiers x network conditions -> placement)"},
+         {"why", decisions["why"]}});
   return report;
 }
 

@@ -4,6 +4,7 @@
 // a table with the same numbers below it.
 #include <cmath>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -23,12 +24,13 @@ using svg::Chart;
 constexpr const char* kCss = R"(
 :root{color-scheme:light}
 body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;background:#fff}
-main{max-width:1240px;margin:0 auto;padding:16px 20px 48px}
+main{max-width:1240px;margin:0 auto;padding:16px 20px 48px;overflow-wrap:break-word}
 h1{font-size:1.6em;margin:.4em 0}h2{margin-top:1.8em;border-bottom:1px solid #d0d7de;padding-bottom:.2em}
 h3{margin-top:1.3em}nav ul{display:flex;flex-wrap:wrap;gap:.4em 1.2em;padding:0;list-style:none}
 .meta{color:#59636e}.note{color:#59636e;font-size:.93em}
-figure.chart{margin:1em 0;max-width:900px;overflow-x:auto}
-figure.chart svg{width:100%;min-width:540px;height:auto;display:block}
+figure.chart{margin:1em 0;max-width:900px}
+figure.chart svg{width:100%;height:auto;display:block}
+figure.chart svg.narrow{display:none;max-width:560px}
 figcaption{color:#59636e;font-size:.9em}
 .table-wrap{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;font-size:.9em;margin:.6em 0}
@@ -38,7 +40,18 @@ tr.regression td{background:#ffebe9}tr.improvement td{background:#dafbe1}
 tr.too_noisy td{color:#6e7781;font-style:italic}
 #tiers-table td:nth-child(12){min-width:22em;font-size:.85em}
 pre{background:#f6f8fa;padding:8px;overflow-x:auto;font-size:.85em}
-@media (max-width:600px){main{padding:8px}body{font-size:14px}}
+@media (max-width:700px){
+main{padding:8px;overflow-wrap:anywhere}body{font-size:14px}
+figure.chart svg.wide{display:none}figure.chart svg.narrow{display:block}
+.table-wrap{overflow-x:visible}
+.table-wrap table,.table-wrap tbody,.table-wrap tr,.table-wrap td{display:block;width:auto}
+.table-wrap thead{display:none}
+.table-wrap tr{border:1px solid #d0d7de;margin:.5em 0;padding:2px 0}
+.table-wrap td,.table-wrap td.num{border:0;padding:1px 8px;text-align:left;white-space:normal}
+.table-wrap td::before{content:attr(data-label);display:inline-block;min-width:9.5em;margin-right:.5em;color:#59636e;font-size:.92em}
+#tiers-table td:nth-child(12){min-width:0}
+pre{white-space:pre-wrap;overflow-x:visible}
+}
 )";
 
 std::string e(std::string_view s) {
@@ -52,8 +65,11 @@ std::string html_table(const Table& t) {
   for (std::size_t i = 0; i < t.rows.size(); ++i) {
     const std::string cls = i < t.row_class.size() ? t.row_class[i] : "";
     s += cls.empty() ? "<tr>" : "<tr class=\"" + e(cls) + "\">";
+    // data-label: the column's name, shown before the cell where a narrow page stacks the rows.
     for (std::size_t c = 0; c < t.rows[i].size(); ++c)
-      s += (c < t.numeric.size() && t.numeric[c] ? "<td class=\"num\">" : "<td>") +
+      s += fmt::format(R"(<td{} data-label="{}">)",
+                       c < t.numeric.size() && t.numeric[c] ? R"( class="num")" : "",
+                       e(c < t.head.size() ? t.head[c] : "")) +
            e(t.rows[i][c]) + "</td>";
     s += "</tr>";
   }
@@ -70,20 +86,20 @@ std::string op_of(const std::string& problem) {
 
 // --- Roofline ---------------------------------------------------------------------------------
 
-std::string roofline_chart(const json& ch, const std::string& id) {
+Chart roofline_chart(const json& ch, const std::string& id, svg::Layout layout) {
   const double peak = d(ch["compute_ceiling"]["value"]), bw = d(ch["bandwidth_ceiling"]["value"]);
   const std::string unit = ch["compute_unit"];
   std::vector<double> xs, ys;
   for (const auto& p : ch["points"]) xs.push_back(d(p["intensity"])), ys.push_back(d(p["gflops"]));
   if (std::isfinite(peak)) ys.push_back(peak);
   if (std::isfinite(peak) && std::isfinite(bw)) xs.push_back(peak / bw);
-  Chart c(id, "Roofline: " + roofline_name(ch) + " on " + ch["device"].get<std::string>(),
+  Chart c(layout, id, "Roofline: " + roofline_name(ch) + " on " + ch["device"].get<std::string>(),
           Axis::fit("arithmetic intensity (FLOP/byte, log scale)", xs, true),
           Axis::fit("achieved " + unit + " (log scale)", ys, true));
   c.add(fmt::format(
-      R"(<clipPath id="{}-clip"><rect x="{}" y="{}" width="{}" height="{}"/></clipPath>)", e(id),
-      svg::px(c.plot_left()), svg::px(c.plot_top()), svg::px(c.plot_right() - c.plot_left()),
-      svg::px(c.plot_bottom() - c.plot_top())));
+      R"(<clipPath id="{}-clip"><rect x="{}" y="{}" width="{}" height="{}"/></clipPath>)",
+      e(c.id()), svg::px(c.plot_left()), svg::px(c.plot_top()),
+      svg::px(c.plot_right() - c.plot_left()), svg::px(c.plot_bottom() - c.plot_top())));
   std::vector<svg::LegendItem> legend;
   if (std::isfinite(peak) || std::isfinite(bw)) {
     std::string pts;
@@ -95,7 +111,7 @@ std::string roofline_chart(const json& ch, const std::string& id) {
     }
     c.add(fmt::format(
         R"x(<polyline points="{}" fill="none" stroke="#24292f" stroke-width="2" clip-path="url(#{}-clip)"><title>{}</title></polyline>)x",
-        pts, e(id), e("roof: min(compute ceiling, bandwidth ceiling x intensity)")));
+        pts, e(c.id()), e("roof: min(compute ceiling, bandwidth ceiling x intensity)")));
     std::string label;
     if (std::isfinite(peak)) label += "compute " + format_number(peak) + " " + unit;
     if (std::isfinite(bw))
@@ -120,10 +136,7 @@ std::string roofline_chart(const json& ch, const std::string& id) {
     c.add(svg::text(c.x(x) + 7, c.y(y) - 6, std::to_string(i), R"(font-size="11")"));
   }
   c.legend(legend);
-  return c.str(std::isfinite(peak) || std::isfinite(bw)
-                   ? "Each point is one problem (numbered as in the table below); the line is the "
-                     "roof the probe measured."
-                   : "No probed ceiling applies to this device, so no roof is drawn.");
+  return c;
 }
 
 std::string roofline_section(const json& report) {
@@ -133,8 +146,16 @@ std::string roofline_section(const json& report) {
   for (const auto& ch : report["roofline"]) {
     const std::string id = fmt::format("roofline-{}", i++);
     s += "<h3>" + e(roofline_name(ch)) + "</h3>";
-    if (!ch["points"].empty())
-      s += roofline_chart(ch, id) + html_table(roofline_table(ch, id + "-table"));
+    if (!ch["points"].empty()) {
+      const bool roof = ch["compute_ceiling"]["value"].is_number() ||
+                        ch["bandwidth_ceiling"]["value"].is_number();
+      s += svg::figure(id, roofline_chart(ch, id, svg::Layout::wide),
+                       roofline_chart(ch, id, svg::Layout::narrow),
+                       roof ? "Each point is one problem (numbered as in the table below); the "
+                              "line is the roof the probe measured."
+                            : "No probed ceiling applies to this device, so no roof is drawn.") +
+           html_table(roofline_table(ch, id + "-table"));
+    }
     if (!ch["not_plotted"].empty())
       s += "<p class=\"note\">Not plotted (no timed result):</p>" +
            html_table(not_plotted_table(ch, id + "-not-plotted"));
@@ -173,7 +194,7 @@ std::string latency_bands(const Chart& c, const Axis& ax, const json& classes) {
   return s;
 }
 
-std::string latency_chart(const json& tiers) {
+std::optional<Chart> latency_chart(const json& tiers, svg::Layout layout) {
   std::vector<std::string> names;
   std::vector<double> xs;
   std::vector<const json*> rows;
@@ -183,9 +204,10 @@ std::string latency_chart(const json& tiers) {
     names.push_back(row_name(r));
     for (const char* k : {"p10", "p50", "p90"}) xs.push_back(d(r["latency_ms"][k]));
   }
-  if (rows.empty()) return "<p>No tier ran to a steady state in this run.</p>";
+  if (rows.empty()) return std::nullopt;
   const Axis ax = Axis::fit("steady-state latency per inference (ms, log scale)", xs, true);
-  Chart c("tiers-latency", "Model tiers: steady-state latency (p50, whiskers p10..p90)", ax, names);
+  Chart c(layout, "tiers-latency", "Model tiers: steady-state latency (p50, whiskers p10..p90)", ax,
+          names);
   c.add(latency_bands(c, ax, tiers["latency_classes"]));
   const auto colors = backend_colors(tiers["rows"]);
   for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -213,10 +235,10 @@ std::string latency_chart(const json& tiers) {
                                    tiers["latency_classes"]["granularity"].get<std::string>() +
                                    ")"});
   c.legend(legend);
-  return c.str("Bands behind the points are the latency classes a shareable profile states.");
+  return c;
 }
 
-std::string memory_chart(const json& tiers) {
+std::optional<Chart> memory_chart(const json& tiers, svg::Layout layout) {
   std::vector<std::string> names;
   std::vector<double> xs;
   std::vector<const json*> rows;
@@ -226,8 +248,8 @@ std::string memory_chart(const json& tiers) {
     names.push_back(row_name(r));
     xs.push_back(d(r["peak_memory_bytes"]) / (1024.0 * 1024.0));
   }
-  if (rows.empty()) return "";
-  Chart c("tiers-memory", "Model tiers: peak memory added by loading and one inference",
+  if (rows.empty()) return std::nullopt;
+  Chart c(layout, "tiers-memory", "Model tiers: peak memory added by loading and one inference",
           Axis::fit("peak resident memory added (MiB)", xs, false), names);
   const auto colors = backend_colors(tiers["rows"]);
   for (std::size_t i = 0; i < rows.size(); ++i)
@@ -238,14 +260,23 @@ std::string memory_chart(const json& tiers) {
   std::vector<svg::LegendItem> legend;
   for (const auto& [b, i] : colors) legend.push_back({std::string(svg::color(i)), b});
   c.legend(legend);
-  return c.str("Peak RSS (VmHWM) minus RSS before loading: weights, backend copies, activations.");
+  return c;
 }
 
 std::string tiers_section(const json& report) {
   const json& t = report["tiers"];
   std::string s = R"(<section id="tiers"><h2>Model tiers</h2>)";
   if (t["rows"].empty()) return s + "<p>This run has no model tier results.</p></section>\n";
-  s += latency_chart(t) + memory_chart(t) + html_table(tiers_table(t));
+  if (auto w = latency_chart(t, svg::Layout::wide))
+    s += svg::figure("tiers-latency", *w, *latency_chart(t, svg::Layout::narrow),
+                     "Bands behind the points are the latency classes a shareable profile states.");
+  else
+    s += "<p>No tier ran to a steady state in this run.</p>";
+  if (auto w = memory_chart(t, svg::Layout::wide))
+    s += svg::figure(
+        "tiers-memory", *w, *memory_chart(t, svg::Layout::narrow),
+        "Peak RSS (VmHWM) minus RSS before loading: weights, backend copies, activations.");
+  s += html_table(tiers_table(t));
   s += "<p class=\"note\">Host round trips and bytes per inference come from the graph "
        "executor (<code>metrics.execution</code>); the transfer share is the median time moving "
        "data between host and device over the median latency.</p>";
@@ -286,28 +317,32 @@ std::string load_section(const json& report) {
   }
   static const char* kParts[] = {"storage read", "compile / pipeline creation", "weight upload",
                                  "first inference", "steady-state inference (p50)"};
-  Chart c("load-costs",
-          "Load costs: time to the first answer, cold and warm, vs one steady inference",
-          Axis::fit("time (ms)", room_for_labels(totals), false), names);
-  for (std::size_t i = 0; i < bars.size(); ++i) {
-    double at = 0;
-    for (std::size_t k = 0; k < bars[i].size(); ++k) {
-      const double v = bars[i][k];
-      if (!(v > 0)) continue;
-      c.add(svg::rect(
-          c.x(at), c.row_top(i) + 5, c.x(at + v) - c.x(at), c.row_height() - 10, svg::color(k),
-          fmt::format("{}: {} {} ms", names[i], kParts[k], format_number(v)),
-          fmt::format(R"(class="bar" data-part="{}" data-x="{}")", kParts[k], svg::exact(v))));
-      at += v;
+  const auto draw = [&](svg::Layout layout) {
+    Chart c(layout, "load-costs",
+            "Load costs: time to the first answer, cold and warm, vs one steady inference",
+            Axis::fit("time (ms)", room_for_labels(totals), false), names);
+    for (std::size_t i = 0; i < bars.size(); ++i) {
+      double at = 0;
+      for (std::size_t k = 0; k < bars[i].size(); ++k) {
+        const double v = bars[i][k];
+        if (!(v > 0)) continue;
+        c.add(svg::rect(
+            c.x(at), c.row_top(i) + 5, c.x(at + v) - c.x(at), c.row_height() - 10, svg::color(k),
+            fmt::format("{}: {} {} ms", names[i], kParts[k], format_number(v)),
+            fmt::format(R"(class="bar" data-part="{}" data-x="{}")", kParts[k], svg::exact(v))));
+        at += v;
+      }
+      c.add(svg::text(c.x(at) + 4, c.row_top(i) + c.row_height() / 2 + 4,
+                      format_number(totals[i]) + " ms", R"(font-size="11")"));
     }
-    c.add(svg::text(c.x(at) + 4, c.row_top(i) + c.row_height() / 2 + 4,
-                    format_number(totals[i]) + " ms", R"(font-size="11")"));
-  }
-  std::vector<svg::LegendItem> legend;
-  for (std::size_t k = 0; k < std::size(kParts); ++k)
-    legend.push_back({std::string(svg::color(k)), kParts[k]});
-  c.legend(legend);
-  s += c.str(
+    std::vector<svg::LegendItem> legend;
+    for (std::size_t k = 0; k < std::size(kParts); ++k)
+      legend.push_back({std::string(svg::color(k)), kParts[k]});
+    c.legend(legend);
+    return c;
+  };
+  s += svg::figure(
+      "load-costs", draw(svg::Layout::wide), draw(svg::Layout::narrow),
       "Cold: weights read with the page cache dropped, first compile; warm: read again from the "
       "page cache, compile with the backend's caches warm. Both include the upload and the "
       "first inference.");
@@ -316,7 +351,7 @@ std::string load_section(const json& report) {
 
 // --- Comparison -------------------------------------------------------------------------------
 
-std::string comparison_chart(const json& cmp) {
+std::optional<Chart> comparison_chart(const json& cmp, svg::Layout layout) {
   std::vector<std::string> names;
   std::vector<const json*> rows;
   double lo = 1, hi = 1, threshold = 0.05;
@@ -329,11 +364,11 @@ std::string comparison_chart(const json& cmp) {
       if (v.is_number() && v.get<double>() > 0)
         lo = std::min(lo, v.get<double>()), hi = std::max(hi, v.get<double>());
   }
-  if (rows.empty()) return "";
+  if (rows.empty()) return std::nullopt;
   lo = std::min(lo, 1 / (1 + threshold)) / 1.08, hi = std::max(hi, 1 + threshold) * 1.08;
-  Axis ax{"current / base (Hodges-Lehmann ratio, log scale; < 1 faster for times)", lo, hi, true};
-  Chart c("comparison-chart", "Comparison: ratio per benchmark with its confidence interval", ax,
-          names);
+  Axis ax{"current / base (Hodges-Lehmann ratio, log; < 1 is faster for times)", lo, hi, true};
+  Chart c(layout, "comparison-chart",
+          "Comparison: ratio per benchmark with its confidence interval", ax, names);
   const double t0 = c.x(1 / (1 + threshold)), t1 = c.x(1 + threshold);
   c.add(svg::rect(t0, c.plot_top(), t1 - t0, c.plot_bottom() - c.plot_top(), "#eef1f5",
                   fmt::format("threshold band: changes within {}% do not count",
@@ -361,7 +396,7 @@ std::string comparison_chart(const json& cmp) {
             {"#8c959f", "too noisy to tell", svg::LegendItem::dot},
             {"#1f77b4", "unchanged", svg::LegendItem::dot},
             {"#eef1f5", "within the threshold"}});
-  return c.str("Whiskers: the confidence interval of the ratio (distribution-free).");
+  return c;
 }
 
 std::string comparison_section(const json& report) {
@@ -375,12 +410,15 @@ std::string comparison_section(const json& report) {
   s += "<p><strong>" + e(cmp["result"].get<std::string>()) + "</strong>: " + e(counts) +
        ". A regression needs both significance (Mann-Whitney U) and a ratio beyond the "
        "threshold; rows marked ~ were too noisy to tell.</p>";
-  return s + comparison_chart(cmp) + html_table(comparison_table(cmp)) + "</section>\n";
+  if (auto w = comparison_chart(cmp, svg::Layout::wide))
+    s += svg::figure("comparison-chart", *w, *comparison_chart(cmp, svg::Layout::narrow),
+                     "Whiskers: the confidence interval of the ratio (distribution-free).");
+  return s + html_table(comparison_table(cmp)) + "</section>\n";
 }
 
 // --- Predicted against measured ---------------------------------------------------------------
 
-std::string predictions_chart(const json& p) {
+std::optional<Chart> predictions_chart(const json& p, svg::Layout layout) {
   std::vector<double> vs;
   std::vector<const json*> rows;
   for (const auto& r : p["rows"])
@@ -388,11 +426,12 @@ std::string predictions_chart(const json& p) {
       rows.push_back(&r);
       vs.push_back(d(r["measured_ms"])), vs.push_back(d(r["predicted_ms"]));
     }
-  if (rows.empty()) return "";
+  if (rows.empty()) return std::nullopt;
   const Axis m = Axis::fit("measured steady-state p50 (ms, log scale)", vs, true);
   Axis y = m;
   y.label = "predicted (ms, log scale)";
-  Chart c("predictions-chart", "Predicted against measured latency per tier and backend", m, y);
+  Chart c(layout, "predictions-chart", "Predicted against measured latency per tier and backend", m,
+          y);
   c.add(svg::line(c.x(m.lo), c.y(m.lo), c.x(m.hi), c.y(m.hi), "#59606b", 1,
                   R"(stroke-dasharray="4 3")"));
   std::map<std::string, std::size_t> colors;
@@ -411,9 +450,7 @@ std::string predictions_chart(const json& p) {
     legend.push_back({std::string(svg::color(i)), b, svg::LegendItem::dot});
   legend.push_back({"#59606b", "predicted = measured", svg::LegendItem::line});
   c.legend(legend);
-  return c.str(
-      "Points above the dashed line: the predictor expects the tier to be slower than it "
-      "ran.");
+  return c;
 }
 
 std::string predictions_section(const json& report) {
@@ -423,7 +460,125 @@ std::string predictions_section(const json& report) {
   s += "<p>The predictor (<code>profiles/predictor.h</code>) from the store's calibration \"" +
        e(p["calibration"].get<std::string>()) + "\" (" + e(p["calibrated_at"].get<std::string>()) +
        "), against this run's measurements.</p>";
-  return s + predictions_chart(p) + html_table(predictions_table(p)) + "</section>\n";
+  if (auto w = predictions_chart(p, svg::Layout::wide))
+    s += svg::figure(
+        "predictions-chart", *w, *predictions_chart(p, svg::Layout::narrow),
+        "Points above the dashed line: the predictor expects the tier to be slower than it ran.");
+  return s + html_table(predictions_table(p)) + "</section>\n";
+}
+
+// --- Decision map -----------------------------------------------------------------------------
+
+// The fill of a placement kind; a cell that misses the objective is drawn paler.
+std::string_view kind_color(const std::string& kind) {
+  static const std::map<std::string, std::string_view> kColors = {{"local", "#7fc97f"},
+                                                                  {"split", "#fdc086"},
+                                                                  {"edge", "#80b1d3"},
+                                                                  {"cloud", "#beaed4"},
+                                                                  {"none", "#d0d7de"}};
+  const auto it = kColors.find(kind);
+  return it == kColors.end() ? "#d0d7de" : it->second;
+}
+
+// Three significant digits in ms, or in s from 1 s up: short enough for a map cell.
+std::string short_ms(double ms) {
+  return ms >= 1e3 ? fmt::format("{:.3g} s", ms / 1e3) : fmt::format("{:.3g} ms", ms);
+}
+
+Chart decision_chart(const json& dm, svg::Layout layout) {
+  std::vector<std::string> columns, rows;
+  for (const auto& c : dm["columns"]) {
+    std::string label = decision_column(c);  // "5g cold": two lines, network above cache state
+    label[label.rfind(' ')] = '\n';
+    columns.push_back(std::move(label));
+  }
+  for (const auto& r : dm["rows"]) {  // "mobilenetv2:b1 on onednn": tier, then backend below
+    std::string name = r["config"];
+    if (const auto on = name.rfind(" on "); on != std::string::npos) name[on] = '\n';
+    rows.push_back(std::move(name));
+  }
+  const json& rq = dm["request"];
+  Chart c(layout, "decision-map",
+          "Decision map: where the engine places a delay-" + rq["delay"].get<std::string>() +
+              " request with a " + format_number(rq["objective_ms"]) + " ms objective",
+          "network and cache state (cold: nothing on the device, warm: all compiled)", columns,
+          rows);
+  for (std::size_t i = 0; i < dm["rows"].size(); ++i) {
+    const json& cells = dm["rows"][i]["cells"];
+    for (std::size_t j = 0; j < cells.size(); ++j) {
+      const json& x = cells[j];
+      const std::string kind = x["kind"];
+      const std::string dtype = kind == "none"
+                                    ? ""
+                                    : x["workload"].get<std::string>().substr(
+                                          x["workload"].get<std::string>().rfind(':') + 1);
+      const double x0 = c.col_left(j) + 1.5, w = c.col_width() - 3, y0 = c.row_top(i);
+      std::string tip = dm["rows"][i]["config"].get<std::string>() + ", " +
+                        x["network"].get<std::string>() + ", " + x["cache"].get<std::string>() +
+                        ": " + kind;
+      if (kind != "none")
+        tip +=
+            " (" + x["target"].get<std::string>() + ", " + x["workload"].get<std::string>() +
+            " on " + x["backend"].get<std::string>() +
+            (x["split_after"].get<std::string>().empty()
+                 ? ""
+                 : ", split after " + x["split_after"].get<std::string>()) +
+            "), " + format_number(x["latency_ms"]) + " ms" +
+            (x["meets_objective"].get<bool>() ? ", meets the objective" : ", misses the objective");
+      if (!x["why"].get<std::string>().empty()) tip += "; " + x["why"].get<std::string>();
+      if (!x["agrees_with_oracle"].get<bool>())
+        tip += "; the oracle: " + x["oracle_kind"].get<std::string>();
+      const bool pale = kind != "none" && !x["meets_objective"].get<bool>();
+      c.add(svg::rect(
+          x0, y0, w, c.row_height(), kind_color(kind), tip,
+          fmt::format(R"(class="cell" data-kind="{}" data-x="{}"{})", e(kind),
+                      svg::exact(x["latency_ms"].is_number() ? x["latency_ms"].get<double>() : -1),
+                      pale ? R"( fill-opacity="0.45")" : "")));
+      const std::string mark = x["agrees_with_oracle"].get<bool>() ? "" : "*";
+      const double cx = x0 + w / 2;
+      if (c.narrow()) {
+        c.add(svg::text(cx, y0 + 17, (kind == "local" ? "device" : kind) + mark,
+                        R"(text-anchor="middle" font-size="10")"));
+      } else {
+        c.add(svg::text(cx, y0 + 11, (kind == "local" ? "device" : kind) + mark,
+                        R"(text-anchor="middle" font-size="11")"));
+        if (kind != "none")
+          c.add(svg::text(cx, y0 + 23, dtype + " " + short_ms(x["latency_ms"].get<double>()),
+                          R"(text-anchor="middle" font-size="10" fill="#424a53")"));
+      }
+    }
+  }
+  c.legend({{std::string(kind_color("local")), "on this device", svg::LegendItem::box},
+            {std::string(kind_color("split")), "split: first layers here, rest at a site"},
+            {std::string(kind_color("edge")), "edge site"},
+            {std::string(kind_color("cloud")), "cloud"},
+            {std::string(kind_color("none")), "none: nothing can serve it"},
+            {"#e6f1fa", "paler: misses the objective"},
+            {"#ffffff", "*: the oracle places it elsewhere"}});
+  return c;
+}
+
+std::string decisions_section(const json& report) {
+  if (!report.contains("decisions")) return "";
+  const json& dm = report["decisions"];
+  std::string s = R"(<section id="decisions"><h2>Decision map: run here or offload?</h2>)";
+  std::string sites;
+  for (const auto& x : dm["sites"])
+    sites += (sites.empty() ? "" : "; ") + x["name"].get<std::string>() + " (" +
+             x["device"].get<std::string>() + ", " + format_number(x["rtt_ms"]) +
+             " ms beyond the access link)";
+  s += "<p>The decision engine (<code>profiles/decide</code>) for one request per cell: delay-" +
+       e(dm["request"]["delay"].get<std::string>()) + ", " +
+       e(format_number(dm["request"]["objective_ms"])) +
+       " ms objective (cold costs included), data may leave the device, edge " +
+       e(dm["request"]["edge_load"].get<std::string>()) +
+       ". Figures: " + e(dm["figures"].get<std::string>()) + " Sites: " + e(sites) +
+       ". The candidate variants of a row are the tier's dtypes measured on that backend.</p>";
+  s += svg::figure("decision-map", decision_chart(dm, svg::Layout::wide),
+                   decision_chart(dm, svg::Layout::narrow),
+                   "Each cell is the engine's first placement; hover for its variant, latency and "
+                   "reason. The table below has the same cells.");
+  return s + html_table(decisions_table(dm)) + html_table(networks_table(dm)) + "</section>\n";
 }
 
 // --- Device, profile, the rest ----------------------------------------------------------------
@@ -481,6 +636,7 @@ std::string header(const json& report) {
        "<li><a href=\"#tiers\">model tiers</a></li><li><a href=\"#load\">load costs</a></li>";
   if (report.contains("comparison")) s += "<li><a href=\"#comparison\">comparison</a></li>";
   if (report.contains("predictions")) s += "<li><a href=\"#predictions\">predicted</a></li>";
+  if (report.contains("decisions")) s += "<li><a href=\"#decisions\">decision map</a></li>";
   s += "<li><a href=\"#profile\">profile</a></li></ul></nav>\n";
   return s;
 }
@@ -496,7 +652,7 @@ std::string render_html(const json& report) {
       e(title) + "</title><style>" + kCss + "</style></head>\n<body><main>";
   s += header(report) + device_section(report) + roofline_section(report) + tiers_section(report) +
        load_section(report) + comparison_section(report) + predictions_section(report) +
-       profile_section(report) + left_out_section(report);
+       decisions_section(report) + profile_section(report) + left_out_section(report);
   return s + "</main></body></html>\n";
 }
 

@@ -96,6 +96,19 @@ std::string predictions(const json& report) {
          ").\n\n" + md_table(predictions_table(p));
 }
 
+std::string decisions(const json& report) {
+  if (!report.contains("decisions")) return "";
+  const json& d = report["decisions"];
+  const json& rq = d["request"];
+  return "## Decision map: run here or offload?\n\nThe decision engine's first placement for a "
+         "delay-" +
+         rq["delay"].get<std::string>() + " request with a " + format_number(rq["objective_ms"]) +
+         " ms objective (cold costs included), per tier and network condition; cold: nothing on "
+         "the device, warm: every variant compiled. Figures: " +
+         d["figures"].get<std::string>() + " `*`: the oracle places it elsewhere.\n\n" +
+         md_table(decisions_table(d)) + md_table(networks_table(d));
+}
+
 std::string profile(const json& report) {
   const json& p = report["profile"];
   std::string s = "## Shareable profile\n\n";
@@ -117,7 +130,7 @@ std::string render_markdown(const json& report) {
        "; rendered from the results store at " + report["generated_at"].get<std::string>() +
        ". The charts are in the HTML report (`tierbench report --format html`).\n\n";
   s += device(report) + roofline(report) + tiers(report) + comparison(report) +
-       predictions(report) + profile(report);
+       predictions(report) + decisions(report) + profile(report);
   if (!report["left_out"].empty()) {
     s += "## Left out of this report\n\n";
     for (const auto& l : report["left_out"])

@@ -202,6 +202,50 @@ Table predictions_table(const json& p) {
   return t;
 }
 
+std::string decision_column(const json& c) {
+  const std::string cache = c["cache"];
+  return c["network"].get<std::string>() + " " +
+         (cache == "none"           ? "cold"
+          : cache == "all-compiled" ? "warm"
+                                    : cache);
+}
+
+std::string decision_cell(const json& x) {
+  const std::string kind = x["kind"];
+  std::string s = kind == "local" ? "device" : kind;
+  if (kind != "none") {
+    const std::string w = x["workload"];
+    s += " " + w.substr(w.rfind(':') + 1) + ", " + n(x, "latency_ms") + " ms";
+    if (!x["meets_objective"].get<bool>()) s += ", misses";
+  }
+  return x["agrees_with_oracle"].get<bool>() ? s : s + " *";
+}
+
+Table decisions_table(const json& d) {
+  Table t = make("decisions-table", {"tier on backend"}, {false});
+  for (const auto& c : d["columns"]) {
+    t.head.push_back(decision_column(c));
+    t.numeric.push_back(false);
+  }
+  for (const auto& r : d["rows"]) {
+    std::vector<std::string> row = {r["config"]};
+    for (const auto& c : r["cells"]) row.push_back(decision_cell(c));
+    t.rows.push_back(std::move(row));
+  }
+  return t;
+}
+
+Table networks_table(const json& d) {
+  Table t = make("networks-table", {"network", "RTT (ms)", "up (Mbit/s)", "down (Mbit/s)"},
+                 {false, true, true, true});
+  for (const auto& x : d["networks"])
+    t.rows.push_back(x.value("offline", false)
+                         ? std::vector<std::string>{str(x, "name"), "offline", "-", "-"}
+                         : std::vector<std::string>{str(x, "name"), n(x, "rtt_ms"), n(x, "up_mbps"),
+                                                    n(x, "down_mbps")});
+  return t;
+}
+
 Table profile_device_table(const json& s) {
   Table t = make("profile-device", {"device class", "value"}, {false, false});
   for (const auto& [k, v] : s["device"].items())

@@ -26,8 +26,16 @@ Table tiers_table(const nlohmann::json& tiers);
 Table load_table(const nlohmann::json& tiers);
 Table comparison_table(const nlohmann::json& comparison);
 Table predictions_table(const nlohmann::json& predictions);
+Table decisions_table(const nlohmann::json& decisions);
+Table networks_table(const nlohmann::json& decisions);
 Table profile_device_table(const nlohmann::json& shareable);
 Table profile_tiers_table(const nlohmann::json& shareable);
+
+// A decision map cell as text: "device int8, 3.1 ms", ", misses" when it misses the objective,
+// " *" when the oracle places the request elsewhere; "none".
+std::string decision_cell(const nlohmann::json& cell);
+// "5g cold", "wifi warm": a decision map column.
+std::string decision_column(const nlohmann::json& column);
 
 // "onednn f32": the name of a roofline chart.
 std::string roofline_name(const nlohmann::json& chart);

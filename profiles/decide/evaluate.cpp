@@ -413,4 +413,73 @@ Result<DecisionEvaluation> evaluate_decisions(const json& local, const EngineFig
   return ev;
 }
 
+Result<DecisionMap> decision_map(const json& local, const DecisionMapOptions& o,
+                                 const json* grid_in) {
+  const json& grid = grid_in ? *grid_in : decide_scenario_grid();
+  auto measured = measured_estimates(local);
+  if (!measured) return measured.error();
+  DecisionMap map;
+  try {
+    auto sites = sites_of(local, grid);
+    if (!sites) return sites.error();
+    const json* load = nullptr;
+    for (const auto& l : grid.at("edge_loads"))
+      if (l.at("name") == o.edge_load) load = &l;
+    if (!load) return make_error("scenario grid: /edge_loads: no load named '" + o.edge_load + "'");
+    std::map<std::string, WorkloadIo> io;
+    std::vector<ModelEstimate> in_grid;
+    for (const auto& e : *measured) {
+      if (!io.count(e.workload)) {
+        auto x = workload_io(e.workload);
+        if (!x) {
+          map.skipped.insert(e.workload);
+          continue;
+        }
+        io[e.workload] = *x;
+      }
+      in_grid.push_back(e);
+    }
+    map.networks = grid.at("networks");
+    map.sites = grid.at("sites");
+    for (const auto& c : configs_of(in_grid, {"local profile", *measured, true})) {
+      map.configs.push_back(c.name);
+      for (const auto& net : grid.at("networks"))
+        for (const auto& cache : o.cache_states) {
+          const Axis a{net,
+                       *load,
+                       o.objective_ms,
+                       o.delay_sensitive ? "sensitive" : "tolerant",
+                       cache,
+                       o.may_leave_device};
+          const auto de = decide::decide(inputs_for(c, c.engine, *sites, true, a, grid, io));
+          const auto dt = decide::decide(inputs_for(c, c.truth, *sites, false, a, grid, io));
+          DecisionMapCell cell;
+          cell.config = c.name;
+          cell.network = net.at("name");
+          cell.cache = cache;
+          cell.oracle_kind = dt.ranked.empty() ? "none" : dt.ranked[0].kind;
+          if (de.ranked.empty()) {
+            cell.why = de.reason;
+            cell.agrees = dt.ranked.empty();
+          } else {
+            const auto& p = de.ranked[0];
+            cell.kind = p.kind;
+            cell.target = p.target;
+            cell.workload = p.workload;
+            cell.backend = p.backend;
+            cell.split_after = p.split ? p.split->layer : "";
+            cell.latency_ms = p.latency.total();
+            cell.meets_objective = p.meets_objective;
+            cell.why = p.reasons.empty() ? "" : p.reasons[0];
+            cell.agrees = !dt.ranked.empty() && p.same_choice(dt.ranked[0]);
+          }
+          map.cells.push_back(std::move(cell));
+        }
+    }
+  } catch (const json::exception& e) {
+    return make_error(std::string("scenario grid: ") + e.what());
+  }
+  return map;
+}
+
 }  // namespace tb::profiles

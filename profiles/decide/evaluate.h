@@ -83,6 +83,38 @@ Result<DecisionEvaluation> evaluate_decisions(const nlohmann::json& local,
                                               const EngineFigures& engine,
                                               const nlohmann::json* grid = nullptr);
 
+// The decision map of a report: the engine's first placement for every measured configuration
+// of a local profile (a tier's dtype variants on one backend, as in the grid) under every network
+// of the grid and each cache state asked for, for one request (the other axes of the grid fixed).
+// The engine sees this device's measured figures and the sites' classes, as evaluate_decisions'
+// "local profile" row; each cell also says whether the oracle (the sites' projected figures)
+// places the request the same way.
+struct DecisionMapOptions {
+  double objective_ms = 100;
+  bool delay_sensitive = true;
+  std::vector<std::string> cache_states = {"none", "all-compiled"};  // of the grid's
+  std::string edge_load = "idle";                                    // a grid edge_loads name
+  bool may_leave_device = true;
+};
+struct DecisionMapCell {
+  std::string config, network, cache;
+  std::string kind = "none";  // of the engine's first placement: local, edge, cloud, split, none
+  std::string target, workload, backend, split_after;
+  double latency_ms = -1;  // the engine's priced total, cold costs included; -1 for none
+  bool meets_objective = false;
+  std::string why;          // for none: the engine's reason; else its first reason
+  std::string oracle_kind;  // the oracle's first placement's kind
+  bool agrees = false;      // same target, variant and split point as the oracle's
+};
+struct DecisionMap {
+  std::vector<std::string> configs;    // rows: "mobilenetv2:b1 on onednn"
+  nlohmann::json networks, sites;      // the grid's, as written there
+  std::vector<DecisionMapCell> cells;  // configs x networks x cache states, in that order
+  std::set<std::string> skipped;       // measured workloads whose graph does not build
+};
+Result<DecisionMap> decision_map(const nlohmann::json& local, const DecisionMapOptions& options,
+                                 const nlohmann::json* grid = nullptr);
+
 const nlohmann::json& decide_scenario_grid();  // data/decide_scenarios.json
 const nlohmann::json& decide_request_schema();
 const nlohmann::json& decide_response_schema();

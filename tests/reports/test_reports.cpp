@@ -12,11 +12,13 @@
 #include "calibrate.h"
 #include "compare.h"
 #include "compare_format.h"
+#include "evaluate.h"
 #include "json_schema.h"
 #include "models.h"
 #include "predictor.h"
 #include "profiles.h"
 #include "report_fixture.h"
+#include "report_tables.h"
 #include "reports.h"
 
 namespace tb {
@@ -109,14 +111,15 @@ std::string well_formed(const std::string& html) {
 }
 
 TEST_F(Report, HasEverySection) {
-  for (const char* k :
-       {"schema", "run", "base_run", "device", "roofline", "tiers", "comparison", "profile"})
+  for (const char* k : {"schema", "run", "base_run", "device", "roofline", "tiers", "comparison",
+                        "predictions", "decisions", "profile"})
     EXPECT_TRUE(report_->contains(k)) << k;
   EXPECT_EQ((*report_)["schema"], "tierbench.report/1");
   EXPECT_EQ((*report_)["run"]["id"], fx_->current_run);
   EXPECT_EQ((*report_)["base_run"]["id"], fx_->base_run);
   EXPECT_TRUE((*report_)["device"]["available"].get<bool>());
-  for (const char* id : {"device", "roofline", "tiers", "load", "comparison", "profile"})
+  for (const char* id :
+       {"device", "roofline", "tiers", "load", "comparison", "predictions", "decisions", "profile"})
     EXPECT_NE(html_->find(std::string("<section id=\"") + id + "\""), std::string::npos) << id;
 }
 
@@ -241,21 +244,26 @@ TEST_F(Report, TierFiguresAreTheStoresMetrics) {
 
 TEST_F(Report, EveryChartHasTitleAxesUnitsLegendAndData) {
   const auto all = charts(*html_);
-  for (const char* id : {"tiers-latency", "tiers-memory", "load-costs", "comparison-chart"})
+  for (const char* id : {"tiers-latency", "tiers-memory", "load-costs", "comparison-chart",
+                         "predictions-chart", "decision-map"})
     EXPECT_TRUE(all.count(id)) << id;
   std::size_t rooflines = 0;
   for (const auto& ch : (*report_)["roofline"]) rooflines += !ch["points"].empty();
-  EXPECT_TRUE(all.count("predictions-chart"));
-  EXPECT_EQ(all.size(), rooflines + 5);
+  EXPECT_EQ(all.size(), rooflines + 6);
   // An axis label names its quantity and, in parentheses, its unit (or scale, for a ratio).
   const std::regex unit(R"(<text [^>]*>[^<]*\([^<]*\)</text>)");
   for (const auto& [id, svg] : all) {
+    // Two drawings, each scaled by its viewBox: wide, and narrow for a phone.
+    EXPECT_NE(svg.find("<svg class=\"wide\" viewBox="), std::string::npos) << id;
+    EXPECT_NE(svg.find("<svg class=\"narrow\" viewBox="), std::string::npos) << id;
     EXPECT_NE(svg.find("<title id=\"" + id + "-t\">"), std::string::npos) << id;
+    EXPECT_NE(svg.find("<title id=\"" + id + "-n-t\">"), std::string::npos) << id;
     EXPECT_NE(svg.find("font-weight=\"bold\""), std::string::npos) << id << ": no visible title";
     EXPECT_TRUE(std::regex_search(svg, unit)) << id << ": no axis label with a unit";
     EXPECT_NE(svg.find("<line "), std::string::npos) << id << ": no axes";
     EXPECT_TRUE(svg.find("class=\"point\"") != std::string::npos ||
-                svg.find("class=\"bar\"") != std::string::npos)
+                svg.find("class=\"bar\"") != std::string::npos ||
+                svg.find("class=\"cell\"") != std::string::npos)
         << id << ": empty series";
     EXPECT_FALSE(std::regex_search(svg, std::regex("[^a-z](nan|inf)[^a-z]"))) << id;
     // A legend below the plot: swatches with labels.
@@ -303,7 +311,9 @@ TEST_F(Report, ComparisonHighlightsTheInjectedRegression) {
   }
   const std::string tbl = html_->substr(html_->find("<table id=\"comparison-table\""));
   const bool highlighted =
-      tbl.find("<tr class=\"regression\"><td>gemm:m64n1024k512:f32@onednn<") != std::string::npos;
+      tbl.find(
+          "<tr class=\"regression\"><td data-label=\"benchmark\">gemm:m64n1024k512:f32@onednn<") !=
+      std::string::npos;
   const bool noisy = c["counts"]["too_noisy"].get<int>() == 0 ||
                      tbl.find("<tr class=\"too_noisy\">") != std::string::npos;
   EXPECT_TRUE(highlighted);
@@ -318,10 +328,11 @@ TEST_F(Report, ProfileIsTheValidatedShareableProfileAndSaysSo) {
   EXPECT_NE(p["statement"].get<std::string>().find("holds nothing else"), std::string::npos);
   EXPECT_NE(html_->find("holds nothing else"), std::string::npos);
   for (const auto& [tier, _] : p["shareable"]["tiers"].items())
-    EXPECT_NE(html_->find("<td>" + tier + "</td>"), std::string::npos) << tier;
-  // The predictor sections are absent and the report says why.
-  ASSERT_FALSE((*report_)["left_out"].empty());
-  EXPECT_NE(html_->find("id=\"left-out\""), std::string::npos);
+    EXPECT_NE(html_->find("<td data-label=\"tier\">" + tier + "</td>"), std::string::npos) << tier;
+  // Nothing is left out of this store's report (it holds a probe, tiers and a calibration), so
+  // there is no "left out" section.
+  EXPECT_TRUE((*report_)["left_out"].empty()) << (*report_)["left_out"].dump();
+  EXPECT_EQ(html_->find("id=\"left-out\""), std::string::npos);
 }
 
 TEST_F(Report, DeviceShowsTheProbeCeilingsAndWarnings) {
@@ -373,13 +384,77 @@ TEST_F(Report, PredictionsAreThePredictorsOnTheStoresCalibration) {
   EXPECT_GT(predicted, 0u);  // the calibration covers oneDNN f32 and int8
 }
 
+// The decision map is decision_map() on the local profile of this run's tiers: one row per tier
+// configuration the run measured, one cell per network and cache state; a warm placement on the
+// device costs exactly the stored median it names; offline, nothing is offloaded; the table and
+// the chart show every cell.
+TEST_F(Report, DecisionMapIsTheEngineOnThisRunsProfile) {
+  ASSERT_TRUE(report_->contains("decisions")) << (*report_)["left_out"].dump();
+  const json& d = (*report_)["decisions"];
+  profiles::ProfileOptions po;
+  po.workload_run = fx_->current_run;
+  auto p = profiles::build_profiles(*fx_->store, po);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  auto m = profiles::decision_map(p->local, {});
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  ASSERT_EQ(d["rows"].size(), m->configs.size());
+  ASSERT_EQ(d["columns"].size(), m->networks.size() * 2);
+  std::set<std::string> configs, measured;
+  for (const auto& [id, r] : by_id_)
+    if (r.kind == "workload")
+      measured.insert(r.name.substr(0, r.name.rfind(':')) + " on " + r.backend);
+  std::size_t k = 0, warm_local = 0;
+  for (const auto& row : d["rows"]) {
+    configs.insert(row["config"]);
+    ASSERT_EQ(row["cells"].size(), d["columns"].size());
+    for (std::size_t j = 0; j < row["cells"].size(); ++j) {
+      const json& c = row["cells"][j];
+      const auto& mc = m->cells.at(k++);
+      EXPECT_EQ(row["config"], mc.config);
+      EXPECT_EQ(c["network"], d["columns"][j]["network"]);
+      EXPECT_EQ(c["cache"], d["columns"][j]["cache"]);
+      EXPECT_EQ(c["kind"], mc.kind);
+      EXPECT_EQ(c["workload"], mc.workload);
+      if (c["network"] == "offline") {
+        EXPECT_TRUE(c["kind"] == "local" || c["kind"] == "none") << c;
+      }
+      if (c["kind"] != "none") {
+        EXPECT_TRUE(std::isfinite(c["latency_ms"].get<double>()) && c["latency_ms"] > 0) << c;
+      }
+      if (c["kind"] == "local" && c["cache"] == "all-compiled") {
+        const ResultRecord& r = stored(c["device_result_id"]);
+        EXPECT_EQ(r.name, c["workload"]);
+        EXPECT_EQ(r.backend, c["backend"]);
+        EXPECT_DOUBLE_EQ(c["latency_ms"].get<double>(), *r.median_s * 1e3);
+        ++warm_local;
+      }
+    }
+  }
+  EXPECT_EQ(configs, measured);
+  EXPECT_GT(warm_local, 0u);
+  const auto rows = table_rows(*html_, "decisions-table");
+  ASSERT_EQ(rows.size(), d["rows"].size() + 1);
+  for (std::size_t i = 0; i < d["rows"].size(); ++i)
+    for (const auto& c : d["rows"][i]["cells"])
+      EXPECT_NE(rows[i + 1].find(">" + compare::xml_escape(reports::decision_cell(c)) + "<"),
+                std::string::npos)
+          << rows[i + 1];
+  const std::string chart = charts(*html_).at("decision-map");
+  std::size_t cells = 0;
+  for (auto at = chart.find("class=\"cell\""); at != std::string::npos;
+       at = chart.find("class=\"cell\"", at + 1))
+    ++cells;
+  EXPECT_EQ(cells, 2 * k);  // the wide and the narrow drawing
+  EXPECT_NE(md_->find("| " + d["rows"][0]["config"].get<std::string>() + " |"), std::string::npos);
+}
+
 // GFM: a header row, a rule row with as many cells, then rows of that many cells.
 TEST_F(Report, MarkdownTablesAreGfmTables) {
   EXPECT_LT(md_->size(), 1024u * 1024u);  // a GitHub job summary's limit
-  for (const char* h :
-       {"## Device", "## Roofline per backend and data type", "## Model tiers",
-        "## Load costs against the steady state", "## Comparison with run",
-        "## Predicted against measured", "## Shareable profile", "## Left out of this report"})
+  for (const char* h : {"## Device", "## Roofline per backend and data type", "## Model tiers",
+                        "## Load costs against the steady state", "## Comparison with run",
+                        "## Predicted against measured", "## Decision map: run here or offload?",
+                        "## Shareable profile"})
     EXPECT_NE(md_->find(h), std::string::npos) << h;
   const auto cells = [](const std::string& line) {  // unescaped pipes
     long n = 0;
@@ -408,7 +483,7 @@ TEST_F(Report, MarkdownTablesAreGfmTables) {
     }
     EXPECT_EQ(cells(line), width) << line;
   }
-  EXPECT_GE(tables, 8);
+  EXPECT_GE(tables, 10);
   EXPECT_EQ(md_->find("nan"), std::string::npos);
 }
 
@@ -452,6 +527,10 @@ TEST(ReportWithoutProbe, SaysWhatIsMissing) {
   // No calibration in this store: the predictions are left out, saying why.
   EXPECT_FALSE(r->contains("predictions"));
   EXPECT_NE((*r)["left_out"].dump().find("no calibration in the store"), std::string::npos);
+  // Nor a probe, which the local profile behind the decision map needs.
+  EXPECT_FALSE(r->contains("decisions"));
+  EXPECT_NE((*r)["left_out"].dump().find("no probe in the store"), std::string::npos);
+  EXPECT_NE(html.find("id=\"left-out\""), std::string::npos);
 }
 
 }  // namespace
