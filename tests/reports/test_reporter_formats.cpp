@@ -1,0 +1,138 @@
+// Every reporter's output is a contract: byte for byte, each format is compared with a golden
+// file in data/golden/, rendered from the fixture store of real measurements (report_fixture.h)
+// or, for the machine-independent listings, from the tierbench binary. A change to a format must
+// change its golden file in the same commit (TB_UPDATE_GOLDEN=1 rewrites them, for review).
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "compare.h"
+#include "compare_format.h"
+#include "probe_report.h"
+#include "report_fixture.h"
+#include "reports.h"
+#include "results_io.h"
+
+namespace tb {
+namespace {
+
+using nlohmann::json;
+
+std::string golden_path(const std::string& name) {
+  return test::report_data("golden/" + name);
+}
+
+// Compares with the golden file (or writes it, with TB_UPDATE_GOLDEN=1).
+void expect_golden(const std::string& name, const std::string& text) {
+  if (const char* u = std::getenv("TB_UPDATE_GOLDEN"); u && std::string(u) == "1") {
+    std::ofstream(golden_path(name), std::ios::binary) << text;
+    return;
+  }
+  std::ifstream f(golden_path(name), std::ios::binary);
+  ASSERT_TRUE(f) << "missing golden file " << golden_path(name);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const std::string want = ss.str();
+  if (text == want) return;
+  std::size_t at = 0;
+  while (at < text.size() && at < want.size() && text[at] == want[at]) ++at;
+  ADD_FAILURE() << name << " differs from its golden file at byte " << at
+                << ":\n  got:  " << text.substr(at > 40 ? at - 40 : 0, 120)
+                << "\n  want: " << want.substr(at > 40 ? at - 40 : 0, 120);
+}
+
+class ReporterFormats : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fx_) fx_ = new test::ReportStore();
+  }
+  static void TearDownTestSuite() { delete fx_, fx_ = nullptr; }
+  static compare::Comparison comparison() {
+    auto b = fx_->store->results(fx_->base_run, true);
+    auto c = fx_->store->results(fx_->current_run, true);
+    EXPECT_TRUE(b.ok() && c.ok());
+    return compare::compare(io::sample_set(*b), io::sample_set(*c));
+  }
+  static inline test::ReportStore* fx_ = nullptr;
+};
+
+TEST_F(ReporterFormats, ComparisonTerminalMarkdownJunitJson) {
+  const auto c = comparison();
+  expect_golden("compare.txt", compare::format_terminal(c));
+  expect_golden("compare.md", compare::format_markdown(c));
+  expect_golden("compare.junit.xml", compare::format_junit(c));
+  expect_golden("compare.json", compare::format_json(c));
+}
+
+TEST_F(ReporterFormats, GoogleBenchmarkExport) {
+  auto doc = io::export_gbench(*fx_->store, fx_->current_run);
+  ASSERT_TRUE(doc.ok()) << doc.error().message;
+  // The date is the run's start, which the import sets: checked here, fixed in the golden file.
+  EXPECT_EQ((*doc)["context"]["date"], fx_->store->run(fx_->current_run)->started_at);
+  (*doc)["context"]["date"] = "(the run's started_at)";
+  expect_golden("gbench.json", doc->dump(2) + "\n");
+}
+
+TEST_F(ReporterFormats, RunResultsTable) {
+  auto results = fx_->store->results(fx_->current_run);
+  ASSERT_TRUE(results.ok());
+  std::ostringstream os;
+  reports::print_results_table(os, *results);
+  expect_golden("results_table.txt", os.str());
+  json lines = json::array();
+  for (const auto& r : *results) lines.push_back(reports::result_json(r));
+  expect_golden("results.json", lines.dump(2) + "\n");
+}
+
+TEST_F(ReporterFormats, ProbeTable) {
+  auto probe = fx_->store->latest_result("probe");
+  ASSERT_TRUE(probe.ok() && probe->has_value());
+  expect_golden("probe_table.txt", format_probe_table((*probe)->metrics));
+  // Absent sections are tolerated.
+  expect_golden("probe_table_empty.txt", format_probe_table(json::object()));
+}
+
+// The model tiers and suites do not depend on the machine: their listings are pinned whole.
+TEST(ReporterFormatsCli, WorkloadAndSuiteListings) {
+  const auto w = test::run_tierbench("list --workloads");
+  ASSERT_EQ(w.exit_code, 0) << w.err;
+  expect_golden("list_workloads.txt", w.out);
+  const auto s = test::run_tierbench("list --suites");
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  expect_golden("list_suites.txt", s.out);
+}
+
+// The backends and devices depend on the machine: the text listing is pinned against the JSON
+// listing of the same machine, line by line.
+TEST(ReporterFormatsCli, BackendListingIsTheJsonListingAsText) {
+  const auto t = test::run_tierbench("list");
+  const auto j = test::run_tierbench("list --json");
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  std::string want;
+  const json listing = json::parse(j.out);
+  for (const auto& b : listing["backends"]) {
+    if (!b["available"].get<bool>()) {
+      want += fmt::format("{:<10} unavailable: {}\n", b["name"].get<std::string>(),
+                          b["reason"].get<std::string>());
+      continue;
+    }
+    want += fmt::format("{:<10} available   {}\n", b["name"].get<std::string>(),
+                        b["version"].get<std::string>());
+    for (const auto& d : b["devices"])
+      want += fmt::format(
+          "  [{}] {} ({}, {} compute units{})\n", d["index"].get<int>(),
+          d["name"].get<std::string>(), d["type"].get<std::string>(),
+          d["compute_units"].get<std::int64_t>(),
+          d["global_memory_bytes"].get<std::uint64_t>() > 0
+              ? fmt::format(", {:.1f} GiB", d["global_memory_bytes"].get<double>() / (1 << 30))
+              : "");
+  }
+  EXPECT_EQ(t.out, want);
+}
+
+}  // namespace
+}  // namespace tb
