@@ -291,11 +291,14 @@ std::function<std::optional<double>(const DeviceInfo&, DType)> peak_lookup_from_
         m = std::max(m, fig[k]["max"].get<double>());
     return m > 0 ? std::optional<double>(m) : std::nullopt;
   };
-  return [backend = std::move(backend), report = std::move(report), best](
+  // A backend whose devices the probe lists under "accelerators" is bounded by their API peak.
+  const BackendTraits* traits = find_backend_traits(backend);
+  std::string probe_key = traits ? std::string(traits->probe_key) : std::string();
+  return [probe_key = std::move(probe_key), report = std::move(report), best](
              const DeviceInfo& dev, DType dt) -> std::optional<double> {
-    if (backend == "opencl" || backend == "vulkan") {
+    if (!probe_key.empty()) {
       if (dt != DType::f32 || !report.contains("accelerators")) return std::nullopt;
-      const auto& api = report["accelerators"].value(backend, nlohmann::json::object());
+      const auto& api = report["accelerators"].value(probe_key, nlohmann::json::object());
       for (const auto& d : api.value("devices", nlohmann::json::array()))
         if (d.value("name", "") == dev.name && d.contains("measured") &&
             d["measured"].contains("peak_f32_gflops")) {
@@ -359,7 +362,7 @@ int run_backend(Store& store, std::int64_t run_id, Backend& b, std::span<const P
     return failed;
   }
 
-  const bool is_reference = b.name() == "reference";
+  const bool is_reference = b.traits().reference;
   std::vector<const Problem*> order;
   std::mt19937_64 shuffle_rng(opts.seed);
   for (int rep = 0; rep < std::max(1, opts.repetitions); ++rep) {

@@ -243,7 +243,7 @@ ResultRecord run_graph(ResultRecord r, Backend& b, const DeviceInfo& dev, const 
 
   // Correct before fast.
   Status status = Status::passed;
-  if (o.validate && b.name() != "reference") {
+  if (o.validate && !b.traits().reference) {
     auto v = validate(b, dev.index, ws, o);
     if (!v) return fail(std::move(r), Status::error, "validation: " + v.error().message);
     r.max_rel_err = v->check.max_rel_err;
@@ -258,7 +258,7 @@ ResultRecord run_graph(ResultRecord r, Backend& b, const DeviceInfo& dev, const 
       return fail(std::move(r), status, "output differs from the reference: " + v->check.message);
     if (status == Status::mistrusted) r.message = v->check.message;
     if (v->reduced) r.message += (r.message.empty() ? "" : "; ") + v->note;
-  } else if (b.name() == "reference") {
+  } else if (b.traits().reference) {
     r.metrics["validation"] = {{"scope", "the reference defines correctness"}};
   }
 

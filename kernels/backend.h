@@ -48,6 +48,24 @@ struct DeviceInfo {
   bool int8_dot = false;
 };
 
+// What a backend is, for the callers that would otherwise test its name (the runner, the
+// profiles, the reports). Each backend returns one static value from traits().
+enum class DeviceKind {
+  host_cpu,     // always the host CPU (reference, oneDNN): CPU ceilings apply
+  api_devices,  // devices found through an API (OpenCL, Vulkan): CPU or GPU per DeviceInfo::type
+};
+std::string_view device_kind_name(DeviceKind k);
+
+struct BackendTraits {
+  std::string_view name;  // the backend's name in the CLI, the store and the problem filters
+  DeviceKind devices = DeviceKind::host_cpu;
+  // The key of the probe report's "accelerators" object that lists this backend's devices and
+  // their API-measured peaks; empty: the host CPU's peaks ("compute.peaks") bound it.
+  std::string_view probe_key;
+  // The backend that defines correctness: never validated against itself, never calibrated.
+  bool reference = false;
+};
+
 struct Availability {
   bool available = false;
   std::string reason;  // why not, when unavailable
@@ -102,7 +120,8 @@ class PreparedKernel {
 class Backend {
  public:
   virtual ~Backend() = default;
-  virtual std::string_view name() const = 0;
+  virtual const BackendTraits& traits() const = 0;
+  std::string_view name() const { return traits().name; }
   // Library, driver and device discovery; never throws. An unavailable backend is skipped.
   virtual Availability availability() = 0;
   virtual std::vector<DeviceInfo> devices() = 0;

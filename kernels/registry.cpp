@@ -1,11 +1,18 @@
-// The one registration point. Adding a backend: one folder under kernels/ and one line here.
+// The one registration point. The backends built are those of the root CMakeLists.txt's
+// TB_BACKENDS list whose TB_BACKEND_<NAME> option is ON; kernels/CMakeLists.txt writes them,
+// in that order, into backend_list.inc as TB_BACKEND(name) lines. Adding a backend: its folder
+// under kernels/ (with make_<name>_backend() and <name>_backend_traits()) and its name in that
+// list.
 #include "kernels.h"
-#include "onednn/onednn_backend.h"
-#include "opencl/opencl_backend.h"
 #include "reference/reference_backend.h"
-#include "vulkan/vulkan_backend.h"
 
 namespace tb {
+
+#define TB_BACKEND(n)                            \
+  std::unique_ptr<Backend> make_##n##_backend(); \
+  const BackendTraits& n##_backend_traits();
+#include "backend_list.inc"
+#undef TB_BACKEND
 
 std::string_view timing_source_name(TimingSource s) {
   switch (s) {
@@ -19,13 +26,44 @@ std::string_view timing_source_name(TimingSource s) {
   return "?";
 }
 
+std::string_view device_kind_name(DeviceKind k) {
+  switch (k) {
+    case DeviceKind::host_cpu:
+      return "host-cpu";
+    case DeviceKind::api_devices:
+      return "api-devices";
+  }
+  return "?";
+}
+
 std::vector<std::unique_ptr<Backend>> make_backends() {
   std::vector<std::unique_ptr<Backend>> v;
   v.push_back(make_reference_backend());
-  v.push_back(make_onednn_backend());
-  v.push_back(make_opencl_backend());
-  v.push_back(make_vulkan_backend());
+#define TB_BACKEND(n) v.push_back(make_##n##_backend());
+#include "backend_list.inc"
+#undef TB_BACKEND
   return v;
+}
+
+std::span<const BackendTraits* const> built_backends() {
+  static const BackendTraits* const all[] = {
+      &reference_backend_traits(),
+#define TB_BACKEND(n) &n##_backend_traits(),
+#include "backend_list.inc"
+#undef TB_BACKEND
+  };
+  return all;
+}
+
+const BackendTraits* find_backend_traits(std::string_view name) {
+  for (const BackendTraits* t : built_backends())
+    if (t->name == name) return t;
+  return nullptr;
+}
+
+bool runs_on_host_cpu(std::string_view backend) {
+  const BackendTraits* t = find_backend_traits(backend);
+  return t && t->devices == DeviceKind::host_cpu;
 }
 
 }  // namespace tb

@@ -1,6 +1,6 @@
-// Stand-ins for accelerator probes whose sources are not in this tree yet (CMakeLists.txt adds
-// this file, with TB_FALLBACK_OPENCL / TB_FALLBACK_VULKAN, only while opencl_probe.cpp /
-// vulkan_probe.cpp are absent). They report the API as unavailable, never a figure.
+// Stand-ins for the accelerator probes of APIs this build left out (CMakeLists.txt adds this
+// file, with TB_FALLBACK_OPENCL / TB_FALLBACK_VULKAN, when TB_BACKEND_OPENCL / TB_BACKEND_VULKAN
+// is OFF). They report the API as unavailable, never a figure.
 #include "accel_probe.h"
 
 namespace tb {
@@ -9,7 +9,8 @@ namespace {
 [[maybe_unused]] nlohmann::json not_built(const char* api) {
   return {{"api", api},
           {"available", false},
-          {"reason", "not built: this tierbench has no probe for this API"},
+          {"reason",
+           "not built: this tierbench was configured without this API (TB_BACKEND_<API>=OFF)"},
           {"devices", nlohmann::json::array()}};
 }
 }  // namespace

@@ -203,7 +203,7 @@ class Calibrator {
     if (!host) return host.error();
     for (auto& b : make_backends()) {
       const std::string name(b->name());
-      if (name == "reference") continue;
+      if (b->traits().reference) continue;
       if (!o_.backends.empty() &&
           std::find(o_.backends.begin(), o_.backends.end(), name) == o_.backends.end())
         continue;

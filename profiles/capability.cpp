@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 
 #include "calibrate.h"
+#include "kernels.h"
 #include "predictor.h"
 #include "privacy.h"
 #include "profiles.h"
@@ -290,8 +291,7 @@ Result<Profiles> build_profiles(Store& store, const ProfileOptions& opts) {
         const auto key = std::make_pair(r.name, r.backend);
         if (!tiers.count(key)) tiers[key] = tier_entry(r, ceilings, b.too_slow_ms);
       } else if (r.kind == "kernel" && r.status == "passed" && r.gflops && *r.gflops > 0) {
-        const bool on_cpu =
-            r.backend == "onednn" || r.backend == "reference" || cpu_devices.count(r.device) > 0;
+        const bool on_cpu = runs_on_host_cpu(r.backend) || cpu_devices.count(r.device) > 0;
         if (!on_cpu) continue;
         kernel_runs.insert(run.id);
         auto& bk = best_kernel[r.dtype];

@@ -10,6 +10,7 @@
 #include "compare.h"
 #include "compare_format.h"
 #include "evaluate.h"
+#include "kernels.h"
 #include "models.h"
 #include "predictor.h"
 #include "problem.h"
@@ -219,8 +220,7 @@ json roofline_section(const std::vector<ResultRecord>& results, const json& prob
     if (ch.is_null()) {
       const auto it = devices.find(r.device);
       // A device the probe does not list is not assumed to be the CPU: it gets no ceiling.
-      const bool on_cpu =
-          backend == "onednn" || backend == "reference" || (it != devices.end() && it->second);
+      const bool on_cpu = runs_on_host_cpu(backend) || (it != devices.end() && it->second);
       const auto [peak, peak_src] = roofs(c, on_cpu, dtype);
       const char* bw_key = on_cpu ? "memory_bandwidth_gbps" : "accelerator_bandwidth_gbps";
       const bool has_bw = c.contains(bw_key) && c[bw_key]["value"].is_number();

@@ -12,6 +12,7 @@
 #include <map>
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "calibrate.h"
@@ -108,12 +109,12 @@ int run_calibrate(const Context& ctx, CalibrateArgs& a) {
     if (!workloads::parse_tier_dtype(d))
       return usage_error("--dtype: unknown dtype '" + d + "' (valid: f32, bf16, int8)");
   std::vector<std::string> names;
-  for (auto& b : make_backends()) names.emplace_back(b->name());
+  for (const BackendTraits* t : built_backends())
+    if (!t->reference) names.emplace_back(t->name);
   for (const auto& b : a.o.backends)
-    if (std::find(names.begin(), names.end(), b) == names.end() || b == "reference")
-      return usage_error("--backend: '" + b +
-                         "' is not a backend to calibrate (valid: onednn, "
-                         "opencl, vulkan)");
+    if (std::find(names.begin(), names.end(), b) == names.end())
+      return usage_error("--backend: '" + b + "' is not a backend to calibrate (valid: " +
+                         fmt::format("{}", fmt::join(names, ", ")) + ")");
   auto store = open_store(ctx);
   if (!store) return usage_error(store.error().message);
   auto run_id = (*store)->begin_run(ctx.command_line, git_commit(), run_env());

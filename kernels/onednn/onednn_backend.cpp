@@ -241,7 +241,7 @@ void build(Plan& plan, const Problem& p) {
 
 class Backend final : public tb::Backend {
  public:
-  std::string_view name() const override { return "onednn"; }
+  const BackendTraits& traits() const override { return onednn_backend_traits(); }
 
   Availability availability() override {
     try {
@@ -331,6 +331,12 @@ class Backend final : public tb::Backend {
 
 }  // namespace
 }  // namespace onednn
+
+const BackendTraits& onednn_backend_traits() {
+  static const BackendTraits t{
+      .name = "onednn", .devices = DeviceKind::host_cpu, .probe_key = "", .reference = false};
+  return t;
+}
 
 std::unique_ptr<Backend> make_onednn_backend() {
   return std::make_unique<onednn::Backend>();

@@ -24,5 +24,6 @@
 namespace tb {
 
 std::unique_ptr<Backend> make_onednn_backend();
+const BackendTraits& onednn_backend_traits();
 
 }  // namespace tb

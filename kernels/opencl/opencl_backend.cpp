@@ -147,7 +147,7 @@ namespace {
 
 class OpenclBackend final : public Backend {
  public:
-  std::string_view name() const override { return "opencl"; }
+  const BackendTraits& traits() const override { return opencl_backend_traits(); }
 
   Availability availability() override {
     auto devs = ocl::enumerate_devices();
@@ -232,6 +232,14 @@ class OpenclBackend final : public Backend {
 };
 
 }  // namespace
+
+const BackendTraits& opencl_backend_traits() {
+  static const BackendTraits t{.name = "opencl",
+                               .devices = DeviceKind::api_devices,
+                               .probe_key = "opencl",
+                               .reference = false};
+  return t;
+}
 
 std::unique_ptr<Backend> make_opencl_backend() {
   return std::make_unique<OpenclBackend>();

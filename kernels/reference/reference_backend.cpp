@@ -63,7 +63,7 @@ class ReferenceKernel final : public PreparedKernel {
 
 class ReferenceBackend final : public Backend {
  public:
-  std::string_view name() const override { return "reference"; }
+  const BackendTraits& traits() const override { return reference_backend_traits(); }
   Availability availability() override { return {true, {}}; }
   std::vector<DeviceInfo> devices() override {
     DeviceInfo d;
@@ -110,6 +110,12 @@ Result<void> reference_compute(const Problem& p, std::span<const Tensor> in,
                  [&](const RopeDesc& d) { return ref::rope(d, p, in, out); },
                  [&](const EmbedDesc& d) { return ref::embed(d, p, in, out); }},
       p.op);
+}
+
+const BackendTraits& reference_backend_traits() {
+  static const BackendTraits t{
+      .name = "reference", .devices = DeviceKind::host_cpu, .probe_key = "", .reference = true};
+  return t;
 }
 
 std::unique_ptr<Backend> make_reference_backend() {

@@ -11,6 +11,7 @@
 namespace tb {
 
 std::unique_ptr<Backend> make_reference_backend();
+const BackendTraits& reference_backend_traits();
 
 // The data types the reference defines semantics for (and so every backend may offer).
 Support reference_supports(const Problem& p);

@@ -71,7 +71,7 @@ namespace {
 
 class VulkanBackend final : public Backend {
  public:
-  std::string_view name() const override { return "vulkan"; }
+  const BackendTraits& traits() const override { return vulkan_backend_traits(); }
 
   Availability availability() override {
     auto inst = vulkan::shared_instance();
@@ -188,6 +188,14 @@ class VulkanBackend final : public Backend {
 };
 
 }  // namespace
+
+const BackendTraits& vulkan_backend_traits() {
+  static const BackendTraits t{.name = "vulkan",
+                               .devices = DeviceKind::api_devices,
+                               .probe_key = "vulkan",
+                               .reference = false};
+  return t;
+}
 
 std::unique_ptr<Backend> make_vulkan_backend() {
   return std::make_unique<VulkanBackend>();

@@ -7,5 +7,6 @@
 namespace tb {
 
 std::unique_ptr<Backend> make_vulkan_backend();
+const BackendTraits& vulkan_backend_traits();
 
 }  // namespace tb

@@ -29,6 +29,8 @@ Backend* backend(const std::string& name) {
 Outcome run_and_check(const std::string& name, const Problem& p, std::uint64_t seed) {
   Outcome o;
   Backend* b = backend(name);
+  if (!b && !find_backend_traits(name))
+    return {Status::unavailable, name + ": not built (TB_BACKEND_<NAME>=OFF)", {}};
   if (!b) return {Status::error, "no backend " + name, {}};
   if (auto a = b->availability(); !a.available) return {Status::unavailable, a.reason, {}};
   if (auto s = b->supports(p, 0); !s.supported) return {Status::unsupported, s.reason, {}};

@@ -17,7 +17,11 @@ namespace {
 // The reference backend without +scales: what a backend lacking the fused epilogue looks like.
 class NoScales final : public Backend {
  public:
-  std::string_view name() const override { return "no-scales"; }
+  const BackendTraits& traits() const override {
+    static const BackendTraits t{
+        .name = "no-scales", .devices = DeviceKind::host_cpu, .probe_key = "", .reference = false};
+    return t;
+  }
   Availability availability() override { return {true, {}}; }
   std::vector<DeviceInfo> devices() override { return ref_->devices(); }
   std::string version() override { return "test"; }
