@@ -1,0 +1,2 @@
+// A probe that reaches up into kernels/: the layering check must refuse it.
+#include "gemm.h"
