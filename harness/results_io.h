@@ -1,7 +1,7 @@
 // Results leaving or entering the store as files: the full-fidelity JSON that `compare` and
-// `import` read (every field and raw sample of a run), Google Benchmark-compatible JSON for
-// existing tools (compare.py, Bencher, github-action-benchmark), and the sample sets `compare`
-// gates on. These files hold raw timings: they are for CI artifacts, not for leaving the device.
+// `import` read (every field and raw sample of a run) and the sample sets `compare` gates on
+// (the Google Benchmark-compatible export is a reporter: reports/gbench_export.h). These files hold
+// raw timings: they are for CI artifacts, not for leaving the device.
 #pragma once
 
 #include <cstdint>
@@ -17,9 +17,6 @@ namespace tb::io {
 
 // {"schema": "tierbench.results/1", "run": {...}, "results": [{... "samples": [...]}, ...]}
 Result<nlohmann::json> export_run(Store& store, std::int64_t run_id);
-// Google Benchmark's JSON: one entry per sample (run_type "iteration", repetition_index) plus
-// median/mean/stddev aggregates per benchmark, times in ns.
-Result<nlohmann::json> export_gbench(Store& store, std::int64_t run_id);
 // Stores an exported run as a new run; returns its id.
 Result<std::int64_t> import_run(Store& store, const nlohmann::json& doc);
 // Reads and checks a tierbench.results/1 file (clear errors for missing, unreadable, malformed).

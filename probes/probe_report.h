@@ -1,6 +1,7 @@
 // The probe report: runs the sections (CPU identity and topology, compute peaks, memory,
 // storage, accelerators, environment) and assembles one JSON document whose schema is
-// probes/probe_schema.json (described in probes/README.md); plus a human-readable table of it.
+// probes/probe_schema.json (described in probes/README.md). Its text table is a reporter
+// (reports/probe_table.h).
 #pragma once
 
 #include <cstdint>
@@ -29,8 +30,5 @@ inline constexpr int kProbeSchemaVersion = 1;
 
 // Never throws for a missing device, driver or file system: each section reports what it could.
 nlohmann::json run_probe(const ProbeOptions& opts);
-
-// Fixed-width text tables of a report made by run_probe (tolerates absent sections).
-std::string format_probe_table(const nlohmann::json& report);
 
 }  // namespace tb

@@ -3,4 +3,4 @@
 
 #include "accel_probe.h"   // probe_opencl, probe_vulkan
 #include "cpu_features.h"  // tb::cpu_features(): run-time ISA detection
-#include "probe_report.h"  // tb::run_probe, tb::ProbeOptions, tb::format_probe_table
+#include "probe_report.h"  // tb::run_probe, tb::ProbeOptions

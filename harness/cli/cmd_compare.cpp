@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "compare.h"
 #include "compare_format.h"
+#include "gbench_export.h"
 #include "results_io.h"
 #include "store.h"
 #include "switches.h"

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "kernels.h"
+#include "list_tables.h"
 #include "model_arg.h"
 #include "models.h"
 #include "workload_runner.h"
@@ -48,23 +49,7 @@ int list_backends(const Context& ctx) {
     std::cout << nlohmann::json{{"backends", out}}.dump(2) << "\n";
     return kOk;
   }
-  for (const auto& b : out) {
-    if (!b["available"].get<bool>()) {
-      fmt::print("{:<10} unavailable: {}\n", b["name"].get<std::string>(),
-                 b["reason"].get<std::string>());
-      continue;
-    }
-    fmt::print("{:<10} available   {}\n", b["name"].get<std::string>(),
-               b["version"].get<std::string>());
-    for (const auto& d : b["devices"])
-      fmt::print(
-          "  [{}] {} ({}, {} compute units{})\n", d["index"].get<int>(),
-          d["name"].get<std::string>(), d["type"].get<std::string>(),
-          d["compute_units"].get<std::int64_t>(),
-          d["global_memory_bytes"].get<std::uint64_t>() > 0
-              ? fmt::format(", {:.1f} GiB", d["global_memory_bytes"].get<double>() / (1 << 30))
-              : "");
-  }
+  std::cout << reports::format_backend_list(out);
   return kOk;
 }
 
@@ -100,20 +85,7 @@ int list_workloads(const Context& ctx) {
     std::cout << nlohmann::json{{"workloads", out}}.dump(2) << "\n";
     return kOk;
   }
-  fmt::print("{:<30} {:>10} {:>10} {:>11} {:>11} {:>7}\n", "workload", "GMACs", "params M",
-             "weights MB", "peak act MB", "layers");
-  for (const auto& j : out) {
-    if (j.contains("error")) {
-      fmt::print("{:<30} error: {}\n", j["workload"].get<std::string>(),
-                 j["error"].get<std::string>());
-      continue;
-    }
-    fmt::print("{:<30} {:>10.3f} {:>10.2f} {:>11.2f} {:>11.2f} {:>7}{}\n",
-               j["workload"].get<std::string>(), j["macs"].get<double>() / 1e9,
-               j["params"].get<double>() / 1e6, j["weight_bytes"].get<double>() / 1e6,
-               j["peak_activation_bytes"].get<double>() / 1e6, j["layers"].get<int>(),
-               j["full_suite_only"].get<bool>() ? "  (full suite only)" : "");
-  }
+  std::cout << reports::format_workload_list(out);
   return kOk;
 }
 
@@ -133,11 +105,7 @@ int list_suites(const Context& ctx) {
     std::cout << nlohmann::json{{"suites", out}}.dump(2) << "\n";
     return kOk;
   }
-  for (const auto& s : out) {
-    fmt::print("{} ({}): {}\n", s["name"].get<std::string>(), s["kind"].get<std::string>(),
-               s["description"].get<std::string>());
-    for (const auto& i : s["items"]) fmt::print("  {}\n", i.get<std::string>());
-  }
+  std::cout << reports::format_suite_list(out);
   return kOk;
 }
 

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "environment.h"
+#include "probe_table.h"
 #include "probes.h"
 #include "store.h"
 #include "version.h"

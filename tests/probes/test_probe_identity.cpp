@@ -15,6 +15,7 @@
 #include "measure.h"
 #include "probe_report.h"
 #include "probe_sections.h"
+#include "probe_table.h"
 #include "schema_check.h"
 
 namespace {

@@ -8,6 +8,7 @@
 
 #include "cpu_features.h"
 #include "probe_report.h"
+#include "probe_table.h"
 #include "schema_check.h"
 
 namespace {

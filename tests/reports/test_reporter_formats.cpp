@@ -11,7 +11,8 @@
 
 #include "compare.h"
 #include "compare_format.h"
-#include "probe_report.h"
+#include "gbench_export.h"
+#include "probe_table.h"
 #include "report_fixture.h"
 #include "reports.h"
 #include "results_io.h"

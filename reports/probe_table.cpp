@@ -4,7 +4,7 @@
 #include <sstream>
 #include <string>
 
-#include "probe_report.h"
+#include "probe_table.h"
 
 namespace tb {
 
