@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include <fmt/core.h>
 
@@ -17,6 +18,7 @@
 #include "compare.h"
 #include "compare_format.h"
 #include "gbench_export.h"
+#include "reporter.h"
 #include "results_io.h"
 #include "store.h"
 #include "switches.h"
@@ -118,17 +120,24 @@ std::string switch_lines(const env::SwitchComparison& sw, std::string_view prefi
   return out;
 }
 
+// A comparison in one of its reporter's formats (reports/reporter.h).
+std::string render(std::string_view format, const compare::Comparison& c) {
+  std::ostringstream os;
+  (void)reports::comparison_reporter(format)->report(os, c);  // cannot fail: no store is read
+  return os.str();
+}
+
 int emit(const Context& ctx, const GateArgs& g, const compare::Comparison& c,
          const env::SwitchComparison& sw) {
   const std::string fmt_name = ctx.json ? "json" : g.format;
   std::string text;
   if (fmt_name == "terminal") {
-    text = switch_lines(sw, "") + compare::format_terminal(c);
+    text = switch_lines(sw, "") + render("terminal", c);
   } else if (fmt_name == "markdown") {
     const std::string lines = switch_lines(sw, "> ");
-    text = lines.empty() ? compare::format_markdown(c) : lines + "\n" + compare::format_markdown(c);
+    text = lines.empty() ? render("markdown", c) : lines + "\n" + render("markdown", c);
   } else if (fmt_name == "junit") {
-    text = compare::format_junit(c);
+    text = render("junit", c);
     std::cerr << switch_lines(sw, "tierbench: ");  // JUnit has no place for them
   } else {
     nlohmann::json j = compare::to_json(c);
@@ -140,7 +149,7 @@ int emit(const Context& ctx, const GateArgs& g, const compare::Comparison& c,
     if (!(f << text)) return usage_error("--output: cannot write " + g.output);
     // The terminal still gets the human view.
     if (fmt_name != "terminal" && !ctx.json)
-      std::cout << switch_lines(sw, "") << compare::format_terminal(c);
+      std::cout << switch_lines(sw, "") << render("terminal", c);
   } else {
     std::cout << text;
   }
@@ -202,8 +211,9 @@ void add_compare_commands(CLI::App& app, Context& ctx, Action& action) {
     auto out = std::make_shared<std::string>();
     auto* cmd = app.add_subcommand("export", "Write a run's results (with raw samples) to a file");
     cmd->add_option("--run", *run, "Run id or 'latest'");
-    cmd->add_option("--format", *format, "json (full fidelity, read by compare/import) or gbench")
-        ->check(CLI::IsMember({"json", "gbench"}));
+    cmd->add_option("--format", *format,
+                    "json (full fidelity, read by compare/import), gbench, csv, or table")
+        ->check(CLI::IsMember(reports::run_formats()));
     cmd->add_option("-o,--output", *out, "File to write (default: stdout)");
     cmd->callback([&ctx, &action, run, format, out] {
       action = [&ctx, run, format, out] {
@@ -211,14 +221,14 @@ void add_compare_commands(CLI::App& app, Context& ctx, Action& action) {
         if (!store) return usage_error(store.error().message);
         auto id = resolve_run(**store, *run);
         if (!id) return usage_error("--run: " + id.error().message);
-        auto doc = *format == "gbench" ? io::export_gbench(**store, id.value())
-                                       : io::export_run(**store, id.value());
-        if (!doc) return usage_error(doc.error().message);
+        std::ostringstream text;
+        if (auto r = reports::run_reporter(*format)->report(text, {**store, id.value()}); !r)
+          return usage_error(r.error().message);
         if (out->empty()) {
-          std::cout << doc->dump(2) << "\n";
+          std::cout << text.str();
         } else {
           std::ofstream f(*out);
-          if (!(f << doc->dump(2) << "\n")) return usage_error("--output: cannot write " + *out);
+          if (!(f << text.str())) return usage_error("--output: cannot write " + *out);
         }
         return static_cast<int>(kOk);
       };

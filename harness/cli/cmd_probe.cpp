@@ -8,8 +8,8 @@
 
 #include "cli.h"
 #include "environment.h"
-#include "probe_table.h"
 #include "probes.h"
+#include "reporter.h"
 #include "store.h"
 #include "version.h"
 
@@ -63,12 +63,9 @@ int do_probe(const Context& ctx, ProbeArgs a) {
       std::cerr << "tierbench: warning: probe not stored: " << id.error().message << "\n";
     (void)store->finish_run(run_id, "ok");
   }
-  if (ctx.json)
-    std::cout << report.dump(2) << "\n";
-  else
-    std::cout << format_probe_table(report)
-              << (store ? fmt::format("\nprobe stored as run {} in {}\n", run_id, store->path())
-                        : std::string());
+  (void)reports::probe_reporter(ctx.json ? "json" : "table")->report(std::cout, report);
+  if (!ctx.json && store)
+    std::cout << fmt::format("\nprobe stored as run {} in {}\n", run_id, store->path());
   return kOk;
 }
 

@@ -14,6 +14,7 @@
 #include "gbench_export.h"
 #include "probe_table.h"
 #include "report_fixture.h"
+#include "reporter.h"
 #include "reports.h"
 #include "results_io.h"
 
@@ -94,6 +95,74 @@ TEST_F(ReporterFormats, ProbeTable) {
   expect_golden("probe_table.txt", format_probe_table((*probe)->metrics));
   // Absent sections are tolerated.
   expect_golden("probe_table_empty.txt", format_probe_table(json::object()));
+}
+
+// The reporter families: every format they list has a reporter that says so, an unknown one has
+// none, and each reporter writes exactly its renderer's pinned output.
+TEST_F(ReporterFormats, EveryFamilyFormatIsItsPinnedRenderer) {
+  EXPECT_EQ(reports::comparison_formats(),
+            (std::vector<std::string>{"terminal", "markdown", "junit", "json"}));
+  EXPECT_EQ(reports::run_formats(), (std::vector<std::string>{"table", "json", "gbench", "csv"}));
+  EXPECT_EQ(reports::probe_formats(), (std::vector<std::string>{"table", "json"}));
+  for (const auto& f : reports::comparison_formats())
+    EXPECT_EQ(reports::comparison_reporter(f)->format(), f);
+  for (const auto& f : reports::run_formats()) EXPECT_EQ(reports::run_reporter(f)->format(), f);
+  for (const auto& f : reports::probe_formats()) EXPECT_EQ(reports::probe_reporter(f)->format(), f);
+  EXPECT_EQ(reports::comparison_reporter("html"), nullptr);
+  EXPECT_EQ(reports::run_reporter("xml"), nullptr);
+  EXPECT_EQ(reports::probe_reporter("markdown"), nullptr);
+
+  const auto render = [](const auto& reporter, const auto& doc) {
+    std::ostringstream os;
+    const auto r = reporter->report(os, doc);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return os.str();
+  };
+  const auto c = comparison();
+  expect_golden("compare.txt", render(reports::comparison_reporter("terminal"), c));
+  expect_golden("compare.md", render(reports::comparison_reporter("markdown"), c));
+  expect_golden("compare.junit.xml", render(reports::comparison_reporter("junit"), c));
+  expect_golden("compare.json", render(reports::comparison_reporter("json"), c));
+  const reports::StoredRun run{*fx_->store, fx_->current_run};
+  expect_golden("results_table.txt", render(reports::run_reporter("table"), run));
+  json gb = json::parse(render(reports::run_reporter("gbench"), run));
+  gb["context"]["date"] = "(the run's started_at)";
+  expect_golden("gbench.json", gb.dump(2) + "\n");
+  auto exported = io::export_run(*fx_->store, fx_->current_run);
+  ASSERT_TRUE(exported.ok());
+  EXPECT_EQ(render(reports::run_reporter("json"), run), exported->dump(2) + "\n");
+  auto probe = fx_->store->latest_result("probe");
+  ASSERT_TRUE(probe.ok() && probe->has_value());
+  expect_golden("probe_table.txt", render(reports::probe_reporter("table"), (*probe)->metrics));
+  EXPECT_EQ(render(reports::probe_reporter("json"), (*probe)->metrics),
+            (*probe)->metrics.dump(2) + "\n");
+  // A run that is not in the store: an error, nothing written.
+  std::ostringstream os;
+  EXPECT_FALSE(reports::run_reporter("gbench")->report(os, {*fx_->store, 999}).ok());
+  EXPECT_EQ(os.str(), "");
+}
+
+// CSV (RFC 4180): a header, then one line of 15 fields per stored result of the run.
+TEST_F(ReporterFormats, RunCsv) {
+  std::ostringstream os;
+  ASSERT_TRUE(reports::run_reporter("csv")->report(os, {*fx_->store, fx_->current_run}).ok());
+  expect_golden("run.csv", os.str());
+  auto results = fx_->store->results(fx_->current_run);
+  ASSERT_TRUE(results.ok());
+  std::istringstream in(os.str());
+  std::string line;
+  std::size_t lines = 0;
+  while (std::getline(in, line)) {
+    std::size_t fields = 1;
+    bool quoted = false;
+    for (char ch : line) {
+      if (ch == '"') quoted = !quoted;
+      fields += ch == ',' && !quoted;
+    }
+    EXPECT_EQ(fields, 15u) << line;
+    ++lines;
+  }
+  EXPECT_EQ(lines, results->size() + 1);
 }
 
 // The model tiers and suites do not depend on the machine: their listings are pinned whole.
