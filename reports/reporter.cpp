@@ -10,6 +10,7 @@
 
 #include "compare_format.h"
 #include "gbench_export.h"
+#include "list_tables.h"
 #include "probe_table.h"
 #include "reports.h"
 #include "results_io.h"
@@ -135,7 +136,30 @@ const Table<json>& probes() {
   return t;
 }
 
+const Table<Listing>& listings() {
+  static const Table<Listing> t = {
+      {"table",
+       [](const Listing& l) -> Result<std::string> {
+         if (l.kind == "backends") return format_backend_list(l.items);
+         if (l.kind == "workloads") return format_workload_list(l.items);
+         if (l.kind == "suites") return format_suite_list(l.items);
+         return make_error("no table for a listing of '" + l.kind + "'");
+       }},
+      {"json", [](const Listing& l) -> Result<std::string> {
+         return json{{l.kind, l.items}}.dump(2) + "\n";
+       }}};
+  return t;
+}
+
 }  // namespace
+
+std::unique_ptr<Reporter<Listing>> listing_reporter(std::string_view format) {
+  return pick<Listing>(listings(), format);
+}
+const std::vector<std::string>& listing_formats() {
+  static const auto v = names<Listing>(listings());
+  return v;
+}
 
 std::unique_ptr<Reporter<compare::Comparison>> comparison_reporter(std::string_view format) {
   return pick<compare::Comparison>(comparisons(), format);

@@ -8,6 +8,7 @@
 //   comparison   compare::Comparison          terminal, markdown, junit, json
 //   run          a stored run (store, run id)  table, json (tierbench.results/1), gbench, csv
 //   probe        a probe report (JSON)        table, json
+//   listing      what `tierbench list` lists  table, json
 #pragma once
 
 #include <cstdint>
@@ -40,13 +41,21 @@ struct StoredRun {
   std::int64_t run_id = 0;
 };
 
+// What `tierbench list` lists: "backends", "workloads" or "suites", and the array of them.
+struct Listing {
+  std::string kind;
+  nlohmann::json items;
+};
+
 // nullptr for a format the family does not have (the caller names the formats it has).
 std::unique_ptr<Reporter<compare::Comparison>> comparison_reporter(std::string_view format);
 std::unique_ptr<Reporter<StoredRun>> run_reporter(std::string_view format);
 std::unique_ptr<Reporter<nlohmann::json>> probe_reporter(std::string_view format);
+std::unique_ptr<Reporter<Listing>> listing_reporter(std::string_view format);
 
 const std::vector<std::string>& comparison_formats();
 const std::vector<std::string>& run_formats();
 const std::vector<std::string>& probe_formats();
+const std::vector<std::string>& listing_formats();
 
 }  // namespace tb::reports

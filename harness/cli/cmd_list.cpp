@@ -6,9 +6,9 @@
 
 #include "cli.h"
 #include "kernels.h"
-#include "list_tables.h"
 #include "model_arg.h"
 #include "models.h"
+#include "reporter.h"
 #include "workload_runner.h"
 #include "workloads.h"
 
@@ -45,11 +45,8 @@ int list_backends(const Context& ctx) {
     }
     out.push_back(std::move(j));
   }
-  if (ctx.json) {
-    std::cout << nlohmann::json{{"backends", out}}.dump(2) << "\n";
-    return kOk;
-  }
-  std::cout << reports::format_backend_list(out);
+  (void)reports::listing_reporter(ctx.json ? "json" : "table")
+      ->report(std::cout, {"backends", out});
   return kOk;
 }
 
@@ -81,11 +78,8 @@ int list_workloads(const Context& ctx) {
       }
     }
   }
-  if (ctx.json) {
-    std::cout << nlohmann::json{{"workloads", out}}.dump(2) << "\n";
-    return kOk;
-  }
-  std::cout << reports::format_workload_list(out);
+  (void)reports::listing_reporter(ctx.json ? "json" : "table")
+      ->report(std::cout, {"workloads", out});
   return kOk;
 }
 
@@ -101,11 +95,7 @@ int list_suites(const Context& ctx) {
                    {"kind", "workloads"},
                    {"description", s.description},
                    {"items", s.workloads}});
-  if (ctx.json) {
-    std::cout << nlohmann::json{{"suites", out}}.dump(2) << "\n";
-    return kOk;
-  }
-  std::cout << reports::format_suite_list(out);
+  (void)reports::listing_reporter(ctx.json ? "json" : "table")->report(std::cout, {"suites", out});
   return kOk;
 }
 

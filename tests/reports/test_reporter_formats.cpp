@@ -111,6 +111,11 @@ TEST_F(ReporterFormats, EveryFamilyFormatIsItsPinnedRenderer) {
   EXPECT_EQ(reports::comparison_reporter("html"), nullptr);
   EXPECT_EQ(reports::run_reporter("xml"), nullptr);
   EXPECT_EQ(reports::probe_reporter("markdown"), nullptr);
+  EXPECT_EQ(reports::listing_formats(), (std::vector<std::string>{"table", "json"}));
+  for (const auto& f : reports::listing_formats())
+    EXPECT_EQ(reports::listing_reporter(f)->format(), f);
+  std::ostringstream unknown;
+  EXPECT_FALSE(reports::listing_reporter("table")->report(unknown, {"models", json::array()}).ok());
 
   const auto render = [](const auto& reporter, const auto& doc) {
     std::ostringstream os;
