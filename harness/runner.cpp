@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "compare.h"
+#include "measure.h"
 #include "perf_counters.h"
 #include "reference/reference_backend.h"
 #include "stats.h"
@@ -24,18 +25,9 @@ namespace tb {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-double process_cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
+using measure::Clock;
+using measure::fail;
+using measure::seconds_since;
 
 ResultRecord base_record(const Backend& b, const DeviceInfo& dev, const Problem& p) {
   ResultRecord r;
@@ -47,10 +39,9 @@ ResultRecord base_record(const Backend& b, const DeviceInfo& dev, const Problem&
   return r;
 }
 
-ResultRecord fail(ResultRecord r, Status s, std::string message) {
-  r.status = std::string(status_name(s));
-  r.message = std::move(message);
-  return r;
+// A phase that stops the benchmark: the record gets the status and message.
+void stop(ResultRecord& r, Status s, std::string message) {
+  r = fail(std::move(r), s, std::move(message));
 }
 
 // TB_TEST_SLOWDOWN (see runner.h): the extra fraction for this benchmark, 0 when none.
@@ -79,134 +70,121 @@ void burn(double seconds) {
     for (int i = 0; i < 256; ++i) x = x * 1.0000001 + 1e-9;
 }
 
-// The body of run_kernel; may throw (backend libraries such as oneDNN report errors that way).
-ResultRecord run_kernel_unguarded(Backend& b, const DeviceInfo& dev, const Problem& p,
-                                  std::span<const Tensor> inputs, std::span<const Tensor> ref,
-                                  const KernelRunOptions& opts) {
-  ResultRecord r = base_record(b, dev, p);
-  if (auto s = b.supports(p, dev.index); !s.supported)
-    return fail(std::move(r), Status::unsupported, s.reason);
-
+// Load: prepare (timed: the load cost), upload, first execution (timed). Null when it stopped.
+struct Loaded {
+  std::unique_ptr<PreparedKernel> kernel;
+  double upload_s = 0;
+};
+Loaded load(ResultRecord& r, Backend& b, const DeviceInfo& dev, const Problem& p,
+            std::span<const Tensor> inputs, const KernelRunOptions& opts) {
   PrepareOptions po;
   po.device = dev.index;
   po.threads = opts.threads;
   const auto t_prep = Clock::now();
   auto prepared = b.prepare(p, po);
   r.prepare_s = seconds_since(t_prep);
-  if (!prepared) return fail(std::move(r), Status::error, "prepare: " + prepared.error().message);
-  PreparedKernel& k = *prepared.value();
-
+  if (!prepared) {
+    stop(r, Status::error, "prepare: " + prepared.error().message);
+    return {};
+  }
+  Loaded l{std::move(prepared.value()), 0};
   const auto t_up = Clock::now();
-  if (auto u = k.upload(inputs); !u)
-    return fail(std::move(r), Status::error, "upload: " + u.error().message);
-  const double upload_s = seconds_since(t_up);
-
-  auto first = k.execute();
-  if (!first) return fail(std::move(r), Status::error, "execute: " + first.error().message);
+  if (auto u = l.kernel->upload(inputs); !u) {
+    stop(r, Status::error, "upload: " + u.error().message);
+    return {};
+  }
+  l.upload_s = seconds_since(t_up);
+  auto first = l.kernel->execute();
+  if (!first) {
+    stop(r, Status::error, "execute: " + first.error().message);
+    return {};
+  }
   r.first_s = first->seconds;
   r.timing_source = std::string(timing_source_name(first->source));
+  return l;
+}
 
+// Validate: the first execution's outputs against the reference (none for the reference
+// itself). The check's status (passed or mistrusted), or nullopt when it stopped.
+std::optional<Status> validate(ResultRecord& r, PreparedKernel& k, const Backend& b,
+                               const Problem& p, std::span<const Tensor> ref) {
   auto out = make_outputs(p);
-  if (auto d = k.download(out); !d)
-    return fail(std::move(r), Status::error, "download: " + d.error().message);
+  if (auto d = k.download(out); !d) {
+    stop(r, Status::error, "download: " + d.error().message);
+    return std::nullopt;
+  }
   if (test_fault("wrong", b.name()))  // a backend computing wrong results: validation must fail
     for (auto& t : out) std::memset(t.raw(), 0x7f, t.bytes());
-
-  Status check_status = Status::passed;
-  if (!ref.empty()) {
-    const Check c = check_outputs(out, ref, tolerance_for(p));
-    r.max_rel_err = c.max_rel_err;
-    r.metrics["check"] = {{"max_abs_err", c.max_abs_err},
-                          {"max_rel_err", c.max_rel_err},
-                          {"rel_l2_err", c.rel_l2_err},
-                          {"mismatches", c.mismatches},
-                          {"rtol", tolerance_for(p).rtol}};
-    check_status = c.status;
-    if (c.status == Status::failed) return fail(std::move(r), Status::failed, c.message);
-    if (c.status == Status::mistrusted) r.message = c.message;
+  if (ref.empty()) return Status::passed;
+  const Check c = check_outputs(out, ref, tolerance_for(p));
+  r.max_rel_err = c.max_rel_err;
+  r.metrics["check"] = {{"max_abs_err", c.max_abs_err},
+                        {"max_rel_err", c.max_rel_err},
+                        {"rel_l2_err", c.rel_l2_err},
+                        {"mismatches", c.mismatches},
+                        {"rtol", tolerance_for(p).rtol}};
+  if (c.status == Status::failed) {
+    stop(r, Status::failed, c.message);
+    return std::nullopt;
   }
+  if (c.status == Status::mistrusted) r.message = c.message;
+  return c.status;
+}
 
-  // Timed only after the check passed.
-  const SamplingOptions& so = opts.sampling;
-  for (int i = 0; i < so.warmup; ++i)
-    if (auto e = k.execute(); !e)
-      return fail(std::move(r), Status::error, "execute: " + e.error().message);
-
-  std::vector<double>& samples = r.samples;
+// Sample (only after the check passed): the shared loop, with hardware counters per sample and
+// the test-only injected slowdown; the summary, throughput and sampling metrics.
+bool sample(ResultRecord& r, PreparedKernel& k, const Problem& p, const KernelRunOptions& opts) {
   const double slowdown = injected_slowdown(r.name + "@" + r.backend);
   std::optional<perf::PerfCounters> pc;
   if (opts.counters) pc.emplace(perf::Scope::process);
   std::vector<double> instructions, cycles;
-  const auto t_sampling = Clock::now();
-  const double cpu0 = process_cpu_seconds();
-  stats::Interval ci{};
-  while (static_cast<int>(samples.size()) < so.max_reps) {
-    if (pc && pc->available()) pc->start();
+  const auto execute = [&]() -> Result<double> {
     auto e = k.execute();
-    if (!e) return fail(std::move(r), Status::error, "execute: " + e.error().message);
-    double t = e->seconds;
-    if (slowdown > 0) {
-      const auto t0 = Clock::now();
-      burn(t * slowdown);
-      t += seconds_since(t0);
-    }
-    if (pc && pc->available()) {
-      pc->stop();
-      const perf::Reading rd = pc->read();
-      if (rd.available) {
-        instructions.push_back(static_cast<double>(rd.instructions));
-        cycles.push_back(static_cast<double>(rd.cycles));
-      }
-    }
-    samples.push_back(t);
-    const int n = static_cast<int>(samples.size());
-    const double elapsed = seconds_since(t_sampling);
-    if (n >= so.min_reps) {
-      const double med = stats::quantile(samples, 0.5);
-      ci = stats::median_ci(samples, 0.95);
-      if (med > 0 && (ci.hi - ci.lo) / 2 <= so.target_ci * med) break;
-      if (elapsed >= so.max_time_s) break;
-    } else if (elapsed >= so.max_time_s * 4) {
-      break;  // a single execution far longer than the budget: keep what we have
-    }
+    if (!e) return make_error("execute: " + e.error().message);
+    return e->seconds;
+  };
+  auto sampled = measure::sample(
+      opts.sampling,
+      [&]() -> Result<void> {
+        if (auto e = execute(); !e) return e.error();
+        return {};
+      },
+      [&]() -> Result<double> {
+        if (pc && pc->available()) pc->start();
+        auto t = execute();
+        if (!t) return t;
+        if (slowdown > 0) {
+          const auto t0 = Clock::now();
+          burn(*t * slowdown);
+          *t += seconds_since(t0);
+        }
+        if (pc && pc->available()) {
+          pc->stop();
+          const perf::Reading rd = pc->read();
+          if (rd.available) {
+            instructions.push_back(static_cast<double>(rd.instructions));
+            cycles.push_back(static_cast<double>(rd.cycles));
+          }
+        }
+        return t;
+      });
+  if (!sampled) {
+    stop(r, Status::error, sampled.error().message);
+    return false;
   }
-  const double wall = seconds_since(t_sampling);
-  const double cpu = process_cpu_seconds() - cpu0;
-
-  const stats::Summary s = stats::summarize(samples);
-  ci = stats::median_ci(samples, 0.95);
-  r.n = s.n;
-  r.median_s = s.median;
-  r.mean_s = s.mean;
-  r.min_s = s.min;
-  r.max_s = s.max;
-  r.p10_s = s.p10;
-  r.p90_s = s.p90;
-  r.p99_s = s.p99;
-  r.stddev_s = s.stddev;
-  r.cv = s.cv;
-  r.ci_lo_s = ci.lo;
-  r.ci_hi_s = ci.hi;
+  const stats::Summary s = sampled->summary;
+  const double wall = sampled->wall_s, cpu = sampled->cpu_s;
+  const double ci_rel = measure::apply_summary(r, std::move(sampled.value()));
   if (s.median > 0) {
     r.gflops = p.flops() / s.median * 1e-9;
     r.gbps = p.min_bytes() / s.median * 1e-9;
   }
-  const MemoryStats m = k.memory();
-  r.metrics["memory"] = {{"device_bytes", m.device_bytes},
-                         {"host_bytes", m.host_bytes},
-                         {"uploaded_bytes", m.uploaded_bytes}};
-  r.metrics["load"] = {
-      {"prepare_s", *r.prepare_s}, {"upload_s", upload_s}, {"first_s", *r.first_s}};
-  for (const auto& [key, v] : k.details()) r.metrics["load"][key] = v;
-  if (const auto c = k.kernel_config())
-    r.metrics["config"] = {{"name", c->name}, {"source", c->source}};
-  r.metrics["sampling"] = {
-      {"wall_s", wall},
-      {"cpu_s", cpu},
-      {"outliers", s.outliers},
-      {"ci_half_width_rel", s.median > 0 ? (ci.hi - ci.lo) / 2 / s.median : 0.0},
-      {"target_ci", so.target_ci},
-      {"threads", opts.threads}};
+  r.metrics["sampling"] = {{"wall_s", wall},
+                           {"cpu_s", cpu},
+                           {"outliers", s.outliers},
+                           {"ci_half_width_rel", ci_rel},
+                           {"target_ci", opts.sampling.target_ci},
+                           {"threads", opts.threads}};
   if (!instructions.empty()) {
     r.metrics["counters"] = {{"available", true},
                              {"instructions_median", stats::quantile(instructions, 0.5)},
@@ -216,17 +194,48 @@ ResultRecord run_kernel_unguarded(Backend& b, const DeviceInfo& dev, const Probl
     r.metrics["counters"] = {{"available", false}, {"reason", pc->reason()}};
   }
   if (slowdown > 0) r.metrics["injected_slowdown"] = slowdown;
+  if (const std::string noisy = stats::noise_problem(s); !noisy.empty()) {
+    r.metrics["noise"] = noisy;
+    if (r.message.empty()) r.message = "too noisy to gate on: " + noisy;
+  }
+  return true;
+}
+
+// What the kernel holds and cost to load, its configuration, and the share of the probed peak.
+void describe(ResultRecord& r, PreparedKernel& k, const DeviceInfo& dev, const Problem& p,
+              double upload_s, const KernelRunOptions& opts) {
+  const MemoryStats m = k.memory();
+  r.metrics["memory"] = {{"device_bytes", m.device_bytes},
+                         {"host_bytes", m.host_bytes},
+                         {"uploaded_bytes", m.uploaded_bytes}};
+  r.metrics["load"] = {
+      {"prepare_s", *r.prepare_s}, {"upload_s", upload_s}, {"first_s", *r.first_s}};
+  for (const auto& [key, v] : k.details()) r.metrics["load"][key] = v;
+  if (const auto c = k.kernel_config())
+    r.metrics["config"] = {{"name", c->name}, {"source", c->source}};
   if (opts.peak_gflops && r.gflops) {
     if (const auto peak = opts.peak_gflops(dev, p.dtype); peak && *peak > 0) {
       r.metrics["peak_gflops"] = *peak;
       r.metrics["pct_peak"] = 100.0 * *r.gflops / *peak;
     }
   }
-  if (const std::string noisy = stats::noise_problem(s); !noisy.empty()) {
-    r.metrics["noise"] = noisy;
-    if (r.message.empty()) r.message = "too noisy to gate on: " + noisy;
-  }
-  r.status = std::string(status_name(check_status));
+}
+
+// The body of run_kernel, phase by phase; may throw (backend libraries such as oneDNN report
+// errors that way).
+ResultRecord run_kernel_unguarded(Backend& b, const DeviceInfo& dev, const Problem& p,
+                                  std::span<const Tensor> inputs, std::span<const Tensor> ref,
+                                  const KernelRunOptions& opts) {
+  ResultRecord r = base_record(b, dev, p);
+  if (auto s = b.supports(p, dev.index); !s.supported)
+    return fail(std::move(r), Status::unsupported, s.reason);
+  Loaded l = load(r, b, dev, p, inputs, opts);
+  if (!l.kernel) return r;
+  const auto checked = validate(r, *l.kernel, b, p, ref);
+  if (!checked) return r;
+  if (!sample(r, *l.kernel, p, opts)) return r;
+  describe(r, *l.kernel, dev, p, l.upload_s, opts);
+  r.status = std::string(status_name(*checked));
   return r;
 }
 

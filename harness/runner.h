@@ -1,6 +1,8 @@
-// The runner: everything that times anything goes through here. One problem on one backend:
-//   supports -> prepare (timed: load cost) -> upload -> first execute (timed) -> download ->
-//   check against the reference -> warm-up -> adaptive sampling -> summary -> store.
+// The runner: everything that times anything goes through here. One problem on one backend,
+// in phases:
+//   supports -> load: prepare (timed: load cost), upload, first execute (timed) ->
+//   validate: download, check against the reference -> sample: warm-up, adaptive sampling,
+//   summary (measure.h, the loop model tiers share) -> store.
 // Nothing is timed until the output matched the reference.
 #pragma once
 
@@ -12,18 +14,10 @@
 #include <vector>
 
 #include "kernels.h"
+#include "measure.h"
 #include "store.h"
 
 namespace tb {
-
-struct SamplingOptions {
-  int warmup = 2;    // untimed executions after the validated first run
-  int min_reps = 5;  // never fewer samples than this (unless max_time_s is hit first
-                     // by a single very long execution, see run_kernel)
-  int max_reps = 1000;
-  double max_time_s = 2.0;  // sampling budget per benchmark
-  double target_ci = 0.01;  // stop once the 95% CI of the median is within +-1% of it
-};
 
 struct KernelRunOptions {
   SamplingOptions sampling;

@@ -1,13 +1,15 @@
 #include "workload_runner.h"
-#include <algorithm>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
 
 #include "executor.h"
+#include "measure.h"
 #include "reference/reference_backend.h"
 #include "stats.h"
 #include "weights.h"
@@ -16,12 +18,10 @@ namespace tb {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using measure::Clock;
+using measure::fail;
 using workloads::Executor;
 using workloads::Graph;
-double since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 // A field of /proc/self/status or /proc/meminfo, in bytes (the files print kB).
 std::uint64_t proc_kb_field(const char* file, const std::string& key) {
@@ -69,10 +69,9 @@ nlohmann::json details_json(const std::vector<std::pair<std::string, double>>& d
   return j;
 }
 
-ResultRecord fail(ResultRecord r, Status s, std::string message) {
-  r.status = std::string(status_name(s));
-  r.message = std::move(message);
-  return r;
+// A phase that stops the benchmark: the record gets the status and message.
+void stop(ResultRecord& r, Status s, std::string message) {
+  r = fail(std::move(r), s, std::move(message));
 }
 
 struct Validation {
@@ -130,6 +129,8 @@ ResultRecord new_record(const Backend& b, const DeviceInfo& dev, const workloads
 ResultRecord run_graph(ResultRecord r, Backend& b, const DeviceInfo& dev, const Graph& g,
                        const WeightSource& ws, nlohmann::json load, const WorkloadOptions& o);
 
+// One tier: its graph built once (the reduced configuration only when validation needs it),
+// its weights file written on first use, then run_graph.
 ResultRecord run_one(Backend& b, const DeviceInfo& dev, const workloads::WorkloadName& w,
                      const WorkloadOptions& o) {
   ResultRecord r = new_record(b, dev, w);
@@ -143,12 +144,15 @@ ResultRecord run_one(Backend& b, const DeviceInfo& dev, const workloads::Workloa
   std::string path = o.weights_path;
   if (path.empty()) {
     path = workloads::cached_weights_path(g, o.seed);
-    auto full = workloads::build_tier(w.tier, w.dtype, {});  // the default variant's weights
-    if (!full) return fail(std::move(r), Status::error, full.error().message);
-    const auto t0 = Clock::now();
-    auto made = workloads::ensure_weights_file(*full, path, o.seed);
-    if (!made) return fail(std::move(r), Status::error, "weights: " + made.error().message);
-    if (*made) load["generate_weights_s"] = since(t0);
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+      auto full = workloads::build_tier(w.tier, w.dtype, {});  // the default variant's weights
+      if (!full) return fail(std::move(r), Status::error, full.error().message);
+      const auto t0 = Clock::now();
+      auto made = workloads::ensure_weights_file(*full, path, o.seed);
+      if (!made) return fail(std::move(r), Status::error, "weights: " + made.error().message);
+      if (*made) load["generate_weights_s"] = measure::seconds_since(t0);
+    }
   }
   load["weights_file"] = path;
   WeightSource ws;
@@ -168,8 +172,11 @@ ResultRecord run_one(Backend& b, const DeviceInfo& dev, const workloads::Workloa
   return run_graph(std::move(r), b, dev, g, ws, std::move(load), o);
 }
 
-ResultRecord run_graph(ResultRecord r, Backend& b, const DeviceInfo& dev, const Graph& g,
-                       const WeightSource& ws, nlohmann::json load, const WorkloadOptions& o) {
+// Admission: the graph's figures; every kernel layer supported; the graph fits the host (weights
+// once plus the backend's copy (oneDNN may keep a plain and a reordered one), and every value)
+// and the device (weights and values in device memory).
+bool admit(ResultRecord& r, Backend& b, const DeviceInfo& dev, const Graph& g,
+           const WorkloadOptions& o) {
   const auto f = g.figures();
   std::int64_t value_bytes = 0;
   for (const auto& v : g.values) value_bytes += v.bytes();
@@ -180,58 +187,74 @@ ResultRecord run_graph(ResultRecord r, Backend& b, const DeviceInfo& dev, const 
                           {"state_bytes", f.state_bytes},
                           {"kernel_layers", f.kernel_layers},
                           {"host_layers", f.host_layers}};
-
-  // Every kernel layer must be supported.
   for (const auto& l : g.layers)
     if (l.problem)
-      if (auto s = b.supports(*l.problem, dev.index); !s.supported)
-        return fail(std::move(r), Status::unsupported,
-                    "unsupported: " + l.problem->str() + ": " + s.reason);
-
-  // Fit: the host holds the weights once plus the backend's copy (oneDNN may keep a plain and a
-  // reordered one), and every value; a device backend needs weights and values in device memory.
+      if (auto s = b.supports(*l.problem, dev.index); !s.supported) {
+        stop(r, Status::unsupported, "unsupported: " + l.problem->str() + ": " + s.reason);
+        return false;
+      }
   const double needs = 3.0 * static_cast<double>(f.weight_bytes) + static_cast<double>(value_bytes);
   const std::uint64_t has = o.memory_limit_bytes ? o.memory_limit_bytes : mem_available_bytes();
-  if (has > 0 && needs > static_cast<double>(has))
-    return fail(std::move(r), Status::skipped,
-                "does not fit: needs " + human_bytes(needs) + ", has " +
-                    human_bytes(static_cast<double>(has)));
+  if (has > 0 && needs > static_cast<double>(has)) {
+    stop(r, Status::skipped,
+         "does not fit: needs " + human_bytes(needs) + ", has " +
+             human_bytes(static_cast<double>(has)));
+    return false;
+  }
   if (dev.type != "cpu" && dev.global_memory_bytes > 0 &&
       static_cast<double>(f.weight_bytes + value_bytes) >
-          static_cast<double>(dev.global_memory_bytes))
-    return fail(
-        std::move(r), Status::skipped,
-        "does not fit: needs " + human_bytes(static_cast<double>(f.weight_bytes + value_bytes)) +
-            " of device memory, has " + human_bytes(static_cast<double>(dev.global_memory_bytes)));
+          static_cast<double>(dev.global_memory_bytes)) {
+    stop(r, Status::skipped,
+         "does not fit: needs " + human_bytes(static_cast<double>(f.weight_bytes + value_bytes)) +
+             " of device memory, has " + human_bytes(static_cast<double>(dev.global_memory_bytes)));
+    return false;
+  }
+  return true;
+}
 
-  const std::uint64_t rss0 = proc_kb_field("/proc/self/status", "VmRSS");
-  const bool hwm_reset = reset_peak_rss();
+// Load: weights read cold then warm, the graph prepared twice (the backend's caches cold, then
+// warm), weights uploaded, the first inference. Null executor when it stopped.
+struct LoadedGraph {
+  std::unique_ptr<Executor> ex;
+  Tensor input;
+  std::uint64_t rss0 = 0, hwm = 0;  // RSS before loading; peak RSS of loading and one inference
+  bool hwm_reset = false;
+};
+LoadedGraph load_graph(ResultRecord& r, Backend& b, const DeviceInfo& dev, const Graph& g,
+                       const WeightSource& ws, nlohmann::json load, const WorkloadOptions& o) {
+  LoadedGraph lg;
+  lg.rss0 = proc_kb_field("/proc/self/status", "VmRSS");
+  lg.hwm_reset = reset_peak_rss();
+  const auto stopped = [&](std::string message) {
+    stop(r, Status::error, std::move(message));
+    return LoadedGraph{};
+  };
   auto cold = ws.load(true);
-  if (!cold) return fail(std::move(r), Status::error, cold.error().message);
+  if (!cold) return stopped(cold.error().message);
   load["read_cold_s"] = cold->seconds;
   cold->tensors.clear();
   auto warm = ws.load(false);
-  if (!warm) return fail(std::move(r), Status::error, warm.error().message);
+  if (!warm) return stopped(warm.error().message);
   load["read_warm_s"] = warm->seconds;
   load["read_bytes"] = warm->bytes;
 
-  Executor ex(g, std::move(warm->tensors), o.seed);
-  auto p1 = ex.prepare(b, dev.index, o.threads);
-  if (!p1) return fail(std::move(r), Status::error, p1.error().message);
+  auto ex = std::make_unique<Executor>(g, std::move(warm->tensors), o.seed);
+  auto p1 = ex->prepare(b, dev.index, o.threads);
+  if (!p1) return stopped(p1.error().message);
   load["prepare_first_s"] = p1->seconds;
   load["prepare_first"] = details_json(p1->details);
-  auto p2 = ex.prepare(b, dev.index, o.threads);  // the backend's caches are warm now
-  if (!p2) return fail(std::move(r), Status::error, p2.error().message);
+  auto p2 = ex->prepare(b, dev.index, o.threads);  // the backend's caches are warm now
+  if (!p2) return stopped(p2.error().message);
   load["prepare_warm_s"] = p2->seconds;
   load["prepare_warm"] = details_json(p2->details);
   r.prepare_s = p1->seconds;
-  auto up = ex.upload_weights();
-  if (!up) return fail(std::move(r), Status::error, up.error().message);
+  auto up = ex->upload_weights();
+  if (!up) return stopped(up.error().message);
   load["upload_s"] = *up;
-  r.metrics["execution"] = {{"config", ex.config()}, {"segments", ex.segments()}};
-  const Tensor input = Executor::make_input(g, o.seed);
-  auto first = ex.infer(input);
-  if (!first) return fail(std::move(r), Status::error, first.error().message);
+  r.metrics["execution"] = {{"config", ex->config()}, {"segments", ex->segments()}};
+  lg.input = Executor::make_input(g, o.seed);
+  auto first = ex->infer(lg.input);
+  if (!first) return stopped(first.error().message);
   r.first_s = first->wall_s;
   r.metrics["execution"]["host_round_trips_per_inference"] = first->host_round_trips;
   r.metrics["execution"]["bytes_to_device_per_inference"] = first->bytes_to_device;
@@ -239,58 +262,69 @@ ResultRecord run_graph(ResultRecord r, Backend& b, const DeviceInfo& dev, const 
   load["first_inference_s"] = first->wall_s;
   r.metrics["load"] = load;
   // Peak RSS of loading and one inference, before validation loads its own copies.
-  const std::uint64_t hwm = proc_kb_field("/proc/self/status", "VmHWM");
+  lg.hwm = proc_kb_field("/proc/self/status", "VmHWM");
+  lg.ex = std::move(ex);
+  return lg;
+}
 
-  // Correct before fast.
-  Status status = Status::passed;
-  if (o.validate && !b.traits().reference) {
-    auto v = validate(b, dev.index, ws, o);
-    if (!v) return fail(std::move(r), Status::error, "validation: " + v.error().message);
-    r.max_rel_err = v->check.max_rel_err;
-    r.metrics["validation"] = {{"scope", v->note},
-                               {"rtol", graph_rtol(g.dtype)},
-                               {"max_abs_err", v->check.max_abs_err},
-                               {"max_rel_err", v->check.max_rel_err},
-                               {"rel_l2_err", v->check.rel_l2_err},
-                               {"mismatches", v->check.mismatches}};
-    status = v->check.status;
-    if (status == Status::failed)
-      return fail(std::move(r), status, "output differs from the reference: " + v->check.message);
-    if (status == Status::mistrusted) r.message = v->check.message;
-    if (v->reduced) r.message += (r.message.empty() ? "" : "; ") + v->note;
-  } else if (b.traits().reference) {
+// Validate (correct before fast): the validation graph on the reference and on b. The status
+// (passed or mistrusted), or nullopt when it stopped.
+std::optional<Status> validate_graph(ResultRecord& r, Backend& b, const DeviceInfo& dev,
+                                     const Graph& g, const WeightSource& ws,
+                                     const WorkloadOptions& o) {
+  if (b.traits().reference) {
     r.metrics["validation"] = {{"scope", "the reference defines correctness"}};
+    return Status::passed;
   }
+  if (!o.validate) return Status::passed;
+  auto v = validate(b, dev.index, ws, o);
+  if (!v) {
+    stop(r, Status::error, "validation: " + v.error().message);
+    return std::nullopt;
+  }
+  r.max_rel_err = v->check.max_rel_err;
+  r.metrics["validation"] = {{"scope", v->note},
+                             {"rtol", graph_rtol(g.dtype)},
+                             {"max_abs_err", v->check.max_abs_err},
+                             {"max_rel_err", v->check.max_rel_err},
+                             {"rel_l2_err", v->check.rel_l2_err},
+                             {"mismatches", v->check.mismatches}};
+  const Status status = v->check.status;
+  if (status == Status::failed) {
+    stop(r, status, "output differs from the reference: " + v->check.message);
+    return std::nullopt;
+  }
+  if (status == Status::mistrusted) r.message = v->check.message;
+  if (v->reduced) r.message += (r.message.empty() ? "" : "; ") + v->note;
+  return status;
+}
 
-  // Steady state.
-  const SamplingOptions& so = o.sampling;
-  for (int i = 0; i < so.warmup; ++i)
-    if (auto e = ex.infer(input); !e) return fail(std::move(r), Status::error, e.error().message);
+// Sample the steady state with the shared loop; the summary, throughput and the breakdown of
+// each inference into kernels, transfers and host ops.
+bool sample_graph(ResultRecord& r, Executor& ex, const Tensor& input, const Graph& g,
+                  const WorkloadOptions& o) {
   std::vector<double> kernel_s, transfer_s, host_s;
-  const auto t_s = Clock::now();
-  while (static_cast<int>(r.samples.size()) < so.max_reps) {
-    auto e = ex.infer(input);
-    if (!e) return fail(std::move(r), Status::error, e.error().message);
-    r.samples.push_back(e->wall_s);
-    kernel_s.push_back(e->kernel_s), transfer_s.push_back(e->transfer_s),
-        host_s.push_back(e->host_s);
-    const auto n = static_cast<int>(r.samples.size());
-    if (n >= so.min_reps) {
-      const double med = stats::quantile(r.samples, 0.5);
-      const auto ci = stats::median_ci(r.samples, 0.95);
-      if (med > 0 && (ci.hi - ci.lo) / 2 <= so.target_ci * med) break;
-      if (since(t_s) >= so.max_time_s) break;
-    } else if (since(t_s) >= so.max_time_s * 4) {
-      break;
-    }
+  auto sampled = measure::sample(
+      o.sampling,
+      [&]() -> Result<void> {
+        if (auto e = ex.infer(input); !e) return e.error();
+        return {};
+      },
+      [&]() -> Result<double> {
+        auto e = ex.infer(input);
+        if (!e) return e.error();
+        kernel_s.push_back(e->kernel_s), transfer_s.push_back(e->transfer_s),
+            host_s.push_back(e->host_s);
+        return e->wall_s;
+      });
+  if (!sampled) {
+    stop(r, Status::error, sampled.error().message);
+    return false;
   }
-  const auto s = stats::summarize(r.samples);
-  const auto ci = stats::median_ci(r.samples, 0.95);
-  r.n = s.n;
-  r.median_s = s.median, r.mean_s = s.mean, r.min_s = s.min, r.max_s = s.max;
-  r.p10_s = s.p10, r.p90_s = s.p90, r.p99_s = s.p99, r.stddev_s = s.stddev, r.cv = s.cv;
-  r.ci_lo_s = ci.lo, r.ci_hi_s = ci.hi;
-  if (s.median > 0) r.gflops = 2 * f.macs / s.median * 1e-9;
+  const stats::Summary s = sampled->summary;
+  const double wall = sampled->wall_s;
+  const double ci_rel = measure::apply_summary(r, std::move(sampled.value()));
+  if (s.median > 0) r.gflops = 2 * g.figures().macs / s.median * 1e-9;
   // Throughput of batched vision variants ("b8"): items per second at the median latency.
   if (s.median > 0 && g.variant.size() > 1 && g.variant[0] == 'b' &&
       std::all_of(g.variant.begin() + 1, g.variant.end(),
@@ -301,23 +335,39 @@ ResultRecord run_graph(ResultRecord r, Backend& b, const DeviceInfo& dev, const 
                             {"transfer_median_s", stats::quantile(transfer_s, 0.5)},
                             {"host_ops_median_s", stats::quantile(host_s, 0.5)},
                             {"kernel_share", s.median > 0 ? kernel_med / s.median : 0.0}};
-  r.metrics["sampling"] = {
-      {"wall_s", since(t_s)},
-      {"outliers", s.outliers},
-      {"threads", o.threads},
-      {"ci_half_width_rel", s.median > 0 ? (ci.hi - ci.lo) / 2 / s.median : 0.0}};
+  r.metrics["sampling"] = {{"wall_s", wall},
+                           {"outliers", s.outliers},
+                           {"threads", o.threads},
+                           {"ci_half_width_rel", ci_rel}};
+  return true;
+}
+
+// Memory: what the backend holds, and the RSS the model added.
+void record_memory(ResultRecord& r, const Executor& ex, const Graph& g, const LoadedGraph& lg) {
   const MemoryStats m = ex.memory();
   nlohmann::json mem = {{"device_bytes", m.device_bytes},
                         {"backend_host_bytes", m.host_bytes},
                         {"uploaded_bytes", m.uploaded_bytes},
-                        {"weight_bytes", f.weight_bytes},
-                        {"rss_before_bytes", rss0},
+                        {"weight_bytes", g.figures().weight_bytes},
+                        {"rss_before_bytes", lg.rss0},
                         {"rss_after_bytes", proc_kb_field("/proc/self/status", "VmRSS")}};
   // With VmHWM reset before loading, HWM - RSS before is the peak the model added (weights read
   // twice, cold then warm: the cold copy is freed before the warm read).
-  if (hwm_reset && hwm >= rss0) mem["peak_rss_added_bytes"] = hwm - rss0;
+  if (lg.hwm_reset && lg.hwm >= lg.rss0) mem["peak_rss_added_bytes"] = lg.hwm - lg.rss0;
   r.metrics["memory"] = mem;
-  r.status = std::string(status_name(status));
+}
+
+// A graph on one device, phase by phase: admit, load, validate, sample, memory.
+ResultRecord run_graph(ResultRecord r, Backend& b, const DeviceInfo& dev, const Graph& g,
+                       const WeightSource& ws, nlohmann::json load, const WorkloadOptions& o) {
+  if (!admit(r, b, dev, g, o)) return r;
+  LoadedGraph lg = load_graph(r, b, dev, g, ws, std::move(load), o);
+  if (!lg.ex) return r;
+  const auto status = validate_graph(r, b, dev, g, ws, o);
+  if (!status) return r;
+  if (!sample_graph(r, *lg.ex, lg.input, g, o)) return r;
+  record_memory(r, *lg.ex, g, lg);
+  r.status = std::string(status_name(*status));
   return r;
 }
 

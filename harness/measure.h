@@ -1,0 +1,58 @@
+// The one measurement loop, shared by kernels (runner.h) and model tiers (workload_runner.h):
+// warm-up, then adaptive sampling until the median's 95% CI is tight or the budget is spent,
+// then the summary a stored result carries. Also the small helpers both runners need.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "result.h"
+#include "stats.h"
+#include "store.h"
+#include "validate.h"
+
+namespace tb {
+
+struct SamplingOptions {
+  int warmup = 2;    // untimed executions after the validated first run
+  int min_reps = 5;  // never fewer samples than this (unless max_time_s is hit first
+                     // by a single very long execution, see sample())
+  int max_reps = 1000;
+  double max_time_s = 2.0;  // sampling budget per benchmark
+  double target_ci = 0.01;  // stop once the 95% CI of the median is within +-1% of it
+};
+
+namespace measure {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0);
+// User + system CPU time of this process so far, seconds.
+double process_cpu_seconds();
+
+// The record with its status and message set: how a phase stops a benchmark.
+ResultRecord fail(ResultRecord r, Status s, std::string message);
+
+struct Sampled {
+  std::vector<double> samples;  // seconds, in measurement order
+  double wall_s = 0;            // the sampling loop (not the warm-up)
+  double cpu_s = 0;             // this process's CPU time over the sampling loop
+  stats::Summary summary;
+  stats::Interval ci;  // 95% CI of the median
+};
+
+// `warm` runs so.warmup times untimed; then `timed` (one execution, its seconds) runs until,
+// with at least so.min_reps samples, the 95% CI of the median is within so.target_ci of it or
+// so.max_time_s has passed; at most so.max_reps samples; with fewer than min_reps, only a budget
+// of 4 x max_time_s stops it (a single execution far longer than the budget). The first error of
+// either callable stops and is returned as it is.
+Result<Sampled> sample(const SamplingOptions& so, const std::function<Result<void>()>& warm,
+                       const std::function<Result<double>()>& timed);
+
+// The summary fields of a record (n, median .. p99, stddev, cv, CI of the median) and its
+// samples, from `s`; returns the CI's half width relative to the median (0 when it is 0).
+double apply_summary(ResultRecord& r, Sampled s);
+
+}  // namespace measure
+}  // namespace tb
