@@ -1,0 +1,111 @@
+// Crash isolation for `tierbench run`; see isolation.h.
+#include "isolation.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include <fmt/core.h>
+
+#include "cli.h"
+
+extern char** environ;
+
+namespace tb::cli {
+
+Progress::Progress(bool enabled, std::vector<std::string> expected)
+    : enabled_(enabled),
+      total_(static_cast<std::int64_t>(expected.size())),
+      expected_(std::move(expected)) {}
+
+void Progress::update(Store& store, std::int64_t run_id) {
+  if (!enabled_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_ < std::chrono::milliseconds(250)) return;
+  last_ = now;
+  auto res = store.results(run_id);
+  if (!res) return;
+  const auto done = static_cast<std::int64_t>(res->size());
+  const double elapsed = std::chrono::duration<double>(now - start_).count();
+  std::string eta = "--:--";
+  if (done > 0 && done < total_) {
+    const auto left =
+        static_cast<int>(elapsed / static_cast<double>(done) * static_cast<double>(total_ - done));
+    eta = fmt::format("{}:{:02}", left / 60, left % 60);
+  }
+  constexpr int kWidth = 24;
+  const auto filled =
+      static_cast<int>(kWidth * std::min(done, total_) / std::max<std::int64_t>(total_, 1));
+  std::string last = done < total_ ? expected_[static_cast<std::size_t>(done)] : "";
+  if (last.size() > 40) last = last.substr(0, 37) + "...";
+  std::cerr << fmt::format("\r[{}{}] {}/{}  left ~{}  now: {:<40}", std::string(filled, '#'),
+                           std::string(kWidth - filled, '.'), done, total_, eta, last)
+            << std::flush;
+  drawn_ = true;
+}
+
+Progress::~Progress() {
+  if (drawn_) std::cerr << "\r" << std::string(110, ' ') << "\r" << std::flush;
+}
+
+std::string run_child(std::vector<std::string> args, double timeout_s,
+                      const std::function<void()>& tick) {
+  std::vector<char*> argv;
+  for (auto& x : args) argv.push_back(x.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const std::string exe = "/proc/self/exe";
+  if (int e = posix_spawn(&pid, exe.c_str(), nullptr, nullptr, argv.data(), environ); e != 0)
+    return std::string("could not start the backend process: ") + std::strerror(e);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  int status = 0;
+  for (;;) {
+    const pid_t w = waitpid(pid, &status, WNOHANG);
+    if (w == pid) break;
+    if (w < 0) return std::string("waitpid: ") + std::strerror(errno);
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return fmt::format("timed out after {:.0f} s (backend hung or too slow); killed", timeout_s);
+    }
+    if (tick) tick();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (WIFSIGNALED(status))
+    return fmt::format("backend process crashed with signal {} ({})", WTERMSIG(status),
+                       strsignal(WTERMSIG(status)));
+  // A failed result also exits 1; only the results it did not store are recorded with this.
+  if (WIFEXITED(status) && WEXITSTATUS(status) != kOk)
+    return fmt::format("backend process exited with code {} before storing this result",
+                       WEXITSTATUS(status));
+  return "";
+}
+
+void record_unfinished(Store& store, std::int64_t run_id, const std::string& backend,
+                       const std::vector<ExpectedResult>& expected, const std::string& why) {
+  auto done = store.results(run_id);
+  std::set<std::string> have;
+  if (done)
+    for (const auto& r : done.value())
+      if (r.backend == backend) have.insert(r.name);
+  for (const auto& e : expected) {
+    if (have.count(e.name)) continue;
+    ResultRecord r;
+    r.run_id = run_id;
+    r.kind = e.kind;
+    r.name = e.name;
+    r.backend = backend;
+    r.dtype = e.dtype;
+    r.status = "error";
+    r.message = why;
+    (void)store.add_result(r);
+  }
+}
+
+}  // namespace tb::cli

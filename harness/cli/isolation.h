@@ -1,0 +1,56 @@
+// Crash isolation for `tierbench run`: each backend runs in a child process (this executable,
+// re-run with the arguments of run_options.h's child_arguments()) under a timeout, so that a
+// backend that crashes or hangs is recorded as an error and the others finish; every result a
+// child committed before it died stays in the store, and the ones it did not reach are filled in
+// as errors saying what happened. A progress bar on stderr follows the children through the
+// store, the only channel between the processes.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "store.h"
+
+namespace tb::cli {
+
+// A progress bar on stderr while isolated children run: results committed so far (read back
+// from the store), the current item, and the time left estimated from the pace so far. Only on
+// a terminal, never with --json.
+class Progress {
+ public:
+  // `expected`: (backend, item) in the order the children run them; the current item is the
+  // first one not yet in the store (approximate under --interleave, which shuffles the order).
+  Progress(bool enabled, std::vector<std::string> expected);
+  void update(Store& store, std::int64_t run_id);
+  ~Progress();
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+
+ private:
+  bool enabled_;
+  std::int64_t total_;
+  std::vector<std::string> expected_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_{};
+};
+
+// Spawns this executable with `args` (argv[0] first) and waits up to timeout_s, calling `tick`
+// every 20 ms. Returns "" when the child exited 0, else what happened (signal, timeout, exit
+// code, spawn failure).
+std::string run_child(std::vector<std::string> args, double timeout_s,
+                      const std::function<void()>& tick);
+
+// One benchmark a child was expected to store: name, dtype and kind ("kernel" or "workload").
+struct ExpectedResult {
+  std::string name, dtype, kind;
+};
+
+// Stores an error result saying `why` for every expected benchmark of `backend` that run
+// `run_id` does not hold.
+void record_unfinished(Store& store, std::int64_t run_id, const std::string& backend,
+                       const std::vector<ExpectedResult>& expected, const std::string& why);
+
+}  // namespace tb::cli
