@@ -69,6 +69,7 @@ double Tensor::at(std::int64_t i) const {
 namespace {
 template <class I>
 I saturate(double v) {
+  if (std::isnan(v)) return 0;  // converting NaN to an integer is undefined behaviour
   const double r = std::nearbyint(v);
   if (r <= static_cast<double>(std::numeric_limits<I>::min())) return std::numeric_limits<I>::min();
   if (r >= static_cast<double>(std::numeric_limits<I>::max())) return std::numeric_limits<I>::max();

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "dtype.h"
 #include "tensor.h"
@@ -33,6 +34,27 @@ TEST(Tensor, GuardsCatchOverrun) {
   EXPECT_TRUE(t.guards_intact());
   t.data<float>()[15] = 1.0f;  // one past the end: lands in the guard band
   EXPECT_FALSE(t.guards_intact());
+}
+
+// Integers saturate, and NaN (which has no integer: converting it is undefined behaviour, found
+// by fuzz_onnx quantising a NaN weight to s8) stores 0.
+TEST(Tensor, SetSaturatesIntegersAndStoresNaNAsZero) {
+  Tensor s8(DType::s8, {4}), u8(DType::u8, {4}), s32(DType::s32, {2});
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  s8.set(0, nan), s8.set(1, inf), s8.set(2, -inf), s8.set(3, -3.6);
+  EXPECT_EQ(s8.at(0), 0);
+  EXPECT_EQ(s8.at(1), 127);
+  EXPECT_EQ(s8.at(2), -128);
+  EXPECT_EQ(s8.at(3), -4);
+  u8.set(0, nan), u8.set(1, 300), u8.set(2, -1), u8.set(3, 2.5);
+  EXPECT_EQ(u8.at(0), 0);
+  EXPECT_EQ(u8.at(1), 255);
+  EXPECT_EQ(u8.at(2), 0);
+  EXPECT_EQ(u8.at(3), 2);  // to nearest, ties to even
+  s32.set(0, nan), s32.set(1, 1e300);
+  EXPECT_EQ(s32.at(0), 0);
+  EXPECT_EQ(s32.at(1), 2147483647);
 }
 
 TEST(Validate, InputsAreSeededAndNonZero) {
