@@ -2,7 +2,7 @@
 # Long fuzzing runs of the libFuzzer targets in tests/fuzz (clang, ASan + UBSan): builds the
 # `fuzz` preset, then fuzzes each target in turn and prints its executions and findings.
 # Usage: scripts/fuzz.sh [--seconds N] [--jobs J] [TARGET...]    (default: 600 s, every target)
-#   TARGET: problem safetensors results profile decide. New interesting inputs collect in
+#   TARGET: problem safetensors results profile decide onnx. New interesting inputs collect in
 #   build/fuzz/fuzz-corpus/TARGET; crashes in build/fuzz/fuzz-artifacts/ (add each as
 #   tests/fuzz/corpus/TARGET/regress-WHAT once fixed: the replay tests then run it forever).
 set -euo pipefail
@@ -20,7 +20,7 @@ while (($#)); do
     *) targets+=("$1"); shift ;;
   esac
 done
-all=(problem safetensors results profile decide)
+all=(problem safetensors results profile decide onnx)
 ((${#targets[@]})) || targets=("${all[@]}")
 for t in "${targets[@]}"; do
   [[ " ${all[*]} " == *" $t "* ]] || { echo "fuzz.sh: unknown target $t (valid: ${all[*]})" >&2; exit 2; }

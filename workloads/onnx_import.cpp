@@ -212,6 +212,11 @@ bool Importer::is_runtime_or_later(const std::string& t) const {
 void Importer::sort_nodes() {
   const int n = gp().node_size();
   std::map<std::string, int> prod;
+  // Every op the importer knows writes its first output; the patterns read output(0) of any node.
+  for (int i = 0; i < n; ++i)
+    if (gp().node(i).output_size() == 0 || gp().node(i).output(0).empty())
+      throw Fail{"node '" + gp().node(i).name() + "' (" + gp().node(i).op_type() +
+                 ") has no output"};
   for (int i = 0; i < n; ++i)
     for (const auto& out : gp().node(i).output()) {
       if (out.empty()) continue;
@@ -690,6 +695,12 @@ void Importer::fill(const std::string& wname, const std::vector<float>& data) {
   if (static_cast<std::int64_t>(data.size()) != t.numel())
     throw Fail{"weight " + wname + ": " + std::to_string(data.size()) + " values for " +
                std::to_string(t.numel())};
+  // A NaN or infinite weight (in the file, or made by folding a BatchNormalization) gives no
+  // output worth timing or validating, and has no int8 quantisation.
+  for (const float v : data)
+    if (!std::isfinite(v))
+      throw Fail{"weight " + wname + " holds " + (std::isnan(v) ? "NaN" : "an infinity") +
+                 "; weights must be finite"};
   if (it->dtype == DType::s8) {
     const std::int64_t rows = it->shape.at(0), cols = t.numel() / std::max<std::int64_t>(rows, 1);
     std::vector<float> scale(static_cast<std::size_t>(rows));

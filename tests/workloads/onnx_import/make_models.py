@@ -316,6 +316,17 @@ bad("zero_stride",
 bad("dynamic_unbound", model([N("Relu", ["x"], ["y"])], [vi("x", ["batch", 4])], [vi("y", None)], []),
     "--input x=")
 bad("old_opset", model([N("Relu", ["x"], ["y"])], x1, [vi("y", None)], [], opset=9), "opset 9")
+# A NaN weight (found by fuzz_onnx: quantised to int8 it was undefined behaviour) and an infinite
+# one: refused, whatever the dtype.
+nan_w = rnd(4, 4); nan_w[2, 1] = np.nan
+bad("nan_weight", model([N("MatMul", ["x", "w"], ["y"], name="fc")], x1, [vi("y", None)],
+                        [init("w", nan_w)]), "node 'fc' (MatMul): weight fc.weight holds NaN")
+inf_w = rnd(4); inf_w[3] = np.inf
+bad("inf_bias", model([N("MatMul", ["x", "w"], ["m"], name="fc"), N("Add", ["m", "b"], ["y"])], x1,
+                      [vi("y", None)], [init("w", rnd(4, 4)), init("b", inf_w)]), "holds an infinity")
+# A node without outputs (found by fuzz_onnx: the patterns read its output 0, out of bounds).
+bad("no_output", model([N("Relu", ["x"], ["y"], name="relu"), N("Relu", ["y"], [], name="dangling")],
+                       x1, [vi("y", None)], []), "node 'dangling' (Relu) has no output")
 bad("bad_binding", model([N("Relu", ["x"], ["y"])], x1, [vi("y", None)], []),
     "no input of that name", bind="nope=1x4")
 
