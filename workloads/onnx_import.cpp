@@ -61,6 +61,35 @@ struct ActMatch {
   std::string out;
 };
 
+// The inputs ONNX requires of each op the importer reads (opset 11 on; optional ones follow);
+// other ops are refused by name later.
+int min_inputs(const std::string& op) {
+  static const std::map<std::string, int> need = {{"Add", 2},         {"Sub", 2},
+                                                  {"Mul", 2},         {"Div", 2},
+                                                  {"Pow", 2},         {"Equal", 2},
+                                                  {"Mod", 2},         {"MatMul", 2},
+                                                  {"Gemm", 2},        {"Conv", 2},
+                                                  {"Gather", 2},      {"Reshape", 2},
+                                                  {"Expand", 2},      {"LayerNormalization", 2},
+                                                  {"Where", 3},       {"Range", 3},
+                                                  {"Slice", 3},       {"BatchNormalization", 5},
+                                                  {"Relu", 1},        {"Sigmoid", 1},
+                                                  {"Gelu", 1},        {"Erf", 1},
+                                                  {"Sqrt", 1},        {"Neg", 1},
+                                                  {"Reciprocal", 1},  {"Clip", 1},
+                                                  {"Softmax", 1},     {"MaxPool", 1},
+                                                  {"AveragePool", 1}, {"GlobalAveragePool", 1},
+                                                  {"ReduceMean", 1},  {"Transpose", 1},
+                                                  {"Flatten", 1},     {"Squeeze", 1},
+                                                  {"Unsqueeze", 1},   {"Identity", 1},
+                                                  {"Dropout", 1},     {"Shape", 1},
+                                                  {"Cast", 1},        {"ConstantOfShape", 1},
+                                                  {"Concat", 1},      {"Max", 1},
+                                                  {"Min", 1}};
+  const auto it = need.find(op);
+  return it == need.end() ? 0 : it->second;
+}
+
 bool near(double a, double b, double rel = 1e-4) {
   return std::abs(a - b) <= rel * std::max(std::abs(a), std::abs(b));
 }
@@ -212,11 +241,17 @@ bool Importer::is_runtime_or_later(const std::string& t) const {
 void Importer::sort_nodes() {
   const int n = gp().node_size();
   std::map<std::string, int> prod;
-  // Every op the importer knows writes its first output; the patterns read output(0) of any node.
-  for (int i = 0; i < n; ++i)
-    if (gp().node(i).output_size() == 0 || gp().node(i).output(0).empty())
-      throw Fail{"node '" + gp().node(i).name() + "' (" + gp().node(i).op_type() +
-                 ") has no output"};
+  // Every op the importer knows writes its first output and reads its required inputs by index
+  // (the patterns read output(0) of any node): a node short of either is refused up front.
+  for (int i = 0; i < n; ++i) {
+    const auto& nd = gp().node(i);
+    const std::string where = "node '" + nd.name() + "' (" + nd.op_type() + ")";
+    if (nd.output_size() == 0 || nd.output(0).empty()) throw Fail{where + " has no output"};
+    if (const int need = min_inputs(nd.op_type()); nd.input_size() < need)
+      throw Fail{where + " has " + std::to_string(nd.input_size()) +
+                 (nd.input_size() == 1 ? " input, " : " inputs, ") + nd.op_type() +
+                 " takes at least " + std::to_string(need)};
+  }
   for (int i = 0; i < n; ++i)
     for (const auto& out : gp().node(i).output()) {
       if (out.empty()) continue;

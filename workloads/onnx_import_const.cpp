@@ -259,7 +259,8 @@ Shape reshape_shape(const Shape& in, const Const& spec, bool allowzero) {
       throw Fail{"Reshape to a negative dimension " + std::to_string(d)};
     }
     out.push_back(d);
-    known *= d;
+    if (__builtin_mul_overflow(known, d, &known))
+      throw Fail{"Reshape to a shape of more than 2^63 elements"};
   }
   if (infer >= 0) {
     if (known == 0 || n % known != 0) throw Fail{"Reshape cannot infer its -1 dimension"};

@@ -327,6 +327,14 @@ bad("inf_bias", model([N("MatMul", ["x", "w"], ["m"], name="fc"), N("Add", ["m",
 # A node without outputs (found by fuzz_onnx: the patterns read its output 0, out of bounds).
 bad("no_output", model([N("Relu", ["x"], ["y"], name="relu"), N("Relu", ["y"], [], name="dangling")],
                        x1, [vi("y", None)], []), "node 'dangling' (Relu) has no output")
+# A Reshape whose target shape overflows 64 bits (found by fuzz_onnx: signed overflow in
+# reshape_shape).
+bad("reshape_overflow", model([N("Reshape", ["x", "s"], ["y"], name="rs")], x1, [vi("y", None)],
+                              [init("s", np.array([1 << 40, 1 << 40, 1 << 40], np.int64))]),
+    "node 'rs' (Reshape): Reshape to a shape of more than 2^63 elements")
+# An Add with one input (found by fuzz_onnx: its second input was read out of bounds).
+bad("add_one_input", model([N("Add", ["x"], ["y"], name="add1")], x1, [vi("y", None)], []),
+    "node 'add1' (Add) has 1 input, Add takes at least 2")
 bad("bad_binding", model([N("Relu", ["x"], ["y"])], x1, [vi("y", None)], []),
     "no input of that name", bind="nope=1x4")
 
