@@ -19,6 +19,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <numbers>
 #include <numeric>
 #include <optional>
@@ -1424,11 +1425,23 @@ Result<ImportedModel> import_onnx_bytes(const std::string& bytes, const std::str
 }
 
 Result<ImportedModel> import_onnx(const std::string& path, const OnnxImportOptions& o) {
+  // Protobuf parses at most INT_MAX bytes: a larger file is refused by its size, before a byte is
+  // read (a model that large keeps its weights as external data, which are read by tensor).
+  constexpr std::uintmax_t kMaxFileBytes = std::numeric_limits<int>::max();
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return make_error("cannot read " + path + ": " + ec.message());
+  if (size > kMaxFileBytes)
+    return make_error(
+        path + ": " + std::to_string(size) + " bytes, more than the " +
+        std::to_string(kMaxFileBytes) +
+        " an ONNX file may have (protobuf's limit; keep the weights as external data)");
   std::ifstream f(path, std::ios::binary);
   if (!f) return make_error("cannot read " + path);
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  auto r = import_onnx_bytes(ss.str(), std::filesystem::path(path).parent_path().string(), o);
+  std::string bytes(static_cast<std::size_t>(size), '\0');
+  f.read(bytes.data(), static_cast<std::streamsize>(size));
+  if (f.gcount() != static_cast<std::streamsize>(size)) return make_error("cannot read " + path);
+  auto r = import_onnx_bytes(bytes, std::filesystem::path(path).parent_path().string(), o);
   if (!r) return make_error(path + ": " + r.error().message);
   r->summary.files.insert(r->summary.files.begin(), path);
   return r;

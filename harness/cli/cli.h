@@ -55,8 +55,8 @@ Result<std::int64_t> resolve_run(Store& store, const std::string& spec);
 extern const CLI::Validator kPositive;
 extern const CLI::Validator kNonNegative;
 
-// The text of a file of at most `limit` bytes; the error names the file ("PATH: N bytes, more
-// than WHAT may have").
+// The text of a file of at most `limit` bytes, refused by its size before it is read; the error
+// names the file and the limit ("PATH: N bytes, more than the LIMIT WHAT may have").
 Result<std::string> read_text_file(const std::string& path, std::size_t limit, const char* what);
 
 // "tierbench: error: <message>" on stderr; returns kUsage.

@@ -23,8 +23,8 @@ using json = nlohmann::json;
 constexpr profiles::ParseLimits kRequestLimits{4u << 20, 32};
 
 // A JSON file, parsed with limits and, when a schema is given, validated (first violation).
-Result<json> read_json(const std::string& path, const json* schema) {
-  auto text = read_text_file(path, kRequestLimits.max_bytes, "a request");
+Result<json> read_json(const std::string& path, const json* schema, const char* what) {
+  auto text = read_text_file(path, kRequestLimits.max_bytes, what);
   if (!text) return text.error();
   auto j = profiles::parse_limited(*text, kRequestLimits);
   if (!j) return make_error(path + ": " + j.error().message);
@@ -44,11 +44,11 @@ struct DecideArgs {
 };
 
 int do_decide(const Context& ctx, const DecideArgs& a) {
-  auto req = read_json(a.request, &profiles::decide_request_schema());
+  auto req = read_json(a.request, &profiles::decide_request_schema(), "a request");
   if (!req) return usage_error(req.error().message);
   json profile;
   if (!a.profile.empty()) {
-    auto p = read_json(a.profile, nullptr);
+    auto p = read_json(a.profile, nullptr, "a profile");
     if (!p) return usage_error(p.error().message);
     if (auto c = check_profile(a.profile, *p); !c) return usage_error(c.error().message);
     profile = std::move(*p);
@@ -156,7 +156,7 @@ void print_evaluation(const profiles::DecisionEvaluation& ev) {
 int do_validate(const Context& ctx, const ValidateArgs& a) {
   json local, shareable, grid;
   if (!a.local.empty()) {
-    auto p = read_json(a.local, nullptr);
+    auto p = read_json(a.local, nullptr, "a profile");
     if (!p) return usage_error(p.error().message);
     if (auto c = check_profile(a.local, *p); !c) return usage_error(c.error().message);
     local = std::move(*p);
@@ -172,13 +172,13 @@ int do_validate(const Context& ctx, const ValidateArgs& a) {
     return usage_error(a.local + ": a local profile is needed (the oracle uses its figures)");
   shareable = local["shareable"];
   if (!a.shareable.empty()) {
-    auto p = read_json(a.shareable, nullptr);
+    auto p = read_json(a.shareable, nullptr, "a profile");
     if (!p) return usage_error(p.error().message);
     if (auto c = check_profile(a.shareable, *p); !c) return usage_error(c.error().message);
     shareable = std::move(*p);
   }
   if (!a.grid.empty()) {
-    auto g = read_json(a.grid, nullptr);
+    auto g = read_json(a.grid, nullptr, "a scenario grid");
     if (!g) return usage_error(g.error().message);
     grid = std::move(*g);
   }

@@ -3,10 +3,7 @@
 // catalogue (profiles/data/devices.json, projected from this device's measured efficiencies),
 // with the bits/agreement trade-off of every bucket granularity, or over profile files.
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include <fmt/core.h>
 
@@ -26,17 +23,6 @@ struct PrivacyArgs {
 
 constexpr double kMaxBits = 4;
 constexpr int kMinK = 5;
-
-Result<std::string> slurp(const std::string& path, std::size_t limit) {
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec) return make_error(path + ": cannot read: " + ec.message());
-  if (size > limit) return make_error(path + ": " + std::to_string(size) + " bytes, too large");
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 nlohmann::json stats_json(const profiles::PopulationStats& s, int top) {
   nlohmann::json fields = nlohmann::json::array();
@@ -74,7 +60,7 @@ std::string stats_text(const profiles::PopulationStats& s, int top) {
 int over_files(const Context& ctx, const PrivacyArgs& a) {
   std::vector<nlohmann::json> population;
   for (const auto& path : a.files) {
-    auto text = slurp(path, profiles::ParseLimits{}.max_bytes);
+    auto text = read_text_file(path, profiles::ParseLimits{}.max_bytes, "a profile");
     if (!text) return usage_error(text.error().message);
     auto j = profiles::parse_limited(*text);
     if (!j) return usage_error(path + ": " + j.error().message);
@@ -97,7 +83,7 @@ int over_catalogue(const Context& ctx, const PrivacyArgs& a) {
   if (a.catalogue.empty()) {
     cat = profiles::builtin_catalogue();
   } else {
-    auto text = slurp(a.catalogue, 4 << 20);
+    auto text = read_text_file(a.catalogue, 4 << 20, "a catalogue");
     if (!text) return usage_error(text.error().message);
     auto c = profiles::parse_catalogue(*text);
     if (!c) return usage_error(a.catalogue + ": " + c.error().message);

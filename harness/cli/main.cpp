@@ -4,7 +4,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "cli.h"
 #include "version.h"
@@ -12,17 +11,25 @@
 namespace tb::cli {
 
 Result<std::string> read_text_file(const std::string& path, std::size_t limit, const char* what) {
+  const auto too_large = [&](std::uintmax_t size, bool at_least) {
+    return make_error(path + ": " + (at_least ? "over " : "") + std::to_string(size) +
+                      " bytes, more than the " + std::to_string(limit) + " " + what + " may have");
+  };
+  // Refused by its size before a byte is read (a 1 GiB file costs a stat, not a read).
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
   if (ec) return make_error(path + ": cannot read: " + ec.message());
-  if (size > limit)
-    return make_error(path + ": " + std::to_string(size) + " bytes, more than " + what +
-                      " may have");
+  if (size > limit) return too_large(size, false);
+  // Read at most limit + 1 bytes: a file that grew since (or whose size the stat does not tell,
+  // as in /proc) is refused the same way, never read whole.
   std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
   if (!f) return make_error(path + ": cannot read");
-  return ss.str();
+  std::string text(limit + 1, '\0');
+  f.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (f.bad()) return make_error(path + ": cannot read");
+  text.resize(static_cast<std::size_t>(f.gcount()));
+  if (text.size() > limit) return too_large(limit + 1, true);
+  return text;
 }
 
 int usage_error(const std::string& message) {

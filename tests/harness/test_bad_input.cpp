@@ -54,6 +54,8 @@ TEST(BadInput, EveryRowOfTheDocumentedTableHolds) {
   std::ofstream(dir.path() / "garbage.db") << "not a database at all, definitely not sqlite\n";
   std::ofstream(dir.path() / "huge.json").close();
   std::filesystem::resize_file(dir.path() / "huge.json", std::uintmax_t{1} << 30);  // sparse
+  std::ofstream(dir.path() / "huge.onnx").close();
+  std::filesystem::resize_file(dir.path() / "huge.onnx", std::uintmax_t{1} << 31);  // sparse
   for (const auto& r : rows) {
     std::string args = substitute(r.command, "$DIR", dir.path().string());
     args = substitute(args, "$CORPUS", source_dir() + "/tests/fuzz/corpus");
