@@ -21,6 +21,26 @@ std::vector<std::string> Scale::labels() const {
   return out;
 }
 
+std::string Scale::span(int lo, int hi) const {
+  const int n = static_cast<int>(edges.size());
+  if (edges.empty() || (lo <= 0 && hi >= n)) return kAny;
+  if (lo == hi) return labels()[static_cast<std::size_t>(lo)];
+  const auto num = [](double v) { return fmt::format("{:g}", v); };
+  if (lo <= 0) return "<" + num(edges[static_cast<std::size_t>(hi)]) + " " + unit;
+  if (hi >= n) return ">=" + num(edges[static_cast<std::size_t>(lo - 1)]) + " " + unit;
+  return num(edges[static_cast<std::size_t>(lo - 1)]) + "-" +
+         num(edges[static_cast<std::size_t>(hi)]) + " " + unit;
+}
+
+std::vector<std::string> Scale::span_labels() const {
+  std::vector<std::string> out;
+  const int n = static_cast<int>(edges.size());
+  for (int lo = 0; lo <= n; ++lo)
+    for (int hi = lo + 1; hi <= n; ++hi)
+      if (lo > 0 || hi < n) out.push_back(span(lo, hi));
+  return out;
+}
+
 int Scale::index(double value) const {
   int i = 0;
   while (i < static_cast<int>(edges.size()) && value >= edges[static_cast<std::size_t>(i)]) ++i;

@@ -15,6 +15,12 @@ struct Scale {
   std::string unit;
   std::vector<double> edges;  // ascending
   std::vector<std::string> labels() const;
+  // The class covering classes lo..hi (indices of labels(), lo <= hi): the label of one class, a
+  // range of consecutive ones ("16-1000 ms", "<1000 ms", ">=1000 ms"), "any" for all of them.
+  std::string span(int lo, int hi) const;
+  // Every range of two or more consecutive classes but all of them, in order of lo, then hi:
+  // the labels a withheld profile may use (k_anonymise, privacy.h).
+  std::vector<std::string> span_labels() const;
   int index(double value) const;  // 0 .. edges.size()
   std::string label(double value) const;
   // The upper edge of a class (+inf for the last): what a scheduler may rely on.

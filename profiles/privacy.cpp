@@ -287,12 +287,27 @@ std::vector<json> k_anonymise(const std::vector<Projection>& pop, const std::str
     for (std::size_t gi = 0; static_cast<int>(remaining.size()) < k && gi < st->size(); ++gi)
       remaining.insert(remaining.end(), (*st)[gi].begin(), (*st)[gi].end());
   }
-  // The rest, in order of compute, in consecutive chunks of k to 2k - 1 devices; each chunk
-  // shares one profile in which every field takes the finest class of the ladder (from
-  // `start`) that all its members agree on, "any" when none does.
+  // The rest, in order of their tiers' latency (the sum of its logarithms; a tier that does not
+  // run counts as 1e9 ms), then of compute, in consecutive chunks of k to 2k - 1 devices: the
+  // neighbours that differ least in the tier classes decisions rest on. Each chunk shares one
+  // profile in which every field takes the finest class of the ladder (from `start`) that all
+  // its members agree on; when none, a tier's latency, cold start and memory take the range of
+  // consecutive `start` classes that covers every member ("16-1000 ms"), other fields "any".
+  std::vector<double> order(pop.size(), 0);
+  for (const std::size_t i : remaining)
+    for (const auto& t : pop[i].tiers)
+      order[i] +=
+          std::log((t.feasibility == "runs" || t.feasibility == "too-slow") && t.latency_ms > 0
+                       ? t.latency_ms
+                       : 1e9);
   std::sort(remaining.begin(), remaining.end(), [&](std::size_t x, std::size_t y) {
+    if (order[x] != order[y]) return order[x] < order[y];
     return pop[x].device.compute_gflops < pop[y].device.compute_gflops;
   });
+  const Granularity& at_start = b.granularity(*first);
+  const std::map<std::string, const Scale*> tier_scales = {{"latency", &at_start.latency_ms},
+                                                           {"cold_start", &at_start.cold_start_ms},
+                                                           {"memory", &at_start.model_memory_mib}};
   std::vector<std::vector<json>> by_step(pop.size());
   for (const std::size_t i : remaining)
     for (auto it = first; it != b.ladder.end(); ++it)
@@ -315,7 +330,19 @@ std::vector<json> k_anonymise(const std::vector<Projection>& pop, const std::str
         for (std::size_t m = lo + 1; m < hi && same; ++m) same = value(remaining[m]) == v;
         if (same) return v;
       }
-      return kAny;
+      const auto sc = tier_scales.find(field);
+      if (section != "tier" || sc == tier_scales.end()) return kAny;
+      const auto labels = sc->second->labels();
+      int from = static_cast<int>(labels.size()), to = -1;
+      for (std::size_t m = lo; m < hi; ++m) {
+        const json& p = by_step[remaining[m]].front()["tiers"];
+        if (!p.contains(tier) || !p[tier][field].is_string()) return kAny;
+        const auto it = std::find(labels.begin(), labels.end(), p[tier][field].get<std::string>());
+        if (it == labels.end()) return kAny;  // "none": a member does not run it
+        const int i = static_cast<int>(it - labels.begin());
+        from = std::min(from, i), to = std::max(to, i);
+      }
+      return sc->second->span(from, to);
     };
     json merged = by_step[remaining[lo]].front();
     merged["granularity"] = "withheld";

@@ -61,9 +61,11 @@ Projection project(const nlohmann::json& local, const CatalogueDevice& d);
 // shared by at least k members (Datafly-style global recoding): all start at granularity
 // `start`; members whose profile fewer than k share move one step down the ladder of
 // data/buckets.json; those left after the last step (with the smallest groups of the latest
-// steps when they are fewer than k), in order of compute, are cut into chunks of k to 2k - 1
-// members, each sharing one "withheld" profile in which every field takes the finest class of
-// the ladder its members agree on, "any" when none (local recoding). k <= 1: every member at
+// steps when they are fewer than k), in order of their tiers' latency then compute, are cut into
+// chunks of k to 2k - 1 members, each sharing one "withheld" profile in which every field takes
+// the finest class of the ladder its members agree on; when none, a tier's latency, cold start and
+// memory the range of consecutive `start` classes covering them all (Scale::span), other fields
+// "any" (local recoding). k <= 1: every member at
 // `start`.
 std::vector<nlohmann::json> k_anonymise(const std::vector<Projection>& population,
                                         const std::string& start, int k);

@@ -66,6 +66,9 @@ double transfer_ms(const Inputs& in, const Remote& r, double up_bytes) {
 std::string local_obstacle(const Inputs& in, const Variant& v, const ModelEstimate& e) {
   if (!e.feasible) return e.why.empty() ? "not feasible on this device" : e.why;
   if (e.latency_ms < 0) return "no latency figure for this device";
+  if (in.memory_available_bytes > 0 && e.memory_withheld)
+    return "its memory class is withheld ('any'): it cannot be shown to fit the " +
+           fmt_bytes(static_cast<double>(in.memory_available_bytes)) + " available";
   if (in.memory_available_bytes > 0 && e.peak_memory_bytes > in.memory_available_bytes)
     return "does not fit: needs " + fmt_bytes(static_cast<double>(e.peak_memory_bytes)) +
            ", the device has " + fmt_bytes(static_cast<double>(in.memory_available_bytes)) +
@@ -89,6 +92,8 @@ void charge_cold(const Inputs& in, const Variant& v, const ModelEstimate& e, Pla
                         fmt_ms(p.latency.load_ms));
   }
   p.ready_now = v.compiled;
+  for (const auto& a : e.assumed)  // a withheld cold start matters only when it is paid
+    if (!v.compiled || a.rfind("cold-start", 0) != 0) p.reasons.push_back(a);
 }
 
 Placement local_placement(const Inputs& in, const Variant& v, const ModelEstimate& e) {
@@ -114,6 +119,7 @@ Placement remote_placement(const Inputs& in, const Variant& v, const Remote& r,
   p.latency.queueing_ms = r.queue_ms;
   p.latency.transfer_ms = transfer_ms(in, r, static_cast<double>(in.request.input_bytes));
   if (r.queue_ms > 0) p.reasons.push_back("queue " + fmt_ms(r.queue_ms) + " at " + r.name);
+  for (const auto& a : e.assumed) p.reasons.push_back(r.name + ": " + a);
   return p;
 }
 

@@ -162,4 +162,17 @@ struct ClassRange {
 std::optional<ClassRange> class_range(const std::string& label);
 std::optional<double> class_value(const std::string& label);
 
+// What the engine assumes for a class a shareable profile withheld ("any": generalised away for
+// k-anonymity), never a free or unbounded figure: the worst plausible value, with a note in
+// ModelEstimate::assumed that the placements repeat.
+//  - latency of a tier that "runs": the too-slow threshold of the shareable profile (a tier at
+//    10 s or more is "too-slow"); of a "too-slow" tier: 90 s, the value of ">=60000 ms";
+//  - cold start: 15 s, the value of the top cold-start class (">=10000 ms"), and at least the
+//    assumed latency (a cold start includes one inference);
+//  - peak memory: unknown (ModelEstimate::memory_withheld), so it never passes a stated
+//    memory_available_bytes.
+inline constexpr double kWithheldRunsLatencyMs = 10000;
+inline constexpr double kWithheldTooSlowLatencyMs = 90000;
+inline constexpr double kWithheldColdStartMs = 15000;
+
 }  // namespace tb::decide

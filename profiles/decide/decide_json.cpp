@@ -138,16 +138,39 @@ std::vector<ModelEstimate> from_shareable(const json& p) {
     const std::string lat = string(t, at, "latency"), cold = string(t, at, "cold_start"),
                       mem = string(t, at, "memory");
     e.feasible = f == "runs" || f == "too-slow";
-    if (!e.feasible) e.why = f;
+    if (!e.feasible)  // withheld: it may not fit, so it is never assumed to run here
+      e.why = f == "any" ? "feasibility class withheld ('any'): not assumed to run on this device"
+                         : f;
+    if (!e.feasible) {
+      out.push_back(std::move(e));
+      continue;
+    }
     if (auto v = class_value(lat)) {
       e.latency_ms = *v;
-    } else if (e.feasible) {
+    } else if (lat == "any") {  // withheld: the worst the feasibility allows
+      e.latency_ms = f == "runs" ? kWithheldRunsLatencyMs : kWithheldTooSlowLatencyMs;
+      e.assumed.push_back("latency class withheld ('any'): assumed " +
+                          std::string(f == "runs" ? "10 s, the most a tier that runs may take"
+                                                  : "90 s, as '>=60000 ms'"));
+    } else {
       e.feasible = false;
       e.why = "latency class '" + lat + "' gives no figure";
     }
     // A class cannot say how a cold start divides: all of it is counted as read + compile.
-    e.compile_ms = class_value(cold).value_or(0);
-    if (auto m = class_value(mem)) e.peak_memory_bytes = to_bytes(*m * 1048576);
+    if (auto v = class_value(cold)) {
+      e.compile_ms = *v;
+    } else {
+      e.compile_ms = std::max(kWithheldColdStartMs, std::max(0.0, e.latency_ms));
+      e.assumed.push_back("cold-start class withheld ('" + cold + "'): assumed " +
+                          json(std::round(e.compile_ms / 100) / 10).dump() + " s, the top class");
+    }
+    if (auto m = class_value(mem)) {
+      e.peak_memory_bytes = to_bytes(*m * 1048576);
+    } else {
+      e.memory_withheld = true;
+      e.assumed.push_back("memory class withheld ('" + mem +
+                          "'): it cannot be shown to fit a stated available memory");
+    }
     out.push_back(std::move(e));
   }
   return out;
@@ -279,7 +302,9 @@ json to_json(const ModelEstimate& e) {
           {"first_inference_ms", e.first_inference_ms},
           {"peak_memory_bytes", e.peak_memory_bytes},
           {"weight_bytes", e.weight_bytes},
-          {"layers", layers}};
+          {"layers", layers},
+          {"assumed", e.assumed},
+          {"memory_withheld", e.memory_withheld}};
 }
 
 ModelEstimate estimate_from_json(const json& j) {
@@ -296,6 +321,13 @@ ModelEstimate estimate_from_json(const json& j) {
   e.first_inference_ms = number_or(j, "/estimate", "first_inference_ms", 0);
   e.peak_memory_bytes = bytes_or(j, "/estimate", "peak_memory_bytes");
   e.weight_bytes = bytes_or(j, "/estimate", "weight_bytes");
+  if (j.contains("assumed"))
+    for (const auto& a : array(j, "/estimate", "assumed")) {
+      if (!a.is_string() || a.get<std::string>().size() > 1024)
+        bad("/estimate/assumed", "expected strings of at most 1024 characters");
+      e.assumed.push_back(a.get<std::string>());
+    }
+  e.memory_withheld = boolean_or(j, "/estimate", "memory_withheld", false);
   if (j.contains("layers"))
     for (const auto& l : array(j, "/estimate", "layers"))
       e.layers.push_back({string(l, "/estimate/layers", "name"),

@@ -362,9 +362,60 @@ TEST(Decide, FiguresFromAShareableProfile) {
   EXPECT_EQ(by["a:b1:f32"].peak_memory_bytes, 128u * 1048576);
   EXPECT_FALSE(by["a:b1:int8"].feasible);
   EXPECT_EQ(by["a:b1:int8"].why, "does-not-fit");
-  EXPECT_FALSE(by["a:b1:bf16"].feasible);  // a withheld latency class gives no figure
+  // Withheld classes: the worst plausible value, never free, and the engine says so.
+  const ModelEstimate& w = by["a:b1:bf16"];
+  EXPECT_TRUE(w.feasible);
+  EXPECT_DOUBLE_EQ(w.latency_ms, kWithheldRunsLatencyMs);
+  EXPECT_DOUBLE_EQ(w.compile_ms, kWithheldColdStartMs);
+  EXPECT_TRUE(w.memory_withheld);
+  ASSERT_EQ(w.assumed.size(), 3u);
+  EXPECT_TRUE(by["a:b1:f32"].assumed.empty());
   EXPECT_THROW(estimates_from_profile(json{{"schema", "tierbench.profile.shareable"}}),
                std::invalid_argument);
+}
+
+// A withheld ("any") class is never free: a cold start the profile withholds is charged at the
+// top class, so an uncached 5 ms model whose real load nobody knows goes to the idle edge site
+// under a 1 s objective, with the assumption in the reasons; compiled, it runs here; and a
+// withheld memory class never passes a stated available memory.
+TEST(Decide, WithheldClassesAreTakenAtTheirWorst) {
+  const json profile = {{"schema", "tierbench.profile.shareable"},
+                        {"version", 1},
+                        {"tiers",
+                         {{"m:b1:f32",
+                           {{"feasibility", "runs"},
+                            {"latency", "<16 ms"},
+                            {"cold_start", "any"},
+                            {"memory", "any"}}}}}};
+  Inputs in;
+  in.local = estimates_from_profile(profile);
+  in.variants = {{"m:b1:f32", 1, 1000000, true, false}};
+  in.request = {1000, 100, 1000, true, true};
+  in.network = {false, 10, 100, 100};
+  ModelEstimate site;
+  site.workload = "m:b1:f32";
+  site.latency_ms = 2;
+  in.remotes = {{"edge-1", "edge", 5, 0, {site}}};
+  Decision d = decide(in);
+  ASSERT_FALSE(d.ranked.empty());
+  EXPECT_EQ(d.ranked[0].target, "edge-1");
+  bool said = false;
+  for (const auto& p : d.ranked)
+    if (p.target == "device") {
+      EXPECT_DOUBLE_EQ(p.latency.load_ms, kWithheldColdStartMs);
+      for (const auto& r : p.reasons) said = said || r.find("withheld") != std::string::npos;
+    }
+  EXPECT_TRUE(said) << "the placement says what it assumed";
+  in.variants[0].compiled = true;
+  d = decide(in);
+  ASSERT_FALSE(d.ranked.empty());
+  EXPECT_EQ(d.ranked[0].target, "device");
+  in.memory_available_bytes = 1u << 30;
+  d = decide(in);
+  ASSERT_FALSE(d.ranked.empty());
+  EXPECT_NE(d.ranked[0].target, "device");
+  ASSERT_FALSE(d.excluded.empty());
+  EXPECT_NE(d.excluded[0].why.find("memory class is withheld"), std::string::npos);
 }
 
 TEST(Decide, EstimatesRoundTripThroughJson) {

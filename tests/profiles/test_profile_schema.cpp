@@ -43,11 +43,19 @@ TEST(ProfileSchema, EnumsAreTheLabelsOfEveryGranularityOfTheLadder) {
   const Buckets& b = buckets();
   const json& s = shareable_schema();
   // The labels of one scale over the ladder, in order, without repeats, then the extras.
-  const auto labels = [&](Scale Granularity::*scale, std::vector<std::string> extra) {
+  // Tier classes also take the ranges of consecutive default classes a withheld profile uses.
+  const auto labels = [&](Scale Granularity::*scale, std::vector<std::string> extra,
+                          bool spans = false) {
     std::vector<std::string> out;
     for (const auto& name : b.ladder)
       for (const auto& l : (b.granularity(name).*scale).labels())
         if (std::find(out.begin(), out.end(), l) == out.end()) out.push_back(l);
+    if (spans)
+      extra = [&] {
+        auto e = extra;
+        for (const auto& l : (b.by_default().*scale).span_labels()) e.push_back(l);
+        return e;
+      }();
     for (const auto& e : extra)
       if (std::find(out.begin(), out.end(), e) == out.end()) out.push_back(e);
     return json(out);
@@ -66,9 +74,9 @@ TEST(ProfileSchema, EnumsAreTheLabelsOfEveryGranularityOfTheLadder) {
   mem_enum.push_back(kAny);
   EXPECT_EQ(dev["memory_gib"]["enum"], mem_enum);
   const json& tier = s["$defs"]["tier"]["properties"];
-  EXPECT_EQ(tier["latency"]["enum"], labels(&Granularity::latency_ms, {kNone, kAny}));
-  EXPECT_EQ(tier["cold_start"]["enum"], labels(&Granularity::cold_start_ms, {kNone, kAny}));
-  EXPECT_EQ(tier["memory"]["enum"], labels(&Granularity::model_memory_mib, {kNone, kAny}));
+  EXPECT_EQ(tier["latency"]["enum"], labels(&Granularity::latency_ms, {kNone, kAny}, true));
+  EXPECT_EQ(tier["cold_start"]["enum"], labels(&Granularity::cold_start_ms, {kNone, kAny}, true));
+  EXPECT_EQ(tier["memory"]["enum"], labels(&Granularity::model_memory_mib, {kNone, kAny}, true));
   json levels = b.ladder;
   levels.push_back("withheld");
   EXPECT_EQ(s["properties"]["granularity"]["enum"], levels);
