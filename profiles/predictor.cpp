@@ -7,6 +7,7 @@
 #include <set>
 
 #include "buckets.h"
+#include "executor.h"
 
 namespace tb::profiles {
 
@@ -62,11 +63,11 @@ double dispatch_floor(const BackendCalibration& c) {
   return std::isfinite(m) ? m : 0;
 }
 
-// How the executor runs the graph on this backend: which host layers fold into kernels, and the
-// steps (a host op alone, or a segment of kernel layers). Mirrors Executor::plan (executor.cpp):
-// int8 dequantize fused when the backend has the +scales epilogue, quantize (calibrated) and
-// f32 -> bf16 casts folded into kernels that read them as their first operand, a host
-// activation folded into the kernel that writes its only input.
+// How the executor runs the graph on this backend: workloads::plan_execution, the executor's
+// own planning (the one statement of the fusion rules), with the dequantize fused wherever the
+// calibration saw the backend fuse the +scales epilogue; then, for the walk, which layers run
+// inside a kernel, the steps (a host op alone, or a segment of kernel layers), and the values
+// the folded layers read.
 struct Plan {
   std::vector<bool> folded;                     // per layer: runs inside a kernel
   std::vector<std::vector<std::size_t>> steps;  // layer indices; host steps have one
@@ -78,66 +79,25 @@ struct Plan {
 
 Plan make_plan(const Graph& g, bool fuse_epilogue, bool fold_quant) {
   const std::size_t nl = g.layers.size();
+  const workloads::ExecutionPlan ep = workloads::plan_execution(
+      g, [fuse_epilogue](std::size_t) { return fuse_epilogue; }, fold_quant);
   Plan p;
   p.folded.assign(nl, false);
+  for (std::size_t li = 0; li < nl; ++li) p.folded[li] = ep.folded(g, li);
   p.source.resize(g.values.size());
-  for (std::size_t v = 0; v < g.values.size(); ++v) p.source[v] = static_cast<int>(v);
-  std::vector<int> readers(g.values.size(), 0);
-  for (const auto& l : g.layers)
-    for (const auto& o : l.in)
-      if (o.kind == Operand::value) ++readers[static_cast<std::size_t>(o.index)];
+  for (std::size_t v = 0; v < g.values.size(); ++v) {
+    const int q = ep.folded_quant[v];
+    p.source[v] = q >= 0 ? g.layers[static_cast<std::size_t>(q)].in[0].index : static_cast<int>(v);
+  }
+  for (const auto& s : ep.steps) {
+    p.is_segment.push_back(s.host_layer < 0);
+    p.steps.push_back(s.host_layer < 0
+                          ? s.kernel_layers
+                          : std::vector<std::size_t>{static_cast<std::size_t>(s.host_layer)});
+  }
   std::vector<int> writer(g.values.size(), -1);
   for (std::size_t li = 0; li < nl; ++li)
     writer[static_cast<std::size_t>(g.layers[li].out)] = static_cast<int>(li);
-  for (std::size_t li = 0; li < nl; ++li) {
-    const Layer& l = g.layers[li];
-    if (l.host == HostOp::dequantize && fuse_epilogue) {
-      const int w = writer[static_cast<std::size_t>(l.in[0].index)];
-      p.folded[li] = w >= 0 && g.layers[static_cast<std::size_t>(w)].problem.has_value();
-    }
-    const bool cast = l.host == HostOp::cast && l.in[0].kind == Operand::value &&
-                      g.values[static_cast<std::size_t>(l.in[0].index)].dtype == DType::f32 &&
-                      g.values[static_cast<std::size_t>(l.out)].dtype == DType::bf16;
-    if (!cast && !(fold_quant && l.host == HostOp::quantize)) continue;
-    bool ok = l.out != g.output;
-    for (const auto& r : g.layers)
-      for (std::size_t i = 0; i < r.in.size(); ++i)
-        if (r.in[i].kind == Operand::value && r.in[i].index == l.out)
-          ok = ok && ((r.problem && i == 0) || (r.host == HostOp::dequantize && i == 1));
-    if (ok) {
-      p.folded[li] = true;
-      p.source[static_cast<std::size_t>(l.out)] = l.in[0].index;
-    }
-  }
-  for (std::size_t li = 0; li < nl; ++li) {
-    const Layer& l = g.layers[li];
-    if (p.folded[li]) continue;
-    if (l.host == HostOp::activation && !p.steps.empty() && p.is_segment.back()) {
-      const std::size_t k = p.steps.back().back();
-      // The value the kernel writes: its fused dequantize's output when it has one.
-      int written = g.layers[k].out;
-      for (std::size_t d = k + 1; d < nl; ++d)
-        if (p.folded[d] && g.layers[d].host == HostOp::dequantize &&
-            g.layers[d].in[0].index == g.layers[k].out)
-          written = g.layers[d].out;
-      const int v = l.in[0].index;
-      if (written == v && v != g.output && readers[static_cast<std::size_t>(v)] == 1 &&
-          g.values[static_cast<std::size_t>(l.out)].dtype == DType::f32) {
-        p.folded[li] = true;
-        continue;
-      }
-    }
-    if (!l.problem) {
-      p.steps.push_back({li});
-      p.is_segment.push_back(false);
-      continue;
-    }
-    if (p.steps.empty() || !p.is_segment.back()) {
-      p.steps.emplace_back();
-      p.is_segment.push_back(true);
-    }
-    p.steps.back().push_back(li);
-  }
   // Folded dequantize and activation layers belong to the segment of the kernel they follow.
   p.folded_into.resize(p.steps.size());
   std::vector<int> step_of(nl, -1);

@@ -3,7 +3,7 @@
 //   (a) a calibration of this device (calibrate.h measures it: per backend and dtype, the time of
 //       each op class at representative shapes inside a device graph, per-graph overheads,
 //       transfer, host-op, upload and storage throughput, compile cost per kernel), walked over
-//       the tier's graph with the executor's fusions (workloads/executor.h); or
+//       the tier's graph with the executor's own plan (workloads::plan_execution); or
 //   (b) the same calibration moved to another device's specifications (a catalogue device, or
 //       the classes of a shareable profile): each op keeps the efficiency against the roofline
 //       it reached here, on the other device's roofline (coarse: for classes, not for decisions

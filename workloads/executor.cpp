@@ -285,71 +285,113 @@ int Executor::quant_of_value(int v) const {
   return v >= 0 && !folded_quant_.empty() ? folded_quant_[static_cast<std::size_t>(v)] : -1;
 }
 
+bool ExecutionPlan::folded(const Graph& g, std::size_t li) const {
+  const Layer& l = g.layers[li];
+  if (l.host == HostOp::dequantize) return fused_dequant[li];
+  if (l.host == HostOp::quantize || l.host == HostOp::cast)
+    return folded_quant[static_cast<std::size_t>(l.out)] == static_cast<int>(li);
+  if (l.host == HostOp::activation)
+    return std::find(act_after_of.begin(), act_after_of.end(), static_cast<int>(li)) !=
+           act_after_of.end();
+  return false;
+}
+
+ExecutionPlan plan_execution(const Graph& g,
+                             const std::function<bool(std::size_t kernel_layer)>& fuses_dequant,
+                             bool fold_quant) {
+  const std::size_t nl = g.layers.size();
+  ExecutionPlan p;
+  p.dequant_of.assign(nl, -1);
+  p.fused.assign(nl, false);
+  p.fused_dequant.assign(nl, false);
+  p.act_after_of.assign(nl, -1);
+  p.folded_quant.assign(g.values.size(), -1);
+  for (std::size_t li = 0; li < nl; ++li) {
+    const Layer& l = g.layers[li];
+    if (l.host != HostOp::dequantize) continue;
+    for (std::size_t ki = 0; ki < li; ++ki)
+      if (g.layers[ki].problem && g.layers[ki].out == l.in[0].index)
+        p.dequant_of[ki] = static_cast<int>(li);
+  }
+  // int8 layers run their dequantize fused where the backend has +scales, on the host where not.
+  for (std::size_t li = 0; li < nl; ++li) {
+    if (!g.layers[li].problem || p.dequant_of[li] < 0) continue;
+    p.fused[li] = fuses_dequant(li);
+    p.fused_dequant[static_cast<std::size_t>(p.dequant_of[li])] = p.fused[li];
+  }
+  std::vector<int> readers(g.values.size(), 0);
+  for (const auto& l : g.layers)
+    for (const auto& o : l.in)
+      if (o.kind == Operand::value) ++readers[static_cast<std::size_t>(o.index)];
+  for (std::size_t li = 0; li < nl; ++li) {
+    const Layer& l = g.layers[li];
+    const Operand& x = l.in.empty() ? Operand{} : l.in[0];
+    const DType in_dtype =
+        x.kind == Operand::value    ? g.values[static_cast<std::size_t>(x.index)].dtype
+        : x.kind == Operand::weight ? g.weights[static_cast<std::size_t>(x.index)].dtype
+                                    : DType::f32;
+    const bool cast = l.host == HostOp::cast && x.kind != Operand::none && in_dtype == DType::f32 &&
+                      g.values[static_cast<std::size_t>(l.out)].dtype == DType::bf16;
+    if (!cast && !(fold_quant && l.host == HostOp::quantize)) continue;
+    bool ok = l.out != g.output;
+    for (const auto& r : g.layers)
+      for (std::size_t i = 0; i < r.in.size(); ++i)
+        if (r.in[i].kind == Operand::value && r.in[i].index == l.out)
+          ok = ok && ((r.problem && i == 0) || (r.host == HostOp::dequantize && i == 1));
+    if (ok) p.folded_quant[static_cast<std::size_t>(l.out)] = static_cast<int>(li);
+  }
+  for (std::size_t li = 0; li < nl; ++li) {
+    const Layer& l = g.layers[li];
+    if (l.host == HostOp::dequantize && p.fused_dequant[li]) continue;  // runs in its kernel
+    if ((l.host == HostOp::quantize || l.host == HostOp::cast) &&
+        p.folded_quant[static_cast<std::size_t>(l.out)] >= 0)
+      continue;  // in its consumers
+    if (l.host == HostOp::activation && !p.steps.empty() && p.steps.back().host_layer < 0) {
+      const std::size_t k = p.steps.back().kernel_layers.back();
+      const int v = l.in[0].index;
+      const int written =
+          p.fused[k] ? g.layers[static_cast<std::size_t>(p.dequant_of[k])].out : g.layers[k].out;
+      if (written == v && p.act_after_of[k] < 0 && v != g.output &&
+          readers[static_cast<std::size_t>(v)] == 1 &&
+          g.values[static_cast<std::size_t>(l.out)].dtype == DType::f32) {
+        p.act_after_of[k] = static_cast<int>(li);
+        continue;
+      }
+    }
+    if (!l.problem) {
+      ExecutionPlan::Step s;
+      s.host_layer = static_cast<int>(li);
+      p.steps.push_back(std::move(s));
+      continue;
+    }
+    if (p.steps.empty() || p.steps.back().host_layer >= 0) p.steps.emplace_back();
+    p.steps.back().kernel_layers.push_back(li);
+  }
+  return p;
+}
+
 Result<void> Executor::plan(Backend& b, const PrepareOptions& po, bool fold_quant) {
   const int device = po.device;
   steps_.clear();
-  // int8 layers run their dequantize fused where the backend has +scales, on the host where not.
-  for (std::size_t li = 0; li < g_.layers.size(); ++li) {
-    fused_[li] = false;
-    if (!g_.layers[li].problem || dequant_of_[li] < 0) continue;
-    fused_[li] = b.supports(fused_problem(li), device).supported;
-    fused_dequant_[static_cast<std::size_t>(dequant_of_[li])] = fused_[li];
+  const ExecutionPlan plan = plan_execution(
+      g_, [&](std::size_t li) { return b.supports(fused_problem(li), device).supported; },
+      fold_quant);
+  fused_ = plan.fused;
+  fused_dequant_ = plan.fused_dequant;
+  act_after_of_ = plan.act_after_of;
+  folded_quant_ = plan.folded_quant;
+  for (std::size_t li = 0; li < g_.layers.size(); ++li)
     if (fused_[li]) {
       const auto n =
           static_cast<std::int64_t>(colsum_[static_cast<std::size_t>(dequant_of_[li])].size());
       fused_a_scale_[li] = Tensor(DType::f32, {1});
       fused_bias_[li] = Tensor(DType::f32, {n});
     }
-  }
-  // A host activation of a kernel's output that nothing else reads folds into the kernel's node
-  // (act_after): ResNet's ReLU after the residual add.
-  std::vector<int> readers(g_.values.size(), 0);
-  for (const auto& l : g_.layers)
-    for (const auto& o : l.in)
-      if (o.kind == Operand::value) ++readers[static_cast<std::size_t>(o.index)];
-  act_after_of_.assign(g_.layers.size(), -1);
-  // With calibrated scales, a quantize whose u8 output only kernels read (as their first operand;
-  // dequantizes read its scale, not its data) folds into those kernels' nodes (in_quant); so does
-  // a cast of an f32 value to bf16 (in_cast, no calibration needed).
-  folded_quant_.assign(g_.values.size(), -1);
-  for (std::size_t li = 0; li < g_.layers.size(); ++li) {
-    const Layer& l = g_.layers[li];
-    const bool cast = l.host == HostOp::cast && operand(l.in[0]).dtype() == DType::f32 &&
-                      g_.values[static_cast<std::size_t>(l.out)].dtype == DType::bf16;
-    if (!cast && !(fold_quant && l.host == HostOp::quantize)) continue;
-    bool ok = l.out != g_.output;
-    for (const auto& r : g_.layers)
-      for (std::size_t i = 0; i < r.in.size(); ++i)
-        if (r.in[i].kind == Operand::value && r.in[i].index == l.out)
-          ok = ok && ((r.problem && i == 0) || (r.host == HostOp::dequantize && i == 1));
-    if (ok) folded_quant_[static_cast<std::size_t>(l.out)] = static_cast<int>(li);
-  }
-  // Steps: host ops alone, maximal runs of kernel layers together.
-  for (std::size_t li = 0; li < g_.layers.size(); ++li) {
-    const Layer& l = g_.layers[li];
-    if (l.host == HostOp::dequantize && fused_dequant_[li]) continue;  // runs in its kernel
-    if ((l.host == HostOp::quantize || l.host == HostOp::cast) && quant_of_value(l.out) >= 0)
-      continue;  // in its consumers
-    if (l.host == HostOp::activation && !steps_.empty() && steps_.back().host_layer < 0) {
-      const std::size_t k = steps_.back().kernel_layers.back();
-      const int v = l.in[0].index;
-      const int written =
-          fused_[k] ? g_.layers[static_cast<std::size_t>(dequant_of_[k])].out : g_.layers[k].out;
-      if (written == v && act_after_of_[k] < 0 && v != g_.output &&
-          readers[static_cast<std::size_t>(v)] == 1 &&
-          g_.values[static_cast<std::size_t>(l.out)].dtype == DType::f32) {
-        act_after_of_[k] = static_cast<int>(li);
-        continue;
-      }
-    }
-    if (!l.problem) {
-      Step s;
-      s.host_layer = static_cast<int>(li);
-      steps_.push_back(std::move(s));
-      continue;
-    }
-    if (steps_.empty() || steps_.back().host_layer >= 0) steps_.emplace_back();
-    steps_.back().kernel_layers.push_back(li);
+  for (const auto& ps : plan.steps) {
+    Step s;
+    s.host_layer = ps.host_layer;
+    s.kernel_layers = ps.kernel_layers;
+    steps_.push_back(std::move(s));
   }
   // Which step reads each value (a segment's outputs are the values read after it).
   std::vector<int> last_reader(g_.values.size(), -1);

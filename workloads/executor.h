@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -35,6 +36,36 @@ struct InferCost {
   int host_round_trips = 0;  // host waits for a backend's results
   std::uint64_t bytes_to_device = 0, bytes_from_device = 0;
 };
+
+// How a graph runs on a backend: which host layers fold into kernels and which steps run. The
+// one statement of the fusion rules, used by Executor::prepare and by the predictor
+// (profiles/predictor.h), which walks the same plan without a backend:
+//  - an int8 dequantize runs inside the kernel that writes its s32 input (the +scales epilogue)
+//    where `fuses_dequant(kernel layer)` says the backend supports that fused problem;
+//  - with fold_quant (calibrated scales), a quantize whose u8 output only kernels read as their
+//    first operand (dequantizes read its scale, not its data) folds into those kernels (in_quant);
+//    so does a cast of an f32 value to bf16 (in_cast, no calibration needed);
+//  - a host activation of the value a kernel just wrote, read by nothing else and not the graph's
+//    output, folds into that kernel (act_after: ResNet's ReLU after the residual add);
+//  - the rest: host ops alone, maximal runs of kernel layers together (segments).
+struct ExecutionPlan {
+  std::vector<int> dequant_of;      // per kernel layer: the dequantize reading its output, or -1
+  std::vector<bool> fused;          // per kernel layer: runs its dequantize (+scales)
+  std::vector<bool> fused_dequant;  // per dequantize layer: run by its kernel
+  std::vector<int> act_after_of;    // per kernel layer: the host activation folded into it, or -1
+  std::vector<int> folded_quant;    // per value: the quantize / cast folded into its readers, or -1
+  struct Step {
+    int host_layer = -1;                     // a host op alone, or
+    std::vector<std::size_t> kernel_layers;  // a segment
+  };
+  std::vector<Step> steps;
+  // Whether layer li runs inside a kernel (a fused dequantize, a folded quantize, cast or
+  // activation) rather than as a step of its own.
+  bool folded(const Graph& g, std::size_t li) const;
+};
+ExecutionPlan plan_execution(const Graph& g,
+                             const std::function<bool(std::size_t kernel_layer)>& fuses_dequant,
+                             bool fold_quant);
 
 class Executor {
  public:
