@@ -17,7 +17,7 @@ double process_cpu_seconds() {
 }
 
 ResultRecord fail(ResultRecord r, Status s, std::string message) {
-  r.status = std::string(status_name(s));
+  r.status = s;
   r.message = std::move(message);
   return r;
 }

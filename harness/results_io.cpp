@@ -94,7 +94,10 @@ Result<std::vector<ResultRecord>> results_from_json(const nlohmann::json& doc) {
       r.backend = j.value("backend", "");
       r.device = j.value("device", "");
       r.dtype = j.value("dtype", "");
-      r.status = j.at("status").get<std::string>();
+      const auto status = j.at("status").get<std::string>();
+      const auto known = status_from_name(status);
+      if (!known) return make_error("malformed results: unknown status '" + status + "'");
+      r.status = *known;
       r.message = j.value("message", "");
       r.prepare_s = get_opt(j, "prepare_s");
       r.first_s = get_opt(j, "first_s");
@@ -162,7 +165,8 @@ Result<std::int64_t> import_run(Store& store, const nlohmann::json& doc) {
 compare::SampleSet sample_set(const std::vector<ResultRecord>& results) {
   compare::SampleSet set;
   for (const auto& r : results) {
-    if ((r.status != "passed" && r.status != "mistrusted") || r.samples.empty()) continue;
+    if ((r.status != Status::passed && r.status != Status::mistrusted) || r.samples.empty())
+      continue;
     auto& s = set[benchmark_key(r)];
     s.values.insert(s.values.end(), r.samples.begin(), r.samples.end());
     s.groups.push_back(r.median_s ? *r.median_s : stats::quantile(r.samples, 0.5));

@@ -235,7 +235,7 @@ ResultRecord run_kernel_unguarded(Backend& b, const DeviceInfo& dev, const Probl
   if (!checked) return r;
   if (!sample(r, *l.kernel, p, opts)) return r;
   describe(r, *l.kernel, dev, p, l.upload_s, opts);
-  r.status = std::string(status_name(*checked));
+  r.status = *checked;
   return r;
 }
 
@@ -350,7 +350,7 @@ int run_backend(Store& store, std::int64_t run_id, Backend& b, std::span<const P
     else
       r.message +=
           (r.message.empty() ? "" : "; ") + std::string("not stored: ") + id.error().message;
-    if (r.status == "failed" || r.status == "error") ++failed;
+    if (r.status == Status::failed || r.status == Status::error) ++failed;
     if (on_result) on_result(r);
     inject_test_fault(b.name());
   };
@@ -364,7 +364,7 @@ int run_backend(Store& store, std::int64_t run_id, Backend& b, std::span<const P
       r.name = p.str();
       r.backend = std::string(b.name());
       r.dtype = std::string(dtype_name(p.dtype));
-      r.status = std::string(status_name(Status::unavailable));
+      r.status = Status::unavailable;
       r.message = a.available ? "no devices" : a.reason;
       emit(std::move(r));
     }

@@ -19,12 +19,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "result.h"
 #include "tuning.h"
+#include "validate.h"
 
 struct sqlite3;
 
@@ -44,7 +46,9 @@ struct ResultRecord {
   std::string kind = "kernel";  // kernel, workload, probe
   std::string name;             // canonical problem string, workload or probe name
   std::string backend, device, dtype;
-  std::string status;  // passed, failed, mistrusted, unsupported, unavailable, skipped, error
+  // Stored as its name (status_name: passed, failed, mistrusted, unsupported, unavailable, skipped,
+  // error), the same text as before it was an enum. Error until a runner says otherwise.
+  Status status = Status::error;
   std::string message;
   std::optional<double> prepare_s, first_s;
   std::int64_t n = 0;  // samples
@@ -56,6 +60,18 @@ struct ResultRecord {
   std::vector<double> samples;                        // raw, seconds, in measurement order
   std::string created_at;
 };
+
+// The status a stored name stands for; nullopt for a name no tierbench writes.
+std::optional<Status> status_from_name(std::string_view name);
+
+// A Status in JSON is its name (as in the store), never its number.
+NLOHMANN_JSON_SERIALIZE_ENUM(Status, {{Status::passed, "passed"},
+                                      {Status::failed, "failed"},
+                                      {Status::mistrusted, "mistrusted"},
+                                      {Status::unsupported, "unsupported"},
+                                      {Status::unavailable, "unavailable"},
+                                      {Status::skipped, "skipped"},
+                                      {Status::error, "error"}})
 
 class Store {
  public:

@@ -367,7 +367,7 @@ ResultRecord run_graph(ResultRecord r, Backend& b, const DeviceInfo& dev, const 
   if (!status) return r;
   if (!sample_graph(r, *lg.ex, lg.input, g, o)) return r;
   record_memory(r, *lg.ex, g, lg);
-  r.status = std::string(status_name(*status));
+  r.status = *status;
   return r;
 }
 

@@ -305,7 +305,7 @@ class Calibrator {
                            })->problem;
     r.name = prob.str();
     const auto finish = [&](Status st, std::string msg) {
-      r.status = std::string(status_name(st));
+      r.status = st;
       r.message = std::move(msg);
       (void)store_.add_result(r);
     };

@@ -188,9 +188,9 @@ std::vector<TierFigures> tier_figures(const json& local) {
 namespace {
 
 std::string feasibility_of(const ResultRecord& r, double too_slow_ms) {
-  if ((r.status == "passed" || r.status == "mistrusted") && r.median_s)
+  if ((r.status == Status::passed || r.status == Status::mistrusted) && r.median_s)
     return *r.median_s * 1e3 >= too_slow_ms ? "too-slow" : "runs";
-  if (r.status == "skipped" && r.message.rfind("does not fit", 0) == 0) return "does-not-fit";
+  if (r.status == Status::skipped && r.message.rfind("does not fit", 0) == 0) return "does-not-fit";
   return "unsupported";
 }
 
@@ -290,7 +290,7 @@ Result<Profiles> build_profiles(Store& store, const ProfileOptions& opts) {
         workload_runs.insert(run.id);
         const auto key = std::make_pair(r.name, r.backend);
         if (!tiers.count(key)) tiers[key] = tier_entry(r, ceilings, b.too_slow_ms);
-      } else if (r.kind == "kernel" && r.status == "passed" && r.gflops && *r.gflops > 0) {
+      } else if (r.kind == "kernel" && r.status == Status::passed && r.gflops && *r.gflops > 0) {
         const bool on_cpu = runs_on_host_cpu(r.backend) || cpu_devices.count(r.device) > 0;
         if (!on_cpu) continue;
         kernel_runs.insert(run.id);

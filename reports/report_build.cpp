@@ -235,8 +235,8 @@ json roofline_section(const std::vector<ResultRecord>& results, const json& prob
             {"points", json::array()},
             {"not_plotted", json::array()}};
     }
-    const bool timed = (r.status == "passed" || r.status == "mistrusted") && r.gflops && r.gbps &&
-                       *r.gflops > 0 && *r.gbps > 0;
+    const bool timed = (r.status == Status::passed || r.status == Status::mistrusted) && r.gflops &&
+                       r.gbps && *r.gflops > 0 && *r.gbps > 0;
     if (!timed) {
       ch["not_plotted"].push_back(
           {{"problem", name}, {"status", r.status}, {"message", r.message}, {"result_id", r.id}});

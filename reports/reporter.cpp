@@ -95,12 +95,13 @@ Result<std::string> run_csv(const StoredRun& r) {
       "result_id,kind,name,backend,device,dtype,status,median_ms,p10_ms,p90_ms,mean_ms,"
       "stddev_ms,gflops,gbps,message\n";
   for (const auto& x : *results)
-    s += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", x.id, csv_field(x.kind),
-                     csv_field(x.name), csv_field(x.backend), csv_field(x.device),
-                     csv_field(x.dtype), csv_field(x.status), csv_number(x.median_s, 1e3),
-                     csv_number(x.p10_s, 1e3), csv_number(x.p90_s, 1e3), csv_number(x.mean_s, 1e3),
-                     csv_number(x.stddev_s, 1e3), csv_number(x.gflops), csv_number(x.gbps),
-                     csv_field(x.message));
+    s +=
+        fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", x.id, csv_field(x.kind),
+                    csv_field(x.name), csv_field(x.backend), csv_field(x.device),
+                    csv_field(x.dtype), csv_field(std::string(status_name(x.status))),
+                    csv_number(x.median_s, 1e3), csv_number(x.p10_s, 1e3), csv_number(x.p90_s, 1e3),
+                    csv_number(x.mean_s, 1e3), csv_number(x.stddev_s, 1e3), csv_number(x.gflops),
+                    csv_number(x.gbps), csv_field(x.message));
   return s;
 }
 

@@ -34,8 +34,9 @@ void print_results_table(std::ostream& os, const std::vector<ResultRecord>& resu
              r.metrics["config"].value("source", std::string("?")) + ")" +
              (note.empty() ? "" : "; " + note);
     if (note.size() > 72) note = note.substr(0, 69) + "...";
-    fmt::print(os, kRow, r.name, r.backend, r.status, format_ms(r.prepare_s), format_ms(r.median_s),
-               spread, r.gflops ? fmt::format("{:.1f}", *r.gflops) : "-", note);
+    fmt::print(os, kRow, r.name, r.backend, status_name(r.status), format_ms(r.prepare_s),
+               format_ms(r.median_s), spread, r.gflops ? fmt::format("{:.1f}", *r.gflops) : "-",
+               note);
   }
   // Which configuration ran each model tier: the graph each backend prepared, and what crossed
   // between host and device per inference.

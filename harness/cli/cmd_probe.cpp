@@ -57,7 +57,7 @@ int do_probe(const Context& ctx, ProbeArgs a) {
     r.run_id = run_id;
     r.kind = "probe";
     r.name = a.opts.quick ? "probe:quick" : "probe:full";
-    r.status = "passed";
+    r.status = Status::passed;
     r.metrics = report;
     if (auto id = store->add_result(r); !id)
       std::cerr << "tierbench: warning: probe not stored: " << id.error().message << "\n";

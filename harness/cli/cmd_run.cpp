@@ -48,8 +48,8 @@ int run_one_backend(Store& store, std::int64_t run_id, const std::string& name,
   const bool tty = isatty(2) && a.child_run_id == 0;
   const auto progress = [tty](const ResultRecord& r) {
     if (tty)
-      std::cerr << fmt::format("  {:<10} {:<34} {:<11} {} ms\n", r.backend, r.name, r.status,
-                               reports::format_ms(r.median_s));
+      std::cerr << fmt::format("  {:<10} {:<34} {:<11} {} ms\n", r.backend, r.name,
+                               status_name(r.status), reports::format_ms(r.median_s));
   };
   int failed = 0;
   // Tuning winners go to the same store as the results (the default is a cache file).
@@ -71,10 +71,10 @@ int run_one_backend(Store& store, std::int64_t run_id, const std::string& name,
     wo.seed = a.kopts.seed;
     for (const auto& w : wl)
       for (const auto& r : run_workload(store, run_id, *b, w, wo, progress))
-        failed += r.status == "failed" || r.status == "error";
+        failed += r.status == Status::failed || r.status == Status::error;
     for (const auto& m : models)
       for (const auto& r : run_external_model(store, run_id, *b, m, wo, progress))
-        failed += r.status == "failed" || r.status == "error";
+        failed += r.status == Status::failed || r.status == Status::error;
   }
   return failed;
 }
@@ -223,7 +223,7 @@ int do_run(const Context& ctx, RunOptions a) {
   if (!results) return usage_error(results.error().message);
   int failed = 0;
   for (const auto& r : results.value())
-    if (r.status == "failed" || r.status == "error") ++failed;
+    if (r.status == Status::failed || r.status == Status::error) ++failed;
   if (auto run = (*store)->run(run_id.value()); run) {
     nlohmann::json env = run->env;
     env["loadavg_end"] = env::loadavg_json();

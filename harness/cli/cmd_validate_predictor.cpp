@@ -156,8 +156,8 @@ std::vector<Row> rows_of(Store& store, const std::string& config, std::int64_t r
   auto res = store.results(run_id);
   if (!res) return out;
   for (const auto& r : *res) {
-    if (r.kind != "workload" || (r.status != "passed" && r.status != "mistrusted") || !r.median_s ||
-        *r.median_s <= 0)
+    if (r.kind != "workload" || (r.status != Status::passed && r.status != Status::mistrusted) ||
+        !r.median_s || *r.median_s <= 0)
       continue;
     auto w = workloads::parse_workload(r.name);
     if (!w) continue;

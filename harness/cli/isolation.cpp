@@ -102,7 +102,7 @@ void record_unfinished(Store& store, std::int64_t run_id, const std::string& bac
     r.name = e.name;
     r.backend = backend;
     r.dtype = e.dtype;
-    r.status = "error";
+    r.status = Status::error;
     r.message = why;
     (void)store.add_result(r);
   }

@@ -234,7 +234,7 @@ TEST(Cli, KilledRunKeepsCommittedResults) {
   ASSERT_TRUE(res.ok());
   ASSERT_EQ(res->size(), 2u);
   for (const auto& r : *res) {
-    EXPECT_EQ(r.status, "passed");
+    EXPECT_EQ(r.status, Status::passed);
     EXPECT_EQ(static_cast<std::int64_t>(r.samples.size()), r.n);
   }
 }

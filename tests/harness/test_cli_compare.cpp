@@ -26,7 +26,7 @@ std::int64_t make_run(Store& s, const std::map<std::string, double>& medians, st
     r.run_id = run.value();
     r.name = name;
     r.backend = "onednn";
-    r.status = "passed";
+    r.status = Status::passed;
     for (int i = 0; i < 30; ++i) r.samples.push_back(med * std::exp(noise(rng)));
     r.n = 30;
     r.median_s = med;

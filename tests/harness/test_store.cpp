@@ -9,6 +9,43 @@
 namespace tb {
 namespace {
 
+// The status is an enum in the record and the same text as ever in the file; a text no
+// tierbench writes reads back as an error saying so, never as a pass.
+TEST(Store, StatusIsStoredAsItsNameAndUnknownNamesReadAsErrors) {
+  test::TempDir dir;
+  const auto path = (dir.path() / "s.db").string();
+  auto s = Store::open(path);
+  ASSERT_TRUE(s.ok());
+  auto run = (*s)->begin_run("t", "abc", {});
+  ASSERT_TRUE(run.ok());
+  ResultRecord r;
+  r.run_id = run.value();
+  r.name = "gemm:m8n8k8:f32";
+  r.status = Status::mistrusted;
+  ASSERT_TRUE((*s)->add_result(r).ok());
+  r.status = Status::passed;
+  ASSERT_TRUE((*s)->add_result(r).ok());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT status FROM results ORDER BY id", -1, &q, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(q, 0)), "mistrusted");
+  sqlite3_finalize(q);
+  ASSERT_EQ(
+      sqlite3_exec(db, "UPDATE results SET status='bogus' WHERE id=2", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(db);
+  auto back = (*s)->results(run.value());
+  ASSERT_TRUE(back.ok());
+  ASSERT_EQ(back->size(), 2u);
+  EXPECT_EQ((*back)[0].status, Status::mistrusted);
+  EXPECT_EQ((*back)[1].status, Status::error);
+  EXPECT_NE((*back)[1].message.find("unknown status 'bogus'"), std::string::npos);
+  EXPECT_EQ(nlohmann::json(Status::skipped), "skipped");
+}
+
 TEST(Store, MigratesAnEmptyFileAndRoundTrips) {
   test::TempDir dir;
   const auto path = (dir.path() / "sub" / "results.db").string();
@@ -23,7 +60,7 @@ TEST(Store, MigratesAnEmptyFileAndRoundTrips) {
     r.run_id = run.value();
     r.name = "gemm:m2n2k2:f32";
     r.backend = "reference";
-    r.status = "passed";
+    r.status = Status::passed;
     r.median_s = 1.5e-3;
     r.gflops = 12.0;
     r.samples = {1.4e-3, 1.5e-3, 1.6e-3};

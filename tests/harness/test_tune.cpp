@@ -175,7 +175,7 @@ TEST(TuneCli, RunPicksTheStoredWinnerAndReportsIt) {
     const auto latest_config = [&] {
       auto s = Store::open(path);
       auto rs = (*s)->results((*s)->latest_run_id().value());
-      EXPECT_EQ(rs->at(0).status, "passed");
+      EXPECT_EQ(rs->at(0).status, Status::passed);
       return rs->at(0).metrics.value("config", nlohmann::json::object());
     };
     auto r = run_tierbench(run);

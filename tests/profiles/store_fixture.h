@@ -58,7 +58,7 @@ struct FixtureStore {
     r.run_id = run;
     r.kind = "probe";
     r.name = "probe:quick";
-    r.status = "passed";
+    r.status = Status::passed;
     r.metrics = probe;
     (void)store->add_result(r).value();
   }
@@ -73,7 +73,7 @@ struct FixtureStore {
     r.dtype = dtype;
     r.backend = backend;
     r.device = device;
-    r.status = "passed";
+    r.status = Status::passed;
     r.median_s = 0.001;
     r.gflops = gflops;
     (void)store->add_result(r).value();
@@ -89,7 +89,7 @@ struct FixtureStore {
     r.dtype = dtype;
     r.backend = backend;
     r.device = "Secret CPU 9000 SN-12345";
-    r.status = status;
+    r.status = status_from_name(status).value();
     r.message = message;
     if (median_s > 0) {
       r.median_s = median_s;

@@ -126,7 +126,8 @@ TEST_F(Report, HasEverySection) {
 TEST_F(Report, RooflinePointsAreTheStoresResults) {
   std::set<std::string> plotted, timed_in_store;
   for (const auto& [id, r] : by_id_)
-    if (r.kind == "kernel" && r.status == "passed") timed_in_store.insert(r.name + "@" + r.backend);
+    if (r.kind == "kernel" && r.status == Status::passed)
+      timed_in_store.insert(r.name + "@" + r.backend);
   ASSERT_FALSE((*report_)["roofline"].empty());
   for (const auto& ch : (*report_)["roofline"]) {
     for (const auto& p : ch["points"]) {
@@ -142,7 +143,8 @@ TEST_F(Report, RooflinePointsAreTheStoresResults) {
         EXPECT_TRUE(std::isfinite(p[k].get<double>()) && p[k].get<double>() > 0) << k;
       plotted.insert(r.name + "@" + r.backend);
     }
-    for (const auto& p : ch["not_plotted"]) EXPECT_NE(stored(p["result_id"]).status, "passed");
+    for (const auto& p : ch["not_plotted"])
+      EXPECT_NE(stored(p["result_id"]).status, Status::passed);
   }
   EXPECT_EQ(plotted, timed_in_store);
   // The CPU devices (oneDNN, PoCL, lavapipe) are drawn under the probed CPU ceilings.

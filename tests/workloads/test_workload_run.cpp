@@ -51,7 +51,7 @@ TEST_F(WorkloadRun, PersonDetectMatchesTheReference) {
       const auto rs = run(be, wl);
       ASSERT_EQ(rs.size(), 1u);
       const auto& r = rs[0];
-      EXPECT_EQ(r.status, "passed") << wl << " on " << be << ": " << r.message;
+      EXPECT_EQ(r.status, Status::passed) << wl << " on " << be << ": " << r.message;
       EXPECT_EQ(r.kind, "workload");
       EXPECT_EQ(r.name, wl);
       EXPECT_GE(r.n, 3);
@@ -80,7 +80,7 @@ TEST_F(WorkloadRun, DoesNotFitIsAResultNotACrash) {
   opts_.memory_limit_bytes = 1 << 20;
   const auto rs = run("reference", "mobilenetv2:b1:f32");
   ASSERT_EQ(rs.size(), 1u);
-  EXPECT_EQ(rs[0].status, "skipped");
+  EXPECT_EQ(rs[0].status, Status::skipped);
   EXPECT_EQ(rs[0].message.rfind("does not fit: needs ", 0), 0u) << rs[0].message;
   EXPECT_NE(rs[0].message.find("has 1.0 MiB"), std::string::npos) << rs[0].message;
   EXPECT_EQ(rs[0].metrics["figures"]["params"].get<std::int64_t>(), 3487816);
@@ -94,7 +94,7 @@ TEST_F(WorkloadRun, AUserFileOfTheWrongArchitectureIsAnError) {
   opts_.weights_path = p;
   const auto rs = run("reference", "person-detect:b1:f32");
   ASSERT_EQ(rs.size(), 1u);
-  EXPECT_EQ(rs[0].status, "error");
+  EXPECT_EQ(rs[0].status, Status::error);
   EXPECT_NE(rs[0].message.find("the architecture needs F32"), std::string::npos) << rs[0].message;
 }
 
