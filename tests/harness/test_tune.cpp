@@ -132,6 +132,8 @@ TEST(TuneCli, ListShowsStoredWinners) {
        {"vulkan | dev A | driver 1 | gemm@abc", "m1024n1024k1024:f32", "wide:tm32tn32:8x1", "48.5",
         "reg:tm16tn16:8x1", "17.2", "packed:mr6nv2kc512rb1o1", "shape class"})
     EXPECT_NE(r.out.find(want), std::string::npos) << want << " in\n" << r.out;
+  // The filter and the default configuration need the backend (TB_BACKEND_VULKAN).
+  if (!find_backend_traits("vulkan")) GTEST_SKIP() << "vulkan: not built";
   r = run_tierbench("--db " + path + " tune --list --backend vulkan --json");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
