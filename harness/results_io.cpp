@@ -19,6 +19,13 @@ nlohmann::json opt(const std::optional<double>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 
+// A string member, or `fallback` when it is absent or not a string (json::value throws then).
+std::string get_str(const nlohmann::json& j, const char* key, const std::string& fallback) {
+  if (!j.is_object()) return fallback;
+  const auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
 std::optional<double> get_opt(const nlohmann::json& j, const char* key) {
   if (!j.contains(key) || j[key].is_null()) return std::nullopt;
   return j[key].get<double>();
@@ -139,7 +146,7 @@ Result<nlohmann::json> read_results_file(const std::string& path) {
   ss << f.rdbuf();
   auto doc = nlohmann::json::parse(ss.str(), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return make_error(path + ": not valid JSON");
-  if (!doc.is_object() || doc.value("schema", "") != kSchema)
+  if (!doc.is_object() || get_str(doc, "schema", "") != kSchema)
     return make_error(path + ": not a tierbench results file (expected schema " + kSchema + ")");
   if (auto r = results_from_json(doc); !r) return make_error(path + ": " + r.error().message);
   return doc;
@@ -148,17 +155,18 @@ Result<nlohmann::json> read_results_file(const std::string& path) {
 Result<std::int64_t> import_run(Store& store, const nlohmann::json& doc) {
   auto results = results_from_json(doc);
   if (!results) return results.error();
-  const auto& run = doc.value("run", nlohmann::json::object());
-  auto id =
-      store.begin_run("import: " + run.value("command", std::string("?")),
-                      run.value("git_commit", ""), run.value("env", nlohmann::json::object()));
+  const auto it = doc.find("run");
+  const auto run = it != doc.end() && it->is_object() ? *it : nlohmann::json::object();
+  const auto env =
+      run.contains("env") && run["env"].is_object() ? run["env"] : nlohmann::json::object();
+  auto id = store.begin_run("import: " + get_str(run, "command", "?"),
+                            get_str(run, "git_commit", ""), env);
   if (!id) return id.error();
   for (auto r : results.value()) {
     r.run_id = id.value();
     if (auto a = store.add_result(r); !a) return a.error();
   }
-  if (auto f = store.finish_run(id.value(), run.value("status", std::string("ok"))); !f)
-    return f.error();
+  if (auto f = store.finish_run(id.value(), get_str(run, "status", "ok")); !f) return f.error();
   return id.value();
 }
 
