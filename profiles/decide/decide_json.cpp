@@ -139,8 +139,8 @@ std::vector<ModelEstimate> from_shareable(const json& p) {
                       mem = string(t, at, "memory");
     e.feasible = f == "runs" || f == "too-slow";
     if (!e.feasible)  // withheld: it may not fit, so it is never assumed to run here
-      e.why = f == "any" ? "feasibility class withheld ('any'): not assumed to run on this device"
-                         : f;
+      e.why =
+          f == "any" ? "feasibility class withheld ('any'): not assumed to run on this device" : f;
     if (!e.feasible) {
       out.push_back(std::move(e));
       continue;

@@ -324,6 +324,27 @@ Result<WorkloadIo> workload_io(const std::string& workload) {
   return io;
 }
 
+// The measured estimates whose graph tierbench can rebuild (their request and response sizes go
+// into `io`); a workload whose graph it cannot rebuild (an imported model) has no request size:
+// it stays out of the grid and is named in `skipped`.
+std::vector<ModelEstimate> in_grid(const std::vector<ModelEstimate>& measured,
+                                   std::map<std::string, WorkloadIo>& io,
+                                   std::set<std::string>& skipped) {
+  std::vector<ModelEstimate> out;
+  for (const auto& e : measured) {
+    if (!io.count(e.workload)) {
+      auto x = workload_io(e.workload);
+      if (!x) {
+        skipped.insert(e.workload);
+        continue;
+      }
+      io[e.workload] = *x;
+    }
+    out.push_back(e);
+  }
+  return out;
+}
+
 Result<std::vector<ModelEstimate>> measured_estimates(const json& local) {
   std::vector<ModelEstimate> out;
   try {
@@ -377,21 +398,8 @@ Result<DecisionEvaluation> evaluate_decisions(const json& local, const EngineFig
     auto sites = sites_of(local, grid);
     if (!sites) return sites.error();
     std::map<std::string, WorkloadIo> io;
-    // A workload whose graph tierbench cannot rebuild (an imported model) has no request size:
-    // it stays out of the grid, and the report says so.
-    std::vector<ModelEstimate> in_grid;
-    for (const auto& e : *measured) {
-      if (!io.count(e.workload)) {
-        auto x = workload_io(e.workload);
-        if (!x) {
-          ev.skipped.insert(e.workload);
-          continue;
-        }
-        io[e.workload] = *x;
-      }
-      in_grid.push_back(e);
-    }
-    for (const auto& c : configs_of(in_grid, engine))
+    const auto grid_estimates = in_grid(*measured, io, ev.skipped);
+    for (const auto& c : configs_of(grid_estimates, engine))
       for (const auto& net : grid.at("networks"))
         for (const auto& obj : grid.at("objectives_ms"))
           for (const auto& delay : grid.at("delays"))
@@ -427,21 +435,10 @@ Result<DecisionMap> decision_map(const json& local, const DecisionMapOptions& o,
       if (l.at("name") == o.edge_load) load = &l;
     if (!load) return make_error("scenario grid: /edge_loads: no load named '" + o.edge_load + "'");
     std::map<std::string, WorkloadIo> io;
-    std::vector<ModelEstimate> in_grid;
-    for (const auto& e : *measured) {
-      if (!io.count(e.workload)) {
-        auto x = workload_io(e.workload);
-        if (!x) {
-          map.skipped.insert(e.workload);
-          continue;
-        }
-        io[e.workload] = *x;
-      }
-      in_grid.push_back(e);
-    }
+    const auto grid_estimates = in_grid(*measured, io, map.skipped);
     map.networks = grid.at("networks");
     map.sites = grid.at("sites");
-    for (const auto& c : configs_of(in_grid, {"local profile", *measured, true})) {
+    for (const auto& c : configs_of(grid_estimates, {"local profile", *measured, true})) {
       map.configs.push_back(c.name);
       for (const auto& net : grid.at("networks"))
         for (const auto& cache : o.cache_states) {
