@@ -21,11 +21,24 @@
 
 namespace tb::workloads {
 
+struct BuildOptions {
+  std::string variant;   // empty: the tier's default
+  bool reduced = false;  // the tier's reduced configuration (validation on the slow reference)
+};
+
+struct TierInfo;
+// Builds a tier's graph for one variant and dtype (the reduced configuration when asked, with
+// its note); nullopt when the variant does not parse, so that the caller names the valid ones.
+using TierBuilder = std::optional<Graph> (*)(const TierInfo& t, std::string_view variant, DType dt,
+                                             const BuildOptions& o);
+
 struct TierInfo {
   std::string name, description;
   std::vector<std::string> dtypes;    // "f32", "bf16", "int8"
   std::vector<std::string> variants;  // first is the default
   bool full_only = false;             // too large for the quick suite
+  std::string variant_pattern;        // the variants beyond the list: "bN", "seqN"
+  TierBuilder build = nullptr;        // every tier has one (tiers.cpp)
 };
 
 const std::vector<TierInfo>& tiers();
@@ -35,11 +48,6 @@ std::string tier_names();  // "person-detect, mobilenetv2, ..." for error messag
 // "f32" -> f32, "bf16" -> bf16, "int8" -> s8; nullopt otherwise.
 std::optional<DType> parse_tier_dtype(std::string_view s);
 std::string tier_dtype_name(DType dt);
-
-struct BuildOptions {
-  std::string variant;   // empty: the tier's default
-  bool reduced = false;  // the tier's reduced configuration (validation on the slow reference)
-};
 
 // The graph of tier x dtype x variant. Errors name the valid tiers, dtypes or variants.
 Result<Graph> build_tier(std::string_view tier, std::string_view dtype, const BuildOptions& o = {});
