@@ -17,6 +17,7 @@
 #include "compare.h"
 #include "measure.h"
 #include "perf_counters.h"
+#include "probe_reader.h"
 #include "reference/reference_backend.h"
 #include "stats.h"
 #include "workload_runner.h"
@@ -292,49 +293,40 @@ ResultRecord run_kernel(Backend& b, const DeviceInfo& dev, const Problem& p,
 
 std::function<std::optional<double>(const DeviceInfo&, DType)> peak_lookup_from_probe(
     std::string backend, nlohmann::json report) {
-  // The best trial, single or all threads: the ceiling this device showed it can reach.
-  const auto best = [](const nlohmann::json& fig) -> std::optional<double> {
-    double m = 0;
-    for (const char* k : {"all_threads", "single_thread"})
-      if (fig.contains(k) && fig[k].contains("max") && fig[k]["max"].is_number())
-        m = std::max(m, fig[k]["max"].get<double>());
-    return m > 0 ? std::optional<double>(m) : std::nullopt;
-  };
   // A backend whose devices the probe lists under "accelerators" is bounded by their API peak.
   const BackendTraits* traits = find_backend_traits(backend);
   std::string probe_key = traits ? std::string(traits->probe_key) : std::string();
-  return [probe_key = std::move(probe_key), report = std::move(report), best](
+  return [probe_key = std::move(probe_key), report = std::move(report)](
              const DeviceInfo& dev, DType dt) -> std::optional<double> {
+    const ProbeReader probe(report);
     if (!probe_key.empty()) {
-      if (dt != DType::f32 || !report.contains("accelerators")) return std::nullopt;
-      const auto& api = report["accelerators"].value(probe_key, nlohmann::json::object());
-      for (const auto& d : api.value("devices", nlohmann::json::array()))
-        if (d.value("name", "") == dev.name && d.contains("measured") &&
-            d["measured"].contains("peak_f32_gflops")) {
-          const auto& f = d["measured"]["peak_f32_gflops"];
-          if (f.contains("max") && f["max"].is_number()) return f["max"].get<double>();
-        }
+      if (dt != DType::f32) return std::nullopt;
+      for (const auto& d : probe.accelerator_devices(probe_key))
+        if (d.name == dev.name && d.peak_f32_gflops_max) return d.peak_f32_gflops_max;
       return std::nullopt;
     }
-    if (!report.contains("compute") || !report["compute"].contains("peaks")) return std::nullopt;
-    const auto& peaks = report["compute"]["peaks"];
-    std::vector<const char*> keys;
+    PeakClass c;
     switch (dt) {
       case DType::f32:
-        keys = {"f32_fma_zmm", "f32_fma_ymm"};
+        c = PeakClass::f32;
         break;
       case DType::bf16:
-        keys = {"bf16_dpbf16_zmm"};
+        c = PeakClass::bf16;
         break;
       case DType::s8:
       case DType::u8:
-        keys = {"s8_dpbusd_zmm", "s8_dpbusd_ymm"};
+        c = PeakClass::int8;
         break;
       default:
         return std::nullopt;
     }
-    for (const char* k : keys)
-      if (peaks.contains(k) && peaks[k].value("supported", false)) return best(peaks[k]);
+    // The first supported ISA's best trial, single or all threads: the ceiling this device
+    // showed it can reach.
+    for (const char* k : peak_keys(c))
+      if (const auto f = probe.peak(k); f && f->supported) {
+        const double m = std::max(f->all_threads_max.value_or(0), f->single_thread_max.value_or(0));
+        return m > 0 ? std::optional<double>(m) : std::nullopt;
+      }
     return std::nullopt;
   };
 }

@@ -3,12 +3,8 @@
 // comparable with clpeak's); bandwidth reads float4s coalesced; transfers are blocking
 // clEnqueueRead/WriteBuffer; dispatch latency is an empty kernel's enqueue + clFinish round trip
 // on the host clock. Every cl* call is checked; a failure on one device becomes that device's
-// "error" and the others go on. Self-contained: tb_probes depends on nothing else in tierbench.
-#ifndef CL_TARGET_OPENCL_VERSION
-#define CL_TARGET_OPENCL_VERSION 120
-#endif
-#include <CL/cl.h>
-
+// "error" and the others go on. Error names and device queries: opencl_util.h (shared with the
+// OpenCL backend). Self-contained: tb_probes depends on nothing else in tierbench.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -18,6 +14,7 @@
 #include <vector>
 
 #include "accel_probe.h"
+#include "opencl_util.h"
 
 namespace tb {
 
@@ -32,64 +29,11 @@ struct ClFailure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-std::string err_name(cl_int e) {
-  switch (e) {
-    case CL_DEVICE_NOT_FOUND:
-      return "CL_DEVICE_NOT_FOUND";
-    case CL_DEVICE_NOT_AVAILABLE:
-      return "CL_DEVICE_NOT_AVAILABLE";
-    case CL_COMPILER_NOT_AVAILABLE:
-      return "CL_COMPILER_NOT_AVAILABLE";
-    case CL_MEM_OBJECT_ALLOCATION_FAILURE:
-      return "CL_MEM_OBJECT_ALLOCATION_FAILURE";
-    case CL_OUT_OF_RESOURCES:
-      return "CL_OUT_OF_RESOURCES";
-    case CL_OUT_OF_HOST_MEMORY:
-      return "CL_OUT_OF_HOST_MEMORY";
-    case CL_PROFILING_INFO_NOT_AVAILABLE:
-      return "CL_PROFILING_INFO_NOT_AVAILABLE";
-    case CL_BUILD_PROGRAM_FAILURE:
-      return "CL_BUILD_PROGRAM_FAILURE";
-    case CL_INVALID_VALUE:
-      return "CL_INVALID_VALUE";
-    case CL_INVALID_PLATFORM:
-      return "CL_INVALID_PLATFORM";
-    case CL_INVALID_DEVICE:
-      return "CL_INVALID_DEVICE";
-    case CL_INVALID_CONTEXT:
-      return "CL_INVALID_CONTEXT";
-    case CL_INVALID_COMMAND_QUEUE:
-      return "CL_INVALID_COMMAND_QUEUE";
-    case CL_INVALID_MEM_OBJECT:
-      return "CL_INVALID_MEM_OBJECT";
-    case CL_INVALID_PROGRAM_EXECUTABLE:
-      return "CL_INVALID_PROGRAM_EXECUTABLE";
-    case CL_INVALID_KERNEL_NAME:
-      return "CL_INVALID_KERNEL_NAME";
-    case CL_INVALID_KERNEL_ARGS:
-      return "CL_INVALID_KERNEL_ARGS";
-    case CL_INVALID_WORK_GROUP_SIZE:
-      return "CL_INVALID_WORK_GROUP_SIZE";
-    case CL_INVALID_WORK_ITEM_SIZE:
-      return "CL_INVALID_WORK_ITEM_SIZE";
-    case CL_INVALID_GLOBAL_WORK_SIZE:
-      return "CL_INVALID_GLOBAL_WORK_SIZE";
-    case CL_INVALID_BUFFER_SIZE:
-      return "CL_INVALID_BUFFER_SIZE";
-    case CL_INVALID_OPERATION:
-      return "CL_INVALID_OPERATION";
-    case -1001:
-      return "CL_PLATFORM_NOT_FOUND_KHR";
-    default:
-      return "CL_ERROR";
-  }
-}
-
 [[noreturn]] void fail(const char* file, int line, const char* call, cl_int e) {
   std::string f = file;
   if (auto s = f.find_last_of('/'); s != std::string::npos) f = f.substr(s + 1);
-  throw ClFailure(f + ":" + std::to_string(line) + ": " + call + " failed: " + err_name(e) + " (" +
-                  std::to_string(e) + ")");
+  throw ClFailure(f + ":" + std::to_string(line) + ": " + call + " failed: " +
+                  std::string(ocl::cl_error_name(e)) + " (" + std::to_string(e) + ")");
 }
 #define PROBE_CL(call)                                                         \
   do {                                                                         \
@@ -118,24 +62,6 @@ using Prog = Owned<cl_program, clReleaseProgram>;
 using Kern = Owned<cl_kernel, clReleaseKernel>;
 using Buf = Owned<cl_mem, clReleaseMemObject>;
 using Evt = Owned<cl_event, clReleaseEvent>;
-
-std::string dev_str(cl_device_id d, cl_device_info w) {
-  std::size_t n = 0;
-  if (clGetDeviceInfo(d, w, 0, nullptr, &n) != CL_SUCCESS || n == 0) return {};
-  std::string s(n, '\0');
-  if (clGetDeviceInfo(d, w, n, s.data(), nullptr) != CL_SUCCESS) return {};
-  while (!s.empty() && (s.back() == '\0' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-template <class T>
-T dev_val(cl_device_id d, cl_device_info w) {
-  T v{};
-  if (clGetDeviceInfo(d, w, sizeof v, &v, nullptr) != CL_SUCCESS) return T{};
-  return v;
-}
-bool has_ext(cl_device_id d, const std::string& e) {
-  return (" " + dev_str(d, CL_DEVICE_EXTENSIONS) + " ").find(" " + e + " ") != std::string::npos;
-}
 
 const char* kSource = R"CLC(
 #define MAD_4(x, y) x = mad(y, x, y); y = mad(x, y, x); x = mad(y, x, y); y = mad(x, y, x);
@@ -216,19 +142,14 @@ double run_kernel(cl_command_queue q, cl_kernel k, std::size_t global, std::size
 }
 
 json device_properties(cl_platform_id p, cl_device_id d) {
-  const auto type = dev_val<cl_device_type>(d, CL_DEVICE_TYPE);
-  std::string t = "other";
-  if (type & CL_DEVICE_TYPE_GPU)
-    t = dev_val<cl_bool>(d, CL_DEVICE_HOST_UNIFIED_MEMORY) ? "integrated-gpu" : "discrete-gpu";
-  else if (type & CL_DEVICE_TYPE_CPU)
-    t = "cpu";
-  else if (type & CL_DEVICE_TYPE_ACCELERATOR)
-    t = "accelerator";
+  const auto type = ocl::device_scalar<cl_device_type>(d, CL_DEVICE_TYPE);
+  const std::string t =
+      ocl::device_type_name(type, ocl::device_scalar<cl_bool>(d, CL_DEVICE_HOST_UNIFIED_MEMORY));
   std::int64_t subgroup = 0;
-  if (has_ext(d, "cl_nv_device_attribute_query"))
-    subgroup = dev_val<cl_uint>(d, 0x4003);
-  else if (has_ext(d, "cl_amd_device_attribute_query"))
-    subgroup = dev_val<cl_uint>(d, 0x4043);
+  if (ocl::has_extension(d, "cl_nv_device_attribute_query"))
+    subgroup = ocl::device_scalar<cl_uint>(d, 0x4003);
+  else if (ocl::has_extension(d, "cl_amd_device_attribute_query"))
+    subgroup = ocl::device_scalar<cl_uint>(d, 0x4043);
   std::size_t pn = 0;
   std::string platform;
   if (clGetPlatformInfo(p, CL_PLATFORM_NAME, 0, nullptr, &pn) == CL_SUCCESS && pn > 0) {
@@ -237,20 +158,21 @@ json device_properties(cl_platform_id p, cl_device_id d) {
       platform.clear();
     while (!platform.empty() && platform.back() == '\0') platform.pop_back();
   }
-  return json{{"name", dev_str(d, CL_DEVICE_NAME)},
-              {"type", t},
-              {"vendor", dev_str(d, CL_DEVICE_VENDOR)},
-              {"platform", platform},
-              {"driver_version", dev_str(d, CL_DRIVER_VERSION)},
-              {"api_version", dev_str(d, CL_DEVICE_VERSION)},
-              {"compute_units", dev_val<cl_uint>(d, CL_DEVICE_MAX_COMPUTE_UNITS)},
-              {"clock_mhz", dev_val<cl_uint>(d, CL_DEVICE_MAX_CLOCK_FREQUENCY)},
-              {"global_memory_bytes", dev_val<cl_ulong>(d, CL_DEVICE_GLOBAL_MEM_SIZE)},
-              {"max_workgroup_size", dev_val<std::size_t>(d, CL_DEVICE_MAX_WORK_GROUP_SIZE)},
-              {"subgroup_size", subgroup},
-              {"fp16", has_ext(d, "cl_khr_fp16")},
-              {"int8_dot", has_ext(d, "cl_khr_integer_dot_product") ||
-                               has_ext(d, "cl_arm_integer_dot_product_int8")}};
+  return json{
+      {"name", ocl::device_string(d, CL_DEVICE_NAME)},
+      {"type", t},
+      {"vendor", ocl::device_string(d, CL_DEVICE_VENDOR)},
+      {"platform", platform},
+      {"driver_version", ocl::device_string(d, CL_DRIVER_VERSION)},
+      {"api_version", ocl::device_string(d, CL_DEVICE_VERSION)},
+      {"compute_units", ocl::device_scalar<cl_uint>(d, CL_DEVICE_MAX_COMPUTE_UNITS)},
+      {"clock_mhz", ocl::device_scalar<cl_uint>(d, CL_DEVICE_MAX_CLOCK_FREQUENCY)},
+      {"global_memory_bytes", ocl::device_scalar<cl_ulong>(d, CL_DEVICE_GLOBAL_MEM_SIZE)},
+      {"max_workgroup_size", ocl::device_scalar<std::size_t>(d, CL_DEVICE_MAX_WORK_GROUP_SIZE)},
+      {"subgroup_size", subgroup},
+      {"fp16", ocl::has_extension(d, "cl_khr_fp16")},
+      {"int8_dot", ocl::has_extension(d, "cl_khr_integer_dot_product") ||
+                       ocl::has_extension(d, "cl_arm_integer_dot_product_int8")}};
 }
 
 json measure(cl_platform_id p, cl_device_id d, const AccelProbeOptions& o) {
@@ -270,10 +192,11 @@ json measure(cl_platform_id p, cl_device_id d, const AccelProbeOptions& o) {
 
   const int trials = o.quick ? 3 : 7;
   const double target_s = o.quick ? 0.004 : 0.02;  // per timed kernel run
-  const std::size_t max_wg = dev_val<std::size_t>(d, CL_DEVICE_MAX_WORK_GROUP_SIZE);
+  const std::size_t max_wg = ocl::device_scalar<std::size_t>(d, CL_DEVICE_MAX_WORK_GROUP_SIZE);
   const std::size_t local = std::min<std::size_t>(max_wg, 256);
-  const std::size_t cus = std::max<cl_uint>(1, dev_val<cl_uint>(d, CL_DEVICE_MAX_COMPUTE_UNITS));
-  const std::uint64_t max_alloc = dev_val<cl_ulong>(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE);
+  const std::size_t cus =
+      std::max<cl_uint>(1, ocl::device_scalar<cl_uint>(d, CL_DEVICE_MAX_COMPUTE_UNITS));
+  const std::uint64_t max_alloc = ocl::device_scalar<cl_ulong>(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE);
   json m;
   m["program_build_s"] = build_s;
 

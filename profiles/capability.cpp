@@ -11,6 +11,7 @@
 #include "kernels.h"
 #include "predictor.h"
 #include "privacy.h"
+#include "probe_reader.h"
 #include "profiles.h"
 
 namespace tb::profiles {
@@ -29,18 +30,18 @@ json figure(const json& value, std::string source, std::string method = {}) {
   return f;
 }
 
-// The best all-thread figure over the supported peaks named, as a ceiling with its source.
-json best_peak(const json& peaks, std::initializer_list<const char*> names) {
+// The best all-thread figure over the supported peaks of a class, as a ceiling with its source.
+json best_peak(const ProbeReader& probe, PeakClass c) {
   json best = figure(nullptr, "not measured");
   double v = 0;
-  for (const char* n : names) {
-    if (!peaks.contains(n) || !peaks[n].value("supported", false)) continue;
-    const double x = num(peaks[n].value("all_threads", json::object()), "max", 0);
+  for (const char* n : peak_keys(c)) {
+    const auto f = probe.peak(n);
+    if (!f || !f->supported) continue;
+    const double x = f->all_threads_max.value_or(0);
     if (x > v) {
       v = x;
-      const json method = peaks[n].value("method", json::object());
       best = figure(x, fmt::format("compute.peaks.{}.all_threads.max", n),
-                    method.value("all_threads", std::string("wall time from release to last end")));
+                    f->all_threads_method.value_or("wall time from release to last end"));
     }
   }
   return best;
@@ -67,11 +68,10 @@ double dtype_ceiling(const json& c, const std::string& dtype) {
 
 json ceilings_from_probe(const json& p) {
   json c = json::object();
-  const json peaks =
-      p.contains("compute") ? p["compute"].value("peaks", json::object()) : json::object();
-  c["f32_gflops"] = best_peak(peaks, {"f32_fma_zmm", "f32_fma_ymm"});
-  c["bf16_gflops"] = best_peak(peaks, {"bf16_dpbf16_zmm"});
-  c["int8_gops"] = best_peak(peaks, {"s8_dpbusd_zmm", "s8_dpbusd_ymm"});
+  const ProbeReader probe(p);
+  c["f32_gflops"] = best_peak(probe, PeakClass::f32);
+  c["bf16_gflops"] = best_peak(probe, PeakClass::bf16);
+  c["int8_gops"] = best_peak(probe, PeakClass::int8);
   c["memory_bandwidth_gbps"] = figure(nullptr, "not measured");
   if (p.contains("memory") && p["memory"].contains("bandwidth") &&
       p["memory"]["bandwidth"].contains("read"))

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "cache_dir.h"
 #include "models.h"
 #include "safetensors.h"
 
@@ -66,11 +67,8 @@ void synthesize(const WeightSpec& w, std::uint64_t seed, std::span<std::byte> ou
 }  // namespace
 
 std::string model_cache_dir() {
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x)
-    return std::string(x) + "/tierbench/models";
-  if (const char* h = std::getenv("HOME"); h && *h)
-    return std::string(h) + "/.cache/tierbench/models";
-  return "/tmp/tierbench/models";
+  const std::filesystem::path root = cache_root();
+  return root.empty() ? "/tmp/tierbench/models" : (root / "models").string();
 }
 
 std::string cached_weights_path(const Graph& g, std::uint64_t seed) {

@@ -2,10 +2,7 @@
 // and the cache directory. OpenCL 1.2 APIs only, so that real GPU drivers work as well as PoCL.
 #pragma once
 
-#ifndef CL_TARGET_OPENCL_VERSION
-#define CL_TARGET_OPENCL_VERSION 120
-#endif
-#include <CL/cl.h>
+#include "opencl_util.h"  // probes/: error names and device queries, shared with the probe
 
 #include <cstdint>
 #include <string>
@@ -16,8 +13,6 @@
 #include "../result.h"
 
 namespace tb::ocl {
-
-std::string_view cl_error_name(cl_int err);
 
 // "opencl_gemm.cpp:42: clEnqueueNDRangeKernel(...) failed: CL_OUT_OF_RESOURCES (-5)"
 Error cl_error(const char* file, int line, const char* call, cl_int err);
@@ -71,18 +66,6 @@ using Kernel = Handle<cl_kernel, clReleaseKernel>;
 using Mem = Handle<cl_mem, clReleaseMemObject>;
 using Event = Handle<cl_event, clReleaseEvent>;
 
-// Device and platform string / scalar queries; empty or 0 when the query fails.
-std::string device_string(cl_device_id d, cl_device_info what);
-std::string platform_string(cl_platform_id p, cl_platform_info what);
-template <class T>
-T device_scalar(cl_device_id d, cl_device_info what) {
-  T v{};
-  if (clGetDeviceInfo(d, what, sizeof(T), &v, nullptr) != CL_SUCCESS) return T{};
-  return v;
-}
-bool has_extension(cl_device_id d, std::string_view ext);
-std::string device_type_name(cl_device_type t, bool host_unified_memory);
-
 // A device as the backend sees it: every device of every platform, in enumeration order.
 struct DeviceRef {
   cl_platform_id platform = nullptr;
@@ -97,9 +80,5 @@ Result<double> event_seconds(cl_event first, cl_event last);
 // FNV-1a 64, printed as 16 hex digits: keys for the program and tuning caches.
 std::uint64_t fnv1a(std::string_view s, std::uint64_t h = 1469598103934665603ull);
 std::string hex64(std::uint64_t v);
-
-// $XDG_CACHE_HOME/tierbench, falling back to ~/.cache/tierbench (created on demand; empty when
-// neither can be created, in which case caching is disabled).
-std::string cache_dir();
 
 }  // namespace tb::ocl

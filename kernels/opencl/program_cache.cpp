@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #ifndef TB_OPENCL_FROM_DISK
+#include "../cache_dir.h"
 #include "opencl_sources.h"  // generated at build time from cl/*.cl
 #endif
 
@@ -92,10 +93,10 @@ Result<BuiltProgram> build_program(cl_context ctx, cl_device_id dev, std::string
   use_cache = use_cache && cache_enabled();
   fs::path file;
   if (use_cache) {
-    if (const std::string dir = cache_dir(); !dir.empty()) {
+    if (const fs::path root = cache_root(); !root.empty()) {
       std::error_code ec;
-      fs::create_directories(fs::path(dir) / "opencl", ec);
-      if (!ec) file = fs::path(dir) / "opencl" / (out.key + ".bin");
+      fs::create_directories(root / "opencl", ec);
+      if (!ec) file = root / "opencl" / (out.key + ".bin");
     }
   }
 

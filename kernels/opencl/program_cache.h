@@ -1,7 +1,8 @@
 // OpenCL program build with a binary cache: the first build compiles from source and saves
-// clGetProgramInfo(CL_PROGRAM_BINARIES) under <cache_dir>/opencl/, keyed by device name, driver
-// version, source hash and build options; later builds reload it with clCreateProgramWithBinary.
-// A stale or rejected binary falls back to a source build (and is overwritten).
+// clGetProgramInfo(CL_PROGRAM_BINARIES) under <cache_root()>/opencl/ (cache_dir.h), keyed by device
+// name, driver version, source hash and build options; later builds reload it with
+// clCreateProgramWithBinary. A stale or rejected binary falls back to a source build (and is
+// overwritten).
 #pragma once
 
 #include <string>

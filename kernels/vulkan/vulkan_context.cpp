@@ -8,21 +8,20 @@
 
 #include <unistd.h>
 
+#include "../cache_dir.h"
 #include "vulkan_shaders.h"
 
 namespace tb::vulkan {
 
-std::filesystem::path cache_root() {
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x)
-    return std::filesystem::path(x) / "tierbench";
-  if (const char* h = std::getenv("HOME"); h && *h)
-    return std::filesystem::path(h) / ".cache" / "tierbench";
-  return {};
-}
-
 bool int8_dot_enabled(const Context& ctx) {
   const char* e = std::getenv("TB_VULKAN_INT8_DOT");
   return ctx.info().int8_dot && !(e && std::string(e) == "0");
+}
+
+std::vector<std::string_view> spirv_blob_names() {
+  std::vector<std::string_view> v;
+  for (const auto& b : spirv_kernels::kBlobs) v.emplace_back(b.name);
+  return v;
 }
 
 std::span<const std::uint32_t> spirv_blob(std::string_view name) {

@@ -33,9 +33,6 @@ namespace tb::vulkan {
       return ::tb::make_error(std::move(tb_vk_e_));       \
   } while (0)
 
-// $XDG_CACHE_HOME/tierbench, else ~/.cache/tierbench, else "" (nothing persisted).
-std::filesystem::path cache_root();
-
 struct PipelineStats {
   double create_s = 0;
   int cache_hit = -1;   // 1/0 as the driver reports (creation feedback), -1 unknown
@@ -118,6 +115,8 @@ bool int8_dot_enabled(const Context& ctx);
 
 // Embedded SPIR-V by variant name (see CMakeLists.txt), or an empty span.
 std::span<const std::uint32_t> spirv_blob(std::string_view name);
+// The names of every compiled variant, in the order of the table in CMakeLists.txt.
+std::vector<std::string_view> spirv_blob_names();
 
 inline double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

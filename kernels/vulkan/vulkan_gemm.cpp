@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <cstring>
+#include <map>
 
 namespace tb::vulkan {
 
@@ -70,24 +72,32 @@ std::int64_t k_unit(GemmShader s, DType dt) {
 using Blocks = std::vector<std::pair<std::uint32_t, std::uint32_t>>;
 }  // namespace
 
-// The blocks compiled in (CMakeLists.txt variant table).
+// The blocks compiled in, read from the variant table that CMakeLists.txt generates
+// (vulkan_shaders.h: "gemm_<shader>_<TM>x<TN><dtype suffix>"), so the list is written once.
 const Blocks& gemm_blocks(GemmShader s, DType dt) {
   static const Blocks none;
-  static const Blocks reg_f32 = {{1, 4},  {4, 4},   {4, 8},   {8, 8},
-                                 {8, 16}, {16, 16}, {16, 32}, {32, 32}};
-  static const Blocks sg_f32 = {{8, 8}, {16, 8}, {16, 16}, {32, 8}, {32, 16}, {64, 4}, {64, 8}};
-  static const Blocks reg_f16 = {{1, 4}, {4, 4}, {8, 8}, {16, 16}};
-  static const Blocks sg_f16 = {{16, 8}, {32, 8}, {32, 16}};
-  static const Blocks reg_s8 = {{1, 4}, {4, 4}, {8, 8}};
-  static const Blocks sg_s8 = {{16, 8}, {32, 8}};
-  static const Blocks wide_f32 = {{16, 16}, {16, 32}, {32, 32}};
-  static const Blocks reg_bf16 = {{1, 4}, {4, 4}, {8, 8}, {16, 16}};
-  const bool h = dt == DType::f16;
-  if (dt == DType::bf16) return s == GemmShader::reg ? reg_bf16 : none;
-  if (s == GemmShader::reg) return dt == DType::f32 ? reg_f32 : h ? reg_f16 : reg_s8;
-  if (s == GemmShader::sg) return dt == DType::f32 ? sg_f32 : h ? sg_f16 : sg_s8;
-  if (s == GemmShader::wide && dt == DType::f32) return wide_f32;
-  return none;
+  static const std::map<std::string, Blocks> table = [] {
+    std::map<std::string, Blocks> t;
+    for (std::string_view name : spirv_blob_names())
+      for (const char* sh : {"gemm_reg_", "gemm_sg_", "gemm_wide_"}) {
+        if (!name.starts_with(sh)) continue;
+        unsigned tm = 0, tn = 0;
+        int used = 0;
+        const std::string rest(name.substr(std::string_view(sh).size()));
+        if (std::sscanf(rest.c_str(), "%ux%u%n", &tm, &tn, &used) != 2 || !tm || !tn) continue;
+        // The suffix keeps the shader's prefix: "gemm_reg__f16" for every reg f16 block.
+        t[std::string(sh) + rest.substr(static_cast<std::size_t>(used))].emplace_back(tm, tn);
+      }
+    return t;
+  }();
+  if (!blocked(s)) return none;
+  const std::string prefix = s == GemmShader::reg  ? "gemm_reg_"
+                             : s == GemmShader::sg ? "gemm_sg_"
+                                                   : "gemm_wide_";
+  // f32, f16 and bf16 have their own variants; every other dtype reads the int8 ones.
+  const DType key = dt == DType::f32 || dt == DType::f16 || dt == DType::bf16 ? dt : DType::s8;
+  const auto it = table.find(prefix + dtype_suffix(key, false));
+  return it == table.end() ? none : it->second;
 }
 
 // ---- configurations -------------------------------------------------------------------------

@@ -43,7 +43,7 @@ struct GemmConfig {
 
 GemmConfig naive_config();
 // The TM x TN blocks of a packed shader (reg, sg) compiled in for a problem dtype (each a SPIR-V
-// variant; must agree with CMakeLists.txt). Empty when the shader has no variant for it.
+// variant, read from the table CMakeLists.txt generates). Empty when the shader has no variant.
 const std::vector<std::pair<std::uint32_t, std::uint32_t>>& gemm_blocks(GemmShader s, DType dt);
 GemmConfig tiled_config(GemmShader s);  // fixed tile geometry of a tiled variant
 // Whether `c` can run problem dtype `dt` on this device (compiled variant, subgroups, limits);
