@@ -196,6 +196,7 @@ class Kernel final : public PreparedKernel {
     std::vector<std::pair<std::string, double>> d = {
         {"primitive_create_s", create_s_},
         {"primitive_cache_hit", cache_hit_ ? 1.0 : 0.0},
+        {"known_bad_impls_skipped", static_cast<double>(known_bad_skipped())},
         {"primitive_cache_capacity", static_cast<double>(cache_capacity())},
         {"reorder_s", reorder_s_},
         {"primitives", static_cast<double>(created_)},

@@ -1,9 +1,69 @@
 #include "onednn_common.h"
 
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <string_view>
+
 namespace tb::onednn {
 
 void fail(const char* file, int line, const char* call, const char* what) {
   throw Failure(std::string(file) + ":" + std::to_string(line) + ": " + call + ": " + what);
+}
+
+namespace {
+
+// oneDNN 2.x (Debian 12 links 2.6.3) on CPUs with AMX (Sapphire Rapids): the u8 x s8 1x1
+// convolution "jit_1x1:avx512_core_amx_int8" wrote f32 results past its destination and
+// corrupted the heap: conv:n1c144h6w6k24r1s1:s8+scales+bias+res crashed with SIGSEGV on its
+// own (person-detect:b1:int8 too, through the executor), on an H200 host's Xeon; the same
+// problems pass with ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 and on AVX512-VNNI CPUs. The next
+// implementation (brgconv_1x1 on AMX) passes them.
+struct KnownBad {
+  int below_major;  // applies to oneDNN versions below this major version
+  const char* impl;
+};
+constexpr KnownBad kKnownBadImpls[] = {{3, "jit_1x1:avx512_core_amx_int8"}};
+
+std::atomic<int> g_skipped{0};
+
+}  // namespace
+
+bool skip_impls(dnnl::primitive_desc& pd, const std::vector<std::string>& names) {
+  const auto bad = [&] {
+    const std::string impl = pd.impl_info_str();
+    return std::find(names.begin(), names.end(), impl) != names.end();
+  };
+  while (bad()) {
+    g_skipped.fetch_add(1, std::memory_order_relaxed);
+    if (!pd.next_impl()) return false;
+  }
+  return true;
+}
+
+bool skip_known_bad(dnnl::primitive_desc& pd) {
+  static const std::vector<std::string> known = [] {
+    std::vector<std::string> v;
+    const int major = dnnl_version()->major;
+    for (const auto& k : kKnownBadImpls)
+      if (major < k.below_major) v.emplace_back(k.impl);
+    return v;
+  }();
+  // TB_ONEDNN_SKIP_IMPLS=name,name adds implementations found wrong in the field.
+  std::vector<std::string> names = known;
+  if (const char* e = std::getenv("TB_ONEDNN_SKIP_IMPLS")) {
+    std::string_view rest(e);
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      if (const auto name = rest.substr(0, comma); !name.empty()) names.emplace_back(name);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  }
+  return names.empty() || skip_impls(pd, names);
+}
+
+int known_bad_skipped() {
+  return g_skipped.load(std::memory_order_relaxed);
 }
 
 dnnl::engine& cpu_engine() {

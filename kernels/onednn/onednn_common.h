@@ -50,6 +50,15 @@ auto guard(F&& f) -> decltype(f()) {
   }
 }
 
+// Implementations of the linked oneDNN that were seen writing out of bounds or computing wrongly
+// (kKnownBadImpls in onednn_common.cpp says where and how). skip_impls moves pd past every
+// implementation whose name (impl_info_str) is in `names` to the next one oneDNN offers; false
+// when none is left (the caller falls back or reports unsupported). skip_known_bad applies the
+// list to the linked oneDNN's version and counts what it skipped (known_bad_skipped()).
+bool skip_impls(dnnl::primitive_desc& pd, const std::vector<std::string>& names);
+bool skip_known_bad(dnnl::primitive_desc& pd);
+int known_bad_skipped();
+
 dnnl::engine& cpu_engine();
 dnnl::memory::data_type to_dnnl(DType t);
 using dims = dnnl::memory::dims;

@@ -183,6 +183,7 @@ class Graph final : public PreparedGraph {
     std::vector<std::pair<std::string, double>> d = {
         {"primitive_create_s", create_s_},
         {"primitives", static_cast<double>(prims_)},
+        {"known_bad_impls_skipped", static_cast<double>(known_bad_skipped())},
         {"reorders", static_cast<double>(reorders_)},
         {"fused_post_ops", static_cast<double>(post_ops_)},
         {"kernel_nodes", static_cast<double>(kernels_.size())},
@@ -368,7 +369,12 @@ class Graph final : public PreparedGraph {
   }
   // Buffer b's bytes seen with another descriptor of the same size.
   int view(int b, const dnnl::memory::desc& md) {
-    if (buf_[static_cast<std::size_t>(b)].md == md) return b;
+    const auto& base = buf_[static_cast<std::size_t>(b)].md;
+    if (base == md) return b;
+    // A larger view would read and write past its buffer (a heap overflow at the arena's end).
+    if (md.get_size() > base.get_size())
+      throw Failure("a view of " + std::to_string(md.get_size()) + " bytes over a buffer of " +
+                    std::to_string(base.get_size()));
     const int v = add_buf(md, Buf::arena);
     alias_[v] = b;
     return v;
@@ -470,6 +476,10 @@ class Graph final : public PreparedGraph {
           dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_u8, w_any,
           dnnl::memory::desc(), out_md, strides, dil, pad, pad);
       pd = dnnl::convolution_forward::primitive_desc(desc, attr_with(epi.ops), cpu_engine());
+      if (!skip_known_bad(pd)) {
+        if (rq.on) throw Failure("requantised int8 convolution unavailable");
+        return false;
+      }
       if (pd.src_desc() != src_u8 || pd.dst_desc() != out_md) return false;
       if (!pre) {
         qpd = quantising_reorder(buf_[static_cast<std::size_t>(src)].md, src_u8, n.in_quant);
@@ -614,6 +624,7 @@ class Graph final : public PreparedGraph {
     }
     pd = TB_DNNL(dnnl::convolution_forward::primitive_desc(
         desc(), attr_with(post_ops(n, res >= 0 ? &res_md : nullptr)), cpu_engine()));
+    if (!skip_known_bad(pd)) throw Failure("onednn conv: only implementations known to be wrong");
     std::vector<std::pair<int, int>> args;
     args.emplace_back(DNNL_ARG_SRC, as_layout(src, pd.src_desc()));
     args.emplace_back(DNNL_ARG_WEIGHTS, constant_buf(n.in[1], w_user, pd.weights_desc()));
