@@ -240,7 +240,13 @@ ResultRecord run_kernel_unguarded(Backend& b, const DeviceInfo& dev, const Probl
   return r;
 }
 
+// crash-second strikes as the backend starts its second problem, before it stores anything.
+void inject_test_fault_in_item(std::string_view backend) {
+  if (test_fault("crash-second", backend)) std::raise(SIGSEGV);
+}
+
 // crash, hang and oom strike right after the backend's first stored result.
+
 void inject_test_fault(std::string_view backend) {
   if (test_fault("crash", backend)) std::raise(SIGSEGV);
   if (test_fault("hang", backend))
@@ -374,8 +380,11 @@ int run_backend(Store& store, std::int64_t run_id, Backend& b, std::span<const P
   }
   const std::uint64_t host_has =
       opts.memory_limit_bytes ? opts.memory_limit_bytes : mem_available_bytes();
+  int started = 0;
   for (const Problem* pp : order) {
     const Problem& p = *pp;
+    if (opts.on_start) opts.on_start(p.str());
+    if (++started == 2) inject_test_fault_in_item(b.name());
     // Too large for this machine: skipped with what it needs, before anything is allocated.
     std::vector<const DeviceInfo*> fit;
     for (const auto& dev : devices)

@@ -31,6 +31,9 @@ struct KernelRunOptions {
   // The probed ceiling for a device and data type in GFLOP/s (GOP/s for integers), when known:
   // results then carry "% of peak". See peak_lookup_from_probe().
   std::function<std::optional<double>(const DeviceInfo&, DType)> peak_gflops;
+  // Called with each problem's name before it starts (an isolated child marks it in flight, so
+  // that the parent knows which problem a crash or hang belongs to).
+  std::function<void(const std::string& name)> on_start;
 };
 
 // Ceilings from a stored probe report (tierbench probe): the best trial of the CPU's f32 / bf16
@@ -52,8 +55,9 @@ ResultRecord run_kernel(Backend& b, const DeviceInfo& dev, const Problem& p,
 // regression gate can be shown to catch a known slowdown. Never set it outside experiments.
 // Test-only: TB_TEST_FAULT=KIND:<backend> injects a fault into that backend, for the isolation
 // tests: crash (SIGSEGV), hang, or oom (exceed a memory limit: the allocation fails and the
-// process aborts) right after its first stored result; wrong: its outputs are overwritten before
-// the check, so that validation fails. Never set it outside tests.
+// process aborts) right after its first stored result; crash-second (SIGSEGV as it starts its
+// second problem, inside that item); wrong: its outputs are overwritten before the check, so
+// that validation fails. Never set it outside tests.
 int run_backend(Store& store, std::int64_t run_id, Backend& b, std::span<const Problem> problems,
                 const KernelRunOptions& opts,
                 const std::function<void(const ResultRecord&)>& on_result = {});

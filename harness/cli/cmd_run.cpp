@@ -65,16 +65,25 @@ int run_one_backend(Store& store, std::int64_t run_id, const std::string& name,
     KernelRunOptions ko = a.kopts;
     if (auto probe = store.latest_result("probe"); probe && probe->has_value())
       ko.peak_gflops = peak_lookup_from_probe(name, (*probe)->metrics);
+    // An isolated child marks each item in flight, for the parent to blame if it dies.
+    const auto in_flight = [&](const std::string& item) {
+      if (a.child_run_id > 0) (void)store.put(kInFlightNs, in_flight_key(run_id, name), item);
+    };
+    ko.on_start = in_flight;
     if (!problems.empty()) failed += run_backend(store, run_id, *b, problems, ko, progress);
     WorkloadOptions wo = a.wopts;
     wo.threads = a.kopts.threads;
     wo.seed = a.kopts.seed;
-    for (const auto& w : wl)
+    for (const auto& w : wl) {
+      in_flight(w.str());
       for (const auto& r : run_workload(store, run_id, *b, w, wo, progress))
         failed += r.status == Status::failed || r.status == Status::error;
-    for (const auto& m : models)
+    }
+    for (const auto& m : models) {
+      in_flight(m.name.str());
       for (const auto& r : run_external_model(store, run_id, *b, m, wo, progress))
         failed += r.status == Status::failed || r.status == Status::error;
+    }
   }
   return failed;
 }
@@ -124,8 +133,10 @@ struct Work {
   std::vector<ExternalModel> models;
 };
 
-// Every backend in its own child process; what a child that died did not store is recorded as
-// an error saying why. Returns nothing: the results are read back from the store.
+// Every backend in its own child process. A child that dies inside an item (the one it marked in
+// flight has no result) has that item recorded as an error saying why, and a new child runs
+// what is left; a child that dies elsewhere has everything it did not store recorded so.
+// Returns nothing: the results are read back from the store.
 void run_isolated(const Context& ctx, const RunOptions& a, const std::vector<std::string>& selected,
                   const Work& w, const std::string& db, std::int64_t run_id, Store& store) {
   std::vector<std::string> expected_items;
@@ -144,11 +155,39 @@ void run_isolated(const Context& ctx, const RunOptions& a, const std::vector<std
   for (const auto& t : w.workloads) expected.push_back({t.str(), t.dtype, "workload"});
   for (const auto& m : w.models) expected.push_back({m.name.str(), m.name.dtype, "workload"});
   for (const auto& name : selected) {
-    std::vector<std::string> args = {ctx.argv0, "--db", db, "run"};
-    for (auto& x : child_arguments(a, name, run_id)) args.push_back(std::move(x));
-    const std::string why =
-        run_child(std::move(args), a.timeout_s, [&] { progress.update(store, run_id); });
-    if (!why.empty()) record_unfinished(store, run_id, name, expected, why);
+    RunOptions sub = a;
+    for (;;) {
+      std::vector<std::string> args = {ctx.argv0, "--db", db, "run"};
+      for (auto& x : child_arguments(sub, name, run_id)) args.push_back(std::move(x));
+      (void)store.put(kInFlightNs, in_flight_key(run_id, name), "");
+      const std::string why =
+          run_child(std::move(args), a.timeout_s, [&] { progress.update(store, run_id); });
+      if (why.empty()) break;
+      const auto done = stored_names(store, run_id, name);
+      const auto item = store.get(kInFlightNs, in_flight_key(run_id, name));
+      const std::string culprit = item && item.value().has_value() ? *item.value() : "";
+      if (culprit.empty() || done.count(culprit)) {
+        record_unfinished(store, run_id, name, expected, why);
+        break;
+      }
+      std::vector<ExpectedResult> blamed;
+      for (const auto& e : expected)
+        if (e.name == culprit) blamed.push_back(e);
+      record_unfinished(store, run_id, name, blamed, why);
+      // What is left, for a new child: the items with no result yet.
+      const auto now = stored_names(store, run_id, name);
+      sub.problems.clear(), sub.workloads.clear(), sub.model.clear(), sub.dtypes.clear();
+      for (const auto& p : w.problems)
+        if (!now.count(p.str())) sub.problems.push_back(p.str());
+      for (const auto& t : w.workloads)
+        if (!now.count(t.str())) sub.workloads.push_back(t.str());
+      for (const auto& m : w.models)
+        if (!now.count(m.name.str())) {
+          sub.model = a.model, sub.inputs = a.inputs;
+          sub.dtypes.push_back(m.name.dtype);
+        }
+      if (sub.problems.empty() && sub.workloads.empty() && sub.model.empty()) break;
+    }
   }
 }
 

@@ -87,13 +87,21 @@ std::string run_child(std::vector<std::string> args, double timeout_s,
   return "";
 }
 
-void record_unfinished(Store& store, std::int64_t run_id, const std::string& backend,
-                       const std::vector<ExpectedResult>& expected, const std::string& why) {
-  auto done = store.results(run_id);
+std::string in_flight_key(std::int64_t run_id, const std::string& backend) {
+  return std::to_string(run_id) + "/" + backend;
+}
+
+std::set<std::string> stored_names(Store& store, std::int64_t run_id, const std::string& backend) {
   std::set<std::string> have;
-  if (done)
+  if (auto done = store.results(run_id))
     for (const auto& r : done.value())
       if (r.backend == backend) have.insert(r.name);
+  return have;
+}
+
+void record_unfinished(Store& store, std::int64_t run_id, const std::string& backend,
+                       const std::vector<ExpectedResult>& expected, const std::string& why) {
+  const auto have = stored_names(store, run_id, backend);
   for (const auto& e : expected) {
     if (have.count(e.name)) continue;
     ResultRecord r;

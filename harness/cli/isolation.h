@@ -1,14 +1,16 @@
 // Crash isolation for `tierbench run`: each backend runs in a child process (this executable,
 // re-run with the arguments of run_options.h's child_arguments()) under a timeout, so that a
 // backend that crashes or hangs is recorded as an error and the others finish; every result a
-// child committed before it died stays in the store, and the ones it did not reach are filled in
-// as errors saying what happened. A progress bar on stderr follows the children through the
+// child committed before it died stays in the store. A child that dies inside an item (the one it
+// marked in flight) costs that item only: it is recorded as an error saying what happened and a
+// new child runs the rest; one that dies elsewhere has the items it did not reach filled in. A progress bar on stderr follows the children through the
 // store, the only channel between the processes.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -47,6 +49,14 @@ std::string run_child(std::vector<std::string> args, double timeout_s,
 struct ExpectedResult {
   std::string name, dtype, kind;
 };
+
+// The item a child is running, kept in the store's kv table (namespace kInFlightNs, key
+// in_flight_key) so that the parent can tell which item a crash or hang belongs to.
+inline constexpr const char* kInFlightNs = "inflight";
+std::string in_flight_key(std::int64_t run_id, const std::string& backend);
+
+// Names of the results run `run_id` holds for `backend`.
+std::set<std::string> stored_names(Store& store, std::int64_t run_id, const std::string& backend);
 
 // Stores an error result saying `why` for every expected benchmark of `backend` that run
 // `run_id` does not hold.

@@ -1,6 +1,7 @@
 // Fault injection (TB_TEST_FAULT, harness/runner.h): in isolation mode a backend that runs out
 // of memory or computes wrong results is recorded with its reason, and every other backend's
-// results are complete. (Crash and hang: test_cli.)
+// results are complete; a crash inside an item costs that item only. (Crash and hang after a
+// result: test_cli.)
 #include <gtest/gtest.h>
 
 #include <map>
@@ -19,11 +20,11 @@ struct Outcome {
   std::vector<std::string> onednn_messages;
 };
 
-Outcome run_with_fault(const std::string& fault) {
+Outcome run_with_fault(const std::string& fault, const std::string& sizes = "--size 8 --size 9") {
   test::TempDir dir;
   const auto r = test::run_tierbench("--db " + (dir.path() / "r.db").string() +
-                                         " --json run --backend reference,onednn --size 8"
-                                         " --size 9 --max-time 0.05",
+                                         " --json run --backend reference,onednn " + sizes +
+                                         " --max-time 0.05",
                                      "TB_TEST_FAULT=" + fault);
   Outcome o;
   o.exit_code = r.exit_code;
@@ -51,6 +52,18 @@ TEST(Faults, BackendExceedingMemoryIsRecordedAndOthersFinish) {
   EXPECT_TRUE(m.find("exited with code") != std::string::npos ||
               m.find("signal") != std::string::npos)
       << m;
+}
+
+// A crash inside an item blames that item alone: a new child runs the items after it.
+TEST(Faults, CrashInsideAnItemIsRecordedAndTheRestStillRun) {
+  const auto o = run_with_fault("crash-second:onednn", "--size 8 --size 9 --size 10");
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_EQ(o.statuses.at("reference").at("passed"), 3);
+  EXPECT_EQ(o.statuses.at("onednn").at("passed"), 2) << "the first, and the one after the crash";
+  ASSERT_EQ(o.statuses.at("onednn").at("error"), 1);
+  int blamed = 0;
+  for (const auto& m : o.onednn_messages) blamed += m.find("signal 11") != std::string::npos;
+  EXPECT_EQ(blamed, 1);
 }
 
 TEST(Faults, BackendComputingWrongResultsFailsValidation) {
