@@ -190,6 +190,10 @@ int do_tune(const Context& ctx, const TuneArgs& a) {
   double weight_left = 0;
   for (const auto& it : pending) weight_left += it.weight;
   int errors = 0;
+  // A class starts only when the quickest class tuned so far on its backend would still end
+  // within the budget (each class measures at least one configuration, so a class started just
+  // before the end would overrun it by that much).
+  std::map<std::string, double> quickest;
   for (const auto& it : pending) {
     const double left = a.budget_s - spent();
     TuneRequest req;
@@ -198,7 +202,8 @@ int do_tune(const Context& ctx, const TuneArgs& a) {
     nlohmann::json nt = {{"backend", it.key.backend},
                          {"shape_class", it.key.shape_class},
                          {"problem", it.problem.str()}};
-    if (left <= 0) {
+    const auto q = quickest.find(it.key.backend);
+    if (left <= 0 || (q != quickest.end() && q->second > left)) {
       nt["reason"] = "time budget spent";
       out["not_tuned"].push_back(nt);
       if (!ctx.json)
@@ -206,7 +211,11 @@ int do_tune(const Context& ctx, const TuneArgs& a) {
                    "not tuned: time budget spent");
       continue;
     }
+    const double class_t0 = spent();
     auto r = it.backend->tune(it.problem, req);
+    const double took = spent() - class_t0;
+    if (auto [pos, fresh] = quickest.try_emplace(it.key.backend, took); !fresh)
+      pos->second = std::min(pos->second, took);
     if (!r) {
       ++errors;
       nt["reason"] = r.error().message;

@@ -145,14 +145,19 @@ Result<TuneResult> tune_gemm(const std::shared_ptr<Context>& ctx, const Problem&
   TuneResult res;
   double best = -1;
   const auto t0 = std::chrono::steady_clock::now();
+  // A candidate starts only when one as slow as the slowest so far would still end within the
+  // budget (the first always runs: a class needs one measured configuration).
+  double slowest = 0;
   for (const auto& cfg : gemm_candidates(*ctx, *g, p.dtype)) {
     TuneCandidate c{cfg.str(), Status::skipped, 0, ""};
-    if (!res.tried.empty() && seconds_since(t0) > opts.budget_s) {
+    if (!res.tried.empty() && seconds_since(t0) + slowest > opts.budget_s) {
       c.message = "time budget spent";
       res.candidates.push_back(c);
       continue;
     }
+    const auto tc = std::chrono::steady_clock::now();
     auto te = try_candidate(ctx, p, cfg, inputs, ref, opts, c);
+    slowest = std::max(slowest, seconds_since(tc));
     res.candidates.push_back(c);
     if (!te) continue;
     res.tried.push_back(*te);
