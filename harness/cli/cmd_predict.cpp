@@ -8,8 +8,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <map>
+#include <set>
 
 #include <fmt/core.h>
 #include <fmt/format.h>
@@ -19,6 +22,7 @@
 #include "cli.h"
 #include "decide.h"
 #include "environment.h"
+#include "isolation.h"
 #include "kernels.h"
 #include "predictor.h"
 #include "privacy.h"
@@ -101,7 +105,42 @@ void print_calibration(const Calibration& c) {
 struct CalibrateArgs {
   profiles::CalibrateOptions o;
   std::vector<std::string> dtypes;
+  bool no_isolate = false;
+  double timeout_s = 900;
+  std::int64_t child_run_id = 0;  // internal: a child calibrating one backend into this run
 };
+
+// Each backend calibrated by a child process of its own (this executable, --child-run-id), under
+// a timeout: one that crashes or hangs is reported and the others are calibrated. The children
+// add their entries to the stored calibration of this configuration one after another (calibrate
+// keeps the entries it did not measure). Returns the failures, "backend: why".
+std::vector<std::string> calibrate_isolated(const Context& ctx, const CalibrateArgs& a,
+                                            const std::vector<std::string>& names,
+                                            const std::string& db, std::int64_t run_id) {
+  std::vector<std::string> failures;
+  for (const auto& b : names) {
+    if (!a.o.backends.empty() &&
+        std::find(a.o.backends.begin(), a.o.backends.end(), b) == a.o.backends.end())
+      continue;
+    std::vector<std::string> args = {ctx.argv0,
+                                     "--db",
+                                     db,
+                                     "calibrate",
+                                     "--backend",
+                                     b,
+                                     "--threads",
+                                     std::to_string(a.o.threads),
+                                     "--max-time",
+                                     fmt::format("{}", a.o.sample_s),
+                                     "--child-run-id",
+                                     std::to_string(run_id)};
+    for (const auto& d : a.o.dtypes) args.insert(args.end(), {"--dtype", d});
+    if (a.o.quick) args.push_back("--quick");
+    if (const std::string why = run_child(std::move(args), a.timeout_s, {}); !why.empty())
+      failures.push_back(b + ": " + why);
+  }
+  return failures;
+}
 
 int run_calibrate(const Context& ctx, CalibrateArgs& a) {
   if (!a.dtypes.empty()) a.o.dtypes = a.dtypes;
@@ -117,15 +156,44 @@ int run_calibrate(const Context& ctx, CalibrateArgs& a) {
                          fmt::format("{}", fmt::join(names, ", ")) + ")");
   auto store = open_store(ctx);
   if (!store) return usage_error(store.error().message);
-  auto run_id = (*store)->begin_run(ctx.command_line, git_commit(), run_env());
-  if (!run_id) return usage_error(run_id.error().message);
   if (!ctx.json)
     a.o.progress = [](const std::string& s) {
       if (isatty(2)) std::cerr << "\r\033[K" << s << std::flush;
     };
-  auto cal = profiles::calibrate(**store, *run_id, a.o);
+  if (a.child_run_id > 0) {  // one backend, into the parent's run
+    // Test-only (TB_TEST_FAULT=crash:calibrate-<backend>): the child dies before measuring.
+    if (const char* f = std::getenv("TB_TEST_FAULT");
+        f && a.o.backends.size() == 1 && std::string(f) == "crash:calibrate-" + a.o.backends[0])
+      std::raise(SIGSEGV);
+    auto cal = profiles::calibrate(**store, a.child_run_id, a.o);
+    if (!ctx.json && isatty(2)) std::cerr << "\r\033[K";
+    if (!cal) std::cerr << "tierbench: calibrate: " << cal.error().message << "\n";
+    return cal ? kOk : kJobFailed;
+  }
+  auto run_id = (*store)->begin_run(ctx.command_line, git_commit(), run_env());
+  if (!run_id) return usage_error(run_id.error().message);
+  std::vector<std::string> failures;
+  Result<profiles::Calibration> cal = make_error("not calibrated");
+  if (a.no_isolate) {
+    cal = profiles::calibrate(**store, *run_id, a.o);
+  } else {
+    failures = calibrate_isolated(ctx, a, names, (*store)->path(), *run_id);
+    cal = profiles::load_calibration(**store, profiles::configuration_label(a.o.threads));
+    // Only what this run measured: entries kept from earlier runs are not this run's figures.
+    if (cal) {
+      auto mine = (*store)->results(*run_id);
+      std::set<std::string> measured;
+      if (mine)
+        for (const auto& r : *mine) measured.insert(r.backend + "/" + r.dtype);
+      std::erase_if(cal->entries, [&](const profiles::BackendCalibration& e) {
+        return !measured.count(e.backend + "/" + (e.dtype == "int8" ? "s8" : e.dtype)) &&
+               !measured.count(e.backend + "/" + e.dtype);
+      });
+    }
+  }
   if (!ctx.json && isatty(2)) std::cerr << "\r\033[K";
-  (void)(*store)->finish_run(*run_id, cal ? "ok" : "failed");
+  for (const auto& f : failures) std::cerr << "tierbench: calibrate: " << f << "\n";
+  (void)(*store)->finish_run(*run_id, cal && failures.empty() ? "ok" : "failed");
   if (!cal) {
     std::cerr << "tierbench: calibrate: " << cal.error().message << "\n";
     return kJobFailed;
@@ -141,7 +209,7 @@ int run_calibrate(const Context& ctx, CalibrateArgs& a) {
     std::cout << fmt::format("stored as run {} and calibration '{}' in {}\n", *run_id, cal->label,
                              (*store)->path());
   }
-  return kOk;
+  return failures.empty() ? kOk : kJobFailed;
 }
 
 // --- predict -----------------------------------------------------------------------------------
@@ -237,12 +305,18 @@ void add_calibrate_command(CLI::App& app, Context& ctx, Action& action) {
       "calibrate",
       "Calibrate the predictor: op classes at representative shapes as device-graph chains per "
       "backend and dtype, overheads, compile, upload and storage throughput (a few minutes)");
-  cmd->add_option("-b,--backend", a->o.backends, "Backends (default: every available one)");
+  cmd->add_option("-b,--backend", a->o.backends,
+                  "Backends, repeated or comma-separated (default: every available one)")
+      ->delimiter(',');
   cmd->add_option("--dtype", a->dtypes, "Data types: f32, bf16, int8 (default: all three)");
   cmd->add_option("--threads", a->o.threads, "CPU threads (0: all)")->check(kNonNegative);
   cmd->add_option("--max-time", a->o.sample_s, "Sampling budget per chain, seconds")
       ->check(kPositive);
   cmd->add_flag("--quick", a->o.quick, "One shape per op class (coarser, faster)");
+  cmd->add_flag("--no-isolate", a->no_isolate,
+                "Calibrate every backend in this process (no crash isolation)");
+  cmd->add_option("--timeout", a->timeout_s, "Per-backend timeout, seconds")->check(kPositive);
+  cmd->add_option("--child-run-id", a->child_run_id)->group("");  // internal
   cmd->callback([&ctx, &action, a] { action = [&ctx, a] { return run_calibrate(ctx, *a); }; });
 }
 
@@ -255,7 +329,9 @@ void add_predict_command(CLI::App& app, Context& ctx, Action& action) {
   cmd->add_option("-w,--workload", a->workload, "tier, tier:variant or tier:variant:dtype")
       ->required();
   cmd->add_option("--dtype", a->dtype, "f32, bf16 or int8 (default: the tier's first)");
-  cmd->add_option("-b,--backend", a->backends, "Backends (default: every calibrated one)");
+  cmd->add_option("-b,--backend", a->backends,
+                  "Backends, repeated or comma-separated (default: every calibrated one)")
+      ->delimiter(',');
   auto* th = cmd->add_option("--threads", a->threads, "The calibration of this thread count")
                  ->check(kNonNegative);
   cmd->add_option("--calibration", a->label, "A stored calibration label, e.g. threads=1");

@@ -254,7 +254,9 @@ void add_tune_command(CLI::App& app, Context& ctx, Action& action) {
   auto a = std::make_shared<TuneArgs>();
   auto* cmd = app.add_subcommand(
       "tune", "Tune the tunable kernels (OpenCL, Vulkan GEMM) for a selection; keep the winners");
-  cmd->add_option("-b,--backend", a->backends, "Backends to tune (default: all with a tuner)");
+  cmd->add_option("-b,--backend", a->backends,
+                  "Backends to tune, repeated or comma-separated (default: all with a tuner)")
+      ->delimiter(',');
   std::vector<CLI::Option*> selection;
   selection.push_back(
       cmd->add_option("-p,--problem", a->sel.problems,

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 
 #include "builder.h"
 #include "calibrate.h"
@@ -215,6 +216,28 @@ TEST(PredictCli, UsageErrorsNameTheProblem) {
   r = test::run_tierbench("--db " + f.db + " validate-predictor --config onednn-t9");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("unknown configuration 'onednn-t9'"), std::string::npos) << r.err;
+}
+
+// calibrate runs each backend in a child process: one that crashes is reported (exit 1) and
+// the others are calibrated and stored.
+TEST(CalibrateCli, CrashedBackendIsReportedAndTheOthersCalibrated) {
+  std::string other;
+  for (const BackendTraits* t : built_backends())
+    if (!t->reference && std::string(t->name) != "onednn") other = t->name;
+  if (other.empty()) GTEST_SKIP() << "one calibratable backend only";
+  test::FixtureStore f;
+  const auto r =
+      test::run_tierbench("--db " + f.db + " --json calibrate --quick --backend onednn," + other +
+                              " --dtype f32 --max-time 0.02",
+                          "TB_TEST_FAULT=crash:calibrate-" + other);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find(other + ": backend process crashed with signal 11"), std::string::npos)
+      << r.err;
+  const auto j = json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  std::set<std::string> backends;
+  for (const auto& e : j["entries"]) backends.insert(e["backend"].get<std::string>());
+  EXPECT_EQ(backends, std::set<std::string>{"onednn"});
 }
 
 }  // namespace
