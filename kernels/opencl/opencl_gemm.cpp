@@ -21,7 +21,10 @@
 namespace tb::ocl {
 
 std::string GemmConfig::str() const {
-  if (!packed) return "tiled";
+  if (!packed) {
+    if (wpt == 4 && tk == 16) return "tiled";
+    return "tiled:w" + std::to_string(wpt) + "k" + std::to_string(tk);
+  }
   char buf[64];
   std::snprintf(buf, sizeof buf, "packed:mr%dnv%dkc%drb%do%d", mr, nv, kc, rb, order);
   return buf;
@@ -34,6 +37,18 @@ std::optional<GemmConfig> GemmConfig::parse(const std::string& s) {
     return c;
   }
   int n = 0;
+  if (s.rfind("tiled:", 0) == 0) {
+    c.packed = false;
+    if (std::sscanf(s.c_str(), "tiled:w%dk%d%n", &c.wpt, &c.tk, &n) != 2 ||
+        static_cast<std::size_t>(n) != s.size())
+      return std::nullopt;
+    // Powers of two; every work-item loads whole elements (TS * TK % 256); local memory 32 KiB.
+    const auto pow2 = [](int x) { return x > 0 && (x & (x - 1)) == 0; };
+    if (!pow2(c.wpt) || !pow2(c.tk) || c.wpt > 8 || c.tk > 64 || (16 * c.wpt * c.tk) % 256 != 0 ||
+        2 * c.tk * 16 * c.wpt * 4 > 32768)
+      return std::nullopt;
+    return c;
+  }
   if (std::sscanf(s.c_str(), "packed:mr%dnv%dkc%drb%do%d%n", &c.mr, &c.nv, &c.kc, &c.rb, &c.order,
                   &n) != 5 ||
       static_cast<std::size_t>(n) != s.size())
@@ -49,6 +64,14 @@ GemmConfig default_gemm_config(const DeviceCtx& d) {
   c.packed = d.is_cpu;
   c.source = "default";
   return c;
+}
+
+std::vector<GemmConfig> tiled_configs() {
+  std::vector<GemmConfig> v;
+  for (const char* s : {"tiled", "tiled:w2k8", "tiled:w2k16", "tiled:w2k32", "tiled:w4k8",
+                        "tiled:w4k32", "tiled:w8k8", "tiled:w8k16", "tiled:w8k32"})
+    if (auto c = GemmConfig::parse(s)) v.push_back(*c);
+  return v;
 }
 
 namespace {
@@ -69,8 +92,10 @@ constexpr int kIntBlock = 512;
 }  // namespace
 
 TuneKey gemm_tune_key(const DeviceCtx& d) {
-  return {"opencl", d.info.name, device_string(d.device, CL_DRIVER_VERSION),
-          "gemm-packed@" + hex64(fnv1a(packed_source())), "*"};
+  // The kernel a device's GEMMs run by default: packed on CPU devices, tiled elsewhere.
+  const std::string kernel = d.is_cpu ? "gemm-packed@" + hex64(fnv1a(packed_source()))
+                                      : "gemm-tiled@" + hex64(fnv1a(tiled_source()));
+  return {"opencl", d.info.name, device_string(d.device, CL_DRIVER_VERSION), kernel, "*"};
 }
 
 GemmConfig select_gemm_config(const DeviceCtx& d) {
@@ -80,9 +105,8 @@ GemmConfig select_gemm_config(const DeviceCtx& d) {
     c = s == "packed" ? GemmConfig{} : GemmConfig::parse(s);
     if (c) return c->source = "forced", *c;
   }
-  if (d.is_cpu)
-    if (auto w = tune_store()->get(gemm_tune_key(d)); w && (c = GemmConfig::parse(w->config)))
-      return c->source = "tuned", *c;
+  if (auto w = tune_store()->get(gemm_tune_key(d)); w && (c = GemmConfig::parse(w->config)))
+    return c->source = "tuned", *c;
   return default_gemm_config(d);
 }
 
@@ -121,6 +145,8 @@ class GemmKernel final : public DeviceKernel {
       opts = dot_ ? "-cl-std=CL3.0" : "-cl-std=CL1.2 -DTB_EMULATE_DOT";
     }
     opts += type_options(types_.a, types_.b, types_.c);
+    if (!cfg_.packed && !s8_kernel)
+      opts += " -DWPT=" + std::to_string(cfg_.wpt) + " -DTK=" + std::to_string(cfg_.tk);
     if (cfg_.packed) {
       opts += " -DMR=" + std::to_string(cfg_.mr) + " -DNV=" + std::to_string(cfg_.nv);
       if (a_direct_) opts += " -DA_DIRECT";
@@ -278,8 +304,9 @@ class GemmKernel final : public DeviceKernel {
                                     static_cast<std::size_t>(g_.batch)};
         return launch(k, 3, gws);
       }
-      const std::size_t gws[3] = {(static_cast<std::size_t>(N) + 63) / 64 * 16,
-                                  (static_cast<std::size_t>(M) + 63) / 64 * 16,
+      const std::size_t ts = 16 * static_cast<std::size_t>(cfg_.wpt);
+      const std::size_t gws[3] = {(static_cast<std::size_t>(N) + ts - 1) / ts * 16,
+                                  (static_cast<std::size_t>(M) + ts - 1) / ts * 16,
                                   static_cast<std::size_t>(g_.batch)};
       const std::size_t lws[3] = {16, 16, 1};
       return launch(k, 3, gws, lws);

@@ -87,14 +87,14 @@ Result<TuneOutcome> tune_opencl_gemm(const OpenclTuneOptions& o) {
   auto dev = ocl::open_device(o.device);
   if (!dev) return dev.error();
   const auto& d = dev.value();
-  if (!d->is_cpu) return make_error("opencl tuner: only the packed (CPU) kernel is tunable");
+  const bool tiled = o.tiled || !d->is_cpu;
   TuneOutcome rep;
   TuneWinner& win = rep.winner;
   win.key = ocl::gemm_tune_key(*d);
   const std::int64_t n = o.size > 0 ? o.size : (o.quick ? 512 : 1024);
   const Problem p = make_gemm(n, n, n);
   win.problem = p.str();
-  win.default_config = ocl::default_gemm_config(*d).str();
+  win.default_config = tiled ? "tiled" : ocl::default_gemm_config(*d).str();
   const auto in = make_inputs(p, 99);
   const int reps = o.quick ? 3 : 5;
   const double budget = o.budget_s;
@@ -141,24 +141,31 @@ Result<TuneOutcome> tune_opencl_gemm(const OpenclTuneOptions& o) {
     return idx;
   };
 
-  const ocl::GemmConfig def = ocl::default_gemm_config(*d);
-  try_config(def);  // the default first: it is the anchor
-  for (auto [mr, nv] : register_blocks(o.quick))
-    try_config(make_config(mr, nv, def.kc, def.rb, def.order));
-  stage_end = 0.9 * budget;  // the rest of the budget is for the finalists
-  std::vector<std::pair<int, int>> blocks;
-  for (std::size_t i : best(2)) {
-    const auto c = ocl::GemmConfig::parse(rep.candidates[i].config);
-    if (c) blocks.emplace_back(c->mr, c->nv);
+  if (tiled) {
+    // The tiled kernel (GPUs): tile size and K step are build options, one program each; the
+    // default first (the anchor).
+    stage_end = 0.9 * budget;
+    for (const auto& c : ocl::tiled_configs()) try_config(c);
+  } else {
+    const ocl::GemmConfig def = ocl::default_gemm_config(*d);
+    try_config(def);  // the default first: it is the anchor
+    for (auto [mr, nv] : register_blocks(o.quick))
+      try_config(make_config(mr, nv, def.kc, def.rb, def.order));
+    stage_end = 0.9 * budget;  // the rest of the budget is for the finalists
+    std::vector<std::pair<int, int>> blocks;
+    for (std::size_t i : best(2)) {
+      const auto c = ocl::GemmConfig::parse(rep.candidates[i].config);
+      if (c) blocks.emplace_back(c->mr, c->nv);
+    }
+    // kc 0 (all of K) and 1024 differ only when K > 1024; the winner serves every size.
+    const std::vector<int> kcs =
+        o.quick ? std::vector<int>{256, 1024} : std::vector<int>{256, 512, 1024, 0};
+    const std::vector<int> rbs = o.quick ? std::vector<int>{1, 4} : std::vector<int>{1, 4, 16};
+    for (auto [mr, nv] : blocks)
+      for (int kc : kcs)
+        for (int rb : rbs)
+          for (int order : {0, 1}) try_config(make_config(mr, nv, kc, rb, order));
   }
-  // kc 0 (all of K) and 1024 differ only when K > 1024; the winner serves every size.
-  const std::vector<int> kcs =
-      o.quick ? std::vector<int>{256, 1024} : std::vector<int>{256, 512, 1024, 0};
-  const std::vector<int> rbs = o.quick ? std::vector<int>{1, 4} : std::vector<int>{1, 4, 16};
-  for (auto [mr, nv] : blocks)
-    for (int kc : kcs)
-      for (int rb : rbs)
-        for (int order : {0, 1}) try_config(make_config(mr, nv, kc, rb, order));
 
   // Finalists: more runs each, interleaved; the winner by the median of all its runs.
   const auto finalists = best(3);
@@ -193,7 +200,6 @@ Result<TuneOutcome> tune_opencl(const TuneRequest& r) {
 namespace ocl {
 
 std::optional<TuneKey> tune_key_for(const Problem& p, const DeviceCtx& d) {
-  if (!d.is_cpu) return std::nullopt;  // GPUs run the fixed tiled kernel
   const ConvDesc* c = p.as<ConvDesc>();
   const bool gemm = p.as<GemmDesc>() && (p.dtype == DType::f32 || p.dtype == DType::f16);
   const bool pointwise = c && p.dtype == DType::f32 && !p.post.scales && c->pointwise();

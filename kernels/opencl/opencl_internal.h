@@ -98,9 +98,12 @@ DeviceInfo describe_device(const DeviceRef& r, int index);
 Result<std::shared_ptr<DeviceCtx>> open_device(int index);
 
 // How a GEMM runs: the packed register-blocked kernel (CPU devices) or the local-memory tiled
-// kernel (GPUs and anything else). Printed as e.g. "packed:mr8nv2kc256rb4o0" or "tiled".
+// kernel (GPUs and anything else). Printed as e.g. "packed:mr8nv2kc256rb4o0", "tiled" (the
+// default tiles) or "tiled:w8k16" (WPT x WPT outputs per work-item, K steps of TK).
 struct GemmConfig {
   bool packed = true;
+  int wpt = 4;         // tiled: outputs per work-item in each dimension (tiles of 16 * wpt)
+  int tk = 16;         // tiled: K step through local memory
   int mr = 8;          // rows of C per work-item
   int nv = 2;          // float16 vectors of C per row per work-item (NR = 16 * nv)
   int kc = 1024;       // K block per launch (0: all of K); 1024: the B panel (kc x nr) stays in L2
@@ -113,6 +116,8 @@ struct GemmConfig {
 
 // The configuration used when nothing is tuned or forced: by device type.
 GemmConfig default_gemm_config(const DeviceCtx& d);
+// The tiled configurations the tuner tries: default first, local memory within 32 KiB.
+std::vector<GemmConfig> tiled_configs();
 // Key of the tuned configuration for this device and the current kernel sources (every shape).
 TuneKey gemm_tune_key(const DeviceCtx& d);
 // Stored winner for the device, else the default. TB_OPENCL_GEMM=tiled|packed|<config> forces.

@@ -1,4 +1,6 @@
-// Auto-tuner of the OpenCL GEMM's packed kernel (CPU devices): searches register block (mr x nr),
+// Auto-tuner of the OpenCL GEMM. GPUs (and other non-CPU devices): the tiled kernel's tile size
+// and K step (ocl::tiled_configs(), one program build each). CPU devices: the packed kernel's
+// register block (mr x nr),
 // K block (kc, including all of K), row blocks per work-item and launch order within a time
 // budget, in stages (register blocks first, then the run-time parameters of the two best, then
 // the three best re-timed interleaved). A candidate is first checked against the reference on an
@@ -23,9 +25,10 @@ struct OpenclTuneOptions {
   double budget_s = 50;   // no new candidate past 90% of this, no finalist re-timing past it
   bool persist = true;    // write the winner to tune_store()
   std::int64_t size = 0;  // m = n = k of the timed problem; 0 = 1024 (quick: 512)
+  bool tiled = false;     // tune the tiled kernel on a CPU device too (tests; GPUs always do)
 };
 
-// Fails when the device is unavailable or not a CPU device (GPUs use the fixed tiled kernel).
+// Fails when the device is unavailable or no candidate passes validation.
 Result<TuneOutcome> tune_opencl_gemm(const OpenclTuneOptions& opts);
 
 // Backend::tune for OpenCL: the full search when the budget allows it (>= 45 s), else quick.

@@ -17,6 +17,7 @@
 
 #include "backend_fixture.h"
 #include "opencl/opencl_internal.h"
+#include "opencl/opencl_tune.h"
 #include "reference/reference_backend.h"
 
 namespace tb {
@@ -79,6 +80,14 @@ const std::vector<std::string> kTypedProblems = {
     "gemm:b2m9n20k7:u8+scales+gelu+res",
 };
 
+// The tiled kernel's other tile sizes and K steps (the GPU tuner's candidates), on odd shapes.
+const std::vector<std::string> kTiledConfigs = {"tiled:w2k8", "tiled:w8k32", "tiled:w4k8"};
+const std::vector<std::string> kTiledProblems = {
+    "gemm:b2m9n100k31ta1tb1:f32+bias+relu6+res",
+    "gemm:m130n70k300:f32+bias+gelu+res",
+    "gemm:m65n33k129tb1:f16+silu+res",
+};
+
 class OpenclGemmTest : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
 
 TEST_P(OpenclGemmTest, MatchesReference) {
@@ -106,6 +115,10 @@ std::string config_problem_name(
 INSTANTIATE_TEST_SUITE_P(Shapes, OpenclGemmTest,
                          ::testing::Combine(::testing::ValuesIn(kConfigs),
                                             ::testing::ValuesIn(kProblems)),
+                         config_problem_name);
+INSTANTIATE_TEST_SUITE_P(Tiles, OpenclGemmTest,
+                         ::testing::Combine(::testing::ValuesIn(kTiledConfigs),
+                                            ::testing::ValuesIn(kTiledProblems)),
                          config_problem_name);
 INSTANTIATE_TEST_SUITE_P(Types, OpenclGemmTest,
                          ::testing::Combine(::testing::ValuesIn(kTypedConfigs),
@@ -287,6 +300,34 @@ TEST(OpenclGemm, DevicesHaveProperties) {
     EXPECT_GT(d.max_workgroup_size, 0);
   }
   EXPECT_NE(test::backend("opencl")->version().find("OpenCL"), std::string::npos);
+}
+
+// The GPU tuner (tiled kernel), run on whatever device this machine has: every candidate is
+// validated first, the default is the anchor, and the winner is a tiled configuration that
+// parses back; bad tile strings are refused.
+TEST(OpenclTune, TiledKernelTunesAmongValidatedTiles) {
+  std::string why;
+  if (!opencl_available(&why)) GTEST_SKIP() << "opencl unavailable: " << why;
+  OpenclTuneOptions o;
+  o.tiled = true, o.quick = true, o.persist = false, o.size = 128, o.budget_s = 120;
+  auto r = tune_opencl_gemm(o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->winner.default_config, "tiled");
+  ASSERT_FALSE(r->candidates.empty());
+  EXPECT_EQ(r->candidates[0].config, "tiled");
+  int passed = 0;
+  for (const auto& c : r->candidates) {
+    passed += c.status == Status::passed;
+    EXPECT_TRUE(c.status == Status::passed || c.status == Status::skipped)
+        << c.config << ": " << c.message;
+  }
+  EXPECT_GE(passed, 2);
+  const auto w = ocl::GemmConfig::parse(r->winner.config);
+  ASSERT_TRUE(w.has_value()) << r->winner.config;
+  EXPECT_FALSE(w->packed);
+  EXPECT_EQ(w->str(), r->winner.config);
+  for (const char* bad : {"tiled:w3k16", "tiled:w16k16", "tiled:w8k64", "tiled:w1k8", "tiled:w4"})
+    EXPECT_FALSE(ocl::GemmConfig::parse(bad).has_value()) << bad;
 }
 
 // A stored winner is what every GEMM and pointwise conv then runs (one key for every shape),

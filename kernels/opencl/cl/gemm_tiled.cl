@@ -1,12 +1,18 @@
-// Portable f32 GEMM for GPUs: 64 x 64 tiles of C per 16 x 16 work-group, K in steps of 16
-// staged through local memory, 4 x 4 outputs per work-item (strided by 16 so that loads and
-// stores coalesce). Every shape is handled: loads past the edges read zero, stores are masked.
+// Portable f32 GEMM for GPUs: TS x TS tiles of C per 16 x 16 work-group (TS = 16 WPT), K in
+// steps of TK staged through local memory, WPT x WPT outputs per work-item (strided by 16 so that
+// loads and stores coalesce). WPT and TK are build options (the tuner's configuration, default
+// 4 and 16: 64 x 64 tiles); TS * TK must be a multiple of 256 (every work-item loads the same
+// number of elements). Every shape is handled: loads past the edges read zero, stores are masked.
 //   trans: bit 0 = A is K x M (else M x K); bit 1 = B is N x K (else K x N). A, B, C and the
 // residual are TYA, TYB and TYC (gemm_common.cl; not integer types: those take gemm_int8.cl),
 // accumulation is f32.
-#define TS 64
-#define TK 16
+#ifndef WPT
 #define WPT 4
+#endif
+#ifndef TK
+#define TK 16
+#endif
+#define TS (16 * WPT)
 
 __kernel __attribute__((reqd_work_group_size(16, 16, 1))) void gemm_tiled(
     __global const TYA* restrict A, __global const TYB* restrict B, __global TYC* restrict C,
