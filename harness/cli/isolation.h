@@ -3,8 +3,9 @@
 // backend that crashes or hangs is recorded as an error and the others finish; every result a
 // child committed before it died stays in the store. A child that dies inside an item (the one it
 // marked in flight) costs that item only: it is recorded as an error saying what happened and a
-// new child runs the rest; one that dies elsewhere has the items it did not reach filled in. A progress bar on stderr follows the children through the
-// store, the only channel between the processes.
+// new child runs the rest; one that dies elsewhere has the items it did not reach filled in. A
+// progress bar on stderr follows the children through the store, the only channel between the
+// processes.
 #pragma once
 
 #include <chrono>
