@@ -16,7 +16,7 @@ using S = SwitchScope;
 // Sorted by name (checked by known_switches_are_sorted in the tests). Keep the table in
 // harness/README.md in step: the test compares them.
 constexpr Switch kSwitches[] = {
-    {"TB_ATTENTION_ISA", S::kernel, "kernels/onednn/attention_fused.cpp",
+    {"TB_ATTENTION_ISA", S::kernel, "kernels/cpu/attention_fused.cpp",
      "avx512bf16|avx512|avx2|scalar", "the best the CPU has",
      "caps the ISA of the hand-written fused CPU attention (oneDNN backend)"},
     {"TB_BIN_DIR", S::test_suite, "tests/harness/cli_helpers.cpp", "a build folder", "set by ctest",

@@ -19,10 +19,12 @@
 #include <limits>
 #include <string_view>
 
-#include "attention_fused.h"
+#include "../cpu/attention_fused.h"
 #include "onednn_ops.h"
 
 namespace tb::onednn {
+
+namespace fused = tb::cpu::fused;  // the hand-written CPU kernel (kernels/cpu/)
 
 namespace {
 

@@ -9,8 +9,8 @@
 #include <tuple>
 
 #include "backend_fixture.h"
+#include "cpu/attention_fused.h"
 #include "dtype.h"
-#include "onednn/attention_fused.h"
 
 namespace tb {
 namespace {
@@ -98,7 +98,7 @@ TEST(OnednnAttention, ReportsWhichPathRan) {
   const auto decode = Problem::parse("attn:h8kv2q1s300d64:bf16").value();
   const auto prefill = Problem::parse("attn:h2q40d32:bf16").value();
   const auto prefill_d48 = Problem::parse("attn:h2q40d48:bf16").value();  // no bf16 pairs
-  const bool dot = onednn::fused::isa_for({1, 2, 2, 40, 40, 32, false, true}) == "avx512bf16";
+  const bool dot = cpu::fused::isa_for({1, 2, 2, 40, 40, 32, false, true}) == "avx512bf16";
   EXPECT_EQ(fused_flag("auto", decode), 1.0);
   EXPECT_EQ(fused_flag("auto", prefill), dot ? 1.0 : 0.0);
   EXPECT_EQ(fused_flag("auto", prefill_d48), 0.0);
@@ -115,7 +115,7 @@ TEST(OnednnAttention, ReportsWhichPathRan) {
 // Split-K (flash-decoding) with any number of key ranges, each ISA the CPU has, gives the
 // one-pass result: ranges that are ragged, one tile, or past every key a causal row sees.
 TEST(FusedAttention, KeyChunksMatchOnePass) {
-  using onednn::fused::Shape;
+  using cpu::fused::Shape;
   const Shape shapes[] = {{1, 1, 1, 1, 1000, 64, false},
                           {1, 8, 2, 1, 777, 32, false},   // GQA, 4 rows per kv head
                           {2, 4, 2, 3, 301, 48, true},    // causal decode of 3 tokens
@@ -131,19 +131,19 @@ TEST(FusedAttention, KeyChunksMatchOnePass) {
     };
     const auto Q = fill(sh.b * sh.h * sh.q * sh.d), K = fill(sh.b * sh.kv * sh.s * sh.d),
                V = fill(sh.b * sh.kv * sh.s * sh.d);
-    std::vector<float> ws(onednn::fused::workspace_bytes(sh) / 4 + 1);
-    float* wsp = onednn::fused::use_transpose(sh) ? ws.data() : nullptr;
+    std::vector<float> ws(cpu::fused::workspace_bytes(sh) / 4 + 1);
+    float* wsp = cpu::fused::use_transpose(sh) ? ws.data() : nullptr;
     const auto run = [&](const std::string& isa, std::int64_t chunks) {
       std::vector<float> O(Q.size());
-      const auto f = isa == "avx512" ? onednn::fused::run_avx512
-                     : isa == "avx2" ? onednn::fused::run_avx2
-                                     : onednn::fused::run_scalar;
+      const auto f = isa == "avx512" ? cpu::fused::run_avx512
+                     : isa == "avx2" ? cpu::fused::run_avx2
+                                     : cpu::fused::run_scalar;
       EXPECT_TRUE(f(sh, Q.data(), K.data(), V.data(), O.data(), wsp, chunks));
       return O;
     };
     for (const std::string isa : {"avx512", "avx2", "scalar"}) {
       setenv("TB_ATTENTION_ISA", isa.c_str(), 1);
-      const bool usable = onednn::fused::isa_for(sh) == isa;
+      const bool usable = cpu::fused::isa_for(sh) == isa;
       unsetenv("TB_ATTENTION_ISA");
       if (!usable) continue;
       ++tested;
@@ -157,9 +157,9 @@ TEST(FusedAttention, KeyChunksMatchOnePass) {
     }
   }
   EXPECT_GE(tested, 4);  // scalar at least, for every shape
-  EXPECT_GT(onednn::fused::key_chunks({1, 1, 1, 1, 4096, 128, false}), 1);    // one head: split
-  EXPECT_EQ(onednn::fused::key_chunks({1, 8, 8, 2048, 2048, 64, false}), 1);  // prefill: not
-  EXPECT_EQ(onednn::fused::key_chunks({1, 1, 1, 1, 2, 64, false}), 1);        // one tile
+  EXPECT_GT(cpu::fused::key_chunks({1, 1, 1, 1, 4096, 128, false}), 1);    // one head: split
+  EXPECT_EQ(cpu::fused::key_chunks({1, 8, 8, 2048, 2048, 64, false}), 1);  // prefill: not
+  EXPECT_EQ(cpu::fused::key_chunks({1, 1, 1, 1, 2, 64, false}), 1);        // one tile
 }
 
 // Scores far outside exp's range, whose max keeps growing along the keys (the running max is
@@ -169,7 +169,7 @@ TEST(FusedAttention, KeyChunksMatchOnePass) {
 // softmax in double over the same (rounded) inputs. Large scores also make the test sensitive
 // to the score scale, which near-uniform softmaxes of random inputs hide.
 TEST(FusedAttention, ExtremeAndGrowingScores) {
-  using onednn::fused::Shape;
+  using cpu::fused::Shape;
   std::mt19937 rng(11);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   int tested = 0;
@@ -227,20 +227,20 @@ TEST(FusedAttention, ExtremeAndGrowingScores) {
         const void* q = bf16 ? static_cast<const void*>(Qh.data()) : Q.data();
         const void* k = bf16 ? static_cast<const void*>(Kh.data()) : K.data();
         const void* v = bf16 ? static_cast<const void*>(Vh.data()) : V.data();
-        std::vector<float> ws(onednn::fused::workspace_bytes(sh) / 4 + 1);
-        float* wsp = onednn::fused::use_transpose(sh) ? ws.data() : nullptr;
+        std::vector<float> ws(cpu::fused::workspace_bytes(sh) / 4 + 1);
+        float* wsp = cpu::fused::use_transpose(sh) ? ws.data() : nullptr;
         // bf16: P is rounded to bf16 on the dot-product path (2^-9 relative).
         const double tol = bf16 ? 1e-2 : 1e-4;
         for (const std::string isa : {"avx512bf16", "avx512", "avx2", "scalar"}) {
           setenv("TB_ATTENTION_ISA", isa.c_str(), 1);
-          const bool usable = onednn::fused::isa_for(sh) == isa;
+          const bool usable = cpu::fused::isa_for(sh) == isa;
           unsetenv("TB_ATTENTION_ISA");
           if (!usable) continue;
           ++tested;
-          const auto f = isa == "avx512bf16" ? onednn::fused::run_avx512bf16
-                         : isa == "avx512"   ? onednn::fused::run_avx512
-                         : isa == "avx2"     ? onednn::fused::run_avx2
-                                             : onednn::fused::run_scalar;
+          const auto f = isa == "avx512bf16" ? cpu::fused::run_avx512bf16
+                         : isa == "avx512"   ? cpu::fused::run_avx512
+                         : isa == "avx2"     ? cpu::fused::run_avx2
+                                             : cpu::fused::run_scalar;
           for (std::int64_t chunks : {1, 3}) {
             std::vector<float> O(Q.size());
             ASSERT_TRUE(f(sh, q, k, v, O.data(), wsp, chunks));

@@ -6,7 +6,7 @@
 
 #include "attention_fused.h"
 
-namespace tb::onednn::fused {
+namespace tb::cpu::fused {
 namespace {
 
 #include "attention_fused_avx512_vec.h"
@@ -21,4 +21,4 @@ bool run_avx512(const Shape& sh, const void* Q, const void* K, const void* V, fl
   return run_typed<Vec>(sh, Q, K, V, O, ws, chunks);
 }
 
-}  // namespace tb::onednn::fused
+}  // namespace tb::cpu::fused

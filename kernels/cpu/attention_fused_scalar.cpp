@@ -4,7 +4,7 @@
 
 #include "attention_fused.h"
 
-namespace tb::onednn::fused {
+namespace tb::cpu::fused {
 namespace {
 
 struct Vec {
@@ -43,4 +43,4 @@ bool run_scalar(const Shape& sh, const void* Q, const void* K, const void* V, fl
   return run_typed<Vec>(sh, Q, K, V, O, ws, chunks);
 }
 
-}  // namespace tb::onednn::fused
+}  // namespace tb::cpu::fused

@@ -11,7 +11,7 @@
 
 #include "attention_fused.h"
 
-namespace tb::onednn::fused {
+namespace tb::cpu::fused {
 namespace {
 
 #include "attention_fused_avx512_vec.h"
@@ -43,4 +43,4 @@ bool run_avx512bf16(const Shape& sh, const void* Q, const void* K, const void* V
   return run_typed<Vec>(sh, Q, K, V, O, ws, chunks);
 }
 
-}  // namespace tb::onednn::fused
+}  // namespace tb::cpu::fused

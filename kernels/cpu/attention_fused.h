@@ -19,7 +19,7 @@
 #include <cstdint>
 #include <string>
 
-namespace tb::onednn::fused {
+namespace tb::cpu::fused {
 
 struct Shape {
   std::int64_t b = 1, h = 1, kv = 1, q = 1, s = 1, d = 1;
@@ -62,4 +62,4 @@ inline bool use_transpose(const Shape& sh) {
   return sh.q * (sh.h / sh.kv) >= 8;
 }
 
-}  // namespace tb::onednn::fused
+}  // namespace tb::cpu::fused

@@ -8,7 +8,7 @@
 
 #include "../../probes/cpu_features.h"
 
-namespace tb::onednn::fused {
+namespace tb::cpu::fused {
 
 namespace {
 int rank(std::string_view isa) {
@@ -55,4 +55,4 @@ bool run(const Shape& sh, const void* Q, const void* K, const void* V, float* O,
   return run_scalar(sh, Q, K, V, O, ws, chunks);
 }
 
-}  // namespace tb::onednn::fused
+}  // namespace tb::cpu::fused

@@ -6,7 +6,7 @@
 
 #include "attention_fused.h"
 
-namespace tb::onednn::fused {
+namespace tb::cpu::fused {
 namespace {
 
 struct Vec {
@@ -94,4 +94,4 @@ bool run_avx2(const Shape& sh, const void* Q, const void* K, const void* V, floa
   return run_typed<Vec>(sh, Q, K, V, O, ws, chunks);
 }
 
-}  // namespace tb::onednn::fused
+}  // namespace tb::cpu::fused
