@@ -18,4 +18,14 @@ void build_binary(Plan& plan, const Problem& p, const BinaryDesc& d);
 void build_rope(Plan& plan, const Problem& p, const RopeDesc& d);
 void build_embed(Plan& plan, const Problem& p, const EmbedDesc& d);
 
+// For the hand-written loops (Plan::custom): the data of memory i, and the f32-only check.
+template <class T>
+T* ptr(std::vector<dnnl::memory>& m, int i) {
+  return static_cast<T*>(m[static_cast<std::size_t>(i)].get_data_handle());
+}
+inline void need_f32(const Problem& p) {
+  if (p.dtype != DType::f32)
+    throw Failure(std::string(p.op_name()) + ": the hand-written CPU loop is f32 only");
+}
+
 }  // namespace tb::onednn

@@ -11,6 +11,12 @@ namespace tb::ops {
 
 inline constexpr std::int64_t kRequired = -1;
 
+// The tensor type of the pool, row, binary, rope and embed ops: they compute in their dtype, and
+// integer dtypes, which make no sense for them, are stored as f32.
+inline DType storage_type(DType dt) {
+  return dt == DType::bf16 || dt == DType::f16 ? dt : DType::f32;
+}
+
 // One dimension: its name, where it lives, its default (kRequired: must be given, always
 // printed; otherwise omitted when equal to the default), and the smallest valid value.
 struct Field {
