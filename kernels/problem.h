@@ -250,6 +250,14 @@ struct EmbedDesc {
 using OpDesc = std::variant<GemmDesc, ConvDesc, AttentionDesc, PoolDesc, RowDesc, BinaryDesc,
                             RopeDesc, EmbedDesc>;
 
+// Backends dispatch on OpDesc with std::visit(Overloaded{...}, p.op), one lambda per alternative
+// and no generic catch-all, so that a new op a backend does not handle is a compile error there
+// (or, written out, an explicit Support::no).
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+
 struct Problem {
   OpDesc op;
   DType dtype = DType::f32;

@@ -221,11 +221,6 @@ class Kernel final : public PreparedKernel {
 
 namespace {
 
-template <class... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-
 // Fills a Plan for p; throws Failure where oneDNN (or this backend) has no implementation.
 void build(Plan& plan, const Problem& p) {
   if (auto s = reference_supports(p); !s.supported) throw Failure(s.reason);

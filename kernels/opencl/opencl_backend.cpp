@@ -1,11 +1,12 @@
 // The OpenCL backend: device discovery and properties, and dispatch of problems to the per-op
-// files (opencl_gemm.cpp, opencl_conv.cpp, opencl_attention.cpp, opencl_glue.cpp). Every device of
-// every platform is one tierbench device.
+// files (opencl_gemm.cpp, opencl_conv.cpp, opencl_attention.cpp, and opencl_glue.cpp for pool,
+// row ops, binary, rope and embed). Every device of every platform is one tierbench device.
 #include "opencl_backend.h"
 
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <variant>
 
 #include "../device_graph.h"
 #include "opencl_internal.h"
@@ -125,20 +126,33 @@ Support supports_gemm(const Problem& p, const ocl::DeviceCtx& d) {
 
 namespace ocl {
 
+// One entry per op family; a new alternative of OpDesc without one does not compile.
 Support supports_problem(const Problem& p, const DeviceCtx& d) {
-  if (p.as<GemmDesc>()) return supports_gemm(p, d);
-  if (p.as<ConvDesc>()) return supports_conv(p, d);
-  if (p.as<AttentionDesc>()) return supports_attention(p, d);
-  return supports_glue(p, d);
+  return std::visit(Overloaded{[&](const GemmDesc&) { return supports_gemm(p, d); },
+                               [&](const ConvDesc&) { return supports_conv(p, d); },
+                               [&](const AttentionDesc&) { return supports_attention(p, d); },
+                               [&](const PoolDesc&) { return supports_pool(p, d); },
+                               [&](const RowDesc&) { return supports_rowwise(p, d); },
+                               [&](const BinaryDesc&) { return supports_binary(p, d); },
+                               [&](const RopeDesc&) { return supports_rope(p, d); },
+                               [&](const EmbedDesc&) { return supports_embed(p, d); }},
+                    p.op);
 }
 
 Result<std::unique_ptr<DeviceKernel>> prepare_device_kernel(std::shared_ptr<DeviceCtx> d,
                                                             const Problem& p, Buffers buffers) {
   if (auto s = supports_problem(p, *d); !s.supported) return make_error(s.reason);
-  if (p.as<GemmDesc>()) return make_gemm(d, p, select_gemm_config(*d), {}, buffers);
-  if (p.as<ConvDesc>()) return prepare_conv(std::move(d), p, buffers);
-  if (p.as<AttentionDesc>()) return prepare_attention(std::move(d), p, buffers);
-  return prepare_glue(std::move(d), p, buffers);
+  return std::visit(
+      Overloaded{
+          [&](const GemmDesc&) { return make_gemm(d, p, select_gemm_config(*d), {}, buffers); },
+          [&](const ConvDesc&) { return prepare_conv(std::move(d), p, buffers); },
+          [&](const AttentionDesc&) { return prepare_attention(std::move(d), p, buffers); },
+          [&](const PoolDesc&) { return prepare_pool(std::move(d), p, buffers); },
+          [&](const RowDesc&) { return prepare_rowwise(std::move(d), p, buffers); },
+          [&](const BinaryDesc&) { return prepare_binary(std::move(d), p, buffers); },
+          [&](const RopeDesc&) { return prepare_rope(std::move(d), p, buffers); },
+          [&](const EmbedDesc&) { return prepare_embed(std::move(d), p, buffers); }},
+      p.op);
 }
 
 }  // namespace ocl

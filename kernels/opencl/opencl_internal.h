@@ -28,9 +28,10 @@ struct DeviceCtx {
 // allocates only its scratch and packed copies, and never waits for the device).
 enum class Buffers { own, graph };
 
-// Every OpenCL kernel (GEMM, conv, attention, glue). As a PreparedKernel it owns its buffers and
-// each call waits; as a node of a device graph it is bound to the graph's buffers and only
-// enqueues, appending one profiling event per launch to the caller's list:
+// Every OpenCL kernel (GEMM, conv, attention, pool, row ops, binary, rope, embed). As a
+// PreparedKernel it owns its buffers and each call waits; as a node of a device graph it is bound
+// to the graph's buffers and only enqueues, appending one profiling event per launch to the
+// caller's list:
 //   bind(ins, out)              operand buffers in problem.inputs() order, the output buffer
 //   enqueue_refresh(i, events)  what operand i needs after it changed on the device (a repack
 //                               into the kernel's layout: weights once, an activation per run)

@@ -1,5 +1,5 @@
 // DeviceKernel: launches and their timing, for every OpenCL kernel. OpKernel: buffers, transfers
-// and timing shared by the OpenCL conv, attention and glue kernels.
+// and timing shared by the OpenCL conv, attention, pool, row, binary, rope and embed kernels.
 #include "opencl_op.h"
 
 #include <algorithm>

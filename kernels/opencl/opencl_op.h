@@ -1,9 +1,9 @@
-// The shared shape of the OpenCL backend's non-GEMM kernels (conv, attention, glue ops): one
-// device buffer per input and output of the problem (its own, or a graph's bound by bind()),
-// upload / upload_input / download checked against the problem's tensor specs, and execute() timed
-// from the first to the last profiled launch. An op derives from OpKernel, builds its program in
-// init(), enqueues its launches in enqueue() through launch(), and repacks an operand that changed
-// in refresh().
+// The shared shape of the OpenCL backend's non-GEMM kernels (conv, attention, pool, row ops,
+// binary, rope, embed): one device buffer per input and output of the problem (its own, or a
+// graph's bound by bind()), upload / upload_input / download checked against the problem's tensor
+// specs, and execute() timed from the first to the last profiled launch. An op derives from
+// OpKernel, builds its program in init(), enqueues its launches in enqueue() through launch(),
+// and repacks an operand that changed in refresh().
 #pragma once
 
 #include <memory>
@@ -73,15 +73,30 @@ inline std::size_t round_up(std::size_t x, std::size_t m) {
 // Every tensor of the problem has fewer than 2^31 elements and fits one device allocation.
 Support check_sizes(const Problem& p, const DeviceCtx& d);
 
+// One support check and one prepare per op family. The problem must hold that family's desc:
+// the backend's dispatch (opencl_backend.cpp) visits Problem::op.
 Support supports_conv(const Problem& p, const DeviceCtx& d);
 Support supports_attention(const Problem& p, const DeviceCtx& d);
-Support supports_glue(const Problem& p, const DeviceCtx& d);
+Support supports_pool(const Problem& p, const DeviceCtx& d);
+Support supports_rowwise(const Problem& p, const DeviceCtx& d);
+Support supports_binary(const Problem& p, const DeviceCtx& d);
+Support supports_rope(const Problem& p, const DeviceCtx& d);
+Support supports_embed(const Problem& p, const DeviceCtx& d);
 Result<std::unique_ptr<DeviceKernel>> prepare_conv(std::shared_ptr<DeviceCtx> d, const Problem& p,
                                                    Buffers buffers = Buffers::own);
 Result<std::unique_ptr<DeviceKernel>> prepare_attention(std::shared_ptr<DeviceCtx> d,
                                                         const Problem& p,
                                                         Buffers buffers = Buffers::own);
-Result<std::unique_ptr<DeviceKernel>> prepare_glue(std::shared_ptr<DeviceCtx> d, const Problem& p,
+Result<std::unique_ptr<DeviceKernel>> prepare_pool(std::shared_ptr<DeviceCtx> d, const Problem& p,
                                                    Buffers buffers = Buffers::own);
+Result<std::unique_ptr<DeviceKernel>> prepare_rowwise(std::shared_ptr<DeviceCtx> d,
+                                                      const Problem& p,
+                                                      Buffers buffers = Buffers::own);
+Result<std::unique_ptr<DeviceKernel>> prepare_binary(std::shared_ptr<DeviceCtx> d, const Problem& p,
+                                                     Buffers buffers = Buffers::own);
+Result<std::unique_ptr<DeviceKernel>> prepare_rope(std::shared_ptr<DeviceCtx> d, const Problem& p,
+                                                   Buffers buffers = Buffers::own);
+Result<std::unique_ptr<DeviceKernel>> prepare_embed(std::shared_ptr<DeviceCtx> d, const Problem& p,
+                                                    Buffers buffers = Buffers::own);
 
 }  // namespace tb::ocl

@@ -13,11 +13,6 @@ namespace tb {
 
 namespace {
 
-template <class... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-
 class ReferenceKernel final : public PreparedKernel {
  public:
   ReferenceKernel(Problem p, int threads) : p_(std::move(p)), threads_(threads) {}

@@ -1,9 +1,9 @@
 // The Vulkan backend: discovery through the dlopen'd loader (probes/vulkan_loader), f32 / f16 /
-// bf16 / int8 GEMM (vulkan_gemm.cpp), conv and attention in the same types, f32 glue ops
-// (vulkan_op.cpp and one file per family), and whole graphs resident on the device, one submit
-// per inference, their int8 quantisations and bf16 casts included (vulkan_graph.cpp).
-// Everything is found at run time: no loader, ICD or device means availability() == false
-// with the reason, never a crash.
+// bf16 / int8 GEMM (vulkan_gemm.cpp), conv and attention in the same types, f32 pool, row ops,
+// binary, rope and embed (vulkan_op.cpp and one file per family), and whole graphs resident on the
+// device, one submit per inference, their int8 quantisations and bf16 casts included
+// (vulkan_graph.cpp). Everything is found at run time: no loader, ICD or device means
+// availability() == false with the reason, never a crash.
 #include "vulkan_backend.h"
 
 #include <algorithm>
@@ -121,18 +121,7 @@ class VulkanBackend final : public Backend {
     if (!ctx) return Support::no(ctx.error().message);
     // A hand-built problem skips parse()'s checks (e.g. +scales on f32): never run it silently.
     if (auto c = check_post(p); !c) return Support::no("vulkan: " + c.error().message);
-    if (p.as<ConvDesc>()) return vulkan::supports_conv(p, *ctx.value());
-    if (p.as<AttentionDesc>()) return vulkan::supports_attention(p, *ctx.value());
-    const GemmDesc* g = p.as<GemmDesc>();
-    if (!g) return vulkan::supports_glue(p, *ctx.value());
-    if (auto s = vulkan::gemm_dtype_supported(*ctx.value(), p.dtype); !s.supported) return s;
-    // Indices are 32-bit in the shaders, and one buffer must fit a storage-buffer range.
-    const std::uint64_t range = ctx.value()->info().max_storage_buffer_range;
-    const std::int64_t kp = (g->k + 15) / 16 * 16;
-    for (std::int64_t elems : {g->batch * g->m * kp, g->batch * g->n * kp, g->batch * g->m * g->n})
-      if (static_cast<std::uint64_t>(elems) * 4 > range || elems >= (1ll << 31))
-        return Support::no("vulkan: a gemm operand exceeds maxStorageBufferRange");
-    return Support::yes();
+    return vulkan::supports_problem(p, *ctx.value());
   }
 
   Result<std::unique_ptr<PreparedKernel>> prepare(const Problem& p,
@@ -143,9 +132,7 @@ class VulkanBackend final : public Backend {
     if (p.as<GemmDesc>()) return vulkan::prepare_gemm(ctx.value(), p, {});
     if (const auto g = vulkan::pointwise_gemm(p))
       return vulkan::prepare_gemm(ctx.value(), Problem{*g, p.dtype, p.post}, {});
-    auto plan = p.as<ConvDesc>()        ? vulkan::conv_plan(p, *ctx.value())
-                : p.as<AttentionDesc>() ? vulkan::attention_plan(p, *ctx.value())
-                                        : vulkan::glue_plan(p, *ctx.value());
+    auto plan = vulkan::op_plan(p, *ctx.value());
     if (!plan) return plan.error();
     return vulkan::prepare_op(ctx.value(), p, std::move(plan.value()));
   }

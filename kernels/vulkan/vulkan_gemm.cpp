@@ -449,6 +449,18 @@ GemmConfig chosen_gemm_config(const Context& ctx, const GemmDesc& g, DType dt,
   return default_gemm_config(ctx, g, dt);
 }
 
+Support supports_gemm(const Problem& p, const Context& ctx) {
+  const GemmDesc* g = p.as<GemmDesc>();
+  if (auto s = gemm_dtype_supported(ctx, p.dtype); !s.supported) return s;
+  // Indices are 32-bit in the shaders, and one buffer must fit a storage-buffer range.
+  const std::uint64_t range = ctx.info().max_storage_buffer_range;
+  const std::int64_t kp = (g->k + 15) / 16 * 16;
+  for (std::int64_t elems : {g->batch * g->m * kp, g->batch * g->n * kp, g->batch * g->m * g->n})
+    if (static_cast<std::uint64_t>(elems) * 4 > range || elems >= (1ll << 31))
+      return Support::no("vulkan: a gemm operand exceeds maxStorageBufferRange");
+  return Support::yes();
+}
+
 std::optional<GemmDesc> pointwise_gemm(const Problem& p) {
   const ConvDesc* c = p.as<ConvDesc>();
   if (!c || !c->pointwise()) return std::nullopt;

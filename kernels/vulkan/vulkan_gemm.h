@@ -70,6 +70,9 @@ Result<std::unique_ptr<PreparedKernel>> prepare_gemm(std::shared_ptr<Context> ct
 // says which ("tuned" or "default").
 GemmConfig chosen_gemm_config(const Context& ctx, const GemmDesc& g, DType dt,
                               std::string* source = nullptr);
+// Whether the device runs the GEMM p (its dtype, and every operand within 32-bit indices and one
+// storage-buffer range).
+Support supports_gemm(const Problem& p, const Context& ctx);
 // A pointwise conv (1 x 1, stride 1, no padding, one group; any dtype) as the GEMM over the NHWC
 // bytes as they are: A = src as pixels x c, B^T = weights as k x c, C = dst (and residual) as
 // pixels x k, per-channel scales and bias as the GEMM's per-column ones, the inputs in the same

@@ -341,9 +341,7 @@ class VulkanGraph final : public PreparedGraph {
     Node n;
     if (const GemmDesc* gd = p.as<GemmDesc>()) return plan_gemm(ni, *gd, std::move(n));
     if (const auto pw = pointwise_gemm(p)) return plan_gemm(ni, *pw, std::move(n));
-    auto plan = p.as<ConvDesc>()        ? conv_plan(p, *ctx_)
-                : p.as<AttentionDesc>() ? attention_plan(p, *ctx_)
-                                        : glue_plan(p, *ctx_);
+    auto plan = op_plan(p, *ctx_);
     if (!plan) return plan.error();
     auto d = make_op_dispatch(*ctx_, plan.value());
     if (!d) return d.error();

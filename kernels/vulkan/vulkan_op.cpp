@@ -1,11 +1,14 @@
 // OpKernel: buffers, transfers, the single recorded dispatch and its timing, shared by the
-// Vulkan glue, conv and attention kernels.
+// Vulkan conv, attention, pool, row, binary, rope and embed kernels.
 #include "vulkan_op.h"
 
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <variant>
+
+#include "vulkan_gemm.h"
 
 namespace tb::vulkan {
 
@@ -217,6 +220,41 @@ Result<std::unique_ptr<PreparedKernel>> prepare_op(std::shared_ptr<Context> ctx,
   auto k = std::make_unique<OpKernel>(std::move(ctx), p, std::move(plan));
   if (auto r = k->init(); !r) return r.error();
   return std::unique_ptr<PreparedKernel>(std::move(k));
+}
+
+Support supports_small_op(const Problem& p, const Context& ctx, Support extra) {
+  if (p.dtype != DType::f32)
+    return Support::no("vulkan: " + std::string(p.op_name()) + " is implemented for f32 only");
+  if (p.post != Epilogue{}) return Support::no("vulkan: glue ops take no epilogue");
+  if (!extra.supported) return extra;
+  return check_op_sizes(p, ctx);
+}
+
+Support supports_problem(const Problem& p, const Context& ctx) {
+  return std::visit(Overloaded{[&](const GemmDesc&) { return supports_gemm(p, ctx); },
+                               [&](const ConvDesc&) { return supports_conv(p, ctx); },
+                               [&](const AttentionDesc&) { return supports_attention(p, ctx); },
+                               [&](const PoolDesc&) { return supports_pool(p, ctx); },
+                               [&](const RowDesc&) { return supports_rowwise(p, ctx); },
+                               [&](const BinaryDesc&) { return supports_binary(p, ctx); },
+                               [&](const RopeDesc&) { return supports_rope(p, ctx); },
+                               [&](const EmbedDesc&) { return supports_embed(p, ctx); }},
+                    p.op);
+}
+
+Result<OpPlan> op_plan(const Problem& p, const Context& ctx) {
+  return std::visit(
+      Overloaded{[&](const GemmDesc&) -> Result<OpPlan> {
+                   return make_error("vulkan: a gemm runs through vulkan_gemm.h, not an op plan");
+                 },
+                 [&](const ConvDesc&) { return conv_plan(p, ctx); },
+                 [&](const AttentionDesc&) { return attention_plan(p, ctx); },
+                 [&](const PoolDesc&) { return pool_plan(p, ctx); },
+                 [&](const RowDesc&) { return rowwise_plan(p, ctx); },
+                 [&](const BinaryDesc&) { return binary_plan(p, ctx); },
+                 [&](const RopeDesc&) { return rope_plan(p, ctx); },
+                 [&](const EmbedDesc&) { return embed_plan(p, ctx); }},
+      p.op);
 }
 
 }  // namespace tb::vulkan

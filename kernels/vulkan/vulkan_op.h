@@ -1,8 +1,8 @@
-// The shared shape of the Vulkan backend's non-GEMM kernels (glue ops, conv, attention): one
-// device buffer per input and output of the problem, one compute pipeline and one dispatch over
-// `items` work items (shaders/op_common.glsl), recorded once and timed with device timestamps.
-// An op family only describes its dispatch as an OpPlan (vulkan_glue.cpp, vulkan_conv.cpp,
-// vulkan_attention.cpp).
+// The shared shape of the Vulkan backend's non-GEMM kernels (conv, attention, pool, row ops,
+// binary, rope, embed): one device buffer per input and output of the problem, one compute
+// pipeline and one dispatch over `items` work items (shaders/op_common.glsl), recorded once and
+// timed with device timestamps. An op family only describes its dispatch as an OpPlan
+// (vulkan_<family>.cpp: conv, attention, pool, rowwise, binary, rope, embed).
 #pragma once
 
 #include <cstdint>
@@ -54,12 +54,34 @@ Support check_loop_budget(const Context& ctx, double iterations, const std::stri
 // Whether conv / attention kernels of this element type run on the device (f16 needs 16-bit
 // storage and shaderFloat16; bf16 and int8 live in 32-bit words and need no feature).
 Support conv_dtype_supported(DType dt, const Context& ctx);
-// Op families: support checks and plans.
-Support supports_glue(const Problem& p, const Context& ctx);
+// What the pool, row, binary, rope and embed ops share: f32, no epilogue (then `extra`, then the
+// sizes: check_op_sizes).
+Support supports_small_op(const Problem& p, const Context& ctx, Support extra = Support::yes());
+// A push constant.
+inline std::uint32_t u32(std::int64_t v) {
+  return static_cast<std::uint32_t>(v);
+}
+
+// Op families: support checks and plans. The problem must hold that family's desc.
 Support supports_conv(const Problem& p, const Context& ctx);
 Support supports_attention(const Problem& p, const Context& ctx);
-Result<OpPlan> glue_plan(const Problem& p, const Context& ctx);
+Support supports_pool(const Problem& p, const Context& ctx);
+Support supports_rowwise(const Problem& p, const Context& ctx);
+Support supports_binary(const Problem& p, const Context& ctx);
+Support supports_rope(const Problem& p, const Context& ctx);
+Support supports_embed(const Problem& p, const Context& ctx);
 Result<OpPlan> conv_plan(const Problem& p, const Context& ctx);
 Result<OpPlan> attention_plan(const Problem& p, const Context& ctx);
+Result<OpPlan> pool_plan(const Problem& p, const Context& ctx);
+Result<OpPlan> rowwise_plan(const Problem& p, const Context& ctx);
+Result<OpPlan> binary_plan(const Problem& p, const Context& ctx);
+Result<OpPlan> rope_plan(const Problem& p, const Context& ctx);
+Result<OpPlan> embed_plan(const Problem& p, const Context& ctx);
+
+// The backend's dispatch, one entry per op family (a new alternative of OpDesc without one does
+// not compile): whether the device runs p, and the plan of a problem that runs as one dispatch
+// (a GEMM has none: it runs through vulkan_gemm.h, as does a pointwise conv it takes over).
+Support supports_problem(const Problem& p, const Context& ctx);
+Result<OpPlan> op_plan(const Problem& p, const Context& ctx);
 
 }  // namespace tb::vulkan

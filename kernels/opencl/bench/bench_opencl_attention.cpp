@@ -66,7 +66,8 @@ tb::Result<Step> make_step(std::shared_ptr<tb::ocl::DeviceCtx> d, const Problem&
   // The op families return their own kernel types; each is a PreparedKernel.
   const auto prepared = [&]() -> tb::Result<std::unique_ptr<tb::PreparedKernel>> {
     if (p.as<tb::GemmDesc>()) return tb::ocl::prepare_gemm(d, p, tb::ocl::select_gemm_config(*d));
-    auto r = p.as<tb::RowDesc>() ? tb::ocl::prepare_glue(d, p) : tb::ocl::prepare_attention(d, p);
+    auto r =
+        p.as<tb::RowDesc>() ? tb::ocl::prepare_rowwise(d, p) : tb::ocl::prepare_attention(d, p);
     if (!r) return r.error();
     return std::unique_ptr<tb::PreparedKernel>(std::move(r.value()));
   };
