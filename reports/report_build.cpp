@@ -17,6 +17,7 @@
 #include "profiles.h"
 #include "reports.h"
 #include "results_io.h"
+#include "switches.h"
 
 namespace tb::reports {
 
@@ -314,6 +315,17 @@ Result<json> comparison_section(Store& store, std::int64_t base, std::int64_t cu
   json j = compare::to_json(compare::compare(io::sample_set(*b), io::sample_set(*c)));
   j["base_run_id"] = base;
   j["current_run_id"] = current;
+  // The environment switches the two runs set differently, as `tierbench compare` shows them.
+  auto br = store.run(base);
+  if (!br) return br.error();
+  auto cr = store.run(current);
+  if (!cr) return cr.error();
+  const env::SwitchComparison sw = env::compare_switches(br->env, cr->env);
+  j["switches"] = env::to_json(sw);
+  json lines = json::array();
+  if (!sw.comparable) lines.push_back("switches not compared: " + sw.why_not);
+  for (const auto& d : sw.differences) lines.push_back("switch differs: " + env::describe(d));
+  j["switches"]["lines"] = lines;
   return j;
 }
 

@@ -410,6 +410,12 @@ std::string comparison_section(const json& report) {
   s += "<p><strong>" + e(cmp["result"].get<std::string>()) + "</strong>: " + e(counts) +
        ". A regression needs both significance (Mann-Whitney U) and a ratio beyond the "
        "threshold; rows marked ~ were too noisy to tell.</p>";
+  if (cmp.contains("switches")) {
+    std::string items;
+    for (const auto& l : cmp["switches"].value("lines", json::array()))
+      items += "<li>" + e(l.get<std::string>()) + "</li>";
+    if (!items.empty()) s += "<ul class=\"switches\">" + items + "</ul>";
+  }
   if (auto w = comparison_chart(cmp, svg::Layout::wide))
     s += svg::figure("comparison-chart", *w, *comparison_chart(cmp, svg::Layout::narrow),
                      "Whiskers: the confidence interval of the ratio (distribution-free).");

@@ -76,6 +76,15 @@ std::string tiers(const json& report) {
          "## Load costs against the steady state\n\n" + md_table(load_table(t));
 }
 
+// The switches the two runs set differently (comparison.switches.lines), one quoted line each.
+std::string switch_lines(const json& c) {
+  std::string s;
+  if (c.contains("switches"))
+    for (const auto& l : c["switches"].value("lines", json::array()))
+      s += "> " + l.get<std::string>() + "\n";  // as `compare --format markdown` writes them
+  return s.empty() ? s : s + "\n";
+}
+
 std::string comparison(const json& report) {
   if (!report.contains("comparison")) return "";
   const json& c = report["comparison"];
@@ -85,7 +94,7 @@ std::string comparison(const json& report) {
   return "## Comparison with run " + c["base_run_id"].dump() + "\n\n**" +
          c["result"].get<std::string>() + "**: " + counts +
          ". Regressions and improvements in bold; ~ marks rows too noisy to tell.\n\n" +
-         md_table(comparison_table(c));
+         switch_lines(c) + md_table(comparison_table(c));
 }
 
 std::string predictions(const json& report) {

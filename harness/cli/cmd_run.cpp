@@ -18,6 +18,7 @@
 #include "model_arg.h"
 #include "probes.h"
 #include "problem_limits.h"
+#include "reporter.h"
 #include "reports.h"
 #include "run_options.h"
 #include "runner.h"
@@ -191,15 +192,17 @@ void run_isolated(const Context& ctx, const RunOptions& a, const std::vector<std
   }
 }
 
-// The results table (or JSON) of the run; the exit code.
-int render(const Context& ctx, const std::string& db, std::int64_t run_id,
+// The results table of the run (the run reporter's "table", read from the store like every
+// other format), or its JSON; the exit code.
+int render(const Context& ctx, Store& store, const std::string& db, std::int64_t run_id,
            const std::vector<ResultRecord>& results, int failed) {
   if (ctx.json) {
     nlohmann::json out = {{"run_id", run_id}, {"db", db}, {"results", nlohmann::json::array()}};
     for (const auto& r : results) out["results"].push_back(reports::result_json(r));
     std::cout << out.dump(2) << "\n";
   } else {
-    reports::print_results_table(std::cout, results);
+    if (auto r = reports::run_reporter("table")->report(std::cout, {store, run_id}); !r)
+      return usage_error(r.error().message);
     fmt::print("\nrun {} stored in {}{}\n", run_id, db,
                failed ? fmt::format(" — {} failed", failed) : "");
   }
@@ -269,7 +272,7 @@ int do_run(const Context& ctx, RunOptions a) {
     (void)(*store)->update_run_env(run_id.value(), env);
   }
   (void)(*store)->finish_run(run_id.value(), failed ? "failed" : "ok");
-  return render(ctx, db, run_id.value(), results.value(), failed);
+  return render(ctx, **store, db, run_id.value(), results.value(), failed);
 }
 
 }  // namespace

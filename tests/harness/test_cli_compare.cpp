@@ -183,6 +183,37 @@ TEST_F(CompareCli, SwitchesTheRunsSetDifferentlyAreShown) {
   EXPECT_EQ(nlohmann::json::parse(r.out)["switches"]["comparable"], false);
 }
 
+// `report --compare` shows the same switch lines as `compare` (its comparison section).
+TEST_F(CompareCli, ReportCompareShowsTheSwitchesToo) {
+  auto s = Store::open(db_);
+  ASSERT_TRUE(s.ok());
+  const std::map<std::string, double> m = {{"gemm:m64n64k64:f32", 1e-3}};
+  const nlohmann::json fused = {{"switches", {{"TB_ONEDNN_ATTENTION", "fused"}}}};
+  const nlohmann::json none = {{"switches", nlohmann::json::object()}};
+  const auto a = std::to_string(make_run(**s, m, 5, fused));
+  const auto b = std::to_string(make_run(**s, m, 6, none));
+  const auto c = std::to_string(make_run(**s, m, 7, none));
+  s->reset();
+  auto r = run_tierbench(db() + "report --compare " + a + " " + b + " --format md");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("> switch differs: TB_ONEDNN_ATTENTION: base 'fused', current unset\n"),
+            std::string::npos)
+      << r.out;
+  r = run_tierbench(db() + "report --compare " + a + " " + b + " --format html");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("<li>switch differs: TB_ONEDNN_ATTENTION: base &apos;fused&apos;"),
+            std::string::npos)
+      << r.out.substr(0, 2000);
+  r = run_tierbench(db() + "report --compare " + a + " " + b + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["comparison"]["switches"]["differ"], true);
+  EXPECT_EQ(j["comparison"]["switches"]["differences"][0]["name"], "TB_ONEDNN_ATTENTION");
+  r = run_tierbench(db() + "report --compare " + b + " " + c + " --format md");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("switch differs"), std::string::npos) << r.out;
+}
+
 TEST_F(CompareCli, BadInputIsExitTwo) {
   const auto corrupt = (dir_.path() / "corrupt.json").string();
   std::ofstream(corrupt) << "{\"schema\": \"tierbench.results/1\", \"results\": [{\"nam";
