@@ -151,6 +151,8 @@ TEST(Cli, RunRecordsTheSwitchesItRanWith) {
 }
 
 TEST(Cli, CrashingBackendIsRecordedAndOthersFinish) {
+  if (!find_backend_traits("onednn")) GTEST_SKIP() << "onednn: not built";
+
   test::TempDir dir;
   const auto db = (dir.path() / "r.db").string();
   const auto r = run_tierbench("--db " + db +
@@ -173,6 +175,8 @@ TEST(Cli, CrashingBackendIsRecordedAndOthersFinish) {
 }
 
 TEST(Cli, HangingBackendTimesOut) {
+  if (!find_backend_traits("onednn")) GTEST_SKIP() << "onednn: not built";
+
   test::TempDir dir;
   const auto db = (dir.path() / "r.db").string();
   const auto t0 = std::chrono::steady_clock::now();
@@ -261,6 +265,8 @@ TEST(Cli, ProbeIsStoredAndBadSectionsAreUsageErrors) {
 }
 
 TEST(Cli, WorkloadRunsValidatedAndUnknownNamesAreListed) {
+  if (!find_backend_traits("onednn")) GTEST_SKIP() << "onednn: not built";
+
   test::TempDir dir;
   const auto db = (dir.path() / "r.db").string();
   auto r = run_tierbench("--db " + db +

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_helpers.h"
+#include "kernels.h"
 
 namespace tb {
 namespace {
@@ -42,6 +43,8 @@ Outcome run_with_fault(const std::string& fault, const std::string& sizes = "--s
 }
 
 TEST(Faults, BackendExceedingMemoryIsRecordedAndOthersFinish) {
+  if (!find_backend_traits("onednn")) GTEST_SKIP() << "onednn: not built";
+
   const auto o = run_with_fault("oom:onednn");
   EXPECT_EQ(o.exit_code, 1);
   EXPECT_EQ(o.statuses.at("reference").at("passed"), 2);
@@ -56,6 +59,8 @@ TEST(Faults, BackendExceedingMemoryIsRecordedAndOthersFinish) {
 
 // A crash inside an item blames that item alone: a new child runs the items after it.
 TEST(Faults, CrashInsideAnItemIsRecordedAndTheRestStillRun) {
+  if (!find_backend_traits("onednn")) GTEST_SKIP() << "onednn: not built";
+
   const auto o = run_with_fault("crash-second:onednn", "--size 8 --size 9 --size 10");
   EXPECT_EQ(o.exit_code, 1);
   EXPECT_EQ(o.statuses.at("reference").at("passed"), 3);
@@ -67,6 +72,8 @@ TEST(Faults, CrashInsideAnItemIsRecordedAndTheRestStillRun) {
 }
 
 TEST(Faults, BackendComputingWrongResultsFailsValidation) {
+  if (!find_backend_traits("onednn")) GTEST_SKIP() << "onednn: not built";
+
   const auto o = run_with_fault("wrong:onednn");
   EXPECT_EQ(o.exit_code, 1);
   EXPECT_EQ(o.statuses.at("reference").at("passed"), 2);
