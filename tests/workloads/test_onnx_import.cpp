@@ -280,6 +280,7 @@ TEST(OnnxImport, CliExitsTwoOnHostileFilesAndRunsAModel) {
     EXPECT_EQ(r.exit_code, 2) << name;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   }
+  if (!find_backend_traits("onednn")) GTEST_SKIP() << "onednn: not built (the model runs on it)";
   auto r = test::run_tierbench("run --model '" + (corpus() / "embed_dynamic.onnx").string() +
                                "' --backend onednn --no-isolate --threads 1 --min-reps 2 "
                                "--max-reps 3 --warmup 0 --json --db '" +
