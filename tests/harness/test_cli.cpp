@@ -290,8 +290,10 @@ TEST(Cli, WorkloadRunsValidatedAndUnknownNamesAreListed) {
                           " --workload person-detect:b1:f32 --max-time 0.3",
                       "XDG_CACHE_HOME=" + dir.path().string());
     ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
-    for (const auto& res : nlohmann::json::parse(r.out)["results"])
-      EXPECT_EQ(res["status"], "passed") << res.dump();
+    // Held in a variable: a range-for over a member of the temporary that parse returns reads
+    // freed memory (the temporary dies before the loop; ASan found it).
+    auto out = nlohmann::json::parse(r.out);
+    for (const auto& res : out["results"]) EXPECT_EQ(res["status"], "passed") << res.dump();
   }
   r = run_tierbench("--db " + db + " run --workload resnet51");
   EXPECT_EQ(r.exit_code, 2);
