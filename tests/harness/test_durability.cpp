@@ -82,7 +82,25 @@ TEST(Durability, RunsKilledAtRandomPointsKeepEveryCommittedResult) {
   test::TempDir dir;
   const auto db = (dir.path() / "r.db").string();
   std::mt19937 rng(20);
-  std::uniform_int_distribution<int> delay_ms(20, 600);
+  // The kills spread from 20 ms to 600 ms past the first commit of a run timed here, so that a
+  // slower build still gets kills before, during and after the results (under ASan, 20-600 ms
+  // after the start landed before the first commit every time: 0 of 12 mid-run).
+  int first_ms = 0;
+  {
+    const pid_t pid = spawn_run(db, 40);
+    ASSERT_GT(pid, 0);
+    const auto t0 = std::chrono::steady_clock::now();
+    while (committed(db).ids.empty() && first_ms < 60000) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      first_ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::steady_clock::now() - t0)
+                                      .count());
+    }
+    kill(pid, SIGKILL);
+    int st = 0;
+    waitpid(pid, &st, 0);
+  }
+  std::uniform_int_distribution<int> delay_ms(20, first_ms + 600);
   int mid_run = 0;  // kills that landed after some results were committed
   for (int kill_no = 0; kill_no < 12; ++kill_no) {
     const pid_t pid = spawn_run(db, 40);
