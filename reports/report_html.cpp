@@ -428,7 +428,7 @@ std::optional<Chart> predictions_chart(const json& p, svg::Layout layout) {
   std::vector<double> vs;
   std::vector<const json*> rows;
   for (const auto& r : p["rows"])
-    if (r["predicted_ms"].is_number()) {
+    if (r.contains("predicted_ms") && r["predicted_ms"].is_number()) {  // infeasible rows lack it
       rows.push_back(&r);
       vs.push_back(d(r["measured_ms"])), vs.push_back(d(r["predicted_ms"]));
     }
