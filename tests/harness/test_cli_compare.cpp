@@ -142,18 +142,26 @@ TEST_F(CompareCli, BaselinesSaveAndCheck) {
   EXPECT_NE(r.out.find("main"), std::string::npos);
 }
 
-// Two runs that set a switch differently: compare names it above the table and in its JSON,
-// also when one side is an exported file; runs that set none the same say nothing.
-TEST_F(CompareCli, SwitchesTheRunsSetDifferentlyAreShown) {
-  auto s = Store::open(db_);
-  ASSERT_TRUE(s.ok());
+// Three runs of one GEMM: a sets TB_ONEDNN_ATTENTION=fused, b and c set no switch.
+struct SwitchRuns {
+  std::string a, b, c;
+};
+SwitchRuns make_switch_runs(const std::string& db) {
+  auto s = Store::open(db);
+  EXPECT_TRUE(s.ok());
+  if (!s) return {};
   const std::map<std::string, double> m = {{"gemm:m64n64k64:f32", 1e-3}};
   const nlohmann::json fused = {{"switches", {{"TB_ONEDNN_ATTENTION", "fused"}}}};
   const nlohmann::json none = {{"switches", nlohmann::json::object()}};
-  const auto a = std::to_string(make_run(**s, m, 5, fused));
-  const auto b = std::to_string(make_run(**s, m, 6, none));
-  const auto c = std::to_string(make_run(**s, m, 7, none));
-  s->reset();
+  return {std::to_string(make_run(**s, m, 5, fused)), std::to_string(make_run(**s, m, 6, none)),
+          std::to_string(make_run(**s, m, 7, none))};
+}
+
+// Two runs that set a switch differently: compare names it above the table and in its JSON,
+// also when one side is an exported file; runs that set none the same say nothing.
+TEST_F(CompareCli, SwitchesTheRunsSetDifferentlyAreShown) {
+  const auto [a, b, c] = make_switch_runs(db_);
+  ASSERT_FALSE(a.empty());
   auto r = run_tierbench(db() + "compare " + a + " " + b);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;  // a switch alone gates nothing
   EXPECT_EQ(r.out.rfind("switch differs: TB_ONEDNN_ATTENTION: base 'fused', current unset\n", 0),
@@ -185,15 +193,8 @@ TEST_F(CompareCli, SwitchesTheRunsSetDifferentlyAreShown) {
 
 // `report --compare` shows the same switch lines as `compare` (its comparison section).
 TEST_F(CompareCli, ReportCompareShowsTheSwitchesToo) {
-  auto s = Store::open(db_);
-  ASSERT_TRUE(s.ok());
-  const std::map<std::string, double> m = {{"gemm:m64n64k64:f32", 1e-3}};
-  const nlohmann::json fused = {{"switches", {{"TB_ONEDNN_ATTENTION", "fused"}}}};
-  const nlohmann::json none = {{"switches", nlohmann::json::object()}};
-  const auto a = std::to_string(make_run(**s, m, 5, fused));
-  const auto b = std::to_string(make_run(**s, m, 6, none));
-  const auto c = std::to_string(make_run(**s, m, 7, none));
-  s->reset();
+  const auto [a, b, c] = make_switch_runs(db_);
+  ASSERT_FALSE(a.empty());
   auto r = run_tierbench(db() + "report --compare " + a + " " + b + " --format md");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("> switch differs: TB_ONEDNN_ATTENTION: base 'fused', current unset\n"),
