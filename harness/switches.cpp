@@ -66,10 +66,13 @@ constexpr Switch kSwitches[] = {
     {"TB_SOURCE_DIR", S::test_suite, "tests/ (several)", "a source folder", "set by ctest",
      "where tests find the source tree (READMEs, corpora, golden files)"},
     {"TB_TEST_FAULT", S::test, "harness/runner.cpp",
-     "crash|crash-second|hang|oom|wrong:<backend>, crash:calibrate-<backend>", "unset",
+     "crash|crash-second|hang|oom|wrong:<backend>, crash:calibrate-<backend>, "
+     "crash|hang:tune-<backend>",
+     "unset",
      "test-only: that backend crashes, hangs or exceeds a memory limit after its first result, "
      "crashes inside its second problem, or computes wrong outputs; calibrate-<backend>: that "
-     "backend's calibrate child crashes"},
+     "backend's calibrate child crashes; tune-<backend>: that backend's tuner child crashes or "
+     "hangs when its second candidate starts"},
     {"TB_TEST_SLOWDOWN", S::test, "harness/runner.cpp", "<glob>=<fraction>", "unset",
      "test-only: adds that fraction of each sample's time as busy work to matching benchmarks"},
     {"TB_TUNE_BUDGET", S::script, "scripts/main.sh", "seconds", "90",

@@ -7,6 +7,7 @@
 // place winners persist. Without it (tests, benchmark programs) winners live in this process.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -67,6 +68,12 @@ struct TuneRequest {
   int device = 0;
   double budget_s = 30;  // no new candidate is started past this (one started finishes)
   bool persist = true;   // put the winner in tune_store()
+  // Progress, for a caller that may cut the tuning short (tierbench tune runs each backend's
+  // tuner in a child process and stops it at the budget): a candidate is about to start, and the
+  // best candidate so far changed (a complete winner, validated and timed, worth keeping if the
+  // rest never ends). Either may be empty.
+  std::function<void(const std::string& config)> on_candidate;
+  std::function<void(const TuneWinner& best_so_far)> on_best;
 };
 
 // One configuration the tuner tried: validated against the reference first, timed only if it

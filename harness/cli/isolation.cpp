@@ -54,8 +54,12 @@ Progress::~Progress() {
   if (drawn_) std::cerr << "\r" << std::string(110, ' ') << "\r" << std::flush;
 }
 
-std::string run_child(std::vector<std::string> args, double timeout_s,
-                      const std::function<void()>& tick) {
+namespace {
+
+// Spawns this executable and waits; `stop` (or the timeout, when > 0) kills it. `stopped` says
+// which of the two ended it.
+std::string spawn_and_wait(std::vector<std::string> args, double timeout_s,
+                           const std::function<void()>& tick, const std::function<bool()>& stop) {
   std::vector<char*> argv;
   for (auto& x : args) argv.push_back(x.data());
   argv.push_back(nullptr);
@@ -69,10 +73,15 @@ std::string run_child(std::vector<std::string> args, double timeout_s,
     const pid_t w = waitpid(pid, &status, WNOHANG);
     if (w == pid) break;
     if (w < 0) return std::string("waitpid: ") + std::strerror(errno);
-    if (std::chrono::steady_clock::now() > deadline) {
+    if (timeout_s > 0 && std::chrono::steady_clock::now() > deadline) {
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
       return fmt::format("timed out after {:.0f} s (backend hung or too slow); killed", timeout_s);
+    }
+    if (stop && stop()) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return "stopped";
     }
     if (tick) tick();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -85,6 +94,17 @@ std::string run_child(std::vector<std::string> args, double timeout_s,
     return fmt::format("backend process exited with code {} before storing this result",
                        WEXITSTATUS(status));
   return "";
+}
+
+}  // namespace
+
+std::string run_child(std::vector<std::string> args, double timeout_s,
+                      const std::function<void()>& tick) {
+  return spawn_and_wait(std::move(args), timeout_s, tick, {});
+}
+
+std::string run_child_until(std::vector<std::string> args, const std::function<bool()>& stop) {
+  return spawn_and_wait(std::move(args), 0, {}, stop);
 }
 
 std::string in_flight_key(std::int64_t run_id, const std::string& backend) {

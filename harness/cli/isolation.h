@@ -5,7 +5,7 @@
 // marked in flight) costs that item only: it is recorded as an error saying what happened and a
 // new child runs the rest; one that dies elsewhere has the items it did not reach filled in. A
 // progress bar on stderr follows the children through the store, the only channel between the
-// processes.
+// processes. `calibrate` and `tune` run their backends in children with the same spawner.
 #pragma once
 
 #include <chrono>
@@ -45,6 +45,11 @@ class Progress {
 // code, spawn failure).
 std::string run_child(std::vector<std::string> args, double timeout_s,
                       const std::function<void()>& tick);
+
+// Spawns this executable with `args` and waits until it exits or `stop` (polled every 20 ms)
+// returns true, which kills it. Returns "" when the child exited 0, else what happened ("stopped"
+// when `stop` ended it).
+std::string run_child_until(std::vector<std::string> args, const std::function<bool()>& stop);
 
 // One benchmark a child was expected to store: name, dtype and kind ("kernel" or "workload").
 struct ExpectedResult {

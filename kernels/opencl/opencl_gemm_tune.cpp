@@ -101,6 +101,7 @@ Result<TuneOutcome> tune_opencl_gemm(const OpenclTuneOptions& o) {
   auto spent = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
   std::vector<std::string> seen;
   std::vector<std::vector<double>> samples;  // per candidate index, GFLOP/s of every timed run
+  TuneWinner best_so_far = win;
 
   // Stage 1 (program builds: seconds each with a cold PoCL cache) stops at half the budget so that
   // stage 2 (no builds) always gets its turn.
@@ -113,6 +114,7 @@ Result<TuneOutcome> tune_opencl_gemm(const OpenclTuneOptions& o) {
     if (spent() > stage_end) {
       cand.message = "time budget spent";
     } else {
+      if (o.on_candidate) o.on_candidate(cand.config);
       cand.status = validate(d, c, &cand.message);
       if (cand.status == Status::passed) {
         auto g = time_gflops(d, c, p, in, reps);
@@ -128,6 +130,14 @@ Result<TuneOutcome> tune_opencl_gemm(const OpenclTuneOptions& o) {
     }
     rep.candidates.push_back(cand);
     samples.resize(rep.candidates.size());
+    // The best so far, kept by a caller that stops the tuning before the finalists are re-timed.
+    if (cand.status == Status::passed && cand.gflops > best_so_far.gflops && o.on_best) {
+      best_so_far.config = cand.config;
+      best_so_far.gflops = cand.gflops;
+      best_so_far.default_gflops = rep.candidates.front().gflops;
+      best_so_far.tune_s = spent();
+      o.on_best(best_so_far);
+    }
   };
   // The best `count` timed candidates, by median.
   auto best = [&](std::size_t count) {
@@ -194,6 +204,8 @@ Result<TuneOutcome> tune_opencl(const TuneRequest& r) {
   o.budget_s = r.budget_s;
   o.quick = r.budget_s < 45;
   o.persist = r.persist;
+  o.on_candidate = r.on_candidate;
+  o.on_best = r.on_best;
   return tune_opencl_gemm(o);
 }
 

@@ -26,6 +26,9 @@ struct OpenclTuneOptions {
   bool persist = true;    // write the winner to tune_store()
   std::int64_t size = 0;  // m = n = k of the timed problem; 0 = 1024 (quick: 512)
   bool tiled = false;     // tune the tiled kernel on a CPU device too (tests; GPUs always do)
+  // Progress hooks (TuneRequest's, kernels/tuning.h); either may be empty.
+  std::function<void(const std::string& config)> on_candidate;
+  std::function<void(const TuneWinner& best_so_far)> on_best;
 };
 
 // Fails when the device is unavailable or no candidate passes validation.

@@ -18,6 +18,7 @@
 // load cost (upload_s, pack_s in details()).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -114,6 +115,9 @@ struct TuneOptions {
   // pays (once the driver's shader cache holds it: the first, cold compile is paid once, by the
   // tuner itself) amortised over this many runs. 0 ranks by run time alone.
   double runs = 100;
+  // Progress hooks (TuneRequest's, kernels/tuning.h); either may be empty.
+  std::function<void(const std::string& config)> on_candidate;
+  std::function<void(const TuneWinner& best_so_far)> on_best;
 };
 struct TuneEntry {
   GemmConfig config;

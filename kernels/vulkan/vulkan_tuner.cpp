@@ -155,13 +155,17 @@ Result<TuneResult> tune_gemm(const std::shared_ptr<Context>& ctx, const Problem&
       res.candidates.push_back(c);
       continue;
     }
+    if (opts.on_candidate) opts.on_candidate(c.config);
     const auto tc = std::chrono::steady_clock::now();
     auto te = try_candidate(ctx, p, cfg, inputs, ref, opts, c);
     slowest = std::max(slowest, seconds_since(tc));
     res.candidates.push_back(c);
     if (!te) continue;
     res.tried.push_back(*te);
-    if (best < 0 || te->score_s < best) best = te->score_s, res.best = cfg;
+    if (best < 0 || te->score_s < best) {
+      best = te->score_s, res.best = cfg;
+      if (opts.on_best) opts.on_best(make_winner(*ctx, p, res, seconds_since(t0)));
+    }
   }
   if (res.tried.empty()) return make_error("tune_gemm: no candidate ran correctly");
   res.winner = make_winner(*ctx, p, res, seconds_since(t0));
@@ -183,6 +187,8 @@ Result<TuneOutcome> tune_problem(const std::shared_ptr<Context>& ctx, const Prob
   TuneOptions o;
   o.budget_s = r.budget_s;
   o.persist = r.persist;
+  o.on_candidate = r.on_candidate;
+  o.on_best = r.on_best;
   auto res = tune_gemm(ctx, *g, o);
   if (!res) return res.error();
   return TuneOutcome{res->winner, res->candidates};

@@ -1,8 +1,11 @@
 // `tierbench tune` and the tuning table: winners round-trip through the store (and migrate from
 // the v1 kv entries), `run` runs a stored winner and says so, `tune` reuses what is stored, bad
-// flags exit 2, and `--list` prints what is stored.
+// flags exit 2, `--list` prints what is stored, and the budget holds against a candidate that
+// hangs or crashes.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+
+#include <chrono>
 
 #include <nlohmann/json.hpp>
 
@@ -227,6 +230,47 @@ TEST(TuneCli, SecondTuneReusesTheWinner) {
   EXPECT_EQ(j["tuned"].size(), 0u);
   ASSERT_EQ(j["reused"].size(), 1u);
   EXPECT_EQ(j["reused"][0]["config"], config);
+}
+
+// The budget holds against a candidate that never ends: the backend's tuner child is stopped
+// when its share has run out, and the class keeps the best candidate it had validated and timed
+// (the default, the first to run), said to be cut short; a crash keeps it too and fails the job.
+TEST(TuneCli, ACandidateInFlightIsStoppedAtTheBudgetAndTheBestSoFarKept) {
+  std::vector<std::unique_ptr<Backend>> keep;
+  if (!available("vulkan", keep)) GTEST_SKIP() << "no Vulkan device";
+  struct Case {
+    const char* fault;
+    int exit_code;
+    const char* cut;
+  } cases[] = {{"hang:tune-vulkan", 0, "the budget ended while candidate "},
+               {"crash:tune-vulkan", 1, "signal 11"}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.fault);
+    test::TempDir dir;
+    const std::string db = "--db " + (dir.path() / "r.db").string();
+    constexpr double kBudget = 10;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = run_tierbench(db + " tune --backend vulkan --problem gemm:m24n40k8:f32 --budget " +
+                               std::to_string(kBudget) + " --json",
+                           std::string("TB_TEST_FAULT=") + c.fault);
+    const double took =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_EQ(r.exit_code, c.exit_code) << r.err << r.out;
+    // The hang is stopped half a second after the share (plus the child's device opening).
+    EXPECT_LT(took, kBudget + 20) << r.out;
+    const auto j = nlohmann::json::parse(r.out);
+    ASSERT_EQ(j["tuned"].size(), 1u) << r.out;
+    const auto& t = j["tuned"][0];
+    EXPECT_NE(t.value("cut_short", "").find(c.cut), std::string::npos) << t.dump();
+    EXPECT_EQ(t["config"], t["default_config"]) << "the first candidate is the default";
+    EXPECT_GT(t["gflops"].get<double>(), 0);
+    // Kept in the store like any winner: a later tune reuses it.
+    r = run_tierbench(db + " tune --list --backend vulkan --json");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto l = nlohmann::json::parse(r.out);
+    ASSERT_EQ(l.size(), 1u) << r.out;
+    EXPECT_EQ(l[0]["config"], t["config"]);
+  }
 }
 
 }  // namespace
