@@ -24,6 +24,7 @@
 #include "environment.h"
 #include "isolation.h"
 #include "kernels.h"
+#include "model_arg.h"
 #include "predictor.h"
 #include "privacy.h"
 #include "store.h"
@@ -215,7 +216,8 @@ int run_calibrate(const Context& ctx, CalibrateArgs& a) {
 // --- predict -----------------------------------------------------------------------------------
 
 struct PredictArgs {
-  std::string workload, dtype, label, device;
+  std::string workload, model, dtype, label, device;
+  std::vector<std::string> inputs;  // --input NAME=SHAPE of --model
   std::vector<std::string> backends;
   int threads = 0;
   bool threads_set = false, layers = false;
@@ -236,13 +238,34 @@ profiles::DeviceSpec spec_of(const profiles::CatalogueDevice& d) {
   return {d.f32_gflops, d.f16_gflops, d.int8_gops, d.bandwidth_gbps, d.storage_gbps, d.memory_gib};
 }
 
-int run_predict(const Context& ctx, const PredictArgs& a) {
+// The graph to predict: a tier (--workload), or the user's ONNX model (--model), imported as
+// `run --model` imports it; its name is the one `run` stores it under (onnx-<content hash>).
+struct Subject {
+  workloads::WorkloadName name;
+  workloads::Graph graph;
+};
+Result<Subject> subject_of(const PredictArgs& a) {
+  if (!a.model.empty()) {
+    auto o = model_import_options(a.inputs, a.dtype.empty() ? "f32" : a.dtype);
+    if (!o) return o.error();
+    auto m = load_onnx_model(a.model, *o);
+    if (!m) return make_error("--model: " + m.error().message);
+    return Subject{m->name, std::move(m->graph)};
+  }
   auto w = resolve_workload(a.workload, a.dtype);
-  if (!w) return usage_error("--workload: " + w.error().message);
+  if (!w) return make_error("--workload: " + w.error().message);
   workloads::BuildOptions bo;
   bo.variant = w->variant;
   auto g = workloads::build_tier(w->tier, w->dtype, bo);
-  if (!g) return usage_error("--workload: " + g.error().message);
+  if (!g) return make_error("--workload: " + g.error().message);
+  return Subject{*w, std::move(*g)};
+}
+
+int run_predict(const Context& ctx, const PredictArgs& a) {
+  auto subject = subject_of(a);
+  if (!subject) return usage_error(subject.error().message);
+  const workloads::WorkloadName* w = &subject->name;
+  const workloads::Graph* g = &subject->graph;
   const profiles::CatalogueDevice* dev = nullptr;
   if (!a.device.empty() && !(dev = find_device(a.device)))
     return usage_error("--device: no catalogue device matches '" + a.device +
@@ -324,11 +347,19 @@ void add_predict_command(CLI::App& app, Context& ctx, Action& action) {
   auto a = std::make_shared<PredictArgs>();
   auto* cmd = app.add_subcommand(
       "predict",
-      "Predict a tier's latency, cold start and peak memory from the stored calibration, "
-      "without running it (--device: projected onto a catalogue device)");
-  cmd->add_option("-w,--workload", a->workload, "tier, tier:variant or tier:variant:dtype")
-      ->required();
-  cmd->add_option("--dtype", a->dtype, "f32, bf16 or int8 (default: the tier's first)");
+      "Predict a tier's or your ONNX model's latency, cold start and peak memory from the stored "
+      "calibration, without running it (--device: projected onto a catalogue device)");
+  auto* wl =
+      cmd->add_option("-w,--workload", a->workload, "tier, tier:variant or tier:variant:dtype");
+  auto* model = cmd->add_option("-m,--model", a->model,
+                                "Your ONNX model instead of a tier (imported as `run --model` "
+                                "imports it)");
+  wl->excludes(model);
+  model->excludes(wl);
+  cmd->add_option("--input", a->inputs, "--model's input shapes: NAME=DxDx... (dynamic dims)")
+      ->needs(model);
+  cmd->add_option("--dtype", a->dtype,
+                  "f32, bf16 or int8 (default: the tier's first; --model: f32)");
   cmd->add_option("-b,--backend", a->backends,
                   "Backends, repeated or comma-separated (default: every calibrated one)")
       ->delimiter(',');
@@ -337,7 +368,8 @@ void add_predict_command(CLI::App& app, Context& ctx, Action& action) {
   cmd->add_option("--calibration", a->label, "A stored calibration label, e.g. threads=1");
   cmd->add_option("--device", a->device, "Project onto a catalogue device (name substring)");
   cmd->add_flag("--layers", a->layers, "Per-layer latency and output bytes (split points)");
-  cmd->callback([&ctx, &action, a, th] {
+  cmd->callback([&ctx, &action, a, th, wl, model] {
+    if (wl->count() + model->count() == 0) throw CLI::RequiredError("--workload or --model");
     a->threads_set = th->count() > 0;
     action = [&ctx, a] { return run_predict(ctx, *a); };
   });

@@ -218,6 +218,48 @@ TEST(PredictCli, UsageErrorsNameTheProblem) {
   EXPECT_NE(r.err.find("unknown configuration 'onednn-t9'"), std::string::npos) << r.err;
 }
 
+// `predict --model`: the user's ONNX file is predicted like a tier. A tier exported to ONNX and
+// imported back is the same graph, so both predictions agree to the last digit; the imported one
+// carries the name `run --model` stores it under.
+TEST(PredictCli, AnImportedModelIsPredictedLikeTheTierItCameFrom) {
+  test::FixtureStore f;
+  Calibration cal;
+  cal.label = "threads=0";
+  cal.storage_read_gbps = 1.5;
+  auto e = entry("f32", parse("conv:n1c16h48w48k16r3s3p1:f32+bias+relu"), 2e-4);
+  e.points.push_back(
+      {"pointwise", "conv:n1c64h56w56k64r1s1:f32", 2 * 64.0 * 64 * 56 * 56, 3e6, 4e-4, 0.01, -1});
+  e.points.push_back({"depthwise", "conv:n1c96h56w56k96r3s3p1g96:f32", 2 * 9.0 * 96 * 56 * 56,
+                      2.4e6, 3e-4, 0.01, -1});
+  cal.entries = {e};
+  ASSERT_TRUE(f.store->put("calibration", cal.label, to_json(cal).dump()).ok());
+  ASSERT_TRUE(f.store->put("calibration", "latest", cal.label).ok());
+  const std::string onnx = (f.dir.path() / "pd.onnx").string();
+  auto r = test::run_tierbench("export-model --workload person-detect:b1:f32 -o " + onnx);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string db = "--db " + f.db + " --json predict --backend onednn ";
+  r = test::run_tierbench(db + "--workload person-detect:b1:f32");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto tier = json::parse(r.out).at(0);
+  r = test::run_tierbench(db + "--model " + onnx);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto model = json::parse(r.out).at(0);
+  EXPECT_EQ(model["workload"].get<std::string>().rfind("onnx-", 0), 0u) << model.dump();
+  ASSERT_TRUE(model.value("feasible", false)) << model.dump();
+  for (const char* k : {"latency_ms", "compile_ms", "read_ms", "upload_ms", "peak_memory_bytes"})
+    EXPECT_NEAR(model[k].get<double>(), tier[k].get<double>(), 1e-9 * tier[k].get<double>()) << k;
+  EXPECT_GT(model["latency_ms"].get<double>(), 0);
+  // Bad files and flags: exit 2, naming what is wrong.
+  r = test::run_tierbench(db + "--model " + f.db);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("not an ONNX model"), std::string::npos) << r.err;
+  r = test::run_tierbench(db + "--workload person-detect --model " + onnx);
+  EXPECT_EQ(r.exit_code, 2);
+  r = test::run_tierbench("--db " + f.db + " predict");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--workload or --model"), std::string::npos) << r.err;
+}
+
 // calibrate runs each backend in a child process: one that crashes is reported (exit 1) and
 // the others are calibrated and stored.
 TEST(CalibrateCli, CrashedBackendIsReportedAndTheOthersCalibrated) {
