@@ -34,7 +34,8 @@ double since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-constexpr int kShort = 2, kLong = 6;  // chain lengths: slope = node time, intercept = graph run
+// Chain lengths: slope = node time, intercept = graph run.
+constexpr int kShort = 2, kLong = kCalibrationChainLayers;
 
 // A representative shape of an op class: conv-like {channels, size}; gemm {m, k}; attention
 // {heads, kv heads, queries, keys, head dim}; row {m, n}; eltwise {n}; pool {channels, size}.

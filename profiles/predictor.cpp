@@ -55,6 +55,29 @@ double class_time(const BackendCalibration& c, const std::string& cls, double wo
   return pts.back().second * work / pts.back().first;
 }
 
+// The gemv rate (bytes per second) at a weights working set of `bytes`: piecewise linear in
+// log-log over the calibrated gemv chains (each point's working set: its chain's weights),
+// constant beyond them; negative without gemv points.
+double gemv_rate_at(const BackendCalibration& c, double bytes) {
+  std::vector<std::pair<double, double>> pts;  // (chain working set, bytes per second)
+  for (const auto& p : c.points)
+    if (p.op_class == "gemv" && p.node_s > 0 && p.bytes > 0)
+      pts.emplace_back(kCalibrationChainLayers * p.bytes, p.bytes / p.node_s);
+  if (pts.empty()) return -1;
+  std::sort(pts.begin(), pts.end());
+  if (bytes <= pts.front().first) return pts.front().second;
+  if (bytes >= pts.back().first) return pts.back().second;
+  for (std::size_t i = 1; i < pts.size(); ++i) {
+    const auto [x0, r0] = pts[i - 1];
+    const auto [x1, r1] = pts[i];
+    if (bytes > x1) continue;
+    if (x1 == x0) return (r0 + r1) / 2;
+    const double f = std::log(bytes / x0) / std::log(x1 / x0);
+    return std::exp(std::log(r0) + f * (std::log(r1) - std::log(r0)));
+  }
+  return pts.back().second;
+}
+
 // The shortest node any class took: no kernel dispatch is faster than this.
 double dispatch_floor(const BackendCalibration& c) {
   double m = std::numeric_limits<double>::infinity();
@@ -148,11 +171,15 @@ double rate_s(double bytes, double gbps) {
 
 // Falls back to the f32 entry of the backend for a class this dtype did not calibrate, then to
 // the roofline at the entry's median efficiency.
-double node_time(const Calibration& cal, const BackendCalibration& c, const Problem& p) {
+// graph_weight_bytes: the weights working set of the whole graph (gemv: see gemv_rate_at).
+double node_time(const Calibration& cal, const BackendCalibration& c, const Problem& p,
+                 double graph_weight_bytes) {
   const std::string cls = op_class(p);
   const double flops = p.flops(), bytes = traffic_bytes(p);
   const double work = memory_bound_class(cls) ? bytes : flops;
   double t = class_time(c, cls, work);
+  if (cls == "gemv" && t >= 0)
+    if (const double r = gemv_rate_at(c, graph_weight_bytes); r > 0) t = std::max(t, bytes / r);
   if (t < 0 && c.dtype != "f32")
     if (const auto* f = cal.find(c.backend, "f32")) t = class_time(*f, cls, work);
   if (t < 0) {
@@ -169,6 +196,7 @@ Costs walk(const Graph& g, const Calibration& cal, const BackendCalibration& c, 
            const Projector& sc) {
   Costs out;
   out.layer_s.assign(g.layers.size(), 0);
+  const double weight_bytes = static_cast<double>(g.figures().weight_bytes);
   std::vector<int> last_step(g.values.size(), -1);
   for (std::size_t si = 0; si < plan.steps.size(); ++si)
     for (const auto* list : {&plan.steps[si], &plan.folded_into[si]})
@@ -207,7 +235,7 @@ Costs walk(const Graph& g, const Calibration& cal, const BackendCalibration& c, 
         io += static_cast<double>(value_bytes(g, v));
     for (std::size_t li : step) {
       const Problem& p = *g.layers[li].problem;
-      const double t = node_time(cal, c, p);
+      const double t = node_time(cal, c, p, weight_bytes);
       out.layer_s[li] = sc.node(t, p.flops(), traffic_bytes(p));
       out.problems.insert(p.str());
       ++out.class_nodes[op_class(p)];

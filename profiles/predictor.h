@@ -12,7 +12,10 @@
 // The model, per layer of the graph in execution order:
 //   kernel layer    node time of its op class at its size: piecewise-linear in log(work) over
 //                   the calibrated shapes (work = FLOPs for compute-bound classes, bytes for the
-//                   memory-bound ones), constant throughput beyond the calibrated range
+//                   memory-bound ones), constant throughput beyond the calibrated range; a gemv
+//                   (weight streaming) at least its bytes over the gemv rate the calibration saw
+//                   at the graph's whole weights working set, since its weights stay in the
+//                   caches between inferences only when all of the graph's do
 //   segment         + per-graph overhead + its inputs and outputs over the transfer throughput
 //   host op         bytes read and written over the host-op throughput (0 when the executor
 //                   folds it into a kernel: int8 quantize / dequantize, bf16 casts, activations)
@@ -48,6 +51,10 @@ bool memory_bound_class(std::string_view op_class);
 double traffic_bytes(const Problem& p);
 // The roofline time on a device: max(flops / peak, bytes / bandwidth), GFLOP/s and GB/s.
 double roofline_s(double flops, double bytes, double peak_gflops, double bandwidth_gbps);
+
+// The longer of the two chains calibrate times per shape: a point's weights working set is this
+// many times its layer's.
+inline constexpr int kCalibrationChainLayers = 6;
 
 // One micro-benchmark: a chain of one op class at one shape inside a device graph.
 struct OpPoint {

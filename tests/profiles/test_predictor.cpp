@@ -93,6 +93,47 @@ TEST(Predictor, InterpolatesLogLogBetweenShapesAndKeepsThroughputBeyond) {
   EXPECT_NEAR(predict(g, cal, "onednn").latency_ms, 2 * 4.0, 1e-6);
 }
 
+// A gemv reads its weights once per inference: whether they come from the caches depends on the
+// whole graph's weights, not on the layer's. The same 256x256 gemv runs at the in-cache rate in a
+// 2-layer graph and at the rate the calibration saw at the graph's working set in a 64-layer one.
+Graph gemv_stack(int layers) {
+  Builder b("t", "v", DType::f32);
+  int x = b.input("x", DType::f32, {1, 256});
+  for (int i = 0; i < layers; ++i)
+    x = b.linear("l" + std::to_string(i), x, 1, 256, 256, true, Activation::relu);
+  return b.finish(x);
+}
+
+TEST(Predictor, GemvStreamsAtTheRateOfTheGraphsWeightsWorkingSet) {
+  const Graph small = gemv_stack(2), large = gemv_stack(64);
+  const Problem& p = *small.layers[0].problem;
+  ASSERT_EQ(op_class(p), "gemv");
+  const double bytes = traffic_bytes(p);
+  // The layer itself, in cache at 100 GB/s; a 16x larger gemv whose chain streams at 10 GB/s.
+  BackendCalibration e = entry("f32", p, 1);
+  e.points = {{"gemv", "a", p.flops(), bytes, bytes / 100e9, 0, -1},
+              {"gemv", "b", 16 * p.flops(), 16 * bytes, 16 * bytes / 10e9, 0, -1}};
+  e.graph_s = 0, e.transfer_gbps = 0;
+  Calibration cal;
+  cal.entries = {e};
+  const auto layer_ms = [&](const Graph& g) {
+    const auto est = predict(g, cal, "onednn");
+    EXPECT_TRUE(est.feasible) << est.why;
+    return est.layers.at(g.layers.size() / 2).latency_ms;
+  };
+  EXPECT_NEAR(layer_ms(small), bytes / 100e9 * 1e3, 1e-9);
+  // The working sets of the two chains: kCalibrationChainLayers x their bytes; the 64-layer
+  // graph's weights lie between them, so its rate is interpolated in log-log.
+  const double x0 = kCalibrationChainLayers * bytes, x1 = 16 * x0;
+  const double w = static_cast<double>(large.figures().weight_bytes);
+  ASSERT_GT(w, x0);
+  ASSERT_LT(w, x1);
+  const double f = std::log(w / x0) / std::log(x1 / x0);
+  const double rate = std::exp(std::log(100e9) + f * (std::log(10e9) - std::log(100e9)));
+  EXPECT_NEAR(layer_ms(large), bytes / rate * 1e3, 1e-9);
+  EXPECT_GT(layer_ms(large), 2 * layer_ms(small));
+}
+
 TEST(Predictor, Int8FoldsQuantisationOnlyWhenTheBackendFusesTheEpilogue) {
   const Graph g = two_convs(DType::s8);
   const Problem* p = nullptr;
