@@ -317,10 +317,12 @@ int tune_in_child(const Context& ctx, const TuneArgs& a, const std::string& db,
   for (const auto& it : items) args.insert(args.end(), {"--problem", it.problem.str()});
 
   // The child's budget clock starts when it reports "start" (its devices open); it is stopped
-  // half a second after its share ends, or when it has not started after --timeout.
+  // half a second after its share ends (once it has measured a configuration), or when it has not
+  // started, or not measured anything, after --timeout.
   using Clock = std::chrono::steady_clock;
   const auto spawned = Clock::now();
   std::optional<Clock::time_point> started;
+  bool measured = false;
   std::string stop_reason;
   const auto stop = [&] {
     const auto now = Clock::now();
@@ -335,11 +337,24 @@ int tune_in_child(const Context& ctx, const TuneArgs& a, const std::string& db,
       }
       return false;
     }
-    if (now - *started > std::chrono::duration<double>(share + 0.5)) {
-      stop_reason = "budget";
-      return true;
+    if (now - *started <= std::chrono::duration<double>(share + 0.5)) return false;
+    // Every tune measures at least one configuration: until the child has measured one (a best
+    // candidate or an ended class), only --timeout stops it (a first candidate that hangs).
+    if (!measured) {
+      std::ifstream f(path);
+      std::string line;
+      while (!measured && std::getline(f, line))
+        measured = line.find("\"e\":\"best\"") != std::string::npos ||
+                   line.find("\"e\":\"done\"") != std::string::npos;
+      if (!measured) {
+        if (now - *started <= std::chrono::duration<double>(a.timeout_s)) return false;
+        stop_reason =
+            fmt::format("no configuration measured within {:.0f} s; stopped", a.timeout_s);
+        return true;
+      }
     }
-    return false;
+    stop_reason = "budget";
+    return true;
   };
   std::fflush(stdout);
   const std::string why = run_child_until(std::move(args), stop);
@@ -532,8 +547,8 @@ void add_tune_command(CLI::App& app, Context& ctx, Action& action) {
       "of the budget ends, so that a candidate in flight cannot overrun it)"));
   selection.push_back(
       cmd->add_option("--timeout", a->timeout_s,
-                      "Seconds a backend's child may take to open its device before it is "
-                      "stopped (default 120)")
+                      "Seconds a backend's child may take to open its device, or to measure "
+                      "its first configuration, before it is stopped (default 120)")
           ->check(kPositive));
   selection.push_back(cmd->add_option("--child-report", a->child_report)->group(""));
   auto* list = cmd->add_flag("--list", a->list,
