@@ -189,12 +189,15 @@ bool admit(ResultRecord& r, Backend& b, const DeviceInfo& dev, const Graph& g,
                           {"state_bytes", f.state_bytes},
                           {"kernel_layers", f.kernel_layers},
                           {"host_layers", f.host_layers}};
-  for (const auto& l : g.layers)
-    if (l.problem)
-      if (auto s = b.supports(*l.problem, dev.index); !s.supported) {
-        stop(r, Status::unsupported, "unsupported: " + l.problem->str() + ": " + s.reason);
-        return false;
-      }
+  // Layers the backend cannot run fall back to the reference backend while they are a small
+  // share of the work (workloads/executor.h); more than that, and the tier is unsupported here.
+  const auto fb = workloads::plan_fallback(g, b, dev.index);
+  if (!fb.unsupported.empty()) {
+    stop(r, Status::unsupported, "unsupported: " + fb.unsupported);
+    return false;
+  }
+  if (!fb.layers.empty())
+    r.metrics["fallback"] = {{"layers", fb.layers.size()}, {"mac_share", fb.mac_share}};
   const double needs = 3.0 * static_cast<double>(f.weight_bytes) + static_cast<double>(value_bytes);
   const std::uint64_t has = o.memory_limit_bytes ? o.memory_limit_bytes : mem_available_bytes();
   if (has > 0 && needs > static_cast<double>(has)) {

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <map>
 
+#include "reference/reference_backend.h"
+
 namespace tb::workloads {
 
 namespace {
@@ -64,6 +66,7 @@ struct Executor::Step {
   std::vector<const Tensor*> inputs, constants;  // DeviceGraph::inputs / constants order
   std::vector<int> input_value;                  // graph value of each input (-1: fused params)
   std::vector<Tensor*> outputs;
+  bool fallback = false;  // prepared by the reference backend (Fallback)
 };
 
 std::vector<Tensor> Executor::initial_values(const Graph& g, std::uint64_t seed) {
@@ -224,13 +227,31 @@ Tensor Executor::make_input(const Graph& g, std::uint64_t seed) {
   return t;
 }
 
-std::string Executor::unsupported(Backend& b, int device) const {
-  for (const auto& l : g_.layers) {
+Fallback plan_fallback(const Graph& g, Backend& b, int device) {
+  Fallback f;
+  double all = 0, moved = 0;
+  std::string first;
+  for (std::size_t li = 0; li < g.layers.size(); ++li) {
+    const Layer& l = g.layers[li];
     if (!l.problem) continue;
-    if (auto s = b.supports(*l.problem, device); !s.supported)
-      return l.problem->str() + ": " + s.reason;
+    const double macs = l.problem->flops() / 2;
+    all += macs;
+    if (auto s = b.supports(*l.problem, device); !s.supported) {
+      if (first.empty()) first = l.problem->str() + ": " + s.reason;
+      f.layers.push_back(li);
+      moved += macs;
+    }
   }
-  return {};
+  f.mac_share = all > 0 ? moved / all : (f.layers.empty() ? 0 : 1);
+  if (!f.layers.empty() && f.mac_share > kMaxFallbackShare)
+    f.unsupported = first + " (" + std::to_string(f.layers.size()) + " layers unsupported, " +
+                    std::to_string(static_cast<int>(std::lround(100 * f.mac_share))) +
+                    "% of the MACs: more than a per-layer fallback may take)";
+  return f;
+}
+
+std::string Executor::unsupported(Backend& b, int device) const {
+  return plan_fallback(g_, b, device).unsupported;
 }
 
 Result<PrepareCost> Executor::prepare(Backend& b, int device, int threads) {
@@ -298,7 +319,8 @@ bool ExecutionPlan::folded(const Graph& g, std::size_t li) const {
 
 ExecutionPlan plan_execution(const Graph& g,
                              const std::function<bool(std::size_t kernel_layer)>& fuses_dequant,
-                             bool fold_quant) {
+                             bool fold_quant,
+                             const std::function<bool(std::size_t kernel_layer)>& runs_here) {
   const std::size_t nl = g.layers.size();
   ExecutionPlan p;
   p.dequant_of.assign(nl, -1);
@@ -364,7 +386,11 @@ ExecutionPlan plan_execution(const Graph& g,
       p.steps.push_back(std::move(s));
       continue;
     }
-    if (p.steps.empty() || p.steps.back().host_layer >= 0) p.steps.emplace_back();
+    const bool fallback = runs_here && !runs_here(li);
+    if (p.steps.empty() || p.steps.back().host_layer >= 0 || p.steps.back().fallback != fallback) {
+      p.steps.emplace_back();
+      p.steps.back().fallback = fallback;
+    }
     p.steps.back().kernel_layers.push_back(li);
   }
   return p;
@@ -373,9 +399,18 @@ ExecutionPlan plan_execution(const Graph& g,
 Result<void> Executor::plan(Backend& b, const PrepareOptions& po, bool fold_quant) {
   const int device = po.device;
   steps_.clear();
+  const Fallback fb = plan_fallback(g_, b, device);
+  if (!fb.unsupported.empty()) return make_error("unsupported: " + fb.unsupported);
+  std::vector<bool> here(g_.layers.size(), true);
+  for (std::size_t li : fb.layers) here[li] = false;
+  if (!fb.layers.empty() && !fallback_) fallback_ = make_reference_backend();
+  const auto backend_of = [&](std::size_t li) -> Backend& { return here[li] ? b : *fallback_; };
   const ExecutionPlan plan = plan_execution(
-      g_, [&](std::size_t li) { return b.supports(fused_problem(li), device).supported; },
-      fold_quant);
+      g_,
+      [&](std::size_t li) {
+        return backend_of(li).supports(fused_problem(li), here[li] ? device : 0).supported;
+      },
+      fold_quant, [&](std::size_t li) { return here[li]; });
   fused_ = plan.fused;
   fused_dequant_ = plan.fused_dequant;
   act_after_of_ = plan.act_after_of;
@@ -391,6 +426,7 @@ Result<void> Executor::plan(Backend& b, const PrepareOptions& po, bool fold_quan
     Step s;
     s.host_layer = ps.host_layer;
     s.kernel_layers = ps.kernel_layers;
+    s.fallback = ps.fallback;
     steps_.push_back(std::move(s));
   }
   // Which step reads each value (a segment's outputs are the values read after it).
@@ -462,7 +498,9 @@ Result<void> Executor::plan(Backend& b, const PrepareOptions& po, bool fold_quan
     if (auto v = dg.verify(); !v)
       return make_error("segment at " + g_.layers[s.kernel_layers[0]].name + ": " +
                         v.error().message);
-    auto pg = b.prepare_graph(dg, po);
+    PrepareOptions spo = po;
+    if (s.fallback) spo.device = 0;
+    auto pg = (s.fallback ? *fallback_ : b).prepare_graph(dg, spo);
     if (!pg)
       return make_error("prepare segment at " + g_.layers[s.kernel_layers[0]].name + ": " +
                         pg.error().message);
@@ -485,6 +523,17 @@ std::string Executor::config() const {
     out += (out.empty() ? "" : "; ") + (n > 1 ? std::to_string(n) + " x " : "") + c;
   const int host = static_cast<int>(steps_.size()) - segments();
   if (host > 0) out += "; " + std::to_string(host) + " host ops between segments";
+  std::string moved;
+  int n = 0;
+  for (const auto& s : steps_)
+    if (s.fallback)
+      for (std::size_t li : s.kernel_layers) {
+        ++n;
+        if (n <= 3) moved += (moved.empty() ? "" : ", ") + g_.layers[li].problem->str();
+      }
+  if (n > 0)
+    out += "; " + std::to_string(n) + " layer" + (n > 1 ? "s" : "") +
+           " fell back to the reference backend (" + moved + (n > 3 ? ", ..." : "") + ")";
   return out;
 }
 

@@ -57,15 +57,31 @@ struct ExecutionPlan {
   struct Step {
     int host_layer = -1;                     // a host op alone, or
     std::vector<std::size_t> kernel_layers;  // a segment
+    bool fallback = false;                   // a segment the reference backend runs
   };
   std::vector<Step> steps;
   // Whether layer li runs inside a kernel (a fused dequantize, a folded quantize, cast or
   // activation) rather than as a step of its own.
   bool folded(const Graph& g, std::size_t li) const;
 };
+// runs_here(kernel layer): whether the backend runs it (else: a segment of its own on the
+// reference backend, see Fallback); empty: every kernel layer runs on the backend.
 ExecutionPlan plan_execution(const Graph& g,
                              const std::function<bool(std::size_t kernel_layer)>& fuses_dequant,
-                             bool fold_quant);
+                             bool fold_quant,
+                             const std::function<bool(std::size_t kernel_layer)>& runs_here = {});
+
+// Per-layer fallback: the kernel layers a backend cannot run execute on the reference backend
+// (correct, naive), in segments of their own, and Executor::config() names them. Allowed while
+// they hold at most kMaxFallbackShare of the graph's MACs: beyond that the figure would measure
+// the fallback rather than the backend, and the graph is unsupported there.
+inline constexpr double kMaxFallbackShare = 0.1;
+struct Fallback {
+  std::vector<std::size_t> layers;  // kernel layers the reference backend runs
+  double mac_share = 0;             // their share of the graph's MACs
+  std::string unsupported;          // non-empty: the graph cannot run on the backend, and why
+};
+Fallback plan_fallback(const Graph& g, Backend& b, int device);
 
 class Executor {
  public:
@@ -77,7 +93,7 @@ class Executor {
   Executor& operator=(const Executor&) = delete;
 
   const Graph& graph() const { return g_; }
-  // The first kernel layer the backend does not support: "problem: reason"; empty when all are.
+  // Why the graph cannot run on the backend (plan_fallback); empty when it can.
   std::string unsupported(Backend& b, int device) const;
   // Plans the segments and has the backend prepare each as a graph (drops earlier ones first).
   Result<PrepareCost> prepare(Backend& b, int device, int threads);
@@ -135,6 +151,8 @@ class Executor {
   std::vector<bool> fused_dequant_;  // per dequantize layer: run by its kernel
   std::vector<int> act_after_of_;    // per kernel layer: the host activation folded into it
   std::vector<Tensor> fused_a_scale_, fused_bias_;  // per fused kernel layer, per inference
+  std::unique_ptr<Backend> fallback_;  // the reference backend, when a layer falls back; it
+                                       // outlives the segments it prepared
   std::vector<Step> steps_;
   bool input_read_by_host_ = false;
   bool weights_released_ = false;

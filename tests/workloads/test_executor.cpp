@@ -39,6 +39,37 @@ class NoScales final : public Backend {
   std::unique_ptr<Backend> ref_ = make_reference_backend();
 };
 
+// The reference backend without the ops of one family (kind: "pool" or "conv"): a backend that
+// lacks a layer of a graph.
+class Without final : public Backend {
+ public:
+  explicit Without(std::string kind) : kind_(std::move(kind)) {}
+  const BackendTraits& traits() const override {
+    static const BackendTraits t{
+        .name = "without", .devices = DeviceKind::host_cpu, .probe_key = "", .reference = false};
+    return t;
+  }
+  Availability availability() override { return {true, {}}; }
+  std::vector<DeviceInfo> devices() override { return ref_->devices(); }
+  std::string version() override { return "test"; }
+  Support supports(const Problem& p, int device) override {
+    if (lacks(p)) return Support::no("without: no " + kind_ + " kernel");
+    return ref_->supports(p, device);
+  }
+  Result<std::unique_ptr<PreparedKernel>> prepare(const Problem& p,
+                                                  const PrepareOptions& o) override {
+    if (lacks(p)) return make_error("without: no " + kind_ + " kernel");
+    return ref_->prepare(p, o);
+  }
+
+ private:
+  bool lacks(const Problem& p) const {
+    return (kind_ == "pool" && p.as<PoolDesc>()) || (kind_ == "conv" && p.as<ConvDesc>());
+  }
+  std::string kind_;
+  std::unique_ptr<Backend> ref_ = make_reference_backend();
+};
+
 struct Outcome {
   Tensor out;
   double fused = -1;
@@ -88,6 +119,55 @@ TEST(ExecutorInt8, FusedAndHostDequantizeAgree) {
                                std::span<const Tensor>(&unfused.out, 1), tol);
   EXPECT_EQ(c.status, Status::passed) << c.message;
   EXPECT_LT(c.rel_l2_err, 1e-2);
+}
+
+// Per-layer fallback: a backend without pooling runs MobileNetV2's global average pool on the
+// reference backend, in a segment of its own, says so, and computes what the reference computes;
+// a backend without convolutions (nearly all the MACs) is unsupported, naming the share.
+TEST(ExecutorFallback, ALayerTheBackendLacksRunsOnTheReferenceAndIsReported) {
+  const Graph g = mobilenet_v2("fallback-test", 0.35, 32, 5, 1, DType::f32);
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("tb_fallback_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "w.safetensors").string();
+  ASSERT_TRUE(ensure_weights_file(g, path, 9).ok());
+  auto ref = make_reference_backend();
+  Without no_pool("pool"), no_conv("conv");
+
+  const Fallback fb = plan_fallback(g, no_pool, 0);
+  ASSERT_EQ(fb.layers.size(), 1u);
+  EXPECT_TRUE(g.layers[fb.layers[0]].problem->as<PoolDesc>());
+  EXPECT_GT(fb.mac_share, 0);
+  EXPECT_LT(fb.mac_share, kMaxFallbackShare);
+  EXPECT_TRUE(fb.unsupported.empty());
+
+  auto w = load_weights(g, path, false);
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  Executor ex(g, std::move(w->tensors), 5);
+  EXPECT_EQ(ex.unsupported(no_pool, 0), "");
+  auto p = ex.prepare(no_pool, 0, 0);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(ex.segments(), 3) << ex.config();  // before the pool, the pool, the classifier
+  EXPECT_NE(ex.config().find("1 layer fell back to the reference backend (gpool:"), std::string::npos)
+      << ex.config();
+  ASSERT_TRUE(ex.upload_weights().ok());
+  auto r = ex.infer(Executor::make_input(g, 5));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const Outcome want = run(*ref, g, path);
+  const auto c = check_outputs(std::span<const Tensor>(&ex.output(), 1),
+                               std::span<const Tensor>(&want.out, 1), Tolerance{});
+  EXPECT_EQ(c.status, Status::passed) << c.message;
+
+  const std::string why = plan_fallback(g, no_conv, 0).unsupported;
+  EXPECT_NE(why.find("without: no conv kernel"), std::string::npos) << why;
+  EXPECT_NE(why.find("% of the MACs"), std::string::npos) << why;
+  auto w2 = load_weights(g, path, false);
+  ASSERT_TRUE(w2.ok());
+  Executor ex2(g, std::move(w2->tensors), 5);
+  auto p2 = ex2.prepare(no_conv, 0, 0);
+  ASSERT_FALSE(p2.ok());
+  EXPECT_NE(p2.error().message.find("unsupported: "), std::string::npos) << p2.error().message;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
