@@ -25,6 +25,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "builder.h"
 #include "models.h"
@@ -43,6 +44,20 @@ struct Sym {
   int value = -1;                  // else a graph value
   std::vector<int> perm;           // empty: the value is the ONNX tensor, row-major
   Shape base;                      // with perm: the value's shape
+  // tierbench's dynamic int8 quantisation of the value (QuantizeLinear with the scale and zero
+  // point computed from it as the executor's quantize does): 1 the u8 tensor, 2 its
+  // DequantizeLinear (the value quantised and back), which only an int8 kernel reads.
+  int quant = 0;
+  std::string qscale, qzp;  // the scale and zero-point tensors of that quantisation
+};
+
+// An int8 weight as the file holds it: DequantizeLinear of int8 values with zero zero points;
+// `scale` per index along `axis` (one value: per tensor).
+struct QuantWeight {
+  Shape shape;
+  std::vector<float> q;  // the int8 values
+  std::vector<float> scale;
+  int axis = 0;
 };
 
 // An epilogue chain after a Conv / Gemm / MatMul.
@@ -65,30 +80,80 @@ struct ActMatch {
 // The inputs ONNX requires of each op the importer reads (opset 11 on; optional ones follow);
 // other ops are refused by name later.
 int min_inputs(const std::string& op) {
-  static const std::map<std::string, int> need = {{"Add", 2},         {"Sub", 2},
-                                                  {"Mul", 2},         {"Div", 2},
-                                                  {"Pow", 2},         {"Equal", 2},
-                                                  {"Mod", 2},         {"MatMul", 2},
-                                                  {"Gemm", 2},        {"Conv", 2},
-                                                  {"Gather", 2},      {"Reshape", 2},
-                                                  {"Expand", 2},      {"LayerNormalization", 2},
-                                                  {"Where", 3},       {"Range", 3},
-                                                  {"Slice", 3},       {"BatchNormalization", 5},
-                                                  {"Relu", 1},        {"Sigmoid", 1},
-                                                  {"Gelu", 1},        {"Erf", 1},
-                                                  {"Sqrt", 1},        {"Neg", 1},
-                                                  {"Reciprocal", 1},  {"Clip", 1},
-                                                  {"Softmax", 1},     {"MaxPool", 1},
-                                                  {"AveragePool", 1}, {"GlobalAveragePool", 1},
-                                                  {"ReduceMean", 1},  {"Transpose", 1},
-                                                  {"Flatten", 1},     {"Squeeze", 1},
-                                                  {"Unsqueeze", 1},   {"Identity", 1},
-                                                  {"Dropout", 1},     {"Shape", 1},
-                                                  {"Cast", 1},        {"ConstantOfShape", 1},
-                                                  {"Concat", 1},      {"Max", 1},
-                                                  {"Min", 1}};
+  static const std::map<std::string, int> need = {{"Add", 2},
+                                                  {"Sub", 2},
+                                                  {"Mul", 2},
+                                                  {"Div", 2},
+                                                  {"Pow", 2},
+                                                  {"Equal", 2},
+                                                  {"Mod", 2},
+                                                  {"MatMul", 2},
+                                                  {"Gemm", 2},
+                                                  {"Conv", 2},
+                                                  {"Gather", 2},
+                                                  {"Reshape", 2},
+                                                  {"Expand", 2},
+                                                  {"LayerNormalization", 2},
+                                                  {"Where", 3},
+                                                  {"Range", 3},
+                                                  {"Slice", 3},
+                                                  {"BatchNormalization", 5},
+                                                  {"Relu", 1},
+                                                  {"Sigmoid", 1},
+                                                  {"Gelu", 1},
+                                                  {"Erf", 1},
+                                                  {"Sqrt", 1},
+                                                  {"Neg", 1},
+                                                  {"Reciprocal", 1},
+                                                  {"Clip", 1},
+                                                  {"Softmax", 1},
+                                                  {"MaxPool", 1},
+                                                  {"AveragePool", 1},
+                                                  {"GlobalAveragePool", 1},
+                                                  {"ReduceMean", 1},
+                                                  {"Transpose", 1},
+                                                  {"Flatten", 1},
+                                                  {"Squeeze", 1},
+                                                  {"Unsqueeze", 1},
+                                                  {"Identity", 1},
+                                                  {"Dropout", 1},
+                                                  {"Shape", 1},
+                                                  {"Cast", 1},
+                                                  {"ConstantOfShape", 1},
+                                                  {"Concat", 1},
+                                                  {"Max", 1},
+                                                  {"Min", 1},
+                                                  {"QuantizeLinear", 2},
+                                                  {"DequantizeLinear", 2}};
   const auto it = need.find(op);
   return it == need.end() ? 0 : it->second;
+}
+
+// The explicit pads [top, left, bottom, right] of a Conv or pool on an image of `hw`: its pads
+// attribute, or those its auto_pad implies (ONNX: SAME_* keep ceil(in / stride) outputs, the odd
+// pixel of padding at the end (UPPER) or the start (LOWER); VALID none).
+Shape resolve_pads(const onnx::NodeProto& n, const Shape& hw, const Shape& ks, const Shape& st,
+                   const Shape& dl) {
+  const std::string ap = attr_s(n, "auto_pad", "NOTSET");
+  if (ap == "NOTSET") return attr_ints(n, "pads", {0, 0, 0, 0});
+  if (ap != "SAME_UPPER" && ap != "SAME_LOWER" && ap != "VALID")
+    throw Fail{"auto_pad '" + ap + "' (valid: NOTSET, SAME_UPPER, SAME_LOWER, VALID)"};
+  if (const Shape p = attr_ints(n, "pads", {}); !p.empty() && p != Shape{0, 0, 0, 0})
+    throw Fail{"auto_pad " + ap + " together with pads " + shape_str(p)};
+  Shape pads(4, 0);
+  if (ap == "VALID") return pads;
+  if (hw.size() != 2 || ks.size() != 2 || st.size() != 2 || dl.size() != 2)
+    throw Fail{"auto_pad " + ap + " outside 2-D"};
+  for (std::size_t i = 0; i < 2; ++i) {
+    if (st[i] <= 0 || dl[i] <= 0 || ks[i] <= 0) throw Fail{"auto_pad with a non-positive window"};
+    const std::int64_t out = (hw[i] + st[i] - 1) / st[i];
+    const std::int64_t total =
+        std::max<std::int64_t>(0, (out - 1) * st[i] + (ks[i] - 1) * dl[i] + 1 - hw[i]);
+    const std::int64_t small = total / 2, large = total - small;
+    pads[i] = ap == "SAME_UPPER" ? small : large;
+    pads[i + 2] = ap == "SAME_UPPER" ? large : small;
+  }
+  return pads;
 }
 
 bool near(double a, double b, double rel = 1e-4) {
@@ -132,10 +197,13 @@ class Importer {
   bool is_runtime_or_later(const std::string& t) const;
 
   // Layouts.
-  int need(const Sym& s, const std::vector<int>& layout = {});
+  // The value in `layout`, as f32 (or integers) unless keep_bf16 lets a bf16 value through.
+  int need(const Sym& s, const std::vector<int>& layout = {}, bool keep_bf16 = false);
+  int need_raw(const Sym& s, const std::vector<int>& layout);
+  int f32_value(int v);  // v, or its bf16 values cast to f32 (once per value)
   // need(), and the value shaped as the layout (convolutions and pools read their dimensions from
   // the value's shape): a host copy when only a 3-D permute or another shape holds it.
-  int need_shaped(const Sym& s, const std::vector<int>& layout);
+  int need_shaped(const Sym& s, const std::vector<int>& layout, bool keep_bf16 = false);
   static std::vector<int> identity(std::size_t r) {
     std::vector<int> p(r);
     std::iota(p.begin(), p.end(), 0);
@@ -147,8 +215,13 @@ class Importer {
   std::optional<ActMatch> match_act_at(int pos) const;
   std::optional<ActMatch> match_act(const std::string& t) const;
   Chain chain(int head) const;
+  // The constant tensor t is or will be (folded ahead of its node, from constants only).
+  const Const* peek_const(const std::string& t, int depth = 4) const;
   bool match_layernorm(int pos);
   bool match_attention(int pos);
+  void match_dynamic_quant();
+  // A kernel's activation input: a dynamically quantised one (quant 2) only into an int8 graph.
+  Sym kernel_input(const onnx::NodeProto& n) const;
 
   // Emission.
   std::string layer_name(const onnx::NodeProto& n);
@@ -164,6 +237,13 @@ class Importer {
   bool emit_gather_const_ids(const onnx::NodeProto& n);
   void emit_reduce_mean(int pos);
   void emit_shape_op(const onnx::NodeProto& n);
+  void emit_cast(const onnx::NodeProto& n);
+  void emit_quant(int pos);
+  bool emit_dequant_const(const onnx::NodeProto& n);
+  // The int8 weight named `wname` from the file's values, the per-channel scales along the
+  // weight's output channels (rows of [rows][cols] after `transpose` of the file's layout).
+  void fill_quantized(const std::string& wname, const QuantWeight& q, std::int64_t rows,
+                      std::int64_t cols, const std::vector<std::int64_t>& index);
 
   const onnx::ModelProto& m_;
   const OnnxImportOptions& o_;
@@ -181,6 +261,10 @@ class Importer {
   std::map<int, Chain> pending_;  // chain tail -> chain
   std::map<int, Tensor> wdata_;
   std::map<std::pair<int, std::vector<int>>, int> permuted_;  // (value, layout) -> value
+  std::map<int, int> as_f32_;                                 // bf16 value -> its f32 cast
+  std::map<int, std::vector<int>> dynq_;         // QuantizeLinear -> the nodes computing its scale
+  std::map<std::string, QuantWeight> qweights_;  // DequantizeLinear of an int8 constant
+  mutable std::map<std::string, std::shared_ptr<const Const>> peeked_;
   std::set<std::string> names_;
   std::string input_;
 };
@@ -389,7 +473,25 @@ Sym Importer::transposed(const Sym& s, const std::vector<int>& t) const {
   return r;
 }
 
-int Importer::need(const Sym& s, const std::vector<int>& layout) {
+int Importer::f32_value(int v) {
+  if (b_.value(v).dtype != DType::bf16) return v;
+  if (const auto it = as_f32_.find(v); it != as_f32_.end()) return it->second;
+  const int r = b_.host(b_.value(v).name + ".f32", HostOp::cast, {Operand::v(v)}, DType::f32,
+                        b_.value(v).shape);
+  as_f32_[v] = r;
+  return r;
+}
+
+int Importer::need(const Sym& s, const std::vector<int>& layout, bool keep_bf16) {
+  if (s.quant)
+    throw Fail{
+        "reads a tensor quantised to int8 (QuantizeLinear / DequantizeLinear), which only "
+        "the input of an int8 Conv, Gemm or MatMul may be"};
+  const int v = need_raw(s, layout);
+  return keep_bf16 ? v : f32_value(v);
+}
+
+int Importer::need_raw(const Sym& s, const std::vector<int>& layout) {
   if (s.c) throw Fail{"a constant where a computed tensor is needed"};
   const std::size_t r = s.shape.size();
   const std::vector<int> w = layout.empty() ? identity(r) : layout;
@@ -434,8 +536,8 @@ int Importer::need(const Sym& s, const std::vector<int>& layout) {
   throw Fail{"needs a transpose (" + ps + ") that is not a swap of two dimension groups"};
 }
 
-int Importer::need_shaped(const Sym& s, const std::vector<int>& layout) {
-  const int v = need(s, layout);
+int Importer::need_shaped(const Sym& s, const std::vector<int>& layout, bool keep_bf16) {
+  const int v = need(s, layout, keep_bf16);
   Shape want;
   for (int j : layout) want.push_back(s.shape.at(static_cast<std::size_t>(j)));
   if (b_.value(v).shape == want) return v;
@@ -516,6 +618,33 @@ std::optional<ActMatch> Importer::match_act(const std::string& t) const {
   return std::nullopt;
 }
 
+const Const* Importer::peek_const(const std::string& t, int depth) const {
+  if (const auto it = syms_.find(t); it != syms_.end()) return it->second.c.get();
+  if (const auto it = peeked_.find(t); it != peeked_.end()) return it->second.get();
+  const auto pr = producer_.find(t);
+  if (depth <= 0 || pr == producer_.end()) return nullptr;
+  const auto& n = node(pr->second);
+  const std::string& op = n.op_type();
+  if (n.output(0) != t || (op != "Reshape" && op != "Unsqueeze" && op != "Squeeze" &&
+                           op != "Identity" && op != "Cast" && op != "Flatten"))
+    return nullptr;
+  std::vector<const Const*> in;
+  for (int k = 0; k < n.input_size(); ++k) {
+    in.push_back(n.input(k).empty() ? nullptr : peek_const(n.input(k), depth - 1));
+    if (!n.input(k).empty() && !in.back()) return nullptr;
+  }
+  try {
+    auto outs = fold(n, in, opset_);
+    if (outs.empty()) return nullptr;
+    auto c = std::make_shared<const Const>(std::move(outs[0]));
+    return (peeked_[t] = std::move(c)).get();
+  } catch (const Fail&) {
+    return nullptr;
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
 Chain Importer::chain(int head) const {
   Chain c;
   c.head = head;
@@ -531,15 +660,31 @@ Chain Importer::chain(int head) const {
     c.bn = p;
     step(p);
   }
-  if (int p = sole_consumer(t); h.op_type() == "MatMul" && p >= 0 && node(p).op_type() == "Add") {
+  // A constant Add per output channel: the bias (MatMul's; a Gemm's without C; a Conv's added
+  // to its own, as int8 exports write it after the dequantised Conv).
+  const bool gemm_no_c = h.op_type() == "Gemm" && !has(h, 2);
+  if (int p = sole_consumer(t); (h.op_type() == "MatMul" || gemm_no_c || h.op_type() == "Conv") &&
+                                p >= 0 && node(p).op_type() == "Add" && node(p).input_size() == 2) {
     const auto& a = node(p);
     const std::string other = a.input(0) == t ? a.input(1) : a.input(0);
-    const auto it = syms_.find(other);
-    const Shape& ms = sym(h.input(1)).shape;
-    if (it != syms_.end() && it->second.c && it->second.c->is_float && !ms.empty() &&
-        it->second.c->numel() == ms.back() && it->second.c->shape.size() <= 1) {
-      c.bias = it->second.c.get();
-      step(p);
+    const Const* bc = peek_const(other);
+    if (bc && !bc->is_float) bc = nullptr;
+    const auto wi = syms_.find(h.input(1));
+    if (bc && wi != syms_.end() && !wi->second.shape.empty()) {
+      const Shape& ws = wi->second.shape;
+      bool ok = false;
+      if (h.op_type() == "Conv") {
+        ok = ws.size() == 4 &&
+             (bc->shape == Shape{1, ws[0], 1, 1} || bc->shape == Shape{ws[0], 1, 1});
+      } else {
+        const std::int64_t n_out =
+            gemm_no_c ? (attr_i(h, "transB", 0) && ws.size() == 2 ? ws[0] : ws.back()) : ws.back();
+        ok = bc->numel() == n_out && bc->shape.size() <= 1;
+      }
+      if (ok) {
+        c.bias = bc;
+        step(p);
+      }
     }
   }
   if (auto a = match_act(t)) {
@@ -552,12 +697,20 @@ Chain Importer::chain(int head) const {
     const std::string other = a.input(0) == t ? a.input(1) : a.input(0);
     // The later of two kernels feeding the Add claims it (as the tiers fuse the residual into
     // the last conv of a block); an Add of a value computed later than this head is left to it.
-    const auto pr = producer_.find(other);
-    const bool later_kernel =
-        pr != producer_.end() && pr->second > head &&
-        (node(pr->second).op_type() == "Conv" || node(pr->second).op_type() == "Gemm" ||
-         node(pr->second).op_type() == "MatMul" ||
-         node(pr->second).op_type() == "BatchNormalization");
+    // The kernel behind `other`: its producer, or (int8 exports: bias Add, activation) the
+    // kernel a few epilogue nodes back.
+    int kp = -1;
+    for (auto pr = producer_.find(other); pr != producer_.end() && kp < 0;) {
+      const auto& pn = node(pr->second);
+      const std::string& pop = pn.op_type();
+      if (pop == "Conv" || pop == "Gemm" || pop == "MatMul" || pop == "BatchNormalization")
+        kp = pr->second;
+      else if ((pop == "Add" || pop == "Relu" || pop == "Clip") && pn.input_size() > 0)
+        pr = producer_.find(pn.input(0));
+      else
+        break;
+    }
+    const bool later_kernel = kp > head;
     if (other != t && is_runtime_or_later(other) && !later_kernel) {
       c.residual = other;
       step(p);
@@ -702,7 +855,8 @@ bool Importer::match_attention(int pos) {
     return sw;
   }());
   const std::string name = layer_name(mm);
-  const int out = b_.attention(name, need(q), need(k), need(v), d);
+  const bool bf = b_.dtype() == DType::bf16;  // the bf16 attention kernel reads bf16 q, k, v
+  const int out = b_.attention(name, need(q, {}, bf), need(k, {}, bf), need(v, {}, bf), d);
   for (int n : nodes) absorbed_[static_cast<std::size_t>(n)] = true;
   define_value(node(pv).output(0), out, q.shape);
   return true;
@@ -768,24 +922,30 @@ void Importer::emit_chain(const Chain& c) {
 void Importer::emit_conv(const Chain& c) {
   const auto& n = node(c.head);
   check_attrs(n, {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"});
-  const Sym& x = runtime_in(n, 0);
+  const Sym x = kernel_input(n);
   const Const& w = need_const(n, 1, "Conv weights");
+  const auto qw = b_.dtype() == DType::s8 ? qweights_.find(n.input(1)) : qweights_.end();
+  if (qw != qweights_.end() && c.bn >= 0)
+    throw Fail{"BatchNormalization after a Conv of int8 weights (fold it before quantising)"};
   if (x.shape.size() != 4 || w.shape.size() != 4 || !w.is_float)
     throw Fail{"only 2-D float convolutions are supported"};
   const std::int64_t K = w.shape[0], Cg = w.shape[1], R = w.shape[2], S = w.shape[3];
   const std::int64_t g = attr_i(n, "group", 1), C = x.shape[1];
   const Shape ks = attr_ints(n, "kernel_shape", {R, S}), st = attr_ints(n, "strides", {1, 1}),
-              dl = attr_ints(n, "dilations", {1, 1}), pads = attr_ints(n, "pads", {0, 0, 0, 0});
-  const std::string ap = attr_s(n, "auto_pad", "NOTSET");
-  if (ap != "NOTSET" && !(ap == "VALID" && pads == Shape{0, 0, 0, 0}))
-    throw Fail{"auto_pad " + ap + " is not supported (write explicit pads)"};
+              dl = attr_ints(n, "dilations", {1, 1});
   if (ks != Shape{R, S} || R != S || R <= 0) throw Fail{"kernel " + shape_str(ks)};
   if (st.size() != 2 || st[0] != st[1] || st[0] <= 0) throw Fail{"strides " + shape_str(st)};
-  if (!pads.empty() && pads[0] < 0) throw Fail{"negative pads"};
   if (dl != Shape{1, 1}) throw Fail{"dilation " + shape_str(dl) + " is not supported"};
+  const Shape pads = resolve_pads(n, {x.shape[2], x.shape[3]}, ks, st, dl);
+  if (!pads.empty() && pads[0] < 0) throw Fail{"negative pads"};
   if (pads.size() != 4 ||
       std::adjacent_find(pads.begin(), pads.end(), std::not_equal_to<>()) != pads.end())
-    throw Fail{"asymmetric pads " + shape_str(pads)};
+    throw Fail{"asymmetric pads " + shape_str(pads) +
+               (attr_s(n, "auto_pad", "NOTSET") == "NOTSET"
+                    ? std::string()
+                    : " (from auto_pad " + attr_s(n, "auto_pad", "") + " on " +
+                          shape_str({x.shape[2], x.shape[3]}) + ")") +
+               ": the conv kernel pads every side alike"};
   if (g <= 0 || C % g || K % g || Cg != C / g)
     throw Fail{"weights " + shape_str(w.shape) + " do not match " + std::to_string(C) +
                " input channels in " + std::to_string(g) + " groups"};
@@ -814,6 +974,9 @@ void Importer::emit_conv(const Chain& c) {
       bias[u] = static_cast<float>((bias[u] - mn.f[u]) * s + bt.f[u]);
     }
   }
+  if (c.bias)
+    for (std::int64_t k = 0; k < K; ++k)
+      bias[static_cast<std::size_t>(k)] += c.bias->f[static_cast<std::size_t>(k)];
   for (std::int64_t k = 0; k < K; ++k)
     for (std::int64_t ci = 0; ci < Cg; ++ci)
       for (std::int64_t r = 0; r < R; ++r)
@@ -822,7 +985,7 @@ void Importer::emit_conv(const Chain& c) {
               w.f[static_cast<std::size_t>(((k * Cg + ci) * R + r) * S + s)] *
               mul[static_cast<std::size_t>(k)];
   const std::vector<int> nhwc = {0, 2, 3, 1};
-  const int xv = need_shaped(x, nhwc);
+  const int xv = need_shaped(x, nhwc, b_.dtype() == DType::bf16);
   const std::int64_t oh = (x.shape[2] + 2 * pads[0] - R) / st[0] + 1,
                      ow = (x.shape[3] + 2 * pads[0] - S) / st[0] + 1;
   if (oh <= 0 || ow <= 0) throw Fail{"the kernel is larger than the padded image"};
@@ -834,7 +997,18 @@ void Importer::emit_conv(const Chain& c) {
   }
   const std::string name = layer_name(n);
   const int out = b_.conv(name, xv, K, R, st[0], pads[0], g, c.act, rv);
-  fill(name + ".weight", wt);
+  if (qw != qweights_.end()) {  // the file's int8 values, [k][c/g][r][s] -> [k][r][s][c/g]
+    std::vector<std::int64_t> index(static_cast<std::size_t>(w.numel()));
+    for (std::int64_t k = 0; k < K; ++k)
+      for (std::int64_t ci = 0; ci < Cg; ++ci)
+        for (std::int64_t r = 0; r < R; ++r)
+          for (std::int64_t s = 0; s < S; ++s)
+            index[static_cast<std::size_t>(((k * R + r) * S + s) * Cg + ci)] =
+                ((k * Cg + ci) * R + r) * S + s;
+    fill_quantized(name + ".weight", qw->second, K, R * S * Cg, index);
+  } else {
+    fill(name + ".weight", wt);
+  }
   fill(name + ".bias", bias);
   Sym y;
   y.shape = {x.shape[0], K, oh, ow}, y.value = out, y.base = {x.shape[0], oh, ow, K};
@@ -847,8 +1021,9 @@ void Importer::emit_linear(const Chain& c) {
   const bool gemm = n.op_type() == "Gemm";
   check_attrs(n, gemm ? std::vector<std::string>{"alpha", "beta", "transA", "transB"}
                       : std::vector<std::string>{});
-  const Sym& x = runtime_in(n, 0);
+  const Sym x = kernel_input(n);
   const Const& bw = need_const(n, 1, "weights");
+  const auto qw = b_.dtype() == DType::s8 ? qweights_.find(n.input(1)) : qweights_.end();
   if (bw.shape.size() != 2 || !bw.is_float) throw Fail{"weights are not a float matrix"};
   if (x.shape.empty()) throw Fail{"a scalar input"};
   const bool tb = gemm && attr_i(n, "transB", 0);
@@ -866,16 +1041,17 @@ void Importer::emit_linear(const Chain& c) {
           static_cast<float>(alpha * bw.f[static_cast<std::size_t>(tb ? i * K + k : k * N + i)]);
   std::optional<std::vector<float>> bias;
   const Const* bc = c.bias;
-  if (gemm && has(n, 2)) bc = &need_const(n, 2, "C");
+  const bool has_c = gemm && has(n, 2);
+  if (has_c) bc = &need_const(n, 2, "C");
   if (bc) {
     const Const full = broadcast_to(*bc, {1, N});  // Fail unless C broadcasts along n only
     bias = std::vector<float>(static_cast<std::size_t>(N));
     for (std::int64_t i = 0; i < N; ++i)
-      (*bias)[static_cast<std::size_t>(i)] = static_cast<float>(beta * full.at(i));
+      (*bias)[static_cast<std::size_t>(i)] = static_cast<float>((has_c ? beta : 1) * full.at(i));
   }
   Shape oshape = x.shape;
   oshape.back() = N;
-  const int xv = need(x);
+  const int xv = need(x, {}, b_.dtype() == DType::bf16);
   int rv = -1;
   if (!c.residual.empty()) {
     const Sym& rs = sym(c.residual);
@@ -884,7 +1060,17 @@ void Importer::emit_linear(const Chain& c) {
   }
   const std::string name = layer_name(n);
   const int out = b_.linear(name, xv, M, K, N, bias.has_value(), c.act, rv);
-  fill(name + ".weight", w);
+  if (qw != qweights_.end()) {  // the file's int8 values as [n][k], alpha into the scales
+    QuantWeight q = qw->second;
+    for (auto& s : q.scale) s = static_cast<float>(alpha * s);
+    std::vector<std::int64_t> index(static_cast<std::size_t>(N * K));
+    for (std::int64_t i = 0; i < N; ++i)
+      for (std::int64_t k = 0; k < K; ++k)
+        index[static_cast<std::size_t>(i * K + k)] = tb ? i * K + k : k * N + i;
+    fill_quantized(name + ".weight", q, N, K, index);
+  } else {
+    fill(name + ".weight", w);
+  }
   if (bias) fill(name + ".bias", *bias);
   define_value(c.out, out, oshape);
 }
@@ -892,8 +1078,10 @@ void Importer::emit_linear(const Chain& c) {
 void Importer::emit_activation(const std::string& name, const Sym& x, Activation a,
                                const std::string& out) {
   if (!x.is_float) throw Fail{"activation of integers"};
-  const int v = b_.host(name, HostOp::activation, {Operand::v(x.value)}, DType::f32,
-                        b_.value(x.value).shape, a);
+  if (x.quant) throw Fail{"activation of a tensor quantised to int8"};
+  const int xv = f32_value(x.value);
+  const int v =
+      b_.host(name, HostOp::activation, {Operand::v(xv)}, DType::f32, b_.value(xv).shape, a);
   Sym y = x;
   y.value = v;
   define(out, std::move(y));
@@ -908,10 +1096,11 @@ void Importer::emit_binary(const onnx::NodeProto& n) {
   if ((op == "Sub" || op == "Div") && swap)
     throw Fail{op + " of a constant by a computed tensor is not supported"};
   if (!a.is_float) throw Fail{op + " of integers"};
+  if (a.quant || b.quant) throw Fail{op + " of a tensor quantised to int8"};
   BinaryDesc d;
   d.kind = op == "Add" || op == "Sub" ? BinaryKind::add : BinaryKind::mul;
   const std::string name = layer_name(n);
-  const int av = a.value;
+  const int av = f32_value(a.value);
   d.n = b_.value(av).numel();
   // a's layout (value dim i is ONNX dim layout[i]).
   std::vector<int> layout(a.shape.size());
@@ -960,19 +1149,25 @@ void Importer::emit_pool(const onnx::NodeProto& n) {
   check_attrs(n, {"auto_pad", "ceil_mode", "count_include_pad", "dilations", "kernel_shape", "pads",
                   "storage_order", "strides"});
   const Shape ks = attr_ints(n, "kernel_shape"), st = attr_ints(n, "strides", {1, 1}),
-              pads = attr_ints(n, "pads", {0, 0, 0, 0}), dl = attr_ints(n, "dilations", {1, 1});
+              dl = attr_ints(n, "dilations", {1, 1});
   if (ks.size() != 2 || ks[0] != ks[1] || ks[0] <= 0) throw Fail{"kernel " + shape_str(ks)};
   if (st.size() != 2 || st[0] != st[1] || st[0] <= 0) throw Fail{"strides " + shape_str(st)};
+  if (dl != Shape{1, 1}) throw Fail{"dilation " + shape_str(dl) + " is not supported"};
+  const std::string ap = attr_s(n, "auto_pad", "NOTSET");
+  const Shape pads = resolve_pads(n, {x.shape[2], x.shape[3]}, ks, st, dl);
   if (pads.size() == 4 && (pads[0] < 0 || pads[0] >= ks[0] || x.shape[2] + 2 * pads[0] < ks[0] ||
                            x.shape[3] + 2 * pads[0] < ks[0]))
     throw Fail{"pads " + shape_str(pads) + " with a " + shape_str(ks) + " window on " +
                shape_str(x.shape)};
   if (pads.size() != 4 ||
       std::adjacent_find(pads.begin(), pads.end(), std::not_equal_to<>()) != pads.end())
-    throw Fail{"asymmetric pads " + shape_str(pads)};
-  if (dl != Shape{1, 1} || attr_i(n, "ceil_mode", 0) || attr_i(n, "storage_order", 0) ||
-      attr_s(n, "auto_pad", "NOTSET") != "NOTSET")
-    throw Fail{"dilation, ceil_mode, storage_order or auto_pad is not supported"};
+    throw Fail{"asymmetric pads " + shape_str(pads) +
+               (ap == "NOTSET" ? std::string()
+                               : " (from auto_pad " + ap + " on " +
+                                     shape_str({x.shape[2], x.shape[3]}) + ")") +
+               ": the pooling kernel pads every side alike"};
+  if (attr_i(n, "ceil_mode", 0) || attr_i(n, "storage_order", 0))
+    throw Fail{"ceil_mode or storage_order is not supported"};
   const bool avg = op == "AveragePool";
   if (avg && pads[0] > 0 && attr_i(n, "count_include_pad", 0))
     throw Fail{"count_include_pad=1 with padding (the pooling kernel excludes the padding)"};
@@ -1074,12 +1269,15 @@ void Importer::emit_reduce_mean(int pos) {
 // Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout of a computed tensor: the same value.
 void Importer::emit_shape_op(const onnx::NodeProto& n) {
   const std::string& op = n.op_type();
-  const Sym& x = runtime_in(n, 0);
+  Sym x = runtime_in(n, 0);
   Sym y;
   y.is_float = x.is_float;
+  // A quantised tensor reshaped stays quantised (int8 exports reshape the dequantised input).
+  y.quant = std::exchange(x.quant, 0), y.qscale = x.qscale, y.qzp = x.qzp;
   if (op == "Identity" || op == "Dropout") {
     if (n.output_size() > 1 && !n.output(1).empty() && !consumers(n.output(1)).empty())
       throw Fail{"Dropout's mask output is not supported"};
+    x.quant = y.quant;
     define(n.output(0), x);
     return;
   }
@@ -1132,8 +1330,219 @@ void Importer::emit_shape_op(const onnx::NodeProto& n) {
       return;
     }
   }
-  y.value = need(x);
+  y.value = need(x, {}, true);
   define(n.output(0), std::move(y));
+}
+
+// --- casts and int8 quantisation ----------------------------------------------------------------
+
+Sym Importer::kernel_input(const onnx::NodeProto& n) const {
+  Sym x = runtime_in(n, 0);
+  if (x.quant == 1) throw Fail{"reads the uint8 output of QuantizeLinear (DequantizeLinear first)"};
+  if (x.quant == 2) {
+    if (b_.dtype() != DType::s8)
+      throw Fail{
+          "its input is quantised to int8 as tierbench's int8 tiers quantise "
+          "(QuantizeLinear / DequantizeLinear): import the model with --dtype int8"};
+    x.quant = 0;  // the int8 kernel's own quantize computes exactly that
+  }
+  return x;
+}
+
+// QuantizeLinear(x, scale, zp) with scale and zero point computed from x as tierbench's quantize
+// does (and its exporter writes): lo = min(min x, 0), hi = max(max x, 0), nonneg = lo >= 0,
+// range = nonneg ? hi : max(-lo, hi), scale = range > 0 ? range / (nonneg ? 255 : 127) : 1,
+// zp = nonneg ? 0 : 128. The nodes computing scale and zero point are absorbed.
+void Importer::match_dynamic_quant() {
+  const auto in = [&](int p, int k) -> std::string {
+    return p >= 0 && k < node(p).input_size() ? node(p).input(k) : std::string();
+  };
+  const auto prod = [&](const std::string& t, const char* op, int inputs) -> int {
+    const auto it = producer_.find(t);
+    if (t.empty() || it == producer_.end()) return -1;
+    const auto& n = node(it->second);
+    return n.op_type() == op && n.input_size() == inputs && n.domain().empty() ? it->second : -1;
+  };
+  const auto is = [&](const std::string& t, double v) {
+    const auto it = syms_.find(t);
+    return it != syms_.end() && it->second.c && it->second.c->numel() == 1 &&
+           it->second.c->at(0) == v;
+  };
+  for (int pos = 0; pos < static_cast<int>(order_.size()); ++pos) {
+    const auto& q = node(pos);
+    if (q.op_type() != "QuantizeLinear" || q.input_size() != 3) continue;
+    const std::string& x = q.input(0);
+    const int ws = prod(q.input(1), "Where", 3);
+    if (ws < 0 || !is(in(ws, 2), 1)) continue;
+    const int gt = prod(in(ws, 0), "Greater", 2), dv = prod(in(ws, 1), "Div", 2);
+    if (gt < 0 || dv < 0 || !is(in(gt, 1), 0) || in(gt, 0) != in(dv, 0)) continue;
+    const std::string range = in(dv, 0);
+    const int wd = prod(in(dv, 1), "Where", 3);
+    if (wd < 0 || !is(in(wd, 1), 255) || !is(in(wd, 2), 127)) continue;
+    const std::string nonneg = in(wd, 0);
+    const int wr = prod(range, "Where", 3);
+    if (wr < 0 || in(wr, 0) != nonneg) continue;
+    const std::string hi = in(wr, 1);
+    const int mx = prod(in(wr, 2), "Max", 2);
+    if (mx < 0 || in(mx, 1) != hi) continue;
+    const int ng = prod(in(mx, 0), "Neg", 1);
+    const std::string lo = in(ng, 0);
+    const int ge = prod(nonneg, "GreaterOrEqual", 2);
+    if (ng < 0 || ge < 0 || in(ge, 0) != lo || !is(in(ge, 1), 0)) continue;
+    const int mn = prod(lo, "Min", 2), mh = prod(hi, "Max", 2);
+    if (mn < 0 || mh < 0 || !is(in(mn, 1), 0) || !is(in(mh, 1), 0)) continue;
+    const int rmin = prod(in(mn, 0), "ReduceMin", 1), rmax = prod(in(mh, 0), "ReduceMax", 1);
+    const auto all_axes = [&](int p) {
+      return p >= 0 && in(p, 0) == x && attr_i(node(p), "keepdims", 1) == 0 &&
+             !find_attr(node(p), "axes");
+    };
+    if (!all_axes(rmin) || !all_axes(rmax)) continue;
+    const int wz = prod(q.input(2), "Where", 3);
+    if (wz < 0 || in(wz, 0) != nonneg || !is(in(wz, 1), 0) || !is(in(wz, 2), 128)) continue;
+    const std::vector<int> nodes = {ws, gt, dv, wd, wr, mx, ng, ge, mn, mh, rmin, rmax, wz};
+    // Their tensors feed only each other and the quantisers of x.
+    bool closed = true;
+    for (int p : nodes)
+      for (const int c : consumers(node(p).output(0)))
+        closed = closed && !outputs_.count(node(p).output(0)) &&
+                 (std::find(nodes.begin(), nodes.end(), c) != nodes.end() ||
+                  (node(c).op_type() == "QuantizeLinear" && node(c).input(0) == x) ||
+                  (node(c).op_type() == "DequantizeLinear" && in(c, 1) == q.input(1)));
+    if (!closed) continue;
+    for (int p : nodes) absorbed_[static_cast<std::size_t>(p)] = true;
+    dynq_[pos] = nodes;
+  }
+}
+
+void Importer::emit_cast(const onnx::NodeProto& n) {
+  check_attrs(n, {"to", "saturate"});
+  const Sym& x = runtime_in(n, 0);
+  if (x.quant) throw Fail{"Cast of a tensor quantised to int8"};
+  const auto to = attr_i(n, "to", 0);
+  if ((to == onnx::TensorProto::FLOAT || to == onnx::TensorProto::BFLOAT16) && x.is_float) {
+    // A bf16 value stands for both (bf16 values are exact in f32); a cast to bf16 rounds, as
+    // the bf16 tiers' casts before their kernels do.
+    Sym y = x;
+    if (to == onnx::TensorProto::BFLOAT16 && b_.value(x.value).dtype == DType::f32)
+      y.value = b_.host(layer_name(n), HostOp::cast, {Operand::v(x.value)}, DType::bf16,
+                        b_.value(x.value).shape);
+    define(n.output(0), std::move(y));
+    return;
+  }
+  if ((to == onnx::TensorProto::INT32 || to == onnx::TensorProto::INT64) && !x.is_float) {
+    define(n.output(0), x);
+    return;
+  }
+  throw Fail{std::string("Cast of a computed ") + (x.is_float ? "float" : "integer") +
+             " tensor to " +
+             onnx::TensorProto_DataType_Name(static_cast<onnx::TensorProto_DataType>(to)) +
+             " (computed casts: float <-> bfloat16, integer ids to int32 / int64)"};
+}
+
+// QuantizeLinear / DequantizeLinear of computed tensors: tierbench's dynamic quantisation only.
+void Importer::emit_quant(int pos) {
+  const auto& n = node(pos);
+  if (n.op_type() == "QuantizeLinear") {
+    check_attrs(n, {"axis", "saturate"});
+    if (!dynq_.count(pos))
+      throw Fail{
+          "a scale and zero point other than tierbench's dynamic per-tensor quantisation of its "
+          "input (a constant scale is static quantisation, which tierbench's int8 kernels do "
+          "not run)"};
+    Sym y = runtime_in(n, 0);
+    if (!y.is_float || y.quant) throw Fail{"QuantizeLinear of a tensor that is not float"};
+    y.quant = 1, y.is_float = false, y.qscale = n.input(1), y.qzp = n.input(2);
+    y.value = f32_value(y.value);
+    define(n.output(0), std::move(y));
+    return;
+  }
+  check_attrs(n, {"axis", "block_size"});
+  Sym y = runtime_in(n, 0);
+  if (y.quant != 1 || !has(n, 2) || n.input(1) != y.qscale || n.input(2) != y.qzp)
+    throw Fail{
+        "DequantizeLinear of a computed tensor other than with the scale and zero point of its "
+        "own dynamic QuantizeLinear"};
+  y.quant = 2, y.is_float = true;
+  define(n.output(0), std::move(y));
+}
+
+// DequantizeLinear of constants: folded to floats ((x - zp) * scale, per tensor or along axis);
+// int8 values with zero zero points also kept as they are for an int8 kernel.
+bool Importer::emit_dequant_const(const onnx::NodeProto& n) {
+  for (int k = 0; k < n.input_size(); ++k)
+    if (!n.input(k).empty() && !syms_.count(n.input(k))) return false;  // absorbed: computed
+  const Const* x = const_in(n, 0);
+  const Const* sc = const_in(n, 1);
+  const Const* zp = has(n, 2) ? const_in(n, 2) : nullptr;
+  if (!x || !sc || (has(n, 2) && !zp)) return false;
+  check_attrs(n, {"axis", "block_size"});
+  if (attr_i(n, "block_size", 0) != 0) throw Fail{"blocked quantisation (block_size)"};
+  if (x->is_float || !sc->is_float) throw Fail{"DequantizeLinear of other than integer values"};
+  const bool per_tensor = sc->numel() == 1 && sc->shape.size() <= 1;
+  const int axis = per_tensor ? 0 : norm_axis(attr_i(n, "axis", 1), x->shape.size());
+  if (!per_tensor &&
+      (sc->shape.size() != 1 || sc->shape[0] != x->shape[static_cast<std::size_t>(axis)]))
+    throw Fail{"scale " + shape_str(sc->shape) + " for values " + shape_str(x->shape)};
+  if (zp && (zp->is_float || zp->shape != sc->shape))
+    throw Fail{"zero point " + shape_str(zp->shape) + " unlike the scale " + shape_str(sc->shape)};
+  std::int64_t inner = 1;
+  for (std::size_t d = static_cast<std::size_t>(axis) + 1; d < x->shape.size(); ++d)
+    inner *= x->shape[d];
+  const std::int64_t along = per_tensor ? 1 : sc->numel();
+  QuantWeight q;
+  q.shape = x->shape, q.axis = per_tensor ? -1 : axis, q.scale = sc->f;
+  bool int8 = true;
+  std::vector<float> f(static_cast<std::size_t>(x->numel()));
+  for (std::int64_t e = 0; e < x->numel(); ++e) {
+    const std::int64_t a = per_tensor ? 0 : (e / inner) % along;
+    const std::int64_t z = zp ? zp->i[static_cast<std::size_t>(a)] : 0;
+    const std::int64_t v = x->i[static_cast<std::size_t>(e)];
+    int8 = int8 && z == 0 && v >= -128 && v <= 127;
+    f[static_cast<std::size_t>(e)] = static_cast<float>(v - z) * sc->f[static_cast<std::size_t>(a)];
+    q.q.push_back(static_cast<float>(v));
+  }
+  if (int8) qweights_[n.output(0)] = std::move(q);
+  Sym s;
+  s.c = std::make_shared<Const>(Const::floats(x->shape, std::move(f)));
+  s.shape = x->shape;
+  define(n.output(0), std::move(s));
+  return true;
+}
+
+void Importer::fill_quantized(const std::string& wname, const QuantWeight& q, std::int64_t rows,
+                              std::int64_t cols, const std::vector<std::int64_t>& index) {
+  const auto& ws = b_.graph().weights;
+  const auto it =
+      std::find_if(ws.begin(), ws.end(), [&](const auto& w) { return w.name == wname; });
+  if (it == ws.end() || it->dtype != DType::s8) throw Fail{"internal: no int8 weight " + wname};
+  Tensor t(DType::s8, it->shape);
+  if (t.numel() != rows * cols || static_cast<std::int64_t>(index.size()) != t.numel())
+    throw Fail{"internal: int8 weight " + wname + " of another size"};
+  std::int64_t inner = 1;
+  if (q.axis >= 0)
+    for (std::size_t d = static_cast<std::size_t>(q.axis) + 1; d < q.shape.size(); ++d)
+      inner *= q.shape[d];
+  const auto scale_of = [&](std::int64_t src) {
+    const std::int64_t a =
+        q.axis < 0 ? 0 : (src / inner) % static_cast<std::int64_t>(q.scale.size());
+    return q.scale[static_cast<std::size_t>(a)];
+  };
+  std::vector<float> scale(static_cast<std::size_t>(rows));
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t c = 0; c < cols; ++c) {
+      const std::int64_t e = r * cols + c, src = index[static_cast<std::size_t>(e)];
+      const float s = scale_of(src);
+      if (c == 0)
+        scale[static_cast<std::size_t>(r)] = s;
+      else if (s != scale[static_cast<std::size_t>(r)])
+        throw Fail{"int8 weights quantised along axis " + std::to_string(q.axis) +
+                   ", not per output channel as the int8 kernels scale them"};
+      t.set(e, q.q[static_cast<std::size_t>(src)]);
+    }
+  for (const float s : scale)
+    if (!std::isfinite(s)) throw Fail{"weight " + wname + ": a scale that is not finite"};
+  wdata_[static_cast<int>(it - ws.begin())] = std::move(t);
+  fill(wname + "_scale", scale);
 }
 
 void Importer::dispatch(int pos) {
@@ -1178,6 +1587,11 @@ void Importer::dispatch(int pos) {
     return;
   }
   if (op == "Gather" && emit_gather_const_ids(n)) return;
+  if (op == "DequantizeLinear" && emit_dequant_const(n)) return;
+  // tierbench's dynamic quantisation: its scale and zero point are absorbed, never computed.
+  if ((op == "QuantizeLinear" && dynq_.count(pos)) ||
+      (op == "DequantizeLinear" && has(n, 0) && sym(n.input(0)).quant == 1))
+    return emit_quant(pos);
   std::vector<const Const*> cin;
   bool all_const = n.input_size() > 0;
   for (int k = 0; k < n.input_size(); ++k) {
@@ -1200,6 +1614,8 @@ void Importer::dispatch(int pos) {
     return;
   }
   // Computed tensors.
+  if (op == "Cast") return emit_cast(n);
+  if (op == "QuantizeLinear" || op == "DequantizeLinear") return emit_quant(pos);
   if (op == "Conv" || op == "Gemm" || (op == "MatMul" && const_in(n, 1))) {
     const Chain c = chain(pos);
     for (int p : c.nodes) absorbed_[static_cast<std::size_t>(p)] = true;
@@ -1270,9 +1686,13 @@ void Importer::dispatch(int pos) {
     Sym y = transposed(x, perm_of(n, x.shape.size()));
     // Before a Reshape (heads split or merged) the permute runs here, where the tiers run it;
     // otherwise the layout stays lazy (an NCHW view, K^T read by attention).
-    const int c = sole_consumer(n.output(0));
+    int c = sole_consumer(n.output(0));
+    while (c >= 0 && node(c).op_type() == "Cast")  // bf16 exports: cast between the two
+      c = sole_consumer(node(c).output(0));
     if (c >= 0 && (node(c).op_type() == "Reshape" || node(c).op_type() == "Flatten")) {
-      y.value = need(y), y.perm.clear(), y.base.clear();
+      Sym plain = y;
+      plain.quant = 0;
+      y.value = need(plain, {}, true), y.perm.clear(), y.base.clear();
     }
     define(n.output(0), std::move(y));
     return;
@@ -1341,6 +1761,7 @@ Result<ImportedModel> Importer::run() {
     sort_nodes();
     for (const auto& out : gp().output()) outputs_.insert(out.name());
     declare_input();
+    match_dynamic_quant();
   } catch (const Fail& f) {
     return make_error(f.what);
   } catch (const std::exception& e) {

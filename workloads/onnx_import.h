@@ -17,6 +17,10 @@
 //     weight); Gather of a constant table by runtime ids as the embed kernel.
 //   - Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout: no data movement. Subgraphs of
 //     constants (Shape, Gather, Concat, Cast, Slice, arithmetic, ...) are folded at import.
+//   - auto_pad (SAME_UPPER, SAME_LOWER, VALID) on Conv and the pools, resolved to explicit pads.
+//   - Cast to bfloat16 and back (bf16 tiers); QuantizeLinear with tierbench's own dynamic scale
+//     and zero point, its DequantizeLinear, and DequantizeLinear of int8 constants (int8 tiers;
+//     the quantised form needs --dtype int8).
 // Anything else, or an attribute the kernels cannot honour, is an error naming the node and op.
 // --dtype bf16 / int8 build the graph as the tiers of that dtype do (bf16 weights and casts;
 // s8 weights with per-output-channel scales and dynamic u8 activations).

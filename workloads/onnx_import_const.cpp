@@ -9,6 +9,7 @@
 #include <limits>
 #include <numeric>
 
+#include "dtype.h"
 #include "onnx_import_detail.h"
 
 namespace tb::workloads::onnx_import {
@@ -575,6 +576,8 @@ std::vector<Const> fold(const onnx::NodeProto& n, const std::vector<const Const*
     if (fl) {
       std::vector<float> v;
       for (std::int64_t e = 0; e < x.numel(); ++e) v.push_back(static_cast<float>(x.at(e)));
+      if (to == onnx::TensorProto::BFLOAT16)  // rounded as ONNX casts (to nearest even)
+        for (auto& f : v) f = bf16_to_f32(f32_to_bf16(f));
       return {Const::floats(x.shape, std::move(v))};
     }
     std::vector<std::int64_t> v;

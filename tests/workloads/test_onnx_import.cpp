@@ -210,6 +210,73 @@ TEST(OnnxImport, EveryExportedTierRoundTrips) {
   }
 }
 
+// The bf16 and int8 files the exporter writes (bf16 weights and Casts; int8 weights with their
+// scales and tierbench's dynamic QuantizeLinear / DequantizeLinear around each kernel) import
+// back, at the file's dtype, to the tier's kernels and segments and compute the tier's outputs
+// on the reference backend (bf16: the same kernels on the same bf16 operands; int8: the same
+// s8 weights and scales).
+TEST(OnnxImport, Bf16AndInt8ExportsRoundTrip) {
+  int cases = 0;
+  for (const auto& t : tiers()) {
+    if (t.name != "person-detect" && t.name != "mobilenetv2" && t.name != "resnet50" &&
+        t.name != "bert-base")
+      continue;
+    for (const char* dt : {"bf16", "int8"}) {
+      if (std::find(t.dtypes.begin(), t.dtypes.end(), dt) == t.dtypes.end()) continue;
+      SCOPED_TRACE(t.name + ":" + dt);
+      ++cases;
+      BuildOptions bo;
+      bo.reduced = t.name != "person-detect";
+      auto g = build_tier(t.name, dt, bo);
+      ASSERT_TRUE(g.ok()) << g.error().message;
+      const auto w = pattern_weights(*g);
+      auto bytes = onnx_model_bytes(*g, w);
+      ASSERT_TRUE(bytes.ok()) << bytes.error().message;
+      OnnxImportOptions o;
+      o.dtype = g->dtype;
+      auto m = import_onnx_bytes(*bytes, ".", o);
+      ASSERT_TRUE(m.ok()) << m.error().message;
+      const auto fa = g->figures(), fb = m->graph.figures();
+      EXPECT_EQ(fb.kernel_layers, fa.kernel_layers);
+      EXPECT_EQ(fb.host_layers, fa.host_layers);
+      EXPECT_EQ(fb.macs, fa.macs);
+      EXPECT_EQ(fb.params, fa.params);
+      EXPECT_EQ(fb.weight_bytes, fa.weight_bytes);
+      for (std::size_t i = 0; i < g->layers.size() && i < m->graph.layers.size(); ++i) {
+        const Layer &la = g->layers[i], &lb = m->graph.layers[i];
+        ASSERT_EQ(la.problem.has_value(), lb.problem.has_value()) << la.name << " / " << lb.name;
+        if (la.problem)
+          EXPECT_EQ(lb.problem->str(), la.problem->str()) << la.name << " / " << lb.name;
+        else
+          EXPECT_EQ(lb.host, la.host) << la.name << " / " << lb.name;
+      }
+      const Tensor in = Executor::make_input(*g, 42);
+      int sa = 0, sb = 0;
+      // The reference backend for person-detect; oneDNN (fast, itself checked against the
+      // reference) for the reduced larger tiers, whose reference runs take tens of seconds.
+      const bool fast = t.name != "person-detect";
+      const Tensor want = run_on(*g, w, in, fast, &sa);
+      const Tensor got = run_on(m->graph, m->weights, in, fast, &sb);
+      EXPECT_EQ(sb, sa);
+      ASSERT_EQ(got.numel(), want.numel());
+      EXPECT_LT(max_rel(got, want), 1e-5);
+      // At f32 the file's casts and quantisations stay as they are: bf16 rounds as host casts
+      // (the same outputs); int8 is refused, naming the dtype to import it with.
+      auto m32 = import_onnx_bytes(*bytes, ".");
+      if (g->dtype == DType::bf16) {
+        ASSERT_TRUE(m32.ok()) << m32.error().message;
+        EXPECT_EQ(m32->graph.figures().macs, fa.macs);
+        EXPECT_LT(max_rel(run_on(m32->graph, m32->weights, in, fast), want), 1e-2);
+      } else {
+        ASSERT_FALSE(m32.ok());
+        EXPECT_NE(m32.error().message.find("--dtype int8"), std::string::npos)
+            << m32.error().message;
+      }
+    }
+  }
+  EXPECT_GE(cases, 5);
+}
+
 // --dtype bf16: an f32 file imported as bf16 computes what the bf16 tier computes with the same
 // (bf16-representable) weights; int8 stays near the f32 output.
 TEST(OnnxImport, DtypesBuildTheTiersGraphs) {

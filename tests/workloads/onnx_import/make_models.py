@@ -254,6 +254,48 @@ case("transpose_permute", model(
     [vi("x", [2, 3, 4])], [vi("y", None)], [init("w", w)]),
     x, np.maximum((x @ w).transpose(1, 0, 2), 0))
 
+# auto_pad on Conv and the pools: SAME_UPPER, SAME_LOWER (odd totals split evenly here) and
+# VALID, the pads worked out from the bound input shape as ONNX defines them.
+def same_pads(n, k, s):
+    out = -(-n // s)
+    return max(0, (out - 1) * s + k - n)
+
+
+x = rnd(1, 3, 7, 7, scale=1); w1 = rnd(4, 3, 3, 3); b1 = rnd(4); w2 = rnd(4, 4, 5, 5); b2 = rnd(4)
+w3 = rnd(6, 4, 3, 3)
+assert same_pads(7, 3, 1) == 2 and same_pads(7, 5, 1) == 4
+h = conv(x, w1, b1, pad=1)                     # SAME_UPPER: total 2, 1 each side
+h = conv(h, w2, b2, pad=2)                     # SAME_LOWER: total 4, 2 each side
+h = pool(h, 3, 1, 1, "max")                    # SAME_UPPER pool
+h = conv(h, w3, None, stride=2)                # VALID, stride 2: 3x3
+h = pool(h, 2, 1, 0, "avg")                    # VALID pool: 2x2
+case("auto_pad", model(
+    [N("Conv", ["x", "w1", "b1"], ["c1"], name="same_upper", auto_pad="SAME_UPPER"),
+     N("Conv", ["c1", "w2", "b2"], ["c2"], name="same_lower", auto_pad="SAME_LOWER",
+       kernel_shape=[5, 5]),
+     N("MaxPool", ["c2"], ["p1"], name="maxpool_same", kernel_shape=[3, 3], auto_pad="SAME_UPPER"),
+     N("Conv", ["p1", "w3"], ["c3"], name="valid", auto_pad="VALID", strides=[2, 2]),
+     N("AveragePool", ["c3"], ["y"], name="avgpool_valid", kernel_shape=[2, 2], auto_pad="VALID")],
+    [vi("x", [1, 3, 7, 7])], [vi("y", None)],
+    [init("w1", w1), init("b1", b1), init("w2", w2), init("b2", b2), init("w3", w3)]),
+    x, h)
+
+# int8 weights dequantised per output channel (DequantizeLinear of constants, folded), f32 Gemm
+# with weights dequantised per tensor
+x = rnd(1, 3, 6, 6, scale=1)
+wq = rng.integers(-127, 128, size=(4, 3, 3, 3)).astype(np.int8); ws = (rnd(4) + 1) / 100
+gq = rng.integers(-128, 128, size=(4, 5)).astype(np.int8); gs = np.float32(0.02)
+h = conv(x, wq.astype(np.float32) * ws.reshape(-1, 1, 1, 1), None, pad=1).mean(axis=(2, 3))
+case("dequantized_weights", model(
+    [N("DequantizeLinear", ["wq", "ws", "wz"], ["w"], axis=0),
+     N("Conv", ["x", "w"], ["c"], name="conv", pads=[1] * 4),
+     N("GlobalAveragePool", ["c"], ["p"]), N("Flatten", ["p"], ["f"]),
+     N("DequantizeLinear", ["gq", "gs"], ["g"]), N("Gemm", ["f", "g"], ["y"], name="fc")],
+    [vi("x", [1, 3, 6, 6])], [vi("y", None)],
+    [init("wq", wq), init("ws", ws), init("wz", np.zeros(4, np.int8)), init("gq", gq),
+     init("gs", gs)]),
+    x, h @ (gq.astype(np.float32) * gs))
+
 
 def bare_tensor(name, dims):
     t = TensorProto()
@@ -313,6 +355,20 @@ bad("bad_perm", model([N("Transpose", ["x"], ["y"], name="tr", perm=[0, 0])], x1
 bad("zero_stride",
     model([N("Conv", ["x4", "w"], ["y"], name="c0", strides=[0, 0])], [vi("x4", [1, 2, 8, 8])],
           [vi("y", None)], [init("w", rnd(2, 2, 3, 3))]), "node 'c0' (Conv): strides")
+# SAME_UPPER with stride 2 on an even image pads one pixel at the end only.
+bad("auto_pad_asymmetric",
+    model([N("Conv", ["x4", "w"], ["y"], name="same2", strides=[2, 2], auto_pad="SAME_UPPER")],
+          [vi("x4", [1, 2, 8, 8])], [vi("y", None)], [init("w", rnd(2, 2, 3, 3))]),
+    "node 'same2' (Conv): asymmetric pads 0x0x1x1 (from auto_pad SAME_UPPER on 8x8)")
+# Static QDQ (a constant activation scale, as ONNX Runtime's quantiser writes): tierbench
+# quantises activations dynamically, so this is refused rather than run otherwise.
+bad("static_qdq",
+    model([N("QuantizeLinear", ["x4", "s", "z"], ["xq"], name="q"),
+           N("DequantizeLinear", ["xq", "s", "z"], ["xd"], name="dq"),
+           N("Conv", ["xd", "w"], ["y"], name="conv")],
+          [vi("x4", [1, 2, 8, 8])], [vi("y", None)],
+          [init("w", rnd(2, 2, 3, 3)), init("s", np.float32(0.05)), init("z", np.uint8(128))]),
+    "node 'q' (QuantizeLinear): a scale and zero point other than tierbench's dynamic")
 bad("dynamic_unbound", model([N("Relu", ["x"], ["y"])], [vi("x", ["batch", 4])], [vi("y", None)], []),
     "--input x=")
 bad("old_opset", model([N("Relu", ["x"], ["y"])], x1, [vi("y", None)], [], opset=9), "opset 9")
