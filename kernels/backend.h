@@ -19,6 +19,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -77,6 +78,22 @@ struct Support {
   static Support yes() { return {}; }
   static Support no(std::string why) { return {false, std::move(why)}; }
 };
+
+// The last entry of a backend's dispatch over Problem::op, after one entry per op it implements:
+//   std::visit(Overloaded{[&](const GemmDesc&) {...}, ..., no_kernel<Support>("vulkan", p)}, p.op)
+// Any other op answers "<backend> has no <op> kernel": Support::no for R = Support, an error for
+// a Result. std::visit still checks at compile time that every alternative has an entry; a new
+// op needs no edit in the backends that do not implement it.
+std::string no_kernel_reason(std::string_view backend, const Problem& p);
+template <class R>
+auto no_kernel(std::string_view backend, const Problem& p) {
+  return [backend, &p](const auto&) -> R {
+    if constexpr (std::is_same_v<R, Support>)
+      return Support::no(no_kernel_reason(backend, p));
+    else
+      return make_error(no_kernel_reason(backend, p));
+  };
+}
 
 enum class TimingSource { host_clock, device_timestamps, profiling_events };
 std::string_view timing_source_name(TimingSource s);

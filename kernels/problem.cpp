@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <limits>
 #include <numbers>
+#include <optional>
 
 namespace tb {
 
@@ -104,24 +105,29 @@ std::string fmt_tensor_too_large(const std::string& name, double bytes) {
   return buf;
 }
 
-// Op names to descs. Pool, row-wise and binary descs cover several ops, told apart by name.
-Result<OpDesc> parse_op(std::string_view op, const Dims& d) {
+// Op names to descs, over the op list: a Desc answers to its kOp, or (one Desc for several ops)
+// to the op_name() of each of its kKinds.
+template <class Desc>
+std::optional<Result<OpDesc>> parse_as(std::string_view op, const Dims& d) {
   const auto wrap = [](auto r) -> Result<OpDesc> {
     if (!r) return r.error();
     return OpDesc{std::move(r.value())};
   };
-  if (op == GemmDesc::kOp) return wrap(GemmDesc::from_dims(d));
-  if (op == ConvDesc::kOp) return wrap(ConvDesc::from_dims(d));
-  if (op == AttentionDesc::kOp) return wrap(AttentionDesc::from_dims(d));
-  if (op == RopeDesc::kOp) return wrap(RopeDesc::from_dims(d));
-  if (op == EmbedDesc::kOp) return wrap(EmbedDesc::from_dims(d));
-  for (PoolKind k : {PoolKind::max, PoolKind::avg, PoolKind::global})
-    if (op == PoolDesc{k}.op_name()) return wrap(PoolDesc::from_dims(d, k));
-  for (RowKind k : {RowKind::softmax, RowKind::layernorm, RowKind::rmsnorm})
-    if (op == RowDesc{k}.op_name()) return wrap(RowDesc::from_dims(d, k));
-  for (BinaryKind k : {BinaryKind::add, BinaryKind::mul})
-    if (op == BinaryDesc{k}.op_name()) return wrap(BinaryDesc::from_dims(d, k));
-  return make_error("unknown op '" + std::string(op) + "'");
+  if constexpr (requires { Desc::kKinds; }) {
+    for (const auto k : Desc::kKinds)
+      if (op == Desc{k}.op_name()) return wrap(Desc::from_dims(d, k));
+  } else if (op == Desc::kOp) {
+    return wrap(Desc::from_dims(d));
+  }
+  return std::nullopt;
+}
+
+template <class... Descs>
+Result<OpDesc> parse_op(std::string_view op, const Dims& d, std::variant<Descs...>*) {
+  std::optional<Result<OpDesc>> r;
+  ((r = parse_as<Descs>(op, d)) || ...);
+  if (!r) return make_error("unknown op '" + std::string(op) + "'");
+  return std::move(*r);
 }
 
 Result<Epilogue> parse_post(std::string_view s) {
@@ -173,7 +179,7 @@ Result<Problem> Problem::parse(std::string_view s) {
 
   auto d = parse_dims(dims);
   if (!d) return make_error("'" + std::string(s) + "': " + d.error().message);
-  auto o = parse_op(op, d.value());
+  auto o = parse_op(op, d.value(), static_cast<OpDesc*>(nullptr));
   if (!o) return make_error("'" + std::string(s) + "': " + o.error().message);
   auto t = parse_dtype(dt);
   if (!t)

@@ -159,6 +159,7 @@ struct AttentionDesc {
 enum class PoolKind { max, avg, global };
 struct PoolDesc {
   static constexpr std::string_view kOp = "pool";  // printed as maxpool, avgpool, gpool
+  static constexpr PoolKind kKinds[] = {PoolKind::max, PoolKind::avg, PoolKind::global};
   static constexpr unsigned kPosts = 0;
   PoolKind kind = PoolKind::max;
   std::int64_t n = 1, c = 0, h = 0, w = 0, r = 1, s = 1, stride = 1, pad = 0;
@@ -181,6 +182,7 @@ struct PoolDesc {
 enum class RowKind { softmax, layernorm, rmsnorm };
 struct RowDesc {
   static constexpr std::string_view kOp = "row";  // printed as softmax, lnorm, rmsnorm
+  static constexpr RowKind kKinds[] = {RowKind::softmax, RowKind::layernorm, RowKind::rmsnorm};
   static constexpr unsigned kPosts = 0;
   static constexpr double kEps = 1e-5;
   RowKind kind = RowKind::softmax;
@@ -199,6 +201,7 @@ struct RowDesc {
 enum class BinaryKind { add, mul };
 struct BinaryDesc {
   static constexpr std::string_view kOp = "binary";  // printed as add, mul
+  static constexpr BinaryKind kKinds[] = {BinaryKind::add, BinaryKind::mul};
   static constexpr unsigned kPosts = 0;
   BinaryKind kind = BinaryKind::add;
   std::int64_t n = 0;
@@ -245,14 +248,36 @@ struct EmbedDesc {
   bool operator==(const EmbedDesc&) const = default;
 };
 
-// Adding an op: write its Desc (the members above), then list it here. The order is part of
-// the API (others switch on it): append only.
-using OpDesc = std::variant<GemmDesc, ConvDesc, AttentionDesc, PoolDesc, RowDesc, BinaryDesc,
-                            RopeDesc, EmbedDesc>;
+// The op list: one entry per op family, X(Desc, stem), in OpDesc order (append only: the order
+// is part of the API). Everything else follows from it: the OpDesc variant, parse() (by kOp, or
+// by op_name() over kKinds for a Desc that covers several ops), the reference's dispatch
+// (ref::<stem>, reference_ops.h) and the sources CMake compiles, ops/<stem>.cpp and
+// reference/<stem>_ref.cpp (kernels/CMakeLists.txt reads the X(...) lines below: keep one per
+// line). Adding an op: its Desc above, its line here, those two files.
+#define TB_OP_LIST(X)         \
+  X(GemmDesc, gemm)           \
+  X(ConvDesc, conv)           \
+  X(AttentionDesc, attention) \
+  X(PoolDesc, pool)           \
+  X(RowDesc, rowwise)         \
+  X(BinaryDesc, binary)       \
+  X(RopeDesc, rope)           \
+  X(EmbedDesc, embed)
 
-// Backends dispatch on OpDesc with std::visit(Overloaded{...}, p.op), one lambda per alternative
-// and no generic catch-all, so that a new op a backend does not handle is a compile error there
-// (or, written out, an explicit Support::no).
+namespace detail {
+template <class First, class... Descs>
+struct OpVariant {
+  using type = std::variant<Descs...>;
+};
+}  // namespace detail
+#define TB_OP_TYPE(Desc, stem) , Desc
+using OpDesc = detail::OpVariant<void TB_OP_LIST(TB_OP_TYPE)>::type;
+#undef TB_OP_TYPE
+
+// Backends dispatch on OpDesc with std::visit(Overloaded{...}, p.op): one lambda per op they
+// implement, then the shared no_kernel() catch-all (backend.h) that answers unsupported for any
+// other, so that a new op needs no edit in a backend that does not implement it. The reference
+// implements every op: its visit calls ref::<stem> for each alternative.
 template <class... F>
 struct Overloaded : F... {
   using F::operator()...;

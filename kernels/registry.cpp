@@ -36,6 +36,10 @@ std::string_view device_kind_name(DeviceKind k) {
   return "?";
 }
 
+std::string no_kernel_reason(std::string_view backend, const Problem& p) {
+  return std::string(backend) + " has no " + std::string(p.op_name()) + " kernel";
+}
+
 std::vector<std::unique_ptr<Backend>> make_backends() {
   std::vector<std::unique_ptr<Backend>> v;
   v.push_back(make_reference_backend());

@@ -231,7 +231,8 @@ void build(Plan& plan, const Problem& p) {
                         [&](const RowDesc& d) { build_rowwise(plan, p, d); },
                         [&](const BinaryDesc& d) { build_binary(plan, p, d); },
                         [&](const RopeDesc& d) { build_rope(plan, p, d); },
-                        [&](const EmbedDesc& d) { build_embed(plan, p, d); }},
+                        [&](const EmbedDesc& d) { build_embed(plan, p, d); },
+                        [&](const auto&) { throw Failure(no_kernel_reason("onednn", p)); }},
              p.op);
 }
 

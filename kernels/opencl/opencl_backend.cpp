@@ -126,7 +126,7 @@ Support supports_gemm(const Problem& p, const ocl::DeviceCtx& d) {
 
 namespace ocl {
 
-// One entry per op family; a new alternative of OpDesc without one does not compile.
+// One entry per op family it implements; any other op is unsupported (no_kernel, backend.h).
 Support supports_problem(const Problem& p, const DeviceCtx& d) {
   return std::visit(Overloaded{[&](const GemmDesc&) { return supports_gemm(p, d); },
                                [&](const ConvDesc&) { return supports_conv(p, d); },
@@ -135,7 +135,8 @@ Support supports_problem(const Problem& p, const DeviceCtx& d) {
                                [&](const RowDesc&) { return supports_rowwise(p, d); },
                                [&](const BinaryDesc&) { return supports_binary(p, d); },
                                [&](const RopeDesc&) { return supports_rope(p, d); },
-                               [&](const EmbedDesc&) { return supports_embed(p, d); }},
+                               [&](const EmbedDesc&) { return supports_embed(p, d); },
+                               no_kernel<Support>("opencl", p)},
                     p.op);
 }
 
@@ -151,7 +152,8 @@ Result<std::unique_ptr<DeviceKernel>> prepare_device_kernel(std::shared_ptr<Devi
           [&](const RowDesc&) { return prepare_rowwise(std::move(d), p, buffers); },
           [&](const BinaryDesc&) { return prepare_binary(std::move(d), p, buffers); },
           [&](const RopeDesc&) { return prepare_rope(std::move(d), p, buffers); },
-          [&](const EmbedDesc&) { return prepare_embed(std::move(d), p, buffers); }},
+          [&](const EmbedDesc&) { return prepare_embed(std::move(d), p, buffers); },
+          no_kernel<Result<std::unique_ptr<DeviceKernel>>>("opencl", p)},
       p.op);
 }
 

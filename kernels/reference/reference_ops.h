@@ -1,4 +1,6 @@
-// One function per op, each in its own file; reference_backend.cpp dispatches on the problem.
+// One function per op family, ref::<stem>(desc, problem, inputs, outputs), each defined in its own
+// file <stem>_ref.cpp and declared here from the op list (problem.h); reference_backend.cpp
+// dispatches on the problem through the overloads of ref::compute.
 #pragma once
 
 #include <span>
@@ -9,21 +11,14 @@
 
 namespace tb::ref {
 
-Result<void> gemm(const GemmDesc& g, const Problem& p, std::span<const Tensor> in,
-                  std::span<Tensor> out);
-Result<void> conv(const ConvDesc& c, const Problem& p, std::span<const Tensor> in,
-                  std::span<Tensor> out);
-Result<void> attention(const AttentionDesc& a, const Problem& p, std::span<const Tensor> in,
-                       std::span<Tensor> out);
-Result<void> pool(const PoolDesc& d, const Problem& p, std::span<const Tensor> in,
-                  std::span<Tensor> out);
-Result<void> rowwise(const RowDesc& d, const Problem& p, std::span<const Tensor> in,
-                     std::span<Tensor> out);
-Result<void> binary(const BinaryDesc& d, const Problem& p, std::span<const Tensor> in,
-                    std::span<Tensor> out);
-Result<void> rope(const RopeDesc& d, const Problem& p, std::span<const Tensor> in,
-                  std::span<Tensor> out);
-Result<void> embed(const EmbedDesc& d, const Problem& p, std::span<const Tensor> in,
-                   std::span<Tensor> out);
+#define TB_REF_DECLARE(Desc, stem)                                                         \
+  Result<void> stem(const Desc& d, const Problem& p, std::span<const Tensor> in,           \
+                    std::span<Tensor> out);                                                \
+  inline Result<void> compute(const Desc& d, const Problem& p, std::span<const Tensor> in, \
+                              std::span<Tensor> out) {                                     \
+    return stem(d, p, in, out);                                                            \
+  }
+TB_OP_LIST(TB_REF_DECLARE)
+#undef TB_REF_DECLARE
 
 }  // namespace tb::ref

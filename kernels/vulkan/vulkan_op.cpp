@@ -238,7 +238,8 @@ Support supports_problem(const Problem& p, const Context& ctx) {
                                [&](const RowDesc&) { return supports_rowwise(p, ctx); },
                                [&](const BinaryDesc&) { return supports_binary(p, ctx); },
                                [&](const RopeDesc&) { return supports_rope(p, ctx); },
-                               [&](const EmbedDesc&) { return supports_embed(p, ctx); }},
+                               [&](const EmbedDesc&) { return supports_embed(p, ctx); },
+                               no_kernel<Support>("vulkan", p)},
                     p.op);
 }
 
@@ -253,7 +254,8 @@ Result<OpPlan> op_plan(const Problem& p, const Context& ctx) {
                  [&](const RowDesc&) { return rowwise_plan(p, ctx); },
                  [&](const BinaryDesc&) { return binary_plan(p, ctx); },
                  [&](const RopeDesc&) { return rope_plan(p, ctx); },
-                 [&](const EmbedDesc&) { return embed_plan(p, ctx); }},
+                 [&](const EmbedDesc&) { return embed_plan(p, ctx); },
+                 no_kernel<Result<OpPlan>>("vulkan", p)},
       p.op);
 }
 

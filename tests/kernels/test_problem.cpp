@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <set>
+#include <variant>
+
+#include "backend.h"
 #include "problem.h"
 
 namespace tb {
@@ -80,6 +84,47 @@ TEST(Problem, FlopsAndBytes) {
   auto q = Problem::parse("gemm:m2n3k4:bf16");
   ASSERT_TRUE(q.ok());
   EXPECT_DOUBLE_EQ(q->min_bytes(), 2.0 * (2 * 4 + 4 * 3) + 4.0 * 2 * 3);
+}
+
+// parse() is generated from the op list: every alternative of OpDesc is reachable by its names.
+TEST(Problem, EveryOpOfTheListParses) {
+  std::set<std::size_t> seen;
+  for (const char* s :
+       {"gemm:m2n3k4:f32", "conv:n1c2h3w3k2r1s1:f32", "attn:h2q4s4d8:f32",
+        "maxpool:n1c2h4w4r2s2:f32", "avgpool:n1c2h4w4r2s2:f32", "gpool:n1c2h4w4:f32",
+        "softmax:m2n3:f32", "lnorm:m2n3:f32", "rmsnorm:m2n3:f32", "add:n3:f32", "mul:n3:f32",
+        "rope:t1h1d2:f32", "embed:v3d2t1:f32"}) {
+    auto p = Problem::parse(s);
+    ASSERT_TRUE(p.ok()) << s << ": " << p.error().message;
+    EXPECT_EQ(p->str(), s);
+    seen.insert(p->op.index());
+  }
+  EXPECT_EQ(seen.size(), std::variant_size_v<OpDesc>);
+  auto bad = Problem::parse("pool:n1c2h4w4:f32");  // a Desc's kOp is not a name when it has kinds
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("unknown op 'pool'"), std::string::npos)
+      << bad.error().message;
+}
+
+// The catch-all of a backend's dispatch answers for every op it has no entry for.
+TEST(Problem, NoKernelAnswersUnsupportedNamingBackendAndOp) {
+  const Problem p = Problem::parse("rmsnorm:m2n3:f32").value();
+  const Support s = std::visit(Overloaded{[](const GemmDesc&) { return Support::yes(); },
+                                          no_kernel<Support>("somebackend", p)},
+                               p.op);
+  EXPECT_FALSE(s.supported);
+  EXPECT_EQ(s.reason, "somebackend has no rmsnorm kernel");
+  const Result<int> r = std::visit(
+      Overloaded{[](const GemmDesc&) -> Result<int> { return 1; }, no_kernel<Result<int>>("x", p)},
+      p.op);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "x has no rmsnorm kernel");
+  // The op it has an entry for still goes there.
+  const Problem g = make_gemm(2, 2, 2);
+  EXPECT_TRUE(std::visit(Overloaded{[](const GemmDesc&) { return Support::yes(); },
+                                    no_kernel<Support>("somebackend", g)},
+                         g.op)
+                  .supported);
 }
 
 }  // namespace
