@@ -1,6 +1,7 @@
 // The OpenCL backend: device discovery and properties, and dispatch of problems to the per-op
-// files (opencl_gemm.cpp, opencl_conv.cpp, opencl_attention.cpp, and opencl_glue.cpp for pool,
-// row ops, binary, rope and embed). Every device of every platform is one tierbench device.
+// files (opencl_gemm.cpp, opencl_conv.cpp, opencl_attention.cpp, opencl_pool.cpp,
+// opencl_rowwise.cpp, opencl_binary.cpp, opencl_rope.cpp, opencl_embed.cpp). Every device of every
+// platform is one tierbench device.
 #include "opencl_backend.h"
 
 #include <algorithm>

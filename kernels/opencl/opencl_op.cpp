@@ -54,6 +54,23 @@ Support check_sizes(const Problem& p, const DeviceCtx& d) {
   return check(p.outputs());
 }
 
+Support supports_small_op(const Problem& p, const DeviceCtx& d, Support extra) {
+  if (p.dtype != DType::f32)
+    return Support::no("opencl: " + std::string(p.op_name()) + " is implemented for f32 only");
+  if (p.post != Epilogue{}) return Support::no("opencl: glue ops take no epilogue");
+  if (!extra.supported) return extra;
+  return check_sizes(p, d);
+}
+
+Result<void> SingleKernel::init_kernel(const char* source, const std::string& options,
+                                       const char* name) {
+  if (auto r = init_program(cl_source(source), options); !r) return r;
+  auto k = make_kernel(name);
+  if (!k) return k.error();
+  k_ = std::move(k.value());
+  return {};
+}
+
 Result<void> DeviceKernel::enqueue_refresh(std::size_t index, std::vector<Event>& events) {
   sink_ = &events;
   auto r = refresh(index);

@@ -73,6 +73,35 @@ inline std::size_t round_up(std::size_t x, std::size_t m) {
 // Every tensor of the problem has fewer than 2^31 elements and fits one device allocation.
 Support check_sizes(const Problem& p, const DeviceCtx& d);
 
+// What the pool, row-op, binary, rope and embed families share: f32, no epilogue (then `extra`,
+// a family's own condition, then the sizes).
+Support supports_small_op(const Problem& p, const DeviceCtx& d, Support extra = Support::yes());
+
+// One launch of one kernel of cl/<source>.cl, the shape of those families (opencl_pool.cpp,
+// opencl_rowwise.cpp, opencl_binary.cpp, opencl_rope.cpp, opencl_embed.cpp): a family derives,
+// calls init_kernel() from its init(), and sets its arguments and grid in enqueue().
+class SingleKernel : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+
+ protected:
+  Result<void> init_kernel(const char* source, const std::string& options, const char* name);
+  static cl_int I(std::int64_t v) { return static_cast<cl_int>(v); }
+  static std::size_t Z(std::int64_t v) { return static_cast<std::size_t>(v); }
+
+  Kernel k_;
+};
+
+// A K (a SingleKernel with init()) for `p`, once `s` says that `p` is supported.
+template <class K>
+Result<std::unique_ptr<DeviceKernel>> prepare_single(std::shared_ptr<DeviceCtx> d, const Problem& p,
+                                                     Buffers buffers, const Support& s) {
+  if (!s.supported) return make_error(s.reason);
+  auto k = std::make_unique<K>(std::move(d), p, buffers);
+  if (auto r = k->init(); !r) return r.error();
+  return std::unique_ptr<DeviceKernel>(std::move(k));
+}
+
 // One support check and one prepare per op family. The problem must hold that family's desc:
 // the backend's dispatch (opencl_backend.cpp) visits Problem::op.
 Support supports_conv(const Problem& p, const DeviceCtx& d);
