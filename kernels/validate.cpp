@@ -74,15 +74,15 @@ std::vector<Tensor> make_outputs(const Problem& p) {
 }
 
 // Why these suit bf16 and int8 (checked against the oneDNN backend's GEMM, conv, attention and
-// glue ops): integer GEMM/conv inputs are small integers, so u8 x s8 -> s32 sums are exact in
-// int32 and in the f32 accumulators some libraries use (|sum| < 2^24): 1e-6 demands exactness.
-// A float epilogue (bias, gelu) before the rounding to s32 could in principle flip a .5 tie
-// between f32 and the reference's double; with continuous random biases that has probability
-// ~1e-7 per element and the seeded tests do not hit it. bf16 inputs are exact in f32, products
-// are exact, and f32 accumulation errs by ~K * 2^-24; 1e-2 is set by the ops whose *outputs*
-// (or intermediates, like the probabilities of composed attention) are rounded to bf16 (2^-8).
-// Integer problems with +scales output f32: the s32 sum is still exact (and exact in f32), then
-// a handful of f32 roundings (two scale products, bias, activation, residual: ~2^-24 each
+// pool, row, binary, rope and embed ops): integer GEMM/conv inputs are small integers, so u8 x s8
+// -> s32 sums are exact in int32 and in the f32 accumulators some libraries use (|sum| < 2^24):
+// 1e-6 demands exactness. A float epilogue (bias, gelu) before the rounding to s32 could in
+// principle flip a .5 tie between f32 and the reference's double; with continuous random biases
+// that has probability ~1e-7 per element and the seeded tests do not hit it. bf16 inputs are exact
+// in f32, products are exact, and f32 accumulation errs by ~K * 2^-24; 1e-2 is set by the ops whose
+// *outputs* (or intermediates, like the probabilities of composed attention) are rounded to bf16
+// (2^-8). Integer problems with +scales output f32: the s32 sum is still exact (and exact in f32),
+// then a handful of f32 roundings (two scale products, bias, activation, residual: ~2^-24 each
 // relative to the output's scale) plus the activation's own approximation in vectorised
 // libraries (a few ulp for exp/erf): 1e-5 is ~100 ulp, tight enough that a wrong scale index or
 // a missed scale (errors >= 1e-2 with scales drawn from [0.25, 1]) cannot pass.

@@ -73,13 +73,14 @@ std::vector<Shape> shapes(const std::string& dtype, bool quick) {
                           {"eltwise", 200704},
                           {"pool", 64, 56},
                           {"embed", 8192, 576}};
-  const bool compute_only = dtype != "f32";  // glue ops (row, eltwise, pool) run in f32
+  const bool compute_only = dtype != "f32";  // row, eltwise, pool and embed ops run in f32
   std::vector<Shape> out;
   std::map<std::string, int> seen;
   for (const auto& s : v) {
-    const bool glue = s.cls == "row" || s.cls == "eltwise" || s.cls == "pool" || s.cls == "embed";
+    const bool small_op =
+        s.cls == "row" || s.cls == "eltwise" || s.cls == "pool" || s.cls == "embed";
     if (compute_only && s.cls == "gemv" && s.b > 2048) continue;  // f32: past the caches
-    if (compute_only && (glue || (s.cls == "attention" && dtype == "int8"))) continue;
+    if (compute_only && (small_op || (s.cls == "attention" && dtype == "int8"))) continue;
     if (quick && seen[s.cls]++ > 0 && s.cls != "eltwise") continue;
     out.push_back(s);
   }

@@ -1,6 +1,6 @@
-// OpenCL conv / attention / glue beyond the shared suites: the attention two-pass split path
-// forced on every shape, the conv paths (GEMM, direct, vector depthwise, implicit GEMM) with more
-// epilogues and odd channel counts, in f32, f16, bf16 and u8 x s8 (with and without +scales;
+// OpenCL conv / attention / pool and row ops beyond the shared suites: the attention two-pass split
+// path forced on every shape, the conv paths (GEMM, direct, vector depthwise, implicit GEMM) with
+// more epilogues and odd channel counts, in f32, f16, bf16 and u8 x s8 (with and without +scales;
 // sums beyond f32's exact range), attention in f16 and bf16 (prefill and decode kernels),
 // upload_input (activation replaced, weights kept; weights replaced and repacked) on every kernel
 // family, and honest "unsupported" for other data types.
@@ -194,13 +194,14 @@ INSTANTIATE_TEST_SUITE_P(Shapes, OpenclAttentionTypes,
                                            "attn:h4kv1q1s300d64:bf16"),    // decode, MQA
                          [](const auto& info) { return test_name(info.param); });
 
-// --- glue extras --------------------------------------------------------------------------------
+// --- pool and row-op extras
+// -----------------------------------------------------------------------
 
-class OpenclGlue : public ::testing::TestWithParam<std::string> {};
-TEST_P(OpenclGlue, MatchesReference) {
+class OpenclSmallOps : public ::testing::TestWithParam<std::string> {};
+TEST_P(OpenclSmallOps, MatchesReference) {
   expect_passed(GetParam());
 }
-INSTANTIATE_TEST_SUITE_P(Shapes, OpenclGlue,
+INSTANTIATE_TEST_SUITE_P(Shapes, OpenclSmallOps,
                          ::testing::Values("softmax:m3n17:f32", "lnorm:m2n1:f32",
                                            "rmsnorm:m4n300:f32", "maxpool:n2c3h4w4r4s4:f32",
                                            "avgpool:n1c5h6w6r3s2st3p1:f32", "gpool:n2c33h1w1:f32"),

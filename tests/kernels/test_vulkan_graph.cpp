@@ -252,7 +252,7 @@ TEST(VulkanGraph, GemmChains) {
   EXPECT_NE(vg->config().find("naive"), std::string::npos) << vg->config();
 }
 
-TEST(VulkanGraph, BatchedGemmAndGlue) {
+TEST(VulkanGraph, BatchedGemmAndRowOps) {
   TB_SKIP_WITHOUT_VULKAN();
   GraphCase c;
   const int x = c.input("x", {2, 5, 12});

@@ -1,4 +1,5 @@
-// Vulkan conv, attention and glue ops: device time per run; fused vs composed attention.
+// Vulkan conv, attention, pool, row ops, binary, rope and embed: device time per run; fused vs
+// composed attention.
 //
 //   ninja -C build/<dir> bench_vulkan_ops
 //   build/<dir>/kernels/vulkan/bench_vulkan_ops --benchmark_repetitions=5

@@ -1,4 +1,4 @@
-// Activations shared by the GEMM, conv and glue shaders: 0 none, 1 relu, 2 relu6, 3 gelu (erf
+// Activations shared by the GEMM, conv and small-op shaders: 0 none, 1 relu, 2 relu6, 3 gelu (erf
 // form, as the reference), 4 silu.
 
 // erf(x), Abramowitz & Stegun 7.1.26 refined: |error| < 1.5e-7 (GLSL has no erf).

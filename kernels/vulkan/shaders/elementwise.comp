@@ -1,5 +1,5 @@
 #version 450
-// Elementwise glue ops, one invocation per output element (kernels/problem.h):
+// Elementwise ops, one invocation per output element (kernels/problem.h):
 //   OP 0: binary, Y = A + B (is_mul 0) or A * B; bindings 0 A, 1 B, 2 Y; items n.
 //   OP 1: RoPE rotate-half; bindings 0 X, 1 cos, 2 sin, 3 Y; items t * h * d/2 (one pair each).
 //   OP 2: embedding, Y[t] = table[ids[t] mod v]; bindings 0 table, 1 ids, 2 Y; items t * d.

@@ -1,4 +1,4 @@
-// Shared by the non-GEMM shaders (glue ops, conv, attention): one invocation per work item, no
+// Shared by the non-GEMM shaders (pool, row ops, binary, rope, embed, conv, attention): one invocation per work item, no
 // shared memory and no barriers (cheap on lavapipe, fine on GPUs for these memory-bound ops).
 // The host spreads `total` items over a 2-D grid of 1-D workgroups (x up to the device's
 // maxComputeWorkGroupCount[0]); tb_item() is the linear item index, tb_done() says past the end.

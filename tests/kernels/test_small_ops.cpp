@@ -1,5 +1,6 @@
-// Glue ops on every backend against the reference: pooling, softmax, layer and RMS norm,
-// add / mul, RoPE, embedding lookup; and their problem strings.
+// The small op families on every backend against the reference, one suite each: pooling (max,
+// avg, global), row ops (softmax, layer and RMS norm), binary (add / mul), RoPE, embedding lookup;
+// and their problem strings.
 #include <gtest/gtest.h>
 
 #include <tuple>
@@ -9,41 +10,45 @@
 namespace tb {
 namespace {
 
-const std::vector<std::string> kShapes = {
-    "maxpool:n1c16h8w8r2s2st2:f32",
-    "maxpool:n2c5h13w11r3s3st2p1:f32",
-    "maxpool:n1c1h1w1r1s1:f32",
-    "avgpool:n1c17h9w9r3s3p1:f32",
-    "avgpool:n1c8h7w7r7s7:f32",
-    "avgpool:n1c16h8w8r2s2st2:bf16",
-    "gpool:n1c1280h7w7:f32",
-    "gpool:n3c7h5w3:f32",
-    "softmax:m1n1:f32",
-    "softmax:m7n1000:f32",
-    "softmax:m64n4099:f32",
-    "softmax:m16n128:bf16",
-    "lnorm:m1n17:f32",
-    "lnorm:m33n768:f32",
-    "lnorm:m8n4096:bf16",
-    "rmsnorm:m1n1:f32",
-    "rmsnorm:m31n4096:f32",
-    "rmsnorm:m5n77:f32",
+const std::vector<std::string> kPoolShapes = {
+    "maxpool:n1c16h8w8r2s2st2:f32", "maxpool:n2c5h13w11r3s3st2p1:f32",
+    "maxpool:n1c1h1w1r1s1:f32",     "avgpool:n1c17h9w9r3s3p1:f32",
+    "avgpool:n1c8h7w7r7s7:f32",     "avgpool:n1c16h8w8r2s2st2:bf16",
+    "gpool:n1c1280h7w7:f32",        "gpool:n3c7h5w3:f32",
+};
+TB_BACKEND_SUITE(PoolTest, kPoolShapes);
+
+const std::vector<std::string> kRowOpShapes = {
+    "softmax:m1n1:f32",     "softmax:m7n1000:f32", "softmax:m64n4099:f32", "softmax:m16n128:bf16",
+    "lnorm:m1n17:f32",      "lnorm:m33n768:f32",   "lnorm:m8n4096:bf16",   "rmsnorm:m1n1:f32",
+    "rmsnorm:m31n4096:f32", "rmsnorm:m5n77:f32",
+};
+TB_BACKEND_SUITE(RowOpTest, kRowOpShapes);
+
+const std::vector<std::string> kBinaryShapes = {
     "add:n1:f32",
     "add:n100003:f32",
     "mul:n4097:f32",
     "add:n1000:bf16",
+};
+TB_BACKEND_SUITE(BinaryTest, kBinaryShapes);
+
+const std::vector<std::string> kRopeShapes = {
     "rope:t1h1d2:f32",
     "rope:t17h8d64:f32",
     "rope:t5h3d126:f32",
+};
+TB_BACKEND_SUITE(RopeTest, kRopeShapes);
+
+const std::vector<std::string> kEmbedShapes = {
     "embed:v1d1t1:f32",
     "embed:v1000d64t37:f32",
     "embed:v32000d129t5:f32",
     "embed:v50d16t9:bf16",
 };
+TB_BACKEND_SUITE(EmbedTest, kEmbedShapes);
 
-TB_BACKEND_SUITE(GlueTest, kShapes);
-
-TEST(GlueProblem, RoundTrips) {
+TEST(SmallOpProblem, RoundTrips) {
   for (const char* s :
        {"maxpool:n1c64h112w112r3s3st2p1:f32", "avgpool:n1c8h7w7r7s7:f32", "gpool:n1c1280h7w7:f32",
         "softmax:m128n1000:f32", "lnorm:m512n768:bf16", "rmsnorm:m1n4096:f32", "add:n4096:f32",
@@ -55,7 +60,7 @@ TEST(GlueProblem, RoundTrips) {
   }
 }
 
-TEST(GlueProblem, ShapesAndTypes) {
+TEST(SmallOpProblem, ShapesAndTypes) {
   const auto g = Problem::parse("gpool:n2c3h4w5:f32").value();
   EXPECT_EQ(g.outputs()[0].shape, (std::vector<std::int64_t>{2, 3}));
   const auto e = Problem::parse("embed:v10d4t3:f32").value();
@@ -66,14 +71,14 @@ TEST(GlueProblem, ShapesAndTypes) {
   EXPECT_EQ(Problem::parse("rmsnorm:m2n3:f32")->inputs().size(), 2u);
 }
 
-TEST(GlueProblem, RejectsBadInput) {
+TEST(SmallOpProblem, RejectsBadInput) {
   for (const char* s : {"maxpool:n1c4h4w4r2:f32", "maxpool:n1c4h4w4r2s2p2:f32",
                         "gpool:n1c4h4w4r2s2:f32", "softmax:m4:f32", "rope:t2h2d3:f32",
                         "add:n4:f32+relu", "embed:v0d4t4:f32", "norm:m1n1:f32"})
     EXPECT_FALSE(Problem::parse(s).ok()) << s;
 }
 
-TEST(GlueProblem, IntegerTypesAreUnsupported) {
+TEST(SmallOpProblem, IntegerTypesAreUnsupported) {
   Backend* ref = test::backend("reference");
   ASSERT_TRUE(ref);
   EXPECT_FALSE(ref->supports(Problem::parse("softmax:m2n8:s8").value(), 0).supported);
