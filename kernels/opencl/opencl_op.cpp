@@ -57,7 +57,8 @@ Support check_sizes(const Problem& p, const DeviceCtx& d) {
 Support supports_small_op(const Problem& p, const DeviceCtx& d, Support extra) {
   if (p.dtype != DType::f32)
     return Support::no("opencl: " + std::string(p.op_name()) + " is implemented for f32 only");
-  if (p.post != Epilogue{}) return Support::no("opencl: glue ops take no epilogue");
+  if (p.post != Epilogue{})
+    return Support::no("opencl: " + std::string(p.op_name()) + " takes no epilogue");
   if (!extra.supported) return extra;
   return check_sizes(p, d);
 }

@@ -225,7 +225,8 @@ Result<std::unique_ptr<PreparedKernel>> prepare_op(std::shared_ptr<Context> ctx,
 Support supports_small_op(const Problem& p, const Context& ctx, Support extra) {
   if (p.dtype != DType::f32)
     return Support::no("vulkan: " + std::string(p.op_name()) + " is implemented for f32 only");
-  if (p.post != Epilogue{}) return Support::no("vulkan: glue ops take no epilogue");
+  if (p.post != Epilogue{})
+    return Support::no("vulkan: " + std::string(p.op_name()) + " takes no epilogue");
   if (!extra.supported) return extra;
   return check_op_sizes(p, ctx);
 }
