@@ -54,6 +54,18 @@ bool is_cpu_type(const json& device) {
 
 }  // namespace
 
+std::map<std::string, bool> probe_devices(const json& probe) {
+  std::map<std::string, bool> cpu;
+  if (probe.contains("accelerators") && probe["accelerators"].is_object())
+    for (const auto& [api, a] : probe["accelerators"].items())
+      for (const auto& d : a.value("devices", json::array()))
+        cpu[d.value("name", "")] = is_cpu_type(d);
+  const std::string brand =
+      probe.contains("cpu") && probe["cpu"].is_object() ? probe["cpu"].value("brand", "") : "";
+  if (!brand.empty()) cpu[brand] = true;
+  return cpu;
+}
+
 // The ceiling that bounds a dtype on a CPU: int8 tiers by the int8 peak, bf16/f16 by the bf16
 // peak, each falling back to f32 (converted on the fly).
 double dtype_ceiling(const json& c, const std::string& dtype) {
@@ -264,12 +276,8 @@ Result<Profiles> build_profiles(Store& store, const ProfileOptions& opts) {
   }
   const json& ceilings = local["ceilings"];
 
-  // The CPU-type devices behind GPU APIs (pocl, llvmpipe): their kernels are bound by the CPU.
-  std::set<std::string> cpu_devices;
-  if (p.contains("accelerators") && p["accelerators"].is_object())
-    for (const auto& [api, a] : p["accelerators"].items())
-      for (const auto& d : a.value("devices", json::array()))
-        if (is_cpu_type(d)) cpu_devices.insert(d.value("name", ""));
+  // The host CPU and the CPU-type devices behind GPU APIs: their kernels are bound by the CPU.
+  const std::map<std::string, bool> devices = probe_devices(p);
 
   // Newest first: for each (workload, backend) the latest result; for each kernel dtype the best.
   std::map<std::pair<std::string, std::string>, json> tiers;
@@ -291,8 +299,8 @@ Result<Profiles> build_profiles(Store& store, const ProfileOptions& opts) {
         const auto key = std::make_pair(r.name, r.backend);
         if (!tiers.count(key)) tiers[key] = tier_entry(r, ceilings, b.too_slow_ms);
       } else if (r.kind == "kernel" && r.status == Status::passed && r.gflops && *r.gflops > 0) {
-        const bool on_cpu = runs_on_host_cpu(r.backend) || cpu_devices.count(r.device) > 0;
-        if (!on_cpu) continue;
+        const auto it = devices.find(r.device);
+        if (it == devices.end() || !it->second) continue;
         kernel_runs.insert(run.id);
         auto& bk = best_kernel[r.dtype];
         if (*r.gflops > bk.gflops) bk = {*r.gflops, r};

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,13 @@ nlohmann::json classify(const DeviceFigures& d, const std::vector<TierFigures>& 
 // memory_bytes, accelerator (a GPU/NPU-type device: not a CPU behind a GPU API), and, when an
 // accelerator was measured, accelerator_f32_gflops and accelerator_bandwidth_gbps.
 nlohmann::json ceilings_from_probe(const nlohmann::json& probe);
+
+// Where a store's results ran, read from its probe report: device name -> true for a CPU (the
+// host CPU under its "cpu.brand", the name host-CPU backends record their results under, and the
+// CPU-type devices behind GPU APIs: PoCL, llvmpipe), false for the other devices it lists. A
+// stored result names its device, so a store reads the same whichever backends this build has;
+// a device the probe does not list is not taken for the CPU.
+std::map<std::string, bool> probe_devices(const nlohmann::json& probe);
 
 // The ceiling that bounds a dtype on a CPU, from a local profile's "ceilings": int8 tiers by the
 // int8 peak, bf16/f16 by the bf16 peak, each falling back to f32; -1 when not measured.

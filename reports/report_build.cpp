@@ -53,21 +53,6 @@ Result<std::optional<ResultRecord>> probe_for(Store& store, std::int64_t run_id)
   return store.latest_result("probe");
 }
 
-bool is_cpu_type(const json& device) {
-  const std::string t = device.value("type", "");
-  return t.empty() || t.find("cpu") != std::string::npos;
-}
-
-// Devices behind a GPU API (OpenCL, Vulkan) with their type, from the probe.
-std::map<std::string, bool> probe_devices(const json& probe) {
-  std::map<std::string, bool> cpu;
-  if (probe.contains("accelerators") && probe["accelerators"].is_object())
-    for (const auto& [api, a] : probe["accelerators"].items())
-      for (const auto& d : a.value("devices", json::array()))
-        cpu[d.value("name", "")] = is_cpu_type(d);
-  return cpu;
-}
-
 json probe_summary(const ResultRecord& probe) {
   const json& p = probe.metrics;
   const json cpu = p.value("cpu", json::object());
@@ -208,7 +193,8 @@ std::pair<json, json> roofs(const json& c, bool on_cpu, const std::string& dtype
 
 json roofline_section(const std::vector<ResultRecord>& results, const json& probe) {
   const json c = probe.is_null() ? json::object() : profiles::ceilings_from_probe(probe);
-  const auto devices = probe.is_null() ? std::map<std::string, bool>() : probe_devices(probe);
+  const auto devices =
+      probe.is_null() ? std::map<std::string, bool>() : profiles::probe_devices(probe);
   using Key = std::tuple<std::string, std::string, std::string>;  // backend, dtype, problem
   auto groups = group<Key>(results, "kernel", [](const ResultRecord& r) {
     return Key{r.backend, r.dtype, r.name};
@@ -221,7 +207,7 @@ json roofline_section(const std::vector<ResultRecord>& results, const json& prob
     if (ch.is_null()) {
       const auto it = devices.find(r.device);
       // A device the probe does not list is not assumed to be the CPU: it gets no ceiling.
-      const bool on_cpu = runs_on_host_cpu(backend) || (it != devices.end() && it->second);
+      const bool on_cpu = it != devices.end() && it->second;
       const auto [peak, peak_src] = roofs(c, on_cpu, dtype);
       const char* bw_key = on_cpu ? "memory_bandwidth_gbps" : "accelerator_bandwidth_gbps";
       const bool has_bw = c.contains(bw_key) && c[bw_key]["value"].is_number();

@@ -53,6 +53,21 @@ TEST(Profiles, F32CeilingBelowAnAchievedKernelIsFlagged) {
   EXPECT_EQ(p->local["cross_check"][0]["ok"], false);
 }
 
+// A stored result is read by the device it names against the store's probe, not by whether its
+// backend is built here: a host-CPU result (under the probe's cpu.brand) of a backend this build
+// lacks is still CPU-bound, and a device the probe does not list is not taken for the CPU.
+TEST(Profiles, AResultIsReadByItsDeviceNotByTheBackendsThisBuildHas) {
+  FixtureStore f(test::fixture_probe(117.0, 112.0));
+  f.add_kernel("gemm:m1024n1024k1024:f32", "f32", 216.0, "a-backend-this-build-lacks");
+  f.add_kernel("gemm:m512n512k512:f32", "f32", 900.0, "reference", "a device no probe lists");
+  auto p = build_profiles(*f.store);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  ASSERT_EQ(p->inconsistencies.size(), 1u);
+  EXPECT_NE(p->inconsistencies[0].find("216.0"), std::string::npos) << p->inconsistencies[0];
+  ASSERT_EQ(p->local["cross_check"].size(), 1u);
+  EXPECT_EQ(p->local["cross_check"][0]["ok"], false);
+}
+
 TEST(Profiles, CeilingAboveOrWithinToleranceOfKernelsIsConsistent) {
   FixtureStore f;
   f.add_kernel("gemm:m1024n1024k1024:f32", "f32", 216.0);
