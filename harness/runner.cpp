@@ -242,13 +242,13 @@ ResultRecord run_kernel_unguarded(Backend& b, const DeviceInfo& dev, const Probl
 
 // crash-second strikes as the backend starts its second problem, before it stores anything.
 void inject_test_fault_in_item(std::string_view backend) {
-  if (test_fault("crash-second", backend)) std::raise(SIGSEGV);
+  if (test_fault("crash-second", backend)) crash_for_test();
 }
 
 // crash, hang and oom strike right after the backend's first stored result.
 
 void inject_test_fault(std::string_view backend) {
-  if (test_fault("crash", backend)) std::raise(SIGSEGV);
+  if (test_fault("crash", backend)) crash_for_test();
   if (test_fault("hang", backend))
     for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
   if (test_fault("oom", backend)) {
@@ -284,6 +284,16 @@ std::string does_not_fit(const Problem& p, const DeviceInfo& dev, std::uint64_t 
 }
 
 }  // namespace
+
+void crash_for_test() {
+  std::signal(SIGSEGV, SIG_DFL);
+  sigset_t segv;
+  sigemptyset(&segv);
+  sigaddset(&segv, SIGSEGV);
+  pthread_sigmask(SIG_UNBLOCK, &segv, nullptr);
+  std::raise(SIGSEGV);
+  std::abort();  // not reached: SIGSEGV's default action ends the process
+}
 
 ResultRecord run_kernel(Backend& b, const DeviceInfo& dev, const Problem& p,
                         std::span<const Tensor> inputs, std::span<const Tensor> ref,

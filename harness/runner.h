@@ -58,6 +58,12 @@ ResultRecord run_kernel(Backend& b, const DeviceInfo& dev, const Problem& p,
 // process aborts) right after its first stored result; crash-second (SIGSEGV as it starts its
 // second problem, inside that item); wrong: its outputs are overwritten before the check, so
 // that validation fails. Never set it outside tests.
+// Test-only: what TB_TEST_FAULT's crash kinds call (here, in `calibrate` and in `tune`). The
+// process dies of SIGSEGV with the default action whatever handler is installed: under
+// AddressSanitizer a raised SIGSEGV reached ASan's handler, which reported it and aborted
+// (signal 6), so the parent recorded another signal than the one injected.
+[[noreturn]] void crash_for_test();
+
 int run_backend(Store& store, std::int64_t run_id, Backend& b, std::span<const Problem> problems,
                 const KernelRunOptions& opts,
                 const std::function<void(const ResultRecord&)>& on_result = {});

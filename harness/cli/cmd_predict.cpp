@@ -27,6 +27,7 @@
 #include "model_arg.h"
 #include "predictor.h"
 #include "privacy.h"
+#include "runner.h"
 #include "store.h"
 #include "version.h"
 #include "workloads.h"
@@ -165,7 +166,7 @@ int run_calibrate(const Context& ctx, CalibrateArgs& a) {
     // Test-only (TB_TEST_FAULT=crash:calibrate-<backend>): the child dies before measuring.
     if (const char* f = std::getenv("TB_TEST_FAULT");
         f && a.o.backends.size() == 1 && std::string(f) == "crash:calibrate-" + a.o.backends[0])
-      std::raise(SIGSEGV);
+      crash_for_test();
     auto cal = profiles::calibrate(**store, a.child_run_id, a.o);
     if (!ctx.json && isatty(2)) std::cerr << "\r\033[K";
     if (!cal) std::cerr << "tierbench: calibrate: " << cal.error().message << "\n";

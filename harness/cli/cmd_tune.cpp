@@ -32,6 +32,7 @@
 #include "cli.h"
 #include "isolation.h"
 #include "kernels.h"
+#include "runner.h"
 #include "selection.h"
 #include "store.h"
 #include "store_tune.h"
@@ -206,7 +207,7 @@ void inject_tune_fault(const std::string& backend) {
   static int started = 0;
   const char* f = std::getenv("TB_TEST_FAULT");
   if (!f || ++started != 2) return;
-  if (std::string(f) == "crash:tune-" + backend) std::raise(SIGSEGV);
+  if (std::string(f) == "crash:tune-" + backend) crash_for_test();
   if (std::string(f) == "hang:tune-" + backend)
     for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
 }
