@@ -148,7 +148,8 @@ TEST(ExecutorFallback, ALayerTheBackendLacksRunsOnTheReferenceAndIsReported) {
   auto p = ex.prepare(no_pool, 0, 0);
   ASSERT_TRUE(p.ok()) << p.error().message;
   EXPECT_EQ(ex.segments(), 3) << ex.config();  // before the pool, the pool, the classifier
-  EXPECT_NE(ex.config().find("1 layer fell back to the reference backend (gpool:"), std::string::npos)
+  EXPECT_NE(ex.config().find("1 layer fell back to the reference backend (gpool:"),
+            std::string::npos)
       << ex.config();
   ASSERT_TRUE(ex.upload_weights().ok());
   auto r = ex.infer(Executor::make_input(g, 5));
