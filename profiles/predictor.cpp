@@ -30,6 +30,19 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+// y at x, piecewise linear in log-log between sorted points (x, y) that bracket x.
+double loglog_between(const std::vector<std::pair<double, double>>& pts, double x) {
+  for (std::size_t i = 1; i < pts.size(); ++i) {
+    const auto [x0, y0] = pts[i - 1];
+    const auto [x1, y1] = pts[i];
+    if (x > x1) continue;
+    if (x1 == x0) return (y0 + y1) / 2;
+    const double f = std::log(x / x0) / std::log(x1 / x0);
+    return std::exp(std::log(y0) + f * (std::log(y1) - std::log(y0)));
+  }
+  return pts.back().second;
+}
+
 // The node time of a class at `work`, piecewise linear in log-log over the calibrated points,
 // constant throughput beyond them; negative when the entry has no point of the class.
 double class_time(const BackendCalibration& c, const std::string& cls, double work) {
@@ -44,15 +57,7 @@ double class_time(const BackendCalibration& c, const std::string& cls, double wo
   std::sort(pts.begin(), pts.end());
   if (work <= pts.front().first) return pts.front().second * work / pts.front().first;
   if (work >= pts.back().first) return pts.back().second * work / pts.back().first;
-  for (std::size_t i = 1; i < pts.size(); ++i) {
-    const auto [x0, t0] = pts[i - 1];
-    const auto [x1, t1] = pts[i];
-    if (work > x1) continue;
-    if (x1 == x0) return (t0 + t1) / 2;
-    const double f = std::log(work / x0) / std::log(x1 / x0);
-    return std::exp(std::log(t0) + f * (std::log(t1) - std::log(t0)));
-  }
-  return pts.back().second * work / pts.back().first;
+  return loglog_between(pts, work);
 }
 
 // The gemv rate (bytes per second) at a weights working set of `bytes`: piecewise linear in
@@ -67,15 +72,7 @@ double gemv_rate_at(const BackendCalibration& c, double bytes) {
   std::sort(pts.begin(), pts.end());
   if (bytes <= pts.front().first) return pts.front().second;
   if (bytes >= pts.back().first) return pts.back().second;
-  for (std::size_t i = 1; i < pts.size(); ++i) {
-    const auto [x0, r0] = pts[i - 1];
-    const auto [x1, r1] = pts[i];
-    if (bytes > x1) continue;
-    if (x1 == x0) return (r0 + r1) / 2;
-    const double f = std::log(bytes / x0) / std::log(x1 / x0);
-    return std::exp(std::log(r0) + f * (std::log(r1) - std::log(r0)));
-  }
-  return pts.back().second;
+  return loglog_between(pts, bytes);
 }
 
 // The shortest node any class took: no kernel dispatch is faster than this.
