@@ -24,8 +24,5 @@ std::span<const BackendTraits* const> built_backends();
 // The traits of the backend of that name, or nullptr when this build has none (a store may hold
 // results of a backend built elsewhere, or configured OFF here: TB_BACKEND_<NAME>).
 const BackendTraits* find_backend_traits(std::string_view name);
-// Whether a result of the backend of that name ran on the host CPU by construction (its traits
-// say DeviceKind::host_cpu). False for API backends, whose device decides, and unknown names.
-bool runs_on_host_cpu(std::string_view backend);
 
 }  // namespace tb

@@ -65,9 +65,4 @@ const BackendTraits* find_backend_traits(std::string_view name) {
   return nullptr;
 }
 
-bool runs_on_host_cpu(std::string_view backend) {
-  const BackendTraits* t = find_backend_traits(backend);
-  return t && t->devices == DeviceKind::host_cpu;
-}
-
 }  // namespace tb

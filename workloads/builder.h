@@ -53,8 +53,9 @@ class Builder {
   // Multi-head attention over head-major q [h][t][d], k, v [kv][s][d] (cast to bf16 in bf16 tiers).
   int attention(const std::string& name, int q, int k, int v, AttentionDesc d);
   int permute(const std::string& name, int x, std::int64_t a, std::int64_t b, std::int64_t c);
-  // Glue ops compute in f32 in every tier (bf16 kernels produce f32): what glue ops read.
-  DType glue_dtype() const { return DType::f32; }
+  // Pool, row and binary ops compute in f32 in every tier (bf16 kernels produce f32): what they
+  // read.
+  DType elementwise_dtype() const { return DType::f32; }
 
   Graph finish(int output);
 

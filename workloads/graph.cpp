@@ -288,7 +288,7 @@ int Builder::row(const std::string& name, RowKind kind, int x, std::int64_t m, s
     in.push_back(Operand::w(weight(name + ".weight", DType::f32, {n}, constant_init(1.0))));
   if (kind == RowKind::layernorm)
     in.push_back(Operand::w(weight(name + ".bias", DType::f32, {n}, constant_init(0.0))));
-  return kernel(name, Problem{d, glue_dtype(), {}}, in);
+  return kernel(name, Problem{d, elementwise_dtype(), {}}, in);
 }
 
 int Builder::pool(const std::string& name, PoolKind kind, int x, std::int64_t r,
@@ -297,13 +297,13 @@ int Builder::pool(const std::string& name, PoolKind kind, int x, std::int64_t r,
   PoolDesc d;
   d.kind = kind, d.n = s[0], d.h = s[1], d.w = s[2], d.c = s[3];
   d.r = r, d.s = r, d.stride = stride, d.pad = pad;
-  return kernel(name, Problem{d, glue_dtype(), {}}, {Operand::v(x)});
+  return kernel(name, Problem{d, elementwise_dtype(), {}}, {Operand::v(x)});
 }
 
 int Builder::binary(const std::string& name, BinaryKind kind, int a, int b) {
   BinaryDesc d;
   d.kind = kind, d.n = value(a).numel();
-  return kernel(name, Problem{d, glue_dtype(), {}}, {Operand::v(a), Operand::v(b)});
+  return kernel(name, Problem{d, elementwise_dtype(), {}}, {Operand::v(a), Operand::v(b)});
 }
 
 int Builder::attention(const std::string& name, int q, int k, int v, AttentionDesc d) {

@@ -3,7 +3,7 @@
 // it expects, and what the executor runs.
 //
 // A Graph is a list of layers in execution order. A layer is either a kernel (a tb::Problem,
-// run on the backend under test) or a host op (glue the kernel set has no op for: dtype casts,
+// run on the backend under test) or a host op (an op the kernel set has none for: dtype casts,
 // int8 quantisation, a [a][b][c] -> [b][a][c] permute, KV-cache writes, ...; run by the executor
 // on the host, identically for every backend). Each layer reads operands, one per
 // Problem::inputs() entry for kernels, and writes one value.
