@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <iostream>
 #include <set>
@@ -133,6 +134,64 @@ void record_unfinished(Store& store, std::int64_t run_id, const std::string& bac
     r.status = Status::error;
     r.message = why;
     (void)store.add_result(r);
+  }
+}
+
+// Every backend in its own child process. A child that dies inside an item (the one it marked in
+// flight has no result) has that item recorded as an error saying why, and a new child runs
+// what is left; a child that dies elsewhere has everything it did not store recorded so.
+// Returns nothing: the results are read back from the store.
+void run_isolated(const Context& ctx, const RunOptions& a, const std::vector<std::string>& selected,
+                  const Work& w, const std::string& db, std::int64_t run_id, Store& store) {
+  std::vector<std::string> expected_items;
+  for (const auto& name : selected)
+    for (int rep = 0; rep < std::max(1, a.kopts.repetitions); ++rep) {
+      for (const auto& p : w.problems) expected_items.push_back(name + " " + p.str());
+      if (rep == 0) {
+        for (const auto& t : w.workloads) expected_items.push_back(name + " " + t.str());
+        for (const auto& m : w.models) expected_items.push_back(name + " " + m.name.str());
+      }
+    }
+  Progress progress(isatty(2) && !ctx.json, std::move(expected_items));
+  std::vector<ExpectedResult> expected;
+  for (const auto& p : w.problems)
+    expected.push_back({p.str(), std::string(dtype_name(p.dtype)), "kernel"});
+  for (const auto& t : w.workloads) expected.push_back({t.str(), t.dtype, "workload"});
+  for (const auto& m : w.models) expected.push_back({m.name.str(), m.name.dtype, "workload"});
+  for (const auto& name : selected) {
+    RunOptions sub = a;
+    for (;;) {
+      std::vector<std::string> args = {ctx.argv0, "--db", db, "run"};
+      for (auto& x : child_arguments(sub, name, run_id)) args.push_back(std::move(x));
+      (void)store.put(kInFlightNs, in_flight_key(run_id, name), "");
+      const std::string why =
+          run_child(std::move(args), a.timeout_s, [&] { progress.update(store, run_id); });
+      if (why.empty()) break;
+      const auto done = stored_names(store, run_id, name);
+      const auto item = store.get(kInFlightNs, in_flight_key(run_id, name));
+      const std::string culprit = item && item.value().has_value() ? *item.value() : "";
+      if (culprit.empty() || done.count(culprit)) {
+        record_unfinished(store, run_id, name, expected, why);
+        break;
+      }
+      std::vector<ExpectedResult> blamed;
+      for (const auto& e : expected)
+        if (e.name == culprit) blamed.push_back(e);
+      record_unfinished(store, run_id, name, blamed, why);
+      // What is left, for a new child: the items with no result yet.
+      const auto now = stored_names(store, run_id, name);
+      sub.problems.clear(), sub.workloads.clear(), sub.model.clear(), sub.dtypes.clear();
+      for (const auto& p : w.problems)
+        if (!now.count(p.str())) sub.problems.push_back(p.str());
+      for (const auto& t : w.workloads)
+        if (!now.count(t.str())) sub.workloads.push_back(t.str());
+      for (const auto& m : w.models)
+        if (!now.count(m.name.str())) {
+          sub.model = a.model, sub.inputs = a.inputs;
+          sub.dtypes.push_back(m.name.dtype);
+        }
+      if (sub.problems.empty() && sub.workloads.empty() && sub.model.empty()) break;
+    }
   }
 }
 

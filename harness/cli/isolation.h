@@ -15,7 +15,12 @@
 #include <string>
 #include <vector>
 
+#include "cli.h"
+#include "problem.h"
+#include "run_options.h"
 #include "store.h"
+#include "workload_runner.h"
+#include "workloads.h"
 
 namespace tb::cli {
 
@@ -68,5 +73,19 @@ std::set<std::string> stored_names(Store& store, std::int64_t run_id, const std:
 // `run_id` does not hold.
 void record_unfinished(Store& store, std::int64_t run_id, const std::string& backend,
                        const std::vector<ExpectedResult>& expected, const std::string& why);
+
+// What the run will do, expanded: problems, tiers and models.
+struct Work {
+  std::vector<Problem> problems;
+  std::vector<workloads::WorkloadName> workloads;
+  std::vector<ExternalModel> models;
+};
+
+// Every backend in its own child process. A child that dies inside an item (the one it marked in
+// flight has no result) has that item recorded as an error saying why, and a new child runs
+// what is left; a child that dies elsewhere has everything it did not store recorded so.
+// Returns nothing: the results are read back from the store.
+void run_isolated(const Context& ctx, const RunOptions& a, const std::vector<std::string>& selected,
+                  const Work& w, const std::string& db, std::int64_t run_id, Store& store);
 
 }  // namespace tb::cli

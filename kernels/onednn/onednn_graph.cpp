@@ -198,13 +198,15 @@ class Graph final : public PreparedGraph {
   }
 
   std::string config() const override {
+    // The int8 path keeps every activation plain (u8 or f32 NHWC): no "(0 blocked)" then.
     const std::string layout =
-        layout_ == "blocked" ? "nChw" + std::to_string(block_) + "c" : layout_;
+        blocked_ == 0 ? std::string("NHWC")
+                      : (layout_ == "blocked" ? "nChw" + std::to_string(block_) + "c" : layout_) +
+                            " (" + std::to_string(blocked_) + " blocked)";
     std::string s = "onednn graph: " + std::to_string(g_.nodes.size() - kernels_.size()) +
-                    " nodes as primitives, activations " + layout + " (" +
-                    std::to_string(blocked_) + " blocked), " + std::to_string(reorders_) +
-                    " reorders, " + std::to_string(post_ops_) + " fused post-ops, arena " +
-                    mib(arena_bytes_) + " MiB";
+                    " nodes as primitives, activations " + layout + ", " +
+                    std::to_string(reorders_) + " reorders, " + std::to_string(post_ops_) +
+                    " fused post-ops, arena " + mib(arena_bytes_) + " MiB";
     if (int8_convs_ > 0)
       s += ", " + std::to_string(int8_convs_) + " u8 x s8 convolutions and matmuls (" +
            std::to_string(requantised_) + " writing requantised u8) behind " +
