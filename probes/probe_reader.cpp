@@ -10,6 +10,14 @@ std::optional<double> max_of(const json& fig) {
     return fig["max"].get<double>();
   return std::nullopt;
 }
+
+// The number at `pointer` (e.g. "/storage/cold_read/median"); nullopt when absent or not a number.
+std::optional<double> number_at(const json& r, const char* pointer) {
+  const json::json_pointer ptr(pointer);
+  if (!r.is_object() || !r.contains(ptr)) return std::nullopt;
+  const json& v = r.at(ptr);
+  return v.is_number() ? std::optional<double>(v.get<double>()) : std::nullopt;
+}
 }  // namespace
 
 std::span<const char* const> peak_keys(PeakClass c) {
@@ -69,6 +77,24 @@ std::vector<AcceleratorDevice> ProbeReader::accelerator_devices(std::string_view
     }
   }
   return out;
+}
+
+std::optional<double> ProbeReader::memory_read_bandwidth_max() const {
+  return number_at(r_, "/memory/bandwidth/read/all_threads/max");
+}
+
+std::optional<double> ProbeReader::storage_cold_read_median() const {
+  return number_at(r_, "/storage/cold_read/median");
+}
+
+std::optional<double> ProbeReader::mem_total_bytes() const {
+  return number_at(r_, "/environment/mem_total_bytes");
+}
+
+std::string ProbeReader::cpu_brand() const {
+  if (!r_.is_object() || !r_.contains("cpu") || !r_["cpu"].is_object()) return {};
+  const json& c = r_["cpu"];
+  return c.contains("brand") && c["brand"].is_string() ? c["brand"].get<std::string>() : "";
 }
 
 }  // namespace tb

@@ -38,6 +38,14 @@ class ProbeReader {
   std::optional<PeakFigure> peak(std::string_view key) const;
   // The devices of accelerators.<api>, or of every API when `api` is empty, in report order.
   std::vector<AcceleratorDevice> accelerator_devices(std::string_view api = {}) const;
+  // memory.bandwidth.read.all_threads.max, GB/s.
+  std::optional<double> memory_read_bandwidth_max() const;
+  // storage.cold_read.median, GB/s.
+  std::optional<double> storage_cold_read_median() const;
+  // environment.mem_total_bytes.
+  std::optional<double> mem_total_bytes() const;
+  // cpu.brand; empty when absent.
+  std::string cpu_brand() const;
 
  private:
   const nlohmann::json& r_;

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -47,21 +48,17 @@ json best_peak(const ProbeReader& probe, PeakClass c) {
   return best;
 }
 
-bool is_cpu_type(const json& device) {
-  const std::string t = device.value("type", "");
-  return t.empty() || t.find("cpu") != std::string::npos;
+bool is_cpu_type(const AcceleratorDevice& device) {
+  return device.type.empty() || device.type.find("cpu") != std::string::npos;
 }
 
 }  // namespace
 
 std::map<std::string, bool> probe_devices(const json& probe) {
   std::map<std::string, bool> cpu;
-  if (probe.contains("accelerators") && probe["accelerators"].is_object())
-    for (const auto& [api, a] : probe["accelerators"].items())
-      for (const auto& d : a.value("devices", json::array()))
-        cpu[d.value("name", "")] = is_cpu_type(d);
-  const std::string brand =
-      probe.contains("cpu") && probe["cpu"].is_object() ? probe["cpu"].value("brand", "") : "";
+  const ProbeReader reader(probe);
+  for (const auto& d : reader.accelerator_devices()) cpu[d.name] = is_cpu_type(d);
+  const std::string brand = reader.cpu_brand();
   if (!brand.empty()) cpu[brand] = true;
   return cpu;
 }
@@ -84,32 +81,21 @@ json ceilings_from_probe(const json& p) {
   c["f32_gflops"] = best_peak(probe, PeakClass::f32);
   c["bf16_gflops"] = best_peak(probe, PeakClass::bf16);
   c["int8_gops"] = best_peak(probe, PeakClass::int8);
-  c["memory_bandwidth_gbps"] = figure(nullptr, "not measured");
-  if (p.contains("memory") && p["memory"].contains("bandwidth") &&
-      p["memory"]["bandwidth"].contains("read"))
-    c["memory_bandwidth_gbps"] =
-        figure(num(p["memory"]["bandwidth"]["read"].value("all_threads", json::object()), "max"),
-               "memory.bandwidth.read.all_threads.max");
-  c["storage_read_gbps"] = figure(nullptr, "not measured");
-  if (p.contains("storage") && p["storage"].contains("cold_read"))
-    c["storage_read_gbps"] =
-        figure(num(p["storage"]["cold_read"], "median"), "storage.cold_read.median");
-  c["memory_bytes"] = figure(nullptr, "not measured");
-  if (p.contains("environment") && p["environment"].contains("mem_total_bytes"))
-    c["memory_bytes"] =
-        figure(num(p["environment"], "mem_total_bytes"), "environment.mem_total_bytes");
+  const auto measured = [](std::optional<double> v, const char* source) {
+    return v ? figure(*v, source) : figure(nullptr, "not measured");
+  };
+  c["memory_bandwidth_gbps"] =
+      measured(probe.memory_read_bandwidth_max(), "memory.bandwidth.read.all_threads.max");
+  c["storage_read_gbps"] = measured(probe.storage_cold_read_median(), "storage.cold_read.median");
+  c["memory_bytes"] = measured(probe.mem_total_bytes(), "environment.mem_total_bytes");
   bool accel = false;
   double accel_gflops = -1, accel_gbps = -1;
-  if (p.contains("accelerators") && p["accelerators"].is_object())
-    for (const auto& [api, a] : p["accelerators"].items())
-      for (const auto& d : a.value("devices", json::array())) {
-        if (is_cpu_type(d)) continue;
-        accel = true;
-        const json m = d.value("measured", json::object());
-        accel_gflops =
-            std::max(accel_gflops, num(m.value("peak_f32_gflops", json::object()), "max"));
-        accel_gbps = std::max(accel_gbps, num(m.value("global_bw_gbps", json::object()), "max"));
-      }
+  for (const auto& d : probe.accelerator_devices()) {
+    if (is_cpu_type(d)) continue;
+    accel = true;
+    accel_gflops = std::max(accel_gflops, d.peak_f32_gflops_max.value_or(-1));
+    accel_gbps = std::max(accel_gbps, d.global_bw_gbps_max.value_or(-1));
+  }
   c["accelerator"] = figure(accel, "accelerators.*.devices[].type not cpu");
   if (accel_gflops > 0)
     c["accelerator_f32_gflops"] =
