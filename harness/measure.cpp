@@ -22,6 +22,18 @@ ResultRecord fail(ResultRecord r, Status s, std::string message) {
   return r;
 }
 
+void stop(ResultRecord& r, Status s, std::string message) {
+  r = fail(std::move(r), s, std::move(message));
+}
+
+bool fits(double bytes, std::uint64_t available) {
+  return available == 0 || bytes <= static_cast<double>(available);
+}
+
+bool fits_device_memory(const DeviceInfo& dev, double bytes) {
+  return dev.type == "cpu" || fits(bytes, dev.global_memory_bytes);
+}
+
 Result<Sampled> sample(const SamplingOptions& so, const std::function<Result<void>()>& warm,
                        const std::function<Result<double>()>& timed) {
   for (int i = 0; i < so.warmup; ++i)

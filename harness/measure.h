@@ -4,10 +4,12 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "backend.h"
 #include "result.h"
 #include "stats.h"
 #include "store.h"
@@ -33,6 +35,14 @@ double process_cpu_seconds();
 
 // The record with its status and message set: how a phase stops a benchmark.
 ResultRecord fail(ResultRecord r, Status s, std::string message);
+// The same in place: a phase that stops the benchmark gives the record its status and message.
+void stop(ResultRecord& r, Status s, std::string message);
+
+// Whether `bytes` fit in `available` bytes; an unknown size (0) fits anything.
+bool fits(double bytes, std::uint64_t available);
+// Whether `bytes` fit in the memory of `dev`: a CPU device uses the host's memory (checked by
+// the caller against what the host has), a device that reports no size fits anything.
+bool fits_device_memory(const DeviceInfo& dev, double bytes);
 
 struct Sampled {
   std::vector<double> samples;  // seconds, in measurement order

@@ -28,7 +28,10 @@ namespace {
 
 using measure::Clock;
 using measure::fail;
+using measure::fits;
+using measure::fits_device_memory;
 using measure::seconds_since;
+using measure::stop;
 
 ResultRecord base_record(const Backend& b, const DeviceInfo& dev, const Problem& p) {
   ResultRecord r;
@@ -38,11 +41,6 @@ ResultRecord base_record(const Backend& b, const DeviceInfo& dev, const Problem&
   r.device = dev.name;
   r.dtype = std::string(dtype_name(p.dtype));
   return r;
-}
-
-// A phase that stops the benchmark: the record gets the status and message.
-void stop(ResultRecord& r, Status s, std::string message) {
-  r = fail(std::move(r), s, std::move(message));
 }
 
 // TB_TEST_SLOWDOWN (see runner.h): the extra fraction for this benchmark, 0 when none.
@@ -273,11 +271,10 @@ void inject_test_fault(std::string_view backend) {
 // outputs and the backend's (about twice the compulsory bytes); a device holds inputs and outputs.
 std::string does_not_fit(const Problem& p, const DeviceInfo& dev, std::uint64_t host_has) {
   const double bytes = p.min_bytes();
-  if (host_has > 0 && 2 * bytes > static_cast<double>(host_has))
+  if (!fits(2 * bytes, host_has))
     return "needs " + human_bytes(2 * bytes) + ", the host has " +
            human_bytes(static_cast<double>(host_has)) + " available";
-  if (dev.type != "cpu" && dev.global_memory_bytes > 0 &&
-      bytes > static_cast<double>(dev.global_memory_bytes))
+  if (!fits_device_memory(dev, bytes))
     return "needs " + human_bytes(bytes) + ", the device has " +
            human_bytes(static_cast<double>(dev.global_memory_bytes));
   return "";

@@ -22,6 +22,9 @@ namespace {
 
 using measure::Clock;
 using measure::fail;
+using measure::fits;
+using measure::fits_device_memory;
+using measure::stop;
 using workloads::Executor;
 using workloads::Graph;
 
@@ -69,11 +72,6 @@ nlohmann::json details_json(const std::vector<std::pair<std::string, double>>& d
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [k, v] : d) j[k] = v;
   return j;
-}
-
-// A phase that stops the benchmark: the record gets the status and message.
-void stop(ResultRecord& r, Status s, std::string message) {
-  r = fail(std::move(r), s, std::move(message));
 }
 
 struct Validation {
@@ -200,15 +198,13 @@ bool admit(ResultRecord& r, Backend& b, const DeviceInfo& dev, const Graph& g,
     r.metrics["fallback"] = {{"layers", fb.layers.size()}, {"mac_share", fb.mac_share}};
   const double needs = 3.0 * static_cast<double>(f.weight_bytes) + static_cast<double>(value_bytes);
   const std::uint64_t has = o.memory_limit_bytes ? o.memory_limit_bytes : mem_available_bytes();
-  if (has > 0 && needs > static_cast<double>(has)) {
+  if (!fits(needs, has)) {
     stop(r, Status::skipped,
          "does not fit: needs " + human_bytes(needs) + ", has " +
              human_bytes(static_cast<double>(has)));
     return false;
   }
-  if (dev.type != "cpu" && dev.global_memory_bytes > 0 &&
-      static_cast<double>(f.weight_bytes + value_bytes) >
-          static_cast<double>(dev.global_memory_bytes)) {
+  if (!fits_device_memory(dev, static_cast<double>(f.weight_bytes + value_bytes))) {
     stop(r, Status::skipped,
          "does not fit: needs " + human_bytes(static_cast<double>(f.weight_bytes + value_bytes)) +
              " of device memory, has " + human_bytes(static_cast<double>(dev.global_memory_bytes)));
