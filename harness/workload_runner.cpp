@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "executor.h"
@@ -129,8 +130,9 @@ ResultRecord new_record(const Backend& b, const DeviceInfo& dev, const workloads
 ResultRecord run_graph(ResultRecord r, Backend& b, const DeviceInfo& dev, const Graph& g,
                        const WeightSource& ws, nlohmann::json load, const WorkloadOptions& o);
 
-// One tier: its graph built once (the reduced configuration only when validation needs it),
-// its weights file written on first use, then run_graph.
+// One tier: its graph built once (the default variant's too when the weights file is written
+// for another variant, the reduced configuration only when validation needs it), its weights
+// file written on first use, then run_graph.
 ResultRecord run_one(Backend& b, const DeviceInfo& dev, const workloads::WorkloadName& w,
                      const WorkloadOptions& o) {
   ResultRecord r = new_record(b, dev, w);
@@ -146,10 +148,15 @@ ResultRecord run_one(Backend& b, const DeviceInfo& dev, const workloads::Workloa
     path = workloads::cached_weights_path(g, o.seed);
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) {
-      auto full = workloads::build_tier(w.tier, w.dtype, {});  // the default variant's weights
-      if (!full) return fail(std::move(r), Status::error, full.error().message);
+      // The file holds the default variant's weights: the graph above when it is that variant.
+      std::optional<Graph> other;
+      if (g.variant != workloads::find_tier(w.tier)->variants.front()) {
+        auto full = workloads::build_tier(w.tier, w.dtype, {});
+        if (!full) return fail(std::move(r), Status::error, full.error().message);
+        other = std::move(*full);
+      }
       const auto t0 = Clock::now();
-      auto made = workloads::ensure_weights_file(*full, path, o.seed);
+      auto made = workloads::ensure_weights_file(other ? *other : g, path, o.seed);
       if (!made) return fail(std::move(r), Status::error, "weights: " + made.error().message);
       if (*made) load["generate_weights_s"] = measure::seconds_since(t0);
     }
