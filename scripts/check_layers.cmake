@@ -6,8 +6,11 @@
 # is always allowed, and a folder may include what its allowed folders may (layers are
 # transitive: harness may include probes because kernels may). A subfolder with its own README
 # and rule narrows (or, for harness/cli, widens) the rule for its files; its "Except:" line names
-# files there that follow the parent folder's rule instead. Every `#include "x"` in a .h/.cpp is
-# resolved to the source file it names (headers generated at build time are skipped) and checked.
+# files there that follow the parent folder's rule instead. A file token may end in `*.h` (`../*.h`:
+# the parent folder's own headers, none of its subfolders'). A subfolder's "Public: ..." line
+# names the headers files outside it may include (no name: none), so that a backend's internals
+# under kernels/<backend>/ stay its own. Every `#include "x"` in a .h/.cpp is resolved to the
+# source file it names (headers generated at build time are skipped) and checked.
 # Prints one line per violation and fails when there is any.
 cmake_minimum_required(VERSION 3.25)
 if(NOT ROOT)
@@ -18,6 +21,7 @@ set(layers probes kernels workloads harness profiles reports)
 # README rule -> list of allowed tokens: folder names ("kernels") or repo-relative files.
 function(read_rule dir out_found out_tokens out_except)
   set(${out_found} FALSE PARENT_SCOPE)
+  set(${out_except}_has_public FALSE PARENT_SCOPE)
   set(readme ${ROOT}/${dir}/README.md)
   if(NOT EXISTS ${readme})
     return()
@@ -45,6 +49,19 @@ function(read_rule dir out_found out_tokens out_except)
     endif()
   endforeach()
   set(except "")
+  set(public "")
+  set(has_public FALSE)
+  string(FIND "${text}" "Public:" pub)
+  if(NOT pub EQUAL -1)
+    set(has_public TRUE)
+    string(SUBSTRING "${text}" ${pub} -1 pubrest)
+    string(REGEX MATCH "^Public:([^`.]|`[^`]*`)*" pubsentence "${pubrest}")
+    string(REGEX MATCHALL "`[^`]+`" pubticks "${pubsentence}")
+    foreach(t IN LISTS pubticks)
+      string(REGEX REPLACE "^`|`$" "" t "${t}")
+      list(APPEND public ${dir}/${t})
+    endforeach()
+  endif()
   string(FIND "${text}" "Except:" ex)
   if(NOT ex EQUAL -1)
     string(SUBSTRING "${text}" ${ex} -1 exrest)
@@ -58,6 +75,27 @@ function(read_rule dir out_found out_tokens out_except)
   set(${out_found} TRUE PARENT_SCOPE)
   set(${out_tokens} "${tokens}" PARENT_SCOPE)
   set(${out_except} "${except}" PARENT_SCOPE)
+  set(${out_except}_has_public ${has_public} PARENT_SCOPE)
+  set(${out_except}_public "${public}" PARENT_SCOPE)
+endfunction()
+
+# Whether repo-relative file `target` is named by `tokens` (exactly, or by a `dir/*.h` token: a
+# header directly in dir).
+function(names_file tokens target out)
+  set(${out} FALSE PARENT_SCOPE)
+  foreach(t IN LISTS tokens)
+    if(t STREQUAL target)
+      set(${out} TRUE PARENT_SCOPE)
+      return()
+    endif()
+    if(t MATCHES "^(.*)/\\*\\.h$")
+      get_filename_component(tdir ${target} DIRECTORY)
+      if(tdir STREQUAL CMAKE_MATCH_1 AND target MATCHES "\\.(h|hpp)$")
+        set(${out} TRUE PARENT_SCOPE)
+        return()
+      endif()
+    endif()
+  endforeach()
 endfunction()
 
 set(errors 0)
@@ -162,7 +200,8 @@ foreach(f IN LISTS sources)
       # A subfolder's own rule: itself, the files it names, and the folders it names (with
       # their closures).
       string(FIND "${target}" "${rule_dir}/" under)
-      if(under EQUAL 0 OR target IN_LIST rule_tokens)
+      names_file("${rule_tokens}" ${target} named)
+      if(under EQUAL 0 OR named)
         set(ok TRUE)
       endif()
       foreach(t IN LISTS rule_tokens)
@@ -175,6 +214,20 @@ foreach(f IN LISTS sources)
       message("layering: ${f} includes ${target}, but ${rule_dir}/README.md does not allow it")
       math(EXPR errors "${errors} + 1")
     endif()
+    # A subfolder that names its public headers keeps the rest to itself.
+    get_filename_component(tdir ${target} DIRECTORY)
+    while(NOT tdir STREQUAL ttop AND NOT tdir STREQUAL "")
+      string(FIND "${f}" "${tdir}/" inside)
+      if(NOT inside EQUAL 0)
+        read_rule(${tdir} tfound ttokens texcept)
+        if(texcept_has_public AND NOT target IN_LIST texcept_public)
+          message("layering: ${f} includes ${target}, which ${tdir}/README.md does not name "
+                  "public")
+          math(EXPR errors "${errors} + 1")
+        endif()
+      endif()
+      get_filename_component(tdir ${tdir} DIRECTORY)
+    endwhile()
   endforeach()
 endforeach()
 

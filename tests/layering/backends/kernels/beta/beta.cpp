@@ -1,0 +1,3 @@
+#include "../backend.h"
+#include "beta.h"
+#include "beta_impl.h"
