@@ -16,6 +16,7 @@ PACKAGES=(
   libclblast-dev clpeak                          # anchors for the OpenCL benchmarks
   libonnx-dev libprotobuf-dev                    # export-model: ONNX files
   libssl-dev                                     # ONNX import: SHA-256 of the model file
+  python3-onnx python3-numpy                     # tests: the ONNX import corpus (make_models.py)
   chromium libpng-dev                            # the HTML report's browser test (headless)
   clang libclang-rt-dev                          # libFuzzer + sanitizer runtimes (fuzz preset)
 )
