@@ -1,7 +1,8 @@
 // The options of `tierbench run`, in one struct: registered on the command line by
 // add_run_options(), and turned back into the argument list of an isolated child process by
-// child_arguments(), so that an option added here reaches the children (test_run_options checks
-// that every registered option round-trips, or is one of parent_only_options()).
+// child_arguments(), both from one table of the options (run_options.cpp), so that an option
+// added there reaches the children with nothing else to edit (test_run_options checks that every
+// registered option round-trips, or is one of parent_only_options()).
 #pragma once
 
 #include <cstdint>
