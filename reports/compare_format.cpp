@@ -257,4 +257,26 @@ std::string format_json(const Comparison& c) {
   return to_json(c).dump(2) + "\n";
 }
 
+std::string switch_lines(const env::SwitchComparison& sw, std::string_view prefix) {
+  std::string out;
+  if (!sw.comparable) out += std::string(prefix) + "switches not compared: " + sw.why_not + "\n";
+  for (const auto& d : sw.differences)
+    out += std::string(prefix) + "switch differs: " + env::describe(d) + "\n";
+  if (!out.empty() && prefix.empty()) out += "\n";
+  return out;
+}
+
+ComparisonDocument format_with_switches(std::string_view format, const Comparison& c,
+                                        const env::SwitchComparison& sw) {
+  if (format == "terminal") return {switch_lines(sw, "") + format_terminal(c), ""};
+  if (format == "markdown") {
+    const std::string lines = switch_lines(sw, "> ");
+    return {lines.empty() ? format_markdown(c) : lines + "\n" + format_markdown(c), ""};
+  }
+  if (format == "junit") return {format_junit(c), switch_lines(sw, "tierbench: ")};
+  nlohmann::json j = to_json(c);
+  j["switches"] = env::to_json(sw);
+  return {j.dump(2) + "\n", ""};
+}
+
 }  // namespace tb::compare

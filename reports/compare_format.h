@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "compare.h"
+#include "switches.h"
 
 namespace tb::compare {
 
@@ -25,6 +26,20 @@ std::string format_junit(const Comparison& c, std::string_view suite = "tierbenc
 // Machine-readable form ("schema": "tierbench.compare/1"); NaN becomes null.
 nlohmann::json to_json(const Comparison& c);
 std::string format_json(const Comparison& c);  // to_json(c).dump(2) + "\n"
+
+// The environment switches two runs set differently (harness/switches.h), one line each
+// ("switch differs: ..."; "switches not compared: why" when they cannot be), each led by
+// `prefix`; with an empty prefix a blank line follows them. Empty when nothing differs.
+std::string switch_lines(const env::SwitchComparison& sw, std::string_view prefix);
+
+// A comparison with its switches, as `tierbench compare --format` writes it: terminal and
+// markdown put the switch lines above the table ("> " quotes in Markdown), json adds them as
+// "switches"; JUnit has no place for them, so they are returned in `aside` (for stderr).
+struct ComparisonDocument {
+  std::string text, aside;
+};
+ComparisonDocument format_with_switches(std::string_view format, const Comparison& c,
+                                        const env::SwitchComparison& sw);
 
 // Helpers, exposed for tests and other reporters.
 std::string format_value(double v, std::string_view unit);  // "1.235 ms", "512 GFLOP/s", "-"

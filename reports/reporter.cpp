@@ -11,6 +11,7 @@
 #include "compare_format.h"
 #include "gbench_export.h"
 #include "list_tables.h"
+#include "predictor.h"
 #include "probe_table.h"
 #include "reports.h"
 #include "results_io.h"
@@ -152,7 +153,67 @@ const Table<Listing>& listings() {
   return t;
 }
 
+// A family of two formats: a text table and JSON dumped with `indent`.
+template <class Doc>
+Table<Doc> table_and_json(std::string (*table)(const Doc&), json (*to_json)(const Doc&),
+                          int indent) {
+  return {{"table", [table](const Doc& d) -> Result<std::string> { return table(d); }},
+          {"json", [to_json, indent](const Doc& d) -> Result<std::string> {
+             return to_json(d).dump(indent) + "\n";
+           }}};
+}
+
+std::string tuning_table(const TuneListing& t) {
+  return format_tune_listing(t.winners, t.store_path);
+}
+json tuning_json(const TuneListing& t) {
+  return tune_listing_json(t.winners);
+}
+json model_json(const ModelListing& m) {
+  return m.figures;
+}
+json calibration_json(const profiles::Calibration& c) {
+  return profiles::to_json(c);
+}
+std::string decisions_table(const DecisionEvaluations& v) {
+  std::string s;
+  for (const auto& ev : v) s += format_decision_evaluation(ev);
+  return s;
+}
+json decisions_json(const DecisionEvaluations& v) {
+  json j = json::array();
+  for (const auto& ev : v) j.push_back(decision_evaluation_json(ev));
+  return j;
+}
+
 }  // namespace
+
+std::unique_ptr<Reporter<TuneListing>> tuning_reporter(std::string_view format) {
+  static const auto t = table_and_json<TuneListing>(tuning_table, tuning_json, 2);
+  return pick<TuneListing>(t, format);
+}
+std::unique_ptr<Reporter<ModelListing>> model_reporter(std::string_view format) {
+  static const auto t = table_and_json<ModelListing>(format_model_listing, model_json, 2);
+  return pick<ModelListing>(t, format);
+}
+std::unique_ptr<Reporter<profiles::Calibration>> calibration_reporter(std::string_view format) {
+  static const auto t =
+      table_and_json<profiles::Calibration>(format_calibration, calibration_json, 1);
+  return pick<profiles::Calibration>(t, format);
+}
+std::unique_ptr<Reporter<Prediction>> prediction_reporter(std::string_view format) {
+  static const auto t = table_and_json<Prediction>(format_prediction, prediction_json, 1);
+  return pick<Prediction>(t, format);
+}
+std::unique_ptr<Reporter<PredictorValidation>> validation_reporter(std::string_view format) {
+  static const auto t = table_and_json<PredictorValidation>(format_predictor_validation,
+                                                            predictor_validation_json, 1);
+  return pick<PredictorValidation>(t, format);
+}
+std::unique_ptr<Reporter<DecisionEvaluations>> decision_reporter(std::string_view format) {
+  static const auto t = table_and_json<DecisionEvaluations>(decisions_table, decisions_json, 2);
+  return pick<DecisionEvaluations>(t, format);
+}
 
 std::unique_ptr<Reporter<Listing>> listing_reporter(std::string_view format) {
   return pick<Listing>(listings(), format);

@@ -9,6 +9,12 @@
 //   run          a stored run (store, run id)  table, json (tierbench.results/1), gbench, csv
 //   probe        a probe report (JSON)        table, json
 //   listing      what `tierbench list` lists  table, json
+//   tuning       the stored tuned winners     table, json      (`tune --list`)
+//   model        an imported ONNX model       table, json      (`list --model`)
+//   calibration  profiles::Calibration        table, json      (`calibrate`)
+//   prediction   a tier predicted per backend table, json      (`predict`)
+//   validation   predictions against runs     table, json      (`validate-predictor`)
+//   decisions    the engine against the oracle table, json     (`validate-decisions`)
 #pragma once
 
 #include <cstdint>
@@ -21,8 +27,12 @@
 #include <nlohmann/json.hpp>
 
 #include "compare.h"
+#include "decision_table.h"
+#include "model_table.h"
+#include "predictor_tables.h"
 #include "result.h"
 #include "store.h"
+#include "tune_table.h"
 
 namespace tb::reports {
 
@@ -47,11 +57,27 @@ struct Listing {
   nlohmann::json items;
 };
 
+// The stored winners of `tierbench tune --list`, and the store they came from.
+struct TuneListing {
+  std::vector<TuneWinner> winners;
+  std::string store_path;
+};
+
+// One evaluation per engine (`validate-decisions`).
+using DecisionEvaluations = std::vector<profiles::DecisionEvaluation>;
+
 // nullptr for a format the family does not have (the caller names the formats it has).
 std::unique_ptr<Reporter<compare::Comparison>> comparison_reporter(std::string_view format);
 std::unique_ptr<Reporter<StoredRun>> run_reporter(std::string_view format);
 std::unique_ptr<Reporter<nlohmann::json>> probe_reporter(std::string_view format);
 std::unique_ptr<Reporter<Listing>> listing_reporter(std::string_view format);
+// The families below have the formats "table" and "json".
+std::unique_ptr<Reporter<TuneListing>> tuning_reporter(std::string_view format);
+std::unique_ptr<Reporter<ModelListing>> model_reporter(std::string_view format);
+std::unique_ptr<Reporter<profiles::Calibration>> calibration_reporter(std::string_view format);
+std::unique_ptr<Reporter<Prediction>> prediction_reporter(std::string_view format);
+std::unique_ptr<Reporter<PredictorValidation>> validation_reporter(std::string_view format);
+std::unique_ptr<Reporter<DecisionEvaluations>> decision_reporter(std::string_view format);
 
 const std::vector<std::string>& comparison_formats();
 const std::vector<std::string>& run_formats();

@@ -109,47 +109,17 @@ Result<compare::Options> gate_options(const GateArgs& g) {
   return o;
 }
 
-// The switch lines shown above a human-readable comparison: one per variable the two runs set
-// differently, so that a difference in timings is never read without them.
-std::string switch_lines(const env::SwitchComparison& sw, std::string_view prefix) {
-  std::string out;
-  if (!sw.comparable) out += std::string(prefix) + "switches not compared: " + sw.why_not + "\n";
-  for (const auto& d : sw.differences)
-    out += std::string(prefix) + "switch differs: " + env::describe(d) + "\n";
-  if (!out.empty() && prefix.empty()) out += "\n";
-  return out;
-}
-
-// A comparison in one of its reporter's formats (reports/reporter.h).
-std::string render(std::string_view format, const compare::Comparison& c) {
-  std::ostringstream os;
-  (void)reports::comparison_reporter(format)->report(os, c);  // cannot fail: no store is read
-  return os.str();
-}
-
 int emit(const Context& ctx, const GateArgs& g, const compare::Comparison& c,
          const env::SwitchComparison& sw) {
   const std::string fmt_name = ctx.json ? "json" : g.format;
-  std::string text;
-  if (fmt_name == "terminal") {
-    text = switch_lines(sw, "") + render("terminal", c);
-  } else if (fmt_name == "markdown") {
-    const std::string lines = switch_lines(sw, "> ");
-    text = lines.empty() ? render("markdown", c) : lines + "\n" + render("markdown", c);
-  } else if (fmt_name == "junit") {
-    text = render("junit", c);
-    std::cerr << switch_lines(sw, "tierbench: ");  // JUnit has no place for them
-  } else {
-    nlohmann::json j = compare::to_json(c);
-    j["switches"] = env::to_json(sw);
-    text = j.dump(2) + "\n";
-  }
+  const auto [text, aside] = compare::format_with_switches(fmt_name, c, sw);
+  std::cerr << aside;
   if (!g.output.empty()) {
     std::ofstream f(g.output);
     if (!(f << text)) return usage_error("--output: cannot write " + g.output);
     // The terminal still gets the human view.
     if (fmt_name != "terminal" && !ctx.json)
-      std::cout << switch_lines(sw, "") << render("terminal", c);
+      std::cout << compare::format_with_switches("terminal", c, sw).text;
   } else {
     std::cout << text;
   }

@@ -12,6 +12,7 @@
 #include "evaluate.h"
 #include "json_schema.h"
 #include "profiles.h"
+#include "reporter.h"
 #include "store.h"
 
 namespace tb::cli {
@@ -85,74 +86,6 @@ struct ValidateArgs {
   std::string local, shareable, grid;
 };
 
-json evaluation_json(const profiles::DecisionEvaluation& ev) {
-  json nets = json::object();
-  for (const auto& [n, c] : ev.by_network) nets[n] = {{"agree", c.first}, {"scenarios", c.second}};
-  json ex = json::array();
-  for (const auto& x : ev.examples)
-    ex.push_back({{"scenario", x.scenario},
-                  {"engine", x.engine},
-                  {"oracle", x.oracle},
-                  {"regret", x.regret}});
-  return {
-      {"profile", ev.name},
-      {"scenarios", ev.scenarios},
-      {"agreement", ev.agreement()},
-      {"median_regret", ev.regret_quantile(0.5)},
-      {"p90_regret", ev.regret_quantile(0.9)},
-      {"max_regret", ev.regret_quantile(1.0)},
-      {"both_none", ev.both_none},
-      {"engine_none_oracle_runs", ev.engine_none_oracle_runs},
-      {"infeasible_choices", ev.infeasible_choices},
-      {"constraint_violations", ev.constraint_violations},
-      {"fidelity_lost", ev.fidelity_lost},
-      {"by_network", nets},
-      {"contested",
-       {{"scenarios", ev.contested},
-        {"agreement", ev.contested ? static_cast<double>(ev.contested_agree) / ev.contested : 0},
-        {"median_regret", profiles::DecisionEvaluation::quantile(ev.contested_regrets, 0.5)},
-        {"p90_regret", profiles::DecisionEvaluation::quantile(ev.contested_regrets, 0.9)}}},
-      {"oracle_kinds", ev.oracle_kinds},
-      {"engine_kinds", ev.engine_kinds},
-      {"disagreements", ex}};
-}
-
-void print_evaluation(const profiles::DecisionEvaluation& ev) {
-  fmt::print(
-      "{}: {} scenarios, agreement {:.1f}% (target >= 95%: {}), regret median {:.2f}% "
-      "(target < 5%: {}), p90 {:.1f}%, max {:.0f}%\n",
-      ev.name, ev.scenarios, 100 * ev.agreement(), ev.agreement() >= 0.95 ? "met" : "NOT met",
-      100 * ev.regret_quantile(0.5), ev.regret_quantile(0.5) < 0.05 ? "met" : "NOT met",
-      100 * ev.regret_quantile(0.9), 100 * ev.regret_quantile(1.0));
-  fmt::print(
-      "  hard constraints broken: {}; choices the measured figures cannot run: {}; engine "
-      "found nothing where the oracle ran: {}; lower fidelity than the oracle: {}\n",
-      ev.constraint_violations, ev.infeasible_choices, ev.engine_none_oracle_runs,
-      ev.fidelity_lost);
-  const auto kinds = [](const std::map<std::string, int>& m) {
-    std::string s;
-    for (const auto& [k, n] : m) s += fmt::format(" {} {}", k == "local" ? "device" : k, n);
-    return s;
-  };
-  fmt::print("  first placement, oracle:{}; engine:{}\n", kinds(ev.oracle_kinds),
-             kinds(ev.engine_kinds));
-  fmt::print(
-      "  contested (the oracle could use more than one target): {} scenarios, agreement "
-      "{:.1f}%, regret median {:.2f}%, p90 {:.1f}%\n",
-      ev.contested, ev.contested ? 100.0 * ev.contested_agree / ev.contested : 0.0,
-      100 * profiles::DecisionEvaluation::quantile(ev.contested_regrets, 0.5),
-      100 * profiles::DecisionEvaluation::quantile(ev.contested_regrets, 0.9));
-  for (const auto& w : ev.skipped)
-    fmt::print("  not in the grid: {} (its graph is not rebuilt, so no request size)\n", w);
-  fmt::print("  by network:");
-  for (const auto& [n, c] : ev.by_network)
-    fmt::print(" {} {:.1f}%", n, c.second ? 100.0 * c.first / c.second : 0.0);
-  fmt::print("\n");
-  for (std::size_t i = 0; i < std::min<std::size_t>(ev.examples.size(), 5); ++i)
-    fmt::print("  differs: {}: engine {}, oracle {} (regret {:.1f}%)\n", ev.examples[i].scenario,
-               ev.examples[i].engine, ev.examples[i].oracle, 100 * ev.examples[i].regret);
-}
-
 int do_validate(const Context& ctx, const ValidateArgs& a) {
   json local, shareable, grid;
   if (!a.local.empty()) {
@@ -202,18 +135,19 @@ int do_validate(const Context& ctx, const ValidateArgs& a) {
                        decide::estimates_from_profile(
                            profiles::classify(device, tiers, profiles::buckets().granularity(g))),
                        false});
-  json out = json::array();
+  // The table streams an engine at a time (each evaluation takes a while); JSON is one array.
+  reports::DecisionEvaluations all;
   bool broken = false;
   for (const auto& e : engines) {
     auto ev = profiles::evaluate_decisions(local, e, a.grid.empty() ? nullptr : &grid);
     if (!ev) return usage_error(ev.error().message);
     broken = broken || ev->constraint_violations > 0;
     if (ctx.json)
-      out.push_back(evaluation_json(*ev));
+      all.push_back(std::move(*ev));
     else
-      print_evaluation(*ev);
+      (void)reports::decision_reporter("table")->report(std::cout, {std::move(*ev)});
   }
-  if (ctx.json) std::cout << out.dump(2) << "\n";
+  if (ctx.json) (void)reports::decision_reporter("json")->report(std::cout, all);
   return broken ? kJobFailed : kOk;
 }
 

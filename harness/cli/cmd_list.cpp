@@ -1,7 +1,6 @@
 // tierbench list: backends, their devices, availability and why.
 #include <iostream>
 
-#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
@@ -144,27 +143,8 @@ int list_model(const Context& ctx, const ModelListArgs& a) {
     }
     j["backends"].push_back(std::move(bj));
   }
-  if (ctx.json) {
-    std::cout << j.dump(2) << "\n";
-    return kOk;
-  }
-  fmt::print("{}  (opset {}, {}; stored as {})\n", a.path, s.opset, s.producer, m->name.str());
-  fmt::print("  input {} {}{}\n", s.input_name, workloads::shape_str(s.input_shape),
-             s.input_nhwc ? " (an NCHW image, fed NHWC)" : "");
-  fmt::print(
-      "  {:.3f} GMACs, {:.2f} M parameters, {:.2f} MB of weights, {:.2f} MB peak activations, "
-      "{} kernel + {} host layers\n",
-      f.macs / 1e9, static_cast<double>(f.params) / 1e6, static_cast<double>(f.weight_bytes) / 1e6,
-      static_cast<double>(f.peak_activation_bytes) / 1e6, f.kernel_layers, f.host_layers);
-  std::string ops;
-  for (const auto& [op, n] : s.op_counts)
-    ops += fmt::format("{}{} x{}", ops.empty() ? "" : ", ", op, n);
-  fmt::print("  ONNX ops: {}\n", ops);
-  for (const auto& note : s.notes) fmt::print("  note: {}\n", note);
-  for (const auto& b : j["backends"])
-    fmt::print(
-        "  {:<10} {}\n", b["name"].get<std::string>(),
-        b["supported"].get<bool>() ? "runs every op" : "no: " + b["reason"].get<std::string>());
+  (void)reports::model_reporter(ctx.json ? "json" : "table")
+      ->report(std::cout, {a.path, std::move(s), std::move(j)});
   return kOk;
 }
 

@@ -27,6 +27,7 @@
 #include "model_arg.h"
 #include "predictor.h"
 #include "privacy.h"
+#include "reporter.h"
 #include "runner.h"
 #include "store.h"
 #include "version.h"
@@ -66,40 +67,6 @@ Result<workloads::WorkloadName> resolve_workload(const std::string& w, const std
   const std::string variant = n == 1 ? w.substr(w.find(':') + 1) : t->variants.front();
   return workloads::parse_workload(tier + ":" + variant + ":" +
                                    (dtype.empty() ? t->dtypes.front() : dtype));
-}
-
-std::string ms(double v) {
-  return v < 0 ? "-" : v < 10 ? fmt::format("{:.2f}", v) : fmt::format("{:.1f}", v);
-}
-
-void print_calibration(const Calibration& c) {
-  std::cout << fmt::format("calibration {} ({}), storage read {:.2f} GB/s\n", c.label,
-                           c.created_utc, c.storage_read_gbps);
-  std::cout << fmt::format("{:<8} {:<5} {:<10} {:>3} {:>11} {:>11} {:>9}\n", "backend", "dtype",
-                           "class", "pts", "node ms", "eff median", "compile");
-  for (const auto& e : c.entries) {
-    std::map<std::string, std::vector<const profiles::OpPoint*>> by;
-    for (const auto& p : e.points) by[p.op_class].push_back(&p);
-    for (const auto& [cls, pts] : by) {
-      double lo = 1e30, hi = 0, comp = 0;
-      std::vector<double> eff;
-      for (const auto* p : pts) {
-        lo = std::min(lo, p->node_s), hi = std::max(hi, p->node_s), comp += p->compile_s;
-        if (p->efficiency > 0) eff.push_back(p->efficiency);
-      }
-      std::sort(eff.begin(), eff.end());
-      std::cout << fmt::format(
-          "{:<8} {:<5} {:<10} {:>3} {:>11} {:>11} {:>8.1f}ms\n", e.backend, e.dtype, cls,
-          pts.size(), ms(lo * 1e3) + "-" + ms(hi * 1e3),
-          eff.empty() ? "-" : fmt::format("{:.1f}%", 100 * eff[eff.size() / 2]),
-          comp / static_cast<double>(pts.size()) * 1e3);
-    }
-    std::cout << fmt::format(
-        "{:<8} {:<5} graph run {:.3f} ms, transfer {:.1f} GB/s, host ops {:.1f} GB/s, upload "
-        "{:.1f} GB/s, first/steady {:.2f}, int8 epilogue {}\n",
-        e.backend, e.dtype, e.graph_s * 1e3, e.transfer_gbps, e.host_gbps, e.upload_gbps,
-        e.first_ratio, e.fuses_int8_epilogue ? "fused" : "on the host");
-  }
 }
 
 // --- calibrate ---------------------------------------------------------------------------------
@@ -204,10 +171,8 @@ int run_calibrate(const Context& ctx, CalibrateArgs& a) {
     std::cerr << "tierbench: calibrate: no backend could be calibrated (see 'tierbench list')\n";
     return kJobFailed;
   }
-  if (ctx.json) {
-    std::cout << profiles::to_json(*cal).dump(1) << "\n";
-  } else {
-    print_calibration(*cal);
+  (void)reports::calibration_reporter(ctx.json ? "json" : "table")->report(std::cout, *cal);
+  if (!ctx.json) {
     std::cout << fmt::format("stored as run {} and calibration '{}' in {}\n", *run_id, cal->label,
                              (*store)->path());
   }
@@ -294,30 +259,8 @@ int run_predict(const Context& ctx, const PredictArgs& a) {
         po.supports = [bp = b.get()](const Problem& p) { return bp->supports(p, 0).supported; };
     out.push_back(profiles::predict(*g, *cal, name, po));
   }
-  if (ctx.json) {
-    json j = json::array();
-    for (const auto& e : out) j.push_back(decide::to_json(e));
-    std::cout << j.dump(1) << "\n";
-    return kOk;
-  }
-  std::cout << fmt::format("{} from calibration {}{}\n", w->str(), cal->label,
-                           dev ? " projected onto " + dev->name : "");
-  std::cout << fmt::format("{:<8} {:>10} {:>9} {:>9} {:>9} {:>9} {:>10} {:>9}  {}\n", "backend",
-                           "latency ms", "read", "compile", "upload", "first+", "peak MiB",
-                           "weights", "");
-  for (const auto& e : out)
-    std::cout << fmt::format(
-        "{:<8} {:>10} {:>9} {:>9} {:>9} {:>9} {:>10.1f} {:>9.1f}  {}\n", e.backend,
-        ms(e.latency_ms), ms(e.read_ms), ms(e.compile_ms), ms(e.upload_ms),
-        ms(e.first_inference_ms), static_cast<double>(e.peak_memory_bytes) / 1048576.0,
-        static_cast<double>(e.weight_bytes) / 1048576.0, e.feasible ? "" : e.why);
-  if (a.layers)
-    for (const auto& e : out) {
-      std::cout << "\n" << e.backend << ": per layer (ms, output bytes)\n";
-      for (const auto& l : e.layers)
-        std::cout << fmt::format("  {:<48} {:>9.3f} {:>10}\n", l.name, l.latency_ms,
-                                 l.output_bytes);
-    }
+  const reports::Prediction p{w->str(), cal->label, dev ? dev->name : "", std::move(out), a.layers};
+  (void)reports::prediction_reporter(ctx.json ? "json" : "table")->report(std::cout, p);
   return kOk;
 }
 

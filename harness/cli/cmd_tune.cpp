@@ -32,10 +32,12 @@
 #include "cli.h"
 #include "isolation.h"
 #include "kernels.h"
+#include "reporter.h"
 #include "runner.h"
 #include "selection.h"
 #include "store.h"
 #include "store_tune.h"
+#include "tune_table.h"
 
 namespace tb::cli {
 
@@ -99,37 +101,6 @@ std::vector<Item> collect(const std::vector<std::unique_ptr<Backend>>& backends,
   return items;
 }
 
-std::string gflops(double g) {
-  return g > 0 ? fmt::format("{:.1f}", g) : "-";
-}
-
-nlohmann::json winner_json(const TuneWinner& w) {
-  return {{"backend", w.key.backend},
-          {"device", w.key.device},
-          {"driver", w.key.driver},
-          {"kernel", w.key.kernel},
-          {"shape_class", w.key.shape_class},
-          {"config", w.config},
-          {"gflops", w.gflops},
-          {"default_config", w.default_config},
-          {"default_gflops", w.default_gflops},
-          {"problem", w.problem},
-          {"tune_s", w.tune_s},
-          {"tuned_at", w.tuned_at}};
-}
-
-constexpr auto kRow = "{:<7} {:<22} {:<22} {:>8} {:<22} {:>8} {:>7}  {}\n";
-
-void print_header() {
-  fmt::print(kRow, "backend", "shape class", "config", "GFLOP/s", "default", "GFLOP/s", "tune s",
-             "");
-}
-
-void print_winner(const TuneWinner& w, const std::string& note) {
-  fmt::print(kRow, w.key.backend, w.key.shape_class, w.config, gflops(w.gflops), w.default_config,
-             gflops(w.default_gflops), fmt::format("{:.1f}", w.tune_s), note);
-}
-
 int do_list(const Context& ctx, const TuneArgs& a, Store& store) {
   auto all = store.list_tuning();
   if (!all) return usage_error(all.error().message);
@@ -138,27 +109,8 @@ int do_list(const Context& ctx, const TuneArgs& a, Store& store) {
     if (a.backends.empty() ||
         std::find(a.backends.begin(), a.backends.end(), w.key.backend) != a.backends.end())
       v.push_back(w);
-  if (ctx.json) {
-    nlohmann::json j = nlohmann::json::array();
-    for (const auto& w : v) j.push_back(winner_json(w));
-    std::cout << j.dump(2) << "\n";
-    return kOk;
-  }
-  if (v.empty()) {
-    fmt::print("no tuned winners in {} (run 'tierbench tune')\n", store.path());
-    return kOk;
-  }
-  std::string device;
-  for (const auto& w : v) {
-    const std::string d =
-        w.key.backend + " | " + w.key.device + " | " + w.key.driver + " | " + w.key.kernel;
-    if (d != device) {
-      fmt::print("{}{}\n", device.empty() ? "" : "\n", d);
-      print_header();
-      device = d;
-    }
-    print_winner(w, "tuned " + w.tuned_at + " on " + w.problem);
-  }
+  (void)reports::tuning_reporter(ctx.json ? "json" : "table")
+      ->report(std::cout, {std::move(v), store.path()});
   return kOk;
 }
 
@@ -176,7 +128,11 @@ TuneWinner winner_from_json(const nlohmann::json& j) {
 }
 
 void print_not_tuned(const Item& it, const std::string& why) {
-  fmt::print(kRow, it.key.backend, it.key.shape_class, "-", "-", "-", "-", "-", why);
+  std::cout << reports::tune_table_untuned_row(it.key, why);
+}
+
+void print_winner(const TuneWinner& w, const std::string& note) {
+  std::cout << reports::tune_table_row(w, note);
 }
 
 nlohmann::json not_tuned_json(const Item& it, const std::string& reason) {
@@ -253,7 +209,7 @@ int tune_here(const Context& ctx, const std::vector<Item>& pending, double budge
       inject_tune_fault(it.key.backend);
     };
     req.on_best = [&](const TuneWinner& w) {
-      report.write({{"e", "best"}, {"winner", winner_json(w)}});
+      report.write({{"e", "best"}, {"winner", reports::winner_json(w)}});
     };
     const double class_t0 = spent();
     auto r = it.backend->tune(it.problem, req);
@@ -268,7 +224,7 @@ int tune_here(const Context& ctx, const std::vector<Item>& pending, double budge
       if (!ctx.json) print_not_tuned(it, "error: " + r.error().message);
       continue;
     }
-    auto tj = winner_json(r->winner);
+    auto tj = reports::winner_json(r->winner);
     for (const auto& c : r->candidates)
       tj["candidates"].push_back({{"config", c.config},
                                   {"status", status_name(c.status)},
@@ -406,7 +362,7 @@ int tune_in_child(const Context& ctx, const TuneArgs& a, const std::string& db,
         out["not_tuned"].push_back(not_tuned_json(it, r.error().message));
         continue;
       }
-      auto tj = winner_json(*best);
+      auto tj = reports::winner_json(*best);
       tj["cut_short"] = cut;
       out["tuned"].push_back(tj);
       if (!ctx.json) print_winner(*best, "best so far kept: " + cut);
@@ -453,14 +409,14 @@ int do_tune(const Context& ctx, const TuneArgs& a) {
   // A child's rows reach the parent's stdout as they are printed: it may be stopped any time.
   if (child) std::setvbuf(stdout, nullptr, _IOLBF, 0);
   std::vector<Item> pending;
-  if (!ctx.json && !child) print_header();
+  if (!ctx.json && !child) std::cout << reports::tune_table_header();
   for (const auto& it : items) {
     const auto w = a.force ? std::nullopt : ts->get(it.key);
     if (!w) {
       pending.push_back(it);
       continue;
     }
-    out["reused"].push_back(winner_json(*w));
+    out["reused"].push_back(reports::winner_json(*w));
     if (!ctx.json) print_winner(*w, "stored " + w->tuned_at + ": reused");
   }
   const auto t0 = std::chrono::steady_clock::now();

@@ -23,6 +23,7 @@
 #include "cli.h"
 #include "kernels.h"
 #include "predictor.h"
+#include "reporter.h"
 #include "store.h"
 #include "workloads.h"
 
@@ -111,39 +112,7 @@ Result<void> measure(const Context& ctx, Store& store, const Config& c, const Va
   return store.put("validate-predictor", c.name, rec.dump());
 }
 
-struct Row {
-  std::string config, backend, dtype, workload;
-  double measured_ms = 0, predicted_ms = 0;
-  double cold_err = NAN, memory_err = NAN;
-  double err() const { return predicted_ms / measured_ms - 1; }
-};
-
-struct Summary {
-  int n = 0, w5 = 0, w10 = 0, w20 = 0;
-  std::vector<double> abs_err, cold, mem;
-  void add(const Row& r) {
-    const double e = std::abs(r.err());
-    ++n, w5 += e <= 0.05, w10 += e <= 0.10, w20 += e <= 0.20;
-    abs_err.push_back(e);
-    if (!std::isnan(r.cold_err)) cold.push_back(std::abs(r.cold_err));
-    if (!std::isnan(r.memory_err)) mem.push_back(std::abs(r.memory_err));
-  }
-  static double med(std::vector<double> v) {
-    if (v.empty()) return NAN;
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-  }
-  json to_json() const {
-    const auto pct = [&](int k) { return n ? 100.0 * k / n : 0.0; };
-    return {{"n", n},
-            {"within_5_pct", pct(w5)},
-            {"within_10_pct", pct(w10)},
-            {"within_20_pct", pct(w20)},
-            {"median_abs_err_pct", 100 * med(abs_err)},
-            {"cold_start_median_abs_err_pct", cold.empty() ? json() : json(100 * med(cold))},
-            {"memory_median_abs_err_pct", mem.empty() ? json() : json(100 * med(mem))}};
-  }
-};
+using Row = reports::PredictionCheck;
 
 double num(const json& j, const char* k) {
   return j.is_object() && j.contains(k) && j[k].is_number() ? j[k].get<double>() : NAN;
@@ -179,21 +148,6 @@ std::vector<Row> rows_of(Store& store, const std::string& config, std::int64_t r
     out.push_back(row);
   }
   return out;
-}
-
-void print_summary(const std::string& title, const std::map<std::string, Summary>& by) {
-  std::cout << fmt::format("\n{:<40} {:>3} {:>6} {:>6} {:>6} {:>8} {:>8} {:>8}\n", title, "n",
-                           "<=5%", "<=10%", "<=20%", "med err", "cold err", "mem err");
-  for (const auto& [k, s] : by) {
-    const json j = s.to_json();
-    const auto f = [&](const char* key) {
-      return j[key].is_null() ? std::string("-") : fmt::format("{:.1f}%", j[key].get<double>());
-    };
-    std::cout << fmt::format("{:<40} {:>3} {:>6} {:>6} {:>6} {:>8} {:>8} {:>8}\n", k, s.n,
-                             f("within_5_pct"), f("within_10_pct"), f("within_20_pct"),
-                             f("median_abs_err_pct"), f("cold_start_median_abs_err_pct"),
-                             f("memory_median_abs_err_pct"));
-  }
 }
 
 int run_validate(const Context& ctx, ValidateArgs& a) {
@@ -245,56 +199,18 @@ int run_validate(const Context& ctx, ValidateArgs& a) {
   }
   if (measured.empty()) return usage_error("no configuration could be measured");
 
-  std::vector<Row> rows;
+  reports::PredictorValidation v;
   for (const auto& [name, m] : measured) {
     auto r = rows_of(**store, name, m.first, m.second);
-    rows.insert(rows.end(), r.begin(), r.end());
-  }
-  std::map<std::string, Summary> all, by_config, by_backend, by_dtype, by_tier, transfer;
-  for (const auto& r : rows) {
-    all["all"].add(r), by_config[r.config].add(r), by_backend[r.backend].add(r);
-    by_dtype[r.dtype].add(r), by_tier[r.workload].add(r);
+    v.rows.insert(v.rows.end(), r.begin(), r.end());
   }
   // Leave one configuration out: each configuration's tiers from another one's calibration.
   for (const auto& [name, m] : measured)
     for (const auto& [other, o] : measured)
       if (other != name && o.second.entries.size() && m.second.entries.size() &&
           o.second.entries[0].backend == m.second.entries[0].backend)
-        for (const auto& r : rows_of(**store, name, m.first, o.second))
-          transfer[name + " from " + other].add(r);
-
-  if (ctx.json) {
-    json j = {{"rows", json::array()}, {"summary", json::object()}};
-    for (const auto& r : rows)
-      j["rows"].push_back({{"config", r.config},
-                           {"backend", r.backend},
-                           {"dtype", r.dtype},
-                           {"workload", r.workload},
-                           {"measured_ms", r.measured_ms},
-                           {"predicted_ms", r.predicted_ms},
-                           {"error_pct", 100 * r.err()}});
-    for (auto [title, by] : {std::pair{"all", &all}, std::pair{"config", &by_config},
-                             std::pair{"backend", &by_backend}, std::pair{"dtype", &by_dtype},
-                             std::pair{"tier", &by_tier}, std::pair{"transfer", &transfer}})
-      for (const auto& [k, s] : *by) j["summary"][title][k] = s.to_json();
-    std::cout << j.dump(1) << "\n";
-    return kOk;
-  }
-  std::cout << fmt::format("{:<16} {:<8} {:<30} {:>10} {:>10} {:>7}\n", "config", "backend", "tier",
-                           "measured", "predicted", "error");
-  for (const auto& r : rows)
-    std::cout << fmt::format("{:<16} {:<8} {:<30} {:>8.2f}ms {:>8.2f}ms {:>+6.1f}%\n", r.config,
-                             r.backend, r.workload, r.measured_ms, r.predicted_ms, 100 * r.err());
-  print_summary("all tiers", all);
-  print_summary("per configuration", by_config);
-  print_summary("per backend", by_backend);
-  print_summary("per dtype", by_dtype);
-  print_summary("per tier", by_tier);
-  if (!transfer.empty()) print_summary("from another configuration's calibration", transfer);
-  const Summary& s = all["all"];
-  std::cout << fmt::format("\ntarget >= 95% within 10%: {:.1f}% ({} of {}) -- {}\n",
-                           s.n ? 100.0 * s.w10 / s.n : 0.0, s.w10, s.n,
-                           s.n && s.w10 >= 0.95 * s.n ? "met" : "NOT met");
+        v.transfer[name + " from " + other] = rows_of(**store, name, m.first, o.second);
+  (void)reports::validation_reporter(ctx.json ? "json" : "table")->report(std::cout, v);
   return kOk;
 }
 

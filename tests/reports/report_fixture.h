@@ -7,10 +7,14 @@
 // predictor's calibration (data/calibration.json).
 #pragma once
 
+#include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "cli_helpers.h"
 #include "results_io.h"
@@ -21,6 +25,27 @@ namespace tb::test {
 // TB_REPORT_DATA: tests/reports/data, set by tests/reports/CMakeLists.txt.
 inline std::string report_data(const std::string& name) {
   return std::string(TB_REPORT_DATA) + "/" + name;
+}
+
+// Compares `text` with the golden file data/golden/<name> byte for byte (or writes it, with
+// TB_UPDATE_GOLDEN=1, for review), naming the first differing byte.
+inline void expect_golden(const std::string& name, const std::string& text) {
+  const std::string path = report_data("golden/" + name);
+  if (const char* u = std::getenv("TB_UPDATE_GOLDEN"); u && std::string(u) == "1") {
+    std::ofstream(path, std::ios::binary) << text;
+    return;
+  }
+  std::ifstream f(path, std::ios::binary);
+  ASSERT_TRUE(f) << "missing golden file " << path;
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const std::string want = ss.str();
+  if (text == want) return;
+  std::size_t at = 0;
+  while (at < text.size() && at < want.size() && text[at] == want[at]) ++at;
+  ADD_FAILURE() << name << " differs from its golden file at byte " << at
+                << ":\n  got:  " << text.substr(at > 40 ? at - 40 : 0, 120)
+                << "\n  want: " << want.substr(at > 40 ? at - 40 : 0, 120);
 }
 
 struct ReportStore {

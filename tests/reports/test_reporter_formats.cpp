@@ -23,28 +23,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string golden_path(const std::string& name) {
-  return test::report_data("golden/" + name);
-}
-
-// Compares with the golden file (or writes it, with TB_UPDATE_GOLDEN=1).
-void expect_golden(const std::string& name, const std::string& text) {
-  if (const char* u = std::getenv("TB_UPDATE_GOLDEN"); u && std::string(u) == "1") {
-    std::ofstream(golden_path(name), std::ios::binary) << text;
-    return;
-  }
-  std::ifstream f(golden_path(name), std::ios::binary);
-  ASSERT_TRUE(f) << "missing golden file " << golden_path(name);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  const std::string want = ss.str();
-  if (text == want) return;
-  std::size_t at = 0;
-  while (at < text.size() && at < want.size() && text[at] == want[at]) ++at;
-  ADD_FAILURE() << name << " differs from its golden file at byte " << at
-                << ":\n  got:  " << text.substr(at > 40 ? at - 40 : 0, 120)
-                << "\n  want: " << want.substr(at > 40 ? at - 40 : 0, 120);
-}
+using test::expect_golden;
 
 class ReporterFormats : public ::testing::Test {
  protected:
@@ -139,8 +118,7 @@ TEST_F(ReporterFormats, EveryFamilyFormatIsItsPinnedRenderer) {
   auto probe = fx_->store->latest_result("probe");
   ASSERT_TRUE(probe.ok() && probe->has_value());
   expect_golden("probe_table.txt", render(reports::probe_reporter("table"), (*probe)->metrics));
-  EXPECT_EQ(render(reports::probe_reporter("json"), (*probe)->metrics),
-            (*probe)->metrics.dump(2) + "\n");
+  expect_golden("probe.json", render(reports::probe_reporter("json"), (*probe)->metrics));
   // A run that is not in the store: an error, nothing written.
   std::ostringstream os;
   EXPECT_FALSE(reports::run_reporter("gbench")->report(os, {*fx_->store, 999}).ok());
@@ -172,12 +150,12 @@ TEST_F(ReporterFormats, RunCsv) {
 
 // The model tiers and suites do not depend on the machine: their listings are pinned whole.
 TEST(ReporterFormatsCli, WorkloadAndSuiteListings) {
-  const auto w = test::run_tierbench("list --workloads");
-  ASSERT_EQ(w.exit_code, 0) << w.err;
-  expect_golden("list_workloads.txt", w.out);
-  const auto s = test::run_tierbench("list --suites");
-  ASSERT_EQ(s.exit_code, 0) << s.err;
-  expect_golden("list_suites.txt", s.out);
+  for (const std::string what : {"workloads", "suites"})
+    for (const std::string format : {"txt", "json"}) {
+      const auto r = test::run_tierbench("list --" + what + (format == "json" ? " --json" : ""));
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      expect_golden("list_" + what + "." + format, r.out);
+    }
 }
 
 // The backends and devices depend on the machine: the text listing is pinned against the JSON

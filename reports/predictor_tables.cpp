@@ -1,0 +1,177 @@
+#include "predictor_tables.h"
+
+#include <algorithm>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "decide.h"
+
+namespace tb::reports {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::string ms(double v) {
+  return v < 0 ? "-" : v < 10 ? fmt::format("{:.2f}", v) : fmt::format("{:.1f}", v);
+}
+
+// The errors of a set of checks: shares within 5, 10 and 20%, median absolute errors.
+struct Summary {
+  int n = 0, w5 = 0, w10 = 0, w20 = 0;
+  std::vector<double> abs_err, cold, mem;
+  void add(const PredictionCheck& r) {
+    const double e = std::abs(r.err());
+    ++n, w5 += e <= 0.05, w10 += e <= 0.10, w20 += e <= 0.20;
+    abs_err.push_back(e);
+    if (!std::isnan(r.cold_err)) cold.push_back(std::abs(r.cold_err));
+    if (!std::isnan(r.memory_err)) mem.push_back(std::abs(r.memory_err));
+  }
+  static double med(std::vector<double> v) {
+    if (v.empty()) return NAN;
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  }
+  json to_json() const {
+    const auto pct = [&](int k) { return n ? 100.0 * k / n : 0.0; };
+    return {{"n", n},
+            {"within_5_pct", pct(w5)},
+            {"within_10_pct", pct(w10)},
+            {"within_20_pct", pct(w20)},
+            {"median_abs_err_pct", 100 * med(abs_err)},
+            {"cold_start_median_abs_err_pct", cold.empty() ? json() : json(100 * med(cold))},
+            {"memory_median_abs_err_pct", mem.empty() ? json() : json(100 * med(mem))}};
+  }
+};
+
+using Groups = std::map<std::string, Summary>;
+
+struct Summaries {
+  Groups all, by_config, by_backend, by_dtype, by_tier, transfer;
+  explicit Summaries(const PredictorValidation& v) {
+    for (const auto& r : v.rows) {
+      all["all"].add(r), by_config[r.config].add(r), by_backend[r.backend].add(r);
+      by_dtype[r.dtype].add(r), by_tier[r.workload].add(r);
+    }
+    for (const auto& [name, rows] : v.transfer)
+      for (const auto& r : rows) transfer[name].add(r);
+  }
+};
+
+std::string summary_table(const std::string& title, const Groups& by) {
+  std::string out = fmt::format("\n{:<40} {:>3} {:>6} {:>6} {:>6} {:>8} {:>8} {:>8}\n", title, "n",
+                                "<=5%", "<=10%", "<=20%", "med err", "cold err", "mem err");
+  for (const auto& [k, s] : by) {
+    const json j = s.to_json();
+    const auto f = [&](const char* key) {
+      return j[key].is_null() ? std::string("-") : fmt::format("{:.1f}%", j[key].get<double>());
+    };
+    out +=
+        fmt::format("{:<40} {:>3} {:>6} {:>6} {:>6} {:>8} {:>8} {:>8}\n", k, s.n, f("within_5_pct"),
+                    f("within_10_pct"), f("within_20_pct"), f("median_abs_err_pct"),
+                    f("cold_start_median_abs_err_pct"), f("memory_median_abs_err_pct"));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string format_calibration(const profiles::Calibration& c) {
+  std::string out = fmt::format("calibration {} ({}), storage read {:.2f} GB/s\n", c.label,
+                                c.created_utc, c.storage_read_gbps);
+  out += fmt::format("{:<8} {:<5} {:<10} {:>3} {:>11} {:>11} {:>9}\n", "backend", "dtype", "class",
+                     "pts", "node ms", "eff median", "compile");
+  for (const auto& e : c.entries) {
+    std::map<std::string, std::vector<const profiles::OpPoint*>> by;
+    for (const auto& p : e.points) by[p.op_class].push_back(&p);
+    for (const auto& [cls, pts] : by) {
+      double lo = 1e30, hi = 0, comp = 0;
+      std::vector<double> eff;
+      for (const auto* p : pts) {
+        lo = std::min(lo, p->node_s), hi = std::max(hi, p->node_s), comp += p->compile_s;
+        if (p->efficiency > 0) eff.push_back(p->efficiency);
+      }
+      std::sort(eff.begin(), eff.end());
+      out += fmt::format("{:<8} {:<5} {:<10} {:>3} {:>11} {:>11} {:>8.1f}ms\n", e.backend, e.dtype,
+                         cls, pts.size(), ms(lo * 1e3) + "-" + ms(hi * 1e3),
+                         eff.empty() ? "-" : fmt::format("{:.1f}%", 100 * eff[eff.size() / 2]),
+                         comp / static_cast<double>(pts.size()) * 1e3);
+    }
+    out += fmt::format(
+        "{:<8} {:<5} graph run {:.3f} ms, transfer {:.1f} GB/s, host ops {:.1f} GB/s, upload "
+        "{:.1f} GB/s, first/steady {:.2f}, int8 epilogue {}\n",
+        e.backend, e.dtype, e.graph_s * 1e3, e.transfer_gbps, e.host_gbps, e.upload_gbps,
+        e.first_ratio, e.fuses_int8_epilogue ? "fused" : "on the host");
+  }
+  return out;
+}
+
+std::string format_prediction(const Prediction& p) {
+  std::string out =
+      fmt::format("{} from calibration {}{}\n", p.workload, p.calibration,
+                  p.projected_onto.empty() ? "" : " projected onto " + p.projected_onto);
+  out +=
+      fmt::format("{:<8} {:>10} {:>9} {:>9} {:>9} {:>9} {:>10} {:>9}  {}\n", "backend",
+                  "latency ms", "read", "compile", "upload", "first+", "peak MiB", "weights", "");
+  for (const auto& e : p.estimates)
+    out +=
+        fmt::format("{:<8} {:>10} {:>9} {:>9} {:>9} {:>9} {:>10.1f} {:>9.1f}  {}\n", e.backend,
+                    ms(e.latency_ms), ms(e.read_ms), ms(e.compile_ms), ms(e.upload_ms),
+                    ms(e.first_inference_ms), static_cast<double>(e.peak_memory_bytes) / 1048576.0,
+                    static_cast<double>(e.weight_bytes) / 1048576.0, e.feasible ? "" : e.why);
+  if (p.layers)
+    for (const auto& e : p.estimates) {
+      out += "\n" + e.backend + ": per layer (ms, output bytes)\n";
+      for (const auto& l : e.layers)
+        out += fmt::format("  {:<48} {:>9.3f} {:>10}\n", l.name, l.latency_ms, l.output_bytes);
+    }
+  return out;
+}
+
+json prediction_json(const Prediction& p) {
+  json j = json::array();
+  for (const auto& e : p.estimates) j.push_back(decide::to_json(e));
+  return j;
+}
+
+std::string format_predictor_validation(const PredictorValidation& v) {
+  std::string out = fmt::format("{:<16} {:<8} {:<30} {:>10} {:>10} {:>7}\n", "config", "backend",
+                                "tier", "measured", "predicted", "error");
+  for (const auto& r : v.rows)
+    out += fmt::format("{:<16} {:<8} {:<30} {:>8.2f}ms {:>8.2f}ms {:>+6.1f}%\n", r.config,
+                       r.backend, r.workload, r.measured_ms, r.predicted_ms, 100 * r.err());
+  Summaries s(v);
+  out += summary_table("all tiers", s.all);
+  out += summary_table("per configuration", s.by_config);
+  out += summary_table("per backend", s.by_backend);
+  out += summary_table("per dtype", s.by_dtype);
+  out += summary_table("per tier", s.by_tier);
+  if (!s.transfer.empty())
+    out += summary_table("from another configuration's calibration", s.transfer);
+  const Summary& a = s.all["all"];
+  out += fmt::format("\ntarget >= 95% within 10%: {:.1f}% ({} of {}) -- {}\n",
+                     a.n ? 100.0 * a.w10 / a.n : 0.0, a.w10, a.n,
+                     a.n && a.w10 >= 0.95 * a.n ? "met" : "NOT met");
+  return out;
+}
+
+json predictor_validation_json(const PredictorValidation& v) {
+  json j = {{"rows", json::array()}, {"summary", json::object()}};
+  for (const auto& r : v.rows)
+    j["rows"].push_back({{"config", r.config},
+                         {"backend", r.backend},
+                         {"dtype", r.dtype},
+                         {"workload", r.workload},
+                         {"measured_ms", r.measured_ms},
+                         {"predicted_ms", r.predicted_ms},
+                         {"error_pct", 100 * r.err()}});
+  Summaries s(v);
+  for (auto [title, by] : {std::pair{"all", &s.all}, std::pair{"config", &s.by_config},
+                           std::pair{"backend", &s.by_backend}, std::pair{"dtype", &s.by_dtype},
+                           std::pair{"tier", &s.by_tier}, std::pair{"transfer", &s.transfer}})
+    for (const auto& [k, sum] : *by) j["summary"][title][k] = sum.to_json();
+  return j;
+}
+
+}  // namespace tb::reports
