@@ -1,3 +1,3 @@
 // A public header is fine; a backend's internal one is not.
-#include "kernels/beta/beta.h"
 #include "kernels/alpha/alpha_impl.h"
+#include "kernels/beta/beta.h"

@@ -1,3 +1,3 @@
-#include "../backend.h"
 #include "beta.h"
+#include "../backend.h"
 #include "beta_impl.h"
