@@ -168,7 +168,30 @@ void inject_tune_fault(const std::string& backend) {
     for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
 }
 
+// A class that kept its default configuration: measured (validated and timed) in the first
+// pass, with no budget left for its other candidates.
+nlohmann::json default_kept_json(const TuneWinner& w, const std::string& why) {
+  auto j = reports::winner_json(w);
+  j["default_kept"] = why;
+  return j;
+}
+
+// A tuned class: its winner and every candidate the tuner tried (or skipped), with why.
+nlohmann::json tuned_json(const TuneOutcome& r) {
+  auto tj = reports::winner_json(r.winner);
+  for (const auto& c : r.candidates)
+    tj["candidates"].push_back({{"config", c.config},
+                                {"status", status_name(c.status)},
+                                {"gflops", c.gflops},
+                                {"message", c.message}});
+  return tj;
+}
+
 // Tunes `pending` in this process within budget_s, adding to `out` and printing rows (no header).
+// Two passes: first every class measures its default configuration (the tuner's first candidate,
+// with no budget for more), so that each class ends with a validated, timed winner even when the
+// budget cannot cover every class's candidates, and a second tune of the same selection reuses
+// them all; then the rest of the budget goes to the candidates, class by class by weight.
 // Returns the number of classes that ended in an error.
 int tune_here(const Context& ctx, const std::vector<Item>& pending, double budget_s,
               ChildReport& report, nlohmann::json& out) {
@@ -178,29 +201,63 @@ int tune_here(const Context& ctx, const std::vector<Item>& pending, double budge
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
   report.write({{"e", "start"}});
-  double weight_left = 0;
-  for (const auto& it : pending) weight_left += it.weight;
   int errors = 0;
-  // A class starts only when the quickest class tuned so far on its backend would still end
-  // within the budget (each class measures at least one configuration, so a class started just
-  // before the end would overrun it by that much; the isolated parent stops such a class at the
-  // end of the budget).
-  std::map<std::string, double> quickest;
+  const auto done = [&](const char* list, const nlohmann::json& entry, bool error) {
+    report.write({{"e", "done"}, {"list", list}, {"entry", entry}, {"error", error}});
+    out[list].push_back(entry);
+    if (error) ++errors;
+  };
+  const auto not_reached = [&](const Item& it) {
+    auto nt = not_tuned_json(it, "time budget spent");
+    done("not_tuned", nt, false);
+    if (!ctx.json) print_not_tuned(it, "not tuned: time budget spent");
+  };
+
+  // Pass 1: the defaults.
+  std::vector<std::pair<const Item*, TuneWinner>> second;
   for (const auto& it : pending) {
+    if (spent() >= budget_s) {
+      not_reached(it);
+      continue;
+    }
+    report.write({{"e", "class"}, {"shape_class", it.key.shape_class}});
+    TuneRequest req;
+    req.budget_s = 0;  // the first candidate (the default) only
+    auto r = it.backend->tune(it.problem, req);
+    if (!r) {
+      done("not_tuned", not_tuned_json(it, r.error().message), true);
+      if (!ctx.json) print_not_tuned(it, "error: " + r.error().message);
+      continue;
+    }
+    const bool more =
+        std::any_of(r->candidates.begin(), r->candidates.end(),
+                    [](const TuneCandidate& c) { return c.status == Status::skipped; });
+    if (!more) {  // nothing else to try: this class is tuned
+      done("tuned", tuned_json(*r), false);
+      if (!ctx.json) print_winner(r->winner, "tuned on " + r->winner.problem);
+      continue;
+    }
+    report.write({{"e", "baseline"}, {"winner", reports::winner_json(r->winner)}});
+    second.emplace_back(&it, r->winner);
+  }
+
+  // Pass 2: the candidates. A class starts only when the quickest class tuned so far on its
+  // backend would still end within the budget (a class started just before the end would overrun
+  // it by that much; the isolated parent stops such a class at the end of the budget).
+  double weight_left = 0;
+  for (const auto& [it, _] : second) weight_left += it->weight;
+  std::map<std::string, double> quickest;
+  for (const auto& [item, baseline] : second) {
+    const Item& it = *item;
     const double left = budget_s - spent();
     TuneRequest req;
     req.budget_s = left * it.weight / weight_left;
     weight_left -= it.weight;
-    nlohmann::json nt = not_tuned_json(it, "");
-    const auto done = [&](const char* list, const nlohmann::json& entry, bool error) {
-      report.write({{"e", "done"}, {"list", list}, {"entry", entry}, {"error", error}});
-    };
     const auto q = quickest.find(it.key.backend);
     if (left <= 0 || (q != quickest.end() && q->second > left)) {
-      nt["reason"] = "time budget spent";
-      out["not_tuned"].push_back(nt);
-      done("not_tuned", nt, false);
-      if (!ctx.json) print_not_tuned(it, "not tuned: time budget spent");
+      const std::string why = "the budget ended before its other candidates";
+      done("tuned", default_kept_json(baseline, why), false);
+      if (!ctx.json) print_winner(baseline, "default kept: " + why);
       continue;
     }
     report.write({{"e", "class"}, {"shape_class", it.key.shape_class}});
@@ -217,21 +274,11 @@ int tune_here(const Context& ctx, const std::vector<Item>& pending, double budge
     if (auto [pos, fresh] = quickest.try_emplace(it.key.backend, took); !fresh)
       pos->second = std::min(pos->second, took);
     if (!r) {
-      ++errors;
-      nt["reason"] = r.error().message;
-      out["not_tuned"].push_back(nt);
-      done("not_tuned", nt, true);
+      done("not_tuned", not_tuned_json(it, r.error().message), true);
       if (!ctx.json) print_not_tuned(it, "error: " + r.error().message);
       continue;
     }
-    auto tj = reports::winner_json(r->winner);
-    for (const auto& c : r->candidates)
-      tj["candidates"].push_back({{"config", c.config},
-                                  {"status", status_name(c.status)},
-                                  {"gflops", c.gflops},
-                                  {"message", c.message}});
-    out["tuned"].push_back(tj);
-    done("tuned", tj, false);
+    done("tuned", tuned_json(*r), false);
     if (!ctx.json) print_winner(r->winner, "tuned on " + r->winner.problem);
   }
   return errors;
@@ -302,6 +349,7 @@ int tune_in_child(const Context& ctx, const TuneArgs& a, const std::string& db,
       std::string line;
       while (!measured && std::getline(f, line))
         measured = line.find("\"e\":\"best\"") != std::string::npos ||
+                   line.find("\"e\":\"baseline\"") != std::string::npos ||
                    line.find("\"e\":\"done\"") != std::string::npos;
       if (!measured) {
         if (now - *started <= std::chrono::duration<double>(a.timeout_s)) return false;
@@ -324,6 +372,7 @@ int tune_in_child(const Context& ctx, const TuneArgs& a, const std::string& db,
   std::string in_flight, candidate;
   double candidate_at = 0;
   std::optional<TuneWinner> best;
+  std::map<std::string, TuneWinner> baseline;  // defaults measured in the first pass
   for (const auto& l : lines) {
     const std::string e = l.value("e", "");
     if (e == "class") {
@@ -332,6 +381,9 @@ int tune_in_child(const Context& ctx, const TuneArgs& a, const std::string& db,
       candidate = l.value("config", ""), candidate_at = l.value("at_s", 0.0);
     } else if (e == "best" && l.contains("winner")) {
       best = winner_from_json(l["winner"]);
+    } else if (e == "baseline" && l.contains("winner")) {
+      const auto w = winner_from_json(l["winner"]);
+      baseline[w.key.shape_class] = w;
     } else if (e == "done" && l.contains("entry")) {
       const auto& entry = l["entry"];
       ended.insert(entry.value("shape_class", ""));
@@ -347,6 +399,15 @@ int tune_in_child(const Context& ctx, const TuneArgs& a, const std::string& db,
   const std::string what = budget ? "the budget ended" : (stop_reason.empty() ? why : stop_reason);
   for (const auto& it : items) {
     if (ended.count(it.key.shape_class)) continue;
+    const auto base = baseline.find(it.key.shape_class);
+    const bool cut_with_best = it.key.shape_class == in_flight && best;
+    if (base != baseline.end() && !cut_with_best) {
+      // Its default was measured (and stored) in the first pass; its candidates never ended.
+      const std::string why = what + " before its other candidates";
+      out["tuned"].push_back(default_kept_json(base->second, why));
+      if (!ctx.json) print_winner(base->second, "default kept: " + why);
+      continue;
+    }
     if (it.key.shape_class != in_flight) {
       const std::string reason = budget ? "time budget spent" : "not reached: " + what;
       out["not_tuned"].push_back(not_tuned_json(it, reason));

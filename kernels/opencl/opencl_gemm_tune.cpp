@@ -111,7 +111,8 @@ Result<TuneOutcome> tune_opencl_gemm(const OpenclTuneOptions& o) {
     seen.push_back(c.str());
     TuneCandidate cand;
     cand.config = c.str();
-    if (spent() > stage_end) {
+    // The first candidate (the default) always runs: a tuning ends with a measured winner.
+    if (!rep.candidates.empty() && spent() > stage_end) {
       cand.message = "time budget spent";
     } else {
       if (o.on_candidate) o.on_candidate(cand.config);

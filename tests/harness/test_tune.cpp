@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -271,6 +272,43 @@ TEST(TuneCli, ACandidateInFlightIsStoppedAtTheBudgetAndTheBestSoFarKept) {
     ASSERT_EQ(l.size(), 1u) << r.out;
     EXPECT_EQ(l[0]["config"], t["config"]);
   }
+}
+
+// Every class ends the first tune with a stored winner, so that the second tune of the same
+// selection tunes nothing: the defaults are measured first, and a class the budget did not leave
+// time for keeps its default, said so. Here the first class's second candidate hangs until the
+// budget ends (cut short, best kept); the second class never gets past its default.
+TEST(TuneCli, EveryClassKeepsAWinnerAndTheSecondTuneReusesThemAll) {
+  std::vector<std::unique_ptr<Backend>> keep;
+  if (!available("vulkan", keep)) GTEST_SKIP() << "no Vulkan device";
+  test::TempDir dir;
+  const std::string tune = "--db " + (dir.path() / "r.db").string() +
+                           " tune --backend vulkan --problem gemm:m24n40k8:f32 "
+                           "--problem gemm:m100n200k50:f32 --budget 10 --json";
+  auto r = run_tierbench(tune, "TB_TEST_FAULT=hang:tune-vulkan");
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["not_tuned"].size(), 0u) << r.out;
+  ASSERT_EQ(j["tuned"].size(), 2u) << r.out;
+  std::map<std::string, nlohmann::json> by;
+  for (const auto& t : j["tuned"]) by[t["shape_class"].get<std::string>()] = t;
+  ASSERT_EQ(by.count("m32n64k8:f32"), 1u) << r.out;
+  ASSERT_EQ(by.count("m128n256k64:f32"), 1u) << r.out;
+  EXPECT_NE(by["m32n64k8:f32"].value("cut_short", "").find("the budget ended while candidate "),
+            std::string::npos)
+      << by["m32n64k8:f32"].dump();
+  const auto& kept = by["m128n256k64:f32"];
+  EXPECT_EQ(kept.value("default_kept", ""), "the budget ended before its other candidates")
+      << kept.dump();
+  EXPECT_EQ(kept["config"], kept["default_config"]);
+  EXPECT_GT(kept["gflops"].get<double>(), 0) << "validated and timed";
+
+  r = run_tierbench(tune);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["tuned"].size(), 0u) << r.out;
+  EXPECT_EQ(j["not_tuned"].size(), 0u) << r.out;
+  EXPECT_EQ(j["reused"].size(), 2u) << r.out;
 }
 
 }  // namespace

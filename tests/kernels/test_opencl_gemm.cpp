@@ -330,6 +330,24 @@ TEST(OpenclTune, TiledKernelTunesAmongValidatedTiles) {
     EXPECT_FALSE(ocl::GemmConfig::parse(bad).has_value()) << bad;
 }
 
+// With no budget the tuner still measures its first candidate, the default (tierbench tune's
+// first pass measures every class's default this way): validated, timed and the winner.
+TEST(OpenclTune, NoBudgetStillMeasuresTheDefault) {
+  std::string why;
+  if (!opencl_available(&why)) GTEST_SKIP() << "opencl unavailable: " << why;
+  OpenclTuneOptions o;
+  o.quick = true, o.persist = false, o.size = 128, o.budget_s = 0;
+  auto r = tune_opencl_gemm(o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_GE(r->candidates.size(), 2u);
+  EXPECT_EQ(r->candidates[0].status, Status::passed) << r->candidates[0].message;
+  EXPECT_GT(r->candidates[0].gflops, 0);
+  for (std::size_t i = 1; i < r->candidates.size(); ++i)
+    EXPECT_EQ(r->candidates[i].status, Status::skipped) << r->candidates[i].config;
+  EXPECT_EQ(r->winner.config, r->candidates[0].config);
+  EXPECT_EQ(r->winner.config, r->winner.default_config);
+}
+
 // A stored winner is what every GEMM and pointwise conv then runs (one key for every shape),
 // and the prepared kernel says it was tuned.
 TEST(OpenclTune, StoredWinnerIsSelectedAndReported) {
