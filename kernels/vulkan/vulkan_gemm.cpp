@@ -215,10 +215,14 @@ GemmConfig default_gemm_config(const Context& ctx, const GemmDesc& g, DType dt) 
   if (is_cpu(dev)) {
     // Throughput follows FMAs per load on lavapipe, but every invocation block beyond the
     // problem's edge is wasted work, and the largest blocks compile slowly: scale with size.
-    // 32x32 is fastest at 1024^3, but its first compile takes ~10-25 s on lavapipe (warm from
-    // Mesa's shader cache: under a second): only the tuner picks it, weighing that cost. The
-    // subgroup-shared blocks (sg) load fewer operands per FMA, but on lavapipe 22.3 the
-    // broadcasts cost more than the loads they save (measured): tuner candidates only.
+    // From 512 up the wide blocks (f32 loaded 8 k values at a time) win, and 16x32 is the one
+    // whose compile cost a default can carry (lavapipe 22.3, this 2-core VM, quiet, one run):
+    // 1024^3 at 49.7 GFLOP/s against 36.5 for reg 16x16, pipeline creation 3.5 s cold and
+    // 0.85 s from Mesa's shader cache (32x32: 61.3 GFLOP/s, but 15 s cold and 2.7 s cached:
+    // only the tuner picks it, weighing that cost); 512^3 at 32.4 against 17.8. The
+    // subgroup-shared blocks (sg) stay tuner candidates.
+    const GemmConfig wide{GemmShader::wide, 16, 32, 8, 1};
+    if (mn >= 512 && config_supported(ctx, wide, dt).supported) return wide;
     const GemmConfig big{GemmShader::reg, 16, 16, 8, 1};
     if (mn >= 512 && config_supported(ctx, big, dt).supported) return big;
     if (mn >= 64) return {GemmShader::reg, 8, 8, 8, 1};
