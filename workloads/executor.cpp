@@ -199,9 +199,10 @@ Executor::NodeIo Executor::node_io(std::size_t li) const {
   if (!fused_[li]) return io;
   // +scales inputs after the weights: a_scale, b_scale, bias (zero point folded), residual.
   const Layer& dq = g_.layers[static_cast<std::size_t>(dequant_of_[li])];
-  io.in.push_back(&fused_a_scale_[li]), io.in_value.push_back(-1), io.constant.push_back(false);
+  const bool fixed = io.quant.on;  // a static scale: a_scale and bias' are constants
+  io.in.push_back(&fused_a_scale_[li]), io.in_value.push_back(-1), io.constant.push_back(fixed);
   io.in.push_back(&operand(dq.in[3])), io.in_value.push_back(-1), io.constant.push_back(true);
-  io.in.push_back(&fused_bias_[li]), io.in_value.push_back(-1), io.constant.push_back(false);
+  io.in.push_back(&fused_bias_[li]), io.in_value.push_back(-1), io.constant.push_back(fixed);
   if (dq.in[5].kind != Operand::none) {
     io.in.push_back(&operand(dq.in[5]));
     io.in_value.push_back(dq.in[5].kind == Operand::value ? dq.in[5].index : -1);
@@ -415,12 +416,15 @@ Result<void> Executor::plan(Backend& b, const PrepareOptions& po, bool fold_quan
   fused_dequant_ = plan.fused_dequant;
   act_after_of_ = plan.act_after_of;
   folded_quant_ = plan.folded_quant;
+  fixed_params_.assign(g_.layers.size(), false);
   for (std::size_t li = 0; li < g_.layers.size(); ++li)
     if (fused_[li]) {
       const auto n =
           static_cast<std::int64_t>(colsum_[static_cast<std::size_t>(dequant_of_[li])].size());
       fused_a_scale_[li] = Tensor(DType::f32, {1});
       fused_bias_[li] = Tensor(DType::f32, {n});
+      fixed_params_[li] = node_io(li).quant.on;
+      if (fixed_params_[li]) fused_params(li);  // the calibrated scale: once, as weights
     }
   for (const auto& ps : plan.steps) {
     Step s;
@@ -599,7 +603,7 @@ Result<InferCost> Executor::infer(const Tensor& input) {
     }
     const auto th = Clock::now();
     for (std::size_t li : s.kernel_layers)
-      if (fused_[li]) fused_params(li);  // host work: a scalar and a per-channel vector
+      if (fused_[li] && !fixed_params_[li]) fused_params(li);  // a scalar, a per-channel vector
     c.host_s += since(th);
     ins = s.inputs;
     for (std::size_t i = 0; i < ins.size(); ++i)

@@ -151,6 +151,9 @@ class Executor {
   std::vector<bool> fused_dequant_;  // per dequantize layer: run by its kernel
   std::vector<int> act_after_of_;    // per kernel layer: the host activation folded into it
   std::vector<Tensor> fused_a_scale_, fused_bias_;  // per fused kernel layer, per inference
+  // Per fused kernel layer: its input is quantised statically (calibrated), so its a_scale and
+  // bias' are fixed: computed once at plan and given to the segment as constants (weights).
+  std::vector<bool> fixed_params_;
   std::unique_ptr<Backend> fallback_;  // the reference backend, when a layer falls back; it
                                        // outlives the segments it prepared
   std::vector<Step> steps_;

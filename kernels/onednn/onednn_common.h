@@ -78,6 +78,8 @@ void append_activation(dnnl::post_ops& po, Activation act);
 // inputs, unknown when the primitive is created) have no brgemm/VNNI matmul and no convolution
 // implementation in 2.6, while per-channel binary post-ops run fused in the brgemm kernels. So
 // nothing is multiplied on the host: a_scale * b_scale[n] happens inside the timed primitive.
+// (The graph, whose scales are constants, creates its int8 primitives with static output
+// scales instead: onednn_graph.cpp, Folded.)
 struct EpilogueArgs {
   dnnl::post_ops ops;
   int bias_input = -1;  // the input to pass as DNNL_ARG_BIAS, or -1

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <map>
 
@@ -196,6 +197,84 @@ TEST(OnednnGraph, ArenaIsSmallerThanTheSumOfActivations) {
     if (k == "arena_bytes") arena = v;
   EXPECT_GT(arena, 0);
   EXPECT_LT(arena, sum / 2) << (*pg)->config();
+}
+
+// int8 on oneDNN: an s8 convolution whose scales and bias are constants runs with static output
+// scales and the bias folded into the accumulator; a zero scale (the bias cannot be divided by
+// it) keeps the binary post-op form. Both match the reference.
+TEST(OnednnGraph, Int8ScalesFoldIntoOutputScalesUnlessAScaleIsZero) {
+  if (!find_backend_traits("onednn")) GTEST_SKIP() << "onednn: not built";
+  auto backends = make_backends();
+  Backend* b = nullptr;
+  Backend* ref = nullptr;
+  for (auto& x : backends) {
+    if (x->name() == "onednn") b = x.get();
+    if (x->name() == "reference") ref = x.get();
+  }
+  ASSERT_TRUE(b && ref);
+  auto p = Problem::parse("conv:n1c16h10w10k24r3s3p1:s8+scales+bias+relu");
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  const auto specs = p->inputs();
+  ASSERT_EQ(specs.size(), 5u);
+  DeviceGraph dg;
+  DeviceGraph::Node n;
+  n.name = "conv", n.problem = *p;
+  n.in_quant = {true, 0.02f, 128};
+  std::vector<Tensor> consts;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    TensorSpec s = specs[i];
+    if (i == 0) s.dtype = DType::f32;  // in_quant: the node reads f32 and quantises it
+    const int v = dg.add_value(s);
+    n.in.push_back(v);
+    if (i == 0) {
+      dg.inputs.push_back(v);
+      continue;
+    }
+    dg.constants.push_back(v);
+    // Weights and scales small enough that the bias (+-3) weighs in every output.
+    Tensor t(s.dtype, s.shape);
+    for (std::int64_t j = 0; j < t.numel(); ++j)
+      t.set(j, i == 1   ? static_cast<double>((j * 37) % 7 - 3)
+               : i == 4 ? static_cast<double>((j * 5) % 7 - 3)
+                        : 0.01 + 0.001 * static_cast<double>(j % 13));
+    consts.push_back(std::move(t));
+  }
+  n.out = dg.add_value(p->outputs()[0]);
+  dg.outputs.push_back(n.out);
+  dg.nodes.push_back(n);
+  Tensor x(DType::f32, specs[0].shape);
+  for (std::int64_t j = 0; j < x.numel(); ++j)
+    x.set(j, std::sin(0.37 * static_cast<double>(j)) * 2.0);
+
+  const auto infer = [&](Backend& be, std::string* config) -> Result<Tensor> {
+    auto pg = be.prepare_graph(dg, PrepareOptions{0, 1});
+    if (!pg) return pg.error();
+    std::vector<const Tensor*> cp;
+    for (const auto& t : consts) cp.push_back(&t);
+    if (auto r = (*pg)->set_constants(cp); !r) return r.error();
+    Tensor out(DType::f32, p->outputs()[0].shape);
+    const Tensor* in[] = {&x};
+    Tensor* outs[] = {&out};
+    if (auto r = (*pg)->run(in, outs); !r) return r.error();
+    if (config) *config = (*pg)->config();
+    return out;
+  };
+  for (const bool zero : {false, true}) {
+    consts[2].set(5, zero ? 0.0 : 0.015);  // b_scale of channel 5
+    std::string config;
+    auto got = infer(*b, &config);
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    auto want = infer(*ref, nullptr);
+    ASSERT_TRUE(want.ok()) << want.error().message;
+    Tolerance tol;
+    tol.rtol = 1e-4;
+    const auto chk =
+        check_outputs(std::span<const Tensor>(&*got, 1), std::span<const Tensor>(&*want, 1), tol);
+    EXPECT_EQ(chk.status, Status::passed) << chk.message << " (" << config << ")";
+    EXPECT_NE(config.find(zero ? "0 with static output scales" : "1 with static output scales"),
+              std::string::npos)
+        << config;
+  }
 }
 
 }  // namespace
