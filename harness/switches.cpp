@@ -38,6 +38,9 @@ constexpr Switch kSwitches[] = {
     {"TB_ONEDNN_LAYOUT", S::kernel, "kernels/onednn/onednn_graph.cpp", "blocked|nhwc|any",
      "blocked",
      "activation layout inside oneDNN graphs (nChw16c / nChw8c, NHWC, or oneDNN's pick)"},
+    {"TB_ONEDNN_SERIAL_MFLOP", S::kernel, "kernels/onednn/onednn_graph.cpp", "MFLOP", "1",
+     "graph steps with less work (MFLOP; elements for a reorder) run on one thread, the rest on "
+     "--threads; 0 runs every step on all"},
     {"TB_ONEDNN_SKIP_IMPLS", S::kernel, "kernels/onednn/onednn_common.cpp", "name,name",
      "unset: the built-in list (kKnownBadImpls)",
      "oneDNN implementations (impl_info_str) never used, added to those known to be wrong"},

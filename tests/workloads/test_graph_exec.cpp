@@ -199,6 +199,35 @@ TEST(OnednnGraph, ArenaIsSmallerThanTheSumOfActivations) {
   EXPECT_LT(arena, sum / 2) << (*pg)->config();
 }
 
+// oneDNN graph steps with little work run on one thread (TB_ONEDNN_SERIAL_MFLOP, default 1);
+// 0 runs every step on all threads. Both compute the same outputs.
+TEST(OnednnGraph, SmallStepsRunOnOneThreadAndComputeTheSame) {
+  if (!find_backend_traits("onednn")) GTEST_SKIP() << "onednn: not built";
+  auto backends = make_backends();
+  Backend* b = nullptr;
+  for (auto& x : backends)
+    if (x->name() == "onednn") b = x.get();
+  ASSERT_TRUE(b);
+  const Graph g = mobilenet_v2("t", 0.35, 32, 10, 1, DType::f32);
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("tb_serial_" + std::to_string(::getpid()) + ".safetensors");
+  ASSERT_TRUE(ensure_weights_file(g, path.string(), 3).ok());
+  auto serial = run(*b, g, path.string());
+  ::setenv("TB_ONEDNN_SERIAL_MFLOP", "0", 1);
+  auto parallel = run(*b, g, path.string());
+  ::unsetenv("TB_ONEDNN_SERIAL_MFLOP");
+  std::filesystem::remove(path);
+  ASSERT_TRUE(serial.ok()) << serial.error().message;
+  ASSERT_TRUE(parallel.ok()) << parallel.error().message;
+  EXPECT_NE(serial->config.find("steps on 1 thread (small)"), std::string::npos) << serial->config;
+  EXPECT_EQ(parallel->config.find("on 1 thread"), std::string::npos) << parallel->config;
+  Tolerance tol;
+  tol.rtol = 1e-5;
+  const auto chk = check_outputs(std::span<const Tensor>(&serial->out, 1),
+                                 std::span<const Tensor>(&parallel->out, 1), tol);
+  EXPECT_EQ(chk.status, Status::passed) << chk.message;
+}
+
 // int8 on oneDNN: an s8 convolution whose scales and bias are constants runs with static output
 // scales and the bias folded into the accumulator; a zero scale (the bias cannot be divided by
 // it) keeps the binary post-op form. Both match the reference.
