@@ -228,6 +228,41 @@ TEST(OnednnGraph, SmallStepsRunOnOneThreadAndComputeTheSame) {
   EXPECT_EQ(chk.status, Status::passed) << chk.message;
 }
 
+// oneDNN graphs take Winograd for large 3x3 stride-1 f32 convolutions (TB_ONEDNN_WINOGRAD=auto,
+// from 28x28 output positions); forced on for this small ResNet, every one of them matches the
+// reference, weights reordered into Winograd's layout through plain oihw.
+TEST(OnednnGraph, WinogradConvolutionsMatchTheReference) {
+  if (!find_backend_traits("onednn")) GTEST_SKIP() << "onednn: not built";
+  auto backends = make_backends();
+  Backend* b = nullptr;
+  Backend* ref = nullptr;
+  for (auto& x : backends) {
+    if (x->name() == "onednn") b = x.get();
+    if (x->name() == "reference") ref = x.get();
+  }
+  ASSERT_TRUE(b && ref);
+  const Graph g = resnet50("t", 64, 1, DType::f32, 1);
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("tb_wino_" + std::to_string(::getpid()) + ".safetensors");
+  ASSERT_TRUE(ensure_weights_file(g, path.string(), 3).ok());
+  auto want = run(*ref, g, path.string());
+  ::setenv("TB_ONEDNN_WINOGRAD", "on", 1);
+  auto got = run(*b, g, path.string());
+  ::unsetenv("TB_ONEDNN_WINOGRAD");
+  auto direct = run(*b, g, path.string());  // auto: 16x16 outputs at most, all direct
+  std::filesystem::remove(path);
+  ASSERT_TRUE(want.ok()) << want.error().message;
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  ASSERT_TRUE(direct.ok()) << direct.error().message;
+  EXPECT_NE(got->config.find("Winograd convolutions"), std::string::npos) << got->config;
+  EXPECT_EQ(direct->config.find("Winograd"), std::string::npos) << direct->config;
+  Tolerance tol;
+  tol.rtol = 1e-3;
+  const auto chk = check_outputs(std::span<const Tensor>(&got->out, 1),
+                                 std::span<const Tensor>(&want->out, 1), tol);
+  EXPECT_EQ(chk.status, Status::passed) << chk.message << " (" << got->config << ")";
+}
+
 // int8 on oneDNN: an s8 convolution whose scales and bias are constants runs with static output
 // scales and the bias folded into the accumulator; a zero scale (the bias cannot be divided by
 // it) keeps the binary post-op form. Both match the reference.
