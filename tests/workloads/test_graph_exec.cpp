@@ -199,6 +199,14 @@ TEST(OnednnGraph, ArenaIsSmallerThanTheSumOfActivations) {
   EXPECT_LT(arena, sum / 2) << (*pg)->config();
 }
 
+// The backend of that name among `all`, or null.
+template <class Backends>
+Backend* named(Backends& all, std::string_view name) {
+  for (auto& x : all)
+    if (x->name() == name) return x.get();
+  return nullptr;
+}
+
 // oneDNN graph steps with little work run on one thread (TB_ONEDNN_SERIAL_MFLOP, default 1);
 // 0 runs every step on all threads. Both compute the same outputs.
 TEST(OnednnGraph, SmallStepsRunOnOneThreadAndComputeTheSame) {
@@ -234,12 +242,8 @@ TEST(OnednnGraph, SmallStepsRunOnOneThreadAndComputeTheSame) {
 TEST(OnednnGraph, WinogradConvolutionsMatchTheReference) {
   if (!find_backend_traits("onednn")) GTEST_SKIP() << "onednn: not built";
   auto backends = make_backends();
-  Backend* b = nullptr;
-  Backend* ref = nullptr;
-  for (auto& x : backends) {
-    if (x->name() == "onednn") b = x.get();
-    if (x->name() == "reference") ref = x.get();
-  }
+  Backend* b = named(backends, "onednn");
+  Backend* ref = named(backends, "reference");
   ASSERT_TRUE(b && ref);
   const Graph g = resnet50("t", 64, 1, DType::f32, 1);
   const auto path = std::filesystem::temp_directory_path() /
@@ -269,12 +273,8 @@ TEST(OnednnGraph, WinogradConvolutionsMatchTheReference) {
 TEST(OnednnGraph, Int8ScalesFoldIntoOutputScalesUnlessAScaleIsZero) {
   if (!find_backend_traits("onednn")) GTEST_SKIP() << "onednn: not built";
   auto backends = make_backends();
-  Backend* b = nullptr;
-  Backend* ref = nullptr;
-  for (auto& x : backends) {
-    if (x->name() == "onednn") b = x.get();
-    if (x->name() == "reference") ref = x.get();
-  }
+  Backend* b = named(backends, "onednn");
+  Backend* ref = named(backends, "reference");
   ASSERT_TRUE(b && ref);
   auto p = Problem::parse("conv:n1c16h10w10k24r3s3p1:s8+scales+bias+relu");
   ASSERT_TRUE(p.ok()) << p.error().message;
