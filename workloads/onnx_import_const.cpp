@@ -235,7 +235,7 @@ std::vector<int> perm_of(const onnx::NodeProto& n, std::size_t rank) {
 
 int norm_axis(std::int64_t axis, std::size_t rank) {
   const auto r = static_cast<std::int64_t>(rank);
-  if (axis < -r || axis >= std::max<std::int64_t>(r, 1))
+  if (axis < -r || axis >= r)  // a rank-0 tensor has no axis: callers index shapes with it
     throw Fail{"axis " + std::to_string(axis) + " outside a rank-" + std::to_string(r) + " tensor"};
   return static_cast<int>(axis < 0 ? axis + r : axis);
 }

@@ -391,6 +391,18 @@ bad("reshape_overflow", model([N("Reshape", ["x", "s"], ["y"], name="rs")], x1, 
 # An Add with one input (found by fuzz_onnx: its second input was read out of bounds).
 bad("add_one_input", model([N("Add", ["x"], ["y"], name="add1")], x1, [vi("y", None)], []),
     "node 'add1' (Add) has 1 input, Add takes at least 2")
+# Ops that take an axis, on a rank-0 constant (found by fuzz_onnx: Slice indexed the empty shape
+# with axis 0; Gather, Squeeze and Concat had the same hole).
+one = np.array([0], np.int64)
+s0 = init("s0", np.float32(2.0))
+for op, ins, attrs, extra in (("Slice", ["s0", "st", "en"], {}, [init("st", one), init("en", one + 1)]),
+                              ("Gather", ["s0", "ix"], {}, [init("ix", one)]),
+                              ("Squeeze", ["s0", "ax"], {}, [init("ax", one)]),
+                              ("Concat", ["s0", "s0"], {"axis": 0}, [])):
+    bad(op.lower() + "_scalar",
+        model([N(op, ins, ["c"], name="op0", **attrs), N("Add", ["x", "c"], ["y"], name="add")], x1,
+              [vi("y", None)], [s0] + extra),
+        "node 'op0' (" + op + "): axis 0 outside a rank-0 tensor")
 bad("bad_binding", model([N("Relu", ["x"], ["y"])], x1, [vi("y", None)], []),
     "no input of that name", bind="nope=1x4")
 
