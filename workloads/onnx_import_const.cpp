@@ -621,6 +621,8 @@ std::vector<Const> fold(const onnx::NodeProto& n, const std::vector<const Const*
   }
   if (op == "Range") {
     const Const &s = need_in(in, 0), &l = need_in(in, 1), &d = need_in(in, 2);
+    if (s.numel() != 1 || l.numel() != 1 || d.numel() != 1)
+      throw Fail{"Range's start, limit and delta must be scalars"};
     const double st = s.at(0), li = l.at(0), de = d.at(0);
     if (de == 0) throw Fail{"Range with delta 0"};
     const auto cnt = static_cast<std::int64_t>(std::max(0.0, std::ceil((li - st) / de)));

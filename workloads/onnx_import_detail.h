@@ -33,9 +33,11 @@ struct Const {
   std::vector<float> f;
   std::vector<std::int64_t> i;
   std::int64_t numel() const;
+  // Bounds-checked (std::out_of_range, which the importer reports naming the node): a file can
+  // give a tensor fewer values than a pattern expects.
   double at(std::int64_t k) const {
-    return is_float ? static_cast<double>(f[static_cast<std::size_t>(k)])
-                    : static_cast<double>(i[static_cast<std::size_t>(k)]);
+    return is_float ? static_cast<double>(f.at(static_cast<std::size_t>(k)))
+                    : static_cast<double>(i.at(static_cast<std::size_t>(k)));
   }
   static Const floats(Shape s, std::vector<float> v);
   static Const ints(Shape s, std::vector<std::int64_t> v);
