@@ -105,21 +105,25 @@ GemmTypes gemm_types(DType dt, const Epilogue& post);
 
 // 2-D convolution (cross-correlation), NHWC. Dims: n c h w (input), k (output channels), r s
 // (kernel height, width), st (stride, default 1), p (zero padding on every side, default 0),
-// dl (dilation, default 1 = dense), g (groups, default 1; c and k must divide by g; depthwise
-// is g = c = k). Tensors: src [n][h][w][c]; weights [k][r][s][c/g] (output channel outermost,
-// channels of its group innermost); bias [k] f32; dst and residual [n][oh][ow][k] with
-// oh = (h + 2p - dl(r-1) - 1) / st + 1 (likewise ow). With +scales, a_scale [1] and b_scale [k]
-// follow the weights.
+// pe (extra zero padding at the bottom and right, default 0: those sides pad p + pe, as
+// TensorFlow's SAME padding and its ONNX exports do), dl (dilation, default 1 = dense), g
+// (groups, default 1; c and k must divide by g; depthwise is g = c = k). Tensors: src
+// [n][h][w][c]; weights [k][r][s][c/g] (output channel outermost, channels of its group
+// innermost); bias [k] f32; dst and residual [n][oh][ow][k] with
+// oh = (h + 2p + pe - dl(r-1) - 1) / st + 1 (likewise ow). With +scales, a_scale [1] and
+// b_scale [k] follow the weights.
 //   dst = act(conv(src, w) + bias) + residual
 struct ConvDesc {
   static constexpr std::string_view kOp = "conv";
   static constexpr unsigned kPosts = kPostScales | kPostBias | kPostAct | kPostRes;
   std::int64_t n = 1, c = 0, h = 0, w = 0, k = 0, r = 0, s = 0;
-  std::int64_t stride = 1, pad = 0, dilation = 1, groups = 1;
-  std::int64_t oh() const { return (h + 2 * pad - dilation * (r - 1) - 1) / stride + 1; }
-  std::int64_t ow() const { return (w + 2 * pad - dilation * (s - 1) - 1) / stride + 1; }
+  std::int64_t stride = 1, pad = 0, pad_end = 0, dilation = 1, groups = 1;
+  std::int64_t oh() const { return (h + 2 * pad + pad_end - dilation * (r - 1) - 1) / stride + 1; }
+  std::int64_t ow() const { return (w + 2 * pad + pad_end - dilation * (s - 1) - 1) / stride + 1; }
   // 1 x 1, stride 1, no padding, one group: a GEMM of pixels x c by c x k.
-  bool pointwise() const { return r == 1 && s == 1 && stride == 1 && pad == 0 && groups == 1; }
+  bool pointwise() const {
+    return r == 1 && s == 1 && stride == 1 && pad == 0 && pad_end == 0 && groups == 1;
+  }
 
   std::string dims() const;
   static Result<ConvDesc> from_dims(const Dims& d);

@@ -42,10 +42,10 @@ class Builder {
              bool bias, Activation act = Activation::none, int residual = -1, double gain = 1.0,
              const std::string& weight_name = {});
   // NHWC convolution of x [n][h][w][c] with bias (batch norm folded into it, as deployed models
-  // do).
+  // do). pad_end: extra padding at the bottom and right (ConvDesc::pad_end).
   int conv(const std::string& name, int x, std::int64_t k, std::int64_t r, std::int64_t stride,
            std::int64_t pad, std::int64_t groups, Activation act, int residual = -1,
-           double gain = 1.0);
+           double gain = 1.0, std::int64_t pad_end = 0);
   int row(const std::string& name, RowKind kind, int x, std::int64_t m, std::int64_t n);
   int pool(const std::string& name, PoolKind kind, int x, std::int64_t r, std::int64_t stride,
            std::int64_t pad);

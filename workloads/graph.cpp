@@ -249,11 +249,11 @@ int Builder::linear(const std::string& name, int x, std::int64_t m, std::int64_t
 
 int Builder::conv(const std::string& name, int x, std::int64_t k, std::int64_t r,
                   std::int64_t stride, std::int64_t pad, std::int64_t groups, Activation act,
-                  int residual, double gain) {
+                  int residual, double gain, std::int64_t pad_end) {
   const auto& s = value(x).shape;  // [n][h][w][c]
   ConvDesc d;
   d.n = s[0], d.h = s[1], d.w = s[2], d.c = s[3], d.k = k, d.r = r, d.s = r;
-  d.stride = stride, d.pad = pad, d.groups = groups;
+  d.stride = stride, d.pad = pad, d.pad_end = pad_end, d.groups = groups;
   const std::int64_t fan_in = r * r * (d.c / groups);
   const Init init = uniform_for(fan_in, act, gain);
   const std::vector<std::int64_t> wshape = {k, r, r, d.c / groups};

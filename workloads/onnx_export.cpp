@@ -355,7 +355,7 @@ Ten Exporter::conv(const Layer& l, const ConvDesc& d, const Ten& x, const Ten& w
   auto& n = node("Conv", in, r.name, l.name);
   attr_ints(n, "kernel_shape", {d.r, d.s});
   attr_ints(n, "strides", {d.stride, d.stride});
-  attr_ints(n, "pads", {d.pad, d.pad, d.pad, d.pad});
+  attr_ints(n, "pads", {d.pad, d.pad, d.pad + d.pad_end, d.pad + d.pad_end});
   attr_ints(n, "dilations", {d.dilation, d.dilation});
   attr_i(n, "group", d.groups);
   return r;

@@ -937,15 +937,18 @@ void Importer::emit_conv(const Chain& c) {
   if (st.size() != 2 || st[0] != st[1] || st[0] <= 0) throw Fail{"strides " + shape_str(st)};
   if (dl != Shape{1, 1}) throw Fail{"dilation " + shape_str(dl) + " is not supported"};
   const Shape pads = resolve_pads(n, {x.shape[2], x.shape[3]}, ks, st, dl);
-  if (!pads.empty() && pads[0] < 0) throw Fail{"negative pads"};
-  if (pads.size() != 4 ||
-      std::adjacent_find(pads.begin(), pads.end(), std::not_equal_to<>()) != pads.end())
+  if (pads.size() != 4) throw Fail{"pads " + shape_str(pads) + " (4 values for 2-D)"};
+  if (*std::min_element(pads.begin(), pads.end()) < 0) throw Fail{"negative pads"};
+  // [top, left, bottom, right]: the conv pads top and left alike (pad) and bottom and right
+  // alike, at least as much (pad + pad_end), as TensorFlow's SAME padding does.
+  if (pads[0] != pads[1] || pads[2] != pads[3] || pads[2] < pads[0])
     throw Fail{"asymmetric pads " + shape_str(pads) +
                (attr_s(n, "auto_pad", "NOTSET") == "NOTSET"
                     ? std::string()
                     : " (from auto_pad " + attr_s(n, "auto_pad", "") + " on " +
                           shape_str({x.shape[2], x.shape[3]}) + ")") +
-               ": the conv kernel pads every side alike"};
+               ": the conv kernel takes top = left and bottom = right >= top"};
+  if (pads[2] >= R) throw Fail{"pads " + shape_str(pads) + " as large as the kernel"};
   if (g <= 0 || C % g || K % g || Cg != C / g)
     throw Fail{"weights " + shape_str(w.shape) + " do not match " + std::to_string(C) +
                " input channels in " + std::to_string(g) + " groups"};
@@ -986,8 +989,8 @@ void Importer::emit_conv(const Chain& c) {
               mul[static_cast<std::size_t>(k)];
   const std::vector<int> nhwc = {0, 2, 3, 1};
   const int xv = need_shaped(x, nhwc, b_.dtype() == DType::bf16);
-  const std::int64_t oh = (x.shape[2] + 2 * pads[0] - R) / st[0] + 1,
-                     ow = (x.shape[3] + 2 * pads[0] - S) / st[0] + 1;
+  const std::int64_t oh = (x.shape[2] + pads[0] + pads[2] - R) / st[0] + 1,
+                     ow = (x.shape[3] + pads[1] + pads[3] - S) / st[0] + 1;
   if (oh <= 0 || ow <= 0) throw Fail{"the kernel is larger than the padded image"};
   int rv = -1;
   if (!c.residual.empty()) {
@@ -996,7 +999,7 @@ void Importer::emit_conv(const Chain& c) {
     rv = need(rs, nhwc);
   }
   const std::string name = layer_name(n);
-  const int out = b_.conv(name, xv, K, R, st[0], pads[0], g, c.act, rv);
+  const int out = b_.conv(name, xv, K, R, st[0], pads[0], g, c.act, rv, 1.0, pads[2] - pads[0]);
   if (qw != qweights_.end()) {  // the file's int8 values, [k][c/g][r][s] -> [k][r][s][c/g]
     std::vector<std::int64_t> index(static_cast<std::size_t>(w.numel()));
     for (std::int64_t k = 0; k < K; ++k)

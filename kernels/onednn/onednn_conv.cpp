@@ -31,10 +31,10 @@ void build_conv(Plan& plan, const Problem& p, const ConvDesc& c) {
   dnnl::primitive_attr attr;
   TB_DNNL(attr.set_post_ops(epi.ops));
   const dims strides = {c.stride, c.stride}, dil = {c.dilation - 1, c.dilation - 1},
-             pad = {c.pad, c.pad};
+             pad = {c.pad, c.pad}, pad_r = {c.pad + c.pad_end, c.pad + c.pad_end};
   const auto desc = TB_DNNL(dnnl::convolution_forward::desc(
       dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md, w_any,
-      bias_md, dst_md, strides, dil, pad, pad));
+      bias_md, dst_md, strides, dil, pad, pad_r));
   auto pd = TB_DNNL(dnnl::convolution_forward::primitive_desc(desc, attr, cpu_engine()));
   if (!skip_known_bad(pd)) throw Failure("onednn conv: only implementations known to be wrong");
   if (pd.src_desc() != src_md || pd.dst_desc() != dst_md)

@@ -675,7 +675,7 @@ class Graph final : public PreparedGraph {
       TB_DNNL(epi.ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / rq.scale,
                                      static_cast<float>(rq.zp)));
     const dims strides = {c.stride, c.stride}, dil = {c.dilation - 1, c.dilation - 1},
-               pad = {c.pad, c.pad};
+               pad = {c.pad, c.pad}, pad_r = {c.pad + c.pad_end, c.pad + c.pad_end};
     dnnl::convolution_forward::primitive_desc pd;
     dnnl::reorder::primitive_desc qpd;
     const int src =
@@ -684,7 +684,7 @@ class Graph final : public PreparedGraph {
     try {
       const auto desc = dnnl::convolution_forward::desc(
           dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_u8, w_any,
-          dnnl::memory::desc(), out_md, strides, dil, pad, pad);
+          dnnl::memory::desc(), out_md, strides, dil, pad, pad_r);
       pd = dnnl::convolution_forward::primitive_desc(desc, attr_with(epi.ops), cpu_engine());
       if (!skip_known_bad(pd)) {
         if (rq.on) throw Failure("requantised int8 convolution unavailable");
@@ -722,7 +722,7 @@ class Graph final : public PreparedGraph {
       const auto bias_md = n.problem.post.bias ? plain_md({c.k}, DType::f32) : dnnl::memory::desc();
       const auto fdesc = dnnl::convolution_forward::desc(
           dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_u8,
-          pd.weights_desc(), bias_md, out_md, strides, dil, pad, pad);
+          pd.weights_desc(), bias_md, out_md, strides, dil, pad, pad_r);
       add_folded(
           n, c.k,
           [fdesc](const dnnl::primitive_attr& a) -> dnnl::primitive_desc {
@@ -842,11 +842,11 @@ class Graph final : public PreparedGraph {
     const auto bias_md =
         c.k > 0 && n.problem.post.bias ? plain_md({c.k}, DType::f32) : dnnl::memory::desc();
     const dims strides = {c.stride, c.stride}, dil = {c.dilation - 1, c.dilation - 1},
-               pad = {c.pad, c.pad};
+               pad = {c.pad, c.pad}, pad_r = {c.pad + c.pad_end, c.pad + c.pad_end};
     const auto desc = [&](dnnl::algorithm alg = dnnl::algorithm::convolution_direct) {
       return TB_DNNL(dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, alg,
                                                      src_any, w_any, bias_md, dst_any, strides, dil,
-                                                     pad, pad));
+                                                     pad, pad_r));
     };
     dnnl::convolution_forward::primitive_desc pd;
     int res = -1;

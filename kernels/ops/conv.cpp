@@ -14,6 +14,7 @@ std::string ConvDesc::dims() const {
                           {"s", mut(s), ops::kRequired},
                           {"st", mut(stride), 1},
                           {"p", mut(pad), 0},
+                          {"pe", mut(pad_end), 0},
                           {"dl", mut(dilation), 1},
                           {"g", mut(groups), 1}});
 }
@@ -30,12 +31,14 @@ Result<ConvDesc> ConvDesc::from_dims(const Dims& d) {
                            {"s", &x.s, ops::kRequired},
                            {"st", &x.stride, 1},
                            {"p", &x.pad, 0, 0},
+                           {"pe", &x.pad_end, 0, 0},
                            {"dl", &x.dilation, 1},
                            {"g", &x.groups, 1}});
   if (!r) return r.error();
   if (x.c % x.groups || x.k % x.groups) return make_error("conv: c and k must divide by g");
   if (x.oh() < 1 || x.ow() < 1) return make_error("conv: the kernel does not fit the padded image");
-  if (x.pad >= x.dilation * (x.r - 1) + 1 || x.pad >= x.dilation * (x.s - 1) + 1)
+  const std::int64_t end = x.pad + x.pad_end;
+  if (end >= x.dilation * (x.r - 1) + 1 || end >= x.dilation * (x.s - 1) + 1)
     return make_error("conv: padding must be smaller than the dilated kernel");
   return x;
 }

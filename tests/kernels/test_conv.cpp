@@ -22,6 +22,12 @@ const std::vector<std::string> kShapes = {
     "conv:n1c1000h3w3k8r1s1:f32",                 // long reduction
     "conv:n1c64h28w28k64r3s3p1:f32+bias+relu",    // ResNet-like
     "conv:n1c32h14w14k32r3s3st2p1g32:f32",        // strided depthwise (MobileNetV2)
+    // extra padding at the bottom and right (TensorFlow's SAME with stride 2 on an even image)
+    "conv:n1c8h8w8k6r3s3st2pe1:f32+bias+relu",
+    "conv:n1c16h10w10k16r3s3st2pe1g16:f32+relu6",
+    "conv:n2c8h9w7k8r5s5st2p1pe2:f32",
+    "conv:n1c16h8w8k16r3s3st2pe1:bf16+bias",
+    "conv:n1c16h8w8k24r3s3st2p1pe1g8:s8+scales+bias+relu",
     "conv:n1c16h8w8k32r3s3p1:bf16+bias+relu",
     "conv:n1c16h8w8k32r3s3p1:s8",
     "conv:n1c32h7w7k32r1s1:u8+relu",
@@ -55,6 +61,12 @@ TEST(ConvProblem, Shapes) {
   ASSERT_TRUE(c);
   EXPECT_EQ(c->oh(), 5);
   EXPECT_EQ(c->ow(), 6);
+  // pe pads the bottom and right only: 8 + 0 + 1 - 3 = 6, / 2 + 1 = 4 (SAME on an even image)
+  const auto same = Problem::parse("conv:n1c4h8w8k4r3s3st2pe1:f32").value();
+  EXPECT_EQ(same.as<ConvDesc>()->oh(), 4);
+  EXPECT_EQ(same.as<ConvDesc>()->ow(), 4);
+  EXPECT_EQ(same.str(), "conv:n1c4h8w8k4r3s3st2pe1:f32");
+  EXPECT_FALSE(same.as<ConvDesc>()->pointwise());
   const auto in = p.inputs();
   ASSERT_EQ(in.size(), 4u);
   EXPECT_EQ(in[1].shape, (std::vector<std::int64_t>{4, 3, 3, 3}));
@@ -80,7 +92,8 @@ TEST(ConvProblem, RejectsBadInput) {
   for (const char* s :
        {"conv:n1c6h8w8k4r3s3g4:f32", "conv:n1c4h2w2k4r5s5:f32", "conv:n1c4h8w8k4r3s3p3:f32",
         "conv:n1c4h8w8k4r3:f32", "conv:n1c4h8w8k4r3s3x1:f32", "conv:n1c4h8w8k4r3s3st0:f32",
-        "conv:n1c4h8w8k4r3s3:f32+scales", "conv:n1c4h8w8k4r3s3:bf16+scales+bias"})
+        "conv:n1c4h8w8k4r3s3:f32+scales", "conv:n1c4h8w8k4r3s3:bf16+scales+bias",
+        "conv:n1c4h8w8k4r3s3p1pe2:f32", "conv:n1c4h8w8k4r3s3pe-1:f32"})
     EXPECT_FALSE(Problem::parse(s).ok()) << s;
 }
 

@@ -22,11 +22,12 @@ def rnd(*shape, scale=0.5):
 
 
 # --- numpy references (ONNX semantics) --------------------------------------------------------
-def conv(x, w, b, stride=1, pad=0, group=1):
+def conv(x, w, b, stride=1, pad=0, group=1, pad_end=0):
     n, c, h, wd = x.shape
     k, cg, r, s = w.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    oh, ow = (h + 2 * pad - r) // stride + 1, (wd + 2 * pad - s) // stride + 1
+    e = pad + pad_end  # bottom and right
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, e), (pad, e)))
+    oh, ow = (h + pad + e - r) // stride + 1, (wd + pad + e - s) // stride + 1
     y = np.zeros((n, k, oh, ow), np.float64)
     kg = k // group
     for g in range(group):
@@ -280,6 +281,24 @@ case("auto_pad", model(
     [init("w1", w1), init("b1", b1), init("w2", w2), init("b2", b2), init("w3", w3)]),
     x, h)
 
+# SAME_UPPER with stride 2 on an even image pads one pixel at the end only (TensorFlow's SAME, as
+# its exported MobileNets have), and explicit pads with more at the bottom and right
+x = rnd(1, 3, 8, 8, scale=1); w1 = rnd(4, 3, 3, 3); b1 = rnd(4); w2 = rnd(4, 1, 3, 3)
+w3 = rnd(5, 4, 5, 5)
+assert same_pads(8, 3, 2) == 1
+h = np.maximum(conv(x, w1, b1, stride=2, pad_end=1), 0)  # 8x8 -> 4x4
+h = conv(h, w2, None, stride=2, group=4, pad_end=1)      # depthwise, 4x4 -> 2x2
+h = conv(h, w3, None, pad=1, pad_end=2)                  # pads 1x1x3x3: 2x2 -> 2x2
+case("auto_pad_stride2", model(
+    [N("Conv", ["x", "w1", "b1"], ["c1"], name="same_s2", auto_pad="SAME_UPPER", strides=[2, 2]),
+     N("Relu", ["c1"], ["r1"]),
+     N("Conv", ["r1", "w2"], ["c2"], name="dw_same_s2", auto_pad="SAME_UPPER", strides=[2, 2],
+       group=4),
+     N("Conv", ["c2", "w3"], ["y"], name="pads_end", pads=[1, 1, 3, 3])],
+    [vi("x", [1, 3, 8, 8])], [vi("y", None)], [init("w1", w1), init("b1", b1), init("w2", w2),
+                                               init("w3", w3)]),
+    x, h)
+
 # int8 weights dequantised per output channel (DequantizeLinear of constants, folded), f32 Gemm
 # with weights dequantised per tensor
 x = rnd(1, 3, 6, 6, scale=1)
@@ -355,11 +374,16 @@ bad("bad_perm", model([N("Transpose", ["x"], ["y"], name="tr", perm=[0, 0])], x1
 bad("zero_stride",
     model([N("Conv", ["x4", "w"], ["y"], name="c0", strides=[0, 0])], [vi("x4", [1, 2, 8, 8])],
           [vi("y", None)], [init("w", rnd(2, 2, 3, 3))]), "node 'c0' (Conv): strides")
-# SAME_UPPER with stride 2 on an even image pads one pixel at the end only.
+# SAME_LOWER with stride 2 on an even image pads one pixel at the start only: the conv kernels
+# pad top and left alike and at most as much as bottom and right.
 bad("auto_pad_asymmetric",
-    model([N("Conv", ["x4", "w"], ["y"], name="same2", strides=[2, 2], auto_pad="SAME_UPPER")],
+    model([N("Conv", ["x4", "w"], ["y"], name="same2", strides=[2, 2], auto_pad="SAME_LOWER")],
           [vi("x4", [1, 2, 8, 8])], [vi("y", None)], [init("w", rnd(2, 2, 3, 3))]),
-    "node 'same2' (Conv): asymmetric pads 0x0x1x1 (from auto_pad SAME_UPPER on 8x8)")
+    "node 'same2' (Conv): asymmetric pads 1x1x0x0 (from auto_pad SAME_LOWER on 8x8)")
+bad("pads_top_not_left",
+    model([N("Conv", ["x4", "w"], ["y"], name="tl", pads=[0, 1, 0, 1])],
+          [vi("x4", [1, 2, 8, 8])], [vi("y", None)], [init("w", rnd(2, 2, 3, 3))]),
+    "node 'tl' (Conv): asymmetric pads 0x1x0x1")
 # Static QDQ (a constant activation scale, as ONNX Runtime's quantiser writes): tierbench
 # quantises activations dynamically, so this is refused rather than run otherwise.
 bad("static_qdq",
@@ -403,6 +427,12 @@ for op, ins, attrs, extra in (("Slice", ["s0", "st", "en"], {}, [init("st", one)
         model([N(op, ins, ["c"], name="op0", **attrs), N("Add", ["x", "c"], ["y"], name="add")], x1,
               [vi("y", None)], [s0] + extra),
         "node 'op0' (" + op + "): axis 0 outside a rank-0 tensor")
+# A Range whose start holds no value (found by fuzz_onnx: start[0] read past an empty tensor).
+bad("range_empty_start",
+    model([N("Range", ["st", "li", "de"], ["r"], name="rg"), N("Add", ["x", "r"], ["y"])], x1,
+          [vi("y", None)], [init("st", np.zeros(0, np.float32)), init("li", np.float32(4)),
+                            init("de", np.float32(1))]),
+    "node 'rg' (Range): Range's start, limit and delta must be scalars")
 bad("bad_binding", model([N("Relu", ["x"], ["y"])], x1, [vi("y", None)], []),
     "no input of that name", bind="nope=1x4")
 
