@@ -87,8 +87,9 @@ Const from_bytes(int t, const Shape& shape, const std::string& b, std::int64_t n
     c.f.resize(static_cast<std::size_t>(n));
   else
     c.i.resize(static_cast<std::size_t>(n));
-  if (t == onnx::TensorProto::FLOAT) {  // the common case: one copy
-    std::memcpy(c.f.data(), b.data(), static_cast<std::size_t>(n) * sizeof(float));
+  // The common case: one copy (none for an empty tensor, whose data() may be null).
+  if (t == onnx::TensorProto::FLOAT) {
+    if (n > 0) std::memcpy(c.f.data(), b.data(), static_cast<std::size_t>(n) * sizeof(float));
     return c;
   }
   for (std::int64_t k = 0; k < n; ++k) {
