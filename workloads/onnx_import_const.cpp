@@ -46,6 +46,20 @@ Const Const::ints(Shape s, std::vector<std::int64_t> v) {
 
 namespace {
 
+// A folded value into int64 or float: outside int64 (or NaN) is an error naming it, beyond float
+// is an infinity, never an undefined conversion.
+std::int64_t to_i64(double v) {
+  if (!(v >= -0x1p63 && v < 0x1p63))
+    throw Fail{"a constant (" + std::to_string(v) + ") outside int64"};
+  return static_cast<std::int64_t>(v);
+}
+float to_f32(double v) {
+  constexpr double kMax = std::numeric_limits<float>::max();
+  if (v > kMax) return std::numeric_limits<float>::infinity();
+  if (v < -kMax) return -std::numeric_limits<float>::infinity();
+  return static_cast<float>(v);
+}
+
 std::size_t elem_size(int t) {
   switch (t) {
     case onnx::TensorProto::FLOAT:
@@ -100,7 +114,7 @@ Const from_bytes(int t, const Shape& shape, const std::string& b, std::int64_t n
         c.f[u] = load<float>(p);
         break;
       case onnx::TensorProto::DOUBLE:
-        c.f[u] = static_cast<float>(load<double>(p));
+        c.f[u] = to_f32(load<double>(p));
         break;
       case onnx::TensorProto::BFLOAT16:
         c.f[u] = bf16_to_f32(load<std::uint16_t>(p));
@@ -376,9 +390,9 @@ Const elementwise(const Const& a, const Const& b, bool to_float,
   for (std::size_t e = 0; e < ia.size(); ++e) {
     const double v = fn(a.at(ia[e]), b.at(ib[e]));
     if (to_float)
-      c.f.push_back(static_cast<float>(v));
+      c.f.push_back(to_f32(v));
     else
-      c.i.push_back(static_cast<std::int64_t>(v));
+      c.i.push_back(to_i64(v));
   }
   return c;
 }
@@ -556,9 +570,9 @@ std::vector<Const> fold(const onnx::NodeProto& n, const std::vector<const Const*
     for (std::int64_t e = 0; e < c.numel(); ++e) {
       const double v = c.at(e) != 0 ? a.at(e) : b.at(e);
       if (r.is_float)
-        r.f.push_back(static_cast<float>(v));
+        r.f.push_back(to_f32(v));
       else
-        r.i.push_back(static_cast<std::int64_t>(v));
+        r.i.push_back(to_i64(v));
     }
     return {r};
   }
@@ -566,7 +580,10 @@ std::vector<Const> fold(const onnx::NodeProto& n, const std::vector<const Const*
     Const c = need_in(in, 0);
     if (!c.is_float && op != "Neg") throw Fail{op + " of integers"};
     for (auto& v : c.f) v = op == "Sqrt" ? std::sqrt(v) : op == "Neg" ? -v : 1.0f / v;
-    for (auto& v : c.i) v = -v;
+    for (auto& v : c.i) {
+      if (v == std::numeric_limits<std::int64_t>::min()) throw Fail{"Neg of -2^63"};
+      v = -v;
+    }
     return {c};
   }
   if (op == "Cast") {
@@ -576,7 +593,7 @@ std::vector<Const> fold(const onnx::NodeProto& n, const std::vector<const Const*
                     to == onnx::TensorProto::FLOAT16 || to == onnx::TensorProto::BFLOAT16;
     if (fl) {
       std::vector<float> v;
-      for (std::int64_t e = 0; e < x.numel(); ++e) v.push_back(static_cast<float>(x.at(e)));
+      for (std::int64_t e = 0; e < x.numel(); ++e) v.push_back(to_f32(x.at(e)));
       if (to == onnx::TensorProto::BFLOAT16)  // rounded as ONNX casts (to nearest even)
         for (auto& f : v) f = bf16_to_f32(f32_to_bf16(f));
       return {Const::floats(x.shape, std::move(v))};
@@ -584,7 +601,7 @@ std::vector<Const> fold(const onnx::NodeProto& n, const std::vector<const Const*
     std::vector<std::int64_t> v;
     for (std::int64_t e = 0; e < x.numel(); ++e) {
       const double d = x.at(e);
-      v.push_back(to == onnx::TensorProto::BOOL ? d != 0 : static_cast<std::int64_t>(d));
+      v.push_back(to == onnx::TensorProto::BOOL ? d != 0 : to_i64(d));
     }
     return {Const::ints(x.shape, std::move(v))};
   }
@@ -626,16 +643,16 @@ std::vector<Const> fold(const onnx::NodeProto& n, const std::vector<const Const*
       throw Fail{"Range's start, limit and delta must be scalars"};
     const double st = s.at(0), li = l.at(0), de = d.at(0);
     if (de == 0) throw Fail{"Range with delta 0"};
-    const auto cnt = static_cast<std::int64_t>(std::max(0.0, std::ceil((li - st) / de)));
+    const auto cnt = to_i64(std::max(0.0, std::ceil((li - st) / de)));
     checked_numel({cnt}, kFoldLimit);
     Const c;
     c.is_float = s.is_float, c.shape = {cnt};
     for (std::int64_t e = 0; e < cnt; ++e) {
       const double v = st + static_cast<double>(e) * de;
       if (c.is_float)
-        c.f.push_back(static_cast<float>(v));
+        c.f.push_back(to_f32(v));
       else
-        c.i.push_back(static_cast<std::int64_t>(v));
+        c.i.push_back(to_i64(v));
     }
     return {c};
   }

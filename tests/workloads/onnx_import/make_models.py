@@ -433,6 +433,12 @@ bad("range_empty_start",
           [vi("y", None)], [init("st", np.zeros(0, np.float32)), init("li", np.float32(4)),
                             init("de", np.float32(1))]),
     "node 'rg' (Range): Range's start, limit and delta must be scalars")
+# A Cast to int64 of a float beyond int64 (found by fuzz_onnx: an undefined conversion).
+bad("cast_overflow",
+    model([N("Cast", ["big"], ["bi"], name="cast", to=TensorProto.INT64),
+           N("Reshape", ["x", "bi"], ["y"])], x1, [vi("y", None)],
+          [init("big", np.array([4.6e27], np.float32))]),
+    "node 'cast' (Cast): a constant (")
 bad("bad_binding", model([N("Relu", ["x"], ["y"])], x1, [vi("y", None)], []),
     "no input of that name", bind="nope=1x4")
 
