@@ -15,9 +15,10 @@ namespace tb::vk {
 namespace {
 
 // Allocations made inside a driver call in this scope are not leak-checked. Lavapipe allocates
-// 128 bytes once per process in vkEnumeratePhysicalDevices (a pthread_once), keeps the pointer
-// in its own globals and never frees it; the loader unloads lavapipe at vkDestroyInstance, so at
-// exit LeakSanitizer finds the block unreachable, with frames that have no module left to
+// 128 bytes once per process when its devices are first enumerated (in vkEnumeratePhysicalDevices,
+// or in vkCreateInstance when the validation layer enumerates there; a pthread_once), keeps the
+// pointer in its own globals and never frees it; the loader unloads lavapipe at vkDestroyInstance,
+// so at exit LeakSanitizer finds the block unreachable, with frames that have no module left to
 // suppress by (and ASan's fast unwinder stops at the first driver frame anyway). Everything
 // tierbench allocates outside this scope stays checked (tests/sanitizers/README.md).
 struct DriverAllocationsUnchecked {
@@ -175,7 +176,10 @@ std::string create_instance(Instance* self, const GlobalFns& g, const InstanceOp
   ci.enabledExtensionCount = static_cast<std::uint32_t>(exts.size());
   ci.ppEnabledExtensionNames = exts.data();
   (void)self;
-  TB_VK_CHECK_STR(g.vkCreateInstance(&ci, nullptr, out));
+  {
+    const DriverAllocationsUnchecked unchecked;  // the validation layer enumerates devices here
+    TB_VK_CHECK_STR(g.vkCreateInstance(&ci, nullptr, out));
+  }
   return {};
 }
 }  // namespace
