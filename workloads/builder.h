@@ -53,6 +53,14 @@ class Builder {
   // Multi-head attention over head-major q [h][t][d], k, v [kv][s][d] (cast to bf16 in bf16 tiers).
   int attention(const std::string& name, int q, int k, int v, AttentionDesc d);
   int permute(const std::string& name, int x, std::int64_t a, std::int64_t b, std::int64_t c);
+  // Host concat of xs, each [outer][n_i] in memory order, into `shape` ([outer][sum n_i] in
+  // memory order; the inputs' dtype).
+  int concat(const std::string& name, const std::vector<int>& xs, std::int64_t outer,
+             std::vector<std::int64_t> shape);
+  // Host slice of x [outer][d][inner] (memory order): rows start, start + step, ... (cnt of them,
+  // step != 0) into `shape` ([outer][cnt][inner]; x's dtype).
+  int slice(const std::string& name, int x, std::int64_t outer, std::int64_t inner,
+            std::int64_t start, std::int64_t step, std::vector<std::int64_t> shape);
   // Pool, row and binary ops compute in f32 in every tier (bf16 kernels produce f32): what they
   // read.
   DType elementwise_dtype() const { return DType::f32; }

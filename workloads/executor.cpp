@@ -705,6 +705,28 @@ Result<void> Executor::run_host(const Layer& l, std::size_t li) {
       }
       return {};
     }
+    case HostOp::concat: {  // each input [outer][n_i] -> [outer][sum n_i]
+      const std::size_t es = dtype_size(out.dtype());
+      std::byte* y = out.raw();
+      for (std::int64_t o = 0; o < l.outer; ++o)
+        for (const auto& op : l.in) {
+          const Tensor& t = operand(op);
+          const auto row = static_cast<std::size_t>(t.numel() / l.outer) * es;
+          std::memcpy(y, t.raw() + static_cast<std::size_t>(o) * row, row);
+          y += row;
+        }
+      return {};
+    }
+    case HostOp::slice: {  // [outer][d][inner] -> [outer][cnt][inner], rows start + i * step
+      const std::size_t es = dtype_size(x.dtype());
+      const std::int64_t d = n / (l.outer * l.inner), cnt = out.numel() / (l.outer * l.inner);
+      const auto row = static_cast<std::size_t>(l.inner) * es;
+      for (std::int64_t o = 0; o < l.outer; ++o)
+        for (std::int64_t i = 0; i < cnt; ++i)
+          std::memcpy(out.raw() + static_cast<std::size_t>(o * cnt + i) * row,
+                      x.raw() + static_cast<std::size_t>(o * d + l.start + i * l.step) * row, row);
+      return {};
+    }
     case HostOp::none:
       break;
   }

@@ -76,6 +76,39 @@ Figures Graph::figures() const {
   return f;
 }
 
+namespace {
+
+// A host concat or slice reads and writes only inside its operands: checked before anything
+// runs it (an imported file sets these numbers).
+Result<void> verify_copy(const std::vector<Value>& values, const Layer& l,
+                         const std::string& where) {
+  const auto& ov = values.at(static_cast<std::size_t>(l.out));
+  const std::int64_t out = ov.numel();
+  std::int64_t sum = 0;
+  for (const auto& o : l.in) {
+    if (o.kind != Operand::value) return make_error(where + "copies a weight");
+    const auto& v = values.at(static_cast<std::size_t>(o.index));
+    if (v.dtype != ov.dtype) return make_error(where + "mixes dtypes");
+    if (l.outer < 1 || v.numel() % l.outer) return make_error(where + "rows do not divide");
+    sum += v.numel();
+  }
+  if (l.host == HostOp::concat) {
+    if (l.in.empty() || sum != out) return make_error(where + "concat sizes do not add up");
+    return {};
+  }
+  const std::int64_t row = l.outer * l.inner;
+  if (l.in.size() != 1 || l.inner < 1 || sum % row || out % row || l.step == 0)
+    return make_error(where + "slice sizes do not divide");
+  const std::int64_t d = sum / row, cnt = out / row;
+  if (cnt > 1 && (l.step > d || l.step < -d)) return make_error(where + "slice step too large");
+  const std::int64_t last = l.start + (cnt - 1) * l.step;
+  if (cnt < 1 || l.start < 0 || l.start >= d || last < 0 || last >= d)
+    return make_error(where + "slice rows outside the input");
+  return {};
+}
+
+}  // namespace
+
 Result<void> Graph::verify() const {
   std::vector<bool> written(values.size(), false);
   for (std::size_t v = 0; v < values.size(); ++v)
@@ -115,6 +148,8 @@ Result<void> Graph::verify() const {
       if (outs.size() != 1 || ov.dtype != outs[0].dtype || ov.numel() != spec_numel(outs[0]))
         return make_error(where + "output value does not match " + l.problem->str());
     }
+    if (l.host == HostOp::concat || l.host == HostOp::slice)
+      if (auto r = verify_copy(values, l, where); !r) return r;
     written.at(static_cast<std::size_t>(l.out)) = true;
   }
   if (output < 0 || !written.at(static_cast<std::size_t>(output)))
@@ -188,6 +223,24 @@ int Builder::host(const std::string& name, HostOp op, std::vector<Operand> in, D
   l.in = std::move(in);
   l.out = out;
   g_.layers.push_back(std::move(l));
+  return out;
+}
+
+int Builder::concat(const std::string& name, const std::vector<int>& xs, std::int64_t outer,
+                    std::vector<std::int64_t> shape) {
+  std::vector<Operand> in;
+  for (int x : xs) in.push_back(Operand::v(x));
+  const int out =
+      host(name, HostOp::concat, std::move(in), value(xs.at(0)).dtype, std::move(shape));
+  g_.layers.back().outer = outer;
+  return out;
+}
+
+int Builder::slice(const std::string& name, int x, std::int64_t outer, std::int64_t inner,
+                   std::int64_t start, std::int64_t step, std::vector<std::int64_t> shape) {
+  const int out = host(name, HostOp::slice, {Operand::v(x)}, value(x).dtype, std::move(shape));
+  auto& l = g_.layers.back();
+  l.outer = outer, l.inner = inner, l.start = start, l.step = step;
   return out;
 }
 

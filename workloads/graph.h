@@ -78,6 +78,9 @@ enum class HostOp {
   last_row,    // in0 [m][n] -> [1][n] (its last row)
   embed,       // in0 ids s32 [t], in1 table [v][d] (bf16, or s8 with in2 f32 scales [v]) -> f32
                // [t][d]: lookups from tables the embed kernel (f32) does not take
+  concat,      // in0..inK, each [outer][n_i] -> [outer][sum n_i] (one dtype; `outer` below)
+  slice,       // in0 [outer][d][inner] -> [outer][cnt][inner]: rows start + i * step, i < cnt
+               // (step may be negative; `outer`, `inner`, `start`, `step` below)
 };
 
 struct Layer {
@@ -86,6 +89,8 @@ struct Layer {
   HostOp host = HostOp::none;
   Activation act = Activation::none;  // dequantize, activation
   std::int64_t pos = 0;               // kv_write
+  std::int64_t outer = 1, inner = 1;  // concat (outer), slice
+  std::int64_t start = 0, step = 1;   // slice
   std::vector<Operand> in;
   int out = -1;  // value written
 };

@@ -609,6 +609,37 @@ void Exporter::host(std::size_t li, const Layer& l) {
       }
       break;
     }
+    case HostOp::concat: {  // each [outer][n_i] -> [outer][sum n_i]
+      std::vector<std::string> parts;
+      std::int64_t sum = 0;
+      for (const auto& o : l.in) {
+        const Ten t = operand(o);
+        const Ten x = plain(t, {l.outer, numel(t.shape) / l.outer});
+        parts.push_back(x.name);
+        sum += x.shape[1];
+      }
+      Ten c{fresh(l.name), {l.outer, sum}, operand(l.in[0]).dtype, false};
+      attr_i(node("Concat", parts, c.name, l.name), "axis", 1);
+      r = reshape(c, ov.shape);
+      break;
+    }
+    case HostOp::slice: {  // [outer][d][inner] -> [outer][cnt][inner], rows start + i * step
+      const Ten t = operand(l.in[0]);
+      const std::int64_t d = numel(t.shape) / (l.outer * l.inner),
+                         cnt = ov.numel() / (l.outer * l.inner);
+      const Ten x = plain(t, {l.outer, d, l.inner});
+      // The end is exclusive; a negative step that ends before row 0 needs an end below -d
+      // (ONNX clamps it to "before the first row").
+      const std::int64_t end = l.start + cnt * l.step;
+      Ten c{fresh(l.name), {l.outer, cnt, l.inner}, t.dtype, false};
+      node("Slice",
+           {x.name, i64s({l.start}),
+            i64s({end < 0 ? std::numeric_limits<std::int64_t>::min() : end}), i64s({1}),
+            i64s({l.step})},
+           c.name, l.name);
+      r = reshape(c, ov.shape);
+      break;
+    }
     case HostOp::none:
       throw Unsupported{"host op none"};
   }

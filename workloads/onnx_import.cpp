@@ -234,6 +234,8 @@ class Importer {
   void emit_pool(const onnx::NodeProto& n);
   void emit_matmul_batched(const onnx::NodeProto& n);
   void emit_gather(const onnx::NodeProto& n);
+  void emit_concat(const onnx::NodeProto& n);
+  void emit_slice(const onnx::NodeProto& n);
   bool emit_gather_const_ids(const onnx::NodeProto& n);
   void emit_reduce_mean(int pos);
   void emit_shape_op(const onnx::NodeProto& n);
@@ -1270,6 +1272,106 @@ void Importer::emit_reduce_mean(int pos) {
 }
 
 // Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout of a computed tensor: the same value.
+// The order a value's memory holds its ONNX axes in: physical dimension k is ONNX axis
+// layout[k] (the inverse of Sym::perm).
+std::vector<int> memory_order(const Sym& s) {
+  std::vector<int> l(s.shape.size());
+  for (std::size_t j = 0; j < l.size(); ++j)
+    l[s.perm.empty() ? j : static_cast<std::size_t>(s.perm[j])] = static_cast<int>(j);
+  return l;
+}
+
+// Concat of computed tensors: a host copy in the first input's memory order (the others are
+// permuted to it where they differ), so an NCHW channel concat of NHWC images stays NHWC.
+void Importer::emit_concat(const onnx::NodeProto& n) {
+  check_attrs(n, {"axis"});
+  if (!find_attr(n, "axis")) throw Fail{"Concat without an axis"};
+  const Sym& x0 = runtime_in(n, 0);
+  const std::size_t r = x0.shape.size();
+  const auto a = static_cast<std::size_t>(norm_axis(attr_i(n, "axis", 0), r));
+  const std::vector<int> order = memory_order(x0);
+  Shape out = x0.shape;
+  out[a] = 0;
+  std::vector<int> vs;
+  for (int k = 0; k < n.input_size(); ++k) {
+    const Sym& x = runtime_in(n, k);
+    if (x.shape.size() != r) throw Fail{"Concat of tensors of different ranks"};
+    for (std::size_t d = 0; d < r; ++d)
+      if (d != a && x.shape[d] != out[d])
+        throw Fail{"Concat of " + shape_str(x.shape) + " and " + shape_str(x0.shape) +
+                   " along axis " + std::to_string(a)};
+    out[a] += x.shape[a];
+    vs.push_back(need(x, order));
+  }
+  Shape mem;  // the output's dimensions in memory order
+  std::int64_t outer = 1;
+  bool before = true;
+  for (int d : order) {
+    mem.push_back(out[static_cast<std::size_t>(d)]);
+    before = before && static_cast<std::size_t>(d) != a;
+    if (before) outer *= out[static_cast<std::size_t>(d)];
+  }
+  checked_numel(out, o_.max_tensor_bytes / 4);
+  Sym y;
+  y.shape = out;
+  y.value = b_.concat(layer_name(n), vs, outer, mem);
+  if (!x0.perm.empty()) y.perm = x0.perm, y.base = mem;
+  define(n.output(0), std::move(y));
+}
+
+// Slice of a computed tensor (constant starts, ends, axes and steps, as ONNX clamps them): one
+// host copy per sliced axis, in the tensor's memory order.
+void Importer::emit_slice(const onnx::NodeProto& n) {
+  const Sym& x = runtime_in(n, 0);
+  const std::size_t r = x.shape.size();
+  const auto ints = [&](int k, const char* what) {
+    const Const& c = need_const(n, k, what);
+    if (c.is_float) throw Fail{std::string("Slice ") + what + " are not integers"};
+    return c.i;
+  };
+  const Shape starts = ints(1, "starts"), ends = ints(2, "ends");
+  Shape axes, steps;
+  if (has(n, 3)) axes = ints(3, "axes");
+  if (has(n, 4)) steps = ints(4, "steps");
+  if (axes.empty())
+    for (std::size_t k = 0; k < starts.size(); ++k) axes.push_back(static_cast<std::int64_t>(k));
+  if (steps.empty()) steps.assign(starts.size(), 1);
+  if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
+    throw Fail{"Slice's starts, ends, axes and steps differ in length"};
+  const std::vector<int> order = memory_order(x);
+  Shape mem = x.perm.empty() ? x.shape : x.base, out = x.shape;
+  int v = need(x, order, true);
+  std::vector<bool> seen(r, false);
+  const std::string name = layer_name(n);
+  for (std::size_t k = 0; k < starts.size(); ++k) {
+    const auto a = static_cast<std::size_t>(norm_axis(axes[k], r));
+    if (seen[a]) throw Fail{"Slice names axis " + std::to_string(a) + " twice"};
+    seen[a] = true;
+    const std::int64_t d = x.shape[a], st = steps[k];
+    if (st == 0) throw Fail{"Slice step 0"};
+    const auto clamp = [&](std::int64_t i, std::int64_t lo, std::int64_t hi) {
+      return std::clamp(i < 0 ? (i < -d ? lo : i + d) : i, lo, hi);
+    };
+    const std::int64_t s0 = st > 0 ? clamp(starts[k], 0, d) : clamp(starts[k], -1, d - 1);
+    const std::int64_t e0 = st > 0 ? clamp(ends[k], 0, d) : clamp(ends[k], -1, d - 1);
+    // Rows s0, s0 + st, ... strictly before e0: ceil((e0 - s0) / st), computed without overflow.
+    const std::int64_t span = st > 0 ? e0 - s0 : s0 - e0, step = st > 0 ? st : -st;
+    const std::int64_t cnt = span <= 0 ? 0 : (span - 1) / step + 1;
+    if (cnt == 0) throw Fail{"Slice to an empty tensor (axis " + std::to_string(a) + ")"};
+    if (cnt == d && st == 1) continue;  // the whole axis
+    const auto j = x.perm.empty() ? a : static_cast<std::size_t>(x.perm[a]);
+    std::int64_t outer = 1, inner = 1;
+    for (std::size_t q = 0; q < mem.size(); ++q) (q < j ? outer : inner) *= q == j ? 1 : mem[q];
+    mem[j] = cnt, out[a] = cnt;
+    v = b_.slice(name + (k ? "." + std::to_string(k) : std::string()), v, outer, inner, s0, st,
+                 mem);
+  }
+  Sym y;
+  y.shape = out, y.value = v;
+  if (!x.perm.empty()) y.perm = x.perm, y.base = mem;
+  define(n.output(0), std::move(y));
+}
+
 void Importer::emit_shape_op(const onnx::NodeProto& n) {
   const std::string& op = n.op_type();
   Sym x = runtime_in(n, 0);
@@ -1704,6 +1806,8 @@ void Importer::dispatch(int pos) {
       op == "Identity" || op == "Dropout")
     return emit_shape_op(n);
   if (op == "Gather") return emit_gather(n);
+  if (op == "Concat") return emit_concat(n);
+  if (op == "Slice") return emit_slice(n);
   if (op == "Mod") {  // ids modulo the rows of the table every consumer gathers from
     const Sym& ids = runtime_in(n, 0);
     const Const& v = need_const(n, 1, "divisor");

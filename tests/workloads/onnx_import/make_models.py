@@ -299,6 +299,51 @@ case("auto_pad_stride2", model(
                                                init("w3", w3)]),
     x, h)
 
+# Concat and Slice of computed tensors (host copies): an NCHW channel concat of two conv branches
+# (Inception / SqueezeNet), slices along channels and, strided, along height and width (YOLO's
+# focus), a reversed width (negative step), and a 2-D slice-and-swap as rotate_half has.
+x = rnd(1, 3, 6, 6, scale=1); wa = rnd(4, 3, 3, 3); ba = rnd(4); wb = rnd(2, 3, 1, 1)
+wc = rnd(3, 6, 3, 3)
+h = np.concatenate([np.maximum(conv(x, wa, ba, pad=1), 0), conv(x, wb, None)], axis=1)
+case("concat_channels", model(
+    [N("Conv", ["x", "wa", "ba"], ["a"], name="branch_a", pads=[1] * 4), N("Relu", ["a"], ["ar"]),
+     N("Conv", ["x", "wb"], ["b"], name="branch_b"),
+     N("Concat", ["ar", "b"], ["cat"], name="cat", axis=1),
+     N("Conv", ["cat", "wc"], ["y"], name="after", pads=[1] * 4)],
+    [vi("x", [1, 3, 6, 6])], [vi("y", None)],
+    [init("wa", wa), init("ba", ba), init("wb", wb), init("wc", wc)]),
+    x, conv(h, wc, None, pad=1))
+
+x = rnd(1, 4, 8, 8, scale=1); w1 = rnd(6, 4, 3, 3); w2 = rnd(5, 4, 1, 1)
+h = conv(x, w1, None, pad=1)[:, 1:5, 0:8:2, 1:8:2][:, :, :, ::-1]
+case("slice_channels_spatial", model(
+    [N("Conv", ["x", "w1"], ["c"], name="conv", pads=[1] * 4),
+     N("Slice", ["c", "st", "en", "ax", "sp"], ["s"], name="slice"),
+     N("Slice", ["s", "st2", "en2", "ax2", "sp2"], ["r"], name="reverse"),
+     N("Conv", ["r", "w2"], ["y"], name="pw")],
+    [vi("x", [1, 4, 8, 8])], [vi("y", None)],
+    [init("w1", w1), init("w2", w2),
+     init("st", np.array([1, 0, 1], np.int64)), init("en", np.array([5, 8, 99], np.int64)),
+     init("ax", np.array([1, 2, -1], np.int64)), init("sp", np.array([1, 2, 2], np.int64)),
+     init("st2", np.array([-1], np.int64)), init("en2", np.array([-99], np.int64)),
+     init("ax2", np.array([3], np.int64)), init("sp2", np.array([-1], np.int64))]),
+    x, conv(h, w2, None))
+
+x = rnd(2, 8, scale=1); m1 = rnd(8, 8); m2 = rnd(8, 6)
+h = x @ m1
+h = np.concatenate([h[:, 4:], h[:, :4]], axis=1)
+case("slice_concat_2d", model(
+    [N("MatMul", ["x", "m1"], ["h"], name="fc1"),
+     N("Slice", ["h", "four", "eight", "one"], ["hi"], name="upper"),
+     N("Slice", ["h", "zero", "four", "one"], ["lo"], name="lower"),
+     N("Concat", ["hi", "lo"], ["sw"], name="swap", axis=-1),
+     N("MatMul", ["sw", "m2"], ["y"], name="fc2")],
+    [vi("x", [2, 8])], [vi("y", None)],
+    [init("m1", m1), init("m2", m2), init("zero", np.array([0], np.int64)),
+     init("four", np.array([4], np.int64)), init("eight", np.array([8], np.int64)),
+     init("one", np.array([1], np.int64))]),
+    x, h @ m2)
+
 # int8 weights dequantised per output channel (DequantizeLinear of constants, folded), f32 Gemm
 # with weights dequantised per tensor
 x = rnd(1, 3, 6, 6, scale=1)
