@@ -19,6 +19,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <numbers>
 #include <numeric>
@@ -1303,14 +1304,12 @@ void Importer::emit_concat(const onnx::NodeProto& n) {
     out[a] += x.shape[a];
     vs.push_back(need(x, order));
   }
-  Shape mem;  // the output's dimensions in memory order
-  std::int64_t outer = 1;
-  bool before = true;
-  for (int d : order) {
-    mem.push_back(out[static_cast<std::size_t>(d)]);
-    before = before && static_cast<std::size_t>(d) != a;
-    if (before) outer *= out[static_cast<std::size_t>(d)];
-  }
+  Shape mem;  // the output's dimensions in memory order; outer: those before the axis
+  for (int d : order) mem.push_back(out[static_cast<std::size_t>(d)]);
+  const auto j = x0.perm.empty() ? a : static_cast<std::size_t>(x0.perm[a]);
+  const std::int64_t outer =
+      std::accumulate(mem.begin(), mem.begin() + static_cast<std::ptrdiff_t>(j), std::int64_t{1},
+                      std::multiplies<>());
   checked_numel(out, o_.max_tensor_bytes / 4);
   Sym y;
   y.shape = out;
@@ -1349,22 +1348,16 @@ void Importer::emit_slice(const onnx::NodeProto& n) {
     seen[a] = true;
     const std::int64_t d = x.shape[a], st = steps[k];
     if (st == 0) throw Fail{"Slice step 0"};
-    const auto clamp = [&](std::int64_t i, std::int64_t lo, std::int64_t hi) {
-      return std::clamp(i < 0 ? (i < -d ? lo : i + d) : i, lo, hi);
-    };
-    const std::int64_t s0 = st > 0 ? clamp(starts[k], 0, d) : clamp(starts[k], -1, d - 1);
-    const std::int64_t e0 = st > 0 ? clamp(ends[k], 0, d) : clamp(ends[k], -1, d - 1);
-    // Rows s0, s0 + st, ... strictly before e0: ceil((e0 - s0) / st), computed without overflow.
-    const std::int64_t span = st > 0 ? e0 - s0 : s0 - e0, step = st > 0 ? st : -st;
-    const std::int64_t cnt = span <= 0 ? 0 : (span - 1) / step + 1;
-    if (cnt == 0) throw Fail{"Slice to an empty tensor (axis " + std::to_string(a) + ")"};
-    if (cnt == d && st == 1) continue;  // the whole axis
-    const auto j = x.perm.empty() ? a : static_cast<std::size_t>(x.perm[a]);
+    const SliceRange sr = slice_range(starts[k], ends[k], st, d);
+    if (sr.count == 0) throw Fail{"Slice to an empty tensor (axis " + std::to_string(a) + ")"};
+    if (sr.count == d && st == 1) continue;                                   // the whole axis
+    const auto j = x.perm.empty() ? a : static_cast<std::size_t>(x.perm[a]);  // in memory
     std::int64_t outer = 1, inner = 1;
-    for (std::size_t q = 0; q < mem.size(); ++q) (q < j ? outer : inner) *= q == j ? 1 : mem[q];
-    mem[j] = cnt, out[a] = cnt;
-    v = b_.slice(name + (k ? "." + std::to_string(k) : std::string()), v, outer, inner, s0, st,
-                 mem);
+    for (std::size_t q = 0; q < j; ++q) outer *= mem[q];
+    for (std::size_t q = j + 1; q < mem.size(); ++q) inner *= mem[q];
+    mem[j] = sr.count, out[a] = sr.count;
+    v = b_.slice(name + (k ? "." + std::to_string(k) : std::string()), v, outer, inner, sr.first,
+                 st, mem);
   }
   Sym y;
   y.shape = out, y.value = v;

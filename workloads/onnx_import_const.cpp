@@ -255,6 +255,21 @@ int norm_axis(std::int64_t axis, std::size_t rank) {
   return static_cast<int>(axis < 0 ? axis + r : axis);
 }
 
+SliceRange slice_range(std::int64_t start, std::int64_t end, std::int64_t step, std::int64_t d) {
+  const auto clamp = [d](std::int64_t i, std::int64_t lo, std::int64_t hi) {
+    return std::clamp(i < 0 ? (i < -d ? lo : i + d) : i, lo, hi);
+  };
+  const std::int64_t s = step > 0 ? clamp(start, 0, d) : clamp(start, -1, d - 1);
+  const std::int64_t e = step > 0 ? clamp(end, 0, d) : clamp(end, -1, d - 1);
+  // Indices s, s + step, ... strictly before e: ceil(|e - s| / |step|) when e lies that way.
+  const std::int64_t span = step > 0 ? e - s : s - e;
+  const std::int64_t stride = step > 0 ? step
+                              : step == std::numeric_limits<std::int64_t>::min()
+                                  ? std::numeric_limits<std::int64_t>::max()
+                                  : -step;
+  return {s, span <= 0 ? 0 : (span - 1) / stride + 1};
+}
+
 Shape reshape_shape(const Shape& in, const Const& spec, bool allowzero) {
   if (spec.is_float) throw Fail{"Reshape's shape is not an integer tensor"};
   const std::int64_t n = checked_numel(in, std::numeric_limits<std::int64_t>::max());
@@ -419,17 +434,10 @@ Const fold_slice(const onnx::NodeProto& n, const std::vector<const Const*>& in, 
   Shape lo(r, 0), step(r, 1), out = x.shape;
   for (std::size_t k = 0; k < starts.size(); ++k) {
     const auto a = static_cast<std::size_t>(norm_axis(axes.at(k), r));
-    const std::int64_t d = x.shape[a], st = steps.at(k);
+    const std::int64_t st = steps.at(k);
     if (st == 0) throw Fail{"Slice step 0"};
-    const auto clampi = [&](std::int64_t v, std::int64_t lo_, std::int64_t hi_) {
-      if (v < 0) v += d;
-      return std::clamp(v, lo_, hi_);
-    };
-    const std::int64_t s = st > 0 ? clampi(starts[k], 0, d) : clampi(starts[k], -1, d - 1);
-    const std::int64_t e = st > 0 ? clampi(ends.at(k), 0, d) : clampi(ends.at(k), -1, d - 1);
-    lo[a] = s, step[a] = st;
-    out[a] = st > 0 ? std::max<std::int64_t>(0, (e - s + st - 1) / st)
-                    : std::max<std::int64_t>(0, (s - e - st - 1) / -st);
+    const SliceRange sr = slice_range(starts[k], ends.at(k), st, x.shape[a]);
+    lo[a] = sr.first, step[a] = st, out[a] = sr.count;
   }
   std::vector<std::int64_t> idx;
   const std::int64_t total = checked_numel(out, kFoldLimit);

@@ -93,5 +93,11 @@ void check_attrs(const onnx::NodeProto& n, const std::vector<std::string>& known
 std::vector<int> perm_of(const onnx::NodeProto& n, std::size_t rank);
 // An axis in [-rank, rank) normalised to [0, rank).
 int norm_axis(std::int64_t axis, std::size_t rank);
+// ONNX Slice along one axis of length d: the first index and the number taken, with start and
+// end clamped as ONNX clamps them (step != 0; no overflow for any int64 inputs).
+struct SliceRange {
+  std::int64_t first = 0, count = 0;
+};
+SliceRange slice_range(std::int64_t start, std::int64_t end, std::int64_t step, std::int64_t d);
 
 }  // namespace tb::workloads::onnx_import
