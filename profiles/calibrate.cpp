@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include <fmt/core.h>
 
@@ -37,27 +38,58 @@ double since(Clock::time_point t0) {
 // Chain lengths: slope = node time, intercept = graph run.
 constexpr int kShort = 2, kLong = kCalibrationChainLayers;
 
-// A representative shape of an op class: conv-like {channels, size}; gemm {m, k}; attention
-// {heads, kv heads, queries, keys, head dim}; row {m, n}; eltwise {n}; pool {channels, size}.
+// A representative shape of an op class: conv-like {channels in, size, channels out (0: the
+// same)}; gemm {m, k}; attention {heads, kv heads, queries, keys, head dim}; row {m, n}; eltwise
+// {n}; pool {channels, size}.
 struct Shape {
   std::string cls;
   std::int64_t a = 0, b = 0, c = 0, d = 0, e = 0;
 };
 
-// Shapes spanning the regimes the tiers have (tiny person-detect layers to ResNet / BERT / LLM
-// sizes). Quick: one per class.
+// Shapes spanning the regimes CNNs and transformers have, from person-detect's tiny layers to
+// ResNet / BERT / LLM sizes. The convolutions form a grid over the feature space the predictor
+// interpolates in (predictor.h: spatial size, narrower and wider channel count): sizes 112 to 3,
+// channels 8 to 2048, equal and 1:4 in:out (a chain alternates in -> out -> in, so each layer
+// reads what the previous one wrote, at the activation sizes of a real network). The grid is
+// geometric, not the tiers' own layers. Quick: the first shape of each class.
 std::vector<Shape> shapes(const std::string& dtype, bool quick) {
   std::vector<Shape> v = {{"conv", 16, 48},
                           {"conv", 64, 56},
                           {"conv", 256, 14},
                           {"conv", 32, 24},
+                          {"conv", 128, 28},
+                          {"conv", 512, 7},
+                          {"conv", 64, 12},
+                          {"conv", 16, 112, 32},
                           {"pointwise", 16, 48},
                           {"pointwise", 64, 56},
                           {"pointwise", 160, 14},
                           {"pointwise", 512, 7},
+                          {"pointwise", 16, 112, 64},
+                          {"pointwise", 32, 56, 128},
+                          {"pointwise", 64, 56, 256},
+                          {"pointwise", 32, 28, 128},
+                          {"pointwise", 128, 28, 512},
+                          {"pointwise", 64, 14, 256},
+                          {"pointwise", 256, 14, 1024},
+                          {"pointwise", 128, 7, 512},
+                          {"pointwise", 256, 7, 1024},
+                          {"pointwise", 512, 7, 2048},
+                          {"pointwise", 8, 24, 32},
+                          {"pointwise", 16, 12, 64},
+                          {"pointwise", 32, 6, 128},
+                          {"pointwise", 64, 3, 256},
                           {"depthwise", 32, 48},
                           {"depthwise", 96, 56},
                           {"depthwise", 384, 14},
+                          {"depthwise", 32, 112},
+                          {"depthwise", 128, 56},
+                          {"depthwise", 256, 28},
+                          {"depthwise", 1024, 7},
+                          {"depthwise", 48, 24},
+                          {"depthwise", 96, 12},
+                          {"depthwise", 192, 6},
+                          {"depthwise", 384, 3},
                           {"gemm", 128, 256},
                           {"gemm", 128, 768},
                           {"gemm", 64, 2048},
@@ -87,6 +119,11 @@ std::vector<Shape> shapes(const std::string& dtype, bool quick) {
   return out;
 }
 
+// The classes whose layers carry weights worth measuring cold (gemv: predictor.h's own model).
+bool cold_class(const std::string& cls) {
+  return cls == "conv" || cls == "pointwise" || cls == "depthwise" || cls == "gemm";
+}
+
 std::string shape_name(const Shape& s) {
   return fmt::format("{}-{}-{}-{}-{}-{}", s.cls, s.a, s.b, s.c, s.d, s.e);
 }
@@ -112,8 +149,9 @@ Graph chain(const Shape& s, DType dt, int n) {
   const int vc = s.cls == "attention" ? b.state("v", cache, {s.b, s.d, s.e}) : -1;
   for (int i = 0; i < n; ++i) {
     const std::string name = "l" + std::to_string(i);
-    if (s.cls == "conv") x = b.conv(name, x, s.a, 3, 1, 1, 1, Activation::relu);
-    if (s.cls == "pointwise") x = b.conv(name, x, s.a, 1, 1, 0, 1, Activation::relu);
+    const std::int64_t k = i % 2 == 0 && s.c > 0 ? s.c : s.a;  // in -> out -> in ...
+    if (s.cls == "conv") x = b.conv(name, x, k, 3, 1, 1, 1, Activation::relu);
+    if (s.cls == "pointwise") x = b.conv(name, x, k, 1, 1, 0, 1, Activation::relu);
     if (s.cls == "depthwise") x = b.conv(name, x, s.a, 3, 1, 1, s.a, Activation::relu6);
     if (s.cls == "gemm" || s.cls == "gemv")
       x = b.linear(name, x, s.a, s.b, s.b, true, Activation::relu);
@@ -138,17 +176,42 @@ Graph chain(const Shape& s, DType dt, int n) {
   return b.finish(x);
 }
 
+// The caches: per core (L2) and last level, from the C library; 1 MiB and 32 MiB where it does
+// not say.
+struct CacheSizes {
+  double per_core = 1 << 20, last_level = 32 << 20;
+};
+CacheSizes cache_sizes() {
+  CacheSizes c;
+  if (const long l2 = ::sysconf(_SC_LEVEL2_CACHE_SIZE); l2 > 0)
+    c.per_core = static_cast<double>(l2);
+  if (const long l3 = ::sysconf(_SC_LEVEL3_CACHE_SIZE); l3 > 0)
+    c.last_level = static_cast<double>(l3);
+  c.last_level = std::max(c.last_level, c.per_core);
+  return c;
+}
+
+// Writes a buffer of twice the last-level cache, line by line: what a graph reads next comes
+// from memory.
+void evict_caches() {
+  static std::vector<unsigned char> buffer(static_cast<std::size_t>(
+      std::clamp(2 * cache_sizes().last_level, 8.0 * (1 << 20), 512.0 * (1 << 20))));
+  for (std::size_t i = 0; i < buffer.size(); i += 64) ++buffer[i];
+}
+
 struct Timed {
   double prepare_s = 0, calibrate_s = 0, upload_s = 0, first_s = 0, median_s = 0;
+  double median_cold_s = -1;  // with the caches evicted before each sample (cold runs only)
   int fused = 0;
   MemoryStats mem;
   std::vector<double> samples;
   Tensor out;
 };
 
-// Loads, prepares, uploads and runs g once (the output), then samples for sample_s when > 0.
+// Loads, prepares, uploads and runs g once (the output), then samples for sample_s when > 0,
+// and with `cold` for sample_s more with the caches evicted before each inference.
 Result<Timed> run_graph(Backend& b, const Graph& g, const std::string& wpath, int threads,
-                        std::uint64_t seed, double sample_s) {
+                        std::uint64_t seed, double sample_s, bool cold = false) {
   auto w = workloads::load_weights(g, wpath, false);
   if (!w) return w.error();
   Executor ex(g, std::move(w->tensors), seed);
@@ -178,6 +241,18 @@ Result<Timed> run_graph(Backend& b, const Graph& g, const std::string& wpath, in
     t.samples.push_back(r->wall_s);
   }
   t.median_s = stats::quantile(t.samples, 0.5);
+  if (!cold) return t;
+  // Caches cold: every sample after the weights (and everything else) left the caches, as a
+  // layer of a graph larger than the caches finds them.
+  std::vector<double> cold_samples;
+  const auto t1 = Clock::now();
+  while (cold_samples.size() < 200 && (cold_samples.size() < 5 || since(t1) < sample_s)) {
+    evict_caches();
+    auto r = ex.infer(input);
+    if (!r) return r.error();
+    cold_samples.push_back(r->wall_s);
+  }
+  t.median_cold_s = stats::quantile(cold_samples, 0.5);
   return t;
 }
 
@@ -328,7 +403,8 @@ class Calibrator {
       return std::nullopt;
     }
     PointRun pr;
-    auto ts = run_graph(b, gs, ws, o_.threads, o_.seed, o_.sample_s);
+    const bool cold = cold_class(s.cls);
+    auto ts = run_graph(b, gs, ws, o_.threads, o_.seed, o_.sample_s, cold);
     if (!ts) {
       finish(Status::error, ts.error().message);
       return std::nullopt;
@@ -341,7 +417,7 @@ class Calibrator {
       finish(chk.status, "chain differs from the reference: " + chk.message);
       return std::nullopt;
     }
-    auto tl = run_graph(b, gl, wl, o_.threads, o_.seed, o_.sample_s);
+    auto tl = run_graph(b, gl, wl, o_.threads, o_.seed, o_.sample_s, cold);
     if (!tl) {
       finish(Status::error, tl.error().message);
       return std::nullopt;
@@ -353,6 +429,12 @@ class Calibrator {
     p.node_s = (pr.lng.median_s - pr.shrt.median_s) / (kLong - kShort);
     if (p.node_s <= 0) p.node_s = pr.lng.median_s / kLong;  // noise: the upper bound
     pr.intercept_s = std::max(0.0, pr.shrt.median_s - kShort * p.node_s);
+    if (cold) {
+      p.node_cold_s = (pr.lng.median_cold_s - pr.shrt.median_cold_s) / (kLong - kShort);
+      if (p.node_cold_s <= 0) p.node_cold_s = pr.lng.median_cold_s / kLong;
+      // Cold cannot be faster than warm: a smaller figure is noise.
+      p.node_cold_s = std::max(p.node_cold_s, p.node_s);
+    }
     const bool int8 = dt == DType::s8;
     p.compile_s = std::max(0.0, pr.shrt.prepare_s - pr.shrt.calibrate_s) / (int8 ? 2 : 1);
     const double roof = roofline_s(p.flops, p.bytes, peak(dts), bandwidth());
@@ -365,6 +447,7 @@ class Calibrator {
                  {"chain", {kShort, kLong}},
                  {"short_s", pr.shrt.median_s},
                  {"long_s", pr.lng.median_s},
+                 {"node_cold_s", p.node_cold_s > 0 ? json(p.node_cold_s) : json()},
                  {"intercept_s", pr.intercept_s},
                  {"flops", p.flops},
                  {"bytes", p.bytes},
@@ -403,6 +486,10 @@ class Calibrator {
     e.threads = o_.threads;
     if (const char* isa = std::getenv("ONEDNN_MAX_CPU_ISA")) e.isa = isa;
     e.peak_gflops = peak(dts), e.bandwidth_gbps = bandwidth();
+    const CacheSizes caches = cache_sizes();
+    const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+    e.warm_bytes = caches.per_core * (o_.threads > 0 ? o_.threads : hw);
+    e.cold_bytes = std::max(caches.last_level, e.warm_bytes);
     overheads(b, ov);
     e.graph_s = ov.graph_s, e.transfer_gbps = ov.transfer_gbps;
     std::vector<double> first;

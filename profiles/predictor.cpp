@@ -43,21 +43,93 @@ double loglog_between(const std::vector<std::pair<double, double>>& pts, double 
   return pts.back().second;
 }
 
+// The node time of a calibrated point inside a graph whose weights are `graph_weights` bytes:
+// warm (node_s) up to the entry's warm_bytes, cold (node_cold_s) from its cold_bytes on,
+// log-linear in the working set between.
+double point_s(const OpPoint& p, const BackendCalibration& c, double graph_weights) {
+  if (p.node_cold_s <= p.node_s || c.warm_bytes <= 0 || c.cold_bytes <= c.warm_bytes ||
+      graph_weights <= c.warm_bytes)
+    return p.node_s;
+  const double f =
+      std::min(1.0, std::log(graph_weights / c.warm_bytes) / std::log(c.cold_bytes / c.warm_bytes));
+  return std::exp((1 - f) * std::log(p.node_s) + f * std::log(p.node_cold_s));
+}
+
 // The node time of a class at `work`, piecewise linear in log-log over the calibrated points,
 // constant throughput beyond them; negative when the entry has no point of the class.
-double class_time(const BackendCalibration& c, const std::string& cls, double work) {
+double class_time_1d(const BackendCalibration& c, const std::string& cls, double work,
+                     double graph_weights) {
   const bool mem = memory_bound_class(cls);
-  std::vector<std::pair<double, double>> pts;  // (work, node_s)
+  std::vector<std::pair<double, double>> pts;  // (work, node time)
   for (const auto& p : c.points)
     if (p.op_class == cls && p.node_s > 0) {
       const double x = mem ? p.bytes : p.flops;
-      if (x > 0) pts.emplace_back(x, p.node_s);
+      if (x > 0) pts.emplace_back(x, point_s(p, c, graph_weights));
     }
   if (pts.empty() || work <= 0) return pts.empty() ? -1 : 0;
   std::sort(pts.begin(), pts.end());
   if (work <= pts.front().first) return pts.front().second * work / pts.front().first;
   if (work >= pts.back().first) return pts.back().second * work / pts.back().first;
   return loglog_between(pts, work);
+}
+
+// Where a problem lies in its class's shape space, in log2 units: a convolution by its output
+// side, its narrower and its wider channel count (depthwise: its channels twice); a GEMM by m x
+// batch, k and n. Empty for the other classes.
+std::vector<double> shape_features(const Problem& p) {
+  if (const auto* c = p.as<ConvDesc>()) {
+    const double side = std::sqrt(static_cast<double>(c->n * c->oh() * c->ow()));
+    const double lo = static_cast<double>(std::min(c->c, c->k));
+    const double hi = static_cast<double>(std::max(c->c, c->k));
+    return {std::log2(std::max(side, 1.0)), std::log2(std::max(lo, 1.0)),
+            std::log2(std::max(hi, 1.0))};
+  }
+  if (const auto* g = p.as<GemmDesc>())
+    return {std::log2(static_cast<double>(std::max<std::int64_t>(g->batch * g->m, 1))),
+            std::log2(static_cast<double>(std::max<std::int64_t>(g->k, 1))),
+            std::log2(static_cast<double>(std::max<std::int64_t>(g->n, 1)))};
+  return {};
+}
+
+// The node time of `p` (work = its FLOPs or bytes) from the calibrated points of its class that
+// lie nearest in shape space (shape_features): their throughputs (work per second), averaged in
+// log space with weights 1 / (0.25 + distance^2) over the kNearest nearest. A layer of a network
+// runs at the efficiency of the calibrated shapes that resemble it (a thin 1x1 at 56x56 like the
+// thin ones, not like a wide 1x1 of the same FLOPs at 7x7); beyond the grid, at its edge's
+// throughput. Negative with fewer than two such points (class_time_1d then decides).
+double class_time_nearest(const BackendCalibration& c, const std::string& cls, const Problem& p,
+                          double work, double graph_weights) {
+  constexpr std::size_t kNearest = 3;
+  const std::vector<double> f = shape_features(p);
+  if (f.empty() || cls == "gemv" || work <= 0) return -1;  // gemv: by bytes and working set
+  const bool mem = memory_bound_class(cls);
+  std::vector<std::pair<double, double>> near;  // (distance^2, log throughput)
+  for (const auto& pt : c.points) {
+    if (pt.op_class != cls || pt.node_s <= 0) continue;
+    auto q = Problem::parse(pt.problem);
+    if (!q) continue;
+    const std::vector<double> g = shape_features(*q);
+    const double w = mem ? pt.bytes : pt.flops;
+    if (g.size() != f.size() || w <= 0) continue;
+    double d2 = 0;
+    for (std::size_t i = 0; i < f.size(); ++i) d2 += (f[i] - g[i]) * (f[i] - g[i]);
+    near.emplace_back(d2, std::log(w / point_s(pt, c, graph_weights)));
+  }
+  if (near.size() < 2) return -1;
+  std::sort(near.begin(), near.end());
+  double sw = 0, sl = 0;
+  for (std::size_t i = 0; i < std::min(kNearest, near.size()); ++i) {
+    const double w = 1 / (0.25 + near[i].first);
+    sw += w, sl += w * near[i].second;
+  }
+  return work / std::exp(sl / sw);
+}
+
+double class_time(const BackendCalibration& c, const std::string& cls, const Problem* p,
+                  double work, double graph_weights) {
+  if (p)
+    if (const double t = class_time_nearest(c, cls, *p, work, graph_weights); t >= 0) return t;
+  return class_time_1d(c, cls, work, graph_weights);
 }
 
 // The gemv rate (bytes per second) at a weights working set of `bytes`: piecewise linear in
@@ -168,17 +240,18 @@ double rate_s(double bytes, double gbps) {
 
 // Falls back to the f32 entry of the backend for a class this dtype did not calibrate, then to
 // the roofline at the entry's median efficiency.
-// graph_weight_bytes: the weights working set of the whole graph (gemv: see gemv_rate_at).
+// graph_weight_bytes: the weights working set of the whole graph (gemv: see gemv_rate_at);
+// working_set: what an inference touches (point_s: warm or cold caches).
 double node_time(const Calibration& cal, const BackendCalibration& c, const Problem& p,
-                 double graph_weight_bytes) {
+                 double graph_weight_bytes, double working_set) {
   const std::string cls = op_class(p);
   const double flops = p.flops(), bytes = traffic_bytes(p);
   const double work = memory_bound_class(cls) ? bytes : flops;
-  double t = class_time(c, cls, work);
+  double t = class_time(c, cls, &p, work, working_set);
   if (cls == "gemv" && t >= 0)
     if (const double r = gemv_rate_at(c, graph_weight_bytes); r > 0) t = std::max(t, bytes / r);
   if (t < 0 && c.dtype != "f32")
-    if (const auto* f = cal.find(c.backend, "f32")) t = class_time(*f, cls, work);
+    if (const auto* f = cal.find(c.backend, "f32")) t = class_time(*f, cls, &p, work, working_set);
   if (t < 0) {
     std::vector<double> effs;
     for (const auto& pt : c.points)
@@ -194,6 +267,12 @@ Costs walk(const Graph& g, const Calibration& cal, const BackendCalibration& c, 
   Costs out;
   out.layer_s.assign(g.layers.size(), 0);
   const double weight_bytes = static_cast<double>(g.figures().weight_bytes);
+  // The working set of an inference: the weights and the activations alive together, about
+  // twice the largest value (a layer's input and output).
+  std::int64_t largest = 0;
+  for (std::size_t v = 0; v < g.values.size(); ++v)
+    largest = std::max(largest, value_bytes(g, static_cast<int>(v)));
+  const double working_set = weight_bytes + 2.0 * static_cast<double>(largest);
   std::vector<int> last_step(g.values.size(), -1);
   for (std::size_t si = 0; si < plan.steps.size(); ++si)
     for (const auto* list : {&plan.steps[si], &plan.folded_into[si]})
@@ -232,7 +311,7 @@ Costs walk(const Graph& g, const Calibration& cal, const BackendCalibration& c, 
         io += static_cast<double>(value_bytes(g, v));
     for (std::size_t li : step) {
       const Problem& p = *g.layers[li].problem;
-      const double t = node_time(cal, c, p, weight_bytes);
+      const double t = node_time(cal, c, p, weight_bytes, working_set);
       out.layer_s[li] = sc.node(t, p.flops(), traffic_bytes(p));
       out.problems.insert(p.str());
       ++out.class_nodes[op_class(p)];
@@ -401,6 +480,7 @@ json to_json(const Calibration& c) {
                      {"flops", p.flops},
                      {"bytes", p.bytes},
                      {"node_s", p.node_s},
+                     {"node_cold_s", p.node_cold_s > 0 ? json(p.node_cold_s) : json()},
                      {"compile_s", p.compile_s},
                      {"efficiency", p.efficiency > 0 ? json(p.efficiency) : json()}});
     entries.push_back({{"backend", e.backend},
@@ -417,6 +497,8 @@ json to_json(const Calibration& c) {
                        {"fuses_int8_epilogue", e.fuses_int8_epilogue},
                        {"peak_gflops", e.peak_gflops > 0 ? json(e.peak_gflops) : json()},
                        {"bandwidth_gbps", e.bandwidth_gbps > 0 ? json(e.bandwidth_gbps) : json()},
+                       {"warm_bytes", e.warm_bytes > 0 ? json(e.warm_bytes) : json()},
+                       {"cold_bytes", e.cold_bytes > 0 ? json(e.cold_bytes) : json()},
                        {"points", pts}});
   }
   return {{"created_utc", c.created_utc},
@@ -460,7 +542,9 @@ Result<Calibration> calibration_from_json(const json& j) {
                                std::tuple{"weight_copy", &e.weight_copy, false},
                                std::tuple{"first_ratio", &e.first_ratio, false},
                                std::tuple{"peak_gflops", &e.peak_gflops, false},
-                               std::tuple{"bandwidth_gbps", &e.bandwidth_gbps, false}}) {
+                               std::tuple{"bandwidth_gbps", &e.bandwidth_gbps, false},
+                               std::tuple{"warm_bytes", &e.warm_bytes, false},
+                               std::tuple{"cold_bytes", &e.cold_bytes, false}}) {
       auto v = r.num(k, req, *dst);
       if (!v) return v.error();
       if (req && *v < 0) return make_error(at + "/" + k + ": expected >= 0");
@@ -493,6 +577,9 @@ Result<Calibration> calibration_from_json(const json& j) {
       auto eff = pr.num("efficiency", false);
       if (!eff) return eff.error();
       p.efficiency = *eff;
+      auto cold = pr.num("node_cold_s", false);
+      if (!cold) return cold.error();
+      p.node_cold_s = *cold;
       e.points.push_back(std::move(p));
     }
     c.entries.push_back(std::move(e));

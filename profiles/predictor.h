@@ -59,12 +59,14 @@ inline constexpr int kCalibrationChainLayers = 6;
 // One micro-benchmark: a chain of one op class at one shape inside a device graph.
 struct OpPoint {
   std::string op_class;
-  std::string problem;     // the layer's problem string as the tier graphs write it
-  double flops = 0;        // per node
-  double bytes = 0;        // bytes moved per node (traffic_bytes)
-  double node_s = 0;       // per node in the chain, steady state (median)
-  double compile_s = 0;    // prepare per node, caches cold
-  double efficiency = -1;  // roofline / node_s on the probed ceilings; -1 without a probe
+  std::string problem;      // the layer's problem string as the tier graphs write it
+  double flops = 0;         // per node
+  double bytes = 0;         // bytes moved per node (traffic_bytes)
+  double node_s = 0;        // per node in the chain, steady state (median)
+  double compile_s = 0;     // prepare per node, caches cold
+  double efficiency = -1;   // roofline / node_s on the probed ceilings; -1 without a probe
+  double node_cold_s = -1;  // node_s with the caches evicted before each inference; -1: not
+                            // measured (classes without weights to speak of)
 };
 
 // One backend and dtype in one configuration (threads, ISA cap).
@@ -81,6 +83,11 @@ struct BackendCalibration {
   double first_ratio = 1;            // first inference / steady state
   bool fuses_int8_epilogue = false;  // int8 dequantize runs inside the kernel (+scales)
   double peak_gflops = -1, bandwidth_gbps = -1;  // the roofline the efficiencies are against
+  // A graph whose weights fit in warm_bytes (the per-core caches of the threads it runs on) finds
+  // them in the caches at each inference, and runs at node_s; one as large as cold_bytes (the
+  // last-level cache) or larger reads them from memory, at node_cold_s; in between, log-linear.
+  // <= 0: unknown (node_s throughout).
+  double warm_bytes = -1, cold_bytes = -1;
 };
 
 struct Calibration {

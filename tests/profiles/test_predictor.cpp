@@ -93,6 +93,61 @@ TEST(Predictor, InterpolatesLogLogBetweenShapesAndKeepsThroughputBeyond) {
   EXPECT_NEAR(predict(g, cal, "onednn").latency_ms, 2 * 4.0, 1e-6);
 }
 
+// A 1x1 convolution at the given output side and channels (in -> out), alone in a graph.
+Graph one_pointwise(std::int64_t side, std::int64_t cin, std::int64_t cout) {
+  Builder b("t", "v", DType::f32);
+  int x = b.input("x", DType::f32, {1, side, side, cin});
+  x = b.conv("c0", x, cout, 1, 1, 0, 1, Activation::relu);
+  return b.finish(x);
+}
+
+// Two calibrated 1x1 shapes of the same FLOPs, a thin one at 56x56 three times slower than a
+// wide one at 7x7: each layer runs at the throughput of the shape it resembles, where a curve
+// over FLOPs alone would give both the same time.
+TEST(Predictor, ALayerRunsAtTheThroughputOfTheShapesItResembles) {
+  const Graph thin = one_pointwise(56, 16, 64), wide = one_pointwise(7, 128, 512);
+  const Problem& pt = *thin.layers[0].problem;
+  const Problem& pw = *wide.layers[0].problem;
+  ASSERT_DOUBLE_EQ(pt.flops(), pw.flops());
+  BackendCalibration e = entry("f32", pt, 1);
+  e.points = {{"pointwise", pt.str(), pt.flops(), pt.min_bytes(), 3e-3, 0, -1},
+              {"pointwise", pw.str(), pw.flops(), pw.min_bytes(), 1e-3, 0, -1}};
+  e.graph_s = 0, e.transfer_gbps = 0;
+  Calibration cal;
+  cal.entries = {e};
+  const double t_thin = predict(thin, cal, "onednn").latency_ms;
+  const double t_wide = predict(wide, cal, "onednn").latency_ms;
+  EXPECT_NEAR(t_thin, 3.0, 0.03);  // the other point, 7 log2 units away, weighs 1/200 as much
+  EXPECT_NEAR(t_wide, 1.0, 0.03);
+  // Unparseable points (a calibration written by hand) fall back to the curve over FLOPs.
+  cal.entries[0].points[0].problem = "a", cal.entries[0].points[1].problem = "b";
+  EXPECT_NEAR(predict(thin, cal, "onednn").latency_ms, predict(wide, cal, "onednn").latency_ms,
+              1e-9);
+}
+
+// A point measured warm (1 ms) and with the caches evicted (2 ms): a graph whose working set
+// (weights and twice its largest value) fits the per-core caches runs warm, one as large as the
+// last-level cache cold, and one between at the log-linear blend.
+TEST(Predictor, WarmWhileTheGraphFitsTheCachesColdBeyondTheLastLevel) {
+  const Graph g = two_convs(DType::f32);
+  const Problem& p = *g.layers[0].problem;
+  Calibration cal;
+  cal.entries = {entry("f32", p, 1e-3)};
+  auto& e = cal.entries[0];
+  e.points[0].node_cold_s = 2e-3;
+  e.graph_s = 0, e.transfer_gbps = 0;
+  const double ws = static_cast<double>(g.figures().weight_bytes) + 2.0 * 8 * 8 * 16 * 4;
+  const auto node_ms = [&] { return predict(g, cal, "onednn").latency_ms / 2; };
+  e.warm_bytes = 2 * ws, e.cold_bytes = 64 * ws;
+  EXPECT_NEAR(node_ms(), 1.0, 1e-9);
+  e.warm_bytes = ws / 8, e.cold_bytes = ws;
+  EXPECT_NEAR(node_ms(), 2.0, 1e-9);
+  e.warm_bytes = ws / 4, e.cold_bytes = 4 * ws;  // halfway in log: sqrt(1 x 2)
+  EXPECT_NEAR(node_ms(), std::sqrt(2.0), 1e-9);
+  e.warm_bytes = -1;  // unknown caches: warm
+  EXPECT_NEAR(node_ms(), 1.0, 1e-9);
+}
+
 // A gemv reads its weights once per inference: whether they come from the caches depends on the
 // whole graph's weights, not on the layer's. The same 256x256 gemv runs at the in-cache rate in a
 // 2-layer graph and at the rate the calibration saw at the graph's working set in a 64-layer one.
@@ -188,6 +243,8 @@ TEST(Predictor, CalibrationJsonRoundTripsAndNamesABadField) {
   Calibration cal;
   cal.label = "threads=1", cal.storage_read_gbps = 1.5;
   cal.entries = {entry("f32", parse("conv:n1c16h8w8k16r3s3p1:f32+bias+relu"), 1e-3)};
+  cal.entries[0].points[0].node_cold_s = 2e-3;
+  cal.entries[0].warm_bytes = 1 << 20, cal.entries[0].cold_bytes = 32 << 20;
   const json j = to_json(cal);
   auto back = calibration_from_json(j);
   ASSERT_TRUE(back.ok()) << back.error().message;
@@ -220,7 +277,16 @@ TEST(Calibrate, QuickOnednnF32MeasuresEveryClassAndPredictsATier) {
     classes.insert(p.op_class);
     EXPECT_GT(p.node_s, 0) << p.problem;
     EXPECT_GT(p.efficiency, 0) << p.problem;  // the fixture store has a probe
+    const bool weights = p.op_class == "conv" || p.op_class == "pointwise" ||
+                         p.op_class == "depthwise" || p.op_class == "gemm";
+    if (weights) {
+      EXPECT_GE(p.node_cold_s, p.node_s) << p.problem;  // measured, never faster
+    } else {
+      EXPECT_LT(p.node_cold_s, 0) << p.problem;
+    }
   }
+  EXPECT_GT(e->warm_bytes, 0);
+  EXPECT_GE(e->cold_bytes, e->warm_bytes);
   EXPECT_EQ(classes, (std::set<std::string>{"attention", "conv", "depthwise", "eltwise", "embed",
                                             "gemm", "gemv", "pointwise", "pool", "row"}));
   EXPECT_GT(e->host_gbps, 0);
