@@ -98,6 +98,7 @@ int min_inputs(const std::string& op) {
                                                   {"Where", 3},
                                                   {"Range", 3},
                                                   {"Slice", 3},
+                                                  {"Split", 1},
                                                   {"BatchNormalization", 5},
                                                   {"Relu", 1},
                                                   {"Sigmoid", 1},
@@ -237,6 +238,7 @@ class Importer {
   void emit_gather(const onnx::NodeProto& n);
   void emit_concat(const onnx::NodeProto& n);
   void emit_slice(const onnx::NodeProto& n);
+  void emit_split(const onnx::NodeProto& n);
   bool emit_gather_const_ids(const onnx::NodeProto& n);
   void emit_reduce_mean(int pos);
   void emit_shape_op(const onnx::NodeProto& n);
@@ -1365,6 +1367,66 @@ void Importer::emit_slice(const onnx::NodeProto& n) {
   define(n.output(0), std::move(y));
 }
 
+// Split of a computed tensor along one axis (sizes from the `split` input, opset 13 on, or
+// attribute, opset 11; else equal parts, the last smaller, as opset 18's num_outputs has them):
+// one host slice per output, in the tensor's memory order.
+void Importer::emit_split(const onnx::NodeProto& n) {
+  check_attrs(n, {"axis", "split", "num_outputs"});
+  const Sym& x = runtime_in(n, 0);
+  const std::size_t r = x.shape.size();
+  const auto a = static_cast<std::size_t>(norm_axis(attr_i(n, "axis", 0), r));
+  const std::int64_t d = x.shape[a];
+  const auto outs = static_cast<std::int64_t>(n.output_size());
+  Shape sizes;
+  if (has(n, 1)) {
+    const Const& c = need_const(n, 1, "split");
+    if (c.is_float) throw Fail{"Split sizes are not integers"};
+    sizes = c.i;
+  } else if (find_attr(n, "split")) {
+    sizes = attr_ints(n, "split", {});
+  } else {
+    if (const auto* no = find_attr(n, "num_outputs"); no && no->i() != outs)
+      throw Fail{"Split's num_outputs " + std::to_string(no->i()) + " differs from its " +
+                 std::to_string(outs) + " outputs"};
+    const std::int64_t part = (d + outs - 1) / outs;
+    for (std::int64_t k = 0; k < outs; ++k) sizes.push_back(std::min(part, d - k * part));
+  }
+  if (static_cast<std::int64_t>(sizes.size()) != outs)
+    throw Fail{"Split into " + std::to_string(outs) + " outputs with " +
+               std::to_string(sizes.size()) + " sizes"};
+  std::int64_t total = 0;
+  for (const std::int64_t z : sizes) {
+    if (z <= 0 || z > d)
+      throw Fail{"Split part of " + std::to_string(z) + " (axis of " + std::to_string(d) + ")"};
+    total += z;
+  }
+  if (total != d)
+    throw Fail{"Split parts sum to " + std::to_string(total) + ", the axis has " +
+               std::to_string(d)};
+  const std::vector<int> order = memory_order(x);
+  const Shape base = x.perm.empty() ? x.shape : x.base;
+  const int v = need(x, order, true);
+  const auto j = x.perm.empty() ? a : static_cast<std::size_t>(x.perm[a]);  // in memory
+  std::int64_t outer = 1, inner = 1;
+  for (std::size_t q = 0; q < j; ++q) outer *= base[q];
+  for (std::size_t q = j + 1; q < base.size(); ++q) inner *= base[q];
+  const std::string name = layer_name(n);
+  std::int64_t first = 0;
+  for (int k = 0; k < n.output_size(); ++k) {
+    const std::int64_t z = sizes[static_cast<std::size_t>(k)];
+    if (!n.output(k).empty()) {
+      Shape mem = base, out = x.shape;
+      mem[j] = z, out[a] = z;
+      Sym y;
+      y.shape = out;
+      y.value = b_.slice(name + "." + std::to_string(k), v, outer, inner, first, 1, mem);
+      if (!x.perm.empty()) y.perm = x.perm, y.base = mem;
+      define(n.output(k), std::move(y));
+    }
+    first += z;
+  }
+}
+
 void Importer::emit_shape_op(const onnx::NodeProto& n) {
   const std::string& op = n.op_type();
   Sym x = runtime_in(n, 0);
@@ -1801,6 +1863,7 @@ void Importer::dispatch(int pos) {
   if (op == "Gather") return emit_gather(n);
   if (op == "Concat") return emit_concat(n);
   if (op == "Slice") return emit_slice(n);
+  if (op == "Split") return emit_split(n);
   if (op == "Mod") {  // ids modulo the rows of the table every consumer gathers from
     const Sym& ids = runtime_in(n, 0);
     const Const& v = need_const(n, 1, "divisor");

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -210,16 +211,17 @@ TEST(OnnxImport, EveryExportedTierRoundTrips) {
   }
 }
 
-// Concat and Slice of computed tensors are host copies: on every backend (each splits its device
-// graph around them) they compute numpy's outputs, and the exporter writes them back as Concat and
-// Slice nodes that import to the same copies.
-TEST(OnnxImport, HostConcatAndSliceRunOnEveryBackendAndRoundTrip) {
+// Concat, Slice and Split of computed tensors are host copies: on every backend (each splits its
+// device graph around them) they compute numpy's outputs, and the exporter writes them back as
+// Concat and Slice nodes that import to the same copies.
+TEST(OnnxImport, HostConcatSliceAndSplitRunOnEveryBackendAndRoundTrip) {
   const auto mf = manifest();
   int checked = 0;
+  const std::set<std::string> cases = {"concat_channels", "slice_channels_spatial",
+                                       "slice_concat_2d", "split_channels", "split_qkv"};
   for (const auto& c : mf["cases"]) {
     const std::string name = c["name"];
-    if (name != "concat_channels" && name != "slice_channels_spatial" && name != "slice_concat_2d")
-      continue;
+    if (!cases.count(name)) continue;
     SCOPED_TRACE(name);
     ++checked;
     auto m = import_onnx((corpus() / (name + ".onnx")).string(), options_for(c));
@@ -261,7 +263,7 @@ TEST(OnnxImport, HostConcatAndSliceRunOnEveryBackendAndRoundTrip) {
     EXPECT_EQ(copies_back, copies);
     EXPECT_LT(worst(run_on(back->graph, back->weights, in)), 1e-3);
   }
-  EXPECT_EQ(checked, 3);
+  EXPECT_EQ(checked, static_cast<int>(cases.size()));
 }
 
 // The bf16 and int8 files the exporter writes (bf16 weights and Casts; int8 weights with their

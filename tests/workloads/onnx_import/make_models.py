@@ -344,6 +344,30 @@ case("slice_concat_2d", model(
      init("one", np.array([1], np.int64))]),
     x, h @ m2)
 
+# Split of computed tensors (host slices): channel groups of a conv by explicit sizes (the split
+# input, opset 13 on), and a fused QKV projection into equal thirds (no sizes), as transformer
+# exports have.
+x = rnd(1, 3, 6, 6, scale=1); w1 = rnd(6, 3, 3, 3); wa = rnd(3, 2, 1, 1); wb = rnd(3, 4, 1, 1)
+h = conv(x, w1, None, pad=1)
+case("split_channels", model(
+    [N("Conv", ["x", "w1"], ["c"], name="conv", pads=[1] * 4),
+     N("Split", ["c", "sizes"], ["p0", "p1"], name="groups", axis=1),
+     N("Conv", ["p0", "wa"], ["a"], name="group_a"), N("Conv", ["p1", "wb"], ["b"], name="group_b"),
+     N("Add", ["a", "b"], ["y"])],
+    [vi("x", [1, 3, 6, 6])], [vi("y", None)],
+    [init("w1", w1), init("wa", wa), init("wb", wb), init("sizes", np.array([2, 4], np.int64))]),
+    x, conv(h[:, :2], wa, None) + conv(h[:, 2:], wb, None))
+
+x = rnd(2, 8, scale=1); wqkv = rnd(8, 12); m2 = rnd(4, 5)
+h = x @ wqkv
+case("split_qkv", model(
+    [N("MatMul", ["x", "wqkv"], ["h"], name="qkv"),
+     N("Split", ["h"], ["q", "k", "v"], name="thirds", axis=-1),
+     N("Add", ["q", "k"], ["s"]), N("Add", ["s", "v"], ["t"]),
+     N("MatMul", ["t", "m2"], ["y"], name="out")],
+    [vi("x", [2, 8])], [vi("y", None)], [init("wqkv", wqkv), init("m2", m2)]),
+    x, (h[:, :4] + h[:, 4:8] + h[:, 8:]) @ m2)
+
 # int8 weights dequantised per output channel (DequantizeLinear of constants, folded), f32 Gemm
 # with weights dequantised per tensor
 x = rnd(1, 3, 6, 6, scale=1)
@@ -429,6 +453,11 @@ bad("pads_top_not_left",
     model([N("Conv", ["x4", "w"], ["y"], name="tl", pads=[0, 1, 0, 1])],
           [vi("x4", [1, 2, 8, 8])], [vi("y", None)], [init("w", rnd(2, 2, 3, 3))]),
     "node 'tl' (Conv): asymmetric pads 0x1x0x1")
+bad("split_sizes_mismatch", model(
+    [N("MatMul", ["x", "w"], ["h"]), N("Split", ["h", "sz"], ["a", "b"], name="sp", axis=1),
+     N("Add", ["a", "b"], ["y"])], x1, [vi("y", None)],
+    [init("w", rnd(4, 6)), init("sz", np.array([2, 3], np.int64))]),
+    "node 'sp' (Split): Split parts sum to 5, the axis has 6")
 # Static QDQ (a constant activation scale, as ONNX Runtime's quantiser writes): tierbench
 # quantises activations dynamically, so this is refused rather than run otherwise.
 bad("static_qdq",
