@@ -166,9 +166,14 @@ struct PoolDesc {
   static constexpr PoolKind kKinds[] = {PoolKind::max, PoolKind::avg, PoolKind::global};
   static constexpr unsigned kPosts = 0;
   PoolKind kind = PoolKind::max;
-  std::int64_t n = 1, c = 0, h = 0, w = 0, r = 1, s = 1, stride = 1, pad = 0;
-  std::int64_t oh() const { return kind == PoolKind::global ? 1 : (h + 2 * pad - r) / stride + 1; }
-  std::int64_t ow() const { return kind == PoolKind::global ? 1 : (w + 2 * pad - s) / stride + 1; }
+  // pad: zero padding on every side; pad_end: more at the bottom and right (as ConvDesc's).
+  std::int64_t n = 1, c = 0, h = 0, w = 0, r = 1, s = 1, stride = 1, pad = 0, pad_end = 0;
+  std::int64_t oh() const {
+    return kind == PoolKind::global ? 1 : (h + 2 * pad + pad_end - r) / stride + 1;
+  }
+  std::int64_t ow() const {
+    return kind == PoolKind::global ? 1 : (w + 2 * pad + pad_end - s) / stride + 1;
+  }
   std::string_view op_name() const;
 
   std::string dims() const;

@@ -47,8 +47,9 @@ class Builder {
            std::int64_t pad, std::int64_t groups, Activation act, int residual = -1,
            double gain = 1.0, std::int64_t pad_end = 0);
   int row(const std::string& name, RowKind kind, int x, std::int64_t m, std::int64_t n);
+  // pad_end: extra padding at the bottom and right (PoolDesc::pad_end).
   int pool(const std::string& name, PoolKind kind, int x, std::int64_t r, std::int64_t stride,
-           std::int64_t pad);
+           std::int64_t pad, std::int64_t pad_end = 0);
   int binary(const std::string& name, BinaryKind kind, int a, int b);
   // Multi-head attention over head-major q [h][t][d], k, v [kv][s][d] (cast to bf16 in bf16 tiers).
   int attention(const std::string& name, int q, int k, int v, AttentionDesc d);

@@ -345,11 +345,11 @@ int Builder::row(const std::string& name, RowKind kind, int x, std::int64_t m, s
 }
 
 int Builder::pool(const std::string& name, PoolKind kind, int x, std::int64_t r,
-                  std::int64_t stride, std::int64_t pad) {
+                  std::int64_t stride, std::int64_t pad, std::int64_t pad_end) {
   const auto& s = value(x).shape;
   PoolDesc d;
   d.kind = kind, d.n = s[0], d.h = s[1], d.w = s[2], d.c = s[3];
-  d.r = r, d.s = r, d.stride = stride, d.pad = pad;
+  d.r = r, d.s = r, d.stride = stride, d.pad = pad, d.pad_end = pad_end;
   return kernel(name, Problem{d, elementwise_dtype(), {}}, {Operand::v(x)});
 }
 

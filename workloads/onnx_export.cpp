@@ -448,7 +448,7 @@ void Exporter::kernel(std::size_t li, const Layer& l) {
           node(d->kind == PoolKind::max ? "MaxPool" : "AveragePool", {x.name}, r.name, l.name);
       attr_ints(n, "kernel_shape", {d->r, d->s});
       attr_ints(n, "strides", {d->stride, d->stride});
-      attr_ints(n, "pads", {d->pad, d->pad, d->pad, d->pad});
+      attr_ints(n, "pads", {d->pad, d->pad, d->pad + d->pad_end, d->pad + d->pad_end});
       if (d->kind == PoolKind::avg) attr_i(n, "count_include_pad", 0);
     }
   } else if (const auto* d = p.as<RowDesc>()) {

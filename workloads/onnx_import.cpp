@@ -1163,23 +1163,27 @@ void Importer::emit_pool(const onnx::NodeProto& n) {
   if (dl != Shape{1, 1}) throw Fail{"dilation " + shape_str(dl) + " is not supported"};
   const std::string ap = attr_s(n, "auto_pad", "NOTSET");
   const Shape pads = resolve_pads(n, {x.shape[2], x.shape[3]}, ks, st, dl);
-  if (pads.size() == 4 && (pads[0] < 0 || pads[0] >= ks[0] || x.shape[2] + 2 * pads[0] < ks[0] ||
-                           x.shape[3] + 2 * pads[0] < ks[0]))
-    throw Fail{"pads " + shape_str(pads) + " with a " + shape_str(ks) + " window on " +
-               shape_str(x.shape)};
-  if (pads.size() != 4 ||
-      std::adjacent_find(pads.begin(), pads.end(), std::not_equal_to<>()) != pads.end())
+  if (pads.size() != 4) throw Fail{"pads " + shape_str(pads) + " (4 values for 2-D)"};
+  if (*std::min_element(pads.begin(), pads.end()) < 0) throw Fail{"negative pads"};
+  // [top, left, bottom, right]: as the conv, top and left alike (pad), bottom and right alike
+  // with at least as much (pad + pad_end): TensorFlow's SAME max pool with stride 2.
+  if (pads[0] != pads[1] || pads[2] != pads[3] || pads[2] < pads[0])
     throw Fail{"asymmetric pads " + shape_str(pads) +
                (ap == "NOTSET" ? std::string()
                                : " (from auto_pad " + ap + " on " +
                                      shape_str({x.shape[2], x.shape[3]}) + ")") +
-               ": the pooling kernel pads every side alike"};
+               ": the pooling kernel takes top = left and bottom = right >= top"};
+  if (pads[2] >= ks[0] || x.shape[2] + pads[0] + pads[2] < ks[0] ||
+      x.shape[3] + pads[0] + pads[2] < ks[0])
+    throw Fail{"pads " + shape_str(pads) + " with a " + shape_str(ks) + " window on " +
+               shape_str(x.shape)};
   if (attr_i(n, "ceil_mode", 0) || attr_i(n, "storage_order", 0))
     throw Fail{"ceil_mode or storage_order is not supported"};
   const bool avg = op == "AveragePool";
-  if (avg && pads[0] > 0 && attr_i(n, "count_include_pad", 0))
+  if (avg && pads[2] > 0 && attr_i(n, "count_include_pad", 0))
     throw Fail{"count_include_pad=1 with padding (the pooling kernel excludes the padding)"};
-  const int out = b_.pool(name, avg ? PoolKind::avg : PoolKind::max, xv, ks[0], st[0], pads[0]);
+  const int out = b_.pool(name, avg ? PoolKind::avg : PoolKind::max, xv, ks[0], st[0], pads[0],
+                          pads[2] - pads[0]);
   const auto& os = b_.value(out).shape;  // [n][oh][ow][c]
   Sym y;
   y.shape = {N, C, os[1], os[2]}, y.value = out, y.base = os, y.perm = {0, 3, 1, 2};

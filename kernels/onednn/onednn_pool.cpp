@@ -10,10 +10,11 @@ dnnl::pooling_forward::desc pool_desc(const PoolDesc& d, const dnnl::memory::des
   const dims kernel = global ? dims{d.h, d.w} : dims{d.r, d.s};
   const dims strides = global ? dims{1, 1} : dims{d.stride, d.stride};
   const dims pad = global ? dims{0, 0} : dims{d.pad, d.pad};
+  const dims pad_r = global ? dims{0, 0} : dims{d.pad + d.pad_end, d.pad + d.pad_end};
   const auto alg = d.kind == PoolKind::max ? dnnl::algorithm::pooling_max
                                            : dnnl::algorithm::pooling_avg_exclude_padding;
   return TB_DNNL(dnnl::pooling_forward::desc(dnnl::prop_kind::forward_inference, alg, src, dst,
-                                             strides, kernel, pad, pad));
+                                             strides, kernel, pad, pad_r));
 }
 
 void build_pool(Plan& plan, const Problem& p, const PoolDesc& d) {

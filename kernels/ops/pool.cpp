@@ -29,7 +29,8 @@ std::string PoolDesc::dims() const {
                           {"r", mut(r), ops::kRequired},
                           {"s", mut(s), ops::kRequired},
                           {"st", mut(stride), 1},
-                          {"p", mut(pad), 0}});
+                          {"p", mut(pad), 0},
+                          {"pe", mut(pad_end), 0}});
 }
 
 Result<PoolDesc> PoolDesc::from_dims(const Dims& d, PoolKind kind) {
@@ -48,9 +49,11 @@ Result<PoolDesc> PoolDesc::from_dims(const Dims& d, PoolKind kind) {
                                                       {"r", &x.r, ops::kRequired},
                                                       {"s", &x.s, ops::kRequired},
                                                       {"st", &x.stride, 1},
-                                                      {"p", &x.pad, 0, 0}});
+                                                      {"p", &x.pad, 0, 0},
+                                                      {"pe", &x.pad_end, 0, 0}});
   if (!r) return r.error();
-  if (x.pad >= x.r || x.pad >= x.s)
+  const std::int64_t end = x.pad + x.pad_end;
+  if (end >= x.r || end >= x.s)
     return make_error(std::string(x.op_name()) + ": padding must be smaller than the window");
   if (x.oh() < 1 || x.ow() < 1)
     return make_error(std::string(x.op_name()) + ": the window does not fit the padded image");

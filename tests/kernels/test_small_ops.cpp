@@ -11,10 +11,19 @@ namespace tb {
 namespace {
 
 const std::vector<std::string> kPoolShapes = {
-    "maxpool:n1c16h8w8r2s2st2:f32", "maxpool:n2c5h13w11r3s3st2p1:f32",
-    "maxpool:n1c1h1w1r1s1:f32",     "avgpool:n1c17h9w9r3s3p1:f32",
-    "avgpool:n1c8h7w7r7s7:f32",     "avgpool:n1c16h8w8r2s2st2:bf16",
-    "gpool:n1c1280h7w7:f32",        "gpool:n3c7h5w3:f32",
+    "maxpool:n1c16h8w8r2s2st2:f32",
+    "maxpool:n2c5h13w11r3s3st2p1:f32",
+    "maxpool:n1c1h1w1r1s1:f32",
+    "avgpool:n1c17h9w9r3s3p1:f32",
+    "avgpool:n1c8h7w7r7s7:f32",
+    "avgpool:n1c16h8w8r2s2st2:bf16",
+    "gpool:n1c1280h7w7:f32",
+    "gpool:n3c7h5w3:f32",
+    // extra padding at the bottom and right (TensorFlow's SAME with stride 2 on an even image);
+    // the average excludes it from each window's count
+    "maxpool:n1c16h8w8r3s3st2pe1:f32",
+    "avgpool:n2c5h9w7r3s3st2p1pe1:f32",
+    "avgpool:n1c16h8w8r3s3st2pe2:bf16",
 };
 TB_BACKEND_SUITE(PoolTest, kPoolShapes);
 
@@ -52,7 +61,8 @@ TEST(SmallOpProblem, RoundTrips) {
   for (const char* s :
        {"maxpool:n1c64h112w112r3s3st2p1:f32", "avgpool:n1c8h7w7r7s7:f32", "gpool:n1c1280h7w7:f32",
         "softmax:m128n1000:f32", "lnorm:m512n768:bf16", "rmsnorm:m1n4096:f32", "add:n4096:f32",
-        "mul:n7:f32", "rope:t128h32d128:f32", "embed:v32000d4096t128:f32"}) {
+        "mul:n7:f32", "rope:t128h32d128:f32", "embed:v32000d4096t128:f32",
+        "maxpool:n1c96h112w112r3s3st2pe1:f32"}) {
     auto p = Problem::parse(s);
     ASSERT_TRUE(p.ok()) << s << ": " << p.error().message;
     EXPECT_EQ(p->str(), s);
@@ -69,12 +79,16 @@ TEST(SmallOpProblem, ShapesAndTypes) {
   EXPECT_EQ(EmbedDesc::row(23, 10), 3);
   EXPECT_EQ(Problem::parse("lnorm:m2n3:f32")->inputs().size(), 3u);
   EXPECT_EQ(Problem::parse("rmsnorm:m2n3:f32")->inputs().size(), 2u);
+  // pe: (8 + 0 + 1 - 3) / 2 + 1 = 4
+  const auto same = Problem::parse("maxpool:n1c4h8w8r3s3st2pe1:f32").value();
+  EXPECT_EQ(same.outputs()[0].shape, (std::vector<std::int64_t>{1, 4, 4, 4}));
 }
 
 TEST(SmallOpProblem, RejectsBadInput) {
-  for (const char* s : {"maxpool:n1c4h4w4r2:f32", "maxpool:n1c4h4w4r2s2p2:f32",
-                        "gpool:n1c4h4w4r2s2:f32", "softmax:m4:f32", "rope:t2h2d3:f32",
-                        "add:n4:f32+relu", "embed:v0d4t4:f32", "norm:m1n1:f32"})
+  for (const char* s :
+       {"maxpool:n1c4h4w4r2:f32", "maxpool:n1c4h4w4r2s2p2:f32", "maxpool:n1c4h8w8r3s3p1pe2:f32",
+        "avgpool:n1c4h8w8r3s3pe-1:f32", "gpool:n1c4h4w4r2s2:f32", "softmax:m4:f32",
+        "rope:t2h2d3:f32", "add:n4:f32+relu", "embed:v0d4t4:f32", "norm:m1n1:f32"})
     EXPECT_FALSE(Problem::parse(s).ok()) << s;
 }
 

@@ -42,9 +42,10 @@ def conv(x, w, b, stride=1, pad=0, group=1, pad_end=0):
     return y
 
 
-def pool(x, k, stride, pad, kind):
+def pool(x, k, stride, pad, kind, pad_end=0):
     n, c, h, w = x.shape
-    oh, ow = (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
+    oh = (h + 2 * pad + pad_end - k) // stride + 1
+    ow = (w + 2 * pad + pad_end - k) // stride + 1
     y = np.zeros((n, c, oh, ow))
     for i in range(oh):
         for j in range(ow):
@@ -299,6 +300,22 @@ case("auto_pad_stride2", model(
                                                init("w3", w3)]),
     x, h)
 
+# Pools with more padding at the bottom and right: TensorFlow's SAME max pool with stride 2 on an
+# even image (one pixel at the end only), and an average pool with pads 1x1x2x2 (the padding
+# excluded from each window's count, ONNX's count_include_pad=0)
+x = rnd(1, 3, 8, 8, scale=1); w1 = rnd(4, 3, 1, 1)
+assert same_pads(8, 3, 2) == 1
+h = pool(conv(x, w1, None), 3, 2, 0, "max", pad_end=1)   # 8x8 -> 4x4
+h = pool(h, 3, 2, 1, "avg", pad_end=1)                   # 4x4 -> 3x3
+case("pool_pad_end", model(
+    [N("Conv", ["x", "w1"], ["c"], name="pw"),
+     N("MaxPool", ["c"], ["p"], name="max_same_s2", kernel_shape=[3, 3], strides=[2, 2],
+       auto_pad="SAME_UPPER"),
+     N("AveragePool", ["p"], ["y"], name="avg_pads_end", kernel_shape=[3, 3], strides=[2, 2],
+       pads=[1, 1, 2, 2])],
+    [vi("x", [1, 3, 8, 8])], [vi("y", None)], [init("w1", w1)]),
+    x, h)
+
 # Concat and Slice of computed tensors (host copies): an NCHW channel concat of two conv branches
 # (Inception / SqueezeNet), slices along channels and, strided, along height and width (YOLO's
 # focus), a reversed width (negative step), and a 2-D slice-and-swap as rotate_half has.
@@ -458,6 +475,10 @@ bad("split_sizes_mismatch", model(
      N("Add", ["a", "b"], ["y"])], x1, [vi("y", None)],
     [init("w", rnd(4, 6)), init("sz", np.array([2, 3], np.int64))]),
     "node 'sp' (Split): Split parts sum to 5, the axis has 6")
+bad("pool_pads_top_not_left",
+    model([N("MaxPool", ["x4"], ["y"], name="mp", kernel_shape=[3, 3], pads=[0, 1, 0, 1])],
+          [vi("x4", [1, 2, 8, 8])], [vi("y", None)], []),
+    "node 'mp' (MaxPool): asymmetric pads 0x1x0x1")
 # Static QDQ (a constant activation scale, as ONNX Runtime's quantiser writes): tierbench
 # quantises activations dynamically, so this is refused rather than run otherwise.
 bad("static_qdq",
