@@ -6,7 +6,9 @@
 // committed before a crash stays in the store. The options: run_options.h.
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
+#include <random>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -37,6 +39,22 @@ std::vector<std::string> known_backends() {
   std::vector<std::string> v;
   for (auto& b : make_backends()) v.emplace_back(b->name());
   return v;
+}
+
+// The tiers, then the --model files, --repetitions times (one result each), each repetition in
+// a seeded random order with --interleave: as the kernel runner orders its problems.
+std::vector<std::pair<const workloads::WorkloadName*, const ExternalModel*>> workload_order(
+    const std::vector<workloads::WorkloadName>& wl, const std::vector<ExternalModel>& models,
+    const KernelRunOptions& o) {
+  std::vector<std::pair<const workloads::WorkloadName*, const ExternalModel*>> order;
+  std::mt19937_64 rng(o.seed);
+  const auto items = static_cast<std::ptrdiff_t>(wl.size() + models.size());
+  for (int rep = 0; rep < std::max(1, o.repetitions); ++rep) {
+    for (const auto& w : wl) order.emplace_back(&w, nullptr);
+    for (const auto& m : models) order.emplace_back(nullptr, &m);
+    if (o.interleave) std::shuffle(order.end() - items, order.end(), rng);
+  }
+  return order;
 }
 
 // Kernel problems, then model tiers, on one backend in this process; records the backend's
@@ -75,14 +93,10 @@ int run_one_backend(Store& store, std::int64_t run_id, const std::string& name,
     WorkloadOptions wo = a.wopts;
     wo.threads = a.kopts.threads;
     wo.seed = a.kopts.seed;
-    for (const auto& w : wl) {
-      in_flight(w.str());
-      for (const auto& r : run_workload(store, run_id, *b, w, wo, progress))
-        failed += r.status == Status::failed || r.status == Status::error;
-    }
-    for (const auto& m : models) {
-      in_flight(m.name.str());
-      for (const auto& r : run_external_model(store, run_id, *b, m, wo, progress))
+    for (const auto& [w, m] : workload_order(wl, models, a.kopts)) {
+      in_flight(w ? w->str() : m->name.str());
+      for (const auto& r : w ? run_workload(store, run_id, *b, *w, wo, progress)
+                             : run_external_model(store, run_id, *b, *m, wo, progress))
         failed += r.status == Status::failed || r.status == Status::error;
     }
   }

@@ -147,10 +147,8 @@ void run_isolated(const Context& ctx, const RunOptions& a, const std::vector<std
   for (const auto& name : selected)
     for (int rep = 0; rep < std::max(1, a.kopts.repetitions); ++rep) {
       for (const auto& p : w.problems) expected_items.push_back(name + " " + p.str());
-      if (rep == 0) {
-        for (const auto& t : w.workloads) expected_items.push_back(name + " " + t.str());
-        for (const auto& m : w.models) expected_items.push_back(name + " " + m.name.str());
-      }
+      for (const auto& t : w.workloads) expected_items.push_back(name + " " + t.str());
+      for (const auto& m : w.models) expected_items.push_back(name + " " + m.name.str());
     }
   Progress progress(isatty(2) && !ctx.json, std::move(expected_items));
   std::vector<ExpectedResult> expected;

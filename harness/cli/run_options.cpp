@@ -121,7 +121,7 @@ const std::vector<OptionSpec>& options() {
           [](auto& o) -> auto& { return o.kopts.sampling.target_ci; }, Forward::always,
           check(CLI::Range(0.0001, 1.0))),
       option(
-          "--repetitions", "Run the whole problem list this many times",
+          "--repetitions", "Run every problem, tier and --model this many times (one result each)",
           [](auto& o) -> auto& { return o.kopts.repetitions; }, Forward::always, check(kPositive)),
       option(
           "--interleave", "Each repetition in a seeded random order (spreads machine drift)",

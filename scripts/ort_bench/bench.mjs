@@ -10,6 +10,9 @@
 //   3. tierbench run --workload W --backend onednn --threads N --json (a scratch results store),
 //      whose samples are the same whole-graph inference latency.
 // Prints per workload both medians, p10 and p90, and the ratio tierbench / ONNX Runtime.
+// With --imported, the tier and the file imported back run in one tierbench run, 3 repetitions
+// in a seeded random order (--repetitions 3 --interleave), so that drift on a shared machine
+// falls on both; each side's figures are the medians over its repetitions.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -121,8 +124,6 @@ async function benchOrt(a, model, feeds) {
   return { out, ...summary(samples) };
 }
 
-const stats = (r) => ({ n: r.n, median: r.median_s, p10: r.p10_s, p90: r.p90_s });
-
 // The built-in tier (and with --imported the exported file imported back, in the same run) on
 // each tierbench backend: { backend: { tier, imported } }.
 function benchTierbench(a, w, model) {
@@ -132,16 +133,23 @@ function benchTierbench(a, w, model) {
                 ...(a.imported ? ['--model', model] : []), '--threads', String(a.threads),
                 '--seed', String(a.seed), '--min-reps', String(a.minIters),
                 '--max-time', String(Math.max(a.minTime, 1)), '--warmup', String(a.warmup),
+                ...(a.imported ? ['--repetitions', '3', '--interleave'] : []),
                 '--json', '--db', db, ...a.tbArgs];
   const j = JSON.parse(tierbench(a, args));
   const out = {};
   for (const b of backends) {
     const pick = (f, what) => {
-      const r = j.results.find((x) => f(x.name) && x.backend === b);
-      if (!r) throw new Error(`tierbench run printed no result for ${what} on ${b}`);
-      if (r.status !== 'passed' && r.status !== 'mistrusted')
-        throw new Error(`tierbench run ${what} on ${b}: ${r.status}: ${r.message}`);
-      return stats(r);
+      const rs = j.results.filter((x) => f(x.name) && x.backend === b);
+      if (!rs.length) throw new Error(`tierbench run printed no result for ${what} on ${b}`);
+      for (const r of rs)
+        if (r.status !== 'passed' && r.status !== 'mistrusted')
+          throw new Error(`tierbench run ${what} on ${b}: ${r.status}: ${r.message}`);
+      const med = (k) => {
+        const v = rs.map((r) => r[k]).sort((x, y) => x - y);
+        return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+      };
+      return { n: rs.reduce((t, r) => t + r.n, 0), median: med('median_s'), p10: med('p10_s'),
+               p90: med('p90_s') };
     };
     out[b] = { tier: pick((n) => n === w, w) };
     if (a.imported) out[b].imported = pick((n) => n.startsWith('onnx-'), `--model ${model}`);

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -421,6 +422,20 @@ TEST(OnnxImport, CliExitsTwoOnHostileFilesAndRunsAModel) {
   EXPECT_EQ(res["status"], "passed");
   EXPECT_EQ(res["name"].get<std::string>().rfind("onnx-", 0), 0u);
   EXPECT_EQ(res["name"].get<std::string>().find("embed"), std::string::npos);  // no file name
+  // --repetitions runs tiers and models as often as kernels, one result each (isolated here).
+  r = test::run_tierbench("run --model '" + (corpus() / "embed_dynamic.onnx").string() +
+                          "' --input ids=5 --workload person-detect:b1:f32 --backend onednn "
+                          "--repetitions 3 --interleave --threads 1 --min-reps 2 --max-reps 3 "
+                          "--warmup 0 --json --db '" +
+                          (corpus() / "r.db").string() + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::map<std::string, int> results;
+  const auto repeated = nlohmann::json::parse(r.out);
+  for (const auto& x : repeated["results"]) {
+    EXPECT_EQ(x["status"], "passed") << x.dump();
+    ++results[x["name"].get<std::string>().rfind("onnx-", 0) == 0 ? "model" : x["name"]];
+  }
+  EXPECT_EQ(results, (std::map<std::string, int>{{"model", 3}, {"person-detect:b1:f32", 3}}));
   r = test::run_tierbench("list --json --model '" + (corpus() / "attention.onnx").string() + "'");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto l = nlohmann::json::parse(r.out);
