@@ -54,8 +54,10 @@ class Builder {
   // Multi-head attention over head-major q [h][t][d], k, v [kv][s][d] (cast to bf16 in bf16 tiers).
   int attention(const std::string& name, int q, int k, int v, AttentionDesc d);
   int permute(const std::string& name, int x, std::int64_t a, std::int64_t b, std::int64_t c);
-  // Host concat of xs, each [outer][n_i] in memory order, into `shape` ([outer][sum n_i] in
-  // memory order; the inputs' dtype).
+  // Host concat of xs (values or weights), each [outer][n_i] in memory order, into `shape`
+  // ([outer][sum n_i] in memory order; the inputs' dtype).
+  int concat(const std::string& name, std::vector<Operand> xs, std::int64_t outer,
+             std::vector<std::int64_t> shape);
   int concat(const std::string& name, const std::vector<int>& xs, std::int64_t outer,
              std::vector<std::int64_t> shape);
   // Host slice of x [outer][d][inner] (memory order): rows start, start + step, ... (cnt of them,

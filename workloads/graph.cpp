@@ -79,18 +79,23 @@ Figures Graph::figures() const {
 namespace {
 
 // A host concat or slice reads and writes only inside its operands: checked before anything
-// runs it (an imported file sets these numbers).
-Result<void> verify_copy(const std::vector<Value>& values, const Layer& l,
-                         const std::string& where) {
+// runs it (an imported file sets these numbers). A concat may copy weights (constant parts), a
+// slice only a value.
+Result<void> verify_copy(const std::vector<Value>& values, const std::vector<WeightSpec>& weights,
+                         const Layer& l, const std::string& where) {
   const auto& ov = values.at(static_cast<std::size_t>(l.out));
   const std::int64_t out = ov.numel();
   std::int64_t sum = 0;
   for (const auto& o : l.in) {
-    if (o.kind != Operand::value) return make_error(where + "copies a weight");
-    const auto& v = values.at(static_cast<std::size_t>(o.index));
-    if (v.dtype != ov.dtype) return make_error(where + "mixes dtypes");
-    if (l.outer < 1 || v.numel() % l.outer) return make_error(where + "rows do not divide");
-    sum += v.numel();
+    if (o.kind != Operand::value && (o.kind != Operand::weight || l.host != HostOp::concat))
+      return make_error(where + "copies a weight");
+    const auto idx = static_cast<std::size_t>(o.index);
+    const DType dt = o.kind == Operand::value ? values.at(idx).dtype : weights.at(idx).dtype;
+    const std::int64_t n =
+        o.kind == Operand::value ? values.at(idx).numel() : weights.at(idx).numel();
+    if (dt != ov.dtype) return make_error(where + "mixes dtypes");
+    if (l.outer < 1 || n % l.outer) return make_error(where + "rows do not divide");
+    sum += n;
   }
   if (l.host == HostOp::concat) {
     if (l.in.empty() || sum != out) return make_error(where + "concat sizes do not add up");
@@ -149,7 +154,7 @@ Result<void> Graph::verify() const {
         return make_error(where + "output value does not match " + l.problem->str());
     }
     if (l.host == HostOp::concat || l.host == HostOp::slice)
-      if (auto r = verify_copy(values, l, where); !r) return r;
+      if (auto r = verify_copy(values, weights, l, where); !r) return r;
     written.at(static_cast<std::size_t>(l.out)) = true;
   }
   if (output < 0 || !written.at(static_cast<std::size_t>(output)))
@@ -226,14 +231,22 @@ int Builder::host(const std::string& name, HostOp op, std::vector<Operand> in, D
   return out;
 }
 
+int Builder::concat(const std::string& name, std::vector<Operand> xs, std::int64_t outer,
+                    std::vector<std::int64_t> shape) {
+  const Operand& x0 = xs.at(0);
+  const DType dt = x0.kind == Operand::weight
+                       ? g_.weights.at(static_cast<std::size_t>(x0.index)).dtype
+                       : value(x0.index).dtype;
+  const int out = host(name, HostOp::concat, std::move(xs), dt, std::move(shape));
+  g_.layers.back().outer = outer;
+  return out;
+}
+
 int Builder::concat(const std::string& name, const std::vector<int>& xs, std::int64_t outer,
                     std::vector<std::int64_t> shape) {
   std::vector<Operand> in;
   for (int x : xs) in.push_back(Operand::v(x));
-  const int out =
-      host(name, HostOp::concat, std::move(in), value(xs.at(0)).dtype, std::move(shape));
-  g_.layers.back().outer = outer;
-  return out;
+  return concat(name, std::move(in), outer, std::move(shape));
 }
 
 int Builder::slice(const std::string& name, int x, std::int64_t outer, std::int64_t inner,

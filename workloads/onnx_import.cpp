@@ -1288,27 +1288,44 @@ std::vector<int> memory_order(const Sym& s) {
   return l;
 }
 
-// Concat of computed tensors: a host copy in the first input's memory order (the others are
-// permuted to it where they differ), so an NCHW channel concat of NHWC images stays NHWC.
+// Concat of computed tensors, and of constants with them (a class token before the patches, a
+// fixed coordinate plane beside the channels): a host copy in the first computed input's memory
+// order (the others are permuted to it where they differ; constants are stored in it as
+// weights), so an NCHW channel concat of NHWC images stays NHWC.
 void Importer::emit_concat(const onnx::NodeProto& n) {
   check_attrs(n, {"axis"});
   if (!find_attr(n, "axis")) throw Fail{"Concat without an axis"};
-  const Sym& x0 = runtime_in(n, 0);
+  int first = -1;  // the first computed input (all-constant Concats are folded before)
+  for (int k = 0; k < n.input_size() && first < 0; ++k)
+    if (!sym(n.input(k)).c) first = k;
+  const Sym& x0 = runtime_in(n, first < 0 ? 0 : first);
   const std::size_t r = x0.shape.size();
   const auto a = static_cast<std::size_t>(norm_axis(attr_i(n, "axis", 0), r));
   const std::vector<int> order = memory_order(x0);
   Shape out = x0.shape;
   out[a] = 0;
-  std::vector<int> vs;
+  const std::string name = layer_name(n);
+  std::vector<Operand> parts;
   for (int k = 0; k < n.input_size(); ++k) {
-    const Sym& x = runtime_in(n, k);
+    if (!has(n, k)) throw Fail{"input " + std::to_string(k) + " is missing"};
+    const Sym& x = sym(n.input(k));
     if (x.shape.size() != r) throw Fail{"Concat of tensors of different ranks"};
     for (std::size_t d = 0; d < r; ++d)
       if (d != a && x.shape[d] != out[d])
         throw Fail{"Concat of " + shape_str(x.shape) + " and " + shape_str(x0.shape) +
                    " along axis " + std::to_string(a)};
     out[a] += x.shape[a];
-    vs.push_back(need(x, order));
+    if (!x.c) {
+      parts.push_back(Operand::v(need(x, order)));
+      continue;
+    }
+    if (!x.c->is_float || !x0.is_float)
+      throw Fail{"Concat of the integer constant '" + n.input(k) + "' with computed tensors"};
+    if (x.c->numel() == 0) throw Fail{"Concat of the empty constant '" + n.input(k) + "'"};
+    const Const t = transpose(*x.c, order);
+    const std::string wname = name + ".const" + std::to_string(k);
+    parts.push_back(Operand::w(b_.weight(wname, DType::f32, {x.c->numel()}, Init{})));
+    fill(wname, std::vector<float>(t.f.begin(), t.f.end()));
   }
   Shape mem;  // the output's dimensions in memory order; outer: those before the axis
   for (int d : order) mem.push_back(out[static_cast<std::size_t>(d)]);
@@ -1319,7 +1336,7 @@ void Importer::emit_concat(const onnx::NodeProto& n) {
   checked_numel(out, o_.max_tensor_bytes / 4);
   Sym y;
   y.shape = out;
-  y.value = b_.concat(layer_name(n), vs, outer, mem);
+  y.value = b_.concat(name, std::move(parts), outer, mem);
   if (!x0.perm.empty()) y.perm = x0.perm, y.base = mem;
   define(n.output(0), std::move(y));
 }

@@ -361,6 +361,27 @@ case("slice_concat_2d", model(
      init("one", np.array([1], np.int64))]),
     x, h @ m2)
 
+# Concat of constants with computed tensors: a ViT class token before the patch embeddings
+# (constant first, sequence axis), and a CoordConv-style coordinate plane after a conv's channels.
+x = rnd(1, 4, 6, scale=1); wp = rnd(6, 8); cls = rnd(1, 1, 8); m2 = rnd(8, 3)
+h = np.concatenate([cls, x @ wp], axis=1)
+case("concat_class_token", model(
+    [N("MatMul", ["x", "wp"], ["p"], name="patches"),
+     N("Concat", ["cls", "p"], ["tok"], name="with_cls", axis=1),
+     N("MatMul", ["tok", "m2"], ["y"], name="head")],
+    [vi("x", [1, 4, 6])], [vi("y", None)], [init("wp", wp), init("cls", cls), init("m2", m2)]),
+    x, h @ m2)
+
+x = rnd(1, 3, 6, 6, scale=1); w1 = rnd(4, 3, 3, 3); coord = rnd(1, 2, 6, 6); w2 = rnd(5, 6, 1, 1)
+h = np.concatenate([np.maximum(conv(x, w1, None, pad=1), 0), coord], axis=1)
+case("concat_coord_plane", model(
+    [N("Conv", ["x", "w1"], ["c"], name="conv", pads=[1] * 4), N("Relu", ["c"], ["r"]),
+     N("Concat", ["r", "coord"], ["cat"], name="with_coord", axis=1),
+     N("Conv", ["cat", "w2"], ["y"], name="pw")],
+    [vi("x", [1, 3, 6, 6])], [vi("y", None)],
+    [init("w1", w1), init("coord", coord), init("w2", w2)]),
+    x, conv(h, w2, None))
+
 # Split of computed tensors (host slices): channel groups of a conv by explicit sizes (the split
 # input, opset 13 on), and a fused QKV projection into equal thirds (no sizes), as transformer
 # exports have.
@@ -475,6 +496,10 @@ bad("split_sizes_mismatch", model(
      N("Add", ["a", "b"], ["y"])], x1, [vi("y", None)],
     [init("w", rnd(4, 6)), init("sz", np.array([2, 3], np.int64))]),
     "node 'sp' (Split): Split parts sum to 5, the axis has 6")
+bad("concat_integer_constant", model(
+    [N("MatMul", ["x", "w"], ["h"]), N("Concat", ["h", "ids"], ["y"], name="cat", axis=1)],
+    x1, [vi("y", None)], [init("w", rnd(4, 6)), init("ids", np.ones((1, 3), np.int64))]),
+    "node 'cat' (Concat): Concat of the integer constant 'ids' with computed tensors")
 bad("pool_pads_top_not_left",
     model([N("MaxPool", ["x4"], ["y"], name="mp", kernel_shape=[3, 3], pads=[0, 1, 0, 1])],
           [vi("x4", [1, 2, 8, 8])], [vi("y", None)], []),
