@@ -218,10 +218,9 @@ TEST(OnnxImport, EveryExportedTierRoundTrips) {
 TEST(OnnxImport, HostConcatSliceAndSplitRunOnEveryBackendAndRoundTrip) {
   const auto mf = manifest();
   int checked = 0;
-  const std::set<std::string> cases = {"concat_channels",    "concat_class_token",
-                                       "concat_coord_plane", "slice_channels_spatial",
-                                       "slice_concat_2d",    "split_channels",
-                                       "split_qkv"};
+  const std::set<std::string> cases = {
+      "concat_channels", "concat_class_token", "concat_coord_plane", "slice_channels_spatial",
+      "slice_concat_2d", "split_channels",     "split_qkv"};
   for (const auto& c : mf["cases"]) {
     const std::string name = c["name"];
     if (!cases.count(name)) continue;
