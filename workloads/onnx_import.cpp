@@ -1095,46 +1095,69 @@ void Importer::emit_activation(const std::string& name, const Sym& x, Activation
   define(out, std::move(y));
 }
 
+// Add, Mul, Sub, Div and Neg as elementwise kernels on the runtime operand's layout: a constant
+// operand is a weight broadcast to it (Sub and Div by a constant become Add and Mul of its
+// negation and reciprocal); a negated computed tensor (Neg, Sub of it) is a Mul by -1 first.
 void Importer::emit_binary(const onnx::NodeProto& n) {
   check_attrs(n, {});
   std::string op = n.op_type();
-  const Sym &a0 = sym(n.input(0)), &a1 = sym(n.input(1));
-  const bool swap = a0.c != nullptr;  // the runtime operand first (Add, Mul commute)
+  const bool neg = op == "Neg";
+  const Sym &a0 = sym(n.input(0)), &a1 = neg ? a0 : sym(n.input(1));
+  const bool swap = !neg && a0.c != nullptr;  // the runtime operand first (Add, Mul commute)
   const Sym &a = swap ? a1 : a0, &b = swap ? a0 : a1;
-  if ((op == "Sub" || op == "Div") && swap)
-    throw Fail{op + " of a constant by a computed tensor is not supported"};
+  if (op == "Div" && swap) throw Fail{"Div of a constant by a computed tensor is not supported"};
   if (!a.is_float) throw Fail{op + " of integers"};
   if (a.quant || b.quant) throw Fail{op + " of a tensor quantised to int8"};
-  BinaryDesc d;
-  d.kind = op == "Add" || op == "Sub" ? BinaryKind::add : BinaryKind::mul;
   const std::string name = layer_name(n);
   const int av = f32_value(a.value);
-  d.n = b_.value(av).numel();
+  const std::int64_t count = b_.value(av).numel();
   // a's layout (value dim i is ONNX dim layout[i]).
   std::vector<int> layout(a.shape.size());
   const std::vector<int> p = a.perm.empty() ? identity(a.shape.size()) : a.perm;
   for (std::size_t j = 0; j < p.size(); ++j)
     layout[static_cast<std::size_t>(p[j])] = static_cast<int>(j);
-  Operand bo;
-  if (b.c) {
-    if (broadcast_shape(a.shape, b.c->shape) != a.shape)
-      throw Fail{"the constant " + shape_str(b.c->shape) + " would broadcast the output beyond " +
+  const auto kernel = [&](const std::string& kname, BinaryKind kind, int x, Operand y) {
+    BinaryDesc d;
+    d.kind = kind, d.n = count;
+    return b_.kernel(kname, Problem{d, DType::f32, {}}, {Operand::v(x), y});
+  };
+  // A constant as a weight in a's layout, each value through f.
+  const auto constant = [&](const std::string& wname, const Const& c, auto f) {
+    if (broadcast_shape(a.shape, c.shape) != a.shape)
+      throw Fail{"the constant " + shape_str(c.shape) + " would broadcast the output beyond " +
                  shape_str(a.shape)};
-    Const full = transpose(broadcast_to(*b.c, a.shape), layout);
+    Const full = transpose(broadcast_to(c, a.shape), layout);
     std::vector<float> v(full.f.begin(), full.f.end());
     if (!full.is_float)
       for (auto i : full.i) v.push_back(static_cast<float>(i));
-    for (auto& x : v) x = op == "Sub" ? -x : op == "Div" ? 1 / x : x;
-    bo = Operand::w(b_.weight(name + ".const", DType::f32, {d.n}, Init{}));
-    fill(name + ".const", v);
+    for (auto& x : v) x = f(x);
+    const Operand w = Operand::w(b_.weight(wname, DType::f32, {count}, Init{}));
+    fill(wname, v);
+    return w;
+  };
+  const auto negated = [&](const std::string& nname, int x) {
+    return kernel(nname, BinaryKind::mul, x,
+                  constant(nname + ".const", Const::floats({}, {-1.f}), [](float v) { return v; }));
+  };
+  int out = -1;
+  if (neg) {
+    out = negated(name, av);
+  } else if (b.c) {  // x op c, c op x (Add, Mul, Sub) or x op c (Sub, Div)
+    const bool sub = op == "Sub", div = op == "Div";
+    const int x = sub && swap ? negated(name + ".neg", av) : av;  // c - x = -x + c
+    out = kernel(name, sub || op == "Add" ? BinaryKind::add : BinaryKind::mul, x,
+                 constant(name + ".const", *b.c, [&](float v) {
+                   return sub && !swap ? -v : div ? 1 / v : v;
+                 }));
   } else {
-    if (op == "Sub" || op == "Div") throw Fail{op + " of two computed tensors is not supported"};
+    if (op == "Div") throw Fail{"Div of two computed tensors is not supported"};
     if (b.shape != a.shape)
       throw Fail{"broadcasting " + shape_str(b.shape) + " to " + shape_str(a.shape) +
                  " between computed tensors is not supported"};
-    bo = Operand::v(need(b, layout));
+    int bv = need(b, layout);
+    if (op == "Sub") bv = negated(name + ".neg", bv);  // a - b = a + (-b)
+    out = kernel(name, op == "Mul" ? BinaryKind::mul : BinaryKind::add, av, Operand::v(bv));
   }
-  const int out = b_.kernel(name, Problem{d, DType::f32, {}}, {Operand::v(av), bo});
   Sym y = a;
   y.value = out;
   define(n.output(0), std::move(y));
@@ -1822,7 +1845,8 @@ void Importer::dispatch(int pos) {
           "outside the activation patterns (Relu, Clip(0, 6), Gelu, x * Sigmoid(x), the "
           "erf GELU)"};
   }
-  if (op == "Add" || op == "Mul" || op == "Sub" || op == "Div") return emit_binary(n);
+  if (op == "Add" || op == "Mul" || op == "Sub" || op == "Div" || op == "Neg")
+    return emit_binary(n);
   if (op == "Softmax") {
     check_attrs(n, {"axis"});
     const Sym& x = runtime_in(n, 0);

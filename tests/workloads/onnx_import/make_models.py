@@ -248,6 +248,17 @@ case("broadcast_consts", model(
     [init("w", w), init("c1", c1), init("c2", c2), init("k", np.float32(3))]),
     x, (h - c1) * 3 / c2)
 
+# Negation of computed tensors: Sub of two convs, a constant minus a computed tensor (broadcast
+# per channel), and Neg (each a Mul by -1 before an Add)
+x = rnd(1, 3, 5, 5, scale=1); w1 = rnd(4, 3, 1, 1); w2 = rnd(4, 3, 1, 1); c1 = rnd(4, 1, 1)
+h = conv(x, w1, None) - conv(x, w2, None)
+case("neg_and_sub", model(
+    [N("Conv", ["x", "w1"], ["a"], name="conv_a"), N("Conv", ["x", "w2"], ["b"], name="conv_b"),
+     N("Sub", ["a", "b"], ["s"], name="sub"), N("Sub", ["c1", "s"], ["t"], name="rsub"),
+     N("Neg", ["t"], ["y"], name="neg")],
+    [vi("x", [1, 3, 5, 5])], [vi("y", None)], [init("w1", w1), init("w2", w2), init("c1", c1)]),
+    x, -(c1 - h))
+
 # A transpose of computed values that needs a host permute, then Relu
 x = rnd(2, 3, 4, scale=1); w = rnd(4, 4)
 case("transpose_permute", model(
