@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job: set up on first use, probe this device, tune the kernels the quick suite runs
-# (first use only: later runs reuse the stored winners), run the quick suite (kernels and model
-# tiers on every available backend, each validated against the reference before it is timed),
-# then print the privacy-preserving capability profile. Everything measured goes to the embedded SQLite store
+# and calibrate the predictor (first use only: later runs reuse the stored winners and
+# calibration), run the quick suite (kernels and model tiers on every available backend, each
+# validated against the reference before it is timed), then print the privacy-preserving
+# capability profile. Everything measured goes to the embedded SQLite store
 # ($XDG_DATA_HOME/tierbench/results.db, or --db PATH given as the first arguments).
 # Extra arguments are passed to `tierbench run` (e.g. --suite full, --backend onednn).
 set -euo pipefail
@@ -16,6 +17,10 @@ build/release/tierbench "${db[@]}" probe --quick
 # leaves the defaults in place and does not stop the job.
 build/release/tierbench "${db[@]}" tune --suite quick --budget "${TB_TUNE_BUDGET:-90}" ||
   echo "main.sh: tuning failed (exit $?); the run uses the default configurations" >&2
+# The predictor's calibration (tierbench predict / decide, the local profile): a few minutes on
+# first use, kept after (tierbench calibrate measures again). A failure does not stop the job.
+build/release/tierbench "${db[@]}" calibrate --if-missing ||
+  echo "main.sh: calibration failed (exit $?); tierbench predict needs tierbench calibrate" >&2
 status=0
 build/release/tierbench "${db[@]}" run "$@" || status=$?
 [ "$status" -le 1 ] || exit "$status"

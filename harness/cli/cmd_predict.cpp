@@ -75,6 +75,7 @@ struct CalibrateArgs {
   profiles::CalibrateOptions o;
   std::vector<std::string> dtypes;
   bool no_isolate = false;
+  bool if_missing = false;  // keep a stored calibration that covers every backend and dtype asked
   double timeout_s = 900;
   std::int64_t child_run_id = 0;  // internal: a child calibrating one backend into this run
 };
@@ -125,6 +126,26 @@ int run_calibrate(const Context& ctx, CalibrateArgs& a) {
                          fmt::format("{}", fmt::join(names, ", ")) + ")");
   auto store = open_store(ctx);
   if (!store) return usage_error(store.error().message);
+  if (a.if_missing && a.child_run_id == 0) {
+    // Every backend asked (default: each available one) with every dtype asked.
+    auto stored = profiles::load_calibration(**store, profiles::configuration_label(a.o.threads));
+    std::vector<std::string> want = a.o.backends;
+    if (want.empty())
+      for (auto& b : make_backends())
+        if (!b->traits().reference && b->availability().available) want.emplace_back(b->name());
+    bool covered = stored.ok();
+    for (const auto& b : want)
+      for (const auto& d : a.o.dtypes) covered = covered && stored->find(b, d) != nullptr;
+    if (covered) {
+      if (ctx.json)
+        (void)reports::calibration_reporter("json")->report(std::cout, *stored);
+      else
+        std::cout << fmt::format(
+            "calibration '{}' of {} ({}) is stored: kept (tierbench calibrate measures again)\n",
+            stored->label, stored->created_utc, fmt::join(want, ", "));
+      return kOk;
+    }
+  }
   if (!ctx.json)
     a.o.progress = [](const std::string& s) {
       if (isatty(2)) std::cerr << "\r\033[K" << s << std::flush;
@@ -282,6 +303,9 @@ void add_calibrate_command(CLI::App& app, Context& ctx, Action& action) {
   cmd->add_flag("--quick", a->o.quick, "One shape per op class (coarser, faster)");
   cmd->add_flag("--no-isolate", a->no_isolate,
                 "Calibrate every backend in this process (no crash isolation)");
+  cmd->add_flag("--if-missing", a->if_missing,
+                "Keep a stored calibration of this configuration that covers every backend and "
+                "dtype asked (the main job's first run calibrates, later runs reuse it)");
   cmd->add_option("--timeout", a->timeout_s, "Per-backend timeout, seconds")->check(kPositive);
   cmd->add_option("--child-run-id", a->child_run_id)->group("");  // internal
   cmd->callback([&ctx, &action, a] { action = [&ctx, a] { return run_calibrate(ctx, *a); }; });

@@ -390,5 +390,32 @@ TEST(CalibrateCli, CrashedBackendIsReportedAndTheOthersCalibrated) {
   EXPECT_EQ(backends, std::set<std::string>{"onednn"});
 }
 
+// --if-missing (the main job's step) keeps a stored calibration that covers every backend and
+// dtype asked, and measures when one is missing.
+TEST(CalibrateCli, IfMissingKeepsAStoredCalibrationThatCoversTheAsk) {
+  if (!find_backend_traits("onednn")) GTEST_SKIP() << "onednn: not built";
+  test::FixtureStore f;
+  Calibration cal;
+  cal.label = "threads=0";
+  cal.created_utc = "2026-01-02T03:04:05Z";
+  cal.entries = {entry("f32", parse("conv:n1c16h48w48k16r3s3p1:f32+bias+relu"), 2e-4)};
+  ASSERT_TRUE(f.store->put("calibration", cal.label, to_json(cal).dump()).ok());
+  ASSERT_TRUE(f.store->put("calibration", "latest", cal.label).ok());
+  const std::string cmd = "--db " + f.db + " calibrate --if-missing --backend onednn ";
+  auto r = test::run_tierbench(cmd + "--dtype f32");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("of 2026-01-02T03:04:05Z (onednn) is stored: kept"), std::string::npos)
+      << r.out;
+  r = test::run_tierbench(cmd + "--dtype f32 --dtype int8 --quick --max-time 0.02 --no-isolate");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("stored as run"), std::string::npos) << r.out;
+  auto now = load_calibration(*f.store, "threads=0");
+  ASSERT_TRUE(now.ok()) << now.error().message;
+  EXPECT_NE(now->find("onednn", "int8"), nullptr);
+  r = test::run_tierbench(cmd + "--dtype int8");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("is stored: kept"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace tb::profiles
