@@ -2,6 +2,12 @@
 #include "measure.h"
 
 #include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
 
 namespace tb::measure {
 
@@ -14,6 +20,49 @@ double process_cpu_seconds() {
   getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
          1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+std::optional<MachineCpu> parse_proc_stat(const std::string& text, double ticks_per_s) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("cpu ", 0) != 0) continue;
+    std::istringstream f(line.substr(4));
+    // user nice system idle iowait irq softirq steal (guest time is counted in user already)
+    double v[8] = {};
+    int n = 0;
+    while (n < 8 && f >> v[n]) ++n;
+    if (n < 4 || ticks_per_s <= 0) return std::nullopt;
+    MachineCpu m;
+    for (int i = 0; i < n; ++i) m.total_s += v[i] / ticks_per_s;
+    m.busy_s = m.total_s - (v[3] + v[4]) / ticks_per_s;
+    return m;
+  }
+  return std::nullopt;
+}
+
+std::optional<MachineCpu> machine_cpu() {
+  std::ifstream f("/proc/stat");
+  if (!f) return std::nullopt;
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return parse_proc_stat(ss.str(), static_cast<double>(::sysconf(_SC_CLK_TCK)));
+}
+
+double other_cpu_share(const std::optional<MachineCpu>& before,
+                       const std::optional<MachineCpu>& after, double self_cpu_s) {
+  if (!before || !after) return -1;
+  const double total = after->total_s - before->total_s;
+  if (total < 0.2) return -1;  // under 20 ticks of 10 ms: too short to tell
+  const double other = after->busy_s - before->busy_s - self_cpu_s;
+  return std::clamp(other / total, 0.0, 1.0);
+}
+
+std::string contention_note(double other_cpu_share) {
+  if (other_cpu_share < 0.25) return "";
+  return "shared CPUs: other processes used " +
+         std::to_string(static_cast<int>(std::lround(100 * other_cpu_share))) +
+         "% of them while it was timed";
 }
 
 ResultRecord fail(ResultRecord r, Status s, std::string message) {
@@ -42,6 +91,7 @@ Result<Sampled> sample(const SamplingOptions& so, const std::function<Result<voi
   std::vector<double>& samples = out.samples;
   const auto t0 = Clock::now();
   const double cpu0 = process_cpu_seconds();
+  const auto machine0 = machine_cpu();
   while (static_cast<int>(samples.size()) < so.max_reps) {
     auto t = timed();
     if (!t) return t.error();
@@ -59,6 +109,7 @@ Result<Sampled> sample(const SamplingOptions& so, const std::function<Result<voi
   }
   out.wall_s = seconds_since(t0);
   out.cpu_s = process_cpu_seconds() - cpu0;
+  out.other_cpu_share = other_cpu_share(machine0, machine_cpu(), out.cpu_s);
   out.summary = stats::summarize(samples);
   out.ci = stats::median_ci(samples, 0.95);
   return out;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,24 @@ double seconds_since(Clock::time_point t0);
 // User + system CPU time of this process so far, seconds.
 double process_cpu_seconds();
 
+// The machine's CPU time from /proc/stat's "cpu" line, seconds: busy (user, nice, system, irq,
+// softirq and steal: time another guest took from this one) and all of it (idle and iowait
+// too). Nullopt when the text has no such line.
+struct MachineCpu {
+  double busy_s = 0, total_s = 0;
+};
+std::optional<MachineCpu> parse_proc_stat(const std::string& text, double ticks_per_s);
+std::optional<MachineCpu> machine_cpu();  // /proc/stat now
+// The share of the machine's CPU time that other processes (and other guests, as steal) used
+// between two readings while this process used `self_cpu_s`: (busy - self) / total, clamped
+// to [0, 1]; -1 when the readings are missing or span no time. A timed loop on a shared machine
+// reads it to say how much it was competing for the CPUs.
+double other_cpu_share(const std::optional<MachineCpu>& before,
+                       const std::optional<MachineCpu>& after, double self_cpu_s);
+// What a result's note says when other processes took a quarter or more of the CPUs while it
+// was timed ("" otherwise): its figures then measure the machine's sharing as much as the work.
+std::string contention_note(double other_cpu_share);
+
 // The record with its status and message set: how a phase stops a benchmark.
 ResultRecord fail(ResultRecord r, Status s, std::string message);
 // The same in place: a phase that stops the benchmark gives the record its status and message.
@@ -48,6 +67,7 @@ struct Sampled {
   std::vector<double> samples;  // seconds, in measurement order
   double wall_s = 0;            // the sampling loop (not the warm-up)
   double cpu_s = 0;             // this process's CPU time over the sampling loop
+  double other_cpu_share = -1;  // other processes' share of the machine's CPU time (-1 unknown)
   stats::Summary summary;
   stats::Interval ci;  // 95% CI of the median
 };

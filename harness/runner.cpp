@@ -172,7 +172,7 @@ bool sample(ResultRecord& r, PreparedKernel& k, const Problem& p, const KernelRu
     return false;
   }
   const stats::Summary s = sampled->summary;
-  const double wall = sampled->wall_s, cpu = sampled->cpu_s;
+  const double wall = sampled->wall_s, cpu = sampled->cpu_s, other = sampled->other_cpu_share;
   const double ci_rel = measure::apply_summary(r, std::move(sampled.value()));
   if (s.median > 0) {
     r.gflops = p.flops() / s.median * 1e-9;
@@ -184,6 +184,7 @@ bool sample(ResultRecord& r, PreparedKernel& k, const Problem& p, const KernelRu
                            {"ci_half_width_rel", ci_rel},
                            {"target_ci", opts.sampling.target_ci},
                            {"threads", opts.threads}};
+  if (other >= 0) r.metrics["sampling"]["other_cpu_share"] = other;
   if (!instructions.empty()) {
     r.metrics["counters"] = {{"available", true},
                              {"instructions_median", stats::quantile(instructions, 0.5)},
@@ -197,6 +198,9 @@ bool sample(ResultRecord& r, PreparedKernel& k, const Problem& p, const KernelRu
     r.metrics["noise"] = noisy;
     if (r.message.empty()) r.message = "too noisy to gate on: " + noisy;
   }
+  if (const std::string shared = measure::contention_note(other);
+      !shared.empty() && r.message.empty())
+    r.message = shared;
   return true;
 }
 

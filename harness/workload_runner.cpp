@@ -334,7 +334,7 @@ bool sample_graph(ResultRecord& r, Executor& ex, const Tensor& input, const Grap
     return false;
   }
   const stats::Summary s = sampled->summary;
-  const double wall = sampled->wall_s;
+  const double wall = sampled->wall_s, other = sampled->other_cpu_share;
   const double ci_rel = measure::apply_summary(r, std::move(sampled.value()));
   if (s.median > 0) r.gflops = 2 * g.figures().macs / s.median * 1e-9;
   // Throughput of batched vision variants ("b8"): items per second at the median latency.
@@ -351,6 +351,10 @@ bool sample_graph(ResultRecord& r, Executor& ex, const Tensor& input, const Grap
                            {"outliers", s.outliers},
                            {"threads", o.threads},
                            {"ci_half_width_rel", ci_rel}};
+  if (other >= 0) r.metrics["sampling"]["other_cpu_share"] = other;
+  if (const std::string shared = measure::contention_note(other);
+      !shared.empty() && r.message.empty())
+    r.message = shared;
   return true;
 }
 

@@ -1,6 +1,7 @@
 #include "predictor_tables.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include <fmt/format.h>
@@ -47,12 +48,20 @@ struct Summary {
 
 using Groups = std::map<std::string, Summary>;
 
+// Whether other processes shared the CPUs while the tier was timed (measure::contention_note's
+// threshold): a measurement then times the sharing as much as the model.
+std::string contention(const PredictionCheck& r) {
+  if (std::isnan(r.other_cpu_share)) return "not known (sampled too briefly)";
+  return r.other_cpu_share < 0.25 ? "others used < 25% of the CPUs"
+                                  : "others used >= 25% of the CPUs";
+}
+
 struct Summaries {
-  Groups all, by_config, by_backend, by_dtype, by_tier, transfer;
+  Groups all, by_config, by_backend, by_dtype, by_tier, transfer, by_contention;
   explicit Summaries(const PredictorValidation& v) {
     for (const auto& r : v.rows) {
       all["all"].add(r), by_config[r.config].add(r), by_backend[r.backend].add(r);
-      by_dtype[r.dtype].add(r), by_tier[r.workload].add(r);
+      by_dtype[r.dtype].add(r), by_tier[r.workload].add(r), by_contention[contention(r)].add(r);
     }
     for (const auto& [name, rows] : v.transfer)
       for (const auto& r : rows) transfer[name].add(r);
@@ -136,17 +145,21 @@ json prediction_json(const Prediction& p) {
 }
 
 std::string format_predictor_validation(const PredictorValidation& v) {
-  std::string out = fmt::format("{:<16} {:<8} {:<30} {:>10} {:>10} {:>7}\n", "config", "backend",
-                                "tier", "measured", "predicted", "error");
+  std::string out = fmt::format("{:<16} {:<8} {:<30} {:>10} {:>10} {:>7} {:>7}\n", "config",
+                                "backend", "tier", "measured", "predicted", "error", "others");
   for (const auto& r : v.rows)
-    out += fmt::format("{:<16} {:<8} {:<30} {:>8.2f}ms {:>8.2f}ms {:>+6.1f}%\n", r.config,
-                       r.backend, r.workload, r.measured_ms, r.predicted_ms, 100 * r.err());
+    out += fmt::format("{:<16} {:<8} {:<30} {:>8.2f}ms {:>8.2f}ms {:>+6.1f}% {:>7}\n", r.config,
+                       r.backend, r.workload, r.measured_ms, r.predicted_ms, 100 * r.err(),
+                       std::isnan(r.other_cpu_share)
+                           ? std::string("-")
+                           : fmt::format("{:.0f}%", 100 * r.other_cpu_share));
   Summaries s(v);
   out += summary_table("all tiers", s.all);
   out += summary_table("per configuration", s.by_config);
   out += summary_table("per backend", s.by_backend);
   out += summary_table("per dtype", s.by_dtype);
   out += summary_table("per tier", s.by_tier);
+  out += summary_table("while timed, other processes", s.by_contention);
   if (!s.transfer.empty())
     out += summary_table("from another configuration's calibration", s.transfer);
   const Summary& a = s.all["all"];
@@ -159,17 +172,20 @@ std::string format_predictor_validation(const PredictorValidation& v) {
 json predictor_validation_json(const PredictorValidation& v) {
   json j = {{"rows", json::array()}, {"summary", json::object()}};
   for (const auto& r : v.rows)
-    j["rows"].push_back({{"config", r.config},
-                         {"backend", r.backend},
-                         {"dtype", r.dtype},
-                         {"workload", r.workload},
-                         {"measured_ms", r.measured_ms},
-                         {"predicted_ms", r.predicted_ms},
-                         {"error_pct", 100 * r.err()}});
+    j["rows"].push_back(
+        {{"config", r.config},
+         {"backend", r.backend},
+         {"dtype", r.dtype},
+         {"workload", r.workload},
+         {"measured_ms", r.measured_ms},
+         {"predicted_ms", r.predicted_ms},
+         {"error_pct", 100 * r.err()},
+         {"other_cpu_share", std::isnan(r.other_cpu_share) ? json() : json(r.other_cpu_share)}});
   Summaries s(v);
   for (auto [title, by] : {std::pair{"all", &s.all}, std::pair{"config", &s.by_config},
                            std::pair{"backend", &s.by_backend}, std::pair{"dtype", &s.by_dtype},
-                           std::pair{"tier", &s.by_tier}, std::pair{"transfer", &s.transfer}})
+                           std::pair{"tier", &s.by_tier}, std::pair{"transfer", &s.transfer},
+                           std::pair{"contention", &s.by_contention}})
     for (const auto& [k, sum] : *by) j["summary"][title][k] = sum.to_json();
   return j;
 }

@@ -36,6 +36,8 @@ struct PredictionCheck {
   std::string config, backend, dtype, workload;
   double measured_ms = 0, predicted_ms = 0;
   double cold_err = NAN, memory_err = NAN;  // relative, NaN where not measured
+  // Other processes' share of the CPUs while the tier was timed (NaN: not known).
+  double other_cpu_share = NAN;
   double err() const { return predicted_ms / measured_ms - 1; }
 };
 

@@ -143,6 +143,7 @@ std::vector<Row> rows_of(Store& store, const std::string& config, std::int64_t r
     const double pcold =
         e.read_ms + e.compile_ms + e.upload_ms + e.latency_ms + e.first_inference_ms;
     if (cold > 0) row.cold_err = pcold / (cold * 1e3) - 1;
+    row.other_cpu_share = num(r.metrics.value("sampling", json::object()), "other_cpu_share");
     const double mem = num(r.metrics.value("memory", json::object()), "peak_rss_added_bytes");
     if (mem > 0) row.memory_err = static_cast<double>(e.peak_memory_bytes) / mem - 1;
     out.push_back(row);

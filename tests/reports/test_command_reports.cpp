@@ -100,8 +100,8 @@ TEST(CommandReports, PredictorValidation) {
   reports::PredictorValidation v;
   v.rows = {Check{"onednn-t1", "onednn", "f32", "mobilenetv2:b1:f32", 4.14, 3.36, -0.2, 0.55},
             Check{"onednn-t1", "onednn", "int8", "person-detect:b1:int8", 0.28, 0.47},
-            Check{"onednn-t2", "onednn", "f32", "mobilenetv2:b1:f32", 2.5, 2.45, 0.05},
-            Check{"opencl", "opencl", "f32", "mobilenetv2:b1:f32", 40, 43}};
+            Check{"onednn-t2", "onednn", "f32", "mobilenetv2:b1:f32", 2.5, 2.45, 0.05, NAN, 0.48},
+            Check{"opencl", "opencl", "f32", "mobilenetv2:b1:f32", 40, 43, NAN, NAN, 0.02}};
   v.transfer["onednn-t1 from onednn-t2"] = {
       Check{"onednn-t1", "onednn", "f32", "mobilenetv2:b1:f32", 4.14, 2.45}};
   expect_golden("validate_predictor.txt", render(reports::validation_reporter("table"), v));
