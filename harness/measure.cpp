@@ -65,6 +65,12 @@ std::string contention_note(double other_cpu_share) {
          "% of them while it was timed";
 }
 
+void record_contention(ResultRecord& r, double other_cpu_share) {
+  if (other_cpu_share >= 0) r.metrics["sampling"]["other_cpu_share"] = other_cpu_share;
+  if (const std::string note = contention_note(other_cpu_share); !note.empty() && r.message.empty())
+    r.message = note;
+}
+
 ResultRecord fail(ResultRecord r, Status s, std::string message) {
   r.status = s;
   r.message = std::move(message);

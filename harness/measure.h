@@ -51,6 +51,9 @@ double other_cpu_share(const std::optional<MachineCpu>& before,
 // What a result's note says when other processes took a quarter or more of the CPUs while it
 // was timed ("" otherwise): its figures then measure the machine's sharing as much as the work.
 std::string contention_note(double other_cpu_share);
+// Records it in a sampled result: metrics.sampling.other_cpu_share where known, and the note
+// above as the message unless the result has one already.
+void record_contention(ResultRecord& r, double other_cpu_share);
 
 // The record with its status and message set: how a phase stops a benchmark.
 ResultRecord fail(ResultRecord r, Status s, std::string message);

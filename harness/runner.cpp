@@ -184,7 +184,6 @@ bool sample(ResultRecord& r, PreparedKernel& k, const Problem& p, const KernelRu
                            {"ci_half_width_rel", ci_rel},
                            {"target_ci", opts.sampling.target_ci},
                            {"threads", opts.threads}};
-  if (other >= 0) r.metrics["sampling"]["other_cpu_share"] = other;
   if (!instructions.empty()) {
     r.metrics["counters"] = {{"available", true},
                              {"instructions_median", stats::quantile(instructions, 0.5)},
@@ -198,9 +197,7 @@ bool sample(ResultRecord& r, PreparedKernel& k, const Problem& p, const KernelRu
     r.metrics["noise"] = noisy;
     if (r.message.empty()) r.message = "too noisy to gate on: " + noisy;
   }
-  if (const std::string shared = measure::contention_note(other);
-      !shared.empty() && r.message.empty())
-    r.message = shared;
+  measure::record_contention(r, other);
   return true;
 }
 

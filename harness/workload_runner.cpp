@@ -351,10 +351,7 @@ bool sample_graph(ResultRecord& r, Executor& ex, const Tensor& input, const Grap
                            {"outliers", s.outliers},
                            {"threads", o.threads},
                            {"ci_half_width_rel", ci_rel}};
-  if (other >= 0) r.metrics["sampling"]["other_cpu_share"] = other;
-  if (const std::string shared = measure::contention_note(other);
-      !shared.empty() && r.message.empty())
-    r.message = shared;
+  measure::record_contention(r, other);
   return true;
 }
 

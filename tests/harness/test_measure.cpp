@@ -35,6 +35,14 @@ TEST(Measure, OtherCpuShareSubtractsThisProcess) {
   EXPECT_EQ(other_cpu_share(std::nullopt, b, 0), -1);
   EXPECT_EQ(contention_note(0.2), "");
   EXPECT_EQ(contention_note(-1), "");
+  ResultRecord r, noisy, unknown;
+  noisy.message = "too noisy to gate on";
+  record_contention(r, 0.5), record_contention(noisy, 0.5), record_contention(unknown, -1);
+  EXPECT_EQ(r.metrics["sampling"]["other_cpu_share"], 0.5);
+  EXPECT_EQ(r.message, contention_note(0.5));
+  EXPECT_EQ(noisy.message, "too noisy to gate on");  // the first note stands
+  EXPECT_FALSE(unknown.metrics.contains("sampling"));
+  EXPECT_EQ(unknown.message, "");
   EXPECT_EQ(contention_note(0.484),
             "shared CPUs: other processes used 48% of them while it was timed");
 }
