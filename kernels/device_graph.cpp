@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <map>
 
@@ -11,10 +12,11 @@ namespace {}  // namespace
 
 void quantize_u8(const float* p, std::int64_t n, const DeviceGraph::Node::Quant& q,
                  std::uint8_t* o) {
-  // Round to nearest even without a libm call per element (|v| <= 255 here): see the executor.
+  // Round to nearest even without a libm call per element (exact for |v| < 2^22; beyond, and
+  // for NaN, which fmin takes as 512, the value saturates: a static scale may be far from x's).
   constexpr float kRound = 12582912.0f;
   for (std::int64_t i = 0; i < n; ++i) {
-    const float r = (p[i] / q.scale + kRound) - kRound;
+    const float r = std::fmax(-512.0f, std::fmin(512.0f, (p[i] / q.scale + kRound) - kRound));
     o[i] = static_cast<std::uint8_t>(std::clamp(static_cast<int>(r) + q.zp, 0, 255));
   }
 }

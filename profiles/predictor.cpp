@@ -443,7 +443,11 @@ ModelEstimate predict(const Graph& g, const Calibration& cal, std::string_view b
   for (const auto& l : g.layers)
     if (l.problem) cls_of[l.problem->str()] = op_class(*l.problem);
   for (const auto& pstr : costs.problems) compile += compile_per_node(*c, cls_of[pstr]);
-  if (quantized) {  // calibration: the plan without folded quantization, prepared and run once
+  const bool dynamic = std::any_of(g.layers.begin(), g.layers.end(), [](const Layer& l) {
+    return l.host == HostOp::quantize && l.qscale <= 0;
+  });
+  if (dynamic) {  // calibration: the plan without folded quantization, prepared and run once
+    // (static scales, an imported QDQ model's, need none)
     const Costs cal_run = walk(g, cal, *c, make_plan(g, c->fuses_int8_epilogue, false), sc);
     compile = 2 * compile + cal_run.total_s;
   }

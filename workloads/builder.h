@@ -22,6 +22,9 @@ class Builder {
 
   Graph& graph() { return g_; }
   DType dtype() const { return g_.dtype; }
+  // The dtype the layer helpers build for from here on (an int8 graph's f32 layer: set, build,
+  // set back).
+  void set_dtype(DType dt) { g_.dtype = dt; }
   const Value& value(int v) const { return g_.values[static_cast<std::size_t>(v)]; }
 
   int input(const std::string& name, DType dt, std::vector<std::int64_t> shape);
@@ -64,6 +67,11 @@ class Builder {
   // step != 0) into `shape` ([outer][cnt][inner]; x's dtype).
   int slice(const std::string& name, int x, std::int64_t outer, std::int64_t inner,
             std::int64_t start, std::int64_t step, std::vector<std::int64_t> shape);
+  // A static scale and u8 zero point for the quantize layer named `layer` (an s8 linear() or
+  // conv() named N quantises its input in "N.quant"); false when there is no such layer.
+  bool fix_quantize(const std::string& layer, float scale, int zp);
+  // Host fake quantisation of the f32 value x with a static scale and u8 zero point (HostOp).
+  int fake_quant(const std::string& name, int x, float scale, int zp);
   // Pool, row and binary ops compute in f32 in every tier (bf16 kernels produce f32): what they
   // read.
   DType elementwise_dtype() const { return DType::f32; }

@@ -113,6 +113,11 @@ Executor::Executor(Graph g, std::vector<Tensor> weights, std::uint64_t seed)
   values_ = initial_values(g_, seed);
   qscale_.assign(g_.values.size(), 1.0f);
   qzp_.assign(g_.values.size(), 0);
+  // Static quantisation (an imported file's scales): known before any inference.
+  for (const Layer& l : g_.layers)
+    if (l.host == HostOp::quantize && l.qscale > 0)
+      qscale_[static_cast<std::size_t>(l.out)] = l.qscale,
+      qzp_[static_cast<std::size_t>(l.out)] = l.qzp;
 
   colsum_.resize(g_.layers.size());
   for (std::size_t li = 0; li < g_.layers.size(); ++li) {
@@ -263,10 +268,15 @@ Result<PrepareCost> Executor::prepare(Backend& b, int device, int threads) {
   po.threads = threads;
   const auto t0 = Clock::now();
   // int8: calibrate the activation scales once (one inference with dynamic quantisation on the
-  // seeded input, on this backend), then quantise statically inside the segments.
+  // seeded input, on this backend), then quantise statically inside the segments. A graph whose
+  // every quantize has a static scale (an imported QDQ model) needs no calibration.
   double calibrate_s = 0;
   const bool quantized = std::any_of(g_.layers.begin(), g_.layers.end(),
                                      [](const Layer& l) { return l.host == HostOp::quantize; });
+  const bool dynamic = std::any_of(g_.layers.begin(), g_.layers.end(), [](const Layer& l) {
+    return l.host == HostOp::quantize && l.qscale <= 0;
+  });
+  if (quantized && !dynamic) calibrated_ = true;
   if (quantized && !calibrated_) {
     const auto tc = Clock::now();
     if (auto r = plan(b, po, false); !r) return r.error();
@@ -636,12 +646,16 @@ Result<void> Executor::run_host(const Layer& l, std::size_t li) {
       for (std::int64_t i = 0; i < n; ++i) store_f(out, i, apply_activation(l.act, load_f(x, i)));
       return {};
     case HostOp::quantize: {
-      const auto [lo, hi] = min_max0(x.data<float>(), n);
-      const bool nonneg = lo >= 0;
-      const float range = nonneg ? hi : std::max(-lo, hi);
       DeviceGraph::Node::Quant q;
-      q.scale = range > 0 ? range / (nonneg ? 255.0f : 127.0f) : 1.0f;
-      q.zp = nonneg ? 0 : 128;
+      if (l.qscale > 0) {
+        q.scale = l.qscale, q.zp = l.qzp;
+      } else {
+        const auto [lo, hi] = min_max0(x.data<float>(), n);
+        const bool nonneg = lo >= 0;
+        const float range = nonneg ? hi : std::max(-lo, hi);
+        q.scale = range > 0 ? range / (nonneg ? 255.0f : 127.0f) : 1.0f;
+        q.zp = nonneg ? 0 : 128;
+      }
       quantize_u8(x, q, out);
       qscale_[static_cast<std::size_t>(l.out)] = q.scale;
       qzp_[static_cast<std::size_t>(l.out)] = q.zp;
@@ -725,6 +739,19 @@ Result<void> Executor::run_host(const Layer& l, std::size_t li) {
         for (std::int64_t i = 0; i < cnt; ++i)
           std::memcpy(out.raw() + static_cast<std::size_t>(o * cnt + i) * row,
                       x.raw() + static_cast<std::size_t>(o * d + l.start + i * l.step) * row, row);
+      return {};
+    }
+    case HostOp::fake_quant: {  // quantised to u8 and back, in blocks on the stack
+      DeviceGraph::Node::Quant q;
+      q.scale = l.qscale, q.zp = l.qzp;
+      constexpr std::int64_t kBlock = 4096;
+      std::uint8_t u[kBlock];
+      for (std::int64_t i0 = 0; i0 < n; i0 += kBlock) {
+        const std::int64_t m = std::min(kBlock, n - i0);
+        quantize_u8(x.data<float>() + i0, m, q, u);
+        for (std::int64_t i = 0; i < m; ++i)
+          out.data<float>()[i0 + i] = static_cast<float>(static_cast<int>(u[i]) - q.zp) * q.scale;
+      }
       return {};
     }
     case HostOp::none:

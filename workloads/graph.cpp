@@ -155,6 +155,23 @@ Result<void> Graph::verify() const {
     }
     if (l.host == HostOp::concat || l.host == HostOp::slice)
       if (auto r = verify_copy(values, weights, l, where); !r) return r;
+    if (l.host == HostOp::quantize || l.host == HostOp::fake_quant) {
+      // A static scale and zero point come from a file: checked before anything runs them.
+      const bool fixed = l.qscale > 0;
+      if (!(l.qscale == 0 || (fixed && std::isfinite(l.qscale))) || l.qzp < 0 || l.qzp > 255 ||
+          (l.host == HostOp::fake_quant && !fixed))
+        return make_error(where + "quantisation scale " + std::to_string(l.qscale) +
+                          " and zero point " + std::to_string(l.qzp) +
+                          " (a finite scale > 0, a zero point in 0..255)");
+      if (l.host == HostOp::fake_quant) {
+        DType dt;
+        std::int64_t numel;
+        operand_info(l.in.at(0), dt, numel);
+        const auto& ov = values.at(static_cast<std::size_t>(l.out));
+        if (dt != DType::f32 || ov.dtype != DType::f32 || numel != ov.numel())
+          return make_error(where + "fake quantisation of other than f32 into f32 alike");
+      }
+    }
     written.at(static_cast<std::size_t>(l.out)) = true;
   }
   if (output < 0 || !written.at(static_cast<std::size_t>(output)))
@@ -284,6 +301,21 @@ Init bias_init() {
   return i;
 }
 }  // namespace
+
+bool Builder::fix_quantize(const std::string& layer, float scale, int zp) {
+  for (auto& l : g_.layers)
+    if (l.name == layer && l.host == HostOp::quantize) {
+      l.qscale = scale, l.qzp = zp;
+      return true;
+    }
+  return false;
+}
+
+int Builder::fake_quant(const std::string& name, int x, float scale, int zp) {
+  const int out = host(name, HostOp::fake_quant, {Operand::v(x)}, DType::f32, value(x).shape);
+  g_.layers.back().qscale = scale, g_.layers.back().qzp = zp;
+  return out;
+}
 
 int Builder::linear(const std::string& name, int x, std::int64_t m, std::int64_t k, std::int64_t n,
                     bool bias, Activation act, int residual, double gain,

@@ -67,7 +67,8 @@ struct Operand {
 enum class HostOp {
   none,
   cast,        // in0 (f32 | bf16) -> out dtype
-  quantize,    // in0 f32 -> u8: per-tensor dynamic scale; zero point 0 when in0 >= 0, else 128
+  quantize,    // in0 f32 -> u8: per-tensor dynamic scale; zero point 0 when in0 >= 0, else 128;
+               // or static: the layer's qscale and qzp (an imported model's QuantizeLinear)
   dequantize,  // in0 s32 accumulators of a u8 x s8 kernel whose u8 input is in1 (for its scale
                // and zero point), in2 s8 weights [out][...] (zero-point compensation), in3 f32
                // per-output scales, in4 f32 bias (optional), in5 residual (optional):
@@ -81,6 +82,9 @@ enum class HostOp {
   concat,      // in0..inK, each [outer][n_i] -> [outer][sum n_i] (one dtype; `outer` below)
   slice,       // in0 [outer][d][inner] -> [outer][cnt][inner]: rows start + i * step, i < cnt
                // (step may be negative; `outer`, `inner`, `start`, `step` below)
+  fake_quant,  // in0 f32 -> f32 quantised to u8 with the static qscale and qzp, and back:
+               //   (clamp(round_even(x / qscale) + qzp, 0, 255) - qzp) * qscale
+               // (an imported QuantizeLinear / DequantizeLinear pair read by other than a kernel)
 };
 
 struct Layer {
@@ -91,6 +95,10 @@ struct Layer {
   std::int64_t pos = 0;               // kv_write
   std::int64_t outer = 1, inner = 1;  // concat (outer), slice
   std::int64_t start = 0, step = 1;   // slice
+  // quantize, fake_quant: a static per-tensor scale and u8 zero point (qscale > 0); a quantize
+  // without one computes its scale from each input (dynamic).
+  float qscale = 0;
+  int qzp = 0;
   std::vector<Operand> in;
   int out = -1;  // value written
 };

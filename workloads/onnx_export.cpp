@@ -512,6 +512,13 @@ void Exporter::kernel(std::size_t li, const Layer& l) {
 // max(-min, max); scale = range > 0 ? range / (nonneg ? 255 : 127) : 1; zero point 0 or 128.
 Ten Exporter::quantize(const Layer& l) {
   const Ten x = operand(l.in[0]);
+  if (l.qscale > 0) {  // static: the scale and zero point as constants (QDQ)
+    const Ten scale = scalar_f32(l.qscale), zp = scalar_u8(static_cast<std::uint8_t>(l.qzp));
+    Ten q{fresh(l.name), x.shape, DType::u8, x.nchw};
+    node("QuantizeLinear", {x.name, scale.name, zp.name}, q.name, l.name);
+    qparams_[l.out] = {scale.name, zp.name};
+    return q;
+  }
   const auto reduce = [&](const std::string& op) {
     Ten r{fresh(l.name + "." + op), {}, DType::f32, false};
     attr_i(node(op, {x.name}, r.name), "keepdims", 0);
@@ -553,6 +560,13 @@ void Exporter::host(std::size_t li, const Layer& l) {
     case HostOp::quantize:
       r = quantize(l);
       break;
+    case HostOp::fake_quant: {  // QuantizeLinear and DequantizeLinear with the same constants
+      const Ten q = quantize(l);
+      const auto& [scale, zp] = qparams_.at(l.out);
+      r = Ten{fresh(l.name + ".dq"), q.shape, DType::f32, q.nchw};
+      node("DequantizeLinear", {q.name, scale, zp}, r.name);
+      break;
+    }
     case HostOp::dequantize: {  // in0: the kernel's f32 (already dequantised, see kernel())
       r = operand(l.in[0]);
       if (l.in[4].kind != Operand::none) {

@@ -50,6 +50,12 @@ struct Sym {
   // DequantizeLinear (the value quantised and back), which only an int8 kernel reads.
   int quant = 0;
   std::string qscale, qzp;  // the scale and zero-point tensors of that quantisation
+  // Static quantisation (QuantizeLinear with a constant scale and zero point, ONNX Runtime's QDQ
+  // form; the zero point in u8 terms): with quant 1 or 2, as above but with this fixed scale;
+  // with quant 0, the value is already on that grid (fake-quantised), so an int8 kernel reading
+  // it quantises it with this scale and zero point exactly.
+  float sq_scale = 0;
+  int sq_zp = 0;
 };
 
 // An int8 weight as the file holds it: DequantizeLinear of int8 values with zero zero points;
@@ -244,6 +250,9 @@ class Importer {
   void emit_shape_op(const onnx::NodeProto& n);
   void emit_cast(const onnx::NodeProto& n);
   void emit_quant(int pos);
+  void emit_static_quant(int pos);
+  // After an s8 kernel layer `name` reading x: its input quantize takes x's static scale.
+  void fix_input_quant(const std::string& name, const Sym& x);
   bool emit_dequant_const(const onnx::NodeProto& n);
   // The int8 weight named `wname` from the file's values, the per-channel scales along the
   // weight's output channels (rows of [rows][cols] after `transpose` of the file's layout).
@@ -269,6 +278,7 @@ class Importer {
   std::map<int, int> as_f32_;                                 // bf16 value -> its f32 cast
   std::map<int, std::vector<int>> dynq_;         // QuantizeLinear -> the nodes computing its scale
   std::map<std::string, QuantWeight> qweights_;  // DequantizeLinear of an int8 constant
+  int fake_quants_ = 0;                          // static QDQ pairs run as host fake quantisation
   mutable std::map<std::string, std::shared_ptr<const Const>> peeked_;
   std::set<std::string> names_;
   std::string input_;
@@ -1004,8 +1014,23 @@ void Importer::emit_conv(const Chain& c) {
     rv = need(rs, nhwc);
   }
   const std::string name = layer_name(n);
+  // The int8 kernels pad with u8 zeros, which stand for 0 only at zero point 0: a padded Conv of
+  // an input quantised with another zero point runs in f32 on the fake-quantised input (what the
+  // file computes; emit_static_quant fake-quantises it for this reader).
+  const bool f32_conv = b_.dtype() == DType::s8 && x.sq_scale > 0 && x.sq_zp != 0 &&
+                        std::any_of(pads.begin(), pads.end(), [](auto p) { return p != 0; });
+  if (f32_conv) {
+    if (x.quant) throw Fail{"internal: a padded Conv of a quantised input not fake-quantised"};
+    b_.set_dtype(DType::f32);
+    sum_.notes.push_back("Conv '" + n.name() + "' pads an int8 input of zero point " +
+                         std::to_string(x.sq_zp) +
+                         " (as uint8): it runs in f32 on the fake-quantised input");
+  }
   const int out = b_.conv(name, xv, K, R, st[0], pads[0], g, c.act, rv, 1.0, pads[2] - pads[0]);
-  if (qw != qweights_.end()) {  // the file's int8 values, [k][c/g][r][s] -> [k][r][s][c/g]
+  if (f32_conv) b_.set_dtype(DType::s8);
+  if (!f32_conv) fix_input_quant(name, x);
+  if (qw != qweights_.end() &&
+      !f32_conv) {  // the file's int8 values, [k][c/g][r][s] -> [k][r][s][c/g]
     std::vector<std::int64_t> index(static_cast<std::size_t>(w.numel()));
     for (std::int64_t k = 0; k < K; ++k)
       for (std::int64_t ci = 0; ci < Cg; ++ci)
@@ -1068,6 +1093,7 @@ void Importer::emit_linear(const Chain& c) {
   }
   const std::string name = layer_name(n);
   const int out = b_.linear(name, xv, M, K, N, bias.has_value(), c.act, rv);
+  fix_input_quant(name, x);
   if (qw != qweights_.end()) {  // the file's int8 values as [n][k], alpha into the scales
     QuantWeight q = qw->second;
     for (auto& s : q.scale) s = static_cast<float>(alpha * s);
@@ -1478,6 +1504,7 @@ void Importer::emit_shape_op(const onnx::NodeProto& n) {
   y.is_float = x.is_float;
   // A quantised tensor reshaped stays quantised (int8 exports reshape the dequantised input).
   y.quant = std::exchange(x.quant, 0), y.qscale = x.qscale, y.qzp = x.qzp;
+  y.sq_scale = x.sq_scale, y.sq_zp = x.sq_zp;
   if (op == "Identity" || op == "Dropout") {
     if (n.output_size() > 1 && !n.output(1).empty() && !consumers(n.output(1)).empty())
       throw Fail{"Dropout's mask output is not supported"};
@@ -1548,9 +1575,16 @@ Sym Importer::kernel_input(const onnx::NodeProto& n) const {
       throw Fail{
           "its input is quantised to int8 as tierbench's int8 tiers quantise "
           "(QuantizeLinear / DequantizeLinear): import the model with --dtype int8"};
-    x.quant = 0;  // the int8 kernel's own quantize computes exactly that
+    x.quant = 0;  // the int8 kernel's own quantize computes exactly that (static: with the
+                  // scale fix_input_quant gives it)
   }
   return x;
+}
+
+void Importer::fix_input_quant(const std::string& name, const Sym& x) {
+  if (b_.dtype() == DType::s8 && x.sq_scale > 0 &&
+      !b_.fix_quantize(name + ".quant", x.sq_scale, x.sq_zp))
+    throw Fail{"internal: no input quantize for " + name};
 }
 
 // QuantizeLinear(x, scale, zp) with scale and zero point computed from x as tierbench's quantize
@@ -1648,11 +1682,7 @@ void Importer::emit_quant(int pos) {
   const auto& n = node(pos);
   if (n.op_type() == "QuantizeLinear") {
     check_attrs(n, {"axis", "saturate"});
-    if (!dynq_.count(pos))
-      throw Fail{
-          "a scale and zero point other than tierbench's dynamic per-tensor quantisation of its "
-          "input (a constant scale is static quantisation, which tierbench's int8 kernels do "
-          "not run)"};
+    if (!dynq_.count(pos)) return emit_static_quant(pos);
     Sym y = runtime_in(n, 0);
     if (!y.is_float || y.quant) throw Fail{"QuantizeLinear of a tensor that is not float"};
     y.quant = 1, y.is_float = false, y.qscale = n.input(1), y.qzp = n.input(2);
@@ -1661,6 +1691,7 @@ void Importer::emit_quant(int pos) {
     return;
   }
   check_attrs(n, {"axis", "block_size"});
+  if (runtime_in(n, 0).sq_scale > 0) return emit_static_quant(pos);
   Sym y = runtime_in(n, 0);
   if (y.quant != 1 || !has(n, 2) || n.input(1) != y.qscale || n.input(2) != y.qzp)
     throw Fail{
@@ -1668,6 +1699,78 @@ void Importer::emit_quant(int pos) {
         "own dynamic QuantizeLinear"};
   y.quant = 2, y.is_float = true;
   define(n.output(0), std::move(y));
+}
+
+// Static quantisation: QuantizeLinear(x, scale, zero point) with a constant per-tensor scale and
+// a uint8 or int8 zero point (int8 values are u8 values less 128), and its DequantizeLinear with
+// the same constants. In an int8 graph, a pair whose output only Conv, Gemm and MatMul layers
+// read is their input quantize with that fixed scale (Sym quant 2); otherwise the pair is a host
+// fake quantisation (the value quantised and back, exactly as the file computes it), which an
+// int8 kernel reading it quantises again with the same scale, losing nothing.
+void Importer::emit_static_quant(int pos) {
+  const auto& n = node(pos);
+  const auto params = [&]() -> std::pair<float, int> {
+    const Const* sc = const_in(n, 1);
+    if (!sc || !sc->is_float)
+      throw Fail{
+          "a scale that is neither constant nor tierbench's dynamic per-tensor quantisation of "
+          "its input"};
+    if (sc->numel() != 1)
+      throw Fail{"an activation scale of " + std::to_string(sc->numel()) +
+                 " values (per-axis or blocked); activations are quantised per tensor"};
+    const float scale = sc->f.at(0);
+    if (!(scale > 0) || !std::isfinite(scale) || !std::isnormal(scale))
+      throw Fail{"scale " + std::to_string(scale) + " (a finite normal scale > 0)"};
+    if (!has(n, 2)) return {scale, 0};  // uint8, zero point 0
+    const Const* z = const_in(n, 2);
+    if (!z || z->is_float || z->numel() != 1)
+      throw Fail{"zero point '" + n.input(2) + "' is not one constant integer"};
+    const auto v = static_cast<int>(z->i.at(0));
+    if (z->elem == onnx::TensorProto::UINT8 && v >= 0 && v <= 255) return {scale, v};
+    if (z->elem == onnx::TensorProto::INT8 && v >= -128 && v <= 127) return {scale, v + 128};
+    throw Fail{"zero point of type " +
+               onnx::TensorProto_DataType_Name(static_cast<onnx::TensorProto_DataType>(z->elem)) +
+               " (activations: uint8 or int8)"};
+  };
+  const auto [scale, zp] = params();
+  Sym x = runtime_in(n, 0);
+  if (n.op_type() == "QuantizeLinear") {
+    if (!x.is_float || x.quant) throw Fail{"QuantizeLinear of a tensor that is not float"};
+    x.quant = 1, x.is_float = false, x.sq_scale = scale, x.sq_zp = zp;
+    x.qscale.clear(), x.qzp.clear();
+    x.value = f32_value(x.value);
+    define(n.output(0), std::move(x));
+    return;
+  }
+  if (x.quant != 1 || x.sq_scale != scale || x.sq_zp != zp)
+    throw Fail{"DequantizeLinear with another scale or zero point than its QuantizeLinear"};
+  const std::string& out = n.output(0);
+  bool kernels_only = b_.dtype() == DType::s8 && !outputs_.count(out) && !consumers(out).empty();
+  const auto constant = [&](const std::string& t) {  // a constant, or int8 ones dequantised
+    if (peek_const(t)) return true;
+    const auto pr = producer_.find(t);
+    return pr != producer_.end() && node(pr->second).op_type() == "DequantizeLinear" &&
+           node(pr->second).input_size() > 0 && peek_const(node(pr->second).input(0));
+  };
+  for (const int c : consumers(out)) {
+    const auto& k = node(c);
+    const bool data_in = k.input_size() > 0 && k.input(0) == out &&
+                         std::count(k.input().begin(), k.input().end(), out) == 1;
+    // A padded Conv of a non-zero zero point runs in f32 on the fake-quantised input (emit_conv).
+    const Shape pads = attr_ints(k, "pads", {});
+    const bool padded = k.op_type() == "Conv" &&
+                        (attr_s(k, "auto_pad", "NOTSET").starts_with("SAME") ||
+                         std::any_of(pads.begin(), pads.end(), [](auto p) { return p != 0; }));
+    kernels_only = kernels_only && data_in && !(padded && zp != 0) &&
+                   (k.op_type() == "Conv" || k.op_type() == "Gemm" ||
+                    (k.op_type() == "MatMul" && k.input_size() == 2 && constant(k.input(1))));
+  }
+  x.quant = kernels_only ? 2 : 0, x.is_float = true;
+  if (!kernels_only) {
+    x.value = b_.fake_quant(layer_name(n), x.value, scale, zp);
+    ++fake_quants_;
+  }
+  define(out, std::move(x));
 }
 
 // DequantizeLinear of constants: folded to floats ((x - zp) * scale, per tensor or along axis);
@@ -1994,6 +2097,13 @@ Result<ImportedModel> Importer::run() {
                         ")");
     }
   }
+  if (fake_quants_ > 0)
+    sum_.notes.push_back(
+        std::to_string(fake_quants_) +
+        " static QuantizeLinear / DequantizeLinear pair(s) run as host fake quantisation" +
+        (b_.dtype() == DType::s8
+             ? std::string(" (read by other ops than Conv, Gemm and MatMul)")
+             : std::string("; --dtype int8 runs int8 kernels with the file's scales")));
   try {
     emit_output();
   } catch (const Fail& f) {

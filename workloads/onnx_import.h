@@ -20,7 +20,10 @@
 //   - auto_pad (SAME_UPPER, SAME_LOWER, VALID) on Conv and the pools, resolved to explicit pads.
 //   - Cast to bfloat16 and back (bf16 tiers); QuantizeLinear with tierbench's own dynamic scale
 //     and zero point, its DequantizeLinear, and DequantizeLinear of int8 constants (int8 tiers;
-//     the quantised form needs --dtype int8).
+//     the quantised form needs --dtype int8). Static QDQ (constant per-tensor scales, uint8 or
+//     int8 zero points): host fake quantisation at f32 and bf16; at int8 the kernels' input
+//     quantize with the file's scale, fake quantisation where other ops read the pair, and f32
+//     for a Conv that pads an input of non-zero zero point (README.md).
 // Anything else, or an attribute the kernels cannot honour, is an error naming the node and op.
 // --dtype bf16 / int8 build the graph as the tiers of that dtype do (bf16 weights and casts;
 // s8 weights with per-output-channel scales and dynamic u8 activations).

@@ -189,6 +189,12 @@ std::string TensorReader::external(const onnx::TensorProto& t, std::size_t bytes
 }
 
 Const TensorReader::read(const onnx::TensorProto& t) {
+  Const c = read_values(t);
+  c.elem = t.data_type();
+  return c;
+}
+
+Const TensorReader::read_values(const onnx::TensorProto& t) {
   const Shape shape(t.dims().begin(), t.dims().end());
   const std::size_t es = elem_size(t.data_type());
   if (es == 0)

@@ -32,6 +32,7 @@ struct Const {
   Shape shape;
   std::vector<float> f;
   std::vector<std::int64_t> i;
+  int elem = 0;  // the file's element type (onnx::TensorProto::DataType); 0 when folded
   std::int64_t numel() const;
   // Bounds-checked (std::out_of_range, which the importer reports naming the node): a file can
   // give a tensor fewer values than a pattern expects.
@@ -55,6 +56,7 @@ class TensorReader {
   std::int64_t external_bytes() const { return external_bytes_; }
 
  private:
+  Const read_values(const onnx::TensorProto& t);
   std::string external(const onnx::TensorProto& t, std::size_t bytes);
   std::string dir_;
   std::int64_t max_bytes_;

@@ -386,6 +386,87 @@ TEST(OnnxImport, NamedByContentNotPath) {
                                                               fs::file_size(me->summary.files[1])));
 }
 
+// Static QDQ (ONNX Runtime's quantised form: constant activation scales, uint8 and int8 zero
+// points): at f32 each pair is a host fake quantisation; with --dtype int8 the int8 kernels
+// quantise their inputs with the file's scales (no calibration inference) and only pairs that
+// other ops read stay fake quantisations. Either way every backend computes numpy's output of
+// ONNX's definitions, and the int8 graph exports and imports back to the same static scales.
+TEST(OnnxImport, StaticQdqRunsAtF32AndInt8OnEveryBackendAndRoundTrips) {
+  const auto mf = manifest();
+  // Per case: the QDQ pairs, and those an int8 graph keeps as fake quantisations. The CNN's
+  // first conv pads an input of zero point 128: the int8 kernels pad with u8 zeros, so it runs in
+  // f32 on the fake-quantised input (its pair is the fourth fake quantisation).
+  const std::map<std::string, std::pair<int, int>> cases = {{"qdq_static_cnn", {5, 4}},
+                                                            {"qdq_static_mlp", {2, 0}}};
+  int checked = 0;
+  for (const auto& c : mf["cases"]) {
+    const std::string name = c["name"];
+    if (!cases.count(name)) continue;
+    ++checked;
+    const auto [pairs, fake_in_int8] = cases.at(name);
+    const auto want = read_bin<float>(corpus() / (name + ".out.bin"));
+    const auto worst = [&](const Tensor& out) {
+      EXPECT_EQ(out.numel(), static_cast<std::int64_t>(want.size()));
+      double e = 0;
+      for (std::int64_t i = 0; i < std::min<std::int64_t>(out.numel(), want.size()); ++i) {
+        const double w = want[static_cast<std::size_t>(i)];
+        e = std::max(e, std::abs(out.at(i) - w) / (1e-3 + std::abs(w)));
+      }
+      return e;
+    };
+    const auto count = [](const Graph& g, HostOp op, bool fixed) {
+      return static_cast<int>(std::count_if(g.layers.begin(), g.layers.end(), [&](const Layer& l) {
+        return l.host == op && (l.qscale > 0) == fixed;
+      }));
+    };
+    for (const DType dt : {DType::f32, DType::s8}) {
+      SCOPED_TRACE(name + (dt == DType::s8 ? " int8" : " f32"));
+      OnnxImportOptions o = options_for(c);
+      o.dtype = dt;
+      auto m = import_onnx((corpus() / (name + ".onnx")).string(), o);
+      ASSERT_TRUE(m.ok()) << m.error().message;
+      const Graph& g = m->graph;
+      const int kernels =
+          static_cast<int>(std::count_if(g.layers.begin(), g.layers.end(), [](const Layer& l) {
+            return l.problem && l.problem->dtype == DType::s8;
+          }));
+      if (dt == DType::s8) {
+        EXPECT_EQ(kernels, 2);  // cnn: conv2 and fc (conv1 in f32); mlp: both MatMuls
+      }
+      EXPECT_EQ(count(g, HostOp::fake_quant, true), dt == DType::s8 ? fake_in_int8 : pairs);
+      EXPECT_EQ(count(g, HostOp::quantize, true), dt == DType::s8 ? kernels : 0);
+      EXPECT_EQ(count(g, HostOp::quantize, false), 0) << "no dynamic quantisation";
+      EXPECT_EQ(m->summary.notes.empty(), dt == DType::s8 && fake_in_int8 == 0);
+      const Tensor in = graph_input(*m, c, corpus() / (name + ".in.bin"));
+      for (auto& be : make_backends()) {
+        if (!be->availability().available) continue;
+        SCOPED_TRACE(be->name());
+        Executor ex(g, m->weights, 42);
+        auto p = ex.prepare(*be, 0, 1);
+        ASSERT_TRUE(p.ok()) << p.error().message;
+        for (const auto& [key, v] : p->details)
+          if (key == "calibrate_s") {
+            EXPECT_EQ(v, 0) << "static scales need no calibration";
+          }
+        ASSERT_TRUE(ex.upload_weights().ok());
+        auto r = ex.infer(in);
+        ASSERT_TRUE(r.ok()) << r.error().message;
+        EXPECT_LT(worst(ex.output()), 2e-3);
+      }
+      auto bytes = onnx_model_bytes(g, m->weights);
+      ASSERT_TRUE(bytes.ok()) << bytes.error().message;
+      OnnxImportOptions ob;
+      ob.dtype = dt;
+      auto back = import_onnx_bytes(*bytes, ".", ob);
+      ASSERT_TRUE(back.ok()) << back.error().message;
+      EXPECT_EQ(count(back->graph, HostOp::fake_quant, true), count(g, HostOp::fake_quant, true));
+      EXPECT_EQ(count(back->graph, HostOp::quantize, true), count(g, HostOp::quantize, true));
+      EXPECT_LT(worst(run_on(back->graph, back->weights, in)), 1e-3);
+    }
+  }
+  EXPECT_EQ(checked, static_cast<int>(cases.size()));
+}
+
 TEST(OnnxImport, HostileFilesAreRejectedNamingTheProblem) {
   const auto mf = manifest();
   ASSERT_GE(mf["hostile"].size(), 16u);

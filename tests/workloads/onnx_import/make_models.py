@@ -434,6 +434,104 @@ case("dequantized_weights", model(
     x, h @ (gq.astype(np.float32) * gs))
 
 
+# Static QDQ, as ONNX Runtime's quantiser writes it (quantize_static, QuantFormat.QDQ): each
+# activation QuantizeLinear / DequantizeLinear with a constant scale and a uint8 or int8 zero
+# point, weights as int8 initialisers dequantised per output channel, biases as int32 with the
+# scale s_in * s_w. numpy computes ONNX's definitions in float32 (round half to even).
+def qdq(a, s, zp, signed):
+    lo, hi = (-128, 127) if signed else (0, 255)
+    q = np.clip(np.rint(np.asarray(a, np.float32) / np.float32(s)) + zp, lo, hi)
+    return ((q - zp) * np.float32(s)).astype(np.float32)
+
+
+def qdq_nodes(t, out, s, zp, signed):
+    """Q and DQ of tensor t into out, with initialisers named after out."""
+    z = np.int8(zp) if signed else np.uint8(zp)
+    return ([N("QuantizeLinear", [t, out + ".s", out + ".z"], [out + ".q"], name=out + ".quant"),
+             N("DequantizeLinear", [out + ".q", out + ".s", out + ".z"], [out], name=out + ".dq")],
+            [init(out + ".s", np.float32(s)), init(out + ".z", z)])
+
+
+def qweight(shape, axis):
+    """int8 weights, per-channel scales along axis, their dequantised floats."""
+    q = rng.integers(-127, 128, size=shape).astype(np.int8)
+    sc = ((rng.uniform(0.5, 1.5, size=shape[axis])) / 200).astype(np.float32)
+    bshape = [1] * len(shape); bshape[axis] = -1
+    return q, sc, q.astype(np.float32) * sc.reshape(bshape)
+
+
+nodes, inits = [], []
+def add_qdq(t, out, s, zp, signed=False):
+    n, i = qdq_nodes(t, out, s, zp, signed); nodes.extend(n); inits.extend(i)
+
+
+def add_qw(name, shape, axis):
+    q, sc, f = qweight(shape, axis)
+    nodes.append(N("DequantizeLinear", [name + ".q", name + ".s", name + ".z"], [name],
+                   name=name + ".dq", axis=axis))
+    inits.extend([init(name + ".q", q), init(name + ".s", sc),
+                  init(name + ".z", np.zeros(len(sc), np.int8))])
+    return sc, f
+
+
+def add_qbias(name, n, scale):
+    bq = rng.integers(-2000, 2000, size=n).astype(np.int32)
+    nodes.append(N("DequantizeLinear", [name + ".q", name + ".s"], [name], name=name + ".dq",
+                   axis=0))
+    inits.extend([init(name + ".q", bq), init(name + ".s", scale.astype(np.float32))])
+    return bq.astype(np.float32) * scale.astype(np.float32)
+
+
+# A CNN: input -> conv3x3 + ReLU -> (conv1x1 and the residual Add) -> pool -> Gemm. Conv1 pads an
+# input of zero point 128 (f32 in an int8 graph), its output is read by a conv and by the Add (a
+# fake quantisation in an int8 graph), conv2's by the Add only, the flattened features' by the
+# Gemm only (its input quantize).
+x = rnd(1, 3, 8, 8, scale=1)
+s_in, s1, s2, s3, s4 = 0.008, 0.01, 0.012, 0.015, 0.006
+add_qdq("x", "x.dq", s_in, 128)
+ws1, w1 = add_qw("w1", (4, 3, 3, 3), 0)
+b1 = add_qbias("b1", 4, np.float32(s_in) * ws1)
+nodes += [N("Conv", ["x.dq", "w1", "b1"], ["c1"], name="conv1", pads=[1] * 4),
+          N("Relu", ["c1"], ["r1"], name="relu1")]
+add_qdq("r1", "r1.dq", s1, 0)
+ws2, w2 = add_qw("w2", (4, 4, 1, 1), 0)
+b2 = add_qbias("b2", 4, np.float32(s1) * ws2)
+nodes.append(N("Conv", ["r1.dq", "w2", "b2"], ["c2"], name="conv2"))
+add_qdq("c2", "c2.dq", s2, -3, signed=True)
+nodes.append(N("Add", ["c2.dq", "r1.dq"], ["sum"], name="add"))
+add_qdq("sum", "sum.dq", s3, 100)
+nodes += [N("GlobalAveragePool", ["sum.dq"], ["gap"], name="gap"),
+          N("Flatten", ["gap"], ["flat"], name="flatten")]
+add_qdq("flat", "flat.dq", s4, 0, signed=True)
+gq, gs, g = qweight((5, 4), 0)
+nodes.append(N("DequantizeLinear", ["g.q", "g.s", "g.z"], ["g"], name="g.dq", axis=0))
+inits += [init("g.q", gq), init("g.s", gs), init("g.z", np.zeros(5, np.int8))]
+nodes.append(N("Gemm", ["flat.dq", "g"], ["y"], name="fc", transB=1))
+h = qdq(x, s_in, 128, False)
+h = qdq(np.maximum(conv(h, w1, b1, pad=1), 0), s1, 0, False)
+c2 = qdq(conv(h, w2, b2), s2, -3, True)
+h = qdq(c2 + h, s3, 100, False)
+h = qdq(h.mean(axis=(2, 3)), s4, 0, True)
+case("qdq_static_cnn", model(nodes, [vi("x", [1, 3, 8, 8])], [vi("y", None)], inits), x,
+     h.astype(np.float64) @ g.T.astype(np.float64))
+
+# An MLP of MatMuls, int8 activations (zero point 0) into the first, uint8 after the ReLU.
+nodes, inits = [], []
+x = rnd(4, 16, scale=1)
+add_qdq("x", "x.dq", 0.009, 0, signed=True)
+_, m1 = add_qw("m1", (16, 8), 1)
+bias = rnd(8, scale=0.1)
+inits.append(init("bias", bias))
+nodes += [N("MatMul", ["x.dq", "m1"], ["h"], name="mm1"), N("Add", ["h", "bias"], ["hb"]),
+          N("Relu", ["hb"], ["r"], name="relu")]
+add_qdq("r", "r.dq", 0.004, 0)
+_, m2 = add_qw("m2", (8, 6), 1)
+nodes.append(N("MatMul", ["r.dq", "m2"], ["y"], name="mm2"))
+h = qdq(np.maximum(qdq(x, 0.009, 0, True) @ m1 + bias, 0), 0.004, 0, False)
+case("qdq_static_mlp", model(nodes, [vi("x", [4, 16])], [vi("y", None)], inits), x,
+     h.astype(np.float64) @ m2.astype(np.float64))
+
+
 def bare_tensor(name, dims):
     t = TensorProto()
     t.name, t.data_type = name, TensorProto.FLOAT
@@ -515,15 +613,24 @@ bad("pool_pads_top_not_left",
     model([N("MaxPool", ["x4"], ["y"], name="mp", kernel_shape=[3, 3], pads=[0, 1, 0, 1])],
           [vi("x4", [1, 2, 8, 8])], [vi("y", None)], []),
     "node 'mp' (MaxPool): asymmetric pads 0x1x0x1")
-# Static QDQ (a constant activation scale, as ONNX Runtime's quantiser writes): tierbench
-# quantises activations dynamically, so this is refused rather than run otherwise.
-bad("static_qdq",
-    model([N("QuantizeLinear", ["x4", "s", "z"], ["xq"], name="q"),
-           N("DequantizeLinear", ["xq", "s", "z"], ["xd"], name="dq"),
+# Static QDQ that the kernels cannot honour: a per-channel activation scale, and a
+# DequantizeLinear whose constants are not its QuantizeLinear's.
+bad("qdq_per_channel_activation",
+    model([N("QuantizeLinear", ["x4", "s", "z"], ["xq"], name="q", axis=1),
+           N("DequantizeLinear", ["xq", "s", "z"], ["xd"], name="dq", axis=1),
            N("Conv", ["xd", "w"], ["y"], name="conv")],
           [vi("x4", [1, 2, 8, 8])], [vi("y", None)],
-          [init("w", rnd(2, 2, 3, 3)), init("s", np.float32(0.05)), init("z", np.uint8(128))]),
-    "node 'q' (QuantizeLinear): a scale and zero point other than tierbench's dynamic")
+          [init("w", rnd(2, 2, 3, 3)), init("s", np.full(2, 0.05, np.float32)),
+           init("z", np.full(2, 128, np.uint8))]),
+    "node 'q' (QuantizeLinear): an activation scale of 2 values")
+bad("qdq_mismatched_dequant",
+    model([N("QuantizeLinear", ["x4", "s", "z"], ["xq"], name="q"),
+           N("DequantizeLinear", ["xq", "s2", "z"], ["xd"], name="dq"),
+           N("Conv", ["xd", "w"], ["y"], name="conv")],
+          [vi("x4", [1, 2, 8, 8])], [vi("y", None)],
+          [init("w", rnd(2, 2, 3, 3)), init("s", np.float32(0.05)), init("s2", np.float32(0.04)),
+           init("z", np.uint8(128))]),
+    "node 'dq' (DequantizeLinear): DequantizeLinear with another scale or zero point")
 bad("dynamic_unbound", model([N("Relu", ["x"], ["y"])], [vi("x", ["batch", 4])], [vi("y", None)], []),
     "--input x=")
 bad("old_opset", model([N("Relu", ["x"], ["y"])], x1, [vi("y", None)], [], opset=9), "opset 9")
