@@ -25,8 +25,8 @@ struct CalibrateOptions {
   std::vector<std::string> dtypes = {"f32", "bf16", "int8"};
   int threads = 0;  // CPU backends; 0 = all hardware threads
   std::uint64_t seed = 42;
-  double sample_s = 0.2;  // sampling budget per chain
-  bool quick = false;     // one shape per class (tests)
+  double sample_s = 0.12;  // sampling budget per chain (warm; the cold samples get half)
+  bool quick = false;      // one shape per class (tests)
   std::function<void(const std::string&)> progress;
 };
 
