@@ -313,6 +313,20 @@ Result<PrepareCost> Executor::prepare(Backend& b, int device, int threads) {
   return c;
 }
 
+Result<Graph> Executor::static_scales() const {
+  const bool quantized = std::any_of(g_.layers.begin(), g_.layers.end(),
+                                     [](const Layer& l) { return l.host == HostOp::quantize; });
+  if (!quantized) return make_error("the graph quantises no activation (not an int8 graph)");
+  if (!calibrated_) return make_error("the activation scales are not calibrated (prepare first)");
+  Graph g = g_;
+  for (auto& l : g.layers)
+    if (l.host == HostOp::quantize)
+      l.qscale = qscale_[static_cast<std::size_t>(l.out)],
+      l.qzp = qzp_[static_cast<std::size_t>(l.out)];
+  if (auto r = g.verify(); !r) return r.error();
+  return g;
+}
+
 int Executor::quant_of_value(int v) const {
   return v >= 0 && !folded_quant_.empty() ? folded_quant_[static_cast<std::size_t>(v)] : -1;
 }

@@ -104,6 +104,10 @@ class Executor {
   Result<InferCost> infer(const Tensor& input);
   const Tensor& output() const;
   MemoryStats memory() const;
+  // The graph with every quantize layer's scale and zero point static, as prepare() calibrated
+  // them on this backend (an int8 graph after prepare; an error before it or without int8):
+  // what export-model --static-scales writes as QDQ.
+  Result<Graph> static_scales() const;
   // What ran: each segment's configuration ("onednn graph: ...") and the segment count.
   std::string config() const;
   int segments() const;

@@ -25,7 +25,7 @@ struct ExportArgs {
   std::string backend = "onednn";
   std::uint64_t seed = 42;
   int threads = 0;
-  bool reduced = false;
+  bool reduced = false, static_scales = false;
 };
 
 nlohmann::json write_raw(const std::string& dir, const std::string& file, const std::string& name,
@@ -98,6 +98,30 @@ int do_export(const Context& ctx, const ExportArgs& a) {
   }
   auto lw = workloads::load_weights(*g, path, false);
   if (!lw) return usage_error("--weights: " + lw.error().message);
+  std::string scales_note;
+  if (a.static_scales) {  // the activation scales --backend calibrates, as constants (QDQ)
+    if (g->dtype != DType::s8) return usage_error("--static-scales: int8 workloads only");
+    std::unique_ptr<Backend> backend;
+    for (auto& b : make_backends())
+      if (b->name() == a.backend) backend = std::move(b);
+    if (!backend) return usage_error("--backend: no backend named '" + a.backend + "'");
+    if (auto av = backend->availability(); !av.available) {
+      std::cerr << "tierbench: error: backend " << a.backend << " unavailable: " << av.reason
+                << "\n";
+      return kJobFailed;
+    }
+    workloads::Executor ex(*g, lw->tensors, a.seed);
+    auto p = ex.prepare(*backend, 0, a.threads);
+    auto sg = p ? ex.static_scales() : Result<workloads::Graph>(p.error());
+    if (!sg) {
+      std::cerr << "tierbench: error: --static-scales: " << sg.error().message << "\n";
+      return kJobFailed;
+    }
+    *g = std::move(*sg);
+    scales_note = "activation scales static (QDQ with constants), as " + a.backend +
+                  " calibrates them: one inference on the seeded input (seed " +
+                  std::to_string(a.seed) + ")";
+  }
   workloads::OnnxExportOptions eo;
   eo.seed = a.seed;
   eo.external_data = a.external_data;
@@ -118,6 +142,7 @@ int do_export(const Context& ctx, const ExportArgs& a) {
                            {"inputs", sum->inputs},
                            {"output", sum->output},
                            {"notes", sum->notes}};
+  if (!scales_note.empty()) report["notes"].push_back(scales_note);
   if (g->reduced) report["reduced"] = g->reduced_note;
   if (!sum->external_data.empty()) report["external_data"] = sum->external_data;
   if (!a.io_dir.empty())
@@ -130,7 +155,7 @@ int do_export(const Context& ctx, const ExportArgs& a) {
                static_cast<double>(sum->initializer_bytes) / 1e6,
                g->reduced ? " [reduced: " + g->reduced_note + "]" : "");
     fmt::print("  weights: {} (seed {})\n", path, a.seed);
-    for (const auto& n : sum->notes) fmt::print("  note: {}\n", n);
+    for (const auto& n : report["notes"]) fmt::print("  note: {}\n", n.get<std::string>());
     if (!a.io_dir.empty())
       fmt::print("  inputs and {}'s output: {}/io.json\n", a.backend, a.io_dir);
   }
@@ -150,13 +175,17 @@ void add_export_model_command(CLI::App& app, Context& ctx, Action& action) {
                   "Your own safetensors file (default: the cached synthetic weights)");
   cmd->add_option("--seed", a->seed, "Seed of the synthetic weights and of --io-dir's inputs");
   cmd->add_flag("--reduced", a->reduced, "The tier's reduced configuration (as validation uses)");
+  cmd->add_flag("--static-scales", a->static_scales,
+                "int8: the activation scales --backend calibrates written as constants (static "
+                "QDQ, as ONNX Runtime's quantiser writes), not tierbench's dynamic quantisation");
   cmd->add_option("--external-data", a->external_data,
                   "Write the weights to this file beside the model (ONNX external data; "
                   "automatic past 1.5 GiB)");
   cmd->add_option("--io-dir", a->io_dir,
                   "Also write the seeded inputs and --backend's output for them here "
                   "(raw little-endian files, io.json)");
-  cmd->add_option("-b,--backend", a->backend, "Backend computing --io-dir's output");
+  cmd->add_option("-b,--backend", a->backend,
+                  "Backend computing --io-dir's output and --static-scales' scales");
   cmd->add_option("--threads", a->threads, "CPU threads for --io-dir's run (0: all)")
       ->check(kNonNegative);
   cmd->callback([&ctx, &action, a] { action = [&ctx, a] { return do_export(ctx, *a); }; });

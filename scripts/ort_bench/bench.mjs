@@ -130,7 +130,10 @@ function benchTierbench(a, w, model) {
   const db = path.join(a.outDir, 'tierbench-bench.db');
   const backends = a.imported ? a.tbBackends : [a.backend];
   const args = ['run', ...backends.flatMap((b) => ['--backend', b]), '--workload', w,
-                ...(a.imported ? ['--model', model] : []), '--threads', String(a.threads),
+                ...(a.imported ? ['--model', model] : []),
+                // an int8 file (static QDQ) imports at int8, as the tier runs
+                ...(a.imported && w.endsWith(':int8') ? ['--dtype', 'int8'] : []),
+                '--threads', String(a.threads),
                 '--seed', String(a.seed), '--min-reps', String(a.minIters),
                 '--max-time', String(Math.max(a.minTime, 1)), '--warmup', String(a.warmup),
                 ...(a.imported ? ['--repetitions', '3', '--interleave'] : []),
@@ -175,6 +178,9 @@ async function main() {
       const ex = JSON.parse(tierbench(a, ['export-model', '--workload', w, '-o', `${base}.onnx`,
                                           '--io-dir', `${base}.io`, '--backend', a.backend,
                                           '--threads', String(a.threads), '--seed', String(a.seed),
+                                          // int8: static QDQ, the form ONNX Runtime's quantiser
+                                          // writes and runs as integer kernels
+                                          ...(w.endsWith(':int8') ? ['--static-scales'] : []),
                                           '--json']));
       const io = JSON.parse(fs.readFileSync(path.join(`${base}.io`, 'io.json'), 'utf8'));
       const feeds = {};

@@ -335,6 +335,66 @@ TEST(OnnxImport, Bf16AndInt8ExportsRoundTrip) {
   EXPECT_GE(cases, 5);
 }
 
+// export-model --static-scales: an int8 tier with the activation scales prepare() calibrated
+// written as constants (static QDQ) imports back at int8 to the same kernels with those scales
+// (no dynamic quantisation left, no fake quantisation added) and computes what the calibrated
+// tier computes.
+TEST(OnnxImport, Int8ExportWithStaticScalesImportsAsTheCalibratedTier) {
+  for (const char* tier : {"person-detect", "mobilenetv2"}) {
+    SCOPED_TRACE(tier);
+    BuildOptions bo;
+    bo.reduced = std::string(tier) != "person-detect";
+    auto g = build_tier(tier, "int8", bo);
+    ASSERT_TRUE(g.ok()) << g.error().message;
+    const auto w = pattern_weights(*g);
+    const Tensor in = Executor::make_input(*g, 42);
+    auto be = make_reference_backend();
+    Executor ex(*g, w, 42);
+    EXPECT_FALSE(ex.static_scales().ok()) << "before prepare, nothing is calibrated";
+    ASSERT_TRUE(ex.prepare(*be, 0, 1).ok());
+    auto sg = ex.static_scales();
+    ASSERT_TRUE(sg.ok()) << sg.error().message;
+    ASSERT_TRUE(ex.upload_weights().ok());
+    ASSERT_TRUE(ex.infer(in).ok());
+    const Tensor want = ex.output();
+    int fixed = 0;
+    for (const auto& l : sg->layers)
+      if (l.host == HostOp::quantize) {
+        EXPECT_GT(l.qscale, 0) << l.name;
+        ++fixed;
+      }
+    EXPECT_GE(fixed, 10);
+    auto bytes = onnx_model_bytes(*sg, w);
+    ASSERT_TRUE(bytes.ok()) << bytes.error().message;
+    OnnxImportOptions o;
+    o.dtype = DType::s8;
+    auto m = import_onnx_bytes(*bytes, ".", o);
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    EXPECT_EQ(m->graph.figures().kernel_layers, g->figures().kernel_layers);
+    EXPECT_EQ(m->graph.figures().macs, g->figures().macs);
+    int back = 0, fake = 0;
+    for (const auto& l : m->graph.layers) {
+      back += l.host == HostOp::quantize && l.qscale > 0 ? 1 : 0;
+      fake += l.host == HostOp::fake_quant ? 1 : 0;
+      EXPECT_FALSE(l.host == HostOp::quantize && l.qscale <= 0) << l.name << ": dynamic";
+    }
+    EXPECT_EQ(back, fixed);
+    EXPECT_EQ(fake, 0);
+    EXPECT_LT(max_rel(run_on(m->graph, m->weights, in), want), 1e-5);
+  }
+  auto f32 = build_tier("person-detect", "f32", {});
+  ASSERT_TRUE(f32.ok());
+  auto be = make_reference_backend();
+  Executor ex(*f32, pattern_weights(*f32), 42);
+  ASSERT_TRUE(ex.prepare(*be, 0, 1).ok());
+  EXPECT_FALSE(ex.static_scales().ok()) << "an f32 graph has no activation scales";
+  const auto r =
+      test::run_tierbench("export-model --workload person-detect:b1:f32 --static-scales -o '" +
+                          (corpus() / "x.onnx").string() + "'");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("int8 workloads only"), std::string::npos) << r.err;
+}
+
 // --dtype bf16: an f32 file imported as bf16 computes what the bf16 tier computes with the same
 // (bf16-representable) weights; int8 stays near the f32 output.
 TEST(OnnxImport, DtypesBuildTheTiersGraphs) {
