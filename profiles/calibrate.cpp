@@ -176,6 +176,30 @@ Graph chain(const Shape& s, DType dt, int n) {
   return b.finish(x);
 }
 
+// A chain of distinct layers, as a small network has them (MobileNet inverted-residual blocks,
+// 1x1 expand, 3x3 depthwise, 1x1 project, at 24x24 to 6x6 with 16 to 192 channels, each layer
+// reading what the one before wrote): against what the chains of identical layers predict for
+// it, the per-node cost of switching kernels (mixed_node_s). No dense 3x3: oneDNN runs those of
+// few channels in another layout, and the reorders around them would count as switching.
+Graph mixed_chain(DType dt, int* nodes) {
+  Builder b("calibrate", "mixed-L15", dt);
+  int x = b.input("x", DType::f32, {1, 24, 24, 16});
+  struct L {
+    std::int64_t k, stride;  // k 0: depthwise (3x3, channels kept), else 1x1 to k channels
+  };
+  const L layers[] = {{64, 1}, {0, 1},   {24, 1}, {96, 1}, {0, 2},   {32, 1}, {128, 1}, {0, 1},
+                      {40, 1}, {160, 1}, {0, 2},  {48, 1}, {192, 1}, {0, 1},  {64, 1}};
+  int i = 0;
+  for (const L& l : layers) {
+    const std::int64_t c = b.value(x).shape[3];
+    const std::string name = "m" + std::to_string(i++);
+    x = l.k ? b.conv(name, x, l.k, 1, 1, 0, 1, Activation::relu6)
+            : b.conv(name, x, c, 3, l.stride, 1, c, Activation::relu6);
+  }
+  *nodes = i;
+  return b.finish(x);
+}
+
 // The caches: per core (L2) and last level, from the C library; 1 MiB and 32 MiB where it does
 // not say.
 struct CacheSizes {
@@ -467,6 +491,55 @@ class Calibrator {
     return pr;
   }
 
+  // The mixed chain (mixed_chain) on the backend, validated against the reference, and what the
+  // entry's points predict for it: the difference per node, >= 0, is the entry's mixed_node_s.
+  void mixed(Backend& b, DType dt, const std::string& dts, BackendCalibration& e) {
+    int nodes = 0;
+    const Graph g = mixed_chain(dt, &nodes);
+    ResultRecord r;
+    r.run_id = run_id_, r.kind = "calibration", r.backend = e.backend, r.device = e.device;
+    r.dtype = dts, r.name = "mixed-chain:" + std::to_string(nodes) + "-layers";
+    r.timing_source = std::string(timing_source_name(TimingSource::host_clock));
+    const auto finish = [&](Status st, std::string msg) {
+      r.status = st;
+      r.message = std::move(msg);
+      (void)store_.add_result(r);
+    };
+    for (const auto& l : g.layers)
+      if (l.problem)
+        if (auto sup = b.supports(*l.problem, 0); !sup.supported)
+          return finish(Status::unsupported, l.problem->str() + ": " + sup.reason);
+    const std::string path = weights_for(g);
+    if (path.empty()) return finish(Status::error, "could not write the chain's weights");
+    auto ref = reference(g, path);
+    if (!ref) return finish(Status::error, ref.error().message);
+    auto t = run_graph(b, g, path, o_.threads, o_.seed, o_.sample_s);
+    if (!t) return finish(Status::error, t.error().message);
+    Tolerance tol;
+    tol.rtol = graph_rtol(dt);
+    const Check chk =
+        check_outputs(std::span<const Tensor>(&t->out, 1), std::span<const Tensor>(*ref, 1), tol);
+    if (chk.status != Status::passed)
+      return finish(chk.status, "mixed chain differs from the reference: " + chk.message);
+    Calibration only;
+    only.entries = {e};
+    const ModelEstimate est = predict(g, only, e.backend);
+    if (!est.feasible) return finish(Status::error, "no prediction: " + est.why);
+    const double predicted = est.latency_ms / 1e3;
+    e.mixed_node_s = std::max(0.0, (t->median_s - predicted) / nodes);
+    r.median_s = t->median_s, r.prepare_s = t->prepare_s, r.first_s = t->first_s;
+    r.samples = t->samples, r.n = static_cast<std::int64_t>(r.samples.size());
+    r.max_rel_err = chk.max_rel_err;
+    r.metrics = {{"op_class", "mixed"},
+                 {"label", label_},
+                 {"nodes", nodes},
+                 {"predicted_s", predicted},
+                 {"mixed_node_s", e.mixed_node_s},
+                 {"threads", o_.threads},
+                 {"validation", "the chain against the reference"}};
+    finish(Status::passed, "");
+  }
+
   // Per-graph overhead and transfer throughput of a backend: f32 elementwise chains, tiny and
   // large (their intercepts).
   void overheads(Backend& b, BackendOverheads& ov) {
@@ -522,6 +595,8 @@ class Calibrator {
     if (dts == "f32") e.points.insert(e.points.end(), ov.points.begin(), ov.points.end());
     std::sort(first.begin(), first.end());
     if (!first.empty()) e.first_ratio = std::max(1.0, first[first.size() / 2]);
+    say(fmt::format("{} {} mixed chain", e.backend, dts));
+    mixed(b, *dt, dts, e);
     return e;
   }
 

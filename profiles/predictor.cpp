@@ -312,7 +312,7 @@ Costs walk(const Graph& g, const Calibration& cal, const BackendCalibration& c, 
     for (std::size_t li : step) {
       const Problem& p = *g.layers[li].problem;
       const double t = node_time(cal, c, p, weight_bytes, working_set);
-      out.layer_s[li] = sc.node(t, p.flops(), traffic_bytes(p));
+      out.layer_s[li] = sc.node(t, p.flops(), traffic_bytes(p)) + c.mixed_node_s;
       out.problems.insert(p.str());
       ++out.class_nodes[op_class(p)];
     }
@@ -498,6 +498,7 @@ json to_json(const Calibration& c) {
                        {"upload_gbps", e.upload_gbps},
                        {"weight_copy", e.weight_copy},
                        {"first_ratio", e.first_ratio},
+                       {"mixed_node_s", e.mixed_node_s},
                        {"fuses_int8_epilogue", e.fuses_int8_epilogue},
                        {"peak_gflops", e.peak_gflops > 0 ? json(e.peak_gflops) : json()},
                        {"bandwidth_gbps", e.bandwidth_gbps > 0 ? json(e.bandwidth_gbps) : json()},
@@ -545,6 +546,7 @@ Result<Calibration> calibration_from_json(const json& j) {
                                std::tuple{"upload_gbps", &e.upload_gbps, true},
                                std::tuple{"weight_copy", &e.weight_copy, false},
                                std::tuple{"first_ratio", &e.first_ratio, false},
+                               std::tuple{"mixed_node_s", &e.mixed_node_s, false},
                                std::tuple{"peak_gflops", &e.peak_gflops, false},
                                std::tuple{"bandwidth_gbps", &e.bandwidth_gbps, false},
                                std::tuple{"warm_bytes", &e.warm_bytes, false},

@@ -16,6 +16,7 @@
 //                   (weight streaming) at least its bytes over the gemv rate the calibration saw
 //                   at the graph's whole weights working set, since its weights stay in the
 //                   caches between inferences only when all of the graph's do
+//                   + the per-node cost of switching kernels (mixed_node_s)
 //   segment         + per-graph overhead + its inputs and outputs over the transfer throughput
 //   host op         bytes read and written over the host-op throughput (0 when the executor
 //                   folds it into a kernel: int8 quantize / dequantize, bf16 casts, activations)
@@ -75,13 +76,17 @@ struct BackendCalibration {
   int threads = 0;                     // 0: all hardware threads
   std::string isa;                     // ONEDNN_MAX_CPU_ISA when capped, else ""
   std::vector<OpPoint> points;
-  double graph_s = 0;                // fixed cost of one segment run (launch, sync)
-  double transfer_gbps = 0;          // segment inputs and outputs, host <-> backend layout
-  double host_gbps = 0;              // host ops: bytes read + written per second
-  double upload_gbps = 0;            // weights into the backend's layout (set_constants)
-  double weight_copy = 1;            // backend bytes held per weight byte
-  double first_ratio = 1;            // first inference / steady state
-  bool fuses_int8_epilogue = false;  // int8 dequantize runs inside the kernel (+scales)
+  double graph_s = 0;        // fixed cost of one segment run (launch, sync)
+  double transfer_gbps = 0;  // segment inputs and outputs, host <-> backend layout
+  double host_gbps = 0;      // host ops: bytes read + written per second
+  double upload_gbps = 0;    // weights into the backend's layout (set_constants)
+  double weight_copy = 1;    // backend bytes held per weight byte
+  double first_ratio = 1;    // first inference / steady state
+  // Extra time per kernel node in a graph of distinct layers: the chains repeat one layer, whose
+  // code and descriptors stay hot; a network switches kernel at every node (calibrate: a mixed
+  // chain against what the chains predict for it). 0: not measured.
+  double mixed_node_s = 0;
+  bool fuses_int8_epilogue = false;              // int8 dequantize runs inside the kernel (+scales)
   double peak_gflops = -1, bandwidth_gbps = -1;  // the roofline the efficiencies are against
   // A graph whose weights fit in warm_bytes (the per-core caches of the threads it runs on) finds
   // them in the caches at each inference, and runs at node_s; one as large as cold_bytes (the

@@ -109,9 +109,9 @@ std::string format_calibration(const profiles::Calibration& c) {
     }
     out += fmt::format(
         "{:<8} {:<5} graph run {:.3f} ms, transfer {:.1f} GB/s, host ops {:.1f} GB/s, upload "
-        "{:.1f} GB/s, first/steady {:.2f}, int8 epilogue {}\n",
+        "{:.1f} GB/s, first/steady {:.2f}, int8 epilogue {}, switching kernels +{:.1f} us/node\n",
         e.backend, e.dtype, e.graph_s * 1e3, e.transfer_gbps, e.host_gbps, e.upload_gbps,
-        e.first_ratio, e.fuses_int8_epilogue ? "fused" : "on the host");
+        e.first_ratio, e.fuses_int8_epilogue ? "fused" : "on the host", e.mixed_node_s * 1e6);
   }
   return out;
 }

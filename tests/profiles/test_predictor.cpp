@@ -75,6 +75,9 @@ TEST(Predictor, F32GraphIsOneSegmentOfCalibratedNodes) {
   EXPECT_NEAR(e.upload_ms, wb / 4e9 * 1e3, 1e-9);
   EXPECT_NEAR(e.first_inference_ms, 2 * e.latency_ms, 1e-9);
   EXPECT_EQ(e.source, "predicted");
+  // The cost of switching kernels, once per kernel node.
+  cal.entries[0].mixed_node_s = 5e-4;
+  EXPECT_NEAR(predict(g, cal, "onednn").latency_ms, e.latency_ms + 2 * 0.5, 1e-9);
 }
 
 TEST(Predictor, InterpolatesLogLogBetweenShapesAndKeepsThroughputBeyond) {
@@ -245,6 +248,7 @@ TEST(Predictor, CalibrationJsonRoundTripsAndNamesABadField) {
   cal.entries = {entry("f32", parse("conv:n1c16h8w8k16r3s3p1:f32+bias+relu"), 1e-3)};
   cal.entries[0].points[0].node_cold_s = 2e-3;
   cal.entries[0].warm_bytes = 1 << 20, cal.entries[0].cold_bytes = 32 << 20;
+  cal.entries[0].mixed_node_s = 3e-6;
   const json j = to_json(cal);
   auto back = calibration_from_json(j);
   ASSERT_TRUE(back.ok()) << back.error().message;
@@ -296,6 +300,15 @@ TEST(Calibrate, QuickOnednnF32MeasuresEveryClassAndPredictsATier) {
   auto results = (*store)->results(*run);
   ASSERT_TRUE(results.ok());
   EXPECT_GE(results->size(), e->points.size());
+  // The mixed chain: validated, timed, set against what the points predict for it.
+  const auto mixed = std::find_if(results->begin(), results->end(),
+                                  [](const auto& r) { return r.name.starts_with("mixed-chain:"); });
+  ASSERT_NE(mixed, results->end());
+  EXPECT_EQ(mixed->status, Status::passed) << mixed->message;
+  EXPECT_GT(mixed->median_s, 0);
+  EXPECT_GT(mixed->metrics["predicted_s"].get<double>(), 0);
+  EXPECT_DOUBLE_EQ(mixed->metrics["mixed_node_s"].get<double>(), e->mixed_node_s);
+  EXPECT_GE(e->mixed_node_s, 0);
   auto back = load_calibration(**store, "threads=1");
   ASSERT_TRUE(back.ok()) << back.error().message;
   EXPECT_EQ(to_json(*back), to_json(*cal));
