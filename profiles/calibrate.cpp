@@ -403,13 +403,28 @@ class Calibrator {
     double intercept_s = 0;
   };
 
-  // One shape on one backend: validate the short chain, time both, store the result.
-  std::optional<PointRun> measure(Backend& b, const Shape& s, DType dt, const std::string& dts) {
-    const Graph gs = chain(s, dt, kShort), gl = chain(s, dt, kLong);
+  // A calibration result of this run on the backend's first device.
+  ResultRecord record(Backend& b, const std::string& dts) const {
     ResultRecord r;
     r.run_id = run_id_, r.kind = "calibration", r.backend = std::string(b.name());
     r.device = b.devices()[0].name, r.dtype = dts;
     r.timing_source = std::string(timing_source_name(TimingSource::host_clock));
+    return r;
+  }
+
+  // Why the backend cannot run a kernel of g ("problem: reason"), or empty.
+  static std::string unsupported(Backend& b, const Graph& g) {
+    for (const auto& l : g.layers)
+      if (l.problem)
+        if (auto sup = b.supports(*l.problem, 0); !sup.supported)
+          return l.problem->str() + ": " + sup.reason;
+    return {};
+  }
+
+  // One shape on one backend: validate the short chain, time both, store the result.
+  std::optional<PointRun> measure(Backend& b, const Shape& s, DType dt, const std::string& dts) {
+    const Graph gs = chain(s, dt, kShort), gl = chain(s, dt, kLong);
+    ResultRecord r = record(b, dts);
     const Problem& prob = *std::find_if(gs.layers.begin(), gs.layers.end(), [](const auto& l) {
                              return l.problem.has_value();
                            })->problem;
@@ -419,12 +434,10 @@ class Calibrator {
       r.message = std::move(msg);
       (void)store_.add_result(r);
     };
-    for (const auto& l : gs.layers)
-      if (l.problem)
-        if (auto sup = b.supports(*l.problem, 0); !sup.supported) {
-          finish(Status::unsupported, l.problem->str() + ": " + sup.reason);
-          return std::nullopt;
-        }
+    if (auto why = unsupported(b, gs); !why.empty()) {
+      finish(Status::unsupported, why);
+      return std::nullopt;
+    }
     const std::string ws = weights_for(gs), wl = weights_for(gl);
     if (ws.empty() || wl.empty()) {
       finish(Status::error, "could not write the chain's weights under " + dir_.string());
@@ -496,19 +509,14 @@ class Calibrator {
   void mixed(Backend& b, DType dt, const std::string& dts, BackendCalibration& e) {
     int nodes = 0;
     const Graph g = mixed_chain(dt, &nodes);
-    ResultRecord r;
-    r.run_id = run_id_, r.kind = "calibration", r.backend = e.backend, r.device = e.device;
-    r.dtype = dts, r.name = "mixed-chain:" + std::to_string(nodes) + "-layers";
-    r.timing_source = std::string(timing_source_name(TimingSource::host_clock));
+    ResultRecord r = record(b, dts);
+    r.name = "mixed-chain:" + std::to_string(nodes) + "-layers";
     const auto finish = [&](Status st, std::string msg) {
       r.status = st;
       r.message = std::move(msg);
       (void)store_.add_result(r);
     };
-    for (const auto& l : g.layers)
-      if (l.problem)
-        if (auto sup = b.supports(*l.problem, 0); !sup.supported)
-          return finish(Status::unsupported, l.problem->str() + ": " + sup.reason);
+    if (auto why = unsupported(b, g); !why.empty()) return finish(Status::unsupported, why);
     const std::string path = weights_for(g);
     if (path.empty()) return finish(Status::error, "could not write the chain's weights");
     auto ref = reference(g, path);

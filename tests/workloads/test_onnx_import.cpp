@@ -112,6 +112,18 @@ int count_kernels(const Graph& g, std::string_view op) {
   return n;
 }
 
+// The worst relative error of out against numpy's values (1e-3 absolute floor); the sizes must
+// match.
+double worst_rel(const Tensor& out, const std::vector<float>& want) {
+  EXPECT_EQ(out.numel(), static_cast<std::int64_t>(want.size()));
+  double e = 0;
+  for (std::int64_t i = 0; i < std::min<std::int64_t>(out.numel(), want.size()); ++i) {
+    const double w = want[static_cast<std::size_t>(i)];
+    e = std::max(e, std::abs(out.at(i) - w) / (1e-3 + std::abs(w)));
+  }
+  return e;
+}
+
 TEST(OnnxImport, EachOpMatchesNumpy) {
   const auto mf = manifest();
   ASSERT_GE(mf["cases"].size(), 10u);
@@ -125,12 +137,7 @@ TEST(OnnxImport, EachOpMatchesNumpy) {
     const Tensor out = run_on(m->graph, m->weights, in);
     const auto want = read_bin<float>(corpus() / (src + ".out.bin"));
     ASSERT_EQ(out.numel(), static_cast<std::int64_t>(want.size()));
-    double worst = 0;
-    for (std::int64_t i = 0; i < out.numel(); ++i) {
-      const double w = want[static_cast<std::size_t>(i)];
-      worst = std::max(worst, std::abs(out.at(i) - w) / (1e-3 + std::abs(w)));
-    }
-    EXPECT_LT(worst, 1e-3) << "worst relative error";
+    EXPECT_LT(worst_rel(out, want), 1e-3) << "worst relative error";
   }
 }
 
@@ -234,15 +241,7 @@ TEST(OnnxImport, HostConcatSliceAndSplitRunOnEveryBackendAndRoundTrip) {
     EXPECT_GE(copies, 1);
     const Tensor in = graph_input(*m, c, corpus() / (name + ".in.bin"));
     const auto want = read_bin<float>(corpus() / (name + ".out.bin"));
-    const auto worst = [&](const Tensor& out) {
-      EXPECT_EQ(out.numel(), static_cast<std::int64_t>(want.size()));
-      double e = 0;
-      for (std::int64_t i = 0; i < std::min<std::int64_t>(out.numel(), want.size()); ++i) {
-        const double w = want[static_cast<std::size_t>(i)];
-        e = std::max(e, std::abs(out.at(i) - w) / (1e-3 + std::abs(w)));
-      }
-      return e;
-    };
+    const auto worst = [&](const Tensor& out) { return worst_rel(out, want); };
     for (auto& be : make_backends()) {
       if (!be->availability().available) continue;
       SCOPED_TRACE(be->name());
@@ -465,15 +464,7 @@ TEST(OnnxImport, StaticQdqRunsAtF32AndInt8OnEveryBackendAndRoundTrips) {
     ++checked;
     const auto [pairs, fake_in_int8] = cases.at(name);
     const auto want = read_bin<float>(corpus() / (name + ".out.bin"));
-    const auto worst = [&](const Tensor& out) {
-      EXPECT_EQ(out.numel(), static_cast<std::int64_t>(want.size()));
-      double e = 0;
-      for (std::int64_t i = 0; i < std::min<std::int64_t>(out.numel(), want.size()); ++i) {
-        const double w = want[static_cast<std::size_t>(i)];
-        e = std::max(e, std::abs(out.at(i) - w) / (1e-3 + std::abs(w)));
-      }
-      return e;
-    };
+    const auto worst = [&](const Tensor& out) { return worst_rel(out, want); };
     const auto count = [](const Graph& g, HostOp op, bool fixed) {
       return static_cast<int>(std::count_if(g.layers.begin(), g.layers.end(), [&](const Layer& l) {
         return l.host == op && (l.qscale > 0) == fixed;
