@@ -192,12 +192,17 @@ double max_rel(const Tensor& a, const Tensor& b) {
   return worst;
 }
 
+// A tier as these tests build it: person-detect whole, the larger tiers reduced.
+Result<Graph> test_tier(const std::string& tier, const std::string& dtype) {
+  BuildOptions bo;
+  bo.reduced = tier != "person-detect";
+  return build_tier(tier, dtype, bo);
+}
+
 TEST(OnnxImport, EveryExportedTierRoundTrips) {
   for (const char* tier : {"person-detect", "mobilenetv2", "resnet50", "bert-base"}) {
     SCOPED_TRACE(tier);
-    BuildOptions bo;
-    bo.reduced = std::string(tier) != "person-detect";
-    auto g = build_tier(tier, "f32", bo);
+    auto g = test_tier(tier, "f32");
     ASSERT_TRUE(g.ok()) << g.error().message;
     const auto w = pattern_weights(*g);
     auto bytes = onnx_model_bytes(*g, w);
@@ -282,9 +287,7 @@ TEST(OnnxImport, Bf16AndInt8ExportsRoundTrip) {
       if (std::find(t.dtypes.begin(), t.dtypes.end(), dt) == t.dtypes.end()) continue;
       SCOPED_TRACE(t.name + ":" + dt);
       ++cases;
-      BuildOptions bo;
-      bo.reduced = t.name != "person-detect";
-      auto g = build_tier(t.name, dt, bo);
+      auto g = test_tier(t.name, dt);
       ASSERT_TRUE(g.ok()) << g.error().message;
       const auto w = pattern_weights(*g);
       auto bytes = onnx_model_bytes(*g, w);
@@ -341,9 +344,7 @@ TEST(OnnxImport, Bf16AndInt8ExportsRoundTrip) {
 TEST(OnnxImport, Int8ExportWithStaticScalesImportsAsTheCalibratedTier) {
   for (const char* tier : {"person-detect", "mobilenetv2"}) {
     SCOPED_TRACE(tier);
-    BuildOptions bo;
-    bo.reduced = std::string(tier) != "person-detect";
-    auto g = build_tier(tier, "int8", bo);
+    auto g = test_tier(tier, "int8");
     ASSERT_TRUE(g.ok()) << g.error().message;
     const auto w = pattern_weights(*g);
     const Tensor in = Executor::make_input(*g, 42);
