@@ -26,6 +26,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <tuple>
 #include <utility>
 
 #include "builder.h"
@@ -37,6 +38,8 @@ namespace tb::workloads {
 using namespace onnx_import;
 
 namespace {
+
+struct Repeat;
 
 struct Sym {
   Shape shape;  // ONNX shape
@@ -56,6 +59,18 @@ struct Sym {
   // it quantises it with this scale and zero point exactly.
   float sq_scale = 0;
   int sq_zp = 0;
+  // An Expand not computed (yet): grouped-query attention's key and value heads (Repeat).
+  std::shared_ptr<const Repeat> rep;
+};
+
+// The ONNX tensor `src` [.., kv, s, d] with each head (axis rank - 3) repeated g times: the
+// Expand of [.., kv, 1, s, d] to [.., kv, g, s, d] (5-D), that Reshaped to [.., kv * g, s, d]
+// (4-D), and its last two axes swapped (K^T). Attention reads src as its kv heads; anything else
+// reading it computes the copies (a host concat).
+struct Repeat {
+  Sym src;
+  std::int64_t g = 1;
+  bool swapped = false;
 };
 
 // An int8 weight as the file holds it: DequantizeLinear of int8 values with zero zero points;
@@ -82,6 +97,14 @@ struct ActMatch {
   Activation act = Activation::none;
   std::vector<int> nodes;
   std::string out;
+};
+
+// A KV-cache write (kv_write_at).
+struct KvWrite {
+  std::string cache, x;  // the state [kv][s][d]; the row written [kv][1][d]
+  std::int64_t pos = 0;
+  std::vector<int> slices;
+  int cast = -1;  // a Cast of x to the cache's type, absorbed
 };
 
 // The inputs ONNX requires of each op the importer reads (opset 11 on; optional ones follow);
@@ -182,6 +205,7 @@ class Importer {
 
   void sort_nodes();
   void declare_input();
+  Shape input_shape(const onnx::ValueInfoProto& vi) const;
   void dispatch(int pos);
   void emit_output();
 
@@ -192,7 +216,10 @@ class Importer {
   }
   const Const* const_in(const onnx::NodeProto& n, int k) const;
   const Const& need_const(const onnx::NodeProto& n, int k, const char* what) const;
-  const Sym& runtime_in(const onnx::NodeProto& n, int k) const;
+  // A computed input; an Expand not computed yet (Repeat) is computed here, once.
+  const Sym& runtime_in(const onnx::NodeProto& n, int k);
+  // The same, leaving an Expand uncomputed (the ops that carry it to attention).
+  const Sym& lazy_in(const onnx::NodeProto& n, int k) const;
   void define(const std::string& name, Sym s);
   void define_value(const std::string& name, int value, Shape shape) {
     Sym s;
@@ -218,6 +245,8 @@ class Importer {
     return p;
   }
   Sym transposed(const Sym& s, const std::vector<int>& t) const;
+  // An uncomputed Expand (Repeat) computed: a host concat of the copies (once per source).
+  Sym materialize(const Sym& s);
 
   // Patterns.
   std::optional<ActMatch> match_act_at(int pos) const;
@@ -226,6 +255,13 @@ class Importer {
   // The constant tensor t is or will be (folded ahead of its node, from constants only).
   const Const* peek_const(const std::string& t, int depth = 4) const;
   bool match_layernorm(int pos);
+  bool match_rmsnorm(int pos);
+  bool match_rope(int pos);
+  // The tiers' own RoPE table (a constant computed at load) when `t` [rows][half] is one,
+  // else a weight holding it.
+  Operand rope_table(const std::vector<float>& t, std::int64_t rows, std::int64_t half, bool sin,
+                     const std::vector<float>& other);
+  std::optional<KvWrite> kv_write_at(int concat) const;
   bool match_attention(int pos);
   void match_dynamic_quant();
   // A kernel's activation input: a dynamically quantised one (quant 2) only into an int8 graph.
@@ -245,6 +281,7 @@ class Importer {
   void emit_concat(const onnx::NodeProto& n);
   void emit_slice(const onnx::NodeProto& n);
   void emit_split(const onnx::NodeProto& n);
+  void emit_expand(int pos);
   bool emit_gather_const_ids(const onnx::NodeProto& n);
   void emit_reduce_mean(int pos);
   void emit_shape_op(const onnx::NodeProto& n);
@@ -276,12 +313,18 @@ class Importer {
   std::map<int, Tensor> wdata_;
   std::map<std::pair<int, std::vector<int>>, int> permuted_;  // (value, layout) -> value
   std::map<int, int> as_f32_;                                 // bf16 value -> its f32 cast
+  // (source value, layout, copies) -> the repeated value (Repeat computed)
+  std::map<std::tuple<int, std::vector<int>, std::int64_t>, int> repeated_;
   std::map<int, std::vector<int>> dynq_;         // QuantizeLinear -> the nodes computing its scale
   std::map<std::string, QuantWeight> qweights_;  // DequantizeLinear of an int8 constant
   int fake_quants_ = 0;                          // static QDQ pairs run as host fake quantisation
   mutable std::map<std::string, std::shared_ptr<const Const>> peeked_;
   std::set<std::string> names_;
   std::string input_;
+  std::map<std::tuple<bool, std::int64_t, std::int64_t, std::int64_t, double>, int> rope_consts_;
+  std::map<std::vector<float>, int> rope_weights_;
+  std::map<std::string, std::string> tables_;  // initialiser -> the embedding weight holding it
+  std::map<std::string, std::string> table_scales_;  // an int8 table -> its scales' initialiser
 };
 
 const Sym& Importer::sym(const std::string& name) const {
@@ -302,11 +345,19 @@ const Const& Importer::need_const(const onnx::NodeProto& n, int k, const char* w
   return *c;
 }
 
-const Sym& Importer::runtime_in(const onnx::NodeProto& n, int k) const {
+const Sym& Importer::lazy_in(const onnx::NodeProto& n, int k) const {
   if (!has(n, k)) throw Fail{"input " + std::to_string(k) + " is missing"};
   const Sym& s = sym(n.input(k));
   if (s.c) throw Fail{"input '" + n.input(k) + "' is a constant where a tensor is computed"};
   return s;
+}
+
+const Sym& Importer::runtime_in(const onnx::NodeProto& n, int k) {
+  const Sym& s = lazy_in(n, k);
+  if (!s.rep) return s;
+  Sym& slot = syms_.at(n.input(k));
+  slot = materialize(s);
+  return slot;
 }
 
 void Importer::define(const std::string& name, Sym s) {
@@ -401,28 +452,18 @@ void Importer::sort_nodes() {
   absorbed_.assign(static_cast<std::size_t>(n), false);
 }
 
-void Importer::declare_input() {
-  std::vector<const onnx::ValueInfoProto*> ins;
-  for (const auto& in : gp().input())
-    if (!inits_.count(in.name())) ins.push_back(&in);
-  if (ins.size() != 1)
-    throw Fail{"the model has " + std::to_string(ins.size()) +
-               " inputs besides initializers; tierbench graphs take one"};
-  for (const auto& [name, shape] : o_.input_shapes)
-    if (name != ins[0]->name())
-      throw Fail{"--input " + name + ": the model has no input of that name (its input is '" +
-                 ins[0]->name() + "')"};
-  const auto& vi = *ins[0];
-  input_ = vi.name();
-  if (!vi.type().has_tensor_type()) throw Fail{"input '" + input_ + "' is not a tensor"};
+// The shape of graph input `vi`: its fixed dimensions, or all of them from --input NAME=SHAPE.
+Shape Importer::input_shape(const onnx::ValueInfoProto& vi) const {
+  const std::string& name = vi.name();
+  if (!vi.type().has_tensor_type()) throw Fail{"input '" + name + "' is not a tensor"};
   const auto& tt = vi.type().tensor_type();
-  const auto bound = o_.input_shapes.find(input_);
+  const auto bound = o_.input_shapes.find(name);
   Shape shape;
   const auto& dims = tt.shape().dim();
   if (bound != o_.input_shapes.end()) {
     shape = bound->second;
     if (tt.has_shape() && dims.size() != static_cast<int>(shape.size()))
-      throw Fail{"--input " + input_ + "=" + shape_str(shape) + ": the model's input has rank " +
+      throw Fail{"--input " + name + "=" + shape_str(shape) + ": the model's input has rank " +
                  std::to_string(dims.size())};
   }
   for (int k = 0; k < dims.size(); ++k) {
@@ -430,21 +471,38 @@ void Importer::declare_input() {
     const bool fixed = d.has_dim_value() && d.dim_value() > 0;
     if (bound != o_.input_shapes.end()) {
       if (fixed && d.dim_value() != shape[static_cast<std::size_t>(k)])
-        throw Fail{"--input " + input_ + ": dimension " + std::to_string(k) + " is fixed at " +
+        throw Fail{"--input " + name + ": dimension " + std::to_string(k) + " is fixed at " +
                    std::to_string(d.dim_value()) + " in the model"};
       continue;
     }
     if (!fixed)
-      throw Fail{"input '" + input_ + "' has a dynamic dimension" +
+      throw Fail{"input '" + name + "' has a dynamic dimension" +
                  (d.has_dim_param() ? " '" + d.dim_param() + "'" : std::string()) +
-                 ": bind it with --input " + input_ + "=SHAPE (e.g. 1x3x224x224)"};
+                 ": bind it with --input " + name + "=SHAPE (e.g. 1x3x224x224)"};
     shape.push_back(d.dim_value());
   }
   if (!tt.has_shape() && bound == o_.input_shapes.end())
-    throw Fail{"input '" + input_ + "' has no shape: pass --input " + input_ + "=SHAPE"};
+    throw Fail{"input '" + name + "' has no shape: pass --input " + name + "=SHAPE"};
   checked_numel(shape, o_.max_tensor_bytes / 4);
+  return shape;
+}
+
+// The first input is the model's input; any others are state (KV caches, as the LLM tiers'
+// decode steps take them): float tensors seeded at load as the executor seeds the tiers' caches.
+void Importer::declare_input() {
+  std::vector<const onnx::ValueInfoProto*> ins;
+  for (const auto& in : gp().input())
+    if (!inits_.count(in.name())) ins.push_back(&in);
+  if (ins.empty()) throw Fail{"the model has no input besides initializers"};
+  for (const auto& [name, shape] : o_.input_shapes)
+    if (std::none_of(ins.begin(), ins.end(), [&](auto* vi) { return vi->name() == name; }))
+      throw Fail{"--input " + name + ": the model has no input of that name (its input is '" +
+                 ins[0]->name() + "')"};
+  const auto& vi = *ins[0];
+  input_ = vi.name();
+  const Shape shape = input_shape(vi);
   sum_.input_name = input_, sum_.input_shape = shape;
-  const int et = tt.elem_type();
+  const int et = vi.type().tensor_type().elem_type();
   Sym s;
   s.shape = shape;
   if (et == onnx::TensorProto::FLOAT) {
@@ -472,6 +530,24 @@ void Importer::declare_input() {
                "; float and integer ids are supported"};
   }
   define(input_, std::move(s));
+  for (std::size_t k = 1; k < ins.size(); ++k) {
+    const std::string& name = ins[k]->name();
+    const int e = ins[k]->type().has_tensor_type() ? ins[k]->type().tensor_type().elem_type() : 0;
+    if (e != onnx::TensorProto::FLOAT && e != onnx::TensorProto::BFLOAT16)
+      throw Fail{"input '" + name + "': the model has " + std::to_string(ins.size()) +
+                 " inputs; inputs after the first are run as state (KV caches), which are float "
+                 "or bfloat16 tensors"};
+    Sym st;
+    st.shape = input_shape(*ins[k]);
+    st.value = b_.state(name, e == onnx::TensorProto::FLOAT ? DType::f32 : DType::bf16, st.shape);
+    define(name, std::move(st));
+    sum_.states.push_back(name);
+  }
+  if (!sum_.states.empty())
+    sum_.notes.push_back(std::to_string(sum_.states.size()) +
+                         " input(s) after the first run as state (first: '" + sum_.states[0] +
+                         "'), seeded at load as tierbench seeds its KV caches (uniform in +-1); "
+                         "a Concat writing one row of such a cache updates it in place");
 }
 
 // --- layouts ------------------------------------------------------------------------------------
@@ -486,6 +562,92 @@ Sym Importer::transposed(const Sym& s, const std::vector<int>& t) const {
     r.shape.push_back(s.shape.at(static_cast<std::size_t>(j)));
   }
   return r;
+}
+
+// x without its unit axis a: the same value and layout.
+Sym drop_unit_axis(Sym x, std::size_t a) {
+  x.shape.erase(x.shape.begin() + static_cast<std::ptrdiff_t>(a));
+  if (x.perm.empty()) return x;
+  const int d = x.perm[a];
+  x.perm.erase(x.perm.begin() + static_cast<std::ptrdiff_t>(a));
+  x.base.erase(x.base.begin() + d);
+  for (int& p : x.perm) p -= p > d ? 1 : 0;
+  return x;
+}
+
+Sym Importer::materialize(const Sym& s) {
+  if (!s.rep) return s;
+  const Repeat& rp = *s.rep;
+  const Sym& src = rp.src;  // [.., kv, s, d]
+  const std::size_t r = src.shape.size();
+  const auto key = std::make_tuple(src.value, src.perm, rp.g);
+  int v;
+  if (const auto it = repeated_.find(key); it != repeated_.end()) {
+    v = it->second;
+  } else {
+    const int x = need(src, {}, true);
+    const std::int64_t outer = std::accumulate(src.shape.begin(), src.shape.end() - 2,
+                                               std::int64_t{1}, std::multiplies<>());
+    Shape shape = src.shape;
+    shape[r - 3] *= rp.g;
+    v = b_.concat(b_.value(x).name + ".repeat", std::vector<int>(static_cast<std::size_t>(rp.g), x),
+                  outer, shape);
+    repeated_[key] = v;
+  }
+  Sym y;
+  y.shape = s.shape, y.is_float = s.is_float, y.value = v;
+  if (rp.swapped) {  // [.., h, d, s] viewed on the [.., h, s, d] copies
+    y.base = s.shape;
+    std::swap(y.base[y.base.size() - 1], y.base[y.base.size() - 2]);
+    y.perm = identity(s.shape.size());
+    std::swap(y.perm[y.perm.size() - 1], y.perm[y.perm.size() - 2]);
+  }
+  return y;
+}
+
+// Expand along one axis: g copies (a host concat). Grouped-query attention's form, [.., kv, 1,
+// s, d] to [.., kv, g, s, d] then Reshaped for a MatMul (through a Transpose for K^T), stays
+// uncomputed (Repeat): the attention kernel reads the kv heads themselves.
+void Importer::emit_expand(int pos) {
+  const auto& n = node(pos);
+  check_attrs(n, {});
+  const Sym& x = runtime_in(n, 0);
+  const Const& sc = need_const(n, 1, "shape");
+  if (sc.is_float) throw Fail{"Expand's shape is not integers"};
+  const Shape out = broadcast_shape(x.shape, sc.i);
+  checked_numel(out, o_.max_tensor_bytes / 4);
+  if (out.size() != x.shape.size()) throw Fail{"Expand that adds dimensions is not supported"};
+  std::vector<std::size_t> grown;
+  for (std::size_t a = 0; a < out.size(); ++a)
+    if (out[a] != x.shape[a]) grown.push_back(a);
+  if (grown.empty()) return define(n.output(0), x);
+  if (grown.size() > 1) throw Fail{"Expand along more than one axis is not supported"};
+  const std::size_t a = grown[0], r = out.size();
+  const std::int64_t g = out[a];
+  // Read only by a Reshape and then a MatMul's right side, directly (V) or transposed (K^T).
+  const auto gqa = [&] {
+    const int pr = sole_consumer(n.output(0));
+    if (r < 4 || a != r - 3 || pr < 0 || node(pr).op_type() != "Reshape") return false;
+    int pm = sole_consumer(node(pr).output(0));
+    std::string t = node(pr).output(0);
+    if (pm >= 0 && node(pm).op_type() == "Transpose") t = node(pm).output(0), pm = sole_consumer(t);
+    return pm >= 0 && node(pm).op_type() == "MatMul" && node(pm).input_size() == 2 &&
+           node(pm).input(1) == t;
+  };
+  Sym y;
+  y.shape = out, y.is_float = x.is_float;
+  if (gqa()) {
+    auto rp = std::make_shared<Repeat>();
+    rp->src = drop_unit_axis(x, a), rp->g = g;
+    y.rep = std::move(rp);
+    return define(n.output(0), std::move(y));
+  }
+  const int v = need(x, {}, true);
+  const std::int64_t outer =
+      std::accumulate(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(a), std::int64_t{1},
+                      std::multiplies<>());
+  y.value = b_.concat(layer_name(n), std::vector<int>(static_cast<std::size_t>(g), v), outer, out);
+  define(n.output(0), std::move(y));
 }
 
 int Importer::f32_value(int v) {
@@ -508,6 +670,7 @@ int Importer::need(const Sym& s, const std::vector<int>& layout, bool keep_bf16)
 
 int Importer::need_raw(const Sym& s, const std::vector<int>& layout) {
   if (s.c) throw Fail{"a constant where a computed tensor is needed"};
+  if (s.rep) return need_raw(materialize(s), layout);
   const std::size_t r = s.shape.size();
   const std::vector<int> w = layout.empty() ? identity(r) : layout;
   if (s.perm.empty() && layout.empty()) return s.value;
@@ -804,6 +967,308 @@ bool Importer::match_layernorm(int pos) {
   return true;
 }
 
+// {Mul(x, x) | Pow(x, 2)} -> ReduceMean(last axis) -> Add eps -> Sqrt -> {Div(x, .) |
+// Reciprocal -> Mul(x, .)} -> Mul gamma: RMSNorm (LLaMA's), as the rmsnorm kernel.
+bool Importer::match_rmsnorm(int pos) {
+  const auto& sq = node(pos);
+  if (sq.input_size() != 2 || outputs_.count(sq.output(0))) return false;
+  const std::string x = sq.input(0);
+  const Const* two = sq.op_type() == "Pow" ? const_in(sq, 1) : nullptr;
+  if (!(sq.op_type() == "Mul" ? sq.input(1) == x : two && two->numel() == 1 && two->at(0) == 2))
+    return false;
+  const auto next = [&](int p, const char* op) {
+    const int q = p < 0 ? -1 : sole_consumer(node(p).output(0));
+    return q >= 0 && node(q).op_type() == op ? q : -1;
+  };
+  const auto pair_of = [&](int p, const std::string& a, const std::string& b) {
+    const auto& n = node(p);
+    return n.input_size() == 2 &&
+           ((n.input(0) == a && n.input(1) == b) || (n.input(0) == b && n.input(1) == a));
+  };
+  const int pv = next(pos, "ReduceMean"), pe = next(pv, "Add"), pq = next(pe, "Sqrt");
+  if (pq < 0) return false;
+  const std::string rms = node(pq).output(0);
+  int pn = next(pq, "Div"), pr = -1;
+  if (pn >= 0 && (node(pn).input(0) != x || node(pn).input(1) != rms)) return false;
+  if (pn < 0) {
+    pr = next(pq, "Reciprocal");
+    pn = next(pr, "Mul");
+    if (pn < 0 || !pair_of(pn, x, node(pr).output(0))) return false;
+  }
+  const int pg = next(pn, "Mul");
+  if (pg < 0) return false;
+  const auto other_const = [&](int p, const std::string& t) -> const Const* {
+    const auto& n = node(p);
+    if (n.input_size() != 2 || (n.input(0) != t && n.input(1) != t)) return nullptr;
+    return const_in(n, n.input(0) == t ? 1 : 0);
+  };
+  const Const* eps = other_const(pe, node(pv).output(0));
+  const Const* gamma = other_const(pg, node(pn).output(0));
+  const Sym& xs = sym(x);
+  if (!eps || !gamma || xs.c || xs.rep || !xs.is_float || xs.shape.empty() || eps->numel() != 1)
+    return false;
+  const std::int64_t n = xs.shape.back();
+  if (gamma->numel() != n) return false;
+  const Shape axes = node_axes(node(pv), has(node(pv), 1) ? const_in(node(pv), 1) : nullptr);
+  if (axes.size() != 1 ||
+      norm_axis(axes[0], xs.shape.size()) != static_cast<int>(xs.shape.size()) - 1 ||
+      attr_i(node(pv), "keepdims", 1) == 0)
+    return false;
+  if (eps->at(0) > 1e-5 * (1 + 1e-6))
+    throw Fail{"RMSNorm epsilon " + std::to_string(eps->at(0)) + ": the rmsnorm kernel uses 1e-5"};
+  if (!near(eps->at(0), 1e-5, 1e-3))
+    sum_.notes.push_back("RMSNorm at '" + sq.name() + "': epsilon " + std::to_string(eps->at(0)) +
+                         " computed as 1e-5");
+  const std::string name = layer_name(node(pg));
+  const std::int64_t m =
+      checked_numel(xs.shape, o_.max_tensor_bytes) / std::max<std::int64_t>(n, 1);
+  const int v = b_.row(name, RowKind::rmsnorm, need(xs), m, n);
+  fill(name + ".weight", broadcast_to(*gamma, {n}).f);
+  for (int p : {pos, pv, pe, pq, pr, pn, pg})
+    if (p >= 0) absorbed_[static_cast<std::size_t>(p)] = true;
+  define_value(node(pg).output(0), v, xs.shape);
+  return true;
+}
+
+// The rows [rows][half] of the tiers' RoPE tables: row r, column i at angle
+// (pos0 + r) theta^(-i / half) (Executor::initial_values). pos0 and theta are read from the last
+// row's two lowest frequencies (theta to 3 significant digits), then every entry is checked.
+std::optional<std::pair<std::int64_t, double>> rope_params(const std::vector<float>& c,
+                                                           const std::vector<float>& s,
+                                                           std::int64_t rows, std::int64_t half) {
+  const auto at = [&](std::int64_t r, std::int64_t i) {
+    return static_cast<std::size_t>(r * half + i);
+  };
+  const auto angle = [&](std::int64_t r, std::int64_t i) {
+    return std::atan2(static_cast<double>(s[at(r, i)]), static_cast<double>(c[at(r, i)]));
+  };
+  double theta = 1e4;
+  std::int64_t pos0 = 0;
+  if (half >= 3) {
+    const std::int64_t last = rows - 1;
+    const double a1 = angle(last, half - 1), a2 = angle(last, half - 2);
+    if (a1 > 0 && a2 > a1) {
+      theta = std::pow(a1 / a2, -static_cast<double>(half));
+      const double mag = std::pow(10.0, std::floor(std::log10(theta)) - 2);
+      theta = std::round(theta / mag) * mag;
+      pos0 = std::llround(a1 * std::pow(theta, (half - 1.0) / static_cast<double>(half))) - last;
+    } else if (a1 != 0 || a2 != 0) {
+      return std::nullopt;
+    }
+  }
+  if (pos0 < 0 || theta <= 1) return std::nullopt;
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t i = 0; i < half; ++i) {
+      const double ang =
+          static_cast<double>(pos0 + r) *
+          std::pow(theta, -2.0 * static_cast<double>(i) / static_cast<double>(2 * half));
+      if (std::abs(static_cast<float>(std::cos(ang)) - c[at(r, i)]) > 1e-5f ||
+          std::abs(static_cast<float>(std::sin(ang)) - s[at(r, i)]) > 1e-5f)
+        return std::nullopt;
+    }
+  return std::make_pair(pos0, theta);
+}
+
+Operand Importer::rope_table(const std::vector<float>& t, std::int64_t rows, std::int64_t half,
+                             bool sin, const std::vector<float>& other) {
+  if (const auto pt = sin ? rope_params(other, t, rows, half) : rope_params(t, other, rows, half)) {
+    const auto key = std::make_tuple(sin, rows, half, pt->first, pt->second);
+    if (const auto it = rope_consts_.find(key); it != rope_consts_.end())
+      return Operand::v(it->second);
+    std::string name = sin ? "rope.sin" : "rope.cos";
+    if (!rope_consts_.empty()) name += "#" + std::to_string(rope_consts_.size() / 2 + 1);
+    const int v =
+        b_.constant(name, DType::f32, {rows, half}, sin ? ConstKind::rope_sin : ConstKind::rope_cos,
+                    pt->first, pt->second);
+    rope_consts_[key] = v;
+    return Operand::v(v);
+  }
+  if (const auto it = rope_weights_.find(t); it != rope_weights_.end())
+    return Operand::w(it->second);
+  const std::string name =
+      std::string(sin ? "rope.sin" : "rope.cos") + ".table" + std::to_string(rope_weights_.size());
+  const int w = b_.weight(name, DType::f32, {rows, half}, Init{});
+  fill(name, t);
+  rope_weights_[t] = w;
+  return Operand::w(w);
+}
+
+// Slice(x, [0, D/2)) and Slice(x, [D/2, D)) on the last axis of x [.., t, h, D], then
+// Concat(x1 cos - x2 sin, x2 cos + x1 sin) on the last axis, cos and sin constants [t][D/2]
+// broadcast over the heads: rotary position embedding (rotate-half), as the rope kernel.
+bool Importer::match_rope(int pos) {
+  const std::string x = node(pos).input(0);
+  const Sym& xs = sym(x);
+  const std::size_t r = xs.shape.size();
+  if (xs.c || xs.rep || !xs.is_float || r < 3 || xs.shape.back() % 2 != 0) return false;
+  const std::int64_t D = xs.shape.back(), H = xs.shape[r - 2], T = xs.shape[r - 3];
+  if (std::accumulate(xs.shape.begin(), xs.shape.end() - 3, std::int64_t{1}, std::multiplies<>()) !=
+      1)
+    return false;
+  const auto half_of = [&](int p) {  // 0: x[.., :D/2], 1: x[.., D/2:], else -1
+    const auto& n = node(p);
+    if (n.op_type() != "Slice" || n.input(0) != x || !has(n, 3)) return -1;
+    const Const *st = const_in(n, 1), *en = const_in(n, 2), *ax = const_in(n, 3);
+    const Const* sp = has(n, 4) ? const_in(n, 4) : nullptr;
+    if (!st || !en || !ax || st->is_float || en->is_float || ax->is_float || st->numel() != 1 ||
+        en->numel() != 1 || ax->numel() != 1 ||
+        (has(n, 4) && (!sp || sp->numel() != 1 || sp->at(0) != 1)))
+      return -1;
+    const std::int64_t a = ax->i[0];
+    if (a != -1 && a != static_cast<std::int64_t>(r) - 1) return -1;
+    const SliceRange sr = slice_range(st->i[0], en->i[0], 1, D);
+    if (sr.count != D / 2) return -1;
+    return sr.first == 0 ? 0 : sr.first == D / 2 ? 1 : -1;
+  };
+  int p1 = -1, p2 = -1;
+  for (int p : consumers(x)) {
+    const int h = half_of(p);
+    if (h == 0 && p1 < 0) p1 = p;
+    if (h == 1 && p2 < 0) p2 = p;
+  }
+  if (p1 < 0 || p2 < 0 || (pos != p1 && pos != p2)) return false;
+  const std::string x1 = node(p1).output(0), x2 = node(p2).output(0);
+  // The two Muls of a half by constants: {node, the constant's tensor}.
+  const auto muls = [&](const std::string& h) {
+    std::vector<std::pair<int, std::string>> m;
+    for (int p : consumers(h)) {
+      const auto& n = node(p);
+      if (n.op_type() != "Mul" || n.input_size() != 2)
+        return std::vector<std::pair<int, std::string>>{};
+      const std::string other = n.input(0) == h ? n.input(1) : n.input(0);
+      if (!const_in(n, n.input(0) == h ? 1 : 0)) return std::vector<std::pair<int, std::string>>{};
+      m.emplace_back(p, other);
+    }
+    return m.size() == 2 && !outputs_.count(h) ? m : std::vector<std::pair<int, std::string>>{};
+  };
+  const auto m1 = muls(x1), m2 = muls(x2);
+  if (m1.empty() || m2.empty()) return false;
+  const auto same = [&](const std::string& a, const std::string& b) {
+    if (a == b) return true;
+    const Const *ca = sym(a).c.get(), *cb = sym(b).c.get();
+    return ca && cb && ca->shape == cb->shape && ca->f == cb->f;
+  };
+  const auto out = [&](int p) { return node(p).output(0); };
+  // y1 = x1 c - x2 s (Sub), y2 = x2 c + x1 s (Add), Concat(y1, y2).
+  for (const auto& [a, ca] : m1)
+    for (const auto& [b, sb] : m2) {
+      const int sub = sole_consumer(out(a));
+      if (sub < 0 || node(sub).op_type() != "Sub" || node(sub).input(0) != out(a) ||
+          node(sub).input(1) != out(b) || sole_consumer(out(b)) != sub)
+        continue;
+      const auto& [a2, sa] = m1[m1[0].first == a ? 1 : 0];
+      const auto& [b2, cb] = m2[m2[0].first == b ? 1 : 0];
+      const int add = sole_consumer(out(b2));
+      if (add < 0 || node(add).op_type() != "Add" || sole_consumer(out(a2)) != add ||
+          !same(ca, cb) || !same(sa, sb))
+        continue;
+      const auto& ad = node(add);
+      if (!((ad.input(0) == out(b2) && ad.input(1) == out(a2)) ||
+            (ad.input(0) == out(a2) && ad.input(1) == out(b2))))
+        continue;
+      const int cat = sole_consumer(out(sub));
+      if (cat < 0 || node(cat).op_type() != "Concat" || sole_consumer(out(add)) != cat ||
+          node(cat).input_size() != 2 || node(cat).input(0) != out(sub) ||
+          node(cat).input(1) != out(add) ||
+          norm_axis(attr_i(node(cat), "axis", 0), r) != static_cast<int>(r) - 1)
+        continue;
+      // The tables [t][D/2], the same for every head.
+      Shape hs = xs.shape;
+      hs.back() = D / 2;
+      const auto table = [&](const std::string& name) -> std::optional<std::vector<float>> {
+        const Const& c = *sym(name).c;
+        if (!c.is_float) return std::nullopt;
+        const Const b = broadcast_to(c, hs);
+        std::vector<float> t(static_cast<std::size_t>(T * (D / 2)));
+        for (std::int64_t ti = 0; ti < T; ++ti)
+          for (std::int64_t h = 0; h < H; ++h)
+            for (std::int64_t i = 0; i < D / 2; ++i) {
+              const float v = b.f[static_cast<std::size_t>((ti * H + h) * (D / 2) + i)];
+              float& slot = t[static_cast<std::size_t>(ti * (D / 2) + i)];
+              if (h == 0)
+                slot = v;
+              else if (slot != v)
+                return std::nullopt;
+            }
+        return t;
+      };
+      const auto cos = table(ca), sin = table(sa);
+      if (!cos || !sin) return false;
+      RopeDesc d;
+      d.t = T, d.h = H, d.d = D;
+      const std::string name = layer_name(node(cat));
+      const Operand oc = rope_table(*cos, T, D / 2, false, *sin);
+      const Operand os = rope_table(*sin, T, D / 2, true, *cos);
+      const int v = b_.kernel(name, Problem{d, DType::f32, {}}, {Operand::v(need(xs)), oc, os});
+      for (int p : {p1, p2, a, b, a2, b2, sub, add, cat})
+        absorbed_[static_cast<std::size_t>(p)] = true;
+      define_value(out(cat), v, xs.shape);
+      return true;
+    }
+  return false;
+}
+
+// Concat(Slice(C, 0, p), X, Slice(C, p + 1, S)) on axis 1 of a state C [kv][S][d] that nothing
+// else reads, X [kv][1][d] (or X cast to C's type): the write of one KV-cache row, done in place
+// (HostOp::kv_write), as the LLM tiers' decode steps export it.
+std::optional<KvWrite> Importer::kv_write_at(int pc) const {
+  const auto& n = node(pc);
+  if (n.op_type() != "Concat" || n.input_size() < 2 || n.input_size() > 3) return std::nullopt;
+  KvWrite kw;
+  std::vector<std::pair<std::int64_t, std::int64_t>> ranges;  // rows of each slice
+  int xi = -1;
+  for (int k = 0; k < n.input_size(); ++k) {
+    const auto pr = producer_.find(n.input(k));
+    const onnx::NodeProto* sl = pr == producer_.end() ? nullptr : &node(pr->second);
+    const bool state =
+        sl && sl->op_type() == "Slice" && sl->input_size() >= 4 &&
+        std::find(sum_.states.begin(), sum_.states.end(), sl->input(0)) != sum_.states.end();
+    if (!state) {
+      if (xi >= 0) return std::nullopt;
+      xi = k;
+      continue;
+    }
+    if (!kw.cache.empty() && kw.cache != sl->input(0)) return std::nullopt;
+    kw.cache = sl->input(0);
+    const Shape& cs = sym(kw.cache).shape;
+    const auto ci = [&](int j) {
+      return has(*sl, j) && syms_.count(sl->input(j)) ? sym(sl->input(j)).c.get() : nullptr;
+    };
+    const Const *st = ci(1), *en = ci(2), *ax = ci(3), *sp = has(*sl, 4) ? ci(4) : nullptr;
+    if (cs.size() != 3 || !st || !en || !ax || st->is_float || en->is_float || ax->is_float ||
+        st->numel() != 1 || en->numel() != 1 || ax->numel() != 1 ||
+        (ax->i[0] != 1 && ax->i[0] != -2) ||
+        (has(*sl, 4) && (!sp || sp->numel() != 1 || sp->at(0) != 1)) ||
+        sole_consumer(sl->output(0)) != pc)
+      return std::nullopt;
+    const SliceRange r = slice_range(st->i[0], en->i[0], 1, cs[1]);
+    ranges.emplace_back(r.first, r.count);
+    kw.slices.push_back(pr->second);
+  }
+  const std::int64_t axis = attr_i(n, "axis", 0);
+  if (xi < 0 || kw.cache.empty() || (axis != 1 && axis != -2)) return std::nullopt;
+  const Shape& cs = sym(kw.cache).shape;
+  if (consumers(kw.cache).size() != kw.slices.size() || outputs_.count(kw.cache))
+    return std::nullopt;
+  // Rows before X, X, rows after: [0, p), p, [p + 1, S).
+  kw.pos = xi == 0 ? 0 : ranges[0].first + ranges[0].second;
+  if (xi > 0 && ranges[0].first != 0) return std::nullopt;
+  if (xi + 1 < n.input_size()) {
+    const auto& after = ranges.back();
+    if (after.first != kw.pos + 1 || after.first + after.second != cs[1]) return std::nullopt;
+  } else if (kw.pos + 1 != cs[1]) {
+    return std::nullopt;
+  }
+  kw.x = n.input(xi);
+  const auto px = producer_.find(kw.x);
+  if (px != producer_.end() && node(px->second).op_type() == "Cast" && sole_consumer(kw.x) == pc &&
+      node(px->second).input_size() == 1) {
+    kw.cast = px->second;
+    kw.x = node(px->second).input(0);
+  }
+  return kw;
+}
+
 // MatMul(Q, K^T) [* scale | / scale] [+ mask] -> Softmax(last) -> MatMul(P, V).
 bool Importer::match_attention(int pos) {
   const auto& mm = node(pos);
@@ -830,15 +1295,26 @@ bool Importer::match_attention(int pos) {
   }
   if (p < 0 || node(p).op_type() != "Softmax") return false;
   const Sym& q = runtime_in(mm, 0);
-  const Sym& kt = runtime_in(mm, 1);
+  const Sym& kt0 = lazy_in(mm, 1);
   const std::size_t r = q.shape.size();
-  if ((r != 3 && r != 4) || kt.shape.size() != r) return false;
+  if ((r != 3 && r != 4) || kt0.shape.size() != r) return false;
   const auto sm_axis = attr_i(node(p), "axis", opset_ >= 13 ? -1 : 1);
   if (norm_axis(sm_axis, r) != static_cast<int>(r) - 1) return false;
   nodes.push_back(p), t = node(p).output(0);
   const int pv = sole_consumer(t);
   if (pv < 0 || node(pv).op_type() != "MatMul" || node(pv).input(0) != t) return false;
-  const Sym& v = runtime_in(node(pv), 1);
+  // Grouped-query heads repeated by an Expand (Repeat): the kernel reads the kv heads.
+  const Sym& v0 = lazy_in(node(pv), 1);
+  const bool gqa = kt0.rep && v0.rep && kt0.rep->swapped && !v0.rep->swapped &&
+                   kt0.rep->g == v0.rep->g && kt0.rep->src.shape.size() == r;
+  const Sym kt = gqa ? transposed(kt0.rep->src,
+                                  [&] {
+                                    std::vector<int> sw = identity(r);
+                                    std::swap(sw[r - 1], sw[r - 2]);
+                                    return sw;
+                                  }())
+                     : runtime_in(mm, 1);
+  const Sym v = gqa ? v0.rep->src : runtime_in(node(pv), 1);
   nodes.push_back(pv);
   AttentionDesc d;
   d.b = r == 4 ? q.shape[0] : 1;
@@ -862,7 +1338,8 @@ bool Importer::match_attention(int pos) {
       }
     if (mask->numel() != d.q * d.s && mask->numel() != 1) causal = false;
     if (!zero && !causal) return false;
-    d.causal = !zero && causal;
+    // One query: a causal mask masks nothing (the LLM tiers' decode steps); kept causal.
+    d.causal = causal && (!zero || d.q == 1);
   }
   Sym k = transposed(kt, [&] {
     std::vector<int> sw = identity(r);
@@ -1092,9 +1569,31 @@ void Importer::emit_linear(const Chain& c) {
     rv = need(rs);
   }
   const std::string name = layer_name(n);
-  const int out = b_.linear(name, xv, M, K, N, bias.has_value(), c.act, rv);
+  // Tied to an embedding table (the LM head of LLaMA-style models): that weight, [n][k] as it is.
+  std::string wsrc = n.input(1);  // through Casts (bf16 exports cast the weight to f32)
+  std::string wscale;             // int8: DequantizeLinear's scales
+  for (auto pr = producer_.find(wsrc);
+       pr != producer_.end() &&
+       (node(pr->second).op_type() == "Cast" || node(pr->second).op_type() == "DequantizeLinear");
+       pr = producer_.find(wsrc)) {
+    if (node(pr->second).op_type() == "DequantizeLinear" && node(pr->second).input_size() > 1)
+      wscale = node(pr->second).input(1);
+    wsrc = node(pr->second).input(0);
+  }
+  auto tied = tb && alpha == 1 ? tables_.find(wsrc) : tables_.end();
+  if (tied != tables_.end()) {  // only as the dtype linear() gives its weight
+    const WeightSpec* ws = b_.graph().find_weight(tied->second);
+    const DType want = b_.dtype() == DType::f32 ? DType::f32 : gemm_types(b_.dtype()).b;
+    const auto ts = table_scales_.find(wsrc);
+    if (!ws || ws->dtype != want ||
+        (want == DType::s8 && (ts == table_scales_.end() || ts->second != wscale)))
+      tied = tables_.end();
+  }
+  const int out = b_.linear(name, xv, M, K, N, bias.has_value(), c.act, rv, 1.0,
+                            tied != tables_.end() ? tied->second : std::string());
   fix_input_quant(name, x);
-  if (qw != qweights_.end()) {  // the file's int8 values as [n][k], alpha into the scales
+  if (tied != tables_.end()) {
+  } else if (qw != qweights_.end()) {  // the file's int8 values as [n][k], alpha into the scales
     QuantWeight q = qw->second;
     for (auto& s : q.scale) s = static_cast<float>(alpha * s);
     std::vector<std::int64_t> index(static_cast<std::size_t>(N * K));
@@ -1265,16 +1764,70 @@ void Importer::emit_gather(const onnx::NodeProto& n) {
   check_attrs(n, {"axis"});
   const Const& table = need_const(n, 0, "the table");
   const Sym& ids = runtime_in(n, 1);
-  if (attr_i(n, "axis", 0) != 0 || table.shape.size() != 2 || !table.is_float || ids.is_float ||
-      table.numel() == 0)
+  const bool int8 = b_.dtype() == DType::s8 && table.elem == onnx::TensorProto::INT8;
+  if (table.elem == onnx::TensorProto::INT8 && !int8)
+    throw Fail{"Gather of an int8 table (tierbench's int8 form): import it with --dtype int8"};
+  if (attr_i(n, "axis", 0) != 0 || table.shape.size() != 2 || (!table.is_float && !int8) ||
+      ids.is_float || table.numel() == 0)
     throw Fail{"Gather other than rows of a constant float table by integer ids"};
   EmbedDesc d;
   d.v = table.shape[0], d.d = table.shape[1], d.t = checked_numel(ids.shape, o_.max_tensor_bytes);
   const std::string name = layer_name(n);
-  const int w = b_.weight(name + ".weight", DType::f32, table.shape, Init{});
-  fill(name + ".weight", table.f);
+  if (int8) {
+    // An int8 table with per-row scales: Cast(Gather(table, ids)) * Reshape(Gather(scales,
+    // ids), [t, 1]), as the int8 tiers' host lookup (tied to an int8 LM head below).
+    const auto next = [&](int p, const char* op) {
+      const int q = p < 0 ? -1 : sole_consumer(node(p).output(0));
+      return q >= 0 && node(q).op_type() == op ? q : -1;
+    };
+    const int self = producer_.at(n.output(0));
+    const int pc = next(self, "Cast"), pm = next(pc, "Mul");
+    if (pm < 0 || attr_i(node(pc), "to", 0) != onnx::TensorProto::FLOAT)
+      throw Fail{"an int8 table read other than as Cast(Gather) times the rows' scales"};
+    const auto& mul = node(pm);
+    const std::string other = mul.input(0) == node(pc).output(0) ? mul.input(1) : mul.input(0);
+    const auto rs = producer_.find(other);
+    const int pr = rs == producer_.end() ? -1 : rs->second;
+    const auto gs = pr >= 0 && node(pr).op_type() == "Reshape" ? producer_.find(node(pr).input(0))
+                                                               : producer_.end();
+    const Const* sc = nullptr;
+    if (gs != producer_.end() && node(gs->second).op_type() == "Gather" &&
+        node(gs->second).input(1) == n.input(1) && syms_.count(node(gs->second).input(0)))
+      sc = sym(node(gs->second).input(0)).c.get();
+    if (!sc || !sc->is_float || sc->shape != Shape{d.v})
+      throw Fail{"an int8 table read other than as Cast(Gather) times the rows' scales"};
+    const int w = b_.weight(name + ".weight", DType::s8, table.shape, Init{});
+    const int ws = b_.weight(name + ".weight_scale", DType::f32, {d.v}, Init{}, true);
+    QuantWeight q;
+    q.shape = table.shape, q.q = table.f, q.scale = sc->f, q.axis = 0;
+    if (q.q.empty())
+      for (const auto v : table.i) q.q.push_back(static_cast<float>(v));
+    std::vector<std::int64_t> index(static_cast<std::size_t>(table.numel()));
+    std::iota(index.begin(), index.end(), std::int64_t{0});
+    fill_quantized(name + ".weight", q, d.v, d.d, index);
+    tables_.emplace(n.input(0), name + ".weight");
+    table_scales_.emplace(n.input(0), node(gs->second).input(0));
+    const int out =
+        b_.host(name, HostOp::embed, {Operand::v(need(ids)), Operand::w(w), Operand::w(ws)},
+                DType::f32, {d.t, d.d});
+    for (int p : {pc, pm, pr, gs->second}) absorbed_[static_cast<std::size_t>(p)] = true;
+    Shape os = ids.shape;
+    os.push_back(d.d);
+    define_value(mul.output(0), out, os);
+    return;
+  }
+  const auto tied = tables_.find(n.input(0));
+  const std::string wname = tied != tables_.end() ? tied->second : name + ".weight";
+  // A bf16 graph keeps a bf16 table bf16 (a host lookup, as the bf16 tiers do: the embed
+  // kernel takes f32 tables).
+  const bool bf = b_.dtype() == DType::bf16 && table.elem == onnx::TensorProto::BFLOAT16;
+  const int w = b_.weight(wname, bf ? DType::bf16 : DType::f32, table.shape, Init{});
+  if (tied == tables_.end()) fill(wname, table.f);
+  tables_.emplace(n.input(0), wname);
   const int out =
-      b_.kernel(name, Problem{d, DType::f32, {}}, {Operand::w(w), Operand::v(need(ids))});
+      bf ? b_.host(name, HostOp::embed, {Operand::v(need(ids)), Operand::w(w)}, DType::f32,
+                   {d.t, d.d})
+         : b_.kernel(name, Problem{d, DType::f32, {}}, {Operand::w(w), Operand::v(need(ids))});
   Shape os = ids.shape;
   os.push_back(d.d);
   define_value(n.output(0), out, os);
@@ -1428,6 +1981,10 @@ void Importer::emit_slice(const onnx::NodeProto& n) {
     for (std::size_t q = 0; q < j; ++q) outer *= mem[q];
     for (std::size_t q = j + 1; q < mem.size(); ++q) inner *= mem[q];
     mem[j] = sr.count, out[a] = sr.count;
+    if (mem.size() == 2 && j == 0 && sr.count == 1 && sr.first == d - 1 && st == 1) {
+      v = b_.host(name, HostOp::last_row, {Operand::v(v)}, b_.value(v).dtype, mem);
+      continue;  // the last row of a matrix (the LM head's input)
+    }
     v = b_.slice(name + (k ? "." + std::to_string(k) : std::string()), v, outer, inner, sr.first,
                  st, mem);
   }
@@ -1499,6 +2056,21 @@ void Importer::emit_split(const onnx::NodeProto& n) {
 
 void Importer::emit_shape_op(const onnx::NodeProto& n) {
   const std::string& op = n.op_type();
+  if (const Sym& lz = lazy_in(n, 0); lz.rep && !lz.rep->swapped && op == "Reshape") {
+    // Grouped-query heads merged, [.., kv, g, s, d] -> [.., kv * g, s, d]: still uncomputed.
+    const Shape& xs = lz.shape;
+    const Shape ys = reshape_shape(xs, need_const(n, 1, "shape"), attr_i(n, "allowzero", 0));
+    const std::size_t r = xs.size();
+    Shape merged(xs.begin(), xs.end() - 3);
+    merged.back() *= xs[r - 3];
+    merged.insert(merged.end(), xs.end() - 2, xs.end());
+    if (r == lz.rep->src.shape.size() + 1 && ys == merged) {
+      Sym y = lz;
+      y.shape = ys;
+      define(n.output(0), std::move(y));
+      return;
+    }
+  }
   Sym x = runtime_in(n, 0);
   Sym y;
   y.is_float = x.is_float;
@@ -1568,7 +2140,7 @@ void Importer::emit_shape_op(const onnx::NodeProto& n) {
 // --- casts and int8 quantisation ----------------------------------------------------------------
 
 Sym Importer::kernel_input(const onnx::NodeProto& n) const {
-  Sym x = runtime_in(n, 0);
+  Sym x = lazy_in(n, 0);  // an uncomputed Expand is computed by need()
   if (x.quant == 1) throw Fail{"reads the uint8 output of QuantizeLinear (DequantizeLinear first)"};
   if (x.quant == 2) {
     if (b_.dtype() != DType::s8)
@@ -1899,6 +2471,21 @@ void Importer::dispatch(int pos) {
   if ((op == "QuantizeLinear" && dynq_.count(pos)) ||
       (op == "DequantizeLinear" && has(n, 0) && sym(n.input(0)).quant == 1))
     return emit_quant(pos);
+  // A KV-cache write: its Slices were left to it.
+  if (op == "Concat") {
+    if (const auto kw = kv_write_at(pos)) {
+      const Sym& c = sym(kw->cache);
+      const Sym& x = sym(kw->x);
+      if (x.c) throw Fail{"a KV-cache write of the constant '" + kw->x + "'"};
+      if (checked_numel(x.shape, o_.max_tensor_bytes) != c.shape[0] * c.shape[2])
+        throw Fail{"a KV-cache write of " + shape_str(x.shape) + " into " + shape_str(c.shape)};
+      b_.host(layer_name(n), HostOp::kv_write, {Operand::v(need(x, {}, true)), Operand::v(c.value)},
+              b_.value(c.value).dtype, {});
+      b_.graph().layers.back().pos = kw->pos;
+      define_value(n.output(0), c.value, c.shape);
+      return;
+    }
+  }
   std::vector<const Const*> cin;
   bool all_const = n.input_size() > 0;
   for (int k = 0; k < n.input_size(); ++k) {
@@ -1921,7 +2508,13 @@ void Importer::dispatch(int pos) {
     return;
   }
   // Computed tensors.
-  if (op == "Cast") return emit_cast(n);
+  if (op == "Cast") {
+    // The row a KV-cache write stores: cast there (kv_write stores in the cache's type).
+    const int pc = sole_consumer(n.output(0));
+    if (const auto kw = pc >= 0 ? kv_write_at(pc) : std::nullopt; kw && kw->cast == pos) return;
+    return emit_cast(n);
+  }
+  if ((op == "Mul" || op == "Pow") && match_rmsnorm(pos)) return;
   if (op == "QuantizeLinear" || op == "DequantizeLinear") return emit_quant(pos);
   if (op == "Conv" || op == "Gemm" || (op == "MatMul" && const_in(n, 1))) {
     const Chain c = chain(pos);
@@ -1990,6 +2583,19 @@ void Importer::dispatch(int pos) {
   if (op == "ReduceMean") return emit_reduce_mean(pos);
   if (op == "Transpose") {
     check_attrs(n, {"perm"});
+    if (const Sym& lz = lazy_in(n, 0); lz.rep && !lz.rep->swapped) {
+      std::vector<int> swap = identity(lz.shape.size());
+      std::swap(swap[swap.size() - 1], swap[swap.size() - 2]);
+      if (lz.shape.size() == lz.rep->src.shape.size() && perm_of(n, lz.shape.size()) == swap) {
+        Sym y = lz;  // K^T of grouped-query heads: still uncomputed
+        auto rp = std::make_shared<Repeat>(*lz.rep);
+        rp->swapped = true;
+        y.rep = std::move(rp);
+        std::swap(y.shape[swap.size() - 1], y.shape[swap.size() - 2]);
+        define(n.output(0), std::move(y));
+        return;
+      }
+    }
     const Sym& x = runtime_in(n, 0);
     Sym y = transposed(x, perm_of(n, x.shape.size()));
     // Before a Reshape (heads split or merged) the permute runs here, where the tiers run it;
@@ -2010,8 +2616,16 @@ void Importer::dispatch(int pos) {
     return emit_shape_op(n);
   if (op == "Gather") return emit_gather(n);
   if (op == "Concat") return emit_concat(n);
-  if (op == "Slice") return emit_slice(n);
+  if (op == "Slice") {
+    const int pc = sole_consumer(n.output(0));
+    if (const auto kw = pc >= 0 ? kv_write_at(pc) : std::nullopt;
+        kw && std::find(kw->slices.begin(), kw->slices.end(), pos) != kw->slices.end())
+      return;  // read by the KV-cache write (at the Concat)
+    if (match_rope(pos)) return;
+    return emit_slice(n);
+  }
   if (op == "Split") return emit_split(n);
+  if (op == "Expand") return emit_expand(pos);
   if (op == "Mod") {  // ids modulo the rows of the table every consumer gathers from
     const Sym& ids = runtime_in(n, 0);
     const Const& v = need_const(n, 1, "divisor");
@@ -2021,7 +2635,8 @@ void Importer::dispatch(int pos) {
                              const auto& g = node(p);
                              const Const* t = const_in(g, 0);
                              return g.op_type() == "Gather" && g.input(1) == n.output(0) && t &&
-                                    t->shape.size() == 2 && t->shape[0] == v.at(0);
+                                    (t->shape.size() == 2 || t->shape.size() == 1) &&
+                                    t->shape[0] == v.at(0);
                            });
     if (!all_embed) throw Fail{"Mod other than of ids before a table lookup"};
     define(n.output(0), ids);

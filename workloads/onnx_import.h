@@ -58,8 +58,9 @@ struct OnnxImportSummary {
   std::int64_t file_bytes = 0;           // their size
   std::string input_name, output_name;
   std::vector<std::int64_t> input_shape;  // ONNX's shape of the input
-  bool input_nhwc = false;         // the input is an NCHW image fed as NHWC (graph.values[input])
-  std::vector<std::string> notes;  // approximations made (e.g. a LayerNorm epsilon)
+  bool input_nhwc = false;          // the input is an NCHW image fed as NHWC (graph.values[input])
+  std::vector<std::string> states;  // inputs after the first: state (KV caches), seeded at load
+  std::vector<std::string> notes;   // approximations made (e.g. a LayerNorm epsilon)
 };
 
 struct ImportedModel {

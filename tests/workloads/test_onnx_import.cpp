@@ -193,27 +193,55 @@ double max_rel(const Tensor& a, const Tensor& b) {
 }
 
 // A tier as these tests build it: person-detect whole, the larger tiers reduced.
-Result<Graph> test_tier(const std::string& tier, const std::string& dtype) {
+Result<Graph> test_tier(const std::string& tier, const std::string& dtype,
+                        const std::string& variant = {}) {
   BuildOptions bo;
   bo.reduced = tier != "person-detect";
+  bo.variant = variant;
   return build_tier(tier, dtype, bo);
 }
 
+// The same kernels (each problem, epilogues fused as the tier has them) and host ops, in the
+// tier's order.
+void expect_same_layers(const Graph& a, const Graph& b) {
+  ASSERT_EQ(b.layers.size(), a.layers.size());
+  for (std::size_t i = 0; i < a.layers.size(); ++i) {
+    const Layer &la = a.layers[i], &lb = b.layers[i];
+    ASSERT_EQ(la.problem.has_value(), lb.problem.has_value()) << la.name << " / " << lb.name;
+    if (la.problem)
+      EXPECT_EQ(lb.problem->str(), la.problem->str()) << la.name << " / " << lb.name;
+    else
+      EXPECT_EQ(lb.host, la.host) << la.name << " / " << lb.name;
+  }
+}
+
+// Each tier's f32 export imports back to the same graph computing the same outputs. The LLM
+// tiers' files hold the patterns an LLaMA export has: RMSNorm decomposed, rotate-half RoPE with
+// cos and sin tables, grouped-query K and V repeated by Expand, a causal mask, SiLU-gated MLPs,
+// an LM head tied to the embedding table and, for a decode step, the KV caches as inputs written
+// by Slice and Concat. They import to the tier's rmsnorm, rope and grouped-query attention
+// kernels, its constants and states (the same seeded caches) and its in-place cache writes.
 TEST(OnnxImport, EveryExportedTierRoundTrips) {
-  for (const char* tier : {"person-detect", "mobilenetv2", "resnet50", "bert-base"}) {
-    SCOPED_TRACE(tier);
-    auto g = test_tier(tier, "f32");
+  const std::vector<std::pair<std::string, std::string>> tiers = {
+      {"person-detect", ""}, {"mobilenetv2", ""},        {"resnet50", ""},
+      {"bert-base", ""},     {"llm-135m", "prefill128"}, {"llm-135m", "decode:kv128"}};
+  for (const auto& [tier, variant] : tiers) {
+    SCOPED_TRACE(tier + " " + variant);
+    auto g = test_tier(tier, "f32", variant);
     ASSERT_TRUE(g.ok()) << g.error().message;
     const auto w = pattern_weights(*g);
     auto bytes = onnx_model_bytes(*g, w);
     ASSERT_TRUE(bytes.ok()) << bytes.error().message;
     auto m = import_onnx_bytes(*bytes, ".");
     ASSERT_TRUE(m.ok()) << m.error().message;
-    // The same graph: the same kernels (epilogues fused as the tier has them), the same MACs.
     const auto fa = g->figures(), fb = m->graph.figures();
     EXPECT_EQ(fb.kernel_layers, fa.kernel_layers);
+    EXPECT_EQ(fb.host_layers, fa.host_layers);
     EXPECT_EQ(fb.macs, fa.macs);
     EXPECT_EQ(fb.params, fa.params);
+    EXPECT_EQ(fb.weight_bytes, fa.weight_bytes);
+    EXPECT_EQ(fb.state_bytes, fa.state_bytes);
+    expect_same_layers(*g, m->graph);
     const Tensor in = Executor::make_input(*g, 42);
     int sa = 0, sb = 0;  // the same segments: kernels and host ops in the tier's order
     const Tensor want = run_on(*g, w, in, true, &sa);
@@ -281,7 +309,7 @@ TEST(OnnxImport, Bf16AndInt8ExportsRoundTrip) {
   int cases = 0;
   for (const auto& t : tiers()) {
     if (t.name != "person-detect" && t.name != "mobilenetv2" && t.name != "resnet50" &&
-        t.name != "bert-base")
+        t.name != "bert-base" && t.name != "llm-135m")
       continue;
     for (const char* dt : {"bf16", "int8"}) {
       if (std::find(t.dtypes.begin(), t.dtypes.end(), dt) == t.dtypes.end()) continue;
@@ -302,14 +330,7 @@ TEST(OnnxImport, Bf16AndInt8ExportsRoundTrip) {
       EXPECT_EQ(fb.macs, fa.macs);
       EXPECT_EQ(fb.params, fa.params);
       EXPECT_EQ(fb.weight_bytes, fa.weight_bytes);
-      for (std::size_t i = 0; i < g->layers.size() && i < m->graph.layers.size(); ++i) {
-        const Layer &la = g->layers[i], &lb = m->graph.layers[i];
-        ASSERT_EQ(la.problem.has_value(), lb.problem.has_value()) << la.name << " / " << lb.name;
-        if (la.problem)
-          EXPECT_EQ(lb.problem->str(), la.problem->str()) << la.name << " / " << lb.name;
-        else
-          EXPECT_EQ(lb.host, la.host) << la.name << " / " << lb.name;
-      }
+      expect_same_layers(*g, m->graph);
       const Tensor in = Executor::make_input(*g, 42);
       int sa = 0, sb = 0;
       // The reference backend for person-detect; oneDNN (fast, itself checked against the
