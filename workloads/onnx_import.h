@@ -17,6 +17,12 @@
 //     weight); Gather of a constant table by runtime ids as the embed kernel.
 //   - Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout: no data movement. Subgraphs of
 //     constants (Shape, Gather, Concat, Cast, Slice, arithmetic, ...) are folded at import.
+//   - LLaMA-style decoders: decomposed RMSNorm as the rmsnorm kernel; rotate-half RoPE (Slice
+//     halves, Mul by cos / sin tables, Sub, Add, Concat) as the rope kernel, tables matching the
+//     tiers' own computed at load; K and V heads repeated by Expand (grouped-query attention)
+//     read by the attention kernel as the kv heads; an LM head tied to the embedding table
+//     sharing its weight. Inputs after the first are state (KV caches, seeded at load like the
+//     tiers'); Concat(Slice(cache, 0, p), row, Slice(cache, p + 1, S)) writes row p in place.
 //   - auto_pad (SAME_UPPER, SAME_LOWER, VALID) on Conv and the pools, resolved to explicit pads.
 //   - Cast to bfloat16 and back (bf16 tiers); QuantizeLinear with tierbench's own dynamic scale
 //     and zero point, its DequantizeLinear, and DequantizeLinear of int8 constants (int8 tiers;
