@@ -99,6 +99,13 @@ struct ActMatch {
   std::string out;
 };
 
+// A rotary embedding (match_rope).
+struct RopeMatch {
+  std::string x, out, cos, sin;
+  bool full = false;
+  std::vector<int> nodes;
+};
+
 // A KV-cache write (kv_write_at).
 struct KvWrite {
   std::string cache, x;  // the state [kv][s][d]; the row written [kv][1][d]
@@ -257,6 +264,7 @@ class Importer {
   bool match_layernorm(int pos);
   bool match_rmsnorm(int pos);
   bool match_rope(int pos);
+  bool emit_rope(const RopeMatch& m);
   // The tiers' own RoPE table (a constant computed at load) when `t` [rows][half] is one,
   // else a weight holding it.
   Operand rope_table(const std::vector<float>& t, std::int64_t rows, std::int64_t half, bool sin,
@@ -1093,119 +1101,188 @@ Operand Importer::rope_table(const std::vector<float>& t, std::int64_t rows, std
   return Operand::w(w);
 }
 
-// Slice(x, [0, D/2)) and Slice(x, [D/2, D)) on the last axis of x [.., t, h, D], then
-// Concat(x1 cos - x2 sin, x2 cos + x1 sin) on the last axis, cos and sin constants [t][D/2]
-// broadcast over the heads: rotary position embedding (rotate-half), as the rope kernel.
+// Rotary position embedding (rotate-half, GPT-NeoX / LLaMA) of x [.., a, b, D], tokens on one
+// of a and b and heads on the other, in either of the two forms exports write:
+//   halves: Concat(x1 cos - x2 sin, x2 cos + x1 sin), x1 = x[.., :D/2], x2 = x[.., D/2:], cos
+//           and sin [.., t, D/2] (tierbench's export);
+//   full:   x cos + Concat(-x2, x1) sin, cos and sin [.., t, D] with equal halves (Hugging Face's
+//           rotate_half);
+// as the rope kernel, which reads x as [t][h][D] and the tables as [t][D/2]. Tried at each node
+// that reads only x (a Slice, or the full form's Mul), so at the pattern's first.
+
 bool Importer::match_rope(int pos) {
-  const std::string x = node(pos).input(0);
-  const Sym& xs = sym(x);
-  const std::size_t r = xs.shape.size();
-  if (xs.c || xs.rep || !xs.is_float || r < 3 || xs.shape.back() % 2 != 0) return false;
-  const std::int64_t D = xs.shape.back(), H = xs.shape[r - 2], T = xs.shape[r - 3];
-  if (std::accumulate(xs.shape.begin(), xs.shape.end() - 3, std::int64_t{1}, std::multiplies<>()) !=
-      1)
-    return false;
-  const auto half_of = [&](int p) {  // 0: x[.., :D/2], 1: x[.., D/2:], else -1
-    const auto& n = node(p);
-    if (n.op_type() != "Slice" || n.input(0) != x || !has(n, 3)) return -1;
-    const Const *st = const_in(n, 1), *en = const_in(n, 2), *ax = const_in(n, 3);
-    const Const* sp = has(n, 4) ? const_in(n, 4) : nullptr;
-    if (!st || !en || !ax || st->is_float || en->is_float || ax->is_float || st->numel() != 1 ||
-        en->numel() != 1 || ax->numel() != 1 ||
-        (has(n, 4) && (!sp || sp->numel() != 1 || sp->at(0) != 1)))
-      return -1;
-    const std::int64_t a = ax->i[0];
-    if (a != -1 && a != static_cast<std::int64_t>(r) - 1) return -1;
-    const SliceRange sr = slice_range(st->i[0], en->i[0], 1, D);
-    if (sr.count != D / 2) return -1;
-    return sr.first == 0 ? 0 : sr.first == D / 2 ? 1 : -1;
-  };
-  int p1 = -1, p2 = -1;
-  for (int p : consumers(x)) {
-    const int h = half_of(p);
-    if (h == 0 && p1 < 0) p1 = p;
-    if (h == 1 && p2 < 0) p2 = p;
-  }
-  if (p1 < 0 || p2 < 0 || (pos != p1 && pos != p2)) return false;
-  const std::string x1 = node(p1).output(0), x2 = node(p2).output(0);
-  // The two Muls of a half by constants: {node, the constant's tensor}.
-  const auto muls = [&](const std::string& h) {
-    std::vector<std::pair<int, std::string>> m;
-    for (int p : consumers(h)) {
+  const auto& n0 = node(pos);
+  std::vector<std::string> xs;
+  if (n0.op_type() == "Slice" && n0.input_size() > 0) xs = {n0.input(0)};
+  if (n0.op_type() == "Mul" && n0.input_size() == 2) xs = {n0.input(0), n0.input(1)};
+  for (const std::string& x : xs) {
+    if (!syms_.count(x)) continue;
+    const Sym& s = sym(x);
+    if (s.c || s.rep || !s.is_float || s.shape.size() < 3 || s.shape.back() % 2 != 0) continue;
+    const std::size_t r = s.shape.size();
+    const std::int64_t D = s.shape.back();
+    const auto half_of = [&](int p) {  // 0: x[.., :D/2], 1: x[.., D/2:], else -1
       const auto& n = node(p);
-      if (n.op_type() != "Mul" || n.input_size() != 2)
-        return std::vector<std::pair<int, std::string>>{};
-      const std::string other = n.input(0) == h ? n.input(1) : n.input(0);
-      if (!const_in(n, n.input(0) == h ? 1 : 0)) return std::vector<std::pair<int, std::string>>{};
-      m.emplace_back(p, other);
+      if (n.op_type() != "Slice" || n.input(0) != x || !has(n, 3)) return -1;
+      const Const *st = const_in(n, 1), *en = const_in(n, 2), *ax = const_in(n, 3);
+      const Const* sp = has(n, 4) ? const_in(n, 4) : nullptr;
+      if (!st || !en || !ax || st->is_float || en->is_float || ax->is_float || st->numel() != 1 ||
+          en->numel() != 1 || ax->numel() != 1 ||
+          (has(n, 4) && (!sp || sp->numel() != 1 || sp->at(0) != 1)))
+        return -1;
+      if (ax->i[0] != -1 && ax->i[0] != static_cast<std::int64_t>(r) - 1) return -1;
+      const SliceRange sr = slice_range(st->i[0], en->i[0], 1, D);
+      if (sr.count != D / 2) return -1;
+      return sr.first == 0 ? 0 : sr.first == D / 2 ? 1 : -1;
+    };
+    int p1 = -1, p2 = -1;
+    std::vector<std::pair<int, std::string>> xmuls;  // Mul(x, constant)
+    for (int p : consumers(x)) {
+      const int h = half_of(p);
+      if (h == 0 && p1 < 0) p1 = p;
+      if (h == 1 && p2 < 0) p2 = p;
+      const auto& n = node(p);
+      if (n.op_type() == "Mul" && n.input_size() == 2 && const_in(n, n.input(0) == x ? 1 : 0))
+        xmuls.emplace_back(p, n.input(0) == x ? n.input(1) : n.input(0));
     }
-    return m.size() == 2 && !outputs_.count(h) ? m : std::vector<std::pair<int, std::string>>{};
-  };
-  const auto m1 = muls(x1), m2 = muls(x2);
-  if (m1.empty() || m2.empty()) return false;
-  const auto same = [&](const std::string& a, const std::string& b) {
-    if (a == b) return true;
-    const Const *ca = sym(a).c.get(), *cb = sym(b).c.get();
-    return ca && cb && ca->shape == cb->shape && ca->f == cb->f;
-  };
-  const auto out = [&](int p) { return node(p).output(0); };
-  // y1 = x1 c - x2 s (Sub), y2 = x2 c + x1 s (Add), Concat(y1, y2).
-  for (const auto& [a, ca] : m1)
-    for (const auto& [b, sb] : m2) {
-      const int sub = sole_consumer(out(a));
-      if (sub < 0 || node(sub).op_type() != "Sub" || node(sub).input(0) != out(a) ||
-          node(sub).input(1) != out(b) || sole_consumer(out(b)) != sub)
-        continue;
-      const auto& [a2, sa] = m1[m1[0].first == a ? 1 : 0];
-      const auto& [b2, cb] = m2[m2[0].first == b ? 1 : 0];
-      const int add = sole_consumer(out(b2));
-      if (add < 0 || node(add).op_type() != "Add" || sole_consumer(out(a2)) != add ||
-          !same(ca, cb) || !same(sa, sb))
-        continue;
-      const auto& ad = node(add);
-      if (!((ad.input(0) == out(b2) && ad.input(1) == out(a2)) ||
-            (ad.input(0) == out(a2) && ad.input(1) == out(b2))))
-        continue;
-      const int cat = sole_consumer(out(sub));
-      if (cat < 0 || node(cat).op_type() != "Concat" || sole_consumer(out(add)) != cat ||
-          node(cat).input_size() != 2 || node(cat).input(0) != out(sub) ||
-          node(cat).input(1) != out(add) ||
-          norm_axis(attr_i(node(cat), "axis", 0), r) != static_cast<int>(r) - 1)
-        continue;
-      // The tables [t][D/2], the same for every head.
-      Shape hs = xs.shape;
-      hs.back() = D / 2;
-      const auto table = [&](const std::string& name) -> std::optional<std::vector<float>> {
-        const Const& c = *sym(name).c;
-        if (!c.is_float) return std::nullopt;
-        const Const b = broadcast_to(c, hs);
-        std::vector<float> t(static_cast<std::size_t>(T * (D / 2)));
-        for (std::int64_t ti = 0; ti < T; ++ti)
-          for (std::int64_t h = 0; h < H; ++h)
-            for (std::int64_t i = 0; i < D / 2; ++i) {
-              const float v = b.f[static_cast<std::size_t>((ti * H + h) * (D / 2) + i)];
-              float& slot = t[static_cast<std::size_t>(ti * (D / 2) + i)];
-              if (h == 0)
-                slot = v;
-              else if (slot != v)
-                return std::nullopt;
-            }
-        return t;
-      };
-      const auto cos = table(ca), sin = table(sa);
-      if (!cos || !sin) return false;
-      RopeDesc d;
-      d.t = T, d.h = H, d.d = D;
-      const std::string name = layer_name(node(cat));
-      const Operand oc = rope_table(*cos, T, D / 2, false, *sin);
-      const Operand os = rope_table(*sin, T, D / 2, true, *cos);
-      const int v = b_.kernel(name, Problem{d, DType::f32, {}}, {Operand::v(need(xs)), oc, os});
-      for (int p : {p1, p2, a, b, a2, b2, sub, add, cat})
-        absorbed_[static_cast<std::size_t>(p)] = true;
-      define_value(out(cat), v, xs.shape);
-      return true;
+    if (p1 < 0 || p2 < 0) continue;
+    const auto out = [&](int p) { return node(p).output(0); };
+    const auto only = [&](const std::string& t, const char* op) {
+      const int q = outputs_.count(t) ? -1 : sole_consumer(t);
+      return q >= 0 && node(q).op_type() == op ? q : -1;
+    };
+    const auto other_const = [&](int p, const std::string& t) -> std::string {
+      const auto& n = node(p);
+      if (n.op_type() != "Mul" || n.input_size() != 2 || (n.input(0) != t && n.input(1) != t))
+        return {};
+      return const_in(n, n.input(0) == t ? 1 : 0) ? (n.input(0) == t ? n.input(1) : n.input(0))
+                                                  : std::string();
+    };
+    const auto same = [&](const std::string& a, const std::string& b) {
+      if (a == b) return true;
+      const Const *ca = sym(a).c.get(), *cb = sym(b).c.get();
+      return ca && cb && ca->shape == cb->shape && ca->f == cb->f;
+    };
+    const auto last_axis_concat = [&](int p, const std::string& a, const std::string& b) {
+      const auto& n = node(p);
+      return n.op_type() == "Concat" && n.input_size() == 2 && n.input(0) == a && n.input(1) == b &&
+             norm_axis(attr_i(n, "axis", 0), r) == static_cast<int>(r) - 1;
+    };
+    std::optional<RopeMatch> m;
+    // Full form: Neg(x2), Concat(-x2, x1), Mul sin; x cos; Add.
+    if (const int pn = only(out(p2), "Neg"); pn >= 0 && !xmuls.empty()) {
+      const int pc = only(out(pn), "Concat");
+      const int pm = pc >= 0 && sole_consumer(out(p1)) == pc ? only(out(pc), "Mul") : -1;
+      const std::string sn = pm >= 0 && last_axis_concat(pc, out(pn), out(p1))
+                                 ? other_const(pm, out(pc))
+                                 : std::string();
+      for (const auto& [pa, cn] : xmuls) {
+        const int add = only(out(pa), "Add");
+        if (sn.empty() || add < 0 || only(out(pm), "Add") != add) continue;
+        m = RopeMatch{x, out(add), cn, sn, true, {p1, p2, pn, pc, pm, pa, add}};
+        break;
+      }
     }
+    // Halves form: four Muls by constants, Sub, Add, Concat.
+    const auto muls = [&](const std::string& h) {
+      std::vector<std::pair<int, std::string>> v;
+      for (int p : consumers(h))
+        if (const std::string c = other_const(p, h); !c.empty()) v.emplace_back(p, c);
+      return v.size() == 2 && consumers(h).size() == 2 && !outputs_.count(h)
+                 ? v
+                 : std::vector<std::pair<int, std::string>>{};
+    };
+    const auto m1 = m ? decltype(muls(x)){} : muls(out(p1));
+    const auto m2 = m ? decltype(muls(x)){} : muls(out(p2));
+    for (std::size_t i = 0; i < m1.size() && !m; ++i)
+      for (std::size_t j = 0; j < m2.size() && !m; ++j) {
+        const auto& [a, ca] = m1[i];       // x1 cos
+        const auto& [b, sb] = m2[j];       // x2 sin
+        const auto& [a2, sa] = m1[1 - i];  // x1 sin
+        const auto& [b2, cb] = m2[1 - j];  // x2 cos
+        const int sub = only(out(a), "Sub"), add = only(out(b2), "Add");
+        if (sub < 0 || add < 0 || only(out(b), "Sub") != sub || only(out(a2), "Add") != add ||
+            node(sub).input(0) != out(a) || !same(ca, cb) || !same(sa, sb))
+          continue;
+        const int cat = only(out(sub), "Concat");
+        if (cat < 0 || only(out(add), "Concat") != cat ||
+            !last_axis_concat(cat, out(sub), out(add)))
+          continue;
+        m = RopeMatch{x, out(cat), ca, sa, false, {p1, p2, a, b, a2, b2, sub, add, cat}};
+      }
+    if (!m || std::find(m->nodes.begin(), m->nodes.end(), pos) == m->nodes.end()) continue;
+    if (emit_rope(*m)) return true;
+  }
   return false;
+}
+
+// The rope kernel for a matched pattern, when the tables are [t][D/2] over x's token axis (the
+// same for every head); false leaves the nodes to the ops one by one.
+bool Importer::emit_rope(const RopeMatch& m) {
+  const Sym& xs = sym(m.x);
+  const std::size_t r = xs.shape.size();
+  const std::int64_t D = xs.shape.back(), half = D / 2;
+  for (std::size_t k = 0; k + 3 < r; ++k)
+    if (xs.shape[k] != 1) return false;
+  // The tables over x's dimensions (the last: D, or D/2 in the halves form).
+  Shape ts = xs.shape;
+  if (!m.full) ts.back() = half;
+  const Const *cc = sym(m.cos).c.get(), *sc = sym(m.sin).c.get();
+  if (!cc || !sc || !cc->is_float || !sc->is_float || cc->shape.size() > r || sc->shape.size() > r)
+    return false;
+  // Tokens: the axis of a and b along which a table varies (its own dimension > 1); one token:
+  // the axis of size 1 (b when both are).
+  const auto own = [&](const Const& c, std::size_t axis) {
+    const std::size_t off = r - c.shape.size();
+    return axis < off ? std::int64_t{1} : c.shape[axis - off];
+  };
+  std::size_t tk = r - 3;
+  if (own(*cc, r - 3) > 1 || own(*sc, r - 3) > 1)
+    tk = r - 3;
+  else if (own(*cc, r - 2) > 1 || own(*sc, r - 2) > 1)
+    tk = r - 2;
+  else if (xs.shape[r - 3] != 1 && xs.shape[r - 2] == 1)
+    tk = r - 2;
+  const std::size_t hk = tk == r - 3 ? r - 2 : r - 3;
+  if (own(*cc, hk) != 1 || own(*sc, hk) != 1) return false;
+  const std::int64_t T = xs.shape[tk], H = xs.shape[hk];
+  const auto table = [&](const Const& c) -> std::optional<std::vector<float>> {
+    const Const b = broadcast_to(c, ts);
+    const std::int64_t w = ts.back();
+    std::vector<float> t(static_cast<std::size_t>(T * half));
+    for (std::int64_t ti = 0; ti < T; ++ti)
+      for (std::int64_t i = 0; i < w; ++i) {
+        const std::int64_t e = (tk == r - 3 ? ti * H : ti) * w + i;  // head 0
+        const float v = b.f[static_cast<std::size_t>(e)];
+        float& slot = t[static_cast<std::size_t>(ti * half + i % half)];
+        if (i < half)
+          slot = v;
+        else if (slot != v)
+          return std::nullopt;  // full form: halves differ
+      }
+    return t;
+  };
+  const auto cos = table(*cc), sin = table(*sc);
+  if (!cos || !sin) return false;
+  RopeDesc d;
+  d.t = T, d.h = H, d.d = D;
+  std::vector<int> layout = identity(r);  // [.., t, h, D]
+  layout[r - 3] = static_cast<int>(tk), layout[r - 2] = static_cast<int>(hk);
+  const std::string name = layer_name(node(m.nodes.back()));
+  const Operand oc = rope_table(*cos, T, half, false, *sin);
+  const Operand os = rope_table(*sin, T, half, true, *cos);
+  const int v = b_.kernel(name, Problem{d, DType::f32, {}}, {Operand::v(need(xs, layout)), oc, os});
+  for (int p : m.nodes) absorbed_[static_cast<std::size_t>(p)] = true;
+  Sym y;
+  y.shape = xs.shape, y.value = v;
+  if (tk != r - 3) {  // ONNX [.., h, t, D] on the kernel's [.., t, h, D]
+    y.base = xs.shape;
+    std::swap(y.base[r - 3], y.base[r - 2]);
+    y.perm = identity(r);
+    std::swap(y.perm[r - 3], y.perm[r - 2]);
+  }
+  define(m.out, std::move(y));
+  return true;
 }
 
 // Concat(Slice(C, 0, p), X, Slice(C, p + 1, S)) on axis 1 of a state C [kv][S][d] that nothing
@@ -2515,6 +2592,7 @@ void Importer::dispatch(int pos) {
     return emit_cast(n);
   }
   if ((op == "Mul" || op == "Pow") && match_rmsnorm(pos)) return;
+  if (op == "Mul" && match_rope(pos)) return;
   if (op == "QuantizeLinear" || op == "DequantizeLinear") return emit_quant(pos);
   if (op == "Conv" || op == "Gemm" || (op == "MatMul" && const_in(n, 1))) {
     const Chain c = chain(pos);

@@ -18,8 +18,9 @@
 //   - Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout: no data movement. Subgraphs of
 //     constants (Shape, Gather, Concat, Cast, Slice, arithmetic, ...) are folded at import.
 //   - LLaMA-style decoders: decomposed RMSNorm as the rmsnorm kernel; rotate-half RoPE (Slice
-//     halves, Mul by cos / sin tables, Sub, Add, Concat) as the rope kernel, tables matching the
-//     tiers' own computed at load; K and V heads repeated by Expand (grouped-query attention)
+//     halves times half-width cos / sin tables, Sub, Add, Concat; or Hugging Face's x cos +
+//     Concat(-x2, x1) sin with full-width tables) as the rope kernel, tables matching the tiers'
+//     own computed at load; K and V heads repeated by Expand (grouped-query attention)
 //     read by the attention kernel as the kv heads; an LM head tied to the embedding table
 //     sharing its weight. Inputs after the first are state (KV caches, seeded at load like the
 //     tiers'); Concat(Slice(cache, 0, p), row, Slice(cache, p + 1, S)) writes row p in place.

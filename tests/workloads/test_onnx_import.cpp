@@ -141,6 +141,34 @@ TEST(OnnxImport, EachOpMatchesNumpy) {
   }
 }
 
+// The Hugging Face LLaMA layer (make_models.py) on every backend: its rmsnorm, rope and
+// grouped-query attention kernels against numpy.
+TEST(OnnxImport, LlamaLayerRunsOnEveryBackend) {
+  const auto mf = manifest();
+  for (const auto& c : mf["cases"]) {
+    if (c["name"] != "llama_layer_hf") continue;
+    auto m = import_onnx((corpus() / "llama_layer_hf.onnx").string(), options_for(c));
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    const Tensor in = graph_input(*m, c, corpus() / "llama_layer_hf.in.bin");
+    const auto want = read_bin<float>(corpus() / "llama_layer_hf.out.bin");
+    int ran = 0;
+    for (auto& be : make_backends()) {
+      if (!be->availability().available) continue;
+      SCOPED_TRACE(be->name());
+      Executor ex(m->graph, m->weights, 42);
+      ASSERT_TRUE(ex.prepare(*be, 0, 1).ok());
+      ASSERT_TRUE(ex.upload_weights().ok());
+      auto r = ex.infer(in);
+      ASSERT_TRUE(r.ok()) << r.error().message;
+      EXPECT_LT(worst_rel(ex.output(), want), 2e-3);
+      ++ran;
+    }
+    EXPECT_GE(ran, 2);
+    return;
+  }
+  FAIL() << "llama_layer_hf is not in the corpus";
+}
+
 TEST(OnnxImport, PatternsFuseIntoTheKernels) {
   const auto g = [](const char* name, const char* bind = nullptr) {
     OnnxImportOptions o;
@@ -167,6 +195,24 @@ TEST(OnnxImport, PatternsFuseIntoTheKernels) {
   EXPECT_EQ(g("conv_depthwise_clip").layers.at(0).problem->post.act, Activation::relu6);
   // The token table by the input ids, the position table by the folded Range (0..t-1).
   EXPECT_EQ(count_kernels(g("embed_dynamic", "ids=5"), "embed"), 2);
+  // A Hugging Face LLaMA layer: three RMSNorms, RoPE on q and k (heads-major, read in the
+  // kernel's token-major layout), grouped-query attention reading the 2 kv heads (the Expand
+  // never computed), SiLU into the gate projection; the RoPE tables are the tiers' own constants.
+  const Graph llama = g("llama_layer_hf");
+  EXPECT_EQ(count_kernels(llama, "rmsnorm"), 3);
+  EXPECT_EQ(count_kernels(llama, "rope"), 2);
+  ASSERT_EQ(count_kernels(llama, "attn"), 1);
+  for (const auto& l : llama.layers) {
+    EXPECT_NE(l.host, HostOp::concat) << l.name;
+    if (l.problem && l.problem->op_name() == "attn") {
+      EXPECT_EQ(l.problem->str(), "attn:h4kv2q5s5d8c1:f32");
+    }
+    if (l.problem && l.problem->op_name() == "rope") {
+      for (const Operand& o : {l.in.at(1), l.in.at(2)})
+        EXPECT_EQ(llama.values.at(static_cast<std::size_t>(o.index)).kind, ValueKind::constant);
+    }
+  }
+  EXPECT_EQ(llama.figures().kernel_layers, 16);
 }
 
 // Weights with a distinct pattern per tensor, small enough that deep graphs stay bounded.

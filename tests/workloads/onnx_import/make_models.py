@@ -532,6 +532,107 @@ case("qdq_static_mlp", model(nodes, [vi("x", [4, 16])], [vi("y", None)], inits),
      h.astype(np.float64) @ m2.astype(np.float64))
 
 
+# A LLaMA decoder layer (prefill) as Hugging Face's PyTorch export writes it: Pow / Reciprocal
+# RMSNorm with gamma first, rotate_half RoPE on heads-major q and k (full-width cos and sin
+# tables, Neg and Concat), grouped-query K and V repeated by Unsqueeze / Expand / Reshape, a
+# causal mask of float32's lowest value, SiLU-gated MLP, untied LM head, logits of every token.
+V, T, NH, NKV, HD, FF = 40, 5, 4, 2, 8, 24
+HID = NH * HD
+emb, wq, wk, wv, wo = rnd(V, HID), rnd(HID, HID), rnd(HID, NKV * HD), rnd(HID, NKV * HD), rnd(HID, HID)
+wg, wu, wd, wlm = rnd(HID, FF), rnd(HID, FF), rnd(FF, HID), rnd(HID, V)
+g1, g2, g3 = rnd(HID) + 1, rnd(HID) + 1, rnd(HID) + 1
+ids = rng.integers(0, V, size=(1, T)).astype(np.int64)
+inv = 10000.0 ** (-np.arange(0, HD, 2, dtype=np.float64) / HD)
+ang = np.arange(T, dtype=np.float64)[:, None] * inv[None, :]
+cos = np.concatenate([np.cos(ang), np.cos(ang)], axis=-1).astype(np.float32)
+sin = np.concatenate([np.sin(ang), np.sin(ang)], axis=-1).astype(np.float32)
+mask = np.triu(np.full((T, T), np.finfo(np.float32).min, np.float32), 1)
+
+
+def rms(x, g):
+    return x / np.sqrt((x * x).mean(axis=-1, keepdims=True) + 1e-5) * g
+
+
+def rope_hf(x):
+    h = x.shape[-1] // 2
+    rot = np.concatenate([-x[..., h:], x[..., :h]], axis=-1)
+    return x * cos + rot * sin
+
+
+h0 = emb[ids[0]].astype(np.float64)[None]  # [1, T, HID]
+hn = rms(h0, g1)
+qh = (hn @ wq).reshape(1, T, NH, HD).transpose(0, 2, 1, 3)
+kh = (hn @ wk).reshape(1, T, NKV, HD).transpose(0, 2, 1, 3)
+vh = (hn @ wv).reshape(1, T, NKV, HD).transpose(0, 2, 1, 3)
+qh, kh = rope_hf(qh), rope_hf(kh)
+kr, vr = np.repeat(kh, NH // NKV, axis=1), np.repeat(vh, NH // NKV, axis=1)
+att = softmax(qh @ kr.transpose(0, 1, 3, 2) / math.sqrt(HD) + mask) @ vr
+h1 = att.transpose(0, 2, 1, 3).reshape(1, T, HID) @ wo + h0
+m = rms(h1, g2)
+h2 = ((m @ wg) * sigmoid(m @ wg) * (m @ wu)) @ wd + h1
+logits = rms(h2, g3) @ wlm
+
+
+def rms_nodes(x, g, out):
+    return [N("Pow", [x, "two"], [out + ".sq"]),
+            N("ReduceMean", [out + ".sq"], [out + ".ms"], axes=[-1], keepdims=1),
+            N("Add", [out + ".ms", "eps"], [out + ".mse"]), N("Sqrt", [out + ".mse"], [out + ".rms"]),
+            N("Reciprocal", [out + ".rms"], [out + ".inv"]),
+            N("Mul", [x, out + ".inv"], [out + ".n"]), N("Mul", [g, out + ".n"], [out], name=out)]
+
+
+def heads_nodes(x, n, out):
+    return [N("Reshape", [x, "shp_" + str(n)], [out + ".r"]),
+            N("Transpose", [out + ".r"], [out], perm=[0, 2, 1, 3])]
+
+
+def rope_nodes(x, out):
+    return [N("Mul", [x, "cos4"], [out + ".c"]),
+            N("Slice", [x, "zero1", "half1", "last1"], [out + ".x1"]),
+            N("Slice", [x, "half1", "big1", "last1"], [out + ".x2"]),
+            N("Neg", [out + ".x2"], [out + ".nx2"]),
+            N("Concat", [out + ".nx2", out + ".x1"], [out + ".rot"], axis=-1),
+            N("Mul", [out + ".rot", "sin4"], [out + ".s"]),
+            N("Add", [out + ".c", out + ".s"], [out], name=out)]
+
+
+def repeat_nodes(x, out):
+    return [N("Unsqueeze", [x, "ax2"], [out + ".u"]),
+            N("Expand", [out + ".u", "rep_shape"], [out + ".e"]),
+            N("Reshape", [out + ".e", "shp_rep"], [out])]
+
+
+i64 = lambda *v: np.array(v, np.int64)
+nodes = ([N("Gather", ["embed", "ids"], ["h0"], name="embed_tokens")] + rms_nodes("h0", "g1", "hn") +
+         [N("MatMul", ["hn", "wq"], ["q"], name="q_proj"), N("MatMul", ["hn", "wk"], ["k"], name="k_proj"),
+          N("MatMul", ["hn", "wv"], ["v"], name="v_proj"),
+          N("Unsqueeze", ["cos", "ax01"], ["cos4"]), N("Unsqueeze", ["sin", "ax01"], ["sin4"])] +
+         heads_nodes("q", NH, "qh") + heads_nodes("k", NKV, "kh") + heads_nodes("v", NKV, "vh") +
+         rope_nodes("qh", "qr") + rope_nodes("kh", "kr") + repeat_nodes("kr", "krep") +
+         repeat_nodes("vh", "vrep") +
+         [N("Transpose", ["krep"], ["kt"], perm=[0, 1, 3, 2]),
+          N("MatMul", ["qr", "kt"], ["sc"], name="scores"), N("Div", ["sc", "sqrt_d"], ["scd"]),
+          N("Add", ["scd", "mask"], ["scm"]), N("Softmax", ["scm"], ["p"], axis=-1),
+          N("MatMul", ["p", "vrep"], ["o"], name="pv"), N("Transpose", ["o"], ["ot"], perm=[0, 2, 1, 3]),
+          N("Reshape", ["ot", "shp_tok"], ["o2"]), N("MatMul", ["o2", "wo"], ["oo"], name="o_proj"),
+          N("Add", ["oo", "h0"], ["h1"])] + rms_nodes("h1", "g2", "m") +
+         [N("MatMul", ["m", "wg"], ["gt"], name="gate_proj"), N("Sigmoid", ["gt"], ["gs"]),
+          N("Mul", ["gt", "gs"], ["act"]), N("MatMul", ["m", "wu"], ["up"], name="up_proj"),
+          N("Mul", ["act", "up"], ["gu"]), N("MatMul", ["gu", "wd"], ["dn"], name="down_proj"),
+          N("Add", ["dn", "h1"], ["h2"])] + rms_nodes("h2", "g3", "hf") +
+         [N("MatMul", ["hf", "wlm"], ["y"], name="lm_head")])
+inits = [init("embed", emb), init("wq", wq), init("wk", wk), init("wv", wv), init("wo", wo),
+         init("wg", wg), init("wu", wu), init("wd", wd), init("wlm", wlm), init("g1", g1),
+         init("g2", g2), init("g3", g3), init("cos", cos), init("sin", sin), init("mask", mask),
+         init("two", np.float32(2)), init("eps", np.float32(1e-5)),
+         init("sqrt_d", np.float32(math.sqrt(HD))), init("ax01", i64(0, 1)), init("ax2", i64(2)),
+         init("zero1", i64(0)), init("half1", i64(HD // 2)), init("big1", i64(2**62)),
+         init("last1", i64(-1)), init("shp_" + str(NH), i64(1, T, NH, HD)),
+         init("shp_" + str(NKV), i64(1, T, NKV, HD)), init("rep_shape", i64(1, NKV, NH // NKV, T, HD)),
+         init("shp_rep", i64(1, NH, T, HD)), init("shp_tok", i64(1, T, HID))]
+case("llama_layer_hf", model(nodes, [vi("ids", [1, T], TensorProto.INT64)], [vi("y", None)], inits),
+     ids.astype(np.int32), logits)
+
 def bare_tensor(name, dims):
     t = TensorProto()
     t.name, t.data_type = name, TensorProto.FLOAT
