@@ -502,10 +502,12 @@ void Importer::declare_input() {
   for (const auto& in : gp().input())
     if (!inits_.count(in.name())) ins.push_back(&in);
   if (ins.empty()) throw Fail{"the model has no input besides initializers"};
-  for (const auto& [name, shape] : o_.input_shapes)
+  for (const auto& bound : o_.input_shapes) {
+    const std::string& name = bound.first;  // (clang 15 lambdas capture no structured bindings)
     if (std::none_of(ins.begin(), ins.end(), [&](auto* vi) { return vi->name() == name; }))
       throw Fail{"--input " + name + ": the model has no input of that name (its input is '" +
                  ins[0]->name() + "')"};
+  }
   const auto& vi = *ins[0];
   input_ = vi.name();
   const Shape shape = input_shape(vi);
@@ -572,6 +574,9 @@ Sym Importer::transposed(const Sym& s, const std::vector<int>& t) const {
   return r;
 }
 
+// Copies an Expand makes along its axis (each an operand of one host concat).
+constexpr std::int64_t kMaxCopies = 4096;
+
 // x without its unit axis a: the same value and layout.
 Sym drop_unit_axis(Sym x, std::size_t a) {
   x.shape.erase(x.shape.begin() + static_cast<std::ptrdiff_t>(a));
@@ -632,6 +637,9 @@ void Importer::emit_expand(int pos) {
   if (grown.size() > 1) throw Fail{"Expand along more than one axis is not supported"};
   const std::size_t a = grown[0], r = out.size();
   const std::int64_t g = out[a];
+  if (g > kMaxCopies)
+    throw Fail{"Expand to " + std::to_string(g) + " copies along one axis (at most " +
+               std::to_string(kMaxCopies) + ")"};
   // Read only by a Reshape and then a MatMul's right side, directly (V) or transposed (K^T).
   const auto gqa = [&] {
     const int pr = sole_consumer(n.output(0));
@@ -1057,9 +1065,12 @@ std::optional<std::pair<std::int64_t, double>> rope_params(const std::vector<flo
     const double a1 = angle(last, half - 1), a2 = angle(last, half - 2);
     if (a1 > 0 && a2 > a1) {
       theta = std::pow(a1 / a2, -static_cast<double>(half));
+      if (!std::isfinite(theta) || theta <= 1 || theta > 1e12) return std::nullopt;
       const double mag = std::pow(10.0, std::floor(std::log10(theta)) - 2);
       theta = std::round(theta / mag) * mag;
-      pos0 = std::llround(a1 * std::pow(theta, (half - 1.0) / static_cast<double>(half))) - last;
+      const double pos = a1 * std::pow(theta, (half - 1.0) / static_cast<double>(half));
+      if (!(pos >= 0 && pos < 1e9)) return std::nullopt;
+      pos0 = std::llround(pos) - last;
     } else if (a1 != 0 || a2 != 0) {
       return std::nullopt;
     }
@@ -2553,7 +2564,8 @@ void Importer::dispatch(int pos) {
     if (const auto kw = kv_write_at(pos)) {
       const Sym& c = sym(kw->cache);
       const Sym& x = sym(kw->x);
-      if (x.c) throw Fail{"a KV-cache write of the constant '" + kw->x + "'"};
+      if (x.c || !x.is_float)
+        throw Fail{"a KV-cache write of '" + kw->x + "', not a computed float tensor"};
       if (checked_numel(x.shape, o_.max_tensor_bytes) != c.shape[0] * c.shape[2])
         throw Fail{"a KV-cache write of " + shape_str(x.shape) + " into " + shape_str(c.shape)};
       b_.host(layer_name(n), HostOp::kv_write, {Operand::v(need(x, {}, true)), Operand::v(c.value)},

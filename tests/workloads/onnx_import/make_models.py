@@ -780,6 +780,12 @@ bad("cast_overflow",
     "node 'cast' (Cast): a constant (")
 bad("bad_binding", model([N("Relu", ["x"], ["y"])], x1, [vi("y", None)], []),
     "no input of that name", bind="nope=1x4")
+bad("expand_huge", model([N("Expand", ["x", "s"], ["y"], name="ex")], [vi("x", [4, 1])],
+                        [vi("y", None)], [init("s", np.array([4, 100000], np.int64))]),
+    "copies along one axis")
+bad("state_of_ids", model([N("Add", ["x", "x2"], ["y"], name="add")],
+                         [vi("x", [4]), vi("x2", [4], TensorProto.INT64)], [vi("y", None)], []),
+    "run as state")
 
 # An external-data model that is fine: the same conv as conv_relu, weights beside it.
 m = onnx.load(os.path.join(OUT, "conv_relu.onnx"))
