@@ -236,6 +236,11 @@ class Importer {
   // Consumers of a tensor; a graph output counts as one more (never absorbed).
   const std::vector<int>& consumers(const std::string& t) const;
   int sole_consumer(const std::string& t) const;
+  // The sole consumer of node p's output when it is an `op` node, else -1 (also for p < 0).
+  int next_op(int p, const char* op) const {
+    const int q = p < 0 ? -1 : sole_consumer(node(p).output(0));
+    return q >= 0 && node(q).op_type() == op ? q : -1;
+  }
   bool is_runtime_or_later(const std::string& t) const;
 
   // Layouts.
@@ -935,18 +940,14 @@ bool Importer::match_layernorm(int pos) {
       psq = p;
   }
   if (psq < 0 || pdiv < 0) return false;
-  const auto next = [&](int p, const char* op) {
-    const int q = sole_consumer(node(p).output(0));
-    return q >= 0 && node(q).op_type() == op ? q : -1;
-  };
-  const int pv = next(psq, "ReduceMean");
-  const int pe = pv < 0 ? -1 : next(pv, "Add");
-  const int pq = pe < 0 ? -1 : next(pe, "Sqrt");
+  const int pv = next_op(psq, "ReduceMean");
+  const int pe = pv < 0 ? -1 : next_op(pv, "Add");
+  const int pq = pe < 0 ? -1 : next_op(pe, "Sqrt");
   if (pq < 0 || sole_consumer(node(pq).output(0)) != pdiv ||
       node(pdiv).input(1) != node(pq).output(0))
     return false;
-  const int pg = next(pdiv, "Mul");
-  const int pb = pg < 0 ? -1 : next(pg, "Add");
+  const int pg = next_op(pdiv, "Mul");
+  const int pb = pg < 0 ? -1 : next_op(pg, "Add");
   if (pb < 0) return false;
   const auto other_const = [&](int p, const std::string& t) -> const Const* {
     const auto& n = node(p);
@@ -992,26 +993,22 @@ bool Importer::match_rmsnorm(int pos) {
   const Const* two = sq.op_type() == "Pow" ? const_in(sq, 1) : nullptr;
   if (!(sq.op_type() == "Mul" ? sq.input(1) == x : two && two->numel() == 1 && two->at(0) == 2))
     return false;
-  const auto next = [&](int p, const char* op) {
-    const int q = p < 0 ? -1 : sole_consumer(node(p).output(0));
-    return q >= 0 && node(q).op_type() == op ? q : -1;
-  };
   const auto pair_of = [&](int p, const std::string& a, const std::string& b) {
     const auto& n = node(p);
     return n.input_size() == 2 &&
            ((n.input(0) == a && n.input(1) == b) || (n.input(0) == b && n.input(1) == a));
   };
-  const int pv = next(pos, "ReduceMean"), pe = next(pv, "Add"), pq = next(pe, "Sqrt");
+  const int pv = next_op(pos, "ReduceMean"), pe = next_op(pv, "Add"), pq = next_op(pe, "Sqrt");
   if (pq < 0) return false;
   const std::string rms = node(pq).output(0);
-  int pn = next(pq, "Div"), pr = -1;
+  int pn = next_op(pq, "Div"), pr = -1;
   if (pn >= 0 && (node(pn).input(0) != x || node(pn).input(1) != rms)) return false;
   if (pn < 0) {
-    pr = next(pq, "Reciprocal");
-    pn = next(pr, "Mul");
+    pr = next_op(pq, "Reciprocal");
+    pn = next_op(pr, "Mul");
     if (pn < 0 || !pair_of(pn, x, node(pr).output(0))) return false;
   }
-  const int pg = next(pn, "Mul");
+  const int pg = next_op(pn, "Mul");
   if (pg < 0) return false;
   const auto other_const = [&](int p, const std::string& t) -> const Const* {
     const auto& n = node(p);
@@ -1864,12 +1861,8 @@ void Importer::emit_gather(const onnx::NodeProto& n) {
   if (int8) {
     // An int8 table with per-row scales: Cast(Gather(table, ids)) * Reshape(Gather(scales,
     // ids), [t, 1]), as the int8 tiers' host lookup (tied to an int8 LM head below).
-    const auto next = [&](int p, const char* op) {
-      const int q = p < 0 ? -1 : sole_consumer(node(p).output(0));
-      return q >= 0 && node(q).op_type() == op ? q : -1;
-    };
     const int self = producer_.at(n.output(0));
-    const int pc = next(self, "Cast"), pm = next(pc, "Mul");
+    const int pc = next_op(self, "Cast"), pm = next_op(pc, "Mul");
     if (pm < 0 || attr_i(node(pc), "to", 0) != onnx::TensorProto::FLOAT)
       throw Fail{"an int8 table read other than as Cast(Gather) times the rows' scales"};
     const auto& mul = node(pm);
