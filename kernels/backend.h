@@ -127,6 +127,15 @@ class PreparedKernel {
     (void)t;
     return make_error("upload_input not supported by this backend");
   }
+  // Optional, for backends whose buffers are host memory: from the next execute() on, read
+  // input `index` from (with `output`, write output `index` to) `data`, `bytes` long in the
+  // problem's dense layout, instead of the kernel's own buffer, without a copy; the caller keeps
+  // it alive, and binds again when it moves. Default false: unsupported, callers copy (upload,
+  // download). A device graph that runs a kernel between its own buffers uses it.
+  virtual bool bind(std::size_t index, void* data, std::size_t bytes, bool output) {
+    (void)index, (void)data, (void)bytes, (void)output;
+    return false;
+  }
   virtual MemoryStats memory() const = 0;
   // Optional: named load-cost details, e.g. {"program_build_s", 0.41}, {"cache_hit", 1}.
   virtual std::vector<std::pair<std::string, double>> details() const { return {}; }

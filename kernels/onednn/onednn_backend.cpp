@@ -175,6 +175,22 @@ class Kernel final : public PreparedKernel {
     return {};
   }
 
+  bool bind(std::size_t index, void* data, std::size_t bytes, bool output) override {
+    std::vector<std::size_t> bufs;
+    for (std::size_t i = 0; i < plan_.buffers_.size(); ++i) {
+      const auto& b = plan_.buffers_[i];
+      if ((output ? b.output : b.input) != static_cast<int>(index)) continue;
+      if (b.md.get_size() != bytes) return false;
+      // A weight reordered into the primitive's layout is read from the reorder's output.
+      for (const auto& r : plan_.reorders_)
+        if (r.from == static_cast<int>(i)) return false;
+      bufs.push_back(i);
+    }
+    if (bufs.empty()) return false;
+    for (std::size_t i : bufs) TB_DNNL(mems_[i].set_data_handle(data));
+    return true;
+  }
+
   MemoryStats memory() const override { return mem_; }
 
   // Runs the weight reorders (all, or those fed by one input); returns their time.

@@ -19,14 +19,17 @@
 // Weights are reordered once into buffers of their own (set_constants).
 //
 // Nodes without a native graph step here (attention, row ops, RoPE, embedding, int8 and bf16
-// kernels) run as the backend's PreparedKernel on plain copies of their operands: correct, and
-// reported in config() and details() as "kernel_nodes".
+// kernels) run as the backend's PreparedKernel on the plain form of their operands, bound where
+// the graph holds them (PreparedKernel::bind: a KV cache is read in place, the output written in
+// place; only an operand converted on the way, u8 or bf16, goes through a slot of its own), and
+// are reported in config() and details() as "kernel_nodes".
 #include <omp.h>
 
 #include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -224,6 +227,8 @@ class Graph final : public PreparedGraph {
         {"weight_reorder_s", upload_s_},
         {"threads", static_cast<double>(threads_)},
         {"serial_steps", static_cast<double>(serial_steps())},
+        // Nodes of fewer FLOPs run on one thread (0: every node on all threads).
+        {"serial_flops", threads_ > 1 ? serial_flops_ : 0.0},
         {"winograd_convolutions", static_cast<double>(winograd_)}};
     for (const auto& k : kernels_)
       for (const auto& [key, v] : k.kernel->details())
@@ -248,7 +253,7 @@ class Graph final : public PreparedGraph {
            std::to_string(quantize_steps_) + " static quantising reorders";
     if (winograd_ > 0) s += ", " + std::to_string(winograd_) + " Winograd convolutions";
     if (!kernels_.empty())
-      s += ", " + std::to_string(kernels_.size()) + " nodes as kernels on plain copies";
+      s += ", " + std::to_string(kernels_.size()) + " nodes as kernels on plain buffers";
     if (const int n = serial_steps(); n > 0)
       s += ", " + std::to_string(n) + " of " + std::to_string(steps_.size()) +
            " steps on 1 thread (small)";
@@ -344,6 +349,10 @@ class Graph final : public PreparedGraph {
     std::vector<Tensor> slots, outs;
     std::vector<int> in_const;  // constant index per slot, or -1
     std::vector<int> in_buf;    // plain buffer per non-constant slot
+    // What each input slot is bound to (PreparedKernel::bind; nullptr: copied, -1 cast: binding
+    // refused), and whether the output is written in place.
+    std::vector<const void*> bound;
+    bool out_bound = false;
     Activation act_after = Activation::none;
     DeviceGraph::Node::Quant in_quant;
     bool in_cast = false;
@@ -988,7 +997,7 @@ class Graph final : public PreparedGraph {
     return true;
   }
 
-  // Any other node: the backend's PreparedKernel over plain copies of its operands.
+  // Any other node: the backend's PreparedKernel over the plain form of its operands.
   void kernel_node(const DeviceGraph::Node& n) {
     KernelNode k;
     k.name = n.name, k.problem = n.problem, k.act_after = n.act_after, k.in_quant = n.in_quant;
@@ -1012,26 +1021,44 @@ class Graph final : public PreparedGraph {
     steps_.push_back(std::move(st));
   }
 
+  // Runs a kernel node. Its inputs are read where the graph holds them (bound: no copy) unless
+  // they are converted first (u8 quantisation, bf16 rounding: into the slot, which is bound) or
+  // the kernel refuses (copied into the slot and uploaded); its output is written in place.
   Result<void> run_kernel(KernelNode& k) {
+    static const void* const kRefused = reinterpret_cast<const void*>(std::intptr_t{-1});
+    k.bound.resize(k.slots.size(), nullptr);
     for (std::size_t i = 0; i < k.slots.size(); ++i) {
       if (k.in_buf[i] < 0) continue;
-      const void* src = mems_[static_cast<std::size_t>(k.in_buf[i])].get_data_handle();
-      if (i == 0 && k.in_quant.on)
+      void* src = mems_[static_cast<std::size_t>(k.in_buf[i])].get_data_handle();
+      void* read = src;
+      if (i == 0 && k.in_quant.on) {
         quantize_u8(static_cast<const float*>(src), k.slots[0].numel(), k.in_quant,
                     k.slots[0].data<std::uint8_t>());
-      else if (i == 0 && k.in_cast)
+        read = k.slots[0].raw();
+      } else if (i == 0 && k.in_cast) {
         round_bf16(static_cast<const float*>(src), k.slots[0].numel(),
                    k.slots[0].data<std::uint16_t>());
-      else
-        std::memcpy(k.slots[i].raw(), src, k.slots[i].bytes());
+        read = k.slots[0].raw();
+      }
+      if (k.bound[i] == read) continue;
+      if (k.bound[i] != kRefused && k.kernel->bind(i, read, k.slots[i].bytes(), false)) {
+        k.bound[i] = read;
+        continue;
+      }
+      k.bound[i] = kRefused;
+      if (read == src) std::memcpy(k.slots[i].raw(), src, k.slots[i].bytes());
       if (auto r = k.kernel->upload_input(i, k.slots[i]); !r)
         if (auto r2 = k.kernel->upload(k.slots); !r2)
           return make_error(k.name + ": upload: " + r2.error().message);
     }
+    if (!k.out_bound)
+      k.out_bound =
+          k.outs.size() == 1 && k.kernel->bind(0, k.outs[0].raw(), k.outs[0].bytes(), true);
     if (auto e = k.kernel->execute(); !e)
       return make_error(k.name + ": execute: " + e.error().message);
-    if (auto r = k.kernel->download(k.outs); !r)
-      return make_error(k.name + ": download: " + r.error().message);
+    if (!k.out_bound)
+      if (auto r = k.kernel->download(k.outs); !r)
+        return make_error(k.name + ": download: " + r.error().message);
     if (k.act_after != Activation::none) {
       Tensor& o = k.outs[0];
       for (std::int64_t i = 0; i < o.numel(); ++i)
