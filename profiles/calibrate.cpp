@@ -28,6 +28,7 @@ using json = nlohmann::json;
 using workloads::Builder;
 using workloads::Executor;
 using workloads::Graph;
+using workloads::Layer;
 using workloads::Operand;
 using Clock = std::chrono::steady_clock;
 
@@ -39,8 +40,8 @@ double since(Clock::time_point t0) {
 constexpr int kShort = 2, kLong = kCalibrationChainLayers;
 
 // A representative shape of an op class: conv-like {channels in, size, channels out (0: the
-// same)}; gemm {m, k}; attention {heads, kv heads, queries, keys, head dim}; row {m, n}; eltwise
-// {n}; pool {channels, size}.
+// same)}; gemm and gemv {m, k, n (0: k), a chain alternating k -> n -> k}; attention {heads, kv
+// heads, queries, keys, head dim}; row {m, n}; eltwise {n}; pool {channels, size}.
 struct Shape {
   std::string cls;
   std::int64_t a = 0, b = 0, c = 0, d = 0, e = 0;
@@ -94,8 +95,10 @@ std::vector<Shape> shapes(const std::string& dtype, bool quick) {
                           {"gemm", 128, 768},
                           {"gemm", 64, 2048},
                           {"gemv", 1, 576},
+                          {"gemv", 1, 576, 1536},
                           {"gemv", 1, 2048},
                           {"gemv", 1, 3072},
+                          {"gemv", 1, 576, 8192},
                           {"attention", 9, 3, 1, 128, 64},
                           {"attention", 9, 3, 1, 1024, 64},
                           {"attention", 12, 12, 128, 128, 64},
@@ -111,7 +114,8 @@ std::vector<Shape> shapes(const std::string& dtype, bool quick) {
   for (const auto& s : v) {
     const bool small_op =
         s.cls == "row" || s.cls == "eltwise" || s.cls == "pool" || s.cls == "embed";
-    if (compute_only && s.cls == "gemv" && s.b > 2048) continue;  // f32: past the caches
+    if (compute_only && s.cls == "gemv" && s.b * std::max(s.b, s.c) > 2048 * 2048)
+      continue;  // f32: past the caches
     if (compute_only && (small_op || (s.cls == "attention" && dtype == "int8"))) continue;
     if (quick && seen[s.cls]++ > 0 && s.cls != "eltwise") continue;
     out.push_back(s);
@@ -119,9 +123,10 @@ std::vector<Shape> shapes(const std::string& dtype, bool quick) {
   return out;
 }
 
-// The classes whose layers carry weights worth measuring cold (gemv: predictor.h's own model).
+// The classes whose layers carry weights worth measuring cold.
 bool cold_class(const std::string& cls) {
-  return cls == "conv" || cls == "pointwise" || cls == "depthwise" || cls == "gemm";
+  return cls == "conv" || cls == "pointwise" || cls == "depthwise" || cls == "gemm" ||
+         cls == "gemv";
 }
 
 std::string shape_name(const Shape& s) {
@@ -153,8 +158,10 @@ Graph chain(const Shape& s, DType dt, int n) {
     if (s.cls == "conv") x = b.conv(name, x, k, 3, 1, 1, 1, Activation::relu);
     if (s.cls == "pointwise") x = b.conv(name, x, k, 1, 1, 0, 1, Activation::relu);
     if (s.cls == "depthwise") x = b.conv(name, x, s.a, 3, 1, 1, s.a, Activation::relu6);
-    if (s.cls == "gemm" || s.cls == "gemv")
-      x = b.linear(name, x, s.a, s.b, s.b, true, Activation::relu);
+    if (s.cls == "gemm" || s.cls == "gemv") {
+      const std::int64_t out = i % 2 == 0 && s.c > 0 ? s.c : s.b;
+      x = b.linear(name, x, s.a, b.value(x).shape.back(), out, true, Activation::relu);
+    }
     if (s.cls == "row")
       x = b.row(name, s.a == 1 ? RowKind::rmsnorm : RowKind::layernorm, x, s.a, s.b);
     if (s.cls == "eltwise") x = b.binary(name, BinaryKind::add, x, in);
@@ -227,6 +234,7 @@ struct Timed {
   double prepare_s = 0, calibrate_s = 0, upload_s = 0, first_s = 0, median_s = 0;
   double median_cold_s = -1;  // with the caches evicted before each sample (cold runs only)
   int fused = 0;
+  double serial_flops = 0;  // the backend runs nodes of fewer FLOPs on one thread (0: none)
   MemoryStats mem;
   std::vector<double> samples;
   Tensor out;
@@ -246,6 +254,7 @@ Result<Timed> run_graph(Backend& b, const Graph& g, const std::string& wpath, in
   for (const auto& [k, v] : p->details) {
     if (k == "calibrate_s") t.calibrate_s = v;
     if (k == "int8_fused_layers") t.fused = static_cast<int>(v);
+    if (k == "serial_flops") t.serial_flops = v;
   }
   auto up = ex.upload_weights();
   if (!up) return up.error();
@@ -534,7 +543,13 @@ class Calibrator {
     const ModelEstimate est = predict(g, only, e.backend);
     if (!est.feasible) return finish(Status::error, "no prediction: " + est.why);
     const double predicted = est.latency_ms / 1e3;
-    e.mixed_node_s = std::max(0.0, (t->median_s - predicted) / nodes);
+    // Switching costs where a node forks its threads: nodes the backend runs on one thread
+    // (serial_flops) pay none, so the excess is theirs alone.
+    e.serial_flops = t->serial_flops;
+    const auto threaded = std::count_if(g.layers.begin(), g.layers.end(), [&](const Layer& l) {
+      return l.problem && l.problem->flops() >= e.serial_flops;
+    });
+    e.mixed_node_s = std::max(0.0, (t->median_s - predicted) / std::max<long>(1, threaded));
     r.median_s = t->median_s, r.prepare_s = t->prepare_s, r.first_s = t->first_s;
     r.samples = t->samples, r.n = static_cast<std::int64_t>(r.samples.size());
     r.max_rel_err = chk.max_rel_err;
@@ -543,6 +558,8 @@ class Calibrator {
                  {"nodes", nodes},
                  {"predicted_s", predicted},
                  {"mixed_node_s", e.mixed_node_s},
+                 {"threaded_nodes", threaded},
+                 {"serial_flops", e.serial_flops},
                  {"threads", o_.threads},
                  {"validation", "the chain against the reference"}};
     finish(Status::passed, "");

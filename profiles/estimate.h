@@ -33,8 +33,9 @@ struct ModelEstimate {
   std::uint64_t weight_bytes = 0;     // what a download of this variant costs
   std::vector<LayerEstimate> layers;  // empty when the figures are not per layer
   // Figures the source withheld (a shareable profile's "any" class, generalised away for
-  // k-anonymity), taken at their worst plausible value: one note per figure saying what was
-  // assumed. The engine repeats them in the reasons of every placement that relies on them.
+  // k-anonymity), taken at their worst plausible value, or a class of layers the calibration
+  // lacked (the predictor): one note per figure saying what was assumed. The engine repeats them in
+  // the reasons of every placement that relies on them.
   std::vector<std::string> assumed;
   bool memory_withheld = false;  // peak memory unknown: it cannot be shown to fit a stated limit
 };

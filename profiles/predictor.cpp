@@ -101,7 +101,7 @@ double class_time_nearest(const BackendCalibration& c, const std::string& cls, c
                           double work, double graph_weights) {
   constexpr std::size_t kNearest = 3;
   const std::vector<double> f = shape_features(p);
-  if (f.empty() || cls == "gemv" || work <= 0) return -1;  // gemv: by bytes and working set
+  if (f.empty() || work <= 0) return -1;
   const bool mem = memory_bound_class(cls);
   std::vector<std::pair<double, double>> near;  // (distance^2, log throughput)
   for (const auto& pt : c.points) {
@@ -130,21 +130,6 @@ double class_time(const BackendCalibration& c, const std::string& cls, const Pro
   if (p)
     if (const double t = class_time_nearest(c, cls, *p, work, graph_weights); t >= 0) return t;
   return class_time_1d(c, cls, work, graph_weights);
-}
-
-// The gemv rate (bytes per second) at a weights working set of `bytes`: piecewise linear in
-// log-log over the calibrated gemv chains (each point's working set: its chain's weights),
-// constant beyond them; negative without gemv points.
-double gemv_rate_at(const BackendCalibration& c, double bytes) {
-  std::vector<std::pair<double, double>> pts;  // (chain working set, bytes per second)
-  for (const auto& p : c.points)
-    if (p.op_class == "gemv" && p.node_s > 0 && p.bytes > 0)
-      pts.emplace_back(kCalibrationChainLayers * p.bytes, p.bytes / p.node_s);
-  if (pts.empty()) return -1;
-  std::sort(pts.begin(), pts.end());
-  if (bytes <= pts.front().first) return pts.front().second;
-  if (bytes >= pts.back().first) return pts.back().second;
-  return loglog_between(pts, bytes);
 }
 
 // The shortest node any class took: no kernel dispatch is faster than this.
@@ -215,6 +200,7 @@ struct Costs {
   double total_s = 0;
   std::set<std::string> problems;  // distinct kernels (compiles)
   std::map<std::string, int> class_nodes;
+  std::set<std::string> assumed;  // what the calibration lacked (node_time)
 };
 
 // Projection of a time measured here onto the target: the same efficiency on its roofline.
@@ -239,17 +225,14 @@ double rate_s(double bytes, double gbps) {
 }
 
 // Falls back to the f32 entry of the backend for a class this dtype did not calibrate, then to
-// the roofline at the entry's median efficiency.
-// graph_weight_bytes: the weights working set of the whole graph (gemv: see gemv_rate_at);
+// the roofline at the entry's median efficiency (said in `assumed`).
 // working_set: what an inference touches (point_s: warm or cold caches).
 double node_time(const Calibration& cal, const BackendCalibration& c, const Problem& p,
-                 double graph_weight_bytes, double working_set) {
+                 double working_set, std::set<std::string>& assumed) {
   const std::string cls = op_class(p);
   const double flops = p.flops(), bytes = traffic_bytes(p);
   const double work = memory_bound_class(cls) ? bytes : flops;
   double t = class_time(c, cls, &p, work, working_set);
-  if (cls == "gemv" && t >= 0)
-    if (const double r = gemv_rate_at(c, graph_weight_bytes); r > 0) t = std::max(t, bytes / r);
   if (t < 0 && c.dtype != "f32")
     if (const auto* f = cal.find(c.backend, "f32")) t = class_time(*f, cls, &p, work, working_set);
   if (t < 0) {
@@ -258,6 +241,9 @@ double node_time(const Calibration& cal, const BackendCalibration& c, const Prob
       if (pt.efficiency > 0) effs.push_back(pt.efficiency);
     const double roof = roofline_s(flops, bytes, c.peak_gflops, c.bandwidth_gbps);
     t = roof > 0 && !effs.empty() ? roof / median(effs) : 0;
+    assumed.insert(cls + " layers: not calibrated on " + c.backend + " " + c.dtype + "; " +
+                   (t > 0 ? "the roofline at the calibration's median efficiency"
+                          : "no roofline either: the shortest calibrated node"));
   }
   return std::max(t, dispatch_floor(c));
 }
@@ -311,8 +297,9 @@ Costs walk(const Graph& g, const Calibration& cal, const BackendCalibration& c, 
         io += static_cast<double>(value_bytes(g, v));
     for (std::size_t li : step) {
       const Problem& p = *g.layers[li].problem;
-      const double t = node_time(cal, c, p, weight_bytes, working_set);
-      out.layer_s[li] = sc.node(t, p.flops(), traffic_bytes(p)) + c.mixed_node_s;
+      const double t = node_time(cal, c, p, working_set, out.assumed);
+      out.layer_s[li] = sc.node(t, p.flops(), traffic_bytes(p)) +
+                        (p.flops() >= c.serial_flops ? c.mixed_node_s : 0.0);
       out.problems.insert(p.str());
       ++out.class_nodes[op_class(p)];
     }
@@ -434,6 +421,7 @@ ModelEstimate predict(const Graph& g, const Calibration& cal, std::string_view b
   const Plan plan = make_plan(g, c->fuses_int8_epilogue, quantized);
   const Costs costs = walk(g, cal, *c, plan, sc);
   e.latency_ms = costs.total_s * 1e3;
+  e.assumed.assign(costs.assumed.begin(), costs.assumed.end());
 
   // Cold start.
   const double storage = o.target ? o.target->storage_gbps : cal.storage_read_gbps;
@@ -499,6 +487,7 @@ json to_json(const Calibration& c) {
                        {"weight_copy", e.weight_copy},
                        {"first_ratio", e.first_ratio},
                        {"mixed_node_s", e.mixed_node_s},
+                       {"serial_flops", e.serial_flops},
                        {"fuses_int8_epilogue", e.fuses_int8_epilogue},
                        {"peak_gflops", e.peak_gflops > 0 ? json(e.peak_gflops) : json()},
                        {"bandwidth_gbps", e.bandwidth_gbps > 0 ? json(e.bandwidth_gbps) : json()},
@@ -547,6 +536,7 @@ Result<Calibration> calibration_from_json(const json& j) {
                                std::tuple{"weight_copy", &e.weight_copy, false},
                                std::tuple{"first_ratio", &e.first_ratio, false},
                                std::tuple{"mixed_node_s", &e.mixed_node_s, false},
+                               std::tuple{"serial_flops", &e.serial_flops, false},
                                std::tuple{"peak_gflops", &e.peak_gflops, false},
                                std::tuple{"bandwidth_gbps", &e.bandwidth_gbps, false},
                                std::tuple{"warm_bytes", &e.warm_bytes, false},

@@ -10,13 +10,15 @@
 //       that hinge on 10%).
 //
 // The model, per layer of the graph in execution order:
-//   kernel layer    node time of its op class at its size: piecewise-linear in log(work) over
-//                   the calibrated shapes (work = FLOPs for compute-bound classes, bytes for the
-//                   memory-bound ones), constant throughput beyond the calibrated range; a gemv
-//                   (weight streaming) at least its bytes over the gemv rate the calibration saw
-//                   at the graph's whole weights working set, since its weights stay in the
-//                   caches between inferences only when all of the graph's do
-//                   + the per-node cost of switching kernels (mixed_node_s)
+//   kernel layer    node time of its op class at its size: the throughput of the calibrated
+//                   shapes nearest in shape space (convolutions, GEMMs, GEMVs), else
+//                   piecewise-linear in log(work) over them (work = FLOPs for compute-bound
+//                   classes, bytes for the memory-bound ones), constant throughput beyond the
+//                   calibrated range; each point warm (caches hot) while the graph's working set
+//                   fits the threads' per-core caches, cold (weights from memory: a gemv of an
+//                   LLM streams them) from the last-level cache's size on
+//                   + the per-node cost of switching kernels (mixed_node_s), for the nodes
+//                   the backend runs on all threads (serial_flops)
 //   segment         + per-graph overhead + its inputs and outputs over the transfer throughput
 //   host op         bytes read and written over the host-op throughput (0 when the executor
 //                   folds it into a kernel: int8 quantize / dequantize, bf16 casts, activations)
@@ -86,6 +88,9 @@ struct BackendCalibration {
   // code and descriptors stay hot; a network switches kernel at every node (calibrate: a mixed
   // chain against what the chains predict for it). 0: not measured.
   double mixed_node_s = 0;
+  // The backend runs nodes of fewer FLOPs on one thread, where no switching cost arises (oneDNN:
+  // a fork and join costs more than it saves there); 0: every node on all threads.
+  double serial_flops = 0;
   bool fuses_int8_epilogue = false;              // int8 dequantize runs inside the kernel (+scales)
   double peak_gflops = -1, bandwidth_gbps = -1;  // the roofline the efficiencies are against
   // A graph whose weights fit in warm_bytes (the per-core caches of the threads it runs on) finds

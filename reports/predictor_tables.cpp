@@ -129,6 +129,8 @@ std::string format_prediction(const Prediction& p) {
                     ms(e.latency_ms), ms(e.read_ms), ms(e.compile_ms), ms(e.upload_ms),
                     ms(e.first_inference_ms), static_cast<double>(e.peak_memory_bytes) / 1048576.0,
                     static_cast<double>(e.weight_bytes) / 1048576.0, e.feasible ? "" : e.why);
+  for (const auto& e : p.estimates)
+    for (const auto& a : e.assumed) out += fmt::format("{}: assumed: {}\n", e.backend, a);
   if (p.layers)
     for (const auto& e : p.estimates) {
       out += "\n" + e.backend + ": per layer (ms, output bytes)\n";
