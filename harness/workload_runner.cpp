@@ -355,6 +355,48 @@ bool sample_graph(ResultRecord& r, Executor& ex, const Tensor& input, const Grap
   return true;
 }
 
+// The layer profile (profile_layers), after the timed samples so that timing the layers cannot
+// change them: at least 3 and up to 20 more inferences (about a second) with every layer timed
+// (Executor::time_layers); per layer, the median over them. Layers folded into a kernel are
+// charged to it and left out.
+void profile_layers(ResultRecord& r, Executor& ex, const Tensor& input, const Graph& g) {
+  const bool all_timed = ex.time_layers(true);
+  std::vector<std::vector<double>> runs;
+  std::vector<double> wall;
+  const auto t0 = Clock::now();
+  while (runs.size() < 20 && (runs.size() < 3 || measure::seconds_since(t0) < 1.0)) {
+    auto e = ex.infer(input);
+    if (!e) {
+      ex.time_layers(false);
+      r.metrics["layers"] = {{"error", e.error().message}};
+      return;
+    }
+    runs.push_back(ex.layer_seconds());
+    wall.push_back(e->wall_s);
+  }
+  ex.time_layers(false);
+  nlohmann::json rows = nlohmann::json::array();
+  double sum = 0;
+  std::vector<double> x(runs.size());
+  for (std::size_t li = 0; li < g.layers.size(); ++li) {
+    for (std::size_t k = 0; k < runs.size(); ++k) x[k] = li < runs[k].size() ? runs[k][li] : 0.0;
+    if (std::all_of(x.begin(), x.end(), [](double v) { return v == 0; })) continue;
+    const double med = stats::quantile(x, 0.5);
+    const workloads::Layer& l = g.layers[li];
+    sum += med;
+    rows.push_back({l.name,
+                    l.problem ? std::string(l.problem->op_name())
+                              : std::string(workloads::host_op_name(l.host)),
+                    med});
+  }
+  r.metrics["layers"] = {{"runs", runs.size()},
+                         {"latency_median_s", stats::quantile(wall, 0.5)},
+                         {"layers_sum_s", sum},
+                         {"all_timed", all_timed},
+                         {"columns", {"name", "op", "median_s"}},
+                         {"rows", std::move(rows)}};
+}
+
 // Memory: what the backend holds, and the RSS the model added.
 void record_memory(ResultRecord& r, const Executor& ex, const Graph& g, const LoadedGraph& lg) {
   const MemoryStats m = ex.memory();
@@ -379,6 +421,7 @@ ResultRecord run_graph(ResultRecord r, Backend& b, const DeviceInfo& dev, const 
   const auto status = validate_graph(r, b, dev, g, ws, o);
   if (!status) return r;
   if (!sample_graph(r, *lg.ex, lg.input, g, o)) return r;
+  if (o.profile_layers) profile_layers(r, *lg.ex, lg.input, g);
   record_memory(r, *lg.ex, g, lg);
   r.status = *status;
   return r;

@@ -5,7 +5,7 @@
 //   name     "mobilenetv2:b1:f32", "llm-135m:decode:kv1024:int8"
 //   samples  inference latencies (host clock, whole graph, seconds)
 //   metrics  {"load": {...}, "memory": {...}, "figures": {...}, "validation": {...},
-//             "breakdown": {...}, "sampling": {...}}
+//             "breakdown": {...}, "sampling": {...}, "layers": {...} with profile_layers}
 // Statuses: passed / failed (output differs from the reference) / unsupported ("unsupported:
 // <first missing op>") / skipped ("does not fit: needs X, has Y") / unavailable / error.
 #pragma once
@@ -32,6 +32,8 @@ struct WorkloadOptions {
   // Validate the full graph when its MACs are at most this; otherwise the tier's reduced
   // configuration (the reference backend is naive and slow).
   double full_validation_max_macs = 1.5e9;
+  // After the timed samples, time every layer (metrics.layers): where a tier's time goes.
+  bool profile_layers = false;
 };
 
 // Runs one workload on every device of `b`; returns the stored records.

@@ -139,9 +139,11 @@ class StagedGraph final : public PreparedGraph {
         return make_error("run: input " + std::to_string(i) + " has the wrong size");
       std::memcpy(h.raw(), inputs[i]->raw(), h.bytes());
     }
+    if (timing_) node_s_.assign(nodes_.size(), 0.0);
     for (std::size_t ni = 0; ni < nodes_.size(); ++ni) {
       Node& n = nodes_[ni];
       const auto& gn = g_.nodes[ni];
+      const auto tn = std::chrono::steady_clock::now();
       fill_slots(ni, false);
       if (n.input_only) {
         for (std::size_t i = 0; i < n.slots.size(); ++i)
@@ -168,6 +170,9 @@ class StagedGraph final : public PreparedGraph {
           out.set(i, apply_activation(gn.act_after, static_cast<float>(out.at(i))));
       st.bytes_from_device += out.bytes();
       ++st.host_round_trips;
+      // The node's whole cost in this graph: its copies in and out as well as the kernel.
+      if (timing_)
+        node_s_[ni] = std::chrono::duration<double>(std::chrono::steady_clock::now() - tn).count();
     }
     for (std::size_t i = 0; i < outputs.size(); ++i) {
       const Tensor& h = host_[static_cast<std::size_t>(g_.outputs[i])];
@@ -204,6 +209,12 @@ class StagedGraph final : public PreparedGraph {
     return {sums.begin(), sums.end()};
   }
 
+  bool time_nodes(bool on) override {
+    timing_ = on;
+    return true;
+  }
+  std::vector<double> node_seconds() const override { return node_s_; }
+
   std::string config() const override {
     return backend_ + " staged: " + std::to_string(nodes_.size()) +
            " kernels, activations through host memory between them";
@@ -238,6 +249,8 @@ class StagedGraph final : public PreparedGraph {
   std::vector<Tensor> host_;
   std::vector<Role> role_;
   std::vector<Node> nodes_;
+  bool timing_ = false;
+  std::vector<double> node_s_;
 };
 
 }  // namespace

@@ -93,6 +93,16 @@ class PreparedGraph {
   virtual std::vector<std::pair<std::string, double>> details() const { return {}; }
   // What ran, in words: "onednn graph: blocked layouts, 12 reorders, arena 9.6 MiB".
   virtual std::string config() const = 0;
+  // Per-node timing (a layer profile, like ONNX Runtime's profiler): while on, every run()
+  // times each node, from device timestamps or profiling events where the backend has them and
+  // the host clock around the node otherwise (host backends run a node to completion before the
+  // next). What a backend runs for a node is charged to it: fused post-ops and activations, the
+  // layout reorders and conversions it needs. Off by default: the host clock between nodes
+  // costs a little. Returns false when the backend cannot time nodes.
+  virtual bool time_nodes(bool on) { return !on; }
+  // Seconds per node (DeviceGraph::nodes order) in the last run() while timing was on; empty
+  // before that.
+  virtual std::vector<double> node_seconds() const { return {}; }
 };
 
 // in_quant on the host: n floats -> n bytes.

@@ -616,13 +616,16 @@ Result<InferCost> Executor::infer(const Tensor& input) {
   // Segments read the caller's input in place; host ops read the graph's copy.
   if (input_read_by_host_) std::memcpy(in.raw(), input.raw(), in.bytes());
   std::vector<const Tensor*> ins;
+  if (timing_) layer_s_.assign(g_.layers.size(), 0.0);
   for (auto& s : steps_) {
     if (s.host_layer >= 0) {
       const auto li = static_cast<std::size_t>(s.host_layer);
       const auto th = Clock::now();
       if (auto r = run_host(g_.layers[li], li); !r)
         return make_error(g_.layers[li].name + ": " + r.error().message);
-      c.host_s += since(th);
+      const double h = since(th);
+      c.host_s += h;
+      if (timing_) layer_s_[li] = h;
       continue;
     }
     const auto th = Clock::now();
@@ -638,6 +641,11 @@ Result<InferCost> Executor::infer(const Tensor& input) {
       return make_error("segment at " + g_.layers[s.kernel_layers[0]].name + ": " +
                         r.error().message);
     const double seg = since(ts);
+    if (timing_) {
+      const auto ns = s.prepared->node_seconds();
+      for (std::size_t j = 0; j < ns.size() && j < s.kernel_layers.size(); ++j)
+        layer_s_[s.kernel_layers[j]] = ns[j];
+    }
     c.kernel_s += r->kernel_s;
     c.transfer_s += std::max(0.0, seg - r->kernel_s);
     c.host_round_trips += r->host_round_trips;
@@ -646,6 +654,15 @@ Result<InferCost> Executor::infer(const Tensor& input) {
   }
   c.wall_s = since(t0);
   return c;
+}
+
+bool Executor::time_layers(bool on) {
+  timing_ = on;
+  if (!on) layer_s_.clear();
+  bool all = true;
+  for (auto& s : steps_)
+    if (s.prepared) all = s.prepared->time_nodes(on) && all;
+  return all;
 }
 
 Result<void> Executor::run_host(const Layer& l, std::size_t li) {

@@ -108,6 +108,15 @@ class Executor {
   // them on this backend (an int8 graph after prepare; an error before it or without int8):
   // what export-model --static-scales writes as QDQ.
   Result<Graph> static_scales() const;
+  // Layer profile: while on, every infer() times each layer, kernel layers by their backend
+  // (PreparedGraph::time_nodes: device timestamps, profiling events or the host clock) and host
+  // ops by the host clock. False when a segment's backend cannot time its nodes (the profile
+  // then has zeros there). Off by default.
+  bool time_layers(bool on);
+  // Seconds per graph layer in the last infer() while timing was on: a layer folded into a
+  // kernel (a fused dequantize, a folded quantize, cast or activation) is charged to that
+  // kernel and reads 0. Empty before that.
+  const std::vector<double>& layer_seconds() const { return layer_s_; }
   // What ran: each segment's configuration ("onednn graph: ...") and the segment count.
   std::string config() const;
   int segments() const;
@@ -122,6 +131,8 @@ class Executor {
  private:
   struct Step;
   Result<void> run_host(const Layer& l, std::size_t li);
+  bool timing_ = false;
+  std::vector<double> layer_s_;
   const Tensor& operand(const Operand& o) const;
   // int8 layers: a kernel and its host dequantize fused into one +scales kernel (see .cpp).
   Problem fused_problem(std::size_t li) const;

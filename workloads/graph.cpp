@@ -425,4 +425,34 @@ Graph Builder::finish(int output) {
   return std::move(g_);
 }
 
+std::string_view host_op_name(HostOp op) {
+  switch (op) {
+    case HostOp::none:
+      return "none";
+    case HostOp::cast:
+      return "cast";
+    case HostOp::quantize:
+      return "quantize";
+    case HostOp::dequantize:
+      return "dequantize";
+    case HostOp::activation:
+      return "activation";
+    case HostOp::permute:
+      return "permute";
+    case HostOp::kv_write:
+      return "kv_write";
+    case HostOp::last_row:
+      return "last_row";
+    case HostOp::embed:
+      return "embed";
+    case HostOp::concat:
+      return "concat";
+    case HostOp::slice:
+      return "slice";
+    case HostOp::fake_quant:
+      return "fake_quant";
+  }
+  return "host";
+}
+
 }  // namespace tb::workloads

@@ -87,6 +87,9 @@ enum class HostOp {
                // (an imported QuantizeLinear / DequantizeLinear pair read by other than a kernel)
 };
 
+// "kv_write", "quantize": the op's name in profiles and reports.
+std::string_view host_op_name(HostOp op);
+
 struct Layer {
   std::string name;
   std::optional<Problem> problem;  // kernel layer when set

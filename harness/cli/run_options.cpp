@@ -124,6 +124,11 @@ const std::vector<OptionSpec>& options() {
           "--repetitions", "Run every problem, tier and --model this many times (one result each)",
           [](auto& o) -> auto& { return o.kopts.repetitions; }, Forward::always, check(kPositive)),
       option(
+          "--profile-layers",
+          "Also time every layer of the tiers and --model (after the timed samples): where "
+          "each one's time goes",
+          [](auto& o) -> auto& { return o.wopts.profile_layers; }),
+      option(
           "--interleave", "Each repetition in a seeded random order (spreads machine drift)",
           [](auto& o) -> auto& { return o.kopts.interleave; }),
       // A flag that clears a member: registered and written back by hand.

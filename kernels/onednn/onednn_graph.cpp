@@ -89,6 +89,7 @@ class Graph final : public PreparedGraph {
     for (std::size_t ni = 0; ni < g_.nodes.size(); ++ni) {
       const auto& n = g_.nodes[ni];
       const Problem& p = n.problem;
+      cur_node_ = static_cast<int>(ni);  // the output reorders: the last node's
       use_threads(p.flops());
       bool native = false;
       if ((p.dtype == DType::f32 || (p.dtype == DType::bf16 && n.in_cast)) && !p.post.scales) {
@@ -183,14 +184,19 @@ class Graph final : public PreparedGraph {
       GraphRunStats st;
       const auto t0 = Clock::now();
       int threads = threads_;
+      if (timing_) node_s_.assign(g_.nodes.size(), 0.0);
       for (auto& step : steps_) {
+        // A CPU stream runs a primitive to completion inside execute(): the host clock around
+        // it is the step's time.
+        const auto ts = timing_ ? Clock::now() : Clock::time_point{};
         if (step.threads != threads) omp_set_num_threads(threads = step.threads);
         if (step.kernel >= 0) {
           if (auto r = run_kernel(kernels_[static_cast<std::size_t>(step.kernel)]); !r)
             return r.error();
-          continue;
+        } else {
+          TB_DNNL(step.prim.execute(stream_, step.mem_args));
         }
-        TB_DNNL(step.prim.execute(stream_, step.mem_args));
+        if (timing_ && step.node >= 0) node_s_[static_cast<std::size_t>(step.node)] += since(ts);
       }
       TB_DNNL(stream_.wait());
       if (threads != threads_) omp_set_num_threads(threads_);
@@ -200,6 +206,12 @@ class Graph final : public PreparedGraph {
       return st;
     });
   }
+
+  bool time_nodes(bool on) override {
+    timing_ = on;
+    return true;
+  }
+  std::vector<double> node_seconds() const override { return node_s_; }
 
   MemoryStats memory() const override {
     MemoryStats m;
@@ -333,9 +345,10 @@ class Graph final : public PreparedGraph {
     dnnl::primitive prim;
     std::vector<std::pair<int, int>> args;  // oneDNN arg -> buffer
     bool scratch = false;
-    bool deferred = false;                           // created at set_constants (Folded)
-    int threads = 1;                                 // OpenMP threads it was created for
-    int kernel = -1;                                 // a kernel node instead
+    bool deferred = false;  // created at set_constants (Folded)
+    int threads = 1;        // OpenMP threads it was created for
+    int kernel = -1;        // a kernel node instead
+    int node = -1;          // the DeviceGraph node it runs (or prepares the operands of)
     std::unordered_map<int, dnnl::memory> mem_args;  // realised; handles of inputs set per run
   };
   struct Upload {
@@ -539,6 +552,7 @@ class Graph final : public PreparedGraph {
     s.args = std::move(args);
     s.scratch = pd.scratchpad_desc().get_size() > 0;
     s.threads = cur_threads_;
+    s.node = cur_node_;
     scratch_bytes_ = std::max(scratch_bytes_, pd.scratchpad_desc().get_size());
     steps_.push_back(std::move(s));
     ++prims_;
@@ -1007,6 +1021,7 @@ class Graph final : public PreparedGraph {
     Step st;
     st.kernel = static_cast<int>(kernels_.size());
     st.threads = threads_;
+    st.node = cur_node_;
     for (std::size_t i = 0; i < n.in.size(); ++i) {
       const auto c = const_of_.find(n.in[i]);
       k.in_const.push_back(c == const_of_.end() ? -1 : c->second);
@@ -1115,6 +1130,9 @@ class Graph final : public PreparedGraph {
   DeviceGraph g_;
   int threads_;
   int cur_threads_ = 1;  // while building: the threads of the node being built
+  int cur_node_ = -1;    // while building: the node being built
+  bool timing_ = false;
+  std::vector<double> node_s_;  // per node, the last run's (time_nodes)
   // Steps below this work run on one thread (use_threads). 1 MFLOP, about 10 us of one core's
   // work: on the 2-core machine, person-detect int8 at --threads 2 went from 0.39 to 0.17 ms and
   // MobileNetV2 f32 from 3.26 to 2.78 ms (TB_ONEDNN_SERIAL_MFLOP 0 against 1, one run each).

@@ -252,6 +252,7 @@ class OpenclGraph final : public PreparedGraph {
       if (err != CL_SUCCESS)
         return finish_after(cl_error(__FILE__, __LINE__, "clEnqueueWriteBuffer", err));
     }
+    ev_end_.assign(kernels_.size(), 0);
     for (std::size_t ni = 0; ni < kernels_.size(); ++ni) {
       DeviceKernel& k = *kernels_[ni];
       const auto& n = g_.nodes[ni];
@@ -265,6 +266,7 @@ class OpenclGraph final : public PreparedGraph {
         return finish_after(make_error(n.name + ": " + r.error().message));
       if (n.act_after != Activation::none)
         if (auto r = enqueue_act_after(n); !r) return finish_after(r.error());
+      ev_end_[ni] = events_.size();
     }
     for (std::size_t i = 0; i < outputs.size(); ++i) {
       const auto v = static_cast<std::size_t>(g_.outputs[i]);
@@ -277,10 +279,14 @@ class OpenclGraph final : public PreparedGraph {
     TB_CL_CHECK(clFinish(q));  // the one host wait of the inference
     st.host_round_trips = 1;
     st.kernel_timing = TimingSource::profiling_events;
-    for (const Event& e : events_) {
-      auto s = event_seconds(e.get(), e.get());
+    // Every launch is profiled (the kernel time needs it): a node's time is its launches'.
+    if (timing_) node_s_.assign(kernels_.size(), 0.0);
+    for (std::size_t i = 0, ni = 0; i < events_.size(); ++i) {
+      auto s = event_seconds(events_[i].get(), events_[i].get());
       if (!s) return s.error();
       st.kernel_s += s.value();
+      while (ni + 1 < ev_end_.size() && i >= ev_end_[ni]) ++ni;
+      if (timing_ && ni < node_s_.size()) node_s_[ni] += s.value();
     }
     launches_per_run_ = events_.size();
     events_.clear();
@@ -310,6 +316,12 @@ class OpenclGraph final : public PreparedGraph {
     v["kernel_private_bytes"] = static_cast<double>(kernel_bytes());
     return {v.begin(), v.end()};
   }
+
+  bool time_nodes(bool on) override {
+    timing_ = on;
+    return true;
+  }
+  std::vector<double> node_seconds() const override { return node_s_; }
 
   std::string config() const override {
     std::string s = "opencl graph: 1 queue, 1 sync/inference, " + std::to_string(kernels_.size()) +
@@ -483,6 +495,9 @@ class OpenclGraph final : public PreparedGraph {
   std::vector<std::pair<std::size_t, Mem>> consts_;  // value, buffer
   std::vector<cl_mem> mem_;                          // per value; null: none (yet, or any more)
   std::vector<Event> events_;
+  std::vector<std::size_t> ev_end_;  // per node: the end of its events in events_ (this run)
+  bool timing_ = false;
+  std::vector<double> node_s_;
   Program common_program_;
   Kernel act_, quant_, cast_;  // act_after, in_quant, in_cast
   std::uint64_t arena_bytes_ = 0, constant_bytes_ = 0, uploaded_bytes_ = 0;

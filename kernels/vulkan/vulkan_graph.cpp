@@ -196,6 +196,13 @@ class VulkanGraph final : public PreparedGraph {
       st.kernel_s = span_s(0, nodes_.size());
       st.kernel_timing = TimingSource::device_timestamps;
       for (std::size_t i = 0; i < nodes_.size(); ++i) node_s_[i] += span_s(i, i + 1);
+      // Dispatches to nodes: a node's activation after it, and its conversions, are its own.
+      if (timing_) {
+        last_node_s_.assign(g_.nodes.size(), 0.0);
+        for (std::size_t i = 0; i < nodes_.size(); ++i)
+          if (nodes_[i].gnode >= 0)
+            last_node_s_[static_cast<std::size_t>(nodes_[i].gnode)] += span_s(i, i + 1);
+      }
     }
     ++runs_;
     for (std::size_t i = 0; i < outputs.size(); ++i) {
@@ -245,6 +252,13 @@ class VulkanGraph final : public PreparedGraph {
         {"command_buffers", 1},
         {"submits_per_inference", 1}};
   }
+
+  // Timestamps after every dispatch are written whenever the device has them.
+  bool time_nodes(bool on) override {
+    timing_ = on && queries_ != VK_NULL_HANDLE;
+    return timing_ == on;
+  }
+  std::vector<double> node_seconds() const override { return last_node_s_; }
 
   std::string config() const override {
     std::map<std::string, int> gemms;
@@ -737,6 +751,8 @@ class VulkanGraph final : public PreparedGraph {
   double setup_s_ = 0, upload_s_ = 0, pack_s_ = 0, first_dispatch_s_ = 0;
   bool constants_set_ = false;
   bool profile_ = false;
+  bool timing_ = false;
+  std::vector<double> last_node_s_;  // per DeviceGraph node, the last run's (time_nodes)
   int runs_ = 0;
   std::vector<double> node_s_;
 };

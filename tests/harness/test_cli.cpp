@@ -271,7 +271,7 @@ TEST(Cli, WorkloadRunsValidatedAndUnknownNamesAreListed) {
   const auto db = (dir.path() / "r.db").string();
   auto r = run_tierbench("--db " + db +
                              " --json run --backend onednn --workload person-detect:b1:f32 "
-                             "--max-time 0.3",
+                             "--max-time 0.3 --profile-layers",
                          "XDG_CACHE_HOME=" + dir.path().string());
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   const auto j = nlohmann::json::parse(r.out);
@@ -281,19 +281,32 @@ TEST(Cli, WorkloadRunsValidatedAndUnknownNamesAreListed) {
   EXPECT_EQ(w["status"], "passed") << w.dump();
   EXPECT_GT(w["median_s"].get<double>(), 0);
   EXPECT_TRUE(w["metrics"]["load"].contains("read_cold_s"));
+  // --profile-layers: every layer of the tier's one resident graph (52 convolutions, the pool
+  // and the classifier) timed, adding up to no more than an inference.
+  const auto& lp = w["metrics"]["layers"];
+  ASSERT_TRUE(lp.is_object()) << w["metrics"].dump();
+  EXPECT_GE(lp["runs"].get<int>(), 3);
+  EXPECT_TRUE(lp["all_timed"].get<bool>());
+  ASSERT_EQ(lp["rows"].size(), 54u) << lp.dump();
+  for (const auto& row : lp["rows"]) EXPECT_GT(row[2].get<double>(), 0) << row.dump();
+  EXPECT_LE(lp["layers_sum_s"].get<double>(), lp["latency_median_s"].get<double>() * 1.05);
   // The device backends run the whole tier too (layers mixing upload_input and full uploads).
   std::string device_backends;  // those this build has (TB_BACKEND_<NAME>)
   for (const char* b : {"opencl", "vulkan"})
     if (find_backend_traits(b)) device_backends += std::string(" --backend ") + b;
   if (!device_backends.empty()) {
     r = run_tierbench("--db " + db + " --json run" + device_backends +
-                          " --workload person-detect:b1:f32 --max-time 0.3",
+                          " --workload person-detect:b1:f32 --max-time 0.3 --profile-layers",
                       "XDG_CACHE_HOME=" + dir.path().string());
     ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
     // Held in a variable: a range-for over a member of the temporary that parse returns reads
     // freed memory (the temporary dies before the loop; ASan found it).
     auto out = nlohmann::json::parse(r.out);
-    for (const auto& res : out["results"]) EXPECT_EQ(res["status"], "passed") << res.dump();
+    for (const auto& res : out["results"]) {
+      EXPECT_EQ(res["status"], "passed") << res.dump();
+      // The isolated child got the flag; the device timed every layer (events, timestamps).
+      EXPECT_EQ(res["metrics"]["layers"]["rows"].size(), 54u) << res.dump();
+    }
   }
   r = run_tierbench("--db " + db + " run --workload resnet51");
   EXPECT_EQ(r.exit_code, 2);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <map>
 
@@ -148,6 +149,61 @@ TEST_P(GraphExec, MatchesTheReference) {
   }
 }
 
+// The layer profile (Executor::time_layers): every kernel layer timed by its backend (oneDNN's
+// host clock per primitive, OpenCL's profiling events, Vulkan's timestamps, the reference's
+// staged nodes), host ops by the host clock; the times add up to no more than the inference,
+// timing changes no output, and switching it off empties the profile.
+class GraphLayerTiming : public GraphExec {};
+
+TEST_P(GraphLayerTiming, TimesEveryLayer) {
+  const auto& [backend, ci] = GetParam();
+  const Case& c = cases()[ci];
+  auto backends = make_backends();
+  for (const std::string& name : {std::string("reference"), backend}) {
+    Backend* b = nullptr;
+    for (auto& x : backends)
+      if (x->name() == name) b = x.get();
+    if (!b) GTEST_SKIP() << name << ": not built";
+    if (auto a = b->availability(); !a.available) GTEST_SKIP() << name << ": " << a.reason;
+    const Graph g = c.make();
+    const std::string path = (dir_ / (c.name + ".safetensors")).string();
+    ASSERT_TRUE(ensure_weights_file(g, path, 3).ok());
+    auto w = load_weights(g, path, false);
+    ASSERT_TRUE(w.ok()) << w.error().message;
+    Executor ex(g, std::move(w->tensors), 5);
+    ASSERT_TRUE(ex.prepare(*b, 0, 2).ok());
+    ASSERT_TRUE(ex.upload_weights().ok());
+    const Tensor in = Executor::make_input(g, 5);
+    ASSERT_TRUE(ex.infer(in).ok());
+    const Tensor untimed = ex.output();
+    EXPECT_TRUE(ex.layer_seconds().empty());
+    ASSERT_TRUE(ex.time_layers(true)) << name << " " << c.name;
+    auto r = ex.infer(in);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    const auto& ls = ex.layer_seconds();
+    ASSERT_EQ(ls.size(), g.layers.size());
+    double sum = 0;
+    int kernels = 0, timed_kernels = 0;
+    for (std::size_t li = 0; li < ls.size(); ++li) {
+      EXPECT_GE(ls[li], 0) << g.layers[li].name;
+      sum += ls[li];
+      if (g.layers[li].problem) ++kernels, timed_kernels += ls[li] > 0;
+    }
+    EXPECT_EQ(timed_kernels, kernels) << name << " " << c.name;
+    EXPECT_GT(sum, 0);
+    EXPECT_LE(sum, r->wall_s * 1.02 + 1e-5) << name << " " << c.name;
+    // The timed inference computes exactly what the untimed one did (the LLM's KV caches move
+    // on by one position between inferences, so its output may not).
+    if (c.name.rfind("llm", 0) != 0) {
+      ASSERT_EQ(ex.output().bytes(), untimed.bytes());
+      EXPECT_EQ(std::memcmp(ex.output().raw(), untimed.raw(), untimed.bytes()), 0)
+          << name << " " << c.name;
+    }
+    ex.time_layers(false);
+    EXPECT_TRUE(ex.layer_seconds().empty());
+  }
+}
+
 std::string case_name(const ::testing::TestParamInfo<GraphExec::ParamType>& i) {
   return std::get<0>(i.param) + "_" + cases()[std::get<1>(i.param)].name;
 }
@@ -155,6 +211,11 @@ std::string case_name(const ::testing::TestParamInfo<GraphExec::ParamType>& i) {
 INSTANTIATE_TEST_SUITE_P(Backends, GraphExec,
                          ::testing::Combine(::testing::Values("onednn", "opencl", "vulkan"),
                                             ::testing::Range<std::size_t>(0, 8)),
+                         case_name);
+// f32 CNN, int8 with folded quantisation and fused dequantisation, host ops between segments.
+INSTANTIATE_TEST_SUITE_P(Backends, GraphLayerTiming,
+                         ::testing::Combine(::testing::Values("onednn", "opencl", "vulkan"),
+                                            ::testing::Values<std::size_t>(0, 6, 7)),
                          case_name);
 
 // The oneDNN arena: intermediates whose lifetimes do not overlap share bytes, so the arena of a
