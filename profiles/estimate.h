@@ -16,6 +16,9 @@ struct LayerEstimate {
   std::string name;                // the graph layer's name
   double latency_ms = 0;           // this layer's share of the steady-state latency
   std::uint64_t output_bytes = 0;  // the activations that cross a split placed after this layer
+  // Of latency_ms, the graph run and transfers of the segment this layer starts: not the layer's
+  // own computation (a layer profile times that alone).
+  double overhead_ms = 0;
 };
 
 struct ModelEstimate {

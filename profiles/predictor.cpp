@@ -197,6 +197,9 @@ std::int64_t value_bytes(const Graph& g, int v) {
 
 struct Costs {
   std::vector<double> layer_s;  // per layer
+  // Per layer, the part of layer_s that is its segment's graph run and transfers (charged to the
+  // segment's first layer), not the layer's own computation.
+  std::vector<double> overhead_s;
   double total_s = 0;
   std::set<std::string> problems;  // distinct kernels (compiles)
   std::map<std::string, int> class_nodes;
@@ -252,6 +255,7 @@ Costs walk(const Graph& g, const Calibration& cal, const BackendCalibration& c, 
            const Projector& sc) {
   Costs out;
   out.layer_s.assign(g.layers.size(), 0);
+  out.overhead_s.assign(g.layers.size(), 0);
   const double weight_bytes = static_cast<double>(g.figures().weight_bytes);
   // The working set of an inference: the weights and the activations alive together, about
   // twice the largest value (a layer's input and output).
@@ -303,7 +307,9 @@ Costs walk(const Graph& g, const Calibration& cal, const BackendCalibration& c, 
       out.problems.insert(p.str());
       ++out.class_nodes[op_class(p)];
     }
-    out.layer_s[step.front()] += c.graph_s + sc.bandwidth(rate_s(io, c.transfer_gbps));
+    const double overhead = c.graph_s + sc.bandwidth(rate_s(io, c.transfer_gbps));
+    out.layer_s[step.front()] += overhead;
+    out.overhead_s[step.front()] = overhead;
   }
   for (double t : out.layer_s) out.total_s += t;
   return out;
@@ -450,7 +456,8 @@ ModelEstimate predict(const Graph& g, const Calibration& cal, std::string_view b
                                                    static_cast<double>(values));
   for (std::size_t li = 0; li < g.layers.size(); ++li)
     e.layers.push_back({g.layers[li].name, costs.layer_s[li] * 1e3,
-                        static_cast<std::uint64_t>(value_bytes(g, g.layers[li].out))});
+                        static_cast<std::uint64_t>(value_bytes(g, g.layers[li].out)),
+                        costs.overhead_s[li] * 1e3});
   const double limit = o.target && o.target->memory_gib > 0
                            ? buckets().fit_fraction * o.target->memory_gib * 1073741824.0
                            : o.memory_limit_bytes;

@@ -164,6 +164,18 @@ std::string format_predictor_validation(const PredictorValidation& v) {
   out += summary_table("while timed, other processes", s.by_contention);
   if (!s.transfer.empty())
     out += summary_table("from another configuration's calibration", s.transfer);
+  if (!v.ops.empty()) {
+    // OpenCL and Vulkan time a layer on the device: the launch gaps and host waits between
+    // kernels are outside every layer there, while a prediction charges each node its dispatch.
+    out += fmt::format(
+        "\n{:<16} {:<16} {:>6} {:>10} {:>10} {:>7}   (layer profiles; OpenCL, Vulkan: device "
+        "time per layer, launch gaps outside)\n",
+        "per op", "op", "layers", "measured", "predicted", "error");
+    for (const auto& o : v.ops)
+      out += fmt::format("{:<16} {:<16} {:>6} {:>8.2f}ms {:>8.2f}ms {:>+6.1f}%\n", o.config, o.op,
+                         o.layers ? std::to_string(o.layers) : "-", o.measured_ms, o.predicted_ms,
+                         100 * o.err());
+  }
   const Summary& a = s.all["all"];
   out += fmt::format("\ntarget >= 95% within 10%: {:.1f}% ({} of {}) -- {}\n",
                      a.n ? 100.0 * a.w10 / a.n : 0.0, a.w10, a.n,
@@ -183,6 +195,14 @@ json predictor_validation_json(const PredictorValidation& v) {
          {"predicted_ms", r.predicted_ms},
          {"error_pct", 100 * r.err()},
          {"other_cpu_share", std::isnan(r.other_cpu_share) ? json() : json(r.other_cpu_share)}});
+  j["ops"] = json::array();
+  for (const auto& o : v.ops)
+    j["ops"].push_back({{"config", o.config},
+                        {"op", o.op},
+                        {"layers", o.layers},
+                        {"measured_ms", o.measured_ms},
+                        {"predicted_ms", o.predicted_ms},
+                        {"error_pct", 100 * o.err()}});
   Summaries s(v);
   for (auto [title, by] : {std::pair{"all", &s.all}, std::pair{"config", &s.by_config},
                            std::pair{"backend", &s.by_backend}, std::pair{"dtype", &s.by_dtype},

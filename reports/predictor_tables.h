@@ -41,8 +41,18 @@ struct PredictionCheck {
   double err() const { return predicted_ms / measured_ms - 1; }
 };
 
+// One op on one configuration, over the layers of every tier measured there (their layer
+// profiles, run --profile-layers): where the predictor's tier errors come from.
+struct OpCheck {
+  std::string config, op;
+  int layers = 0;
+  double measured_ms = 0, predicted_ms = 0;  // summed over those layers
+  double err() const { return predicted_ms / measured_ms - 1; }
+};
+
 struct PredictorValidation {
   std::vector<PredictionCheck> rows;
+  std::vector<OpCheck> ops;  // per configuration, the ops by measured time (largest first)
   // Leave one configuration out: "A from B" (A's tiers predicted from B's calibration).
   std::map<std::string, std::vector<PredictionCheck>> transfer;
 };

@@ -100,8 +100,11 @@ Result<void> measure(const Context& ctx, Store& store, const Config& c, const Va
   if (!label || !label->has_value()) return make_error(c.name + ": no calibration stored");
   auto snapshot = store.get("calibration", **label);
   if (!snapshot || !snapshot->has_value()) return make_error(c.name + ": no calibration stored");
-  std::vector<std::string> run = {ctx.argv0,   "--db",    db,          "run",
-                                  "--backend", c.backend, "--threads", std::to_string(c.threads)};
+  // With layer profiles: the per-op table says where a tier's error comes from.
+  std::vector<std::string> run = {
+      ctx.argv0,         "--db",    db,          "run",
+      "--backend",       c.backend, "--threads", std::to_string(c.threads),
+      "--profile-layers"};
   for (const auto& w : a.workloads) run.insert(run.end(), {"--workload", w});
   std::cerr << fmt::format("{}: running {} tiers end to end\n", c.name, a.workloads.size());
   if (const int rc = spawn_self(run, c.isa); rc < 0 || rc == kUsage)
@@ -118,10 +121,47 @@ double num(const json& j, const char* k) {
   return j.is_object() && j.contains(k) && j[k].is_number() ? j[k].get<double>() : NAN;
 }
 
-// Every passed tier of the configuration's run, predicted from calibration `cal`.
+// The layers of a tier's profile (metrics.layers) against the prediction's, by op: summed into
+// `ops` (per op of this configuration).
+void add_layer_ops(const json& profile, const profiles::ModelEstimate& e,
+                   std::map<std::string, reports::OpCheck>& ops) {
+  if (!profile.is_object() || !profile.contains("rows") || !profile["rows"].is_array()) return;
+  // A layer's own time on both sides; what is outside every layer (segment runs, launches,
+  // host waits, transfers) is a row of its own.
+  std::map<std::string, double> predicted;
+  double predicted_own = 0;
+  for (const auto& l : e.layers) {
+    predicted[l.name] = l.latency_ms - l.overhead_ms;
+    predicted_own += l.latency_ms - l.overhead_ms;
+  }
+  const double latency = num(profile, "latency_median_s"), sum = num(profile, "layers_sum_s");
+  if (latency > 0 && sum > 0) {
+    auto& o = ops["(outside layers)"];
+    o.op = "(outside layers)";
+    o.measured_ms += std::max(0.0, latency - sum) * 1e3;
+    o.predicted_ms += std::max(0.0, e.latency_ms - predicted_own);
+  }
+  for (const auto& row : profile["rows"]) {
+    if (!row.is_array() || row.size() != 3 || !row[0].is_string() || !row[1].is_string() ||
+        !row[2].is_number())
+      continue;
+    const auto p = predicted.find(row[0].get<std::string>());
+    if (p == predicted.end()) continue;
+    auto& o = ops[row[1].get<std::string>()];
+    o.op = row[1].get<std::string>();
+    ++o.layers;
+    o.measured_ms += row[2].get<double>() * 1e3;
+    o.predicted_ms += p->second;
+  }
+}
+
+// Every passed tier of the configuration's run, predicted from calibration `cal`; with `ops`,
+// also their layer profiles against the predicted layers, per op.
 std::vector<Row> rows_of(Store& store, const std::string& config, std::int64_t run_id,
-                         const profiles::Calibration& cal) {
+                         const profiles::Calibration& cal,
+                         std::vector<reports::OpCheck>* ops = nullptr) {
   std::vector<Row> out;
+  std::map<std::string, reports::OpCheck> by_op;
   auto res = store.results(run_id);
   if (!res) return out;
   for (const auto& r : *res) {
@@ -147,6 +187,15 @@ std::vector<Row> rows_of(Store& store, const std::string& config, std::int64_t r
     const double mem = num(r.metrics.value("memory", json::object()), "peak_rss_added_bytes");
     if (mem > 0) row.memory_err = static_cast<double>(e.peak_memory_bytes) / mem - 1;
     out.push_back(row);
+    if (ops) add_layer_ops(r.metrics.value("layers", json()), e, by_op);
+  }
+  if (ops) {
+    std::vector<reports::OpCheck> v;
+    for (auto& [op, o] : by_op)
+      if (o.measured_ms > 0) o.config = config, v.push_back(o);
+    std::sort(v.begin(), v.end(),
+              [](const auto& a, const auto& b) { return a.measured_ms > b.measured_ms; });
+    ops->insert(ops->end(), v.begin(), v.end());
   }
   return out;
 }
@@ -202,7 +251,7 @@ int run_validate(const Context& ctx, ValidateArgs& a) {
 
   reports::PredictorValidation v;
   for (const auto& [name, m] : measured) {
-    auto r = rows_of(**store, name, m.first, m.second);
+    auto r = rows_of(**store, name, m.first, m.second, &v.ops);
     v.rows.insert(v.rows.end(), r.begin(), r.end());
   }
   // Leave one configuration out: each configuration's tiers from another one's calibration.

@@ -11,6 +11,7 @@
 #include "compare_format.h"
 #include "report_fixture.h"
 #include "reporter.h"
+#include "reports.h"
 #include "switches.h"
 
 namespace tb {
@@ -95,6 +96,30 @@ TEST(CommandReports, Prediction) {
   expect_golden("predict_layers.txt", render(reports::prediction_reporter("table"), p));
 }
 
+// run --profile-layers: after the results and their configurations, each profiled tier's ops
+// by share and its slowest layers; a profile that failed says why.
+TEST(CommandReports, LayerProfileAfterTheResultsTable) {
+  ResultRecord r;
+  r.kind = "workload", r.name = "tiny:b1:f32", r.backend = "onednn", r.status = Status::passed;
+  r.median_s = 0.0012, r.p10_s = 0.0011, r.p90_s = 0.0014;
+  r.metrics["layers"] = {{"runs", 20},
+                         {"latency_median_s", 0.00121},
+                         {"layers_sum_s", 0.00115},
+                         {"all_timed", true},
+                         {"columns", {"name", "op", "median_s"}},
+                         {"rows",
+                          {{"stem", "conv", 0.0004},
+                           {"block.dw", "conv", 0.0002},
+                           {"block.add", "add", 0.00005},
+                           {"head", "gemm", 0.0005}}}};
+  ResultRecord bad = r;
+  bad.backend = "vulkan";
+  bad.metrics["layers"] = {{"error", "segment at stem: device lost"}};
+  std::ostringstream os;
+  reports::print_results_table(os, {r, bad});
+  expect_golden("layer_profile.txt", os.str());
+}
+
 TEST(CommandReports, PredictorValidation) {
   using Check = reports::PredictionCheck;
   reports::PredictorValidation v;
@@ -104,6 +129,10 @@ TEST(CommandReports, PredictorValidation) {
             Check{"opencl", "opencl", "f32", "mobilenetv2:b1:f32", 40, 43, NAN, NAN, 0.02}};
   v.transfer["onednn-t1 from onednn-t2"] = {
       Check{"onednn-t1", "onednn", "f32", "mobilenetv2:b1:f32", 4.14, 2.45}};
+  v.ops = {reports::OpCheck{"onednn-t1", "gemm", 213, 21.73, 14.09},
+           reports::OpCheck{"onednn-t1", "conv", 104, 3.94, 4.28},
+           reports::OpCheck{"opencl", "conv", 52, 38.5, 41.2},
+           reports::OpCheck{"opencl", "(outside layers)", 0, 12.1, 0.9}};
   expect_golden("validate_predictor.txt", render(reports::validation_reporter("table"), v));
   expect_golden("validate_predictor.json", render(reports::validation_reporter("json"), v));
 }
