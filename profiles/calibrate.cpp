@@ -328,6 +328,7 @@ class Calibrator {
 
   Result<Calibration> run() {
     Calibration cal;
+    cal.method = kCalibrationMethod;
     cal.created_utc = utc_now_iso8601();
     cal.label = label_;
     auto host = host_gbps();

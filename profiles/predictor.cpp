@@ -504,6 +504,7 @@ json to_json(const Calibration& c) {
   }
   return {{"created_utc", c.created_utc},
           {"label", c.label},
+          {"method", c.method},
           {"storage_read_gbps", c.storage_read_gbps > 0 ? json(c.storage_read_gbps) : json()},
           {"entries", entries}};
 }
@@ -519,6 +520,12 @@ Result<Calibration> calibration_from_json(const json& j) {
   if (!label) return label.error();
   if (!storage) return storage.error();
   c.created_utc = *created, c.label = *label, c.storage_read_gbps = *storage;
+  if (j.contains("method")) {
+    if (!j["method"].is_number_integer() || j["method"].get<std::int64_t>() < 1 ||
+        j["method"].get<std::int64_t>() > 1000)
+      return make_error("calibration/method: expected an integer from 1");
+    c.method = j["method"].get<int>();
+  }
   if (!j.contains("entries") || !j["entries"].is_array())
     return make_error("calibration/entries: expected an array");
   for (std::size_t i = 0; i < j["entries"].size(); ++i) {

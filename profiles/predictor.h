@@ -100,8 +100,15 @@ struct BackendCalibration {
   double warm_bytes = -1, cold_bytes = -1;
 };
 
+// How calibrate measures, numbered: `calibrate --if-missing` measures again over a stored
+// calibration of an older method, whose figures this build's predictor would misread.
+//   1  until 2026-12-06 (no "method" field)
+//   2  GEMVs cold from a chain four times the last-level cache (twice read 40% too fast here)
+inline constexpr int kCalibrationMethod = 2;
+
 struct Calibration {
   std::string created_utc, label;  // label: the configuration, "threads=1", "threads=2,isa=AVX2"
+  int method = 1;                  // kCalibrationMethod of the build that measured it
   double storage_read_gbps = -1;   // cold read of a weights file
   std::vector<BackendCalibration> entries;
   // The entry of a backend and dtype ("int8" and "s8" are the same), or null.

@@ -136,6 +136,13 @@ int run_calibrate(const Context& ctx, CalibrateArgs& a) {
     bool covered = stored.ok();
     for (const auto& b : want)
       for (const auto& d : a.o.dtypes) covered = covered && stored->find(b, d) != nullptr;
+    if (covered && stored->method < profiles::kCalibrationMethod) {
+      covered = false;
+      if (!ctx.json)
+        std::cout << fmt::format(
+            "calibration '{}' of {} was measured by an older method ({} < {}): measuring again\n",
+            stored->label, stored->created_utc, stored->method, profiles::kCalibrationMethod);
+    }
     if (covered) {
       if (ctx.json)
         (void)reports::calibration_reporter("json")->report(std::cout, *stored);

@@ -417,10 +417,25 @@ TEST(CalibrateCli, IfMissingKeepsAStoredCalibrationThatCoversTheAsk) {
   cal.label = "threads=0";
   cal.created_utc = "2026-01-02T03:04:05Z";
   cal.entries = {entry("f32", parse("conv:n1c16h48w48k16r3s3p1:f32+bias+relu"), 2e-4)};
-  ASSERT_TRUE(f.store->put("calibration", cal.label, to_json(cal).dump()).ok());
+  // A calibration by an older method (no "method" field: 1) is measured again, not kept.
+  json old = to_json(cal);
+  old.erase("method");
+  ASSERT_TRUE(f.store->put("calibration", cal.label, old.dump()).ok());
   ASSERT_TRUE(f.store->put("calibration", "latest", cal.label).ok());
   const std::string cmd = "--db " + f.db + " calibrate --if-missing --backend onednn ";
-  auto r = test::run_tierbench(cmd + "--dtype f32");
+  auto r = test::run_tierbench(cmd + "--dtype f32 --quick --max-time 0.02 --no-isolate");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("measured by an older method (1 < " + std::to_string(kCalibrationMethod) +
+                       "): measuring again"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("stored as run"), std::string::npos) << r.out;
+  auto remeasured = load_calibration(*f.store, "threads=0");
+  ASSERT_TRUE(remeasured.ok()) << remeasured.error().message;
+  EXPECT_EQ(remeasured->method, kCalibrationMethod);
+  cal.method = kCalibrationMethod;
+  ASSERT_TRUE(f.store->put("calibration", cal.label, to_json(cal).dump()).ok());
+  r = test::run_tierbench(cmd + "--dtype f32");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("of 2026-01-02T03:04:05Z (onednn) is stored: kept"), std::string::npos)
       << r.out;
