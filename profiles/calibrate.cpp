@@ -42,7 +42,8 @@ constexpr int kShort = 2, kLong = kCalibrationChainLayers;
 
 // A representative shape of an op class: conv-like {channels in, size, channels out (0: the
 // same)}; gemm and gemv {m, k, n (0: k), a chain alternating k -> n -> k}; attention {heads, kv
-// heads, queries, keys, head dim}; row {m, n}; eltwise {n}; pool {channels, size}.
+// heads, queries, keys, head dim}; row {m, n}; eltwise {n}; rope {heads, head dim, tokens};
+// pool {channels, size}.
 struct Shape {
   std::string cls;
   std::int64_t a = 0, b = 0, c = 0, d = 0, e = 0;
@@ -104,6 +105,8 @@ std::vector<Shape> shapes(const std::string& dtype, bool quick) {
                           {"attention", 12, 12, 128, 128, 64},
                           {"row", 1, 576},
                           {"row", 128, 768},
+                          {"rope", 9, 64, 1},
+                          {"rope", 9, 64, 128},
                           {"eltwise", 576},
                           {"eltwise", 200704},
                           {"pool", 64, 56},
@@ -112,8 +115,8 @@ std::vector<Shape> shapes(const std::string& dtype, bool quick) {
   std::vector<Shape> out;
   std::map<std::string, int> seen;
   for (const auto& s : v) {
-    const bool small_op =
-        s.cls == "row" || s.cls == "eltwise" || s.cls == "pool" || s.cls == "embed";
+    const bool small_op = s.cls == "row" || s.cls == "eltwise" || s.cls == "rope" ||
+                          s.cls == "pool" || s.cls == "embed";
     if (compute_only && s.cls == "gemv" && s.b * std::max(s.b, s.c) > 2048 * 2048)
       continue;  // f32: past the caches
     if (compute_only && (small_op || (s.cls == "attention" && dtype == "int8"))) continue;
@@ -123,10 +126,15 @@ std::vector<Shape> shapes(const std::string& dtype, bool quick) {
   return out;
 }
 
-// The classes whose layers carry weights worth measuring cold.
-bool cold_class(const std::string& cls) {
+// Whether a point is timed with the caches cold too: the classes whose layers carry weights, and
+// small ops (kColdOpBytes or less moved per node: a decoder's norms, RoPE, elementwise ops and
+// attention over a short cache), which in a graph larger than the caches run after its weights
+// streamed through them. In SmolLM's decode on oneDNN those ran 2-10x their warm chains' node
+// time (RoPE: 6 us against 0.5).
+constexpr double kColdOpBytes = 256 * 1024;
+bool cold_point(const std::string& cls, const Problem& p) {
   return cls == "conv" || cls == "pointwise" || cls == "depthwise" || cls == "gemm" ||
-         cls == "gemv";
+         cls == "gemv" || traffic_bytes(p) <= kColdOpBytes;
 }
 
 std::string shape_name(const Shape& s) {
@@ -145,6 +153,8 @@ Graph chain(const Shape& s, DType dt, int n) {
     x = b.input("ids", DType::s32, {1});
   } else if (s.cls == "attention") {
     x = b.input("q", DType::f32, {s.a, s.c, s.e});
+  } else if (s.cls == "rope") {
+    x = b.input("x", DType::f32, {s.c, s.a, s.b});
   } else {
     x = in = b.input("x", DType::f32, {s.a});
   }
@@ -152,6 +162,12 @@ Graph chain(const Shape& s, DType dt, int n) {
   const DType cache = dt == DType::bf16 ? DType::bf16 : DType::f32;
   const int kc = s.cls == "attention" ? b.state("k", cache, {s.b, s.d, s.e}) : -1;
   const int vc = s.cls == "attention" ? b.state("v", cache, {s.b, s.d, s.e}) : -1;
+  // RoPE's tables for tokens 0..c-1, as the decoders build them.
+  const auto table = [&](const char* name, workloads::ConstKind k) {
+    return b.constant(name, DType::f32, {s.c, s.b / 2}, k, 0, 10000.0);
+  };
+  const int cos = s.cls == "rope" ? table("rope.cos", workloads::ConstKind::rope_cos) : -1;
+  const int sin = s.cls == "rope" ? table("rope.sin", workloads::ConstKind::rope_sin) : -1;
   for (int i = 0; i < n; ++i) {
     const std::string name = "l" + std::to_string(i);
     const std::int64_t k = i % 2 == 0 && s.c > 0 ? s.c : s.a;  // in -> out -> in ...
@@ -165,6 +181,12 @@ Graph chain(const Shape& s, DType dt, int n) {
     if (s.cls == "row")
       x = b.row(name, s.a == 1 ? RowKind::rmsnorm : RowKind::layernorm, x, s.a, s.b);
     if (s.cls == "eltwise") x = b.binary(name, BinaryKind::add, x, in);
+    if (s.cls == "rope") {
+      RopeDesc d;
+      d.t = s.c, d.h = s.a, d.d = s.b;
+      x = b.kernel(name, Problem{d, DType::f32, {}},
+                   {Operand::v(x), Operand::v(cos), Operand::v(sin)});
+    }
     if (s.cls == "pool") x = b.pool(name, PoolKind::max, x, 3, 1, 1);
     if (s.cls == "embed") {  // lookups of one token each in its own table, summed into a chain
       EmbedDesc d;
@@ -184,13 +206,15 @@ Graph chain(const Shape& s, DType dt, int n) {
 }
 
 // A chain of distinct layers, as a small network has them (MobileNet inverted-residual blocks,
-// 1x1 expand, 3x3 depthwise, 1x1 project, at 24x24 to 6x6 with 16 to 192 channels, each layer
-// reading what the one before wrote): against what the chains of identical layers predict for
-// it, the per-node cost of switching kernels (mixed_node_s). No dense 3x3: oneDNN runs those of
-// few channels in another layout, and the reorders around them would count as switching.
-Graph mixed_chain(DType dt, int* nodes) {
-  Builder b("calibrate", "mixed-L15", dt);
-  int x = b.input("x", DType::f32, {1, 24, 24, 16});
+// 1x1 expand, 3x3 depthwise, 1x1 project, at side x side (24: 24x24 to 6x6) with 16 to 192
+// channels, each layer reading what the one before wrote): against what the chains of identical
+// layers predict for it, the per-node cost of switching kernels (mixed_node_s). No dense 3x3:
+// oneDNN runs those of few channels in another layout, and the reorders around them would count
+// as switching. At side 24 oneDNN runs 7 of its 15 nodes on all threads and 8 on one; at 12
+// every node is under 1 MFLOP (one thread).
+Graph mixed_chain(DType dt, int* nodes, std::int64_t side = 24) {
+  Builder b("calibrate", "mixed-L15-" + std::to_string(side), dt);
+  int x = b.input("x", DType::f32, {1, side, side, 16});
   struct L {
     std::int64_t k, stride;  // k 0: depthwise (3x3, channels kept), else 1x1 to k channels
   };
@@ -204,6 +228,21 @@ Graph mixed_chain(DType dt, int* nodes) {
             : b.conv(name, x, c, 3, l.stride, 1, c, Activation::relu6);
   }
   *nodes = i;
+  return b.finish(x);
+}
+
+// kSegments segments of one elementwise add each (576 floats), a host permute between two: what
+// a segment after a host op costs beyond one run alone (an LLM's 31 segments on oneDNN, split by
+// its KV-cache writes and reshapes).
+constexpr int kSegments = 8;
+Graph segmented_chain() {
+  Builder b("calibrate", "segments-" + std::to_string(kSegments), DType::f32);
+  const int in = b.input("x", DType::f32, {8, 8, 9});
+  int x = in;
+  for (int i = 0; i < kSegments; ++i) {
+    x = b.binary("a" + std::to_string(i), BinaryKind::add, x, in);
+    if (i + 1 < kSegments) x = b.permute("p" + std::to_string(i), x, 8, 8, 9);
+  }
   return b.finish(x);
 }
 
@@ -331,8 +370,9 @@ class Calibrator {
     cal.method = kCalibrationMethod;
     cal.created_utc = utc_now_iso8601();
     cal.label = label_;
-    auto host = host_gbps();
+    auto host = host_rates();
     if (!host) return host.error();
+    host_gbps_ = host->gbps;
     for (auto& b : make_backends()) {
       const std::string name(b->name());
       if (b->traits().reference) continue;
@@ -345,7 +385,7 @@ class Calibrator {
         auto e = calibrate_entry(*b, dt, ov);
         if (!e) return e.error();
         if (e->points.empty()) continue;
-        e->host_gbps = *host;
+        e->host_gbps = host->gbps, e->host_op_s = host->op_s;
         cal.entries.push_back(std::move(*e));
       }
     }
@@ -362,7 +402,7 @@ class Calibrator {
  private:
   struct BackendOverheads {
     bool measured = false;
-    double graph_s = 0, transfer_gbps = 0;
+    double graph_s = 0, transfer_gbps = 0, segment_switch_s = 0;
     std::vector<OpPoint> points;  // the elementwise chains (f32 points)
   };
 
@@ -398,17 +438,32 @@ class Calibrator {
     return &ref_out_[key];
   }
 
-  // Host ops: a chain of permutes (no kernels), bytes read + written per second.
-  Result<double> host_gbps() {
-    Builder b("calibrate", "host-permute", DType::f32);
-    int x = b.input("x", DType::f32, {64, 64, 64});
+  // Host ops: chains of permutes (no kernels). Bytes read + written per second from one of 1 MB
+  // permutes, and the fixed cost of one from one of 2 KB permutes (what that takes beyond its
+  // bytes at that rate): a decoder's KV-cache writes move 768 bytes in 1.7 us.
+  struct HostRates {
+    double gbps = 0, op_s = 0;
+  };
+  Result<HostRates> host_rates() {
     constexpr int kOps = 8;
-    for (int i = 0; i < kOps; ++i) x = b.permute("p" + std::to_string(i), x, 64, 64, 64);
-    Graph g = b.finish(x);
-    const std::string path = weights_for(g);
-    auto t = run_graph(*ref_, g, path, o_.threads, o_.seed, o_.sample_s);
-    if (!t) return make_error("host-op calibration: " + t.error().message);
-    return kOps * 2.0 * 64 * 64 * 64 * 4 / t->median_s / 1e9;
+    const auto timed = [&](std::int64_t side) -> Result<double> {
+      Builder b("calibrate", "host-permute-" + std::to_string(side), DType::f32);
+      int x = b.input("x", DType::f32, {side, side, side});
+      for (int i = 0; i < kOps; ++i) x = b.permute("p" + std::to_string(i), x, side, side, side);
+      Graph g = b.finish(x);
+      const std::string path = weights_for(g);
+      auto t = run_graph(*ref_, g, path, o_.threads, o_.seed, o_.sample_s);
+      if (!t) return make_error("host-op calibration: " + t.error().message);
+      return t->median_s / kOps;
+    };
+    auto big = timed(64), small = timed(8);
+    if (!big) return big.error();
+    if (!small) return small.error();
+    const auto bytes = [](double side) { return 2.0 * side * side * side * 4; };
+    HostRates r;
+    r.gbps = bytes(64) / *big / 1e9;
+    r.op_s = std::max(0.0, *small - bytes(8) / (r.gbps * 1e9));
+    return r;
   }
 
   double storage_gbps() {
@@ -494,7 +549,7 @@ class Calibrator {
     // theirs; evicting the caches before each inference of the short chains stands in where
     // that chain would need more than kStreamLayers layers (or the long chain already is one).
     const int stream = stream_layers(s, gs);
-    const bool cold = cold_class(s.cls) && stream == 0;
+    const bool cold = cold_point(s.cls, prob) && stream == 0;
     auto ts = run_graph(b, gs, ws, o_.threads, o_.seed, o_.sample_s, cold);
     if (!ts) {
       finish(Status::error, ts.error().message);
@@ -570,59 +625,107 @@ class Calibrator {
     return pr;
   }
 
-  // The mixed chain (mixed_chain) on the backend, validated against the reference, and what the
-  // entry's points predict for it: the difference per node, >= 0, is the entry's mixed_node_s.
-  void mixed(Backend& b, DType dt, const std::string& dts, BackendCalibration& e) {
-    int nodes = 0;
-    const Graph g = mixed_chain(dt, &nodes);
-    ResultRecord r = record(b, dts);
-    r.name = "mixed-chain:" + std::to_string(nodes) + "-layers";
-    const auto finish = [&](Status st, std::string msg) {
-      r.status = st;
-      r.message = std::move(msg);
-      (void)store_.add_result(r);
+  // A graph of distinct layers (mixed or segmented chain) on the backend, validated against the
+  // reference and timed (four times a chain's budget, the first quarter untimed: on lavapipe a
+  // network of distinct pipelines ran 1.5 to 2x slower for its first ~0.1 s, 15 ms falling to 7,
+  // which a median of 20 samples still read as a cost of switching kernels), with what entry `e`
+  // predicts for it. The caller stores the result (named `name`); failures are stored here.
+  struct TimedGraph {
+    ResultRecord r;
+    Timed t;
+    double predicted_s = 0;  // what the entry predicts for it (as it stands)
+  };
+  std::optional<TimedGraph> timed_graph(Backend& b, const Graph& g, DType dt,
+                                        const std::string& dts, const BackendCalibration& e,
+                                        const std::string& name) {
+    TimedGraph m;
+    m.r = record(b, dts);
+    m.r.name = name;
+    const auto fail = [&](Status st, std::string msg) {
+      m.r.status = st;
+      m.r.message = std::move(msg);
+      (void)store_.add_result(m.r);
+      return std::nullopt;
     };
-    if (auto why = unsupported(b, g); !why.empty()) return finish(Status::unsupported, why);
+    if (auto why = unsupported(b, g); !why.empty()) return fail(Status::unsupported, why);
     const std::string path = weights_for(g);
-    if (path.empty()) return finish(Status::error, "could not write the chain's weights");
+    if (path.empty()) return fail(Status::error, "could not write the chain's weights");
     auto ref = reference(g, path);
-    if (!ref) return finish(Status::error, ref.error().message);
-    // Four times a chain's budget, the first quarter untimed: on lavapipe a network of distinct
-    // pipelines ran 1.5 to 2x slower for its first ~0.1 s (15 ms falling to 7), which a median
-    // of 20 samples still read as a cost of switching kernels.
+    if (!ref) return fail(Status::error, ref.error().message);
     auto t = run_graph(b, g, path, o_.threads, o_.seed, 3 * o_.sample_s, false, o_.sample_s);
-    if (!t) return finish(Status::error, t.error().message);
+    if (!t) return fail(Status::error, t.error().message);
     Tolerance tol;
     tol.rtol = graph_rtol(dt);
     const Check chk =
         check_outputs(std::span<const Tensor>(&t->out, 1), std::span<const Tensor>(*ref, 1), tol);
     if (chk.status != Status::passed)
-      return finish(chk.status, "mixed chain differs from the reference: " + chk.message);
+      return fail(chk.status, "mixed chain differs from the reference: " + chk.message);
     Calibration only;
     only.entries = {e};
     const ModelEstimate est = predict(g, only, e.backend);
-    if (!est.feasible) return finish(Status::error, "no prediction: " + est.why);
-    const double predicted = est.latency_ms / 1e3;
-    // Switching costs where a node forks its threads: nodes the backend runs on one thread
-    // (serial_flops) pay none, so the excess is theirs alone.
-    e.serial_flops = t->serial_flops;
-    const auto threaded = std::count_if(g.layers.begin(), g.layers.end(), [&](const Layer& l) {
-      return l.problem && l.problem->flops() >= e.serial_flops;
-    });
-    e.mixed_node_s = std::max(0.0, (t->median_s - predicted) / std::max<long>(1, threaded));
-    r.median_s = t->median_s, r.prepare_s = t->prepare_s, r.first_s = t->first_s;
-    r.samples = t->samples, r.n = static_cast<std::int64_t>(r.samples.size());
-    r.max_rel_err = chk.max_rel_err;
-    r.metrics = {{"op_class", "mixed"},
-                 {"label", label_},
-                 {"nodes", nodes},
-                 {"predicted_s", predicted},
-                 {"mixed_node_s", e.mixed_node_s},
-                 {"threaded_nodes", threaded},
-                 {"serial_flops", e.serial_flops},
-                 {"threads", o_.threads},
-                 {"validation", "the chain against the reference"}};
-    finish(Status::passed, "");
+    if (!est.feasible) return fail(Status::error, "no prediction: " + est.why);
+    m.predicted_s = est.latency_ms / 1e3;
+    m.r.median_s = t->median_s, m.r.prepare_s = t->prepare_s, m.r.first_s = t->first_s;
+    m.r.samples = t->samples, m.r.n = static_cast<std::int64_t>(m.r.samples.size());
+    m.r.max_rel_err = chk.max_rel_err;
+    m.t = std::move(*t);
+    return m;
+  }
+
+  // The mixed chain (mixed_chain) against what the entry's points predict for it. Every node
+  // pays the difference per node, >= 0: mixed_node_s. Where the backend runs small nodes on one
+  // thread (serial_flops), the chain switches thread count 7 times, and a node after a switch
+  // finds part of its input in another core's cache: there mixed_node_s comes from the chain at
+  // 12x12, every node on one thread, and what the chain at 24x24 takes beyond it and
+  // mixed_node_s is the crossing bytes' (thread_crossing_bytes) time: cross_core_gbps.
+  void mixed(Backend& b, DType dt, const std::string& dts, BackendCalibration& e) {
+    int nodes = 0;
+    const Graph g = mixed_chain(dt, &nodes);
+    const std::string name = "mixed-chain:" + std::to_string(nodes) + "-layers";
+    auto m = timed_graph(b, g, dt, dts, e, name);
+    if (!m) return;
+    e.serial_flops = m->t.serial_flops;
+    int serial_nodes = 0;
+    const Graph gs = mixed_chain(dt, &serial_nodes, 12);
+    const bool all_serial =
+        e.serial_flops > 0 && std::all_of(gs.layers.begin(), gs.layers.end(), [&](const Layer& l) {
+          return !l.problem || l.problem->flops() < e.serial_flops;
+        });
+    std::optional<TimedGraph> ms;
+    if (all_serial) ms = timed_graph(b, gs, dt, dts, e, name + "-one-thread");
+    json one_thread = nullptr;
+    if (ms) {
+      e.mixed_node_s = std::max(0.0, (ms->t.median_s - ms->predicted_s) / serial_nodes);
+      Calibration only;
+      only.entries = {e};
+      const double predicted = predict(g, only, e.backend).latency_ms / 1e3;
+      const double crossing = thread_crossing_bytes(g, e), excess = m->t.median_s - predicted;
+      e.cross_core_gbps = crossing > 0 && excess > 0 ? crossing / excess / 1e9 : 0;
+      ms->r.metrics = {{"op_class", "mixed"},
+                       {"label", label_},
+                       {"nodes", serial_nodes},
+                       {"predicted_s", ms->predicted_s},
+                       {"mixed_node_s", e.mixed_node_s},
+                       {"threads", o_.threads},
+                       {"validation", "the chain against the reference"}};
+      ms->r.status = Status::passed;
+      (void)store_.add_result(ms->r);
+      one_thread = {{"name", ms->r.name}, {"crossing_bytes", crossing}};
+    } else {
+      e.mixed_node_s = std::max(0.0, (m->t.median_s - m->predicted_s) / nodes);
+    }
+    m->r.metrics = {{"op_class", "mixed"},
+                    {"label", label_},
+                    {"nodes", nodes},
+                    {"predicted_s", m->predicted_s},
+                    {"mixed_node_s", e.mixed_node_s},
+                    {"serial_flops", e.serial_flops},
+                    {"cross_core_gbps", e.cross_core_gbps},
+                    {"one_thread_chain", one_thread},
+                    {"threads", o_.threads},
+                    {"validation", "the chain against the reference"}};
+    m->r.status = Status::passed;
+    (void)store_.add_result(m->r);
   }
 
   // Per-graph overhead and transfer throughput of a backend: f32 elementwise chains, tiny and
@@ -642,6 +745,27 @@ class Calibrator {
     const double dt = io_intercept[1].second - io_intercept[0].second;
     const double db = io_intercept[1].first - io_intercept[0].first;
     ov.transfer_gbps = dt > 0 ? db / dt / 1e9 : std::max(bandwidth(), 10.0);
+    segments(b, ov);
+  }
+
+  // The segmented chain (segmented_chain), validated and timed, against what the elementwise
+  // points, graph_s, the transfers and the host ops predict for it: the excess per segment after
+  // a host op, >= 0, is segment_switch_s.
+  void segments(Backend& b, BackendOverheads& ov) {
+    const Graph g = segmented_chain();
+    BackendCalibration e;
+    e.backend = std::string(b.name()), e.dtype = "f32", e.points = ov.points;
+    e.graph_s = ov.graph_s, e.transfer_gbps = ov.transfer_gbps, e.host_gbps = host_gbps_;
+    auto m = timed_graph(b, g, DType::f32, "f32", e,
+                         "segments:" + std::to_string(kSegments) + "-split-by-host-ops");
+    if (!m) return;
+    ov.segment_switch_s = std::max(0.0, (m->t.median_s - m->predicted_s) / (kSegments - 1));
+    m->r.metrics = {{"op_class", "segments"}, {"label", label_},
+                    {"segments", kSegments},  {"predicted_s", m->predicted_s},
+                    {"graph_s", ov.graph_s},  {"segment_switch_s", ov.segment_switch_s},
+                    {"threads", o_.threads},  {"validation", "the chain against the reference"}};
+    m->r.status = Status::passed;
+    (void)store_.add_result(m->r);
   }
 
   Result<BackendCalibration> calibrate_entry(Backend& b, const std::string& dts,
@@ -659,6 +783,7 @@ class Calibrator {
     e.cold_bytes = std::max(caches.last_level, e.warm_bytes);
     overheads(b, ov);
     e.graph_s = ov.graph_s, e.transfer_gbps = ov.transfer_gbps;
+    e.segment_switch_s = ov.segment_switch_s;
     std::vector<double> first;
     double upload_bytes = 0;
     for (const auto& s : shapes(dts, o_.quick)) {
@@ -695,6 +820,7 @@ class Calibrator {
   std::map<std::string, Tensor> ref_out_;
   std::pair<std::int64_t, std::string> largest_;
   std::map<std::string, Graph> largest_graph_;
+  double host_gbps_ = 0;
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <set>
 
 #include "buckets.h"
@@ -195,6 +196,44 @@ std::int64_t value_bytes(const Graph& g, int v) {
   return v < 0 ? 0 : g.values[static_cast<std::size_t>(v)].bytes();
 }
 
+// Per layer, the bytes it reads across a change in thread count (thread_crossing_bytes): a
+// kernel node runs on all threads from serial_flops on, else on one, as host ops and the caller
+// do; a folded layer runs where the kernel it is folded into does. All 0 without serial_flops.
+std::vector<double> crossing_bytes(const Graph& g, const Plan& plan, double serial_flops) {
+  const std::size_t nl = g.layers.size();
+  std::vector<double> out(nl, 0);
+  if (serial_flops <= 0) return out;
+  std::vector<int> writer(g.values.size(), -1);
+  for (std::size_t li = 0; li < nl; ++li)
+    writer[static_cast<std::size_t>(g.layers[li].out)] = static_cast<int>(li);
+  std::vector<char> threaded(nl, 0);
+  for (std::size_t si = 0; si < plan.steps.size(); ++si)
+    if (plan.is_segment[si])
+      for (std::size_t li : plan.steps[si])
+        threaded[li] = g.layers[li].problem && g.layers[li].problem->flops() >= serial_flops;
+  // Whether value v was written on all threads: by its writer, or for a folded writer by the
+  // kernel it follows.
+  const auto written_threaded = [&](int v) {
+    for (int w = writer[static_cast<std::size_t>(v)]; w >= 0;) {
+      const auto wi = static_cast<std::size_t>(w);
+      if (!plan.folded[wi]) return threaded[wi] != 0;
+      if (g.layers[wi].in.empty() || g.layers[wi].in[0].kind != Operand::value) return false;
+      w = writer[static_cast<std::size_t>(g.layers[wi].in[0].index)];
+    }
+    return false;
+  };
+  for (std::size_t li = 0; li < nl; ++li) {
+    if (plan.folded[li]) continue;
+    for (const auto& o : g.layers[li].in) {
+      if (o.kind != Operand::value) continue;
+      const int v = plan.source[static_cast<std::size_t>(o.index)];
+      if (written_threaded(v) != (threaded[li] != 0))
+        out[li] += static_cast<double>(value_bytes(g, v));
+    }
+  }
+  return out;
+}
+
 struct Costs {
   std::vector<double> layer_s;  // per layer
   // Per layer, the part of layer_s that is its segment's graph run and transfers (charged to the
@@ -263,6 +302,9 @@ Costs walk(const Graph& g, const Calibration& cal, const BackendCalibration& c, 
   for (std::size_t v = 0; v < g.values.size(); ++v)
     largest = std::max(largest, value_bytes(g, static_cast<int>(v)));
   const double working_set = weight_bytes + 2.0 * static_cast<double>(largest);
+  const std::vector<double> crossing = c.cross_core_gbps > 0
+                                           ? crossing_bytes(g, plan, c.serial_flops)
+                                           : std::vector<double>(g.layers.size(), 0);
   std::vector<int> last_step(g.values.size(), -1);
   for (std::size_t si = 0; si < plan.steps.size(); ++si)
     for (const auto* list : {&plan.steps[si], &plan.folded_into[si]})
@@ -278,7 +320,12 @@ Costs walk(const Graph& g, const Calibration& cal, const BackendCalibration& c, 
       double bytes = static_cast<double>(value_bytes(g, l.out));
       for (const auto& o : l.in)
         if (o.kind == Operand::value) bytes += static_cast<double>(value_bytes(g, o.index));
-      out.layer_s[step[0]] = sc.bandwidth(rate_s(bytes, c.host_gbps));
+      // A KV-cache write reads its rows (in0) and writes them into the cache (in1, aliased by
+      // the output), whose other rows it leaves alone.
+      if (l.host == HostOp::kv_write && !l.in.empty() && l.in[0].kind == Operand::value)
+        bytes = 2.0 * static_cast<double>(value_bytes(g, l.in[0].index));
+      out.layer_s[step[0]] = c.host_op_s + sc.bandwidth(rate_s(bytes, c.host_gbps)) +
+                             rate_s(crossing[step[0]], c.cross_core_gbps);
       continue;
     }
     // Segment: its inputs (values written before it) and outputs (read after it).
@@ -302,12 +349,14 @@ Costs walk(const Graph& g, const Calibration& cal, const BackendCalibration& c, 
     for (std::size_t li : step) {
       const Problem& p = *g.layers[li].problem;
       const double t = node_time(cal, c, p, working_set, out.assumed);
-      out.layer_s[li] = sc.node(t, p.flops(), traffic_bytes(p)) +
-                        (p.flops() >= c.serial_flops ? c.mixed_node_s : 0.0);
+      out.layer_s[li] = sc.node(t, p.flops(), traffic_bytes(p)) + c.mixed_node_s +
+                        rate_s(crossing[li], c.cross_core_gbps);
       out.problems.insert(p.str());
       ++out.class_nodes[op_class(p)];
     }
-    const double overhead = c.graph_s + sc.bandwidth(rate_s(io, c.transfer_gbps));
+    const bool after_host = si > 0 && !plan.is_segment[si - 1];
+    const double overhead = c.graph_s + (after_host ? c.segment_switch_s : 0.0) +
+                            sc.bandwidth(rate_s(io, c.transfer_gbps));
     out.layer_s[step.front()] += overhead;
     out.overhead_s[step.front()] = overhead;
   }
@@ -360,12 +409,13 @@ std::string op_class(const Problem& p) {
   if (p.as<RowDesc>()) return "row";
   if (p.as<PoolDesc>()) return "pool";
   if (p.as<EmbedDesc>()) return "embed";
-  return "eltwise";  // binary, rope
+  if (p.as<RopeDesc>()) return "rope";
+  return "eltwise";  // binary
 }
 
 bool memory_bound_class(std::string_view c) {
-  return c == "gemv" || c == "depthwise" || c == "row" || c == "eltwise" || c == "pool" ||
-         c == "embed";
+  return c == "gemv" || c == "depthwise" || c == "row" || c == "eltwise" || c == "rope" ||
+         c == "pool" || c == "embed";
 }
 
 double traffic_bytes(const Problem& p) {
@@ -392,6 +442,14 @@ const BackendCalibration* Calibration::find(std::string_view backend,
     if (e.backend == backend && (e.dtype == dtype || (is_int8(e.dtype) && is_int8(dtype))))
       return &e;
   return nullptr;
+}
+
+double thread_crossing_bytes(const Graph& g, const BackendCalibration& c) {
+  const bool quantized = std::any_of(g.layers.begin(), g.layers.end(),
+                                     [](const Layer& l) { return l.host == HostOp::quantize; });
+  const std::vector<double> b =
+      crossing_bytes(g, make_plan(g, c.fuses_int8_epilogue, quantized), c.serial_flops);
+  return std::accumulate(b.begin(), b.end(), 0.0);
 }
 
 ModelEstimate predict(const Graph& g, const Calibration& cal, std::string_view backend,
@@ -488,13 +546,16 @@ json to_json(const Calibration& c) {
                        {"threads", e.threads},
                        {"isa", e.isa},
                        {"graph_s", e.graph_s},
+                       {"segment_switch_s", e.segment_switch_s},
                        {"transfer_gbps", e.transfer_gbps},
                        {"host_gbps", e.host_gbps},
+                       {"host_op_s", e.host_op_s},
                        {"upload_gbps", e.upload_gbps},
                        {"weight_copy", e.weight_copy},
                        {"first_ratio", e.first_ratio},
                        {"mixed_node_s", e.mixed_node_s},
                        {"serial_flops", e.serial_flops},
+                       {"cross_core_gbps", e.cross_core_gbps},
                        {"fuses_int8_epilogue", e.fuses_int8_epilogue},
                        {"peak_gflops", e.peak_gflops > 0 ? json(e.peak_gflops) : json()},
                        {"bandwidth_gbps", e.bandwidth_gbps > 0 ? json(e.bandwidth_gbps) : json()},
@@ -543,18 +604,21 @@ Result<Calibration> calibration_from_json(const json& j) {
     if (!dev) return dev.error();
     if (!isa) return isa.error();
     e.device = *dev, e.isa = *isa;
-    for (auto [k, dst, req] : {std::tuple{"graph_s", &e.graph_s, true},
-                               std::tuple{"transfer_gbps", &e.transfer_gbps, true},
-                               std::tuple{"host_gbps", &e.host_gbps, true},
-                               std::tuple{"upload_gbps", &e.upload_gbps, true},
-                               std::tuple{"weight_copy", &e.weight_copy, false},
-                               std::tuple{"first_ratio", &e.first_ratio, false},
-                               std::tuple{"mixed_node_s", &e.mixed_node_s, false},
-                               std::tuple{"serial_flops", &e.serial_flops, false},
-                               std::tuple{"peak_gflops", &e.peak_gflops, false},
-                               std::tuple{"bandwidth_gbps", &e.bandwidth_gbps, false},
-                               std::tuple{"warm_bytes", &e.warm_bytes, false},
-                               std::tuple{"cold_bytes", &e.cold_bytes, false}}) {
+    for (auto [k, dst, req] :
+         {std::tuple{"graph_s", &e.graph_s, true},
+          std::tuple{"transfer_gbps", &e.transfer_gbps, true},
+          std::tuple{"segment_switch_s", &e.segment_switch_s, false},
+          std::tuple{"host_gbps", &e.host_gbps, true}, std::tuple{"host_op_s", &e.host_op_s, false},
+          std::tuple{"upload_gbps", &e.upload_gbps, true},
+          std::tuple{"weight_copy", &e.weight_copy, false},
+          std::tuple{"first_ratio", &e.first_ratio, false},
+          std::tuple{"mixed_node_s", &e.mixed_node_s, false},
+          std::tuple{"serial_flops", &e.serial_flops, false},
+          std::tuple{"cross_core_gbps", &e.cross_core_gbps, false},
+          std::tuple{"peak_gflops", &e.peak_gflops, false},
+          std::tuple{"bandwidth_gbps", &e.bandwidth_gbps, false},
+          std::tuple{"warm_bytes", &e.warm_bytes, false},
+          std::tuple{"cold_bytes", &e.cold_bytes, false}}) {
       auto v = r.num(k, req, *dst);
       if (!v) return v.error();
       if (req && *v < 0) return make_error(at + "/" + k + ": expected >= 0");

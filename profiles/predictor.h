@@ -17,11 +17,14 @@
 //                   calibrated range; each point warm (caches hot) while the graph's working set
 //                   fits the threads' per-core caches, cold (weights from memory: a gemv of an
 //                   LLM streams them) from the last-level cache's size on
-//                   + the per-node cost of switching kernels (mixed_node_s), for the nodes
-//                   the backend runs on all threads (serial_flops)
+//                   + the per-node cost of switching kernels (mixed_node_s)
+//                   + its inputs written on another number of threads (serial_flops) over
+//                   the cross-core throughput (cross_core_gbps)
 //   segment         + per-graph overhead + its inputs and outputs over the transfer throughput
-//   host op         bytes read and written over the host-op throughput (0 when the executor
-//                   folds it into a kernel: int8 quantize / dequantize, bf16 casts, activations)
+//                   + the cost of a segment after a host op (segment_switch_s)
+//   host op         its fixed cost + bytes read and written over the host-op throughput (0 when
+//                   the executor folds it into a kernel: int8 quantize / dequantize, bf16 casts,
+//                   activations)
 // Cold start: weights read at the storage throughput, one compile per distinct kernel (int8:
 // twice, plus the calibration inference the executor runs), weights uploaded at the upload
 // throughput, the first inference's excess at the calibrated first/steady ratio. Peak memory:
@@ -78,9 +81,14 @@ struct BackendCalibration {
   int threads = 0;                     // 0: all hardware threads
   std::string isa;                     // ONEDNN_MAX_CPU_ISA when capped, else ""
   std::vector<OpPoint> points;
-  double graph_s = 0;        // fixed cost of one segment run (launch, sync)
+  double graph_s = 0;  // fixed cost of one segment run (launch, sync)
+  // Extra cost of a segment that follows a host op (calibrate: segments split by host permutes,
+  // against graph_s), beyond graph_s: threads or queues woken again, buffers bound again. 0: none
+  // measured.
+  double segment_switch_s = 0;
   double transfer_gbps = 0;  // segment inputs and outputs, host <-> backend layout
   double host_gbps = 0;      // host ops: bytes read + written per second
+  double host_op_s = 0;      // host ops: fixed cost of one, beyond its bytes (0: not measured)
   double upload_gbps = 0;    // weights into the backend's layout (set_constants)
   double weight_copy = 1;    // backend bytes held per weight byte
   double first_ratio = 1;    // first inference / steady state
@@ -88,9 +96,14 @@ struct BackendCalibration {
   // code and descriptors stay hot; a network switches kernel at every node (calibrate: a mixed
   // chain against what the chains predict for it). 0: not measured.
   double mixed_node_s = 0;
-  // The backend runs nodes of fewer FLOPs on one thread, where no switching cost arises (oneDNN:
-  // a fork and join costs more than it saves there); 0: every node on all threads.
+  // The backend runs nodes of fewer FLOPs on one thread (oneDNN: a fork and join costs more than
+  // it saves there); 0: every node on all threads.
   double serial_flops = 0;
+  // Where a node reads a value written by a node run on another number of threads (one thread
+  // after all of them, or the other way round), part of the value lies in another core's cache:
+  // those bytes move at this rate (calibrate: a mixed chain that switches, against one that runs
+  // every node on one thread). 0: no such cost (one thread, or none measured).
+  double cross_core_gbps = 0;
   bool fuses_int8_epilogue = false;              // int8 dequantize runs inside the kernel (+scales)
   double peak_gflops = -1, bandwidth_gbps = -1;  // the roofline the efficiencies are against
   // A graph whose weights fit in warm_bytes (the per-core caches of the threads it runs on) finds
@@ -104,7 +117,10 @@ struct BackendCalibration {
 // calibration of an older method, whose figures this build's predictor would misread.
 //   1  until 2026-12-06 (no "method" field)
 //   2  GEMVs cold from a chain four times the last-level cache (twice read 40% too fast here)
-inline constexpr int kCalibrationMethod = 2;
+//   3  mixed_node_s for every node, from a mixed chain of one-thread nodes where the backend runs
+//      small nodes on one thread; the rest of the mixed chain's excess is cross_core_gbps; and
+//      segment_switch_s
+inline constexpr int kCalibrationMethod = 3;
 
 struct Calibration {
   std::string created_utc, label;  // label: the configuration, "threads=1", "threads=2,isa=AVX2"
@@ -134,6 +150,11 @@ struct PredictOptions {
   std::optional<DeviceSpec> target;
   double memory_limit_bytes = 0;  // > 0: larger models are infeasible ("does not fit")
 };
+
+// The bytes graph `g`'s layers read across a change in thread count (cross_core_gbps): values a
+// node of one thread reads from a node of all threads, or the other way round (host ops and the
+// caller run on one); 0 where the entry runs every node on all threads (serial_flops 0).
+double thread_crossing_bytes(const workloads::Graph& g, const BackendCalibration& c);
 
 // The estimate of graph `g` on `backend` from the calibration entry of the graph's dtype (source
 // "predicted", or "projected" with a target). A class the dtype did not calibrate falls back to
