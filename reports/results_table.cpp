@@ -39,7 +39,7 @@ void print_layer_profile(std::ostream& os, const ResultRecord& r) {
   };
   std::vector<Row> rows;
   for (const auto& x : p.value("rows", nlohmann::json::array()))
-    if (x.is_array() && x.size() == 3 && x[0].is_string() && x[1].is_string() && x[2].is_number())
+    if (x.is_array() && x.size() >= 3 && x[0].is_string() && x[1].is_string() && x[2].is_number())
       rows.push_back({x[0].get<std::string>(), x[1].get<std::string>(), x[2].get<double>()});
   const double sum = p.value("layers_sum_s", 0.0), lat = p.value("latency_median_s", 0.0);
   if (rows.empty() || sum <= 0) return;

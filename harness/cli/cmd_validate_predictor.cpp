@@ -134,7 +134,11 @@ void add_layer_ops(const json& profile, const profiles::ModelEstimate& e,
     predicted[l.name] = l.latency_ms - l.overhead_ms;
     predicted_own += l.latency_ms - l.overhead_ms;
   }
-  const double latency = num(profile, "latency_median_s"), sum = num(profile, "layers_sum_s");
+  // Means where the profile has them (they add up to the mean inference; medians do not).
+  const bool means = profile.contains("layers_mean_sum_s");
+  const double latency = num(profile, means ? "latency_mean_s" : "latency_median_s"),
+               sum = num(profile, means ? "layers_mean_sum_s" : "layers_sum_s");
+  const std::size_t col = means ? 3 : 2;
   if (latency > 0 && sum > 0) {
     auto& o = ops["(outside layers)"];
     o.op = "(outside layers)";
@@ -142,15 +146,15 @@ void add_layer_ops(const json& profile, const profiles::ModelEstimate& e,
     o.predicted_ms += std::max(0.0, e.latency_ms - predicted_own);
   }
   for (const auto& row : profile["rows"]) {
-    if (!row.is_array() || row.size() != 3 || !row[0].is_string() || !row[1].is_string() ||
-        !row[2].is_number())
+    if (!row.is_array() || row.size() <= col || !row[0].is_string() || !row[1].is_string() ||
+        !row[col].is_number())
       continue;
     const auto p = predicted.find(row[0].get<std::string>());
     if (p == predicted.end()) continue;
     auto& o = ops[row[1].get<std::string>()];
     o.op = row[1].get<std::string>();
     ++o.layers;
-    o.measured_ms += row[2].get<double>() * 1e3;
+    o.measured_ms += row[col].get<double>() * 1e3;
     o.predicted_ms += p->second;
   }
 }

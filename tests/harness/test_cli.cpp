@@ -288,8 +288,13 @@ TEST(Cli, WorkloadRunsValidatedAndUnknownNamesAreListed) {
   EXPECT_GE(lp["runs"].get<int>(), 3);
   EXPECT_TRUE(lp["all_timed"].get<bool>());
   ASSERT_EQ(lp["rows"].size(), 54u) << lp.dump();
-  for (const auto& row : lp["rows"]) EXPECT_GT(row[2].get<double>(), 0) << row.dump();
+  for (const auto& row : lp["rows"]) {
+    EXPECT_GT(row[2].get<double>(), 0) << row.dump();  // median
+    EXPECT_GT(row[3].get<double>(), 0) << row.dump();  // mean
+  }
   EXPECT_LE(lp["layers_sum_s"].get<double>(), lp["latency_median_s"].get<double>() * 1.05);
+  // The means add up: every layer is inside an inference, so their sum stays under its mean.
+  EXPECT_LE(lp["layers_mean_sum_s"].get<double>(), lp["latency_mean_s"].get<double>());
   // The device backends run the whole tier too (layers mixing upload_input and full uploads).
   std::string device_backends;  // those this build has (TB_BACKEND_<NAME>)
   for (const char* b : {"opencl", "vulkan"})
