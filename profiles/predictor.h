@@ -86,7 +86,7 @@ struct BackendCalibration {
   // against graph_s), beyond graph_s: threads or queues woken again, buffers bound again. 0: none
   // measured.
   double segment_switch_s = 0;
-  double transfer_gbps = 0;  // segment inputs and outputs, host <-> backend layout
+  double transfer_gbps = 0;  // segment inputs and outputs, host <-> backend layout (0: free)
   double host_gbps = 0;      // host ops: bytes read + written per second
   double host_op_s = 0;      // host ops: fixed cost of one, beyond its bytes (0: not measured)
   double upload_gbps = 0;    // weights into the backend's layout (set_constants)
