@@ -701,31 +701,28 @@ class Calibrator {
       const double predicted = predict(g, only, e.backend).latency_ms / 1e3;
       const double crossing = thread_crossing_bytes(g, e), excess = m->t.median_s - predicted;
       e.cross_core_gbps = crossing > 0 && excess > 0 ? crossing / excess / 1e9 : 0;
-      ms->r.metrics = {{"op_class", "mixed"},
-                       {"label", label_},
-                       {"nodes", serial_nodes},
-                       {"predicted_s", ms->predicted_s},
-                       {"mixed_node_s", e.mixed_node_s},
-                       {"threads", o_.threads},
-                       {"validation", "the chain against the reference"}};
-      ms->r.status = Status::passed;
-      (void)store_.add_result(ms->r);
+      store_timed(
+          *ms, {{"op_class", "mixed"}, {"nodes", serial_nodes}, {"mixed_node_s", e.mixed_node_s}});
       one_thread = {{"name", ms->r.name}, {"crossing_bytes", crossing}};
     } else {
       e.mixed_node_s = std::max(0.0, (m->t.median_s - m->predicted_s) / nodes);
     }
-    m->r.metrics = {{"op_class", "mixed"},
-                    {"label", label_},
-                    {"nodes", nodes},
-                    {"predicted_s", m->predicted_s},
-                    {"mixed_node_s", e.mixed_node_s},
-                    {"serial_flops", e.serial_flops},
-                    {"cross_core_gbps", e.cross_core_gbps},
-                    {"one_thread_chain", one_thread},
-                    {"threads", o_.threads},
-                    {"validation", "the chain against the reference"}};
-    m->r.status = Status::passed;
-    (void)store_.add_result(m->r);
+    store_timed(*m, {{"op_class", "mixed"},
+                     {"nodes", nodes},
+                     {"mixed_node_s", e.mixed_node_s},
+                     {"serial_flops", e.serial_flops},
+                     {"cross_core_gbps", e.cross_core_gbps},
+                     {"one_thread_chain", one_thread}});
+  }
+
+  // Stores a timed graph as a passed result: `metrics` and what every such result carries.
+  void store_timed(TimedGraph& m, json metrics) {
+    metrics["label"] = label_, metrics["threads"] = o_.threads;
+    metrics["predicted_s"] = m.predicted_s;
+    metrics["validation"] = "the chain against the reference";
+    m.r.metrics = std::move(metrics);
+    m.r.status = Status::passed;
+    (void)store_.add_result(m.r);
   }
 
   // Per-graph overhead and transfer throughput of a backend: f32 elementwise chains, tiny and
@@ -763,12 +760,10 @@ class Calibrator {
                          "segments:" + std::to_string(kSegments) + "-split-by-host-ops");
     if (!m) return;
     ov.segment_switch_s = std::max(0.0, (m->t.median_s - m->predicted_s) / (kSegments - 1));
-    m->r.metrics = {{"op_class", "segments"}, {"label", label_},
-                    {"segments", kSegments},  {"predicted_s", m->predicted_s},
-                    {"graph_s", ov.graph_s},  {"segment_switch_s", ov.segment_switch_s},
-                    {"threads", o_.threads},  {"validation", "the chain against the reference"}};
-    m->r.status = Status::passed;
-    (void)store_.add_result(m->r);
+    store_timed(*m, {{"op_class", "segments"},
+                     {"segments", kSegments},
+                     {"graph_s", ov.graph_s},
+                     {"segment_switch_s", ov.segment_switch_s}});
   }
 
   Result<BackendCalibration> calibrate_entry(Backend& b, const std::string& dts,
