@@ -302,7 +302,8 @@ Costs walk(const Graph& g, const Calibration& cal, const BackendCalibration& c, 
   for (std::size_t v = 0; v < g.values.size(); ++v)
     largest = std::max(largest, value_bytes(g, static_cast<int>(v)));
   const double working_set = weight_bytes + 2.0 * static_cast<double>(largest);
-  const std::vector<double> crossing = c.cross_core_gbps > 0
+  // This machine's cores (not projected onto another device's).
+  const std::vector<double> crossing = c.cross_core_gbps > 0 && !sc.target
                                            ? crossing_bytes(g, plan, c.serial_flops)
                                            : std::vector<double>(g.layers.size(), 0);
   std::vector<int> last_step(g.values.size(), -1);
@@ -444,11 +445,16 @@ const BackendCalibration* Calibration::find(std::string_view backend,
   return nullptr;
 }
 
+namespace {
+bool has_quantize(const Graph& g) {
+  return std::any_of(g.layers.begin(), g.layers.end(),
+                     [](const Layer& l) { return l.host == HostOp::quantize; });
+}
+}  // namespace
+
 double thread_crossing_bytes(const Graph& g, const BackendCalibration& c) {
-  const bool quantized = std::any_of(g.layers.begin(), g.layers.end(),
-                                     [](const Layer& l) { return l.host == HostOp::quantize; });
   const std::vector<double> b =
-      crossing_bytes(g, make_plan(g, c.fuses_int8_epilogue, quantized), c.serial_flops);
+      crossing_bytes(g, make_plan(g, c.fuses_int8_epilogue, has_quantize(g)), c.serial_flops);
   return std::accumulate(b.begin(), b.end(), 0.0);
 }
 
@@ -480,9 +486,7 @@ ModelEstimate predict(const Graph& g, const Calibration& cal, std::string_view b
         return infeasible("unsupported: " + l.problem->str());
 
   const Projector sc{c, o.target ? &*o.target : nullptr};
-  const bool quantized = std::any_of(g.layers.begin(), g.layers.end(),
-                                     [](const Layer& l) { return l.host == HostOp::quantize; });
-  const Plan plan = make_plan(g, c->fuses_int8_epilogue, quantized);
+  const Plan plan = make_plan(g, c->fuses_int8_epilogue, has_quantize(g));
   const Costs costs = walk(g, cal, *c, plan, sc);
   e.latency_ms = costs.total_s * 1e3;
   e.assumed.assign(costs.assumed.begin(), costs.assumed.end());
