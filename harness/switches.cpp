@@ -45,8 +45,9 @@ constexpr Switch kSwitches[] = {
      "unset: the built-in list (kKnownBadImpls)",
      "oneDNN implementations (impl_info_str) never used, added to those known to be wrong"},
     {"TB_ONEDNN_WINOGRAD", S::kernel, "kernels/onednn/onednn_graph.cpp", "auto|off|on", "auto",
-     "Winograd for f32 3x3 stride-1 convolutions in oneDNN graphs: auto where the output has at "
-     "least 28x28 positions over the batch, off never, on wherever the shape allows"},
+     "Winograd for f32 3x3 stride-1 convolutions in oneDNN graphs: auto F(2x2,3x3) wherever "
+     "offered and F(4x4,3x3) from 28x28 output positions over the batch, off never, on wherever "
+     "the shape allows"},
     {"TB_OPENCL_ATTN_DECODE", S::kernel, "kernels/opencl/opencl_attention.cpp", "0|1",
      "unset: decode kernel when d % 16 == 0 and a kv head has few query rows",
      "forces the in-place decode attention kernel off (0) or on (1, where d allows)"},

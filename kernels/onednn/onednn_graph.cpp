@@ -879,7 +879,7 @@ class Graph final : public PreparedGraph {
       try {
         pd = dnnl::convolution_forward::primitive_desc(desc(dnnl::algorithm::convolution_winograd),
                                                        attr_with(po), cpu_engine());
-        wino = skip_known_bad(pd);
+        wino = skip_known_bad(pd) && winograd_pays(c, pd.weights_desc().get_size());
       } catch (const dnnl::error&) {
         wino = false;  // not offered for this shape or ISA: direct
       }
@@ -917,17 +917,27 @@ class Graph final : public PreparedGraph {
     return true;
   }
 
-  // Whether an f32 convolution is tried as Winograd (oneDNN's F(4x4,3x3) or F(2x2,3x3); direct
+  // Whether an f32 convolution is tried as Winograd (oneDNN's F(2x2,3x3) or F(4x4,3x3); direct
   // where it is not offered): 3x3, stride 1, no dilation or groups, no residual (2.6's Winograd
-  // takes eltwise post-ops only), and at least 28x28 output positions over the batch. Measured on
-  // the 2-core AVX-512 machine (2 threads, bias + ReLU, one run each): 1.9x at 64 channels 56x56
-  // and 128 at 28x28 (batch 1), 1.7x at 128 28x28 and 1.1x at 256 14x14 (batch 8); 0.7x at
-  // 256 14x14 and 512 7x7 (batch 1). TB_ONEDNN_WINOGRAD=off never, on wherever the shape allows.
+  // takes eltwise post-ops only). TB_ONEDNN_WINOGRAD=off never, on wherever the shape allows;
+  // auto tries it and keeps it where winograd_pays.
   bool winograd_fits(const DeviceGraph::Node& n, const ConvDesc& c) const {
     if (winograd_mode_ == "off" || n.problem.dtype != DType::f32 || n.problem.post.residual)
       return false;
-    if (c.r != 3 || c.s != 3 || c.stride != 1 || c.dilation != 1 || c.groups != 1) return false;
-    return winograd_mode_ == "on" || c.n * c.oh() * c.ow() >= 28 * 28;
+    return c.r == 3 && c.s == 3 && c.stride == 1 && c.dilation == 1 && c.groups == 1;
+  }
+  // Whether the Winograd kernel oneDNN offered beats the direct one (auto): F(2x2,3x3), whose
+  // transformed weights are 16/9 of the plain ones, always; F(4x4,3x3), whose weights are 4x,
+  // from 28x28 output positions over the batch, where the image amortises them. Measured on the
+  // 2-core AVX-512 machine, 2 threads, bias + ReLU, weights cold (as in a graph): F(2x2,3x3)
+  // 1.6-2.0x at 512 channels 7x7 and 1.4-1.5x at 256 14x14 (batch 1), 1.2x at 512 7x7 (batch
+  // 2), 1.9x at 64 56x56 and 128 28x28 (batch 1); F(4x4,3x3) 1.6-1.8x at 256 14x14 (batch 4
+  // and 8), 0.7-0.85x at 512 7x7 (batch 4), 0.94-1.06x at 256 14x14 (batch 2). ResNet-50 b1
+  // f32, 8 alternating runs against the 28x28 rule alone: 0.89x (each pair 0.76-0.96x).
+  bool winograd_pays(const ConvDesc& c, std::size_t wino_weight_bytes) const {
+    if (winograd_mode_ == "on") return true;
+    const auto plain = static_cast<std::size_t>(c.k * c.c * c.r * c.s) * sizeof(float);
+    return wino_weight_bytes <= 2 * plain || c.n * c.oh() * c.ow() >= 28 * 28;
   }
 
   bool pool(const DeviceGraph::Node& n, const PoolDesc& d) {
