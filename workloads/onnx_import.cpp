@@ -123,6 +123,15 @@ int min_inputs(const std::string& op) {
                                                   {"Div", 2},
                                                   {"Pow", 2},
                                                   {"Equal", 2},
+                                                  {"Greater", 2},
+                                                  {"Less", 2},
+                                                  {"GreaterOrEqual", 2},
+                                                  {"LessOrEqual", 2},
+                                                  {"And", 2},
+                                                  {"Or", 2},
+                                                  {"Not", 1},
+                                                  {"Cos", 1},
+                                                  {"Sin", 1},
                                                   {"Mod", 2},
                                                   {"MatMul", 2},
                                                   {"Gemm", 2},
@@ -275,6 +284,10 @@ class Importer {
   Operand rope_table(const std::vector<float>& t, std::int64_t rows, std::int64_t half, bool sin,
                      const std::vector<float>& other);
   std::optional<KvWrite> kv_write_at(int concat) const;
+  std::int64_t grown_past(const std::string& name, const Shape& shape) const;
+  void declare_step_input(const onnx::ValueInfoProto& vi);
+  // Concat(past, new) of a grown cache: new written into the state's last row.
+  bool emit_grown_cache(const onnx::NodeProto& n);
   bool match_attention(int pos);
   void match_dynamic_quant();
   // A kernel's activation input: a dynamically quantised one (quant 2) only into an int8 graph.
@@ -334,6 +347,12 @@ class Importer {
   mutable std::map<std::string, std::shared_ptr<const Const>> peeked_;
   std::set<std::string> names_;
   std::string input_;
+  std::map<std::string, std::int64_t> dim_params_;  // symbolic dimension -> value bound by --input
+  // Hugging Face's decoder-with-past form: a past cache [1][kv][past][d] grown by
+  // Concat(past, new) on its token axis -> the state [kv][past + 1][d] that new is written into.
+  std::set<std::string> grown_;    // the past inputs
+  std::int64_t past_ = -1;         // their past length
+  std::set<std::string> present_;  // the grown caches (Concat outputs): outputs allowed
   std::map<std::tuple<bool, std::int64_t, std::int64_t, std::int64_t, double>, int> rope_consts_;
   std::map<std::vector<float>, int> rope_weights_;
   std::map<std::string, std::string> tables_;  // initialiser -> the embedding weight holding it
@@ -488,6 +507,11 @@ Shape Importer::input_shape(const onnx::ValueInfoProto& vi) const {
                    std::to_string(d.dim_value()) + " in the model"};
       continue;
     }
+    if (!fixed && d.has_dim_param())
+      if (const auto it = dim_params_.find(d.dim_param()); it != dim_params_.end()) {
+        shape.push_back(it->second);
+        continue;
+      }
     if (!fixed)
       throw Fail{"input '" + name + "' has a dynamic dimension" +
                  (d.has_dim_param() ? " '" + d.dim_param() + "'" : std::string()) +
@@ -512,6 +536,21 @@ void Importer::declare_input() {
     if (std::none_of(ins.begin(), ins.end(), [&](auto* vi) { return vi->name() == name; }))
       throw Fail{"--input " + name + ": the model has no input of that name (its input is '" +
                  ins[0]->name() + "')"};
+  }
+  // A symbolic dimension bound in one input binds it in every input that names it.
+  for (const auto* in : ins) {
+    const auto bound = o_.input_shapes.find(in->name());
+    if (bound == o_.input_shapes.end() || !in->type().has_tensor_type()) continue;
+    const auto& dims = in->type().tensor_type().shape().dim();
+    for (int k = 0; k < dims.size() && k < static_cast<int>(bound->second.size()); ++k) {
+      if (!dims[k].has_dim_param() || dims[k].has_dim_value()) continue;
+      const std::int64_t v = bound->second[static_cast<std::size_t>(k)];
+      const auto [it, fresh] = dim_params_.emplace(dims[k].dim_param(), v);
+      if (!fresh && it->second != v)
+        throw Fail{"--input " + in->name() + ": dimension '" + dims[k].dim_param() + "' is " +
+                   std::to_string(v) + " here and " + std::to_string(it->second) +
+                   " in another binding"};
+    }
   }
   const auto& vi = *ins[0];
   input_ = vi.name();
@@ -545,16 +584,35 @@ void Importer::declare_input() {
                "; float and integer ids are supported"};
   }
   define(input_, std::move(s));
+  // Hugging Face's decode-step inputs, bound once the past length is known.
+  std::vector<const onnx::ValueInfoProto*> step;
   for (std::size_t k = 1; k < ins.size(); ++k) {
     const std::string& name = ins[k]->name();
     const int e = ins[k]->type().has_tensor_type() ? ins[k]->type().tensor_type().elem_type() : 0;
+    const bool integer = e == onnx::TensorProto::INT64 || e == onnx::TensorProto::INT32;
+    if (integer &&
+        (name == "position_ids" || name == "attention_mask" || name == "cache_position")) {
+      step.push_back(ins[k]);
+      continue;
+    }
     if (e != onnx::TensorProto::FLOAT && e != onnx::TensorProto::BFLOAT16)
       throw Fail{"input '" + name + "': the model has " + std::to_string(ins.size()) +
                  " inputs; inputs after the first are run as state (KV caches), which are float "
-                 "or bfloat16 tensors"};
+                 "or bfloat16 tensors, or are a decode step's position_ids, attention_mask or "
+                 "cache_position"};
     Sym st;
     st.shape = input_shape(*ins[k]);
-    st.value = b_.state(name, e == onnx::TensorProto::FLOAT ? DType::f32 : DType::bf16, st.shape);
+    Shape state = st.shape;
+    if (const std::int64_t past = grown_past(name, st.shape); past >= 0) {
+      if (past_ >= 0 && past != past_)
+        throw Fail{"input '" + name + "': a past of " + std::to_string(past) + " tokens, " +
+                   std::to_string(past_) + " in another cache"};
+      past_ = past;
+      grown_.insert(name);
+      const std::size_t r = st.shape.size();  // [1][kv][past][d] or [kv][past][d]
+      state = {st.shape[r - 3], past + 1, st.shape[r - 1]};
+    }
+    st.value = b_.state(name, e == onnx::TensorProto::FLOAT ? DType::f32 : DType::bf16, state);
     define(name, std::move(st));
     sum_.states.push_back(name);
   }
@@ -563,6 +621,70 @@ void Importer::declare_input() {
                          " input(s) after the first run as state (first: '" + sum_.states[0] +
                          "'), seeded at load as tierbench seeds its KV caches (uniform in +-1); "
                          "a Concat writing one row of such a cache updates it in place");
+  if (!grown_.empty())
+    sum_.notes.push_back(
+        std::to_string(grown_.size()) + " past cache(s) of " + std::to_string(past_) +
+        " tokens grown by Concat: each runs as a state of " + std::to_string(past_ + 1) +
+        " rows whose last row the step writes in place (the present output is that state)");
+  for (const auto* in : step) declare_step_input(*in);
+}
+
+// The past length of input `name` when it is a past KV cache in Hugging Face's form: a float
+// [1][kv][past][d] (or [kv][past][d]) that only a Concat on its token axis reads, with one
+// other input (the new token's keys or values); -1 otherwise.
+std::int64_t Importer::grown_past(const std::string& name, const Shape& shape) const {
+  const std::size_t r = shape.size();
+  if ((r != 3 && r != 4) || (r == 4 && shape[0] != 1) || outputs_.count(name)) return -1;
+  const int c = sole_consumer(name);
+  if (c < 0) return -1;
+  const auto& n = node(c);
+  const std::int64_t axis = attr_i(n, "axis", 0);
+  if (n.op_type() != "Concat" || n.input_size() != 2 || n.input(0) != name ||
+      (axis != static_cast<std::int64_t>(r) - 2 && axis != -2))
+    return -1;
+  return shape[r - 2];
+}
+
+// A decode step's position_ids, cache_position ([past, past + tokens)) or attention_mask (ones
+// over past + tokens): constants of the step tierbench runs (the past length from the grown
+// caches, 0 without any; the tokens from the model input's last dimension).
+void Importer::declare_step_input(const onnx::ValueInfoProto& vi) {
+  const std::string& name = vi.name();
+  const std::int64_t past = std::max<std::int64_t>(past_, 0);
+  const Shape& in = sum_.input_shape;
+  if (in.empty() || sym(input_).is_float)
+    throw Fail{"input '" + name + "': a decode step's " + name + " needs token ids as the input"};
+  const std::int64_t tokens = in.back();
+  const auto& dims = vi.type().tensor_type().shape().dim();
+  Shape shape;
+  std::vector<std::int64_t> v;
+  if (name == "attention_mask") {
+    if (dims.size() != 2) throw Fail{"input 'attention_mask' must be [batch][past + tokens]"};
+    shape = {in.front(), past + tokens};
+    v.assign(static_cast<std::size_t>(shape[0] * shape[1]), 1);
+  } else {
+    if (name == "cache_position" ? dims.size() != 1 : dims.size() != 2)
+      throw Fail{"input '" + name + "' must be [" +
+                 std::string(name == "cache_position" ? "" : "batch][") + "tokens]"};
+    shape = name == "cache_position" ? Shape{tokens} : Shape{in.front(), tokens};
+    for (std::int64_t b = 0; b < checked_numel(shape, o_.max_tensor_bytes / 8) / tokens; ++b)
+      for (std::int64_t t = 0; t < tokens; ++t) v.push_back(past + t);
+  }
+  for (int k = 0; k < dims.size(); ++k)
+    if (dims[k].has_dim_value() && dims[k].dim_value() > 0 &&
+        dims[k].dim_value() != shape[static_cast<std::size_t>(k)])
+      throw Fail{"input '" + name + "': dimension " + std::to_string(k) + " is fixed at " +
+                 std::to_string(dims[k].dim_value()) + ", the step needs " +
+                 std::to_string(shape[static_cast<std::size_t>(k)])};
+  Sym s;
+  s.shape = shape, s.is_float = false;
+  s.c = std::make_shared<Const>(Const::ints(shape, std::move(v)));
+  define(name, std::move(s));
+  sum_.notes.push_back("input '" + name + "' bound to the decode step (" +
+                       (name == "attention_mask"
+                            ? "ones over " + std::to_string(past + tokens) + " tokens"
+                            : "positions from " + std::to_string(past)) +
+                       ")");
 }
 
 // --- layouts ------------------------------------------------------------------------------------
@@ -1412,7 +1534,11 @@ bool Importer::match_attention(int pos) {
   // Another scale or mask: the ops run unfused (batched gemm, Mul, Add, Softmax, gemm).
   if (!near(scale, 1 / std::sqrt(static_cast<double>(d.d)), 1e-3)) return false;
   if (mask) {  // zeros: none; 0 on and below the (aligned) diagonal, very negative above: causal
-    const Const mk = broadcast_to(*mask, {d.q, d.s});
+    Const m2 = *mask;  // [1][1][q][s] as Hugging Face's 4-d masks are: its last two axes
+    while (m2.shape.size() > 2 && m2.shape.front() == 1) m2.shape.erase(m2.shape.begin());
+    if (m2.shape.size() > 2 || broadcast_shape(m2.shape, {d.q, d.s}) != Shape{d.q, d.s})
+      return false;
+    const Const mk = broadcast_to(m2, {d.q, d.s});
     bool zero = true, causal = true;
     for (std::int64_t i = 0; i < d.q; ++i)
       for (std::int64_t j = 0; j < d.s; ++j) {
@@ -1440,6 +1566,29 @@ bool Importer::match_attention(int pos) {
 }
 
 // --- emission -----------------------------------------------------------------------------------
+
+bool Importer::emit_grown_cache(const onnx::NodeProto& n) {
+  if (n.input_size() != 2 || !grown_.count(n.input(0))) return false;
+  const Sym& c = sym(n.input(0));
+  const Sym& x = sym(n.input(1));
+  const std::size_t r = c.shape.size();
+  if (x.c || !x.is_float)
+    throw Fail{"a past cache grown by '" + n.input(1) + "', not a computed float tensor"};
+  if (x.shape.size() != r || x.shape[r - 3] != c.shape[r - 3] || x.shape[r - 1] != c.shape[r - 1])
+    throw Fail{"a past cache " + shape_str(c.shape) + " grown by " + shape_str(x.shape)};
+  if (x.shape[r - 2] != 1)
+    throw Fail{"a past cache grown by " + std::to_string(x.shape[r - 2]) +
+               " tokens at once (a prefill after a past); tierbench runs one decode step: bind "
+               "the input's sequence length to 1"};
+  b_.host(layer_name(n), HostOp::kv_write, {Operand::v(need(x, {}, true)), Operand::v(c.value)},
+          b_.value(c.value).dtype, {});
+  b_.graph().layers.back().pos = past_;
+  Shape grown = c.shape;
+  grown[r - 2] = past_ + 1;
+  define_value(n.output(0), c.value, grown);
+  present_.insert(n.output(0));
+  return true;
+}
 
 std::string Importer::layer_name(const onnx::NodeProto& n) {
   std::string base = n.name().empty() ? n.op_type() + "_" + n.output(0) : n.name();
@@ -2552,6 +2701,7 @@ void Importer::dispatch(int pos) {
   if ((op == "QuantizeLinear" && dynq_.count(pos)) ||
       (op == "DequantizeLinear" && has(n, 0) && sym(n.input(0)).quant == 1))
     return emit_quant(pos);
+  if (op == "Concat" && emit_grown_cache(n)) return;
   // A KV-cache write: its Slices were left to it.
   if (op == "Concat") {
     if (const auto kw = kv_write_at(pos)) {
@@ -2730,10 +2880,15 @@ void Importer::dispatch(int pos) {
 }
 
 void Importer::emit_output() {
-  if (gp().output_size() != 1)
+  // The outputs after the first may be the grown caches (present.*): the states themselves.
+  int others = 0;
+  for (int k = 1; k < gp().output_size(); ++k) others += !present_.count(gp().output(k).name());
+  if (gp().output_size() < 1 || others > 0)
     throw Fail{"the model has " + std::to_string(gp().output_size()) +
-               " outputs; tierbench graphs have one"};
+               " outputs; tierbench graphs have one (besides the present KV caches of a decode "
+               "step)"};
   const std::string& name = gp().output(0).name();
+  if (present_.count(name)) throw Fail{"the first output '" + name + "' is a KV cache"};
   const Sym& s = sym(name);
   if (s.c) throw Fail{"the output '" + name + "' is a constant"};
   int v = need(s);

@@ -512,6 +512,38 @@ Const fold_concat(const onnx::NodeProto& n, const std::vector<const Const*>& in)
   return c;
 }
 
+// MatMul of constants (float, rank 2 or more, batch dimensions broadcast; a vector operand is
+// not taken), as a rotary embedding's inv_freq times its positions folds.
+Const fold_matmul(const Const& a, const Const& b) {
+  const std::size_t ra = a.shape.size(), rb = b.shape.size();
+  if (ra < 2 || rb < 2) throw Fail{"MatMul of a constant vector"};
+  if (!a.is_float || !b.is_float) throw Fail{"MatMul of integer constants"};
+  const std::int64_t m = a.shape[ra - 2], k = a.shape[ra - 1], n = b.shape[rb - 1];
+  if (b.shape[rb - 2] != k)
+    throw Fail{"MatMul of constants " + std::to_string(k) + " by " +
+               std::to_string(b.shape[rb - 2])};
+  const Shape ba(a.shape.begin(), a.shape.end() - 2), bb(b.shape.begin(), b.shape.end() - 2);
+  Shape batch = broadcast_shape(ba, bb), sa = batch, sb = batch, out = batch;
+  sa.insert(sa.end(), {m, k}), sb.insert(sb.end(), {k, n}), out.insert(out.end(), {m, n});
+  if (static_cast<double>(checked_numel(out, kFoldLimit)) * static_cast<double>(k) >
+      static_cast<double>(kFoldLimit))
+    throw Fail{"MatMul of constants too large to fold"};
+  const Const x = broadcast_to(a, sa), y = broadcast_to(b, sb);
+  const std::int64_t nb = checked_numel(batch, kFoldLimit);
+  std::vector<float> r;
+  r.reserve(static_cast<std::size_t>(nb * m * n));
+  for (std::int64_t e = 0; e < nb; ++e)
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t j = 0; j < n; ++j) {
+        double acc = 0;
+        for (std::int64_t t = 0; t < k; ++t)
+          acc += static_cast<double>(x.f[static_cast<std::size_t>((e * m + i) * k + t)]) *
+                 y.f[static_cast<std::size_t>((e * k + t) * n + j)];
+        r.push_back(static_cast<float>(acc));
+      }
+  return Const::floats(out, std::move(r));
+}
+
 Const with_shape(Const c, Shape s) {
   c.shape = std::move(s);
   return c;
@@ -575,6 +607,36 @@ std::vector<Const> fold(const onnx::NodeProto& n, const std::vector<const Const*
     if (c.is_float) c = Const::ints(c.shape, {c.f.begin(), c.f.end()});
     return {c};
   }
+  if (op == "Greater" || op == "Less" || op == "GreaterOrEqual" || op == "LessOrEqual" ||
+      op == "And" || op == "Or") {
+    const auto cmp = [&op](double a, double b) {
+      const bool r = op == "Greater"          ? a > b
+                     : op == "Less"           ? a < b
+                     : op == "GreaterOrEqual" ? a >= b
+                     : op == "LessOrEqual"    ? a <= b
+                     : op == "And"            ? a != 0 && b != 0
+                                              : a != 0 || b != 0;
+      return r ? 1.0 : 0.0;
+    };
+    Const c = arith(cmp);
+    if (c.is_float) c = Const::ints(c.shape, {c.f.begin(), c.f.end()});
+    return {c};
+  }
+  if (op == "Not") {
+    Const c = need_in(in, 0);
+    if (c.is_float) throw Fail{"Not of floats"};
+    for (auto& v : c.i) v = v == 0;
+    return {c};
+  }
+  if (op == "Cos" || op == "Sin") {
+    Const c = need_in(in, 0);
+    if (!c.is_float) throw Fail{op + " of integers"};
+    for (auto& v : c.f)
+      v = static_cast<float>(op == "Cos" ? std::cos(static_cast<double>(v))
+                                         : std::sin(static_cast<double>(v)));
+    return {c};
+  }
+  if (op == "MatMul") return {fold_matmul(need_in(in, 0), need_in(in, 1))};
   if (op == "Where") {
     const Const &cond = need_in(in, 0), &x = need_in(in, 1), &y = need_in(in, 2);
     const Shape out = broadcast_shape(broadcast_shape(cond.shape, x.shape), y.shape);

@@ -97,9 +97,12 @@ Tensor graph_input(const ImportedModel& m, const nlohmann::json& c, const fs::pa
 
 OnnxImportOptions options_for(const nlohmann::json& c) {
   OnnxImportOptions o;
-  if (c.contains("bind") && c["bind"].is_string()) {
-    auto b = parse_input_binding(c["bind"].get<std::string>());
-    EXPECT_TRUE(b.ok());
+  std::vector<std::string> binds;
+  if (c.contains("bind") && c["bind"].is_string()) binds.push_back(c["bind"]);
+  if (c.contains("bind") && c["bind"].is_array()) binds = c["bind"].get<std::vector<std::string>>();
+  for (const auto& text : binds) {
+    auto b = parse_input_binding(text);
+    EXPECT_TRUE(b.ok()) << text;
     if (b) o.input_shapes.insert(*b);
   }
   return o;
@@ -162,20 +165,23 @@ TEST(OnnxImport, EachOpMatchesNumpy) {
   }
 }
 
-// The Hugging Face LLaMA layer (make_models.py) on every backend: its rmsnorm, rope and
-// grouped-query attention kernels against numpy.
+// The Hugging Face LLaMA layer (make_models.py), prefill and a decode step with past caches, on
+// every backend: its rmsnorm, rope, KV-cache write and grouped-query attention against numpy.
 TEST(OnnxImport, LlamaLayerRunsOnEveryBackend) {
   const auto mf = manifest();
+  int found = 0;
   for (const auto& c : mf["cases"]) {
-    if (c["name"] != "llama_layer_hf") continue;
-    auto m = import_onnx((corpus() / "llama_layer_hf.onnx").string(), options_for(c));
+    const std::string name = c["name"];
+    if (name != "llama_layer_hf" && name != "llama_decode_hf") continue;
+    SCOPED_TRACE(name);
+    ++found;
+    auto m = import_onnx((corpus() / (name + ".onnx")).string(), options_for(c));
     ASSERT_TRUE(m.ok()) << m.error().message;
-    const Tensor in = graph_input(*m, c, corpus() / "llama_layer_hf.in.bin");
-    const auto want = read_bin<float>(corpus() / "llama_layer_hf.out.bin");
+    const Tensor in = graph_input(*m, c, corpus() / (name + ".in.bin"));
+    const auto want = read_bin<float>(corpus() / (name + ".out.bin"));
     EXPECT_GE(expect_numpy_on_every_backend(*m, in, want), 2);
-    return;
   }
-  FAIL() << "llama_layer_hf is not in the corpus";
+  EXPECT_EQ(found, 2);
 }
 
 TEST(OnnxImport, PatternsFuseIntoTheKernels) {
@@ -222,6 +228,44 @@ TEST(OnnxImport, PatternsFuseIntoTheKernels) {
     }
   }
   EXPECT_EQ(llama.figures().kernel_layers, 16);
+  // The same layer as Hugging Face's decoder-with-past export writes a decode step: the past
+  // caches [1][2][5][8] run as states of 6 rows, each Concat(past, new) the in-place write of
+  // row 5 (the present outputs are those states), position_ids and attention_mask bound to
+  // the step and folded (RoPE at position 5, a mask of zeros), attention over the 6 rows.
+  OnnxImportOptions od;
+  od.input_shapes = {{"input_ids", {1, 1}}, {"past_key_values.0.key", {1, 2, 5, 8}}};
+  auto dm = import_onnx((corpus() / "llama_decode_hf.onnx").string(), od);
+  ASSERT_TRUE(dm.ok()) << dm.error().message;
+  const Graph& dec = dm->graph;
+  EXPECT_EQ(dm->summary.states.size(), 2u);
+  EXPECT_EQ(count_kernels(dec, "rope"), 2);
+  ASSERT_EQ(count_kernels(dec, "attn"), 1);
+  int writes = 0;
+  for (const auto& l : dec.layers) {
+    EXPECT_NE(l.host, HostOp::concat) << l.name;
+    if (l.host == HostOp::kv_write) {
+      ++writes;
+      EXPECT_EQ(l.pos, 5);
+      EXPECT_EQ(dec.values.at(static_cast<std::size_t>(l.out)).shape,
+                (std::vector<std::int64_t>{2, 6, 8}));
+    }
+    if (l.problem && l.problem->op_name() == "attn") {
+      EXPECT_EQ(l.problem->str(), "attn:h4kv2q1s6d8c1:f32");
+    }
+  }
+  EXPECT_EQ(writes, 2);
+  // Two bindings disagree on a symbolic dimension; a prefill after a past is refused.
+  od.input_shapes["past_key_values.0.value"] = {2, 2, 5, 8};
+  auto clash = import_onnx((corpus() / "llama_decode_hf.onnx").string(), od);
+  ASSERT_FALSE(clash.ok());
+  EXPECT_NE(clash.error().message.find("'batch_size' is"), std::string::npos)
+      << clash.error().message;
+  od.input_shapes.erase("past_key_values.0.value");
+  od.input_shapes["input_ids"] = {1, 3};
+  auto prefill = import_onnx((corpus() / "llama_decode_hf.onnx").string(), od);
+  ASSERT_FALSE(prefill.ok());
+  EXPECT_NE(prefill.error().message.find("3 tokens at once"), std::string::npos)
+      << prefill.error().message;
 }
 
 // Weights with a distinct pattern per tensor, small enough that deep graphs stay bounded.

@@ -633,6 +633,137 @@ inits = [init("embed", emb), init("wq", wq), init("wk", wk), init("wv", wv), ini
 case("llama_layer_hf", model(nodes, [vi("ids", [1, T], TensorProto.INT64)], [vi("y", None)], inits),
      ids.astype(np.int32), logits)
 
+
+# The same layer as Hugging Face's decoder-with-past export writes one decode step: input_ids
+# [batch, 1] with attention_mask [batch, past + 1] and position_ids [batch, 1] (int64), the past
+# keys and values [batch, kv, past, d] as inputs, present = Concat(past, new, axis 2) as
+# outputs beside the logits; RoPE computed from position_ids (inv_freq MatMul, Cos, Sin), the
+# reshape targets from Shape, and the mask from attention_mask and a Range > position (all
+# foldable once the step is bound). tierbench seeds the caches itself (Executor::initial_values:
+# splitmix64 from seed 42 ^ 0x5eed, [-1, 1), one stream over the states in input order, each
+# [kv][past + 1][d]); numpy reads the same past.
+P = T  # past length: the token decoded is at position 5
+
+
+def tb_states(shapes, seed=42):
+    s, out, mask64 = (seed ^ 0x5EED), [], (1 << 64) - 1
+    for shp in shapes:
+        vals = np.empty(int(np.prod(shp)), np.float32)
+        for e in range(vals.size):
+            s = (s + 0x9E3779B97F4A7C15) & mask64
+            z = s
+            z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask64
+            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask64
+            z ^= z >> 31
+            vals[e] = np.float32(2 * ((z >> 11) * 2.0 ** -53) - 1)
+        out.append(vals.reshape(shp))
+    return out
+
+
+pk, pv = (c[:, :P] for c in tb_states([(NKV, P + 1, HD), (NKV, P + 1, HD)]))
+tok = rng.integers(0, V, size=(1, 1)).astype(np.int64)
+angd = P * inv
+cosd = np.concatenate([np.cos(angd), np.cos(angd)])[None].astype(np.float32)  # [1, HD]
+sind = np.concatenate([np.sin(angd), np.sin(angd)])[None].astype(np.float32)
+
+
+def rope_dec(x):
+    h = x.shape[-1] // 2
+    return x * cosd + np.concatenate([-x[..., h:], x[..., :h]], axis=-1) * sind
+
+
+d0 = emb[tok[0]].astype(np.float64)[None]  # [1, 1, HID]
+dn = rms(d0, g1)
+dq = rope_dec((dn @ wq).reshape(1, 1, NH, HD).transpose(0, 2, 1, 3))
+dk = rope_dec((dn @ wk).reshape(1, 1, NKV, HD).transpose(0, 2, 1, 3))
+dv = (dn @ wv).reshape(1, 1, NKV, HD).transpose(0, 2, 1, 3)
+kall = np.concatenate([pk[None], dk], axis=2)  # [1, NKV, P + 1, HD]
+vall = np.concatenate([pv[None], dv], axis=2)
+kr, vr = np.repeat(kall, NH // NKV, axis=1), np.repeat(vall, NH // NKV, axis=1)
+att = softmax(dq @ kr.transpose(0, 1, 3, 2) / math.sqrt(HD)) @ vr
+d1 = att.transpose(0, 2, 1, 3).reshape(1, 1, HID) @ wo + d0
+m = rms(d1, g2)
+d2 = ((m @ wg) * sigmoid(m @ wg) * (m @ wu)) @ wd + d1
+dlogits = rms(d2, g3) @ wlm
+
+
+def heads_dyn(x, out):  # Reshape to Concat(batch, seq, -1, HD) read from Shape(x)
+    return [N("Shape", [x], [out + ".shape"]),
+            N("Gather", [out + ".shape", "i0s"], [out + ".b"], axis=0),
+            N("Gather", [out + ".shape", "i1s"], [out + ".s"], axis=0),
+            N("Unsqueeze", [out + ".b", "ax0"], [out + ".b1"]),
+            N("Unsqueeze", [out + ".s", "ax0"], [out + ".s1"]),
+            N("Concat", [out + ".b1", out + ".s1", "minus1", "hd1"], [out + ".tgt"], axis=0),
+            N("Reshape", [x, out + ".tgt"], [out + ".r"]),
+            N("Transpose", [out + ".r"], [out], perm=[0, 2, 1, 3])]
+
+
+lowest = np.array(np.finfo(np.float32).min, np.float32)
+dnodes = ([N("Gather", ["embed", "input_ids"], ["h0"], name="embed_tokens")] +
+          rms_nodes("h0", "g1", "hn") +
+          [N("MatMul", ["hn", "wq"], ["q"], name="q_proj"),
+           N("MatMul", ["hn", "wk"], ["k"], name="k_proj"),
+           N("MatMul", ["hn", "wv"], ["v"], name="v_proj"),
+           # rotary: inv_freq[None, :, None] @ position_ids[:, None, :].float(), cat, cos, sin
+           N("Unsqueeze", ["inv_freq", "ax02"], ["invx"]),
+           N("Unsqueeze", ["position_ids", "ax1"], ["posx"]),
+           N("Cast", ["posx"], ["posf"], to=TensorProto.FLOAT),
+           N("MatMul", ["invx", "posf"], ["freqs0"]),
+           N("Transpose", ["freqs0"], ["freqs"], perm=[0, 2, 1]),
+           N("Concat", ["freqs", "freqs"], ["embp"], axis=-1),
+           N("Cos", ["embp"], ["cos3"]), N("Sin", ["embp"], ["sin3"]),
+           N("Unsqueeze", ["cos3", "ax1"], ["cos4"]), N("Unsqueeze", ["sin3", "ax1"], ["sin4"])] +
+          heads_dyn("q", "qh") + heads_dyn("k", "kh") + heads_dyn("v", "vh") +
+          rope_nodes("qh", "qr") + rope_nodes("kh", "kr") +
+          [N("Concat", ["past_key_values.0.key", "kr"], ["present.0.key"], axis=2),
+           N("Concat", ["past_key_values.0.value", "vh"], ["present.0.value"], axis=2)] +
+          repeat_nodes("present.0.key", "krep") + repeat_nodes("present.0.value", "vrep") +
+          # mask: Range(total) > position -> lowest (causal), attention_mask == 0 -> lowest
+          [N("Shape", ["attention_mask"], ["am.shape"]),
+           N("Gather", ["am.shape", "i1s"], ["total"], axis=0),
+           N("Range", ["zero_s", "total", "one_s"], ["ar"]),
+           N("Reshape", ["position_ids", "col"], ["posc"]),
+           N("Greater", ["ar", "posc"], ["future"]),
+           N("Where", ["future", "lowest", "zero_f"], ["causal"]),
+           N("Unsqueeze", ["causal", "ax01"], ["causal4"]),
+           N("Unsqueeze", ["attention_mask", "ax12"], ["am4"]),
+           N("Equal", ["am4", "zero_i"], ["pad"]),
+           N("Where", ["pad", "lowest", "causal4"], ["mask4"]),
+           N("Transpose", ["krep"], ["kt"], perm=[0, 1, 3, 2]),
+           N("MatMul", ["qr", "kt"], ["sc"], name="scores"), N("Div", ["sc", "sqrt_d"], ["scd"]),
+           N("Add", ["scd", "mask4"], ["scm"]), N("Softmax", ["scm"], ["p"], axis=-1),
+           N("MatMul", ["p", "vrep"], ["o"], name="pv"),
+           N("Transpose", ["o"], ["ot"], perm=[0, 2, 1, 3]),
+           N("Reshape", ["ot", "shp_tok1"], ["o2"]), N("MatMul", ["o2", "wo"], ["oo"], name="o_proj"),
+           N("Add", ["oo", "h0"], ["h1"])] + rms_nodes("h1", "g2", "m") +
+          [N("MatMul", ["m", "wg"], ["gt"], name="gate_proj"), N("Sigmoid", ["gt"], ["gs"]),
+           N("Mul", ["gt", "gs"], ["act"]), N("MatMul", ["m", "wu"], ["up"], name="up_proj"),
+           N("Mul", ["act", "up"], ["gu"]), N("MatMul", ["gu", "wd"], ["dn"], name="down_proj"),
+           N("Add", ["dn", "h1"], ["h2"])] + rms_nodes("h2", "g3", "hf") +
+          [N("MatMul", ["hf", "wlm"], ["logits"], name="lm_head")])
+dinits = [init(n, a) for n, a in (
+    ("embed", emb), ("wq", wq), ("wk", wk), ("wv", wv), ("wo", wo), ("wg", wg), ("wu", wu),
+    ("wd", wd), ("wlm", wlm), ("g1", g1), ("g2", g2), ("g3", g3),
+    ("inv_freq", inv.astype(np.float32)), ("two", np.float32(2)), ("eps", np.float32(1e-5)),
+    ("sqrt_d", np.float32(math.sqrt(HD))), ("ax0", i64(0)), ("ax1", i64(1)), ("ax2", i64(2)),
+    ("ax01", i64(0, 1)), ("ax02", i64(0, 2)), ("ax12", i64(1, 2)), ("i0s", np.array(0, np.int64)), ("i1s", np.array(1, np.int64)),
+    ("minus1", i64(-1)), ("hd1", i64(HD)), ("zero1", i64(0)), ("half1", i64(HD // 2)),
+    ("big1", i64(2**62)), ("last1", i64(-1)), ("col", i64(-1, 1)),
+    ("zero_s", np.array(0, np.int64)), ("one_s", np.array(1, np.int64)), ("zero_i", i64(0)),
+    ("zero_f", np.array(0, np.float32)), ("lowest", lowest),
+    ("rep_shape", i64(1, NKV, NH // NKV, P + 1, HD)), ("shp_rep", i64(1, NH, P + 1, HD)),
+    ("shp_tok1", i64(1, 1, HID)))]
+I64, F = TensorProto.INT64, TensorProto.FLOAT
+dins = [vi("input_ids", ["batch_size", "sequence_length"], I64),
+        vi("attention_mask", ["batch_size", "past_sequence_length + 1"], I64),
+        vi("position_ids", ["batch_size", "sequence_length"], I64),
+        vi("past_key_values.0.key", ["batch_size", NKV, "past_sequence_length", HD], F),
+        vi("past_key_values.0.value", ["batch_size", NKV, "past_sequence_length", HD], F)]
+douts = [vi("logits", None), vi("present.0.key", ["batch_size", NKV, "total", HD]),
+         vi("present.0.value", ["batch_size", NKV, "total", HD])]
+case("llama_decode_hf", model(dnodes, dins, douts, dinits), tok.astype(np.int32), dlogits,
+     bind=["input_ids=1x1", "past_key_values.0.key=1x%dx%dx%d" % (NKV, P, HD)])
+
 def bare_tensor(name, dims):
     t = TensorProto()
     t.name, t.data_type = name, TensorProto.FLOAT
@@ -786,6 +917,15 @@ bad("expand_huge", model([N("Expand", ["x", "s"], ["y"], name="ex")], [vi("x", [
 bad("state_of_ids", model([N("Add", ["x", "x2"], ["y"], name="add")],
                          [vi("x", [4]), vi("x2", [4], TensorProto.INT64)], [vi("y", None)], []),
     "run as state")
+bad("two_outputs", model([N("Relu", ["x"], ["y"]), N("Neg", ["x"], ["z"])], x1,
+                        [vi("y", None), vi("z", None)], []),
+    "2 outputs; tierbench graphs have one (besides the present KV caches of a decode step)")
+bad("past_grown_by_prefill",
+    model([N("MatMul", ["x", "w"], ["k"]), N("Reshape", ["k", "s"], ["k4"]),
+           N("Concat", ["past", "k4"], ["present"], axis=2), N("Relu", ["present"], ["y"])],
+          [vi("x", [3, 4]), vi("past", [1, 1, 2, 4])], [vi("y", None)],
+          [init("w", rnd(4, 4)), init("s", np.array([1, 1, 3, 4], np.int64))]),
+    "grown by 3 tokens at once")
 
 # An external-data model that is fine: the same conv as conv_relu, weights beside it.
 m = onnx.load(os.path.join(OUT, "conv_relu.onnx"))
