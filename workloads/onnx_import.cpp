@@ -1803,18 +1803,21 @@ void Importer::emit_linear(const Chain& c) {
     rv = need(rs);
   }
   const std::string name = layer_name(n);
-  // Tied to an embedding table (the LM head of LLaMA-style models): that weight, [n][k] as it is.
+  // Tied to an embedding table (the LM head of LLaMA-style models): that weight, [n][k] as it is
+  // (Gemm transB=1 of the table, or MatMul by its Transpose, as PyTorch exports a tied Linear).
   std::string wsrc = n.input(1);  // through Casts (bf16 exports cast the weight to f32)
   std::string wscale;             // int8: DequantizeLinear's scales
-  for (auto pr = producer_.find(wsrc);
-       pr != producer_.end() &&
-       (node(pr->second).op_type() == "Cast" || node(pr->second).op_type() == "DequantizeLinear");
-       pr = producer_.find(wsrc)) {
-    if (node(pr->second).op_type() == "DequantizeLinear" && node(pr->second).input_size() > 1)
-      wscale = node(pr->second).input(1);
-    wsrc = node(pr->second).input(0);
+  bool swapped = tb;              // [n][k] in the table's order
+  for (auto pr = producer_.find(wsrc); pr != producer_.end(); pr = producer_.find(wsrc)) {
+    const auto& p = node(pr->second);
+    const bool t2 = p.op_type() == "Transpose" && bw.shape.size() == 2 &&
+                    attr_ints(p, "perm", {1, 0}) == Shape{1, 0};
+    if (p.op_type() != "Cast" && p.op_type() != "DequantizeLinear" && !t2) break;
+    if (p.op_type() == "DequantizeLinear" && p.input_size() > 1) wscale = p.input(1);
+    swapped = swapped != t2;
+    wsrc = p.input(0);
   }
-  auto tied = tb && alpha == 1 ? tables_.find(wsrc) : tables_.end();
+  auto tied = swapped && alpha == 1 ? tables_.find(wsrc) : tables_.end();
   if (tied != tables_.end()) {  // only as the dtype linear() gives its weight
     const WeightSpec* ws = b_.graph().find_weight(tied->second);
     const DType want = b_.dtype() == DType::f32 ? DType::f32 : gemm_types(b_.dtype()).b;

@@ -254,6 +254,11 @@ TEST(OnnxImport, PatternsFuseIntoTheKernels) {
     }
   }
   EXPECT_EQ(writes, 2);
+  // The LM head, MatMul by Transpose(embed), reads the embedding table's weight.
+  const Layer& head = dec.layers.back();
+  ASSERT_TRUE(head.problem);
+  ASSERT_EQ(head.in.at(1).kind, Operand::weight);
+  EXPECT_EQ(head.in.at(1).index, dec.layers.front().in.at(1).index);
   // Two bindings disagree on a symbolic dimension; a prefill after a past is refused.
   od.input_shapes["past_key_values.0.value"] = {2, 2, 5, 8};
   auto clash = import_onnx((corpus() / "llama_decode_hf.onnx").string(), od);

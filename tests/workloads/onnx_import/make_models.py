@@ -684,7 +684,7 @@ att = softmax(dq @ kr.transpose(0, 1, 3, 2) / math.sqrt(HD)) @ vr
 d1 = att.transpose(0, 2, 1, 3).reshape(1, 1, HID) @ wo + d0
 m = rms(d1, g2)
 d2 = ((m @ wg) * sigmoid(m @ wg) * (m @ wu)) @ wd + d1
-dlogits = rms(d2, g3) @ wlm
+dlogits = rms(d2, g3) @ emb.T  # the LM head tied to the embeddings (MatMul by Transpose)
 
 
 def heads_dyn(x, out):  # Reshape to Concat(batch, seq, -1, HD) read from Shape(x)
@@ -740,10 +740,11 @@ dnodes = ([N("Gather", ["embed", "input_ids"], ["h0"], name="embed_tokens")] +
            N("Mul", ["gt", "gs"], ["act"]), N("MatMul", ["m", "wu"], ["up"], name="up_proj"),
            N("Mul", ["act", "up"], ["gu"]), N("MatMul", ["gu", "wd"], ["dn"], name="down_proj"),
            N("Add", ["dn", "h1"], ["h2"])] + rms_nodes("h2", "g3", "hf") +
-          [N("MatMul", ["hf", "wlm"], ["logits"], name="lm_head")])
+          [N("Transpose", ["embed"], ["embed_t"], perm=[1, 0]),
+           N("MatMul", ["hf", "embed_t"], ["logits"], name="lm_head")])
 dinits = [init(n, a) for n, a in (
     ("embed", emb), ("wq", wq), ("wk", wk), ("wv", wv), ("wo", wo), ("wg", wg), ("wu", wu),
-    ("wd", wd), ("wlm", wlm), ("g1", g1), ("g2", g2), ("g3", g3),
+    ("wd", wd), ("g1", g1), ("g2", g2), ("g3", g3),
     ("inv_freq", inv.astype(np.float32)), ("two", np.float32(2)), ("eps", np.float32(1e-5)),
     ("sqrt_d", np.float32(math.sqrt(HD))), ("ax0", i64(0)), ("ax1", i64(1)), ("ax2", i64(2)),
     ("ax01", i64(0, 1)), ("ax02", i64(0, 2)), ("ax12", i64(1, 2)), ("i0s", np.array(0, np.int64)), ("i1s", np.array(1, np.int64)),
