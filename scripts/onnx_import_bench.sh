@@ -11,7 +11,7 @@
 # weights, 538 MB in a temporary directory), one decode step after 127 tokens through
 # `tierbench run --model`, alternated PAIRS times (default 3) with the built-in tier
 # llm-135m:decode:kv128:f32 on each backend (default onednn opencl vulkan), 2 threads; prints
-# both medians per pair and the median of the pairs' ratios.
+# both medians per pair and the median of the pairs' ratios, then ONNX Runtime (CPU) on the file.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 if [ "${1:-}" = "--hf" ]; then
@@ -44,6 +44,9 @@ print(r["median_s"] * 1e3 if r["status"] == "passed" else "nan")'
     printf '%-8s imported / tier, median of %d pairs: %s\n' "$b" "$pairs" \
       "$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}')"
   done
+  # ONNX Runtime (CPU) on the same file and step, 2 threads: the anchor.
+  "$ROOT/scripts/ort_bench.sh" --tierbench "$T" --hf-model "$dir/smollm.onnx" --past 127 \
+    --kv-shape 3x64
   exit 0
 fi
 args=(--imported)

@@ -309,6 +309,7 @@ class Importer {
   void emit_split(const onnx::NodeProto& n);
   void emit_expand(int pos);
   bool emit_gather_const_ids(const onnx::NodeProto& n);
+  bool tied_to_head(const std::string& table) const;
   void emit_reduce_mean(int pos);
   void emit_shape_op(const onnx::NodeProto& n);
   void emit_cast(const onnx::NodeProto& n);
@@ -612,7 +613,9 @@ void Importer::declare_input() {
       const std::size_t r = st.shape.size();  // [1][kv][past][d] or [kv][past][d]
       state = {st.shape[r - 3], past + 1, st.shape[r - 1]};
     }
-    st.value = b_.state(name, e == onnx::TensorProto::FLOAT ? DType::f32 : DType::bf16, state);
+    // A bf16 graph keeps its KV caches bf16, as the bf16 tiers do (f32 in the file or not).
+    const bool bf = e == onnx::TensorProto::BFLOAT16 || b_.dtype() == DType::bf16;
+    st.value = b_.state(name, bf ? DType::bf16 : DType::f32, state);
     define(name, std::move(st));
     sum_.states.push_back(name);
   }
@@ -2049,11 +2052,29 @@ void Importer::emit_gather(const onnx::NodeProto& n) {
     define_value(mul.output(0), out, os);
     return;
   }
+  // A float table an LM head also reads, imported at bf16 or int8: the tiers' form, one table
+  // in the head's type that the lookup and the head share (int8: rows quantised with their
+  // scales, the host lookup dequantising them).
+  const bool head = table.is_float && tied_to_head(n.input(0));
+  if (head && b_.dtype() == DType::s8 && !tables_.count(n.input(0))) {
+    const int w = b_.weight(name + ".weight", DType::s8, table.shape, Init{});
+    const int ws = b_.weight(name + ".weight_scale", DType::f32, {d.v}, Init{}, true);
+    fill(name + ".weight", table.f);  // per-row scales into .weight_scale
+    tables_.emplace(n.input(0), name + ".weight");
+    table_scales_.emplace(n.input(0), std::string());  // the head's weight has none of its own
+    const int out =
+        b_.host(name, HostOp::embed, {Operand::v(need(ids)), Operand::w(w), Operand::w(ws)},
+                DType::f32, {d.t, d.d});
+    Shape os = ids.shape;
+    os.push_back(d.d);
+    define_value(n.output(0), out, os);
+    return;
+  }
   const auto tied = tables_.find(n.input(0));
   const std::string wname = tied != tables_.end() ? tied->second : name + ".weight";
   // A bf16 graph keeps a bf16 table bf16 (a host lookup, as the bf16 tiers do: the embed
-  // kernel takes f32 tables).
-  const bool bf = b_.dtype() == DType::bf16 && table.elem == onnx::TensorProto::BFLOAT16;
+  // kernel takes f32 tables), and so a float table that a bf16 LM head shares.
+  const bool bf = b_.dtype() == DType::bf16 && (table.elem == onnx::TensorProto::BFLOAT16 || head);
   const int w = b_.weight(wname, bf ? DType::bf16 : DType::f32, table.shape, Init{});
   if (tied == tables_.end()) fill(wname, table.f);
   tables_.emplace(n.input(0), wname);
@@ -2064,6 +2085,26 @@ void Importer::emit_gather(const onnx::NodeProto& n) {
   Shape os = ids.shape;
   os.push_back(d.d);
   define_value(n.output(0), out, os);
+}
+
+// Whether an LM head reads initialiser `table` as its weight, transposed: Gemm with transB=1 of
+// it, or MatMul by its Transpose (through Casts), as tied embeddings export.
+bool Importer::tied_to_head(const std::string& table) const {
+  std::vector<std::pair<std::string, bool>> todo = {{table, false}};  // (tensor, transposed)
+  for (std::size_t k = 0; k < todo.size() && k < 8; ++k) {
+    const auto [t, swapped] = todo[k];
+    for (int c : consumers(t)) {
+      if (c < 0) continue;
+      const auto& n = node(c);
+      const bool rhs = n.input_size() > 1 && n.input(1) == t;
+      if (rhs && n.op_type() == "Gemm" && swapped != (attr_i(n, "transB", 0) != 0)) return true;
+      if (rhs && n.op_type() == "MatMul" && swapped) return true;
+      if (n.op_type() == "Cast") todo.emplace_back(n.output(0), swapped);
+      if (n.op_type() == "Transpose" && attr_ints(n, "perm", {1, 0}) == Shape{1, 0})
+        todo.emplace_back(n.output(0), !swapped);
+    }
+  }
+  return false;
 }
 
 // A weight table gathered by constant positions 0..t-1 or zeros (BERT's position and token-type

@@ -29,7 +29,7 @@ function parseArgs(argv) {
   const a = {
     tierbench: 'build/release/tierbench', threads: 2, workloads: [], outDir: '',
     backend: 'onednn', warmup: 5, minIters: 20, maxIters: 500, minTime: 5, seed: 42,
-    tbArgs: [], skipTierbench: false, imported: false, tbBackends: [],
+    tbArgs: [], skipTierbench: false, imported: false, tbBackends: [], hfModel: '', past: 127,
   };
   for (let i = 0; i < argv.length; ++i) {
     const k = argv[i], v = () => {
@@ -50,6 +50,9 @@ function parseArgs(argv) {
     else if (k === '--skip-tierbench-run') a.skipTierbench = true;
     else if (k === '--imported') a.imported = true;
     else if (k === '--tb-backend') a.tbBackends.push(v());
+    else if (k === '--hf-model') a.hfModel = v();
+    else if (k === '--past') a.past = Number(v());
+    else if (k === '--kv-shape') a.kvShape = v();
     else if (k === '-h' || k === '--help') {
       console.log(`usage: node bench.mjs [--workload W]... [--threads N] [--tierbench PATH]
   [--out-dir DIR] [--backend onednn] [--warmup 5] [--min-iters 20] [--max-iters 500]
@@ -57,6 +60,9 @@ function parseArgs(argv) {
   [--imported [--tb-backend B]...]
 --imported: tierbench also runs the exported file itself (tierbench run --model FILE) in the
   same run as the built-in tier, on --backend or each --tb-backend (the tier / imported ratio)
+--hf-model FILE [--past 127] [--kv-shape KVxD]: only ONNX Runtime on a Hugging Face
+  decoder-with-past file (scripts/hf_decoder.py): one decode step after --past tokens (ids 1x1,
+  attention_mask of ones, position_ids = past, past caches seeded); prints its median
 default workloads: ${DEFAULT_WORKLOADS.join(' ')}`);
       process.exit(0);
     } else throw new Error(`unknown argument ${k}`);
@@ -163,8 +169,33 @@ function benchTierbench(a, w, model) {
 const ms = (s) => (s * 1e3).toFixed(s < 0.01 ? 3 : 2);
 const spread = (x) => `${ms(x.p10)}..${ms(x.p90)}`;
 
+// ONNX Runtime on one decode step of a Hugging Face decoder-with-past file: the step's ids,
+// mask and positions, each past cache [1][kv][past][d] seeded in [-1, 1) (kv and d from the
+// model's own input metadata where fixed, else --kv-shape).
+async function benchHf(a) {
+  const session = await ort.InferenceSession.create(a.hfModel);
+  const big = (n, v) => new ort.Tensor('int64', BigInt64Array.from({ length: n }, () => v), [1, n]);
+  const feeds = {};
+  let s = a.seed;
+  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+  const [kv, d] = (a.kvShape || '3x64').split('x').map(Number);
+  for (const name of session.inputNames) {
+    if (name === 'input_ids') feeds[name] = big(1, 1n);
+    else if (name === 'position_ids') feeds[name] = big(1, BigInt(a.past));
+    else if (name === 'attention_mask') feeds[name] = big(a.past + 1, 1n);
+    else feeds[name] = new ort.Tensor('float32', Float32Array.from({ length: kv * a.past * d }, rnd),
+                                      [1, kv, a.past, d]);
+  }
+  await session.release();
+  const r = await benchOrt(a, a.hfModel, feeds);
+  console.log(`ONNX Runtime ${ort.env.versions.node} (CPU EP), threads ${a.threads}: ` +
+              `${ms(r.median)} ms (p10..p90 ${spread(r)}, ${r.n} steps)`);
+  process.exit(0);
+}
+
 async function main() {
   const a = parseArgs(process.argv.slice(2));
+  if (a.hfModel) return benchHf(a);
   fs.mkdirSync(a.outDir, { recursive: true });
   const version = tierbench(a, ['--version']).trim();
   console.log(`${version}\nONNX Runtime ${ort.env.versions.node} (onnxruntime-node, CPU EP), ` +
