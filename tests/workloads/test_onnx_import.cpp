@@ -259,6 +259,31 @@ TEST(OnnxImport, PatternsFuseIntoTheKernels) {
   ASSERT_TRUE(head.problem);
   ASSERT_EQ(head.in.at(1).kind, Operand::weight);
   EXPECT_EQ(head.in.at(1).index, dec.layers.front().in.at(1).index);
+  // At bf16 the caches are bf16 states (as the bf16 tiers keep them) and the head shares a bf16
+  // table with the lookup; at int8 one s8 table with row scales serves both, as in the tier.
+  for (const DType dt : {DType::bf16, DType::s8}) {
+    SCOPED_TRACE(std::string(dtype_name(dt)));
+    OnnxImportOptions o2 = od;
+    o2.dtype = dt;
+    auto m2 = import_onnx((corpus() / "llama_decode_hf.onnx").string(), o2);
+    ASSERT_TRUE(m2.ok()) << m2.error().message;
+    const Graph& g2 = m2->graph;
+    for (const auto& l : g2.layers) {
+      if (l.host != HostOp::kv_write) continue;
+      EXPECT_EQ(g2.values.at(static_cast<std::size_t>(l.out)).dtype,
+                dt == DType::bf16 ? DType::bf16 : DType::f32);
+    }
+    const Layer& lookup = g2.layers.front();
+    EXPECT_EQ(lookup.host, HostOp::embed);
+    const int table = lookup.in.at(1).index;
+    EXPECT_EQ(g2.weights.at(static_cast<std::size_t>(table)).dtype, dt);
+    const auto head = std::find_if(g2.layers.rbegin(), g2.layers.rend(),
+                                   [](const Layer& l) { return l.problem.has_value(); });
+    ASSERT_NE(head, g2.layers.rend());
+    EXPECT_TRUE(std::any_of(head->in.begin(), head->in.end(), [&](const Operand& o) {
+      return o.kind == Operand::weight && o.index == table;
+    })) << "the LM head reads the lookup's table";
+  }
   // Two bindings disagree on a symbolic dimension; a prefill after a past is refused.
   od.input_shapes["past_key_values.0.value"] = {2, 2, 5, 8};
   auto clash = import_onnx((corpus() / "llama_decode_hf.onnx").string(), od);
