@@ -658,13 +658,14 @@ void Importer::declare_step_input(const onnx::ValueInfoProto& vi) {
   if (in.empty() || sym(input_).is_float)
     throw Fail{"input '" + name + "': a decode step's " + name + " needs token ids as the input"};
   const std::int64_t tokens = in.back();
+  if (tokens <= 0) throw Fail{"input '" + name + "': a decode step of no tokens"};
   const auto& dims = vi.type().tensor_type().shape().dim();
   Shape shape;
   std::vector<std::int64_t> v;
   if (name == "attention_mask") {
     if (dims.size() != 2) throw Fail{"input 'attention_mask' must be [batch][past + tokens]"};
     shape = {in.front(), past + tokens};
-    v.assign(static_cast<std::size_t>(shape[0] * shape[1]), 1);
+    v.assign(static_cast<std::size_t>(checked_numel(shape, o_.max_tensor_bytes / 8)), 1);
   } else {
     if (name == "cache_position" ? dims.size() != 1 : dims.size() != 2)
       throw Fail{"input '" + name + "' must be [" +
