@@ -273,6 +273,7 @@ struct Timed {
   double prepare_s = 0, calibrate_s = 0, upload_s = 0, first_s = 0, median_s = 0;
   double median_cold_s = -1;  // with the caches evicted before each sample (cold runs only)
   int fused = 0;
+  int requantised = 0;      // int8 convolutions writing requantised u8 (see BackendCalibration)
   double serial_flops = 0;  // the backend runs nodes of fewer FLOPs on one thread (0: none)
   MemoryStats mem;
   std::vector<double> samples;
@@ -295,6 +296,7 @@ Result<Timed> run_graph(Backend& b, const Graph& g, const std::string& wpath, in
   for (const auto& [k, v] : p->details) {
     if (k == "calibrate_s") t.calibrate_s = v;
     if (k == "int8_fused_layers") t.fused = static_cast<int>(v);
+    if (k == "requantised_outputs") t.requantised = static_cast<int>(v);
     if (k == "serial_flops") t.serial_flops = v;
   }
   auto up = ex.upload_weights();
@@ -790,6 +792,7 @@ class Calibrator {
       auto pr = measure(b, s, *dt, dts);
       if (!pr) continue;
       if (pr->lng.fused > 0) e.fuses_int8_epilogue = true;
+      if (pr->lng.requantised > 0) e.requantises_int8 = true;
       if (pr->lng.median_s > 0) first.push_back(pr->lng.first_s / pr->lng.median_s);
       const double wb = static_cast<double>(chain(s, *dt, kLong).figures().weight_bytes);
       if (wb > upload_bytes && pr->lng.upload_s > 0) {

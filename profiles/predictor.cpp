@@ -234,6 +234,63 @@ std::vector<double> crossing_bytes(const Graph& g, const Plan& plan, double seri
   return out;
 }
 
+// The quantised (u8) value an int8 convolution layer reads through a folded quantize, else -1.
+int quantised_input(const Graph& g, const Plan& plan, std::size_t li) {
+  const Layer& l = g.layers[li];
+  if (!l.problem || l.problem->dtype != DType::s8 || !l.problem->as<ConvDesc>() || l.in.empty() ||
+      l.in[0].kind != Operand::value)
+    return -1;
+  const int v = l.in[0].index;
+  return plan.source[static_cast<std::size_t>(v)] != v ? v : -1;
+}
+
+// Per value: whether a backend that requantises (BackendCalibration::requantises_int8) writes
+// it as u8 in the graph, so that its readers skip their quantising pass: written by an int8
+// convolution (its dequantize folded into it), read only through folded quantizes (the value's
+// one calibrated scale), whose readers are all int8 convolutions, and not the graph's output.
+std::vector<bool> requantised_values(const Graph& g, const Plan& plan) {
+  const std::size_t nl = g.layers.size(), nv = g.values.size();
+  std::vector<int> writer(nv, -1), quantizes(nv, 0), others(nv, 0);
+  for (std::size_t li = 0; li < nl; ++li)
+    writer[static_cast<std::size_t>(g.layers[li].out)] = static_cast<int>(li);
+  std::vector<bool> conv_readers_only(nv, true);  // per quantised value
+  for (std::size_t li = 0; li < nl; ++li) {
+    const Layer& l = g.layers[li];
+    for (std::size_t k = 0; k < l.in.size(); ++k) {
+      if (l.in[k].kind != Operand::value) continue;
+      // A dequantize reads its kernel's accumulators and u8 input (for the zero-point offsets);
+      // only its further operands (a residual) are readers of their own.
+      if (l.host == HostOp::dequantize && k < 2) continue;
+      const auto v = static_cast<std::size_t>(l.in[k].index);
+      const bool folded_quant = l.host == HostOp::quantize && plan.folded[li] && k == 0;
+      ++(folded_quant ? quantizes[v] : others[v]);
+      if (plan.source[v] != static_cast<int>(v) &&
+          (k != 0 || !l.problem || l.problem->dtype != DType::s8 || !l.problem->as<ConvDesc>()))
+        conv_readers_only[v] = false;
+    }
+  }
+  std::vector<bool> out(nv, false);
+  for (std::size_t li = 0; li < nl; ++li) {
+    const Layer& q = g.layers[li];
+    if (q.host != HostOp::quantize || !plan.folded[li] || q.in.empty()) continue;
+    const auto src = static_cast<std::size_t>(q.in[0].index);
+    const int w = writer[src];
+    if (w < 0 || static_cast<int>(src) == g.output || others[src] != 0 ||
+        !conv_readers_only[static_cast<std::size_t>(q.out)])
+      continue;
+    // The writer: an int8 convolution, through the dequantize and activations folded into it.
+    int k = w;
+    while (k >= 0 && !g.layers[static_cast<std::size_t>(k)].problem &&
+           plan.folded[static_cast<std::size_t>(k)] &&
+           !g.layers[static_cast<std::size_t>(k)].in.empty() &&
+           g.layers[static_cast<std::size_t>(k)].in[0].kind == Operand::value)
+      k = writer[static_cast<std::size_t>(g.layers[static_cast<std::size_t>(k)].in[0].index)];
+    const Layer* kl = k >= 0 ? &g.layers[static_cast<std::size_t>(k)] : nullptr;
+    out[src] = kl && kl->problem && kl->problem->dtype == DType::s8 && kl->problem->as<ConvDesc>();
+  }
+  return out;
+}
+
 struct Costs {
   std::vector<double> layer_s;  // per layer
   // Per layer, the part of layer_s that is its segment's graph run and transfers (charged to the
@@ -306,6 +363,8 @@ Costs walk(const Graph& g, const Calibration& cal, const BackendCalibration& c, 
   const std::vector<double> crossing = c.cross_core_gbps > 0 && !sc.target
                                            ? crossing_bytes(g, plan, c.serial_flops)
                                            : std::vector<double>(g.layers.size(), 0);
+  const std::vector<bool> requantised =
+      c.requantises_int8 ? requantised_values(g, plan) : std::vector<bool>();
   std::vector<int> last_step(g.values.size(), -1);
   for (std::size_t si = 0; si < plan.steps.size(); ++si)
     for (const auto* list : {&plan.steps[si], &plan.folded_into[si]})
@@ -352,6 +411,14 @@ Costs walk(const Graph& g, const Calibration& cal, const BackendCalibration& c, 
       const double t = node_time(cal, c, p, working_set, out.assumed);
       out.layer_s[li] = sc.node(t, p.flops(), traffic_bytes(p)) + c.mixed_node_s +
                         rate_s(crossing[li], c.cross_core_gbps);
+      if (c.requantises_int8 && !requantised.empty()) {
+        const int q = quantised_input(g, plan, li);
+        if (q >= 0 && !requantised[static_cast<std::size_t>(plan.source[q])])
+          out.layer_s[li] +=
+              c.host_op_s + sc.bandwidth(rate_s(static_cast<double>(value_bytes(g, plan.source[q]) +
+                                                                    value_bytes(g, q)),
+                                                c.host_gbps));
+      }
       out.problems.insert(p.str());
       ++out.class_nodes[op_class(p)];
     }
@@ -458,6 +525,17 @@ double thread_crossing_bytes(const Graph& g, const BackendCalibration& c) {
   return std::accumulate(b.begin(), b.end(), 0.0);
 }
 
+int quantising_passes(const Graph& g, const BackendCalibration& c) {
+  const Plan plan = make_plan(g, c.fuses_int8_epilogue, has_quantize(g));
+  const std::vector<bool> requantised = requantised_values(g, plan);
+  int n = 0;
+  for (std::size_t li = 0; li < g.layers.size(); ++li) {
+    const int q = quantised_input(g, plan, li);
+    n += q >= 0 && !requantised[static_cast<std::size_t>(plan.source[static_cast<std::size_t>(q)])];
+  }
+  return n;
+}
+
 ModelEstimate predict(const Graph& g, const Calibration& cal, std::string_view backend,
                       const PredictOptions& o) {
   ModelEstimate e;
@@ -561,6 +639,7 @@ json to_json(const Calibration& c) {
                        {"serial_flops", e.serial_flops},
                        {"cross_core_gbps", e.cross_core_gbps},
                        {"fuses_int8_epilogue", e.fuses_int8_epilogue},
+                       {"requantises_int8", e.requantises_int8},
                        {"peak_gflops", e.peak_gflops > 0 ? json(e.peak_gflops) : json()},
                        {"bandwidth_gbps", e.bandwidth_gbps > 0 ? json(e.bandwidth_gbps) : json()},
                        {"warm_bytes", e.warm_bytes > 0 ? json(e.warm_bytes) : json()},
@@ -632,6 +711,7 @@ Result<Calibration> calibration_from_json(const json& j) {
     if (!threads) return threads.error();
     e.threads = static_cast<int>(*threads);
     e.fuses_int8_epilogue = ej.value("fuses_int8_epilogue", false);
+    e.requantises_int8 = ej.value("requantises_int8", false);
     if (!ej.contains("points") || !ej["points"].is_array())
       return make_error(at + "/points: expected an array");
     for (std::size_t k = 0; k < ej["points"].size(); ++k) {

@@ -104,7 +104,12 @@ struct BackendCalibration {
   // those bytes move at this rate (calibrate: a mixed chain that switches, against one that runs
   // every node on one thread). 0: no such cost (one thread, or none measured).
   double cross_core_gbps = 0;
-  bool fuses_int8_epilogue = false;              // int8 dequantize runs inside the kernel (+scales)
+  bool fuses_int8_epilogue = false;  // int8 dequantize runs inside the kernel (+scales)
+  // int8 convolutions write u8 for readers that are all int8 convolutions (oneDNN): its int8
+  // chains run no quantising reorder, while a graph runs one (a host-op-like pass, f32 in, u8
+  // out) before each convolution whose input is not requantised: the image, a value a residual
+  // add also reads. False: each int8 input is converted by its own step, inside the chains too.
+  bool requantises_int8 = false;
   double peak_gflops = -1, bandwidth_gbps = -1;  // the roofline the efficiencies are against
   // A graph whose weights fit in warm_bytes (the per-core caches of the threads it runs on) finds
   // them in the caches at each inference, and runs at node_s; one as large as cold_bytes (the
@@ -155,6 +160,9 @@ struct PredictOptions {
 // node of one thread reads from a node of all threads, or the other way round (host ops and the
 // caller run on one); 0 where the entry runs every node on all threads (serial_flops 0).
 double thread_crossing_bytes(const workloads::Graph& g, const BackendCalibration& c);
+// The int8 convolutions of `g` whose input a requantising backend (requantises_int8) converts
+// in a pass of its own: those whose input is not written as u8 by the convolution before them.
+int quantising_passes(const workloads::Graph& g, const BackendCalibration& c);
 
 // The estimate of graph `g` on `backend` from the calibration entry of the graph's dtype (source
 // "predicted", or "projected" with a target). A class the dtype did not calibrate falls back to

@@ -114,7 +114,8 @@ std::string format_calibration(const profiles::Calibration& c) {
         e.backend, e.dtype, e.graph_s * 1e3, e.segment_switch_s * 1e3,
         e.transfer_gbps > 0 ? fmt::format("{:.1f} GB/s", e.transfer_gbps) : std::string("free"),
         e.host_gbps, e.host_op_s * 1e6, e.upload_gbps, e.first_ratio,
-        e.fuses_int8_epilogue ? "fused" : "on the host", e.mixed_node_s * 1e6,
+        e.fuses_int8_epilogue ? (e.requantises_int8 ? "fused (u8 out)" : "fused") : "on the host",
+        e.mixed_node_s * 1e6,
         e.cross_core_gbps > 0
             ? fmt::format(", across a change of threads {:.1f} GB/s", e.cross_core_gbps)
             : std::string());

@@ -241,7 +241,10 @@ class Graph final : public PreparedGraph {
         {"serial_steps", static_cast<double>(serial_steps())},
         // Nodes of fewer FLOPs run on one thread (0: every node on all threads).
         {"serial_flops", threads_ > 1 ? serial_flops_ : 0.0},
-        {"winograd_convolutions", static_cast<double>(winograd_)}};
+        {"winograd_convolutions", static_cast<double>(winograd_)},
+        // int8 convolutions writing u8 for their int8 readers (0: every int8 input reordered).
+        {"requantised_outputs", static_cast<double>(requantised_)},
+        {"conv_quantising_reorders", static_cast<double>(conv_quantize_steps_)}};
     for (const auto& k : kernels_)
       for (const auto& [key, v] : k.kernel->details())
         if (key.ends_with("_s")) d.emplace_back(key, v);
@@ -725,7 +728,7 @@ class Graph final : public PreparedGraph {
     if (!pre) {
       q = add_buf(src_u8, Buf::arena);
       add_step(qpd, {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, q}});
-      ++quantize_steps_;
+      ++quantize_steps_, ++conv_quantize_steps_;
     }
     std::vector<std::pair<int, int>> args = {
         {DNNL_ARG_SRC, q}, {DNNL_ARG_WEIGHTS, constant_buf(n.in[1], w_user, pd.weights_desc())}};
@@ -1165,7 +1168,7 @@ class Graph final : public PreparedGraph {
   dnnl::stream stream_;
   std::size_t arena_bytes_ = 0, scratch_bytes_ = 0, weight_bytes_ = 0;
   int prims_ = 0, reorders_ = 0, post_ops_ = 0, blocked_ = 0, int8_convs_ = 0, quantize_steps_ = 0,
-      requantised_ = 0;
+      conv_quantize_steps_ = 0, requantised_ = 0;
   std::vector<DeviceGraph::Node::Quant> requant_;  // per value: write it as this u8
   std::vector<bool> prequant_;                     // per value: its buffer holds that u8
   std::string layout_ = "blocked";

@@ -2,14 +2,19 @@
 // calibration of the oneDNN backend (tiny sampling budget).
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <cmath>
+#include <filesystem>
 #include <set>
 
 #include "builder.h"
 #include "calibrate.h"
+#include "executor.h"
 #include "kernels.h"
+#include "models.h"
 #include "predictor.h"
 #include "store_fixture.h"
+#include "weights.h"
 
 namespace tb::profiles {
 namespace {
@@ -114,6 +119,43 @@ TEST(Predictor, CountsTheBytesReadAcrossAChangeOfThreadCount) {
   EXPECT_EQ(thread_crossing_bytes(g, c), 3 * kValue);
   c.serial_flops = big * 2;  // all on one thread
   EXPECT_EQ(thread_crossing_bytes(g, c), 0);
+}
+
+// oneDNN writes an int8 convolution's output as u8 when its readers are all int8 convolutions,
+// and runs a quantising reorder before every other int8 convolution input (the image, a block
+// output a residual add also reads): the predictor finds the same ones in the graph.
+TEST(Predictor, FindsTheInt8InputsOneDnnQuantisesInAPassOfTheirOwn) {
+  if (!find_backend_traits("onednn")) GTEST_SKIP() << "onednn: not built";
+  std::unique_ptr<Backend> be;
+  for (auto& b : make_backends())
+    if (b->name() == "onednn" && b->availability().available) be = std::move(b);
+  if (!be) GTEST_SKIP() << "onednn: not available";
+  workloads::BuildOptions bo;
+  bo.reduced = true;  // small enough to prepare in a test
+  for (const char* tier : {"person-detect", "mobilenetv2", "resnet50"}) {
+    SCOPED_TRACE(tier);
+    auto g = workloads::build_tier(tier, "int8", bo);
+    ASSERT_TRUE(g.ok()) << g.error().message;
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("tb_quant_passes_" + std::to_string(::getpid()) + ".safetensors");
+    ASSERT_TRUE(workloads::ensure_weights_file(*g, path.string(), 5).ok());
+    auto w = workloads::load_weights(*g, path.string(), false);
+    std::filesystem::remove(path);
+    ASSERT_TRUE(w.ok()) << w.error().message;
+    workloads::Executor ex(*g, std::move(w->tensors), 5);
+    auto p = ex.prepare(*be, 0, 1);
+    ASSERT_TRUE(p.ok()) << p.error().message;
+    double reorders = -1, requantised = -1;
+    for (const auto& [k, v] : p->details) {
+      if (k == "conv_quantising_reorders") reorders = v;
+      if (k == "requantised_outputs") requantised = v;
+    }
+    ASSERT_GT(requantised, 0) << "the graph requantises";
+    BackendCalibration c;
+    c.backend = "onednn", c.dtype = "int8", c.fuses_int8_epilogue = true;
+    EXPECT_EQ(quantising_passes(*g, c), static_cast<int>(reorders));
+    EXPECT_GT(reorders, 0);
+  }
 }
 
 TEST(Predictor, InterpolatesLogLogBetweenShapesAndKeepsThroughputBeyond) {
