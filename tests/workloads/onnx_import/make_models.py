@@ -764,6 +764,17 @@ douts = [vi("logits", None), vi("present.0.key", ["batch_size", NKV, "total", HD
          vi("present.0.value", ["batch_size", NKV, "total", HD])]
 case("llama_decode_hf", model(dnodes, dins, douts, dinits), tok.astype(np.int32), dlogits,
      bind=["input_ids=1x1", "past_key_values.0.key=1x%dx%dx%d" % (NKV, P, HD)])
+# Older exports (transformers < 4.38) gather the rotary tables by position_ids from cos_cached
+# and sin_cached [max positions][d] instead of computing them.
+rot = {"invx", "posx", "posf", "freqs0", "freqs", "embp", "cos3", "sin3"}
+angs = np.arange(16, dtype=np.float64)[:, None] * inv[None, :]
+gnodes = ([N("Gather", ["cos_cached", "position_ids"], ["cos3"], axis=0),
+           N("Gather", ["sin_cached", "position_ids"], ["sin3"], axis=0)] +
+          [n for n in dnodes if not set(n.output) & rot])
+ginits = dinits + [init("cos_cached", np.concatenate([np.cos(angs)] * 2, -1).astype(np.float32)),
+                   init("sin_cached", np.concatenate([np.sin(angs)] * 2, -1).astype(np.float32))]
+case("llama_decode_hf_gather", model(gnodes, dins, douts, ginits), tok.astype(np.int32), dlogits,
+     bind=["input_ids=1x1", "past_key_values.0.key=1x%dx%dx%d" % (NKV, P, HD)])
 
 def bare_tensor(name, dims):
     t = TensorProto()
