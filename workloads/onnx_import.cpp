@@ -2091,18 +2091,18 @@ void Importer::emit_gather(const onnx::NodeProto& n) {
 // Whether an LM head reads initialiser `table` as its weight, transposed: Gemm with transB=1 of
 // it, or MatMul by its Transpose (through Casts), as tied embeddings export.
 bool Importer::tied_to_head(const std::string& table) const {
-  std::vector<std::pair<std::string, bool>> todo = {{table, false}};  // (tensor, transposed)
-  for (std::size_t k = 0; k < todo.size() && k < 8; ++k) {
-    const auto [t, swapped] = todo[k];
+  std::vector<std::pair<std::string, bool>> reach = {{table, false}};  // (tensor, transposed)
+  for (std::size_t k = 0; k < reach.size() && k < 8; ++k) {
+    const auto [t, swapped] = reach[k];
     for (int c : consumers(t)) {
       if (c < 0) continue;
       const auto& n = node(c);
       const bool rhs = n.input_size() > 1 && n.input(1) == t;
       if (rhs && n.op_type() == "Gemm" && swapped != (attr_i(n, "transB", 0) != 0)) return true;
       if (rhs && n.op_type() == "MatMul" && swapped) return true;
-      if (n.op_type() == "Cast") todo.emplace_back(n.output(0), swapped);
+      if (n.op_type() == "Cast") reach.emplace_back(n.output(0), swapped);
       if (n.op_type() == "Transpose" && attr_ints(n, "perm", {1, 0}) == Shape{1, 0})
-        todo.emplace_back(n.output(0), !swapped);
+        reach.emplace_back(n.output(0), !swapped);
     }
   }
   return false;
