@@ -250,7 +250,7 @@ int quantised_input(const Graph& g, const Plan& plan, std::size_t li) {
 // one calibrated scale), whose readers are all int8 convolutions, and not the graph's output.
 std::vector<bool> requantised_values(const Graph& g, const Plan& plan) {
   const std::size_t nl = g.layers.size(), nv = g.values.size();
-  std::vector<int> writer(nv, -1), quantizes(nv, 0), others(nv, 0);
+  std::vector<int> writer(nv, -1), others(nv, 0);  // others: readers besides folded quantizes
   for (std::size_t li = 0; li < nl; ++li)
     writer[static_cast<std::size_t>(g.layers[li].out)] = static_cast<int>(li);
   std::vector<bool> conv_readers_only(nv, true);  // per quantised value
@@ -262,8 +262,7 @@ std::vector<bool> requantised_values(const Graph& g, const Plan& plan) {
       // only its further operands (a residual) are readers of their own.
       if (l.host == HostOp::dequantize && k < 2) continue;
       const auto v = static_cast<std::size_t>(l.in[k].index);
-      const bool folded_quant = l.host == HostOp::quantize && plan.folded[li] && k == 0;
-      ++(folded_quant ? quantizes[v] : others[v]);
+      if (l.host != HostOp::quantize || !plan.folded[li] || k != 0) ++others[v];
       if (plan.source[v] != static_cast<int>(v) &&
           (k != 0 || !l.problem || l.problem->dtype != DType::s8 || !l.problem->as<ConvDesc>()))
         conv_readers_only[v] = false;
@@ -413,11 +412,12 @@ Costs walk(const Graph& g, const Calibration& cal, const BackendCalibration& c, 
                         rate_s(crossing[li], c.cross_core_gbps);
       if (c.requantises_int8 && !requantised.empty()) {
         const int q = quantised_input(g, plan, li);
-        if (q >= 0 && !requantised[static_cast<std::size_t>(plan.source[q])])
+        const int src = q >= 0 ? plan.source[static_cast<std::size_t>(q)] : -1;
+        if (src >= 0 && !requantised[static_cast<std::size_t>(src)])
           out.layer_s[li] +=
-              c.host_op_s + sc.bandwidth(rate_s(static_cast<double>(value_bytes(g, plan.source[q]) +
-                                                                    value_bytes(g, q)),
-                                                c.host_gbps));
+              c.host_op_s +
+              sc.bandwidth(rate_s(static_cast<double>(value_bytes(g, src) + value_bytes(g, q)),
+                                  c.host_gbps));
       }
       out.problems.insert(p.str());
       ++out.class_nodes[op_class(p)];
