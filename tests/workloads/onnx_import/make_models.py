@@ -602,6 +602,23 @@ def repeat_nodes(x, out):
             N("Reshape", [out + ".e", "shp_rep"], [out])]
 
 
+def attention_and_mlp_nodes(mask, tok_shape):
+    """Scores of qr by the repeated keys, the mask, softmax, by the repeated values, o_proj and
+    its residual, the SiLU-gated MLP and its residual, the final RMSNorm (into "hf")."""
+    return ([N("Transpose", ["krep"], ["kt"], perm=[0, 1, 3, 2]),
+             N("MatMul", ["qr", "kt"], ["sc"], name="scores"), N("Div", ["sc", "sqrt_d"], ["scd"]),
+             N("Add", ["scd", mask], ["scm"]), N("Softmax", ["scm"], ["p"], axis=-1),
+             N("MatMul", ["p", "vrep"], ["o"], name="pv"),
+             N("Transpose", ["o"], ["ot"], perm=[0, 2, 1, 3]),
+             N("Reshape", ["ot", tok_shape], ["o2"]),
+             N("MatMul", ["o2", "wo"], ["oo"], name="o_proj"), N("Add", ["oo", "h0"], ["h1"])] +
+            rms_nodes("h1", "g2", "m") +
+            [N("MatMul", ["m", "wg"], ["gt"], name="gate_proj"), N("Sigmoid", ["gt"], ["gs"]),
+             N("Mul", ["gt", "gs"], ["act"]), N("MatMul", ["m", "wu"], ["up"], name="up_proj"),
+             N("Mul", ["act", "up"], ["gu"]), N("MatMul", ["gu", "wd"], ["dn"], name="down_proj"),
+             N("Add", ["dn", "h1"], ["h2"])] + rms_nodes("h2", "g3", "hf"))
+
+
 i64 = lambda *v: np.array(v, np.int64)
 nodes = ([N("Gather", ["embed", "ids"], ["h0"], name="embed_tokens")] + rms_nodes("h0", "g1", "hn") +
          [N("MatMul", ["hn", "wq"], ["q"], name="q_proj"), N("MatMul", ["hn", "wk"], ["k"], name="k_proj"),
@@ -610,16 +627,7 @@ nodes = ([N("Gather", ["embed", "ids"], ["h0"], name="embed_tokens")] + rms_node
          heads_nodes("q", NH, "qh") + heads_nodes("k", NKV, "kh") + heads_nodes("v", NKV, "vh") +
          rope_nodes("qh", "qr") + rope_nodes("kh", "kr") + repeat_nodes("kr", "krep") +
          repeat_nodes("vh", "vrep") +
-         [N("Transpose", ["krep"], ["kt"], perm=[0, 1, 3, 2]),
-          N("MatMul", ["qr", "kt"], ["sc"], name="scores"), N("Div", ["sc", "sqrt_d"], ["scd"]),
-          N("Add", ["scd", "mask"], ["scm"]), N("Softmax", ["scm"], ["p"], axis=-1),
-          N("MatMul", ["p", "vrep"], ["o"], name="pv"), N("Transpose", ["o"], ["ot"], perm=[0, 2, 1, 3]),
-          N("Reshape", ["ot", "shp_tok"], ["o2"]), N("MatMul", ["o2", "wo"], ["oo"], name="o_proj"),
-          N("Add", ["oo", "h0"], ["h1"])] + rms_nodes("h1", "g2", "m") +
-         [N("MatMul", ["m", "wg"], ["gt"], name="gate_proj"), N("Sigmoid", ["gt"], ["gs"]),
-          N("Mul", ["gt", "gs"], ["act"]), N("MatMul", ["m", "wu"], ["up"], name="up_proj"),
-          N("Mul", ["act", "up"], ["gu"]), N("MatMul", ["gu", "wd"], ["dn"], name="down_proj"),
-          N("Add", ["dn", "h1"], ["h2"])] + rms_nodes("h2", "g3", "hf") +
+         attention_and_mlp_nodes("mask", "shp_tok") +
          [N("MatMul", ["hf", "wlm"], ["y"], name="lm_head")])
 inits = [init("embed", emb), init("wq", wq), init("wk", wk), init("wv", wv), init("wo", wo),
          init("wg", wg), init("wu", wu), init("wd", wd), init("wlm", wlm), init("g1", g1),
@@ -728,18 +736,8 @@ dnodes = ([N("Gather", ["embed", "input_ids"], ["h0"], name="embed_tokens")] +
            N("Unsqueeze", ["causal", "ax01"], ["causal4"]),
            N("Unsqueeze", ["attention_mask", "ax12"], ["am4"]),
            N("Equal", ["am4", "zero_i"], ["pad"]),
-           N("Where", ["pad", "lowest", "causal4"], ["mask4"]),
-           N("Transpose", ["krep"], ["kt"], perm=[0, 1, 3, 2]),
-           N("MatMul", ["qr", "kt"], ["sc"], name="scores"), N("Div", ["sc", "sqrt_d"], ["scd"]),
-           N("Add", ["scd", "mask4"], ["scm"]), N("Softmax", ["scm"], ["p"], axis=-1),
-           N("MatMul", ["p", "vrep"], ["o"], name="pv"),
-           N("Transpose", ["o"], ["ot"], perm=[0, 2, 1, 3]),
-           N("Reshape", ["ot", "shp_tok1"], ["o2"]), N("MatMul", ["o2", "wo"], ["oo"], name="o_proj"),
-           N("Add", ["oo", "h0"], ["h1"])] + rms_nodes("h1", "g2", "m") +
-          [N("MatMul", ["m", "wg"], ["gt"], name="gate_proj"), N("Sigmoid", ["gt"], ["gs"]),
-           N("Mul", ["gt", "gs"], ["act"]), N("MatMul", ["m", "wu"], ["up"], name="up_proj"),
-           N("Mul", ["act", "up"], ["gu"]), N("MatMul", ["gu", "wd"], ["dn"], name="down_proj"),
-           N("Add", ["dn", "h1"], ["h2"])] + rms_nodes("h2", "g3", "hf") +
+           N("Where", ["pad", "lowest", "causal4"], ["mask4"])] +
+          attention_and_mlp_nodes("mask4", "shp_tok1") +
           [N("Transpose", ["embed"], ["embed_t"], perm=[1, 0]),
            N("MatMul", ["hf", "embed_t"], ["logits"], name="lm_head")])
 dinits = [init(n, a) for n, a in (
