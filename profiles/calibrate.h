@@ -39,6 +39,18 @@ std::string configuration_label(int threads);
 // point (and is stored as failed); errors are for a store that cannot be written.
 Result<Calibration> calibrate(Store& store, std::int64_t run_id, const CalibrateOptions& o);
 
+// How far a calibration chain pair's medians (kShort and kCalibrationChainLayers layers) are from
+// what their structure allows; 0 when within it. The long chain holds the short one and more of
+// the same layers: it cannot be faster (10% slack for noise), and its layers can be slower than
+// the short chain's only where its weights no longer fit a cache, up to 4x (a 2048x2048 GEMV
+// chain streaming from memory: long/short 4.3-7.5 here, against 6 / 2 = 3). A pair outside is a
+// disturbed sampling window, not the kernel: calibrate measures it again (twice at most) and
+// keeps the least inconsistent pair, counted in the point's "remeasured". One oneDNN embedding
+// chain at 2 threads once took 49 ms per inference for all 5 of its samples (short chain:
+// 7.6 us; 22 us when timed again), which made a SmolLM decode step's prediction 2.1x its
+// measurement.
+double chain_inconsistency(double short_s, double long_s);
+
 // The stored calibration of a configuration label; empty label: the latest one stored.
 Result<Calibration> load_calibration(Store& store, const std::string& label);
 

@@ -337,6 +337,16 @@ TEST(Predictor, CalibrationJsonRoundTripsAndNamesABadField) {
   EXPECT_NE(r.error().message.find("/entries/0/points/0/node_s"), std::string::npos);
 }
 
+TEST(Calibrate, ChainPairsTheirStructureRulesOutAreFlagged) {
+  EXPECT_EQ(chain_inconsistency(10e-6, 28e-6), 0);     // 2 and 6 layers plus a fixed cost
+  EXPECT_EQ(chain_inconsistency(10e-6, 10e-6), 0);     // all fixed cost
+  EXPECT_EQ(chain_inconsistency(247e-6, 1578e-6), 0);  // a GEMV chain streaming: 6.4x
+  EXPECT_GT(chain_inconsistency(7.6e-6, 0.049), 100);  // the disturbed embedding chain
+  EXPECT_GT(chain_inconsistency(10e-6, 8e-6), 0);      // the long chain faster
+  EXPECT_GT(chain_inconsistency(1e-6, 13e-6), 0);      // past 4x the 3x of the layer count
+  EXPECT_EQ(chain_inconsistency(0, 1e-6), 0);          // nothing to judge
+}
+
 TEST(Calibrate, QuickOnednnF32MeasuresEveryClassAndPredictsATier) {
   std::unique_ptr<Backend> onednn;
   for (auto& b : make_backends())
@@ -378,6 +388,17 @@ TEST(Calibrate, QuickOnednnF32MeasuresEveryClassAndPredictsATier) {
   auto results = (*store)->results(*run);
   ASSERT_TRUE(results.ok());
   EXPECT_GE(results->size(), e->points.size());
+  // Each point's chain pair is within what the chains' structure allows, or was timed again.
+  for (const auto& r : *results) {
+    if (!r.metrics.contains("long_s")) continue;
+    const double off =
+        chain_inconsistency(r.metrics["short_s"].get<double>(), r.metrics["long_s"].get<double>());
+    const int again = r.metrics["remeasured"].get<int>();
+    EXPECT_TRUE(again >= 0 && again <= 2) << r.name;
+    if (off > 0) {
+      EXPECT_EQ(again, 2) << r.name;
+    }
+  }
   // The mixed chain: validated, timed, set against what the points predict for it.
   const auto mixed = std::find_if(results->begin(), results->end(),
                                   [](const auto& r) { return r.name.starts_with("mixed-chain:"); });
