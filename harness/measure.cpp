@@ -1,6 +1,7 @@
 // The measurement loop; see measure.h.
 #include "measure.h"
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <string>
 
 namespace tb::measure {
 
@@ -137,6 +139,34 @@ double apply_summary(ResultRecord& r, Sampled s) {
   r.ci_hi_s = s.ci.hi;
   r.samples = std::move(s.samples);
   return m.median > 0 ? (s.ci.hi - s.ci.lo) / 2 / m.median : 0.0;
+}
+
+std::uint64_t proc_kb_field(const char* file, const std::string& key) {
+  std::ifstream f(file);
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind(key + ":", 0) == 0) {
+      std::istringstream is(line.substr(key.size() + 1));
+      std::uint64_t kb = 0;
+      is >> kb;
+      return kb * 1024;
+    }
+  return 0;
+}
+
+PeakRss::PeakRss() {
+  malloc_trim(0);
+  rss0_ = proc_kb_field("/proc/self/status", "VmRSS");
+  std::ofstream f("/proc/self/clear_refs");
+  f << "5";
+  f.flush();
+  reset_ = static_cast<bool>(f);
+}
+
+std::optional<std::uint64_t> PeakRss::added() const {
+  const std::uint64_t hwm = proc_kb_field("/proc/self/status", "VmHWM");
+  if (!reset_ || hwm < rss0_) return std::nullopt;
+  return hwm - rss0_;
 }
 
 }  // namespace tb::measure

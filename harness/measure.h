@@ -55,6 +55,23 @@ std::string contention_note(double other_cpu_share);
 // above as the message unless the result has one already.
 void record_contention(ResultRecord& r, double other_cpu_share);
 
+// A field of /proc/self/status or /proc/meminfo, in bytes (the files print kB); 0 when absent.
+std::uint64_t proc_kb_field(const char* file, const std::string& key);
+// The peak resident memory a piece of work adds, from construction to added(): freed heap is
+// handed back first (malloc_trim), else the work's buffers reuse it without growing the RSS and
+// its peak reads low; then VmHWM is reset to the RSS (Linux: "5" to /proc/self/clear_refs).
+class PeakRss {
+ public:
+  PeakRss();
+  std::uint64_t before() const { return rss0_; }  // the RSS at construction
+  // VmHWM now minus the RSS before; nullopt where VmHWM could not be reset.
+  std::optional<std::uint64_t> added() const;
+
+ private:
+  std::uint64_t rss0_ = 0;
+  bool reset_ = false;
+};
+
 // The record with its status and message set: how a phase stops a benchmark.
 ResultRecord fail(ResultRecord r, Status s, std::string message);
 // The same in place: a phase that stops the benchmark gives the record its status and message.

@@ -1,7 +1,5 @@
 #include "workload_runner.h"
 
-#include <malloc.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -26,31 +24,11 @@ using measure::Clock;
 using measure::fail;
 using measure::fits;
 using measure::fits_device_memory;
+using measure::PeakRss;
+using measure::proc_kb_field;
 using measure::stop;
 using workloads::Executor;
 using workloads::Graph;
-
-// A field of /proc/self/status or /proc/meminfo, in bytes (the files print kB).
-std::uint64_t proc_kb_field(const char* file, const std::string& key) {
-  std::ifstream f(file);
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind(key + ":", 0) == 0) {
-      std::istringstream is(line.substr(key.size() + 1));
-      std::uint64_t kb = 0;
-      is >> kb;
-      return kb * 1024;
-    }
-  return 0;
-}
-
-// Resets VmHWM to the current RSS (Linux: "5" to clear_refs); false when not permitted.
-bool reset_peak_rss() {
-  std::ofstream f("/proc/self/clear_refs");
-  f << "5";
-  f.flush();
-  return static_cast<bool>(f);
-}
 
 }  // namespace
 
@@ -226,18 +204,16 @@ bool admit(ResultRecord& r, Backend& b, const DeviceInfo& dev, const Graph& g,
 struct LoadedGraph {
   std::unique_ptr<Executor> ex;
   Tensor input;
-  std::uint64_t rss0 = 0, hwm = 0;  // RSS before loading; peak RSS of loading and one inference
-  bool hwm_reset = false;
+  std::optional<PeakRss> window;            // from before loading
+  std::optional<std::uint64_t> peak_added;  // of loading and one inference
 };
 LoadedGraph load_graph(ResultRecord& r, Backend& b, const DeviceInfo& dev, const Graph& g,
                        const WeightSource& ws, nlohmann::json load, const WorkloadOptions& o) {
   LoadedGraph lg;
-  // Memory an earlier tier of this process freed is handed back to the system first: else this
-  // tier's buffers reuse it without growing the RSS, and its peak reads low (a bf16 MobileNetV2
-  // after two other tiers read 0.9 MB where 7 MB of weights alone are resident).
-  malloc_trim(0);
-  lg.rss0 = proc_kb_field("/proc/self/status", "VmRSS");
-  lg.hwm_reset = reset_peak_rss();
+  // Memory an earlier tier of this process freed is handed back to the system first (PeakRss):
+  // else this tier's buffers reuse it without growing the RSS, and its peak reads low (a bf16
+  // MobileNetV2 after two other tiers read 0.9 MB where 7 MB of weights alone are resident).
+  lg.window.emplace();
   const auto stopped = [&](std::string message) {
     stop(r, Status::error, std::move(message));
     return LoadedGraph{};
@@ -275,7 +251,7 @@ LoadedGraph load_graph(ResultRecord& r, Backend& b, const DeviceInfo& dev, const
   load["first_inference_s"] = first->wall_s;
   r.metrics["load"] = load;
   // Peak RSS of loading and one inference, before validation loads its own copies.
-  lg.hwm = proc_kb_field("/proc/self/status", "VmHWM");
+  lg.peak_added = lg.window->added();
   lg.ex = std::move(ex);
   return lg;
 }
@@ -413,11 +389,11 @@ void record_memory(ResultRecord& r, const Executor& ex, const Graph& g, const Lo
                         {"backend_host_bytes", m.host_bytes},
                         {"uploaded_bytes", m.uploaded_bytes},
                         {"weight_bytes", g.figures().weight_bytes},
-                        {"rss_before_bytes", lg.rss0},
+                        {"rss_before_bytes", lg.window ? lg.window->before() : 0},
                         {"rss_after_bytes", proc_kb_field("/proc/self/status", "VmRSS")}};
   // With VmHWM reset before loading, HWM - RSS before is the peak the model added (weights read
   // twice, cold then warm: the cold copy is freed before the warm read).
-  if (lg.hwm_reset && lg.hwm >= lg.rss0) mem["peak_rss_added_bytes"] = lg.hwm - lg.rss0;
+  if (lg.peak_added) mem["peak_rss_added_bytes"] = *lg.peak_added;
   r.metrics["memory"] = mem;
 }
 

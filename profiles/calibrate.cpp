@@ -15,6 +15,7 @@
 #include "builder.h"
 #include "executor.h"
 #include "kernels.h"
+#include "measure.h"
 #include "profiles.h"
 #include "reference/reference_backend.h"
 #include "stats.h"
@@ -276,6 +277,7 @@ struct Timed {
   int requantised = 0;      // int8 convolutions writing requantised u8 (see BackendCalibration)
   double serial_flops = 0;  // the backend runs nodes of fewer FLOPs on one thread (0: none)
   MemoryStats mem;
+  std::optional<std::uint64_t> peak_added;  // RSS: loading, preparing, one inference
   std::vector<double> samples;
   Tensor out;
 };
@@ -286,6 +288,7 @@ struct Timed {
 Result<Timed> run_graph(Backend& b, const Graph& g, const std::string& wpath, int threads,
                         std::uint64_t seed, double sample_s, bool cold = false,
                         double warmup_s = 0) {
+  const measure::PeakRss window;
   auto w = workloads::load_weights(g, wpath, false);
   if (!w) return w.error();
   Executor ex(g, std::move(w->tensors), seed);
@@ -308,6 +311,7 @@ Result<Timed> run_graph(Backend& b, const Graph& g, const std::string& wpath, in
   t.first_s = first->wall_s;
   t.out = ex.output();
   t.mem = ex.memory();
+  t.peak_added = window.added();
   if (sample_s <= 0) return t;
   double one_s = 0;                       // the last warm-up inference
   for (const auto tw = Clock::now();;) {  // warm-up
@@ -575,12 +579,15 @@ class Calibrator {
     // A pair the chains' structure rules out is a disturbed sampling window, not the kernel:
     // measured again, up to kRetries times, and the least inconsistent pair kept.
     int retries = 0;
-    for (double off = chain_inconsistency(ts->median_s, tl->median_s);
-         off > 0 && retries < kRetries; ++retries) {
+    const auto inconsistency = [&](const Timed& a, const Timed& z) {
+      return std::max(chain_inconsistency(a.median_s, z.median_s),
+                      cold ? chain_inconsistency(a.median_cold_s, z.median_cold_s, true) : 0.0);
+    };
+    for (double off = inconsistency(*ts, *tl); off > 0 && retries < kRetries; ++retries) {
       auto ts2 = run_graph(b, gs, ws, o_.threads, o_.seed, o_.sample_s, cold);
       auto tl2 = run_graph(b, gl, wl, o_.threads, o_.seed, o_.sample_s, cold);
       if (!ts2 || !tl2) break;
-      const double off2 = chain_inconsistency(ts2->median_s, tl2->median_s);
+      const double off2 = inconsistency(*ts2, *tl2);
       if (off2 < off) ts = std::move(ts2), tl = std::move(tl2), off = off2;
     }
     pr.shrt = std::move(*ts), pr.lng = std::move(*tl);
@@ -625,7 +632,10 @@ class Calibrator {
                  {"chain", {kShort, kLong}},
                  {"short_s", pr.shrt.median_s},
                  {"long_s", pr.lng.median_s},
+                 {"short_cold_s", cold ? json(pr.shrt.median_cold_s) : json()},
+                 {"long_cold_s", cold ? json(pr.lng.median_cold_s) : json()},
                  {"remeasured", retries},
+                 {"peak_rss_added_bytes", pr.lng.peak_added ? json(*pr.lng.peak_added) : json()},
                  {"node_cold_s", p.node_cold_s > 0 ? json(p.node_cold_s) : json()},
                  {"cold", stream > 0   ? "a chain of " + std::to_string(stream) + " layers"
                           : stream < 0 ? "the long chain (its weights exceed the caches)"
@@ -728,7 +738,8 @@ class Calibrator {
                      {"mixed_node_s", e.mixed_node_s},
                      {"serial_flops", e.serial_flops},
                      {"cross_core_gbps", e.cross_core_gbps},
-                     {"one_thread_chain", one_thread}});
+                     {"one_thread_chain", one_thread},
+                     {"peak_rss_added_bytes", m->t.peak_added ? json(*m->t.peak_added) : json()}});
   }
 
   // Stores a timed graph as a passed result: `metrics` and what every such result carries.
@@ -800,6 +811,7 @@ class Calibrator {
     e.segment_switch_s = ov.segment_switch_s;
     std::vector<double> first;
     double upload_bytes = 0;
+    std::vector<std::pair<Graph, double>> peaks;  // long chains, the peak RSS each added
     for (const auto& s : shapes(dts, o_.quick)) {
       if (s.cls == "eltwise") continue;  // measured with the overheads
       say(fmt::format("{} {} {}", e.backend, dts, shape_name(s)));
@@ -808,7 +820,10 @@ class Calibrator {
       if (pr->lng.fused > 0) e.fuses_int8_epilogue = true;
       if (pr->lng.requantised > 0) e.requantises_int8 = true;
       if (pr->lng.median_s > 0) first.push_back(pr->lng.first_s / pr->lng.median_s);
-      const double wb = static_cast<double>(chain(s, *dt, kLong).figures().weight_bytes);
+      Graph gl = chain(s, *dt, kLong);
+      const double wb = static_cast<double>(gl.figures().weight_bytes);
+      if (pr->lng.peak_added)
+        peaks.emplace_back(std::move(gl), static_cast<double>(*pr->lng.peak_added));
       if (wb > upload_bytes && pr->lng.upload_s > 0) {
         upload_bytes = wb;
         e.upload_gbps = wb / pr->lng.upload_s / 1e9;
@@ -822,7 +837,26 @@ class Calibrator {
     if (!first.empty()) e.first_ratio = std::max(1.0, first[first.size() / 2]);
     say(fmt::format("{} {} mixed chain", e.backend, dts));
     mixed(b, *dt, dts, e);
+    memory_model(e, peaks);
     return e;
+  }
+
+  // The peak memory beyond the predictor's model of it (peak_memory_bytes without floor and
+  // transient): the floor, the median excess of the chains with under 1 MB of weights; the
+  // transient, the median excess beyond the floor per weight byte of those with 8 MB or more.
+  static void memory_model(BackendCalibration& e,
+                           const std::vector<std::pair<Graph, double>>& peaks) {
+    e.memory_floor_bytes = e.weight_transient = 0;
+    std::vector<double> floor, transient;
+    for (const auto& [g, peak] : peaks)
+      if (g.figures().weight_bytes < (1 << 20)) floor.push_back(peak - peak_memory_bytes(g, e));
+    if (!floor.empty()) e.memory_floor_bytes = std::max(0.0, stats::quantile(floor, 0.5));
+    for (const auto& [g, peak] : peaks) {
+      const double w = static_cast<double>(g.figures().weight_bytes);
+      if (w >= (8 << 20)) transient.push_back((peak - peak_memory_bytes(g, e)) / w);
+    }
+    if (!transient.empty())
+      e.weight_transient = std::clamp(stats::quantile(transient, 0.5), 0.0, 2.0);
   }
 
   Store& store_;
@@ -874,9 +908,9 @@ Result<Calibration> load_calibration(Store& store, const std::string& label) {
   return calibration_from_json(*j);
 }
 
-double chain_inconsistency(double short_s, double long_s) {
+double chain_inconsistency(double short_s, double long_s, bool cold) {
   if (short_s <= 0 || long_s <= 0) return 0;
-  const double r = long_s / short_s, hi = 4.0 * kLong / kShort;
+  const double r = long_s / short_s, hi = (cold ? 1.5 : 4.0) * kLong / kShort;
   return r < 0.9 ? 0.9 / r - 1 : r > hi ? r / hi - 1 : 0;
 }
 

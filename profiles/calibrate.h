@@ -6,8 +6,9 @@
 // run (the intercept). Every chain is checked against the reference backend before it is timed.
 // Also measured: the host-op throughput (a chain of host permutes), segment transfer throughput
 // (an elementwise chain at two sizes), weight upload throughput and the backend's copy of the
-// weights, the first/steady ratio, compile cost per kernel (prepare of a fresh shape), and the
-// storage cold read (the probe's figure when the store has a probe, else a cold read here).
+// weights, the first/steady ratio, compile cost per kernel (prepare of a fresh shape), the peak
+// memory a graph adds beyond its weights, copies and values (each long chain's peak RSS), and
+// the storage cold read (the probe's figure when the store has a probe, else a cold read here).
 #pragma once
 
 #include <cstdint>
@@ -48,8 +49,11 @@ Result<Calibration> calibrate(Store& store, std::int64_t run_id, const Calibrate
 // keeps the least inconsistent pair, counted in the point's "remeasured". One oneDNN embedding
 // chain at 2 threads once took 49 ms per inference for all 5 of its samples (short chain:
 // 7.6 us; 22 us when timed again), which made a SmolLM decode step's prediction 2.1x its
-// measurement.
-double chain_inconsistency(double short_s, double long_s);
+// measurement. `cold`: a pair timed with the caches evicted before each inference, where every
+// layer of either chain reads its weights from memory and no cache runs out along the long
+// one: up to 1.5x (a depthwise chain's pair once gave 920 us per cold node against 63 warm,
+// and MobileNetV2's prediction at 2 threads +17%).
+double chain_inconsistency(double short_s, double long_s, bool cold = false);
 
 // The stored calibration of a configuration label; empty label: the latest one stored.
 Result<Calibration> load_calibration(Store& store, const std::string& label);

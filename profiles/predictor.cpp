@@ -536,6 +536,14 @@ int quantising_passes(const Graph& g, const BackendCalibration& c) {
   return n;
 }
 
+double peak_memory_bytes(const Graph& g, const BackendCalibration& c) {
+  const double w = static_cast<double>(g.figures().weight_bytes);
+  double values = 0;
+  for (const auto& v : g.values) values += static_cast<double>(v.bytes());
+  return w * (1 + std::max(0.0, c.weight_copy) + std::max(0.0, c.weight_transient)) + values +
+         std::max(0.0, c.memory_floor_bytes);
+}
+
 ModelEstimate predict(const Graph& g, const Calibration& cal, std::string_view backend,
                       const PredictOptions& o) {
   ModelEstimate e;
@@ -589,11 +597,7 @@ ModelEstimate predict(const Graph& g, const Calibration& cal, std::string_view b
   e.upload_ms = sc.bandwidth(rate_s(static_cast<double>(f.weight_bytes), c->upload_gbps)) * 1e3;
   e.first_inference_ms = e.latency_ms * std::max(0.0, c->first_ratio - 1);
 
-  std::int64_t values = 0;
-  for (const auto& v : g.values) values += v.bytes();
-  e.peak_memory_bytes = static_cast<std::uint64_t>(static_cast<double>(f.weight_bytes) *
-                                                       (1 + std::max(0.0, c->weight_copy)) +
-                                                   static_cast<double>(values));
+  e.peak_memory_bytes = static_cast<std::uint64_t>(peak_memory_bytes(g, *c));
   for (std::size_t li = 0; li < g.layers.size(); ++li)
     e.layers.push_back({g.layers[li].name, costs.layer_s[li] * 1e3,
                         static_cast<std::uint64_t>(value_bytes(g, g.layers[li].out)),
@@ -634,6 +638,8 @@ json to_json(const Calibration& c) {
                        {"host_op_s", e.host_op_s},
                        {"upload_gbps", e.upload_gbps},
                        {"weight_copy", e.weight_copy},
+                       {"memory_floor_bytes", e.memory_floor_bytes},
+                       {"weight_transient", e.weight_transient},
                        {"first_ratio", e.first_ratio},
                        {"mixed_node_s", e.mixed_node_s},
                        {"serial_flops", e.serial_flops},
@@ -694,6 +700,8 @@ Result<Calibration> calibration_from_json(const json& j) {
           std::tuple{"host_gbps", &e.host_gbps, true}, std::tuple{"host_op_s", &e.host_op_s, false},
           std::tuple{"upload_gbps", &e.upload_gbps, true},
           std::tuple{"weight_copy", &e.weight_copy, false},
+          std::tuple{"memory_floor_bytes", &e.memory_floor_bytes, false},
+          std::tuple{"weight_transient", &e.weight_transient, false},
           std::tuple{"first_ratio", &e.first_ratio, false},
           std::tuple{"mixed_node_s", &e.mixed_node_s, false},
           std::tuple{"serial_flops", &e.serial_flops, false},

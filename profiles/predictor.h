@@ -116,6 +116,13 @@ struct BackendCalibration {
   // last-level cache) or larger reads them from memory, at node_cold_s; in between, log-linear.
   // <= 0: unknown (node_s throughout).
   double warm_bytes = -1, cold_bytes = -1;
+  // Peak memory beyond what the graph names (its weights, the backend's copy of them and every
+  // value): a part per graph (the executor's buffers, kernel code, scratchpads) and a transient
+  // per weight byte (staging copies while the weights are prepared: an int8 graph is prepared
+  // in f32 first, to calibrate its scales). calibrate: the peak RSS each long chain added as it
+  // loaded, prepared and ran once, against that model: the floor from the chains of under 1 MB
+  // of weights, the transient from those of 8 MB or more. 0: not measured.
+  double memory_floor_bytes = 0, weight_transient = 0;
 };
 
 // How calibrate measures, numbered: `calibrate --if-missing` measures again over a stored
@@ -125,7 +132,9 @@ struct BackendCalibration {
 //   3  mixed_node_s for every node, from a mixed chain of one-thread nodes where the backend runs
 //      small nodes on one thread; the rest of the mixed chain's excess is cross_core_gbps; and
 //      segment_switch_s
-inline constexpr int kCalibrationMethod = 3;
+//   4  chain pairs their structure rules out timed again (chain_inconsistency); the peak memory
+//      floor and transient (memory_floor_bytes, weight_transient)
+inline constexpr int kCalibrationMethod = 4;
 
 struct Calibration {
   std::string created_utc, label;  // label: the configuration, "threads=1", "threads=2,isa=AVX2"
@@ -163,6 +172,11 @@ double thread_crossing_bytes(const workloads::Graph& g, const BackendCalibration
 // The int8 convolutions of `g` whose input a requantising backend (requantises_int8) converts
 // in a pass of its own: those whose input is not written as u8 by the convolution before them.
 int quantising_passes(const workloads::Graph& g, const BackendCalibration& c);
+
+// The peak memory of running `g` on the entry's backend: weights, the backend's copy of them
+// (weight_copy), every value (no lifetimes: an upper bound), memory_floor_bytes and
+// weight_transient.
+double peak_memory_bytes(const workloads::Graph& g, const BackendCalibration& c);
 
 // The estimate of graph `g` on `backend` from the calibration entry of the graph's dtype (source
 // "predicted", or "projected" with a target). A class the dtype did not calibrate falls back to

@@ -82,6 +82,15 @@ TEST(Predictor, F32GraphIsOneSegmentOfCalibratedNodes) {
   EXPECT_NEAR(e.upload_ms, wb / 4e9 * 1e3, 1e-9);
   EXPECT_NEAR(e.first_inference_ms, 2 * e.latency_ms, 1e-9);
   EXPECT_EQ(e.source, "predicted");
+  // Peak memory: weights, the backend's copy (weight_copy 1), every value; then the calibrated
+  // floor per graph and transient per weight byte.
+  double values = 0;
+  for (const auto& v : g.values) values += static_cast<double>(v.bytes());
+  EXPECT_EQ(e.peak_memory_bytes, static_cast<std::uint64_t>(2 * wb + values));
+  cal.entries[0].memory_floor_bytes = 7e6, cal.entries[0].weight_transient = 0.5;
+  EXPECT_EQ(predict(g, cal, "onednn").peak_memory_bytes,
+            static_cast<std::uint64_t>(2.5 * wb + values + 7e6));
+  cal.entries[0].memory_floor_bytes = cal.entries[0].weight_transient = 0;
   // The cost of switching kernels, once per kernel node, on one thread or on all of them.
   cal.entries[0].mixed_node_s = 5e-4;
   EXPECT_NEAR(predict(g, cal, "onednn").latency_ms, e.latency_ms + 2 * 0.5, 1e-9);
@@ -338,13 +347,15 @@ TEST(Predictor, CalibrationJsonRoundTripsAndNamesABadField) {
 }
 
 TEST(Calibrate, ChainPairsTheirStructureRulesOutAreFlagged) {
-  EXPECT_EQ(chain_inconsistency(10e-6, 28e-6), 0);     // 2 and 6 layers plus a fixed cost
-  EXPECT_EQ(chain_inconsistency(10e-6, 10e-6), 0);     // all fixed cost
-  EXPECT_EQ(chain_inconsistency(247e-6, 1578e-6), 0);  // a GEMV chain streaming: 6.4x
-  EXPECT_GT(chain_inconsistency(7.6e-6, 0.049), 100);  // the disturbed embedding chain
-  EXPECT_GT(chain_inconsistency(10e-6, 8e-6), 0);      // the long chain faster
-  EXPECT_GT(chain_inconsistency(1e-6, 13e-6), 0);      // past 4x the 3x of the layer count
-  EXPECT_EQ(chain_inconsistency(0, 1e-6), 0);          // nothing to judge
+  EXPECT_EQ(chain_inconsistency(10e-6, 28e-6), 0);           // 2 and 6 layers plus a fixed cost
+  EXPECT_EQ(chain_inconsistency(10e-6, 10e-6), 0);           // all fixed cost
+  EXPECT_EQ(chain_inconsistency(247e-6, 1578e-6), 0);        // a GEMV chain streaming: 6.4x
+  EXPECT_GT(chain_inconsistency(7.6e-6, 0.049), 100);        // the disturbed embedding chain
+  EXPECT_GT(chain_inconsistency(10e-6, 8e-6), 0);            // the long chain faster
+  EXPECT_GT(chain_inconsistency(1e-6, 13e-6), 0);            // past 4x the 3x of the layer count
+  EXPECT_EQ(chain_inconsistency(0, 1e-6), 0);                // nothing to judge
+  EXPECT_EQ(chain_inconsistency(300e-6, 1200e-6, true), 0);  // cold: 4x, within 1.5 x 3
+  EXPECT_GT(chain_inconsistency(247e-6, 1578e-6, true), 0);  // cold: no cache to run out of
 }
 
 TEST(Calibrate, QuickOnednnF32MeasuresEveryClassAndPredictsATier) {
@@ -383,6 +394,10 @@ TEST(Calibrate, QuickOnednnF32MeasuresEveryClassAndPredictsATier) {
                                             "gemm", "gemv", "pointwise", "pool", "rope", "row"}));
   EXPECT_GT(e->host_gbps, 0);
   EXPECT_GT(e->upload_gbps, 0);
+  // Peak memory beyond weights, copies and values: a graph's floor, a transient per weight byte.
+  EXPECT_GE(e->memory_floor_bytes, 0);
+  EXPECT_GE(e->weight_transient, 0);
+  EXPECT_LE(e->weight_transient, 2);
   EXPECT_DOUBLE_EQ(cal->storage_read_gbps, 5.32 * 0.98);  // the probe's cold read median
   // Stored: every chain as a result, the calibration under its label.
   auto results = (*store)->results(*run);
@@ -391,8 +406,11 @@ TEST(Calibrate, QuickOnednnF32MeasuresEveryClassAndPredictsATier) {
   // Each point's chain pair is within what the chains' structure allows, or was timed again.
   for (const auto& r : *results) {
     if (!r.metrics.contains("long_s")) continue;
-    const double off =
+    double off =
         chain_inconsistency(r.metrics["short_s"].get<double>(), r.metrics["long_s"].get<double>());
+    if (r.metrics["short_cold_s"].is_number())
+      off = std::max(off, chain_inconsistency(r.metrics["short_cold_s"].get<double>(),
+                                              r.metrics["long_cold_s"].get<double>(), true));
     const int again = r.metrics["remeasured"].get<int>();
     EXPECT_TRUE(again >= 0 && again <= 2) << r.name;
     if (off > 0) {
