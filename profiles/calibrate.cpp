@@ -44,7 +44,7 @@ constexpr int kShort = 2, kLong = kCalibrationChainLayers;
 // A representative shape of an op class: conv-like {channels in, size, channels out (0: the
 // same)}; gemm and gemv {m, k, n (0: k), a chain alternating k -> n -> k}; attention {heads, kv
 // heads, queries, keys, head dim}; row {m, n}; eltwise {n}; rope {heads, head dim, tokens};
-// pool {channels, size}.
+// pool {channels, size}; stem {image channels, image side, channels out, kernel side}.
 struct Shape {
   std::string cls;
   std::int64_t a = 0, b = 0, c = 0, d = 0, e = 0;
@@ -65,6 +65,9 @@ std::vector<Shape> shapes(const std::string& dtype, bool quick) {
                           {"conv", 512, 7},
                           {"conv", 64, 12},
                           {"conv", 16, 112, 32},
+                          {"stem", 3, 224, 32, 3},
+                          {"stem", 3, 96, 16, 3},
+                          {"stem", 3, 224, 64, 7},
                           {"pointwise", 16, 48},
                           {"pointwise", 64, 56},
                           {"pointwise", 160, 14},
@@ -134,8 +137,8 @@ std::vector<Shape> shapes(const std::string& dtype, bool quick) {
 // time (RoPE: 6 us against 0.5).
 constexpr double kColdOpBytes = 256 * 1024;
 bool cold_point(const std::string& cls, const Problem& p) {
-  return cls == "conv" || cls == "pointwise" || cls == "depthwise" || cls == "gemm" ||
-         cls == "gemv" || traffic_bytes(p) <= kColdOpBytes;
+  return cls == "conv" || cls == "stem" || cls == "pointwise" || cls == "depthwise" ||
+         cls == "gemm" || cls == "gemv" || traffic_bytes(p) <= kColdOpBytes;
 }
 
 std::string shape_name(const Shape& s) {
@@ -146,7 +149,8 @@ std::string shape_name(const Shape& s) {
 Graph chain(const Shape& s, DType dt, int n) {
   Builder b("calibrate", shape_name(s) + "-L" + std::to_string(n), dt);
   int x = -1, in = -1;
-  if (s.cls == "conv" || s.cls == "pointwise" || s.cls == "depthwise" || s.cls == "pool") {
+  if (s.cls == "conv" || s.cls == "pointwise" || s.cls == "depthwise" || s.cls == "pool" ||
+      s.cls == "stem") {
     x = b.input("x", DType::f32, {1, s.b, s.b, s.a});
   } else if (s.cls == "gemm" || s.cls == "gemv" || s.cls == "row") {
     x = b.input("x", DType::f32, {s.a, s.b});
@@ -159,7 +163,7 @@ Graph chain(const Shape& s, DType dt, int n) {
   } else {
     x = in = b.input("x", DType::f32, {s.a});
   }
-  if (s.cls == "embed") in = x;
+  if (s.cls == "embed" || s.cls == "stem") in = x;
   const DType cache = dt == DType::bf16 ? DType::bf16 : DType::f32;
   const int kc = s.cls == "attention" ? b.state("k", cache, {s.b, s.d, s.e}) : -1;
   const int vc = s.cls == "attention" ? b.state("v", cache, {s.b, s.d, s.e}) : -1;
@@ -189,6 +193,11 @@ Graph chain(const Shape& s, DType dt, int n) {
                    {Operand::v(x), Operand::v(cos), Operand::v(sin)});
     }
     if (s.cls == "pool") x = b.pool(name, PoolKind::max, x, 3, 1, 1);
+    // A network's first convolution reads the image (3 channels: no vector of channels to fill)
+    // at stride 2; its own chain reads the image in every layer, each adding the layer before
+    // (a fused residual: the slope holds one output read more than the network's stem).
+    if (s.cls == "stem")
+      x = b.conv(name, in, s.c, s.d, 2, s.d / 2, 1, Activation::relu, i == 0 ? -1 : x);
     if (s.cls == "embed") {  // lookups of one token each in its own table, summed into a chain
       EmbedDesc d;
       d.v = s.a, d.d = s.b, d.t = 1;

@@ -46,8 +46,9 @@
 
 namespace tb::profiles {
 
-// The op class of a kernel problem: conv (dense, r*s > 1), pointwise (1x1), depthwise (groups
-// = channels), gemm (m*batch > 4), gemv (m*batch <= 4: weight-bandwidth bound), attention, row
+// The op class of a kernel problem: conv (dense, r*s > 1), stem (dense, 4 input channels or
+// fewer: a network's first layer, on the image), pointwise (1x1), depthwise (groups =
+// channels), gemm (m*batch > 4), gemv (m*batch <= 4: weight-bandwidth bound), attention, row
 // (softmax, norms), eltwise (binary, rope), pool, embed.
 std::string op_class(const Problem& p);
 // Whether the class is timed against bytes (memory-bound) rather than FLOPs.
@@ -133,7 +134,8 @@ struct BackendCalibration {
 //      small nodes on one thread; the rest of the mixed chain's excess is cross_core_gbps; and
 //      segment_switch_s
 //   4  chain pairs their structure rules out timed again (chain_inconsistency); the peak memory
-//      floor and transient (memory_floor_bytes, weight_transient)
+//      floor and transient (memory_floor_bytes, weight_transient); stems (the image's
+//      convolution) a class of their own
 inline constexpr int kCalibrationMethod = 4;
 
 struct Calibration {

@@ -30,6 +30,7 @@ Problem parse(const char* s) {
 TEST(Predictor, OpClasses) {
   EXPECT_EQ(op_class(parse("conv:n1c64h56w56k64r3s3p1:f32+bias+relu")), "conv");
   EXPECT_EQ(op_class(parse("conv:n1c64h56w56k128r1s1:f32")), "pointwise");
+  EXPECT_EQ(op_class(parse("conv:n1c3h224w224k32r3s3st2p1:f32+bias+relu6")), "stem");
   EXPECT_EQ(op_class(parse("conv:n1c32h56w56k32r3s3p1g32:f32")), "depthwise");
   EXPECT_EQ(op_class(parse("gemm:m1n576k576:f32")), "gemv");
   EXPECT_EQ(op_class(parse("gemm:m128n768k768:f32")), "gemm");
@@ -380,8 +381,9 @@ TEST(Calibrate, QuickOnednnF32MeasuresEveryClassAndPredictsATier) {
     EXPECT_GT(p.node_s, 0) << p.problem;
     EXPECT_GT(p.efficiency, 0) << p.problem;  // the fixture store has a probe
     // Cold too: layers with weights, and ops moving 256 KB or less (a decoder's small ops).
-    const bool weights = p.op_class == "conv" || p.op_class == "pointwise" ||
-                         p.op_class == "depthwise" || p.op_class == "gemm" || p.op_class == "gemv";
+    const bool weights = p.op_class == "conv" || p.op_class == "stem" ||
+                         p.op_class == "pointwise" || p.op_class == "depthwise" ||
+                         p.op_class == "gemm" || p.op_class == "gemv";
     if (weights || p.bytes <= 256 * 1024) {
       EXPECT_GE(p.node_cold_s, p.node_s) << p.problem;  // measured, never faster
     } else {
@@ -390,8 +392,9 @@ TEST(Calibrate, QuickOnednnF32MeasuresEveryClassAndPredictsATier) {
   }
   EXPECT_GT(e->warm_bytes, 0);
   EXPECT_GE(e->cold_bytes, e->warm_bytes);
-  EXPECT_EQ(classes, (std::set<std::string>{"attention", "conv", "depthwise", "eltwise", "embed",
-                                            "gemm", "gemv", "pointwise", "pool", "rope", "row"}));
+  EXPECT_EQ(classes,
+            (std::set<std::string>{"attention", "conv", "depthwise", "eltwise", "embed", "gemm",
+                                   "gemv", "pointwise", "pool", "rope", "row", "stem"}));
   EXPECT_GT(e->host_gbps, 0);
   EXPECT_GT(e->upload_gbps, 0);
   // Peak memory beyond weights, copies and values: a graph's floor, a transient per weight byte.
