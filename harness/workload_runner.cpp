@@ -4,11 +4,9 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <numeric>
 #include <optional>
-#include <sstream>
 
 #include "executor.h"
 #include "measure.h"
