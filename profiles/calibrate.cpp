@@ -271,12 +271,43 @@ CacheSizes cache_sizes() {
   return c;
 }
 
-// Writes a buffer of twice the last-level cache, line by line: what a graph reads next comes
-// from memory.
+// A decoder's block as a chain (stream_node_s, stream_gemv): `reps` repetitions of a GEMV pair
+// at SmolLM's MLP shapes (576 -> 1536 -> 576, 7 MB of f32 weights), each followed by an RMS norm
+// and a multiply at the calibrated shapes (row 1x576, elementwise 576), as the decoder's norms
+// and SwiGLU multiplies run between its projections. Each small node runs after the weights
+// streamed through every cache, or after a small op of another kind; in the chains of identical
+// nodes, cold ones included, their code, descriptors and page translations stayed hot from one
+// node to the next. Each GEMV runs after small ops instead of after another GEMV of its shape,
+// as the GEMV chains do. (An add after the multiply, the same oneDNN binary kernel, ran at its
+// chain's time: no two small nodes here share a kernel.)
+constexpr double kStreamRepBytes = 2.0 * 576 * 1536 * 4;
+Graph streamed_chain(int reps) {
+  Builder b("calibrate", "streamed-" + std::to_string(reps), DType::f32);
+  const int in = b.input("x", DType::f32, {1, 576});
+  int x = in;
+  for (int i = 0; i < reps; ++i) {
+    const std::string n = std::to_string(i);
+    x = b.linear("up" + n, x, 1, 576, 1536, true, Activation::relu);
+    x = b.linear("down" + n, x, 1, 1536, 576, true);
+    x = b.row("norm" + n, RowKind::rmsnorm, x, 1, 576);
+    x = b.binary("mul" + n, BinaryKind::mul, x, in);
+  }
+  return b.finish(x);
+}
+
+// Reads a buffer of twice the last-level cache, line by line: what a graph reads next comes
+// from memory. Reads, not writes: written lines would be dirty, and the inference after would
+// pay their write-back as it evicts them, which no graph's own previous inference leaves behind
+// (writing put the cold times of small int8 chains here 20-45% above reading: 1x1 convolutions
+// at 6x6 to 14x14, 7.2-21 us against 5.6-16 us).
 void evict_caches() {
-  static std::vector<unsigned char> buffer(static_cast<std::size_t>(
-      std::clamp(2 * cache_sizes().last_level, 8.0 * (1 << 20), 512.0 * (1 << 20))));
-  for (std::size_t i = 0; i < buffer.size(); i += 64) ++buffer[i];
+  static const std::vector<unsigned char> buffer(
+      static_cast<std::size_t>(
+          std::clamp(2 * cache_sizes().last_level, 8.0 * (1 << 20), 512.0 * (1 << 20))),
+      1);
+  unsigned sum = 0;
+  for (std::size_t i = 0; i < buffer.size(); i += 64) sum += buffer[i];
+  if (sum == 0) std::abort();  // the buffer holds ones: keeps the reads
 }
 
 struct Timed {
@@ -288,15 +319,17 @@ struct Timed {
   MemoryStats mem;
   std::optional<std::uint64_t> peak_added;  // RSS: loading, preparing, one inference
   std::vector<double> samples;
+  std::vector<double> layer_s;  // per layer, median over the profiled inferences (profile_runs)
   Tensor out;
 };
 
 // Loads, prepares, uploads and runs g once (the output), then samples for sample_s when > 0,
 // and with `cold` for sample_s more with the caches evicted before each inference. warmup_s:
-// inferences run untimed first for that long (at least one).
+// inferences run untimed first for that long (at least one). profile_runs: after the samples,
+// that many inferences more with every layer timed (Executor::time_layers; Timed::layer_s).
 Result<Timed> run_graph(Backend& b, const Graph& g, const std::string& wpath, int threads,
-                        std::uint64_t seed, double sample_s, bool cold = false,
-                        double warmup_s = 0) {
+                        std::uint64_t seed, double sample_s, bool cold = false, double warmup_s = 0,
+                        int profile_runs = 0) {
   const measure::PeakRss window;
   auto w = workloads::load_weights(g, wpath, false);
   if (!w) return w.error();
@@ -346,9 +379,23 @@ Result<Timed> run_graph(Backend& b, const Graph& g, const std::string& wpath, in
     if (converged(t.samples, 0.02)) break;
   }
   t.median_s = stats::quantile(t.samples, 0.5);
+  if (profile_runs > 0 && ex.time_layers(true)) {
+    std::vector<std::vector<double>> runs;
+    for (int i = 0; i < profile_runs; ++i) {
+      auto r = ex.infer(input);
+      if (!r) return r.error();
+      runs.push_back(ex.layer_seconds());
+    }
+    ex.time_layers(false);
+    std::vector<double> x(runs.size());
+    for (std::size_t li = 0; li < g.layers.size(); ++li) {
+      for (std::size_t k = 0; k < runs.size(); ++k) x[k] = li < runs[k].size() ? runs[k][li] : 0;
+      t.layer_s.push_back(stats::quantile(x, 0.5));
+    }
+  }
   if (!cold) return t;
   // Caches cold: every sample after the weights (and everything else) left the caches, as a
-  // layer of a graph larger than the caches finds them. Each sample first writes twice the last
+  // layer of a graph larger than the caches finds them. Each sample first reads twice the last
   // level cache (milliseconds), so these take half the budget and +-3%.
   std::vector<double> cold_samples;
   const auto t1 = Clock::now();
@@ -669,10 +716,11 @@ class Calibrator {
     ResultRecord r;
     Timed t;
     double predicted_s = 0;  // what the entry predicts for it (as it stands)
+    std::map<std::string, double> predicted_layer_s;  // by layer name, overheads left out
   };
   std::optional<TimedGraph> timed_graph(Backend& b, const Graph& g, DType dt,
                                         const std::string& dts, const BackendCalibration& e,
-                                        const std::string& name) {
+                                        const std::string& name, int profile_runs = 0) {
     TimedGraph m;
     m.r = record(b, dts);
     m.r.name = name;
@@ -687,7 +735,8 @@ class Calibrator {
     if (path.empty()) return fail(Status::error, "could not write the chain's weights");
     auto ref = reference(g, path);
     if (!ref) return fail(Status::error, ref.error().message);
-    auto t = run_graph(b, g, path, o_.threads, o_.seed, 3 * o_.sample_s, false, o_.sample_s);
+    auto t = run_graph(b, g, path, o_.threads, o_.seed, 3 * o_.sample_s, false, o_.sample_s,
+                       profile_runs);
     if (!t) return fail(Status::error, t.error().message);
     Tolerance tol;
     tol.rtol = graph_rtol(dt);
@@ -700,6 +749,8 @@ class Calibrator {
     const ModelEstimate est = predict(g, only, e.backend);
     if (!est.feasible) return fail(Status::error, "no prediction: " + est.why);
     m.predicted_s = est.latency_ms / 1e3;
+    for (const auto& l : est.layers)
+      m.predicted_layer_s[l.name] = (l.latency_ms - l.overhead_ms) / 1e3;
     m.r.median_s = t->median_s, m.r.prepare_s = t->prepare_s, m.r.first_s = t->first_s;
     m.r.samples = t->samples, m.r.n = static_cast<std::int64_t>(m.r.samples.size());
     m.r.max_rel_err = chk.max_rel_err;
@@ -749,6 +800,60 @@ class Calibrator {
                      {"cross_core_gbps", e.cross_core_gbps},
                      {"one_thread_chain", one_thread},
                      {"peak_rss_added_bytes", m->t.peak_added ? json(*m->t.peak_added) : json()}});
+  }
+
+  // The streamed chain (streamed_chain) with its layers timed, against what the entry's points
+  // (cold where they have cold times) predict for each layer, at two sizes: three times the
+  // last-level cache (14 repetitions, 99 MB, for 32 MB), the size of the GEMV chains that gave
+  // the cold times, and 512 MB, a decoder's (SmolLM-135M's f32 weights: 540 MB; not with
+  // --quick, nor with under 8 GiB of memory). The median excess of the small nodes of both,
+  // >= 0, is stream_node_s; the median ratio of each one's GEMVs, a point of stream_gemv. Here
+  // the same GEMVs took 1.3-1.4x as long in the 512 MB chain as in the 99 MB one, run a minute
+  // apart (128-147 us against 91-114), as SmolLM's took 1.4x the GEMV chains' prediction: the
+  // virtual machine's page walks, whose tables outgrow the caches with the footprint. Layer
+  // times, not the chain's: its GEMVs take 98% of it, and their noise would bury a few
+  // microseconds per small node.
+  void streamed(Backend& b, BackendCalibration& e) {
+    const double llc = cache_sizes().last_level;
+    std::vector<int> sizes = {
+        static_cast<int>(std::clamp(std::ceil(3 * llc / kStreamRepBytes), 2.0, 64.0))};
+    const double memory = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) *
+                          static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+    const int large = static_cast<int>(std::ceil(512.0 * (1 << 20) / kStreamRepBytes));
+    if (!o_.quick && memory >= 8.0 * (1 << 30) && large >= 2 * sizes[0]) sizes.push_back(large);
+    std::vector<double> excess;
+    std::vector<std::pair<double, double>> gemv;
+    e.stream_gemv.clear(), e.stream_node_s = 0;  // each chain against the points alone
+    for (const int reps : sizes) {
+      const Graph g = streamed_chain(reps);
+      auto m = timed_graph(b, g, DType::f32, "f32", e,
+                           "streamed-chain:" + std::to_string(reps) + "-gemv-pairs", 10);
+      if (!m) continue;
+      std::vector<double> ratio;
+      json layers = json::array();
+      for (std::size_t li = 0; li < g.layers.size(); ++li) {
+        const Layer& l = g.layers[li];
+        const auto p = m->predicted_layer_s.find(l.name);
+        if (!l.problem || li >= m->t.layer_s.size() || m->t.layer_s[li] <= 0 ||
+            p == m->predicted_layer_s.end() || p->second <= 0)
+          continue;
+        const std::string cls = op_class(*l.problem);
+        if (small_op_class(cls)) excess.push_back(m->t.layer_s[li] - p->second);
+        if (cls == "gemv") ratio.push_back(m->t.layer_s[li] / p->second);
+        layers.push_back({l.name, m->t.layer_s[li], p->second});
+      }
+      const double weights = static_cast<double>(g.figures().weight_bytes);
+      const double scale = ratio.empty() ? 1 : std::clamp(stats::quantile(ratio, 0.5), 0.25, 4.0);
+      if (!ratio.empty()) gemv.emplace_back(weights, scale);
+      store_timed(*m, {{"op_class", "streamed"},
+                       {"repetitions", reps},
+                       {"weight_bytes", weights},
+                       {"gemv_scale", scale},
+                       {"layers", layers},
+                       {"columns", {"name", "measured_s", "predicted_s"}}});
+    }
+    e.stream_node_s = excess.empty() ? 0 : std::max(0.0, stats::quantile(excess, 0.5));
+    e.stream_gemv = std::move(gemv);
   }
 
   // Stores a timed graph as a passed result: `metrics` and what every such result carries.
@@ -846,6 +951,10 @@ class Calibrator {
     if (!first.empty()) e.first_ratio = std::max(1.0, first[first.size() / 2]);
     say(fmt::format("{} {} mixed chain", e.backend, dts));
     mixed(b, *dt, dts, e);
+    if (dts == "f32") {
+      say(fmt::format("{} {} streamed chain", e.backend, dts));
+      streamed(b, e);
+    }
     memory_model(e, peaks);
     return e;
   }

@@ -44,15 +44,19 @@ double loglog_between(const std::vector<std::pair<double, double>>& pts, double 
   return pts.back().second;
 }
 
+// How cold a graph of `working_set` bytes runs: 0 up to the entry's warm_bytes, 1 from its
+// cold_bytes on, log-linear in the working set between (0 where the entry does not say).
+double cold_fraction(const BackendCalibration& c, double working_set) {
+  if (c.warm_bytes <= 0 || c.cold_bytes <= c.warm_bytes || working_set <= c.warm_bytes) return 0;
+  return std::min(1.0,
+                  std::log(working_set / c.warm_bytes) / std::log(c.cold_bytes / c.warm_bytes));
+}
+
 // The node time of a calibrated point inside a graph whose weights are `graph_weights` bytes:
-// warm (node_s) up to the entry's warm_bytes, cold (node_cold_s) from its cold_bytes on,
-// log-linear in the working set between.
+// warm (node_s) to cold (node_cold_s), log-linear by the graph's cold_fraction.
 double point_s(const OpPoint& p, const BackendCalibration& c, double graph_weights) {
-  if (p.node_cold_s <= p.node_s || c.warm_bytes <= 0 || c.cold_bytes <= c.warm_bytes ||
-      graph_weights <= c.warm_bytes)
-    return p.node_s;
-  const double f =
-      std::min(1.0, std::log(graph_weights / c.warm_bytes) / std::log(c.cold_bytes / c.warm_bytes));
+  const double f = cold_fraction(c, graph_weights);
+  if (p.node_cold_s <= p.node_s || f <= 0) return p.node_s;
   return std::exp((1 - f) * std::log(p.node_s) + f * std::log(p.node_cold_s));
 }
 
@@ -360,6 +364,19 @@ Costs walk(const Graph& g, const Calibration& cal, const BackendCalibration& c, 
   for (std::size_t v = 0; v < g.values.size(); ++v)
     largest = std::max(largest, value_bytes(g, static_cast<int>(v)));
   const double working_set = weight_bytes + 2.0 * static_cast<double>(largest);
+  const double cold = cold_fraction(c, working_set);
+  // A dtype's small ops run in f32 (calibrate measures the streamed chain there), and its GEMVs
+  // stream as the f32 ones do.
+  const BackendCalibration* f32 = c.dtype == "f32" ? &c : cal.find(c.backend, "f32");
+  const double stream_s = f32 ? f32->stream_node_s : 0;
+  double gemv_scale = 1;
+  if (f32 && !f32->stream_gemv.empty()) {
+    auto pts = f32->stream_gemv;
+    std::sort(pts.begin(), pts.end());
+    gemv_scale = weight_bytes <= pts.front().first  ? pts.front().second
+                 : weight_bytes >= pts.back().first ? pts.back().second
+                                                    : loglog_between(pts, weight_bytes);
+  }
   // This machine's cores (not projected onto another device's).
   const std::vector<double> crossing = c.cross_core_gbps > 0 && !sc.target
                                            ? crossing_bytes(g, plan, c.serial_flops)
@@ -409,9 +426,11 @@ Costs walk(const Graph& g, const Calibration& cal, const BackendCalibration& c, 
         io += static_cast<double>(value_bytes(g, v));
     for (std::size_t li : step) {
       const Problem& p = *g.layers[li].problem;
-      const double t = node_time(cal, c, p, working_set, out.assumed);
+      double t = node_time(cal, c, p, working_set, out.assumed);
+      if (op_class(p) == "gemv") t *= std::pow(gemv_scale, cold);
       out.layer_s[li] = sc.node(t, p.flops(), traffic_bytes(p)) + c.mixed_node_s +
                         rate_s(crossing[li], c.cross_core_gbps);
+      if (small_op_class(op_class(p))) out.layer_s[li] += stream_s * cold;
       if (c.requantises_int8 && !requantised.empty()) {
         const int q = quantised_input(g, plan, li);
         const int src = q >= 0 ? plan.source[static_cast<std::size_t>(q)] : -1;
@@ -482,6 +501,11 @@ std::string op_class(const Problem& p) {
   if (p.as<EmbedDesc>()) return "embed";
   if (p.as<RopeDesc>()) return "rope";
   return "eltwise";  // binary
+}
+
+bool small_op_class(std::string_view c) {
+  return c != "conv" && c != "stem" && c != "pointwise" && c != "depthwise" && c != "gemm" &&
+         c != "gemv";
 }
 
 bool memory_bound_class(std::string_view c) {
@@ -645,6 +669,8 @@ json to_json(const Calibration& c) {
                        {"weight_transient", e.weight_transient},
                        {"first_ratio", e.first_ratio},
                        {"mixed_node_s", e.mixed_node_s},
+                       {"stream_node_s", e.stream_node_s},
+                       {"stream_gemv", e.stream_gemv},
                        {"serial_flops", e.serial_flops},
                        {"cross_core_gbps", e.cross_core_gbps},
                        {"fuses_int8_epilogue", e.fuses_int8_epilogue},
@@ -707,6 +733,7 @@ Result<Calibration> calibration_from_json(const json& j) {
           std::tuple{"weight_transient", &e.weight_transient, false},
           std::tuple{"first_ratio", &e.first_ratio, false},
           std::tuple{"mixed_node_s", &e.mixed_node_s, false},
+          std::tuple{"stream_node_s", &e.stream_node_s, false},
           std::tuple{"serial_flops", &e.serial_flops, false},
           std::tuple{"cross_core_gbps", &e.cross_core_gbps, false},
           std::tuple{"peak_gflops", &e.peak_gflops, false},
@@ -721,6 +748,17 @@ Result<Calibration> calibration_from_json(const json& j) {
     auto threads = r.num("threads", false, 0);
     if (!threads) return threads.error();
     e.threads = static_cast<int>(*threads);
+    if (ej.contains("stream_gemv")) {
+      const json& sg = ej["stream_gemv"];
+      bool ok = sg.is_array();
+      for (const auto& x : ok ? sg : json::array()) {
+        ok = ok && x.is_array() && x.size() == 2 && x[0].is_number() && x[1].is_number() &&
+             x[0].get<double>() > 0 && x[1].get<double>() > 0;
+        if (ok) e.stream_gemv.emplace_back(x[0].get<double>(), x[1].get<double>());
+      }
+      if (!ok)
+        return make_error(at + "/stream_gemv: expected [[weight bytes, ratio], ...], both > 0");
+    }
     e.fuses_int8_epilogue = ej.value("fuses_int8_epilogue", false);
     e.requantises_int8 = ej.value("requantises_int8", false);
     if (!ej.contains("points") || !ej["points"].is_array())

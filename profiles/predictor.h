@@ -18,6 +18,10 @@
 //                   fits the threads' per-core caches, cold (weights from memory: a gemv of an
 //                   LLM streams them) from the last-level cache's size on
 //                   + the per-node cost of switching kernels (mixed_node_s)
+//                   + for a small op (small_op_class) in a graph past the caches, the cost of
+//                   running after weights streamed through them (stream_node_s; a GEMV there
+//                   scaled by stream_gemv at the graph's weight bytes; log-linear in the
+//                   working set as the cold times are)
 //                   + its inputs written on another number of threads (serial_flops) over
 //                   the cross-core throughput (cross_core_gbps)
 //   segment         + per-graph overhead + its inputs and outputs over the transfer throughput
@@ -53,6 +57,9 @@ namespace tb::profiles {
 std::string op_class(const Problem& p);
 // Whether the class is timed against bytes (memory-bound) rather than FLOPs.
 bool memory_bound_class(std::string_view op_class);
+// The classes of a decoder's small ops, between its weighted layers: row, eltwise, rope,
+// attention, pool, embed (everything but conv, stem, pointwise, depthwise, gemm and gemv).
+bool small_op_class(std::string_view op_class);
 // The bytes a kernel moves, for memory-bound classes and rooflines: Problem::min_bytes, except
 // an embedding lookup, which reads only the rows it returns (twice its output).
 double traffic_bytes(const Problem& p);
@@ -97,6 +104,17 @@ struct BackendCalibration {
   // code and descriptors stay hot; a network switches kernel at every node (calibrate: a mixed
   // chain against what the chains predict for it). 0: not measured.
   double mixed_node_s = 0;
+  // Extra time of a small op (small_op_class) in a graph whose weights stream through the caches,
+  // beyond its cold node time: its code, descriptors and page translations were evicted by the
+  // weights before it, which in a chain of identical nodes stay hot from one node to the next
+  // (calibrate: the layers of a streamed chain, f32 entries). 0: not measured.
+  double stream_node_s = 0;
+  // A GEMV's time in such a graph against its calibrated (cold) node time, by the graph's weight
+  // bytes: (weight bytes, ratio) of streamed chains of two sizes, whose GEMVs run after small ops
+  // and read from a footprint of that size (the GEMV chains that gave the cold times are about
+  // 100 MB). Log-linear between the sizes, constant beyond them; applied log-linearly in the
+  // working set as the cold times are. Empty: not measured (1).
+  std::vector<std::pair<double, double>> stream_gemv;
   // The backend runs nodes of fewer FLOPs on one thread (oneDNN: a fork and join costs more than
   // it saves there); 0: every node on all threads.
   double serial_flops = 0;
@@ -136,7 +154,9 @@ struct BackendCalibration {
 //   4  chain pairs their structure rules out timed again (chain_inconsistency); the peak memory
 //      floor and transient (memory_floor_bytes, weight_transient); stems (the image's
 //      convolution) a class of their own
-inline constexpr int kCalibrationMethod = 4;
+//   5  cold times with the caches evicted by reading, not writing (write-backs had inflated
+//      them); stream_node_s and stream_gemv (a decoder's block as a chain)
+inline constexpr int kCalibrationMethod = 5;
 
 struct Calibration {
   std::string created_utc, label;  // label: the configuration, "threads=1", "threads=2,isa=AVX2"

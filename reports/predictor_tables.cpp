@@ -119,6 +119,13 @@ std::string format_calibration(const profiles::Calibration& c) {
         e.cross_core_gbps > 0
             ? fmt::format(", across a change of threads {:.1f} GB/s", e.cross_core_gbps)
             : std::string());
+    if (!e.stream_gemv.empty()) {
+      std::string gemv;
+      for (const auto& [bytes, ratio] : e.stream_gemv)
+        gemv += fmt::format("{}x{:.2f} at {:.0f} MB", gemv.empty() ? "" : ", ", ratio, bytes / 1e6);
+      out += fmt::format("{:<8} {:<5} weights streaming: small ops +{:.1f} us/node, GEMVs {}\n",
+                         e.backend, e.dtype, e.stream_node_s * 1e6, gemv);
+    }
   }
   return out;
 }

@@ -278,6 +278,58 @@ TEST(Predictor, GemvStreamsAtItsShapesColdRateWhenTheGraphOutgrowsTheCaches) {
   EXPECT_NEAR(layer_ms(large), bytes / 10e9 * 1e3, 0.03 * bytes / 10e9 * 1e3);
 }
 
+// A decoder streams its weights: its GEMVs run at the ratio the streamed chain of its footprint
+// measured (log-linear between the two chains' weight bytes, constant beyond), and its small ops
+// pay stream_node_s; a graph that fits the caches pays neither.
+TEST(Predictor, AStreamingGraphsGemvsScaleWithItsFootprintAndItsSmallOpsPayTheStream) {
+  const Graph small = gemv_stack(2), large = gemv_stack(64);
+  const Problem& p = *small.layers[0].problem;
+  const double bytes = traffic_bytes(p);
+  BackendCalibration e = entry("f32", p, 1);
+  e.points = {{"gemv", p.str(), p.flops(), bytes, bytes / 100e9, 0, -1, bytes / 10e9}};
+  e.graph_s = 0, e.transfer_gbps = 0;
+  e.warm_bytes = 1 << 20, e.cold_bytes = 8 << 20;
+  Calibration cal;
+  cal.entries = {e};
+  const auto layer_ms = [&](const Graph& g) {
+    const auto est = predict(g, cal, "onednn");
+    EXPECT_TRUE(est.feasible) << est.why;
+    return est.layers.at(g.layers.size() / 2).latency_ms;
+  };
+  const double cold_ms = bytes / 10e9 * 1e3, warm_ms = bytes / 100e9 * 1e3;
+  const double w = static_cast<double>(large.figures().weight_bytes);
+  ASSERT_NEAR(layer_ms(large), cold_ms, 1e-12);
+  auto& c = cal.entries[0];
+  c.stream_gemv = {{w / 4, 1.5}, {4 * w, 3.0}};  // halfway in log: sqrt(1.5 x 3)
+  EXPECT_NEAR(layer_ms(large), cold_ms * std::sqrt(4.5), 1e-9);
+  c.stream_gemv = {{w / 4, 1.5}};  // one size: its ratio throughout
+  EXPECT_NEAR(layer_ms(large), cold_ms * 1.5, 1e-9);
+  EXPECT_NEAR(layer_ms(small), warm_ms, 1e-12);  // within the caches: no stream
+  // A small op (a norm) between the GEMVs: its node time + stream_node_s, only while streaming.
+  const auto with_norm = [](int layers) {
+    Builder b("t", "v", DType::f32);
+    int x = b.input("x", DType::f32, {1, 256});
+    for (int i = 0; i < layers; ++i) {
+      x = b.linear("l" + std::to_string(i), x, 1, 256, 256, true, Activation::relu);
+      x = b.row("n" + std::to_string(i), RowKind::rmsnorm, x, 1, 256);
+    }
+    return b.finish(x);
+  };
+  const Graph gs = with_norm(2), gl = with_norm(64);
+  const Problem& n = *gs.layers[1].problem;
+  ASSERT_TRUE(small_op_class(op_class(n)));
+  ASSERT_FALSE(small_op_class("gemv"));
+  c.points.push_back({"row", n.str(), n.flops(), traffic_bytes(n), 1e-6, 0, -1, 1e-6});
+  c.stream_node_s = 3e-6;
+  const auto norm_ms = [&](const Graph& g) {
+    const auto est = predict(g, cal, "onednn");
+    EXPECT_TRUE(est.feasible) << est.why;
+    return est.layers.at(g.layers.size() / 2 + 1).latency_ms;
+  };
+  EXPECT_NEAR(norm_ms(gs), 1e-3, 1e-12);
+  EXPECT_NEAR(norm_ms(gl), 4e-3, 1e-12);
+}
+
 TEST(Predictor, Int8FoldsQuantisationOnlyWhenTheBackendFusesTheEpilogue) {
   const Graph g = two_convs(DType::s8);
   const Problem* p = nullptr;
@@ -336,6 +388,8 @@ TEST(Predictor, CalibrationJsonRoundTripsAndNamesABadField) {
   cal.entries[0].warm_bytes = 1 << 20, cal.entries[0].cold_bytes = 32 << 20;
   cal.entries[0].mixed_node_s = 3e-6;
   cal.entries[0].serial_flops = 1e6, cal.entries[0].cross_core_gbps = 12.5;
+  cal.entries[0].stream_node_s = 2e-6;
+  cal.entries[0].stream_gemv = {{1e8, 0.9}, {5e8, 1.3}};
   const json j = to_json(cal);
   auto back = calibration_from_json(j);
   ASSERT_TRUE(back.ok()) << back.error().message;
@@ -345,6 +399,11 @@ TEST(Predictor, CalibrationJsonRoundTripsAndNamesABadField) {
   auto r = calibration_from_json(bad);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("/entries/0/points/0/node_s"), std::string::npos);
+  bad = j;
+  bad["entries"][0]["stream_gemv"][1] = json::array({5e8});
+  r = calibration_from_json(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("/entries/0/stream_gemv"), std::string::npos);
 }
 
 TEST(Calibrate, ChainPairsTheirStructureRulesOutAreFlagged) {
@@ -432,6 +491,20 @@ TEST(Calibrate, QuickOnednnF32MeasuresEveryClassAndPredictsATier) {
   EXPECT_TRUE(mixed->metrics["one_thread_chain"].is_null());  // nor a chain of them to time
   EXPECT_EQ(e->cross_core_gbps, 0);
   EXPECT_GE(e->mixed_node_s, 0);
+  // The streamed chain (quick: one size, three times the last-level cache): validated, its
+  // layers timed against their prediction, a GEMV ratio for its weight bytes.
+  const auto streamed = std::find_if(results->begin(), results->end(), [](const auto& r) {
+    return r.name.starts_with("streamed-chain:");
+  });
+  ASSERT_NE(streamed, results->end());
+  EXPECT_EQ(streamed->status, Status::passed) << streamed->message;
+  ASSERT_EQ(e->stream_gemv.size(), 1u);
+  EXPECT_DOUBLE_EQ(streamed->metrics["weight_bytes"].get<double>(), e->stream_gemv[0].first);
+  EXPECT_DOUBLE_EQ(streamed->metrics["gemv_scale"].get<double>(), e->stream_gemv[0].second);
+  EXPECT_GT(e->stream_gemv[0].second, 0);
+  EXPECT_GE(e->stream_node_s, 0);
+  EXPECT_EQ(streamed->metrics["layers"].size(),
+            4u * streamed->metrics["repetitions"].get<std::size_t>());
   auto back = load_calibration(**store, "threads=1");
   ASSERT_TRUE(back.ok()) << back.error().message;
   EXPECT_EQ(to_json(*back), to_json(*cal));
