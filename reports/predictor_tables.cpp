@@ -20,12 +20,16 @@ std::string ms(double v) {
 
 // The errors of a set of checks: shares within 5, 10 and 20%, median absolute errors.
 struct Summary {
-  int n = 0, w5 = 0, w10 = 0, w20 = 0;
-  std::vector<double> abs_err, cold, mem;
+  int n = 0, w5 = 0, w10 = 0, w20 = 0, repeats = 0, w10_nearer = 0;
+  std::vector<double> abs_err, cold, mem, noise;
   void add(const PredictionCheck& r) {
     const double e = std::abs(r.err());
     ++n, w5 += e <= 0.05, w10 += e <= 0.10, w20 += e <= 0.20;
     abs_err.push_back(e);
+    if (!std::isnan(r.repeat_ms)) {
+      ++repeats, w10_nearer += std::abs(r.nearer_err()) <= 0.10;
+      noise.push_back(std::abs(r.noise()));
+    }
     if (!std::isnan(r.cold_err)) cold.push_back(std::abs(r.cold_err));
     if (!std::isnan(r.memory_err)) mem.push_back(std::abs(r.memory_err));
   }
@@ -42,7 +46,9 @@ struct Summary {
             {"within_20_pct", pct(w20)},
             {"median_abs_err_pct", 100 * med(abs_err)},
             {"cold_start_median_abs_err_pct", cold.empty() ? json() : json(100 * med(cold))},
-            {"memory_median_abs_err_pct", mem.empty() ? json() : json(100 * med(mem))}};
+            {"memory_median_abs_err_pct", mem.empty() ? json() : json(100 * med(mem))},
+            {"repeat_median_abs_diff_pct", noise.empty() ? json() : json(100 * med(noise))},
+            {"within_10_of_nearer_run_pct", repeats ? json(100.0 * w10_nearer / repeats) : json()}};
   }
 };
 
@@ -69,17 +75,19 @@ struct Summaries {
 };
 
 std::string summary_table(const std::string& title, const Groups& by) {
-  std::string out = fmt::format("\n{:<40} {:>3} {:>6} {:>6} {:>6} {:>8} {:>8} {:>8}\n", title, "n",
-                                "<=5%", "<=10%", "<=20%", "med err", "cold err", "mem err");
+  std::string out =
+      fmt::format("\n{:<40} {:>3} {:>6} {:>6} {:>6} {:>8} {:>8} {:>8} {:>7} {:>7}\n", title, "n",
+                  "<=5%", "<=10%", "<=20%", "med err", "cold err", "mem err", "noise", "<=10%*");
   for (const auto& [k, s] : by) {
     const json j = s.to_json();
     const auto f = [&](const char* key) {
       return j[key].is_null() ? std::string("-") : fmt::format("{:.1f}%", j[key].get<double>());
     };
-    out +=
-        fmt::format("{:<40} {:>3} {:>6} {:>6} {:>6} {:>8} {:>8} {:>8}\n", k, s.n, f("within_5_pct"),
-                    f("within_10_pct"), f("within_20_pct"), f("median_abs_err_pct"),
-                    f("cold_start_median_abs_err_pct"), f("memory_median_abs_err_pct"));
+    out += fmt::format("{:<40} {:>3} {:>6} {:>6} {:>6} {:>8} {:>8} {:>8} {:>7} {:>7}\n", k, s.n,
+                       f("within_5_pct"), f("within_10_pct"), f("within_20_pct"),
+                       f("median_abs_err_pct"), f("cold_start_median_abs_err_pct"),
+                       f("memory_median_abs_err_pct"), f("repeat_median_abs_diff_pct"),
+                       f("within_10_of_nearer_run_pct"));
   }
   return out;
 }
@@ -161,14 +169,16 @@ json prediction_json(const Prediction& p) {
 }
 
 std::string format_predictor_validation(const PredictorValidation& v) {
-  std::string out = fmt::format("{:<16} {:<8} {:<30} {:>10} {:>10} {:>7} {:>7}\n", "config",
-                                "backend", "tier", "measured", "predicted", "error", "others");
+  std::string out =
+      fmt::format("{:<16} {:<8} {:<30} {:>10} {:>10} {:>7} {:>7} {:>10}\n", "config", "backend",
+                  "tier", "measured", "predicted", "error", "others", "run before");
   for (const auto& r : v.rows)
-    out += fmt::format("{:<16} {:<8} {:<30} {:>8.2f}ms {:>8.2f}ms {:>+6.1f}% {:>7}\n", r.config,
-                       r.backend, r.workload, r.measured_ms, r.predicted_ms, 100 * r.err(),
-                       std::isnan(r.other_cpu_share)
-                           ? std::string("-")
-                           : fmt::format("{:.0f}%", 100 * r.other_cpu_share));
+    out += fmt::format(
+        "{:<16} {:<8} {:<30} {:>8.2f}ms {:>8.2f}ms {:>+6.1f}% {:>7} {:>10}\n", r.config, r.backend,
+        r.workload, r.measured_ms, r.predicted_ms, 100 * r.err(),
+        std::isnan(r.other_cpu_share) ? std::string("-")
+                                      : fmt::format("{:.0f}%", 100 * r.other_cpu_share),
+        std::isnan(r.repeat_ms) ? std::string("-") : fmt::format("{:+.1f}%", 100 * r.noise()));
   Summaries s(v);
   out += summary_table("all tiers", s.all);
   out += summary_table("per configuration", s.by_config);
@@ -191,6 +201,12 @@ std::string format_predictor_validation(const PredictorValidation& v) {
                          100 * o.err());
   }
   const Summary& a = s.all["all"];
+  if (a.repeats)
+    out += fmt::format(
+        "\nnoise: each tier was also timed in a run before the calibration ('run before': its "
+        "median against the one after); the machine alone moved them by a median of {:.1f}%. "
+        "<=10%*: within 10% of the nearer of the two runs.\n",
+        100 * Summary::med(a.noise));
   out += fmt::format("\ntarget >= 95% within 10%: {:.1f}% ({} of {}) -- {}\n",
                      a.n ? 100.0 * a.w10 / a.n : 0.0, a.w10, a.n,
                      a.n && a.w10 >= 0.95 * a.n ? "met" : "NOT met");
@@ -208,7 +224,8 @@ json predictor_validation_json(const PredictorValidation& v) {
          {"measured_ms", r.measured_ms},
          {"predicted_ms", r.predicted_ms},
          {"error_pct", 100 * r.err()},
-         {"other_cpu_share", std::isnan(r.other_cpu_share) ? json() : json(r.other_cpu_share)}});
+         {"other_cpu_share", std::isnan(r.other_cpu_share) ? json() : json(r.other_cpu_share)},
+         {"run_before_ms", std::isnan(r.repeat_ms) ? json() : json(r.repeat_ms)}});
   j["ops"] = json::array();
   for (const auto& o : v.ops)
     j["ops"].push_back({{"config", o.config},

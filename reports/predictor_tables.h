@@ -38,7 +38,18 @@ struct PredictionCheck {
   double cold_err = NAN, memory_err = NAN;  // relative, NaN where not measured
   // Other processes' share of the CPUs while the tier was timed (NaN: not known).
   double other_cpu_share = NAN;
+  // The same tier timed again in a run before the calibration, minutes from measured_ms (NaN:
+  // not timed): how far the machine moves a measurement by itself.
+  double repeat_ms = NAN;
   double err() const { return predicted_ms / measured_ms - 1; }
+  double noise() const { return repeat_ms / measured_ms - 1; }
+  // The error against the nearer of the two measurements.
+  double nearer_err() const {
+    const double e = err();
+    return std::isnan(repeat_ms) || std::abs(e) <= std::abs(predicted_ms / repeat_ms - 1)
+               ? e
+               : predicted_ms / repeat_ms - 1;
+  }
 };
 
 // One op on one configuration, over the layers of every tier measured there (their layer
@@ -57,8 +68,9 @@ struct PredictorValidation {
   std::map<std::string, std::vector<PredictionCheck>> transfer;
 };
 // The rows, then the share within 5, 10 and 20% and the median errors over all tiers, per
-// configuration, backend, dtype, tier and transfer, and the verdict on the >= 95%-within-10%
-// target.
+// configuration, backend, dtype, tier and transfer, the machine's own noise (the median
+// difference between a tier's two runs, and the share within 10% of the nearer of them), and
+// the verdict on the >= 95%-within-10% target.
 std::string format_predictor_validation(const PredictorValidation& v);
 nlohmann::json predictor_validation_json(const PredictorValidation& v);
 

@@ -82,10 +82,30 @@ int spawn_self(const std::vector<std::string>& args, const std::string& isa) {
   return WEXITSTATUS(status);
 }
 
-// Calibrates and runs the tiers of one configuration; stores where to find both.
+// Runs the tiers of one configuration in a child 'tierbench run' (with their layer profiles when
+// `profile`); its run id.
+Result<std::int64_t> run_tiers(const Context& ctx, Store& store, const Config& c,
+                               const ValidateArgs& a, bool profile) {
+  std::vector<std::string> run = {ctx.argv0,   "--db",    store.path(), "run",
+                                  "--backend", c.backend, "--threads",  std::to_string(c.threads)};
+  if (profile) run.push_back("--profile-layers");
+  for (const auto& w : a.workloads) run.insert(run.end(), {"--workload", w});
+  if (const int rc = spawn_self(run, c.isa); rc < 0 || rc == kUsage)
+    return make_error(c.name + ": run exited with " + std::to_string(rc));
+  return store.latest_run_id();
+}
+
+// Runs the tiers, calibrates and runs the tiers again in one configuration; stores where to find
+// all three. The tiers' two runs bracket the calibration: the one after is measured against the
+// predictions (with layer profiles), the one before says how far the machine alone moves a tier
+// in those minutes.
 Result<void> measure(const Context& ctx, Store& store, const Config& c, const ValidateArgs& a,
                      const std::vector<std::string>& dtypes) {
   const std::string db = store.path();
+  std::cerr << fmt::format("{}: running {} tiers end to end (before calibrating)\n", c.name,
+                           a.workloads.size());
+  auto before = run_tiers(ctx, store, c, a, false);
+  if (!before) return before.error();
   std::vector<std::string> cal = {ctx.argv0,    "--db",
                                   db,           "calibrate",
                                   "--backend",  c.backend,
@@ -101,17 +121,11 @@ Result<void> measure(const Context& ctx, Store& store, const Config& c, const Va
   auto snapshot = store.get("calibration", **label);
   if (!snapshot || !snapshot->has_value()) return make_error(c.name + ": no calibration stored");
   // With layer profiles: the per-op table says where a tier's error comes from.
-  std::vector<std::string> run = {
-      ctx.argv0,         "--db",    db,          "run",
-      "--backend",       c.backend, "--threads", std::to_string(c.threads),
-      "--profile-layers"};
-  for (const auto& w : a.workloads) run.insert(run.end(), {"--workload", w});
   std::cerr << fmt::format("{}: running {} tiers end to end\n", c.name, a.workloads.size());
-  if (const int rc = spawn_self(run, c.isa); rc < 0 || rc == kUsage)
-    return make_error(c.name + ": run exited with " + std::to_string(rc));
-  auto run_id = store.latest_run_id();
+  auto run_id = run_tiers(ctx, store, c, a, true);
   if (!run_id) return run_id.error();
-  const json rec = {{"run_id", *run_id}, {"calibration", json::parse(**snapshot)}};
+  const json rec = {
+      {"run_id", *run_id}, {"run_before_id", *before}, {"calibration", json::parse(**snapshot)}};
   return store.put("validate-predictor", c.name, rec.dump());
 }
 
@@ -163,11 +177,19 @@ void add_layer_ops(const json& profile, const profiles::ModelEstimate& e,
 // also their layer profiles against the predicted layers, per op.
 std::vector<Row> rows_of(Store& store, const std::string& config, std::int64_t run_id,
                          const profiles::Calibration& cal,
-                         std::vector<reports::OpCheck>* ops = nullptr) {
+                         std::vector<reports::OpCheck>* ops = nullptr,
+                         std::int64_t run_before_id = -1) {
   std::vector<Row> out;
   std::map<std::string, reports::OpCheck> by_op;
   auto res = store.results(run_id);
   if (!res) return out;
+  // The same tiers' medians in the run before the calibration, by backend and tier.
+  std::map<std::pair<std::string, std::string>, double> before;
+  if (run_before_id >= 0)
+    if (auto b = store.results(run_before_id))
+      for (const auto& r : *b)
+        if (r.kind == "workload" && r.status == Status::passed && r.median_s && *r.median_s > 0)
+          before[{r.backend, r.name}] = *r.median_s * 1e3;
   for (const auto& r : *res) {
     if (r.kind != "workload" || (r.status != Status::passed && r.status != Status::mistrusted) ||
         !r.median_s || *r.median_s <= 0)
@@ -188,6 +210,8 @@ std::vector<Row> rows_of(Store& store, const std::string& config, std::int64_t r
         e.read_ms + e.compile_ms + e.upload_ms + e.latency_ms + e.first_inference_ms;
     if (cold > 0) row.cold_err = pcold / (cold * 1e3) - 1;
     row.other_cpu_share = num(r.metrics.value("sampling", json::object()), "other_cpu_share");
+    if (const auto b = before.find({r.backend, r.name}); b != before.end())
+      row.repeat_ms = b->second;
     const double mem = num(r.metrics.value("memory", json::object()), "peak_rss_added_bytes");
     if (mem > 0) row.memory_err = static_cast<double>(e.peak_memory_bytes) / mem - 1;
     out.push_back(row);
@@ -230,7 +254,11 @@ int run_validate(const Context& ctx, ValidateArgs& a) {
   std::map<std::string, bool> available;
   for (auto& b : make_backends()) available[std::string(b->name())] = b->availability().available;
 
-  std::map<std::string, std::pair<std::int64_t, profiles::Calibration>> measured;
+  struct Measured {
+    std::int64_t run_id = -1, run_before_id = -1;
+    profiles::Calibration cal;
+  };
+  std::map<std::string, Measured> measured;
   for (const auto& c : configs) {
     if (!available[c.backend]) {
       std::cerr << fmt::format("{}: skipped, {} is not available here\n", c.name, c.backend);
@@ -249,21 +277,22 @@ int run_validate(const Context& ctx, ValidateArgs& a) {
     const json j = json::parse(**rec);
     auto cal = profiles::calibration_from_json(j.at("calibration"));
     if (!cal) return usage_error(cal.error().message);
-    measured[c.name] = {j.at("run_id").get<std::int64_t>(), std::move(*cal)};
+    measured[c.name] = {j.at("run_id").get<std::int64_t>(),
+                        j.value("run_before_id", std::int64_t{-1}), std::move(*cal)};
   }
   if (measured.empty()) return usage_error("no configuration could be measured");
 
   reports::PredictorValidation v;
   for (const auto& [name, m] : measured) {
-    auto r = rows_of(**store, name, m.first, m.second, &v.ops);
+    auto r = rows_of(**store, name, m.run_id, m.cal, &v.ops, m.run_before_id);
     v.rows.insert(v.rows.end(), r.begin(), r.end());
   }
   // Leave one configuration out: each configuration's tiers from another one's calibration.
   for (const auto& [name, m] : measured)
     for (const auto& [other, o] : measured)
-      if (other != name && o.second.entries.size() && m.second.entries.size() &&
-          o.second.entries[0].backend == m.second.entries[0].backend)
-        v.transfer[name + " from " + other] = rows_of(**store, name, m.first, o.second);
+      if (other != name && o.cal.entries.size() && m.cal.entries.size() &&
+          o.cal.entries[0].backend == m.cal.entries[0].backend)
+        v.transfer[name + " from " + other] = rows_of(**store, name, m.run_id, o.cal);
   (void)reports::validation_reporter(ctx.json ? "json" : "table")->report(std::cout, v);
   return kOk;
 }
@@ -275,7 +304,8 @@ void add_validate_predictor_command(CLI::App& app, Context& ctx, Action& action)
   auto* cmd = app.add_subcommand(
       "validate-predictor",
       "Calibrate on kernel benchmarks, run tiers end to end in each configuration (oneDNN 1 and "
-      "2 threads, oneDNN AVX2, OpenCL, Vulkan), and report the prediction errors (~10 minutes)");
+      "2 threads, oneDNN AVX2, OpenCL, Vulkan), and report the prediction errors, with how far the "
+      "tiers moved between a run before and one after the calibration (~15 minutes)");
   cmd->add_option("--config", a->configs,
                   "Configurations: onednn-t1, onednn-t2, onednn-t2-avx2, opencl, vulkan "
                   "(default: all available)");

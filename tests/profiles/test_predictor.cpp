@@ -534,6 +534,34 @@ TEST(PredictCli, UsageErrorsNameTheProblem) {
   EXPECT_NE(r.err.find("unknown configuration 'onednn-t9'"), std::string::npos) << r.err;
 }
 
+// validate-predictor end to end on one configuration and tier (quick calibration, ~10 s): the
+// tier runs before and after the calibration, is predicted from it, and the report carries both
+// runs and how far apart they were.
+TEST(ValidatePredictorCli, TimesTheTiersAroundTheCalibrationAndReportsBothRuns) {
+  test::FixtureStore f;
+  const auto r = test::run_tierbench(
+      "--db " + f.db +
+      " --json validate-predictor --config onednn-t1 --quick --max-time 0.01 -w "
+      "person-detect:b1:f32");
+  if (r.err.find("onednn is not available") != std::string::npos) GTEST_SKIP() << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_LT(r.err.find("(before calibrating)"), r.err.find("calibrating\n"));
+  const json j = json::parse(r.out);
+  ASSERT_EQ(j["rows"].size(), 1u) << r.out;
+  const json& row = j["rows"][0];
+  EXPECT_EQ(row["workload"], "person-detect:b1:f32");
+  EXPECT_GT(row["measured_ms"].get<double>(), 0);
+  EXPECT_GT(row["predicted_ms"].get<double>(), 0);
+  EXPECT_GT(row["run_before_ms"].get<double>(), 0);
+  const json& all = j["summary"]["all"]["all"];
+  EXPECT_NEAR(
+      all["repeat_median_abs_diff_pct"].get<double>(),
+      100 * std::abs(row["run_before_ms"].get<double>() / row["measured_ms"].get<double>() - 1),
+      1e-6);
+  EXPECT_TRUE(all["within_10_of_nearer_run_pct"].is_number());
+  EXPECT_FALSE(j["ops"].empty());  // the run after carries layer profiles
+}
+
 // `predict --model`: the user's ONNX file is predicted like a tier. A tier exported to ONNX and
 // imported back is the same graph, so both predictions agree to the last digit; the imported one
 // carries the name `run --model` stores it under.
