@@ -243,6 +243,13 @@ TEST(Predictor, WarmWhileTheGraphFitsTheCachesColdBeyondTheLastLevel) {
 // whole graph's weights, not on the layer's. The same 256x256 gemv runs at its warm rate in a
 // 2-layer graph and at its cold rate (its shape streaming from memory) in a 64-layer one, not at
 // the rate of another, larger shape.
+// Layer i's predicted latency in graph g.
+double layer_ms(const Graph& g, const Calibration& cal, std::size_t i) {
+  const auto est = predict(g, cal, "onednn");
+  EXPECT_TRUE(est.feasible) << est.why;
+  return est.layers.at(i).latency_ms;
+}
+
 Graph gemv_stack(int layers) {
   Builder b("t", "v", DType::f32);
   int x = b.input("x", DType::f32, {1, 256});
@@ -268,14 +275,10 @@ TEST(Predictor, GemvStreamsAtItsShapesColdRateWhenTheGraphOutgrowsTheCaches) {
   ASSERT_GT(large.figures().weight_bytes, e.cold_bytes);
   Calibration cal;
   cal.entries = {e};
-  const auto layer_ms = [&](const Graph& g) {
-    const auto est = predict(g, cal, "onednn");
-    EXPECT_TRUE(est.feasible) << est.why;
-    return est.layers.at(g.layers.size() / 2).latency_ms;
-  };
+  const auto mid_ms = [&](const Graph& g) { return layer_ms(g, cal, g.layers.size() / 2); };
   // Nearest in (m, k, n): the layer's own shape, with a weight of ~1% for the other one.
-  EXPECT_NEAR(layer_ms(small), bytes / 100e9 * 1e3, 0.03 * bytes / 100e9 * 1e3);
-  EXPECT_NEAR(layer_ms(large), bytes / 10e9 * 1e3, 0.03 * bytes / 10e9 * 1e3);
+  EXPECT_NEAR(mid_ms(small), bytes / 100e9 * 1e3, 0.03 * bytes / 100e9 * 1e3);
+  EXPECT_NEAR(mid_ms(large), bytes / 10e9 * 1e3, 0.03 * bytes / 10e9 * 1e3);
 }
 
 // A decoder streams its weights: its GEMVs run at the ratio the streamed chain of its footprint
@@ -291,20 +294,16 @@ TEST(Predictor, AStreamingGraphsGemvsScaleWithItsFootprintAndItsSmallOpsPayTheSt
   e.warm_bytes = 1 << 20, e.cold_bytes = 8 << 20;
   Calibration cal;
   cal.entries = {e};
-  const auto layer_ms = [&](const Graph& g) {
-    const auto est = predict(g, cal, "onednn");
-    EXPECT_TRUE(est.feasible) << est.why;
-    return est.layers.at(g.layers.size() / 2).latency_ms;
-  };
+  const auto mid_ms = [&](const Graph& g) { return layer_ms(g, cal, g.layers.size() / 2); };
   const double cold_ms = bytes / 10e9 * 1e3, warm_ms = bytes / 100e9 * 1e3;
   const double w = static_cast<double>(large.figures().weight_bytes);
-  ASSERT_NEAR(layer_ms(large), cold_ms, 1e-12);
+  ASSERT_NEAR(mid_ms(large), cold_ms, 1e-12);
   auto& c = cal.entries[0];
   c.stream_gemv = {{w / 4, 1.5}, {4 * w, 3.0}};  // halfway in log: sqrt(1.5 x 3)
-  EXPECT_NEAR(layer_ms(large), cold_ms * std::sqrt(4.5), 1e-9);
+  EXPECT_NEAR(mid_ms(large), cold_ms * std::sqrt(4.5), 1e-9);
   c.stream_gemv = {{w / 4, 1.5}};  // one size: its ratio throughout
-  EXPECT_NEAR(layer_ms(large), cold_ms * 1.5, 1e-9);
-  EXPECT_NEAR(layer_ms(small), warm_ms, 1e-12);  // within the caches: no stream
+  EXPECT_NEAR(mid_ms(large), cold_ms * 1.5, 1e-9);
+  EXPECT_NEAR(mid_ms(small), warm_ms, 1e-12);  // within the caches: no stream
   // A small op (a norm) between the GEMVs: its node time + stream_node_s, only while streaming.
   const auto with_norm = [](int layers) {
     Builder b("t", "v", DType::f32);
@@ -321,11 +320,7 @@ TEST(Predictor, AStreamingGraphsGemvsScaleWithItsFootprintAndItsSmallOpsPayTheSt
   ASSERT_FALSE(small_op_class("gemv"));
   c.points.push_back({"row", n.str(), n.flops(), traffic_bytes(n), 1e-6, 0, -1, 1e-6});
   c.stream_node_s = 3e-6;
-  const auto norm_ms = [&](const Graph& g) {
-    const auto est = predict(g, cal, "onednn");
-    EXPECT_TRUE(est.feasible) << est.why;
-    return est.layers.at(g.layers.size() / 2 + 1).latency_ms;
-  };
+  const auto norm_ms = [&](const Graph& g) { return layer_ms(g, cal, g.layers.size() / 2 + 1); };
   EXPECT_NEAR(norm_ms(gs), 1e-3, 1e-12);
   EXPECT_NEAR(norm_ms(gl), 4e-3, 1e-12);
 }
