@@ -804,12 +804,12 @@ class Calibrator {
 
   // The streamed chain (streamed_chain) with its layers timed, against what the entry's points
   // (cold where they have cold times) predict for each layer, at two sizes: three times the
-  // last-level cache (14 repetitions, 99 MB, for 32 MB), the size of the GEMV chains that gave
+  // last-level cache (15 repetitions, 106 MB, for 32 MiB), the size of the GEMV chains that gave
   // the cold times, and 512 MB or just over, a decoder's (76 repetitions, 539 MB; SmolLM-135M's
   // f32 weights: 540 MB; not with --quick, nor with under 8 GiB of memory). The median excess
   // of the small nodes of both, >= 0, is stream_node_s; the median ratio of each one's GEMVs, a
   // point of stream_gemv. Here the same GEMVs took 1.3-1.4x as long in the 539 MB chain as in
-  // the 99 MB one, run a minute apart (128-147 us against 91-114), as SmolLM's took 1.4x the GEMV
+  // the 106 MB one, run a minute apart (128-147 us against 91-114), as SmolLM's took 1.4x the GEMV
   // chains' prediction: the footprint, most likely through the virtual machine's page walks,
   // whose tables outgrow the caches with it. Layer
   // times, not the chain's: its GEMVs take 98% of it, and their noise would bury a few
