@@ -426,11 +426,12 @@ Costs walk(const Graph& g, const Calibration& cal, const BackendCalibration& c, 
         io += static_cast<double>(value_bytes(g, v));
     for (std::size_t li : step) {
       const Problem& p = *g.layers[li].problem;
+      const std::string cls = op_class(p);
       double t = node_time(cal, c, p, working_set, out.assumed);
-      if (op_class(p) == "gemv") t *= std::pow(gemv_scale, cold);
+      if (cls == "gemv") t *= std::pow(gemv_scale, cold);
       out.layer_s[li] = sc.node(t, p.flops(), traffic_bytes(p)) + c.mixed_node_s +
                         rate_s(crossing[li], c.cross_core_gbps);
-      if (small_op_class(op_class(p))) out.layer_s[li] += stream_s * cold;
+      if (small_op_class(cls)) out.layer_s[li] += stream_s * cold;
       if (c.requantises_int8 && !requantised.empty()) {
         const int q = quantised_input(g, plan, li);
         const int src = q >= 0 ? plan.source[static_cast<std::size_t>(q)] : -1;
@@ -441,7 +442,7 @@ Costs walk(const Graph& g, const Calibration& cal, const BackendCalibration& c, 
                                   c.host_gbps));
       }
       out.problems.insert(p.str());
-      ++out.class_nodes[op_class(p)];
+      ++out.class_nodes[cls];
     }
     const bool after_host = si > 0 && !plan.is_segment[si - 1];
     const double overhead = c.graph_s + (after_host ? c.segment_switch_s : 0.0) +
