@@ -28,6 +28,11 @@ struct CalibrateOptions {
   std::uint64_t seed = 42;
   double sample_s = 0.12;  // sampling budget per chain (warm; the cold samples get half)
   bool quick = false;      // one shape per class (tests)
+  // Where the chains' weights and reference outputs are written; empty: a directory of this
+  // calibration's own, removed after it. Calibrations given the same one (the per-backend
+  // children of one `tierbench calibrate`) write each chain's weights and compute its reference
+  // output once; the caller removes it.
+  std::string work_dir;
   std::function<void(const std::string&)> progress;
 };
 

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <set>
@@ -88,6 +89,18 @@ std::vector<std::string> calibrate_isolated(const Context& ctx, const CalibrateA
                                             const std::vector<std::string>& names,
                                             const std::string& db, std::int64_t run_id) {
   std::vector<std::string> failures;
+  // One work directory for all the children: each chain's weights are written, and its reference
+  // output computed, by the first backend that needs them (profiles::CalibrateOptions::work_dir).
+  // A --work-dir given (validate-predictor's, for all its configurations) is the caller's to
+  // remove.
+  const bool own = a.o.work_dir.empty();
+  const std::filesystem::path work =
+      own ? std::filesystem::temp_directory_path() /
+                ("tierbench-calibrate-" + std::to_string(::getpid()) + "-shared")
+          : std::filesystem::path(a.o.work_dir);
+  std::error_code ec;
+  std::filesystem::create_directories(work, ec);
+  if (ec) return {"the work directory " + work.string() + ": " + ec.message()};
   for (const auto& b : names) {
     if (!a.o.backends.empty() &&
         std::find(a.o.backends.begin(), a.o.backends.end(), b) == a.o.backends.end())
@@ -103,12 +116,15 @@ std::vector<std::string> calibrate_isolated(const Context& ctx, const CalibrateA
                                      "--max-time",
                                      fmt::format("{}", a.o.sample_s),
                                      "--child-run-id",
-                                     std::to_string(run_id)};
+                                     std::to_string(run_id),
+                                     "--work-dir",
+                                     work.string()};
     for (const auto& d : a.o.dtypes) args.insert(args.end(), {"--dtype", d});
     if (a.o.quick) args.push_back("--quick");
     if (const std::string why = run_child(std::move(args), a.timeout_s, {}); !why.empty())
       failures.push_back(b + ": " + why);
   }
+  if (own) std::filesystem::remove_all(work, ec);
   return failures;
 }
 
@@ -315,6 +331,7 @@ void add_calibrate_command(CLI::App& app, Context& ctx, Action& action) {
                 "dtype asked (the main job's first run calibrates, later runs reuse it)");
   cmd->add_option("--timeout", a->timeout_s, "Per-backend timeout, seconds")->check(kPositive);
   cmd->add_option("--child-run-id", a->child_run_id)->group("");  // internal
+  cmd->add_option("--work-dir", a->o.work_dir)->group("");        // internal: the children's
   cmd->callback([&ctx, &action, a] { action = [&ctx, a] { return run_calibrate(ctx, *a); }; });
 }
 

@@ -9,10 +9,12 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <map>
 
@@ -53,6 +55,7 @@ struct ValidateArgs {
   std::vector<std::string> configs, workloads;
   bool from_store = false, quick = false;
   double max_time = 0.2;
+  std::string work_dir;  // the calibrations' (calibrate --work-dir): chains' weights, references
 };
 
 // Runs this executable with args, ONEDNN_MAX_CPU_ISA set to isa (unset when empty); its exit code,
@@ -110,7 +113,8 @@ Result<void> measure(const Context& ctx, Store& store, const Config& c, const Va
                                   db,           "calibrate",
                                   "--backend",  c.backend,
                                   "--threads",  std::to_string(c.threads),
-                                  "--max-time", fmt::format("{}", a.max_time)};
+                                  "--max-time", fmt::format("{}", a.max_time),
+                                  "--work-dir", a.work_dir};
   for (const auto& d : dtypes) cal.insert(cal.end(), {"--dtype", d});
   if (a.quick) cal.push_back("--quick");
   std::cerr << fmt::format("{}: calibrating\n", c.name);
@@ -259,6 +263,17 @@ int run_validate(const Context& ctx, ValidateArgs& a) {
     profiles::Calibration cal;
   };
   std::map<std::string, Measured> measured;
+  // One work directory for every configuration's calibration: each chain's weights are written,
+  // and its reference output computed, once for all of them.
+  struct WorkDir {
+    std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                 ("tierbench-validate-" + std::to_string(::getpid()));
+    ~WorkDir() {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+    }
+  } work;
+  a.work_dir = work.path.string();
   for (const auto& c : configs) {
     if (!available[c.backend]) {
       std::cerr << fmt::format("{}: skipped, {} is not available here\n", c.name, c.backend);

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <set>
 
@@ -13,6 +14,7 @@
 #include "kernels.h"
 #include "models.h"
 #include "predictor.h"
+#include "safetensors.h"
 #include "store_fixture.h"
 #include "weights.h"
 
@@ -509,6 +511,59 @@ TEST(Calibrate, QuickOnednnF32MeasuresEveryClassAndPredictsATier) {
   EXPECT_TRUE(est.feasible) << est.why;
   EXPECT_GT(est.latency_ms, 0);
   EXPECT_FALSE(load_calibration(**store, "threads=7").ok());
+}
+
+// The per-backend children of one `tierbench calibrate` share a work directory: a chain's
+// reference output is computed by the first and read back by the others. A damaged file is
+// computed again; a readable one is trusted (a wrong one fails its chain's check, which shows it
+// was read).
+TEST(Calibrate, ChainsReferenceOutputsAreSharedThroughTheWorkDirectory) {
+  bool available = false;
+  for (auto& b : make_backends()) available |= b->name() == "onednn" && b->availability().available;
+  if (!available) GTEST_SKIP() << "oneDNN not available";
+  test::FixtureStore f;
+  auto store = Store::open(f.db);
+  ASSERT_TRUE(store.ok());
+  const std::filesystem::path work = f.dir.path() / "work";
+  CalibrateOptions o;
+  o.backends = {"onednn"}, o.dtypes = {"int8"}, o.threads = 1, o.quick = true, o.sample_s = 0.002,
+  o.work_dir = work.string();
+  auto first = (*store)->begin_run("test", "", json::object());
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(calibrate(**store, *first, o).ok());
+  std::vector<std::filesystem::path> refs;
+  for (const auto& e : std::filesystem::directory_iterator(work))
+    if (e.path().filename().string().starts_with("reference-")) refs.push_back(e.path());
+  std::sort(refs.begin(), refs.end());
+  ASSERT_GE(refs.size(), 2u);  // kept for the next calibration
+  std::filesystem::resize_file(refs[0], 10);
+  {  // refs[1]: the same tensor, every value moved
+    auto h = workloads::read_safetensors_header(refs[1].string());
+    ASSERT_TRUE(h.ok());
+    auto t = workloads::read_safetensors(refs[1].string(), *h, {h->tensors[0].name}, false);
+    ASSERT_TRUE(t.ok());
+    Tensor& x = (*t)[0];
+    for (std::int64_t i = 0; i < x.numel(); ++i) x.set(i, x.at(i) + 7);
+    ASSERT_TRUE(workloads::write_safetensors(refs[1].string(), {{"out", x.dtype(), x.shape()}}, {},
+                                             [&](std::size_t, std::span<std::byte> dst) {
+                                               std::memcpy(dst.data(), x.raw(), dst.size());
+                                             })
+                    .ok());
+  }
+  auto second = (*store)->begin_run("test", "", json::object());
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE(calibrate(**store, *second, o).ok());
+  auto results = (*store)->results(*second);
+  ASSERT_TRUE(results.ok());
+  int failed = 0;
+  for (const auto& r : *results)
+    if (r.status != Status::passed) {
+      ++failed;
+      EXPECT_NE(r.message.find("differs from the reference"), std::string::npos) << r.message;
+    }
+  EXPECT_EQ(failed, 1);  // the moved one; the truncated one was computed again
+  EXPECT_GT(std::filesystem::file_size(refs[0]), 10u);  // written again
+  EXPECT_TRUE(std::filesystem::exists(work));           // the caller's to remove
 }
 
 TEST(PredictCli, UsageErrorsNameTheProblem) {
