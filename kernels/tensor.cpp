@@ -1,5 +1,7 @@
 #include "tensor.h"
 
+#include "host_memory.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -22,7 +24,7 @@ Tensor::Tensor(DType dtype, std::vector<std::int64_t> shape)
   }
   const std::size_t payload = (bytes() + 63) / 64 * 64;
   const std::size_t total = payload + 2 * kGuardBytes;
-  auto* p = static_cast<std::byte*>(std::aligned_alloc(64, total));
+  auto* p = host_alloc(total);
   if (!p) throw std::bad_alloc();
   buf_.reset(p);
   std::memset(p, kGuardByte, kGuardBytes);
