@@ -2,13 +2,14 @@
 // with bias / activation / residual epilogues. Three shaders, each compiled per element type
 // (shaders/conv_common.glsl):
 //   conv_igemm (shaders/conv_igemm.comp): implicit GEMM, a 4 x 4 block of pixels x output
-//     channels per invocation, for groups with several input channels (dense, grouped); int8
-//     when the group's channels divide by 4 (a word of four per step, packed dot products where
-//     the device has them);
+//     channels per invocation, for groups with several input channels (dense, grouped); int8 a
+//     word of four channels per step where the group's channels divide by 4 (packed dot products
+//     where the device has them), else a byte at a time (an RGB input layer: ResNet-50's int8
+//     stem took 171 ms per layer on lavapipe with conv_direct);
 //   conv_dw (shaders/conv_dw.comp): depthwise with channels a multiple of 4, 4 channels x 4
 //     pixels of a row per invocation;
 //   conv_direct (shaders/conv.comp): one invocation per output element, elements loaded one at a
-//     time, for everything else (any channel multiplier, an RGB input layer in int8);
+//     time, for everything else (any channel multiplier);
 //     TB_VULKAN_CONV_DIRECT=1 forces it everywhere (the in-run anchor of the other paths).
 // A pointwise conv (1 x 1, stride 1, no padding, one group) runs as the packed GEMM
 // (pointwise_gemm in vulkan_gemm.h; vulkan_backend.cpp and the resident graph).
@@ -82,9 +83,8 @@ Result<OpPlan> conv_plan(const Problem& p, const Context& ctx) {
     plan.items = static_cast<std::uint64_t>(c.n * c.oh() * xb * (c.c / 4));
     plan.push.push_back(U(xb));
     plan.details = {{"path_depthwise", 1}, {"xr", kXR}};
-  } else if (cg == 1 || direct || (int8 && cg % 4)) {
-    // One input channel per group (nothing to share between outputs), or int8 channels that do
-    // not fill words.
+  } else if (cg == 1 || direct) {
+    // One input channel per group (nothing to share between outputs).
     plan.blob = "conv_direct" + sfx;
     plan.items = static_cast<std::uint64_t>(c.n * pixels * c.k);
     plan.details = {{"path_direct", 1}};

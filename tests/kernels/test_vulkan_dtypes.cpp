@@ -22,7 +22,7 @@ const std::vector<std::string> kInt8 = {
     "gemm:b2m8n20k64ta1:u8+scales+gelu+res",             // A given k x m, f32 residual
     "gemm:m5n7k300:s8",                                  // exact s32, no epilogue
     "gemm:m3n9k20:s8+bias+relu6",                        // s32 rounded after a float epilogue
-    "conv:n1c3h9w9k8r3s3st2p1:s8+scales+bias+relu",      // RGB input: direct, bytes
+    "conv:n1c3h9w9k8r3s3st2p1:s8+scales+bias+relu",      // RGB input: igemm, bytes
     "conv:n1c16h9w9k16r3s3p1g16:s8+scales+bias+relu6",   // depthwise, words of 4 channels
     "conv:n1c32h8w8k32r3s3st2p1g32:u8+scales+silu+res",  // strided depthwise
     "conv:n1c6h6w6k6r3s3p1g6:s8+relu",                   // depthwise, 6 channels: direct

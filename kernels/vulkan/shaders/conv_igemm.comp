@@ -5,9 +5,9 @@
 // invocation owns an MR x NR block (pixels x channels, compile-time defines so that glslc unrolls
 // the block into scalars), so one src load feeds NR multiply-adds and one weight load MR. Edge
 // pixels and channels are clamped on load and skipped on store. No shared memory, no barriers.
-// Every element type of conv_common.glsl (DT); u8 x s8 (DT 2, the host guarantees cg % 4 == 0)
-// steps through the channels a word of four at a time, one 4 x 8-bit dot product per
-// multiply-add (packed with DOT, dtype.glsl). Bindings and specialization constants:
+// Every element type of conv_common.glsl (DT); u8 x s8 (DT 2) steps through the channels a word
+// of four at a time where cg % 4 == 0, one 4 x 8-bit dot product per multiply-add (packed with
+// DOT, dtype.glsl), else a byte at a time. Bindings and specialization constants:
 // conv_common.glsl. Items n * pixel blocks * groups * channel blocks, pixel blocks innermost.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
@@ -47,13 +47,25 @@ void main() {
       uint wo[NR];
       [[unroll]] for (uint j = 0; j < NR; ++j) wo[j] = ((oc[j] * pc.r + u) * pc.s + q) * pc.cg;
 #if DT == 2
-      // Word offsets (every offset is a multiple of 4 when cg is); zero words outside the image.
-      for (uint i = 0; i < pc.cg / 4; ++i) {
-        uint a[MR], b[NR];
-        [[unroll]] for (uint m = 0; m < MR; ++m) a[m] = off[m] >= 0 ? src[uint(off[m]) / 4 + i] : 0u;
-        [[unroll]] for (uint j = 0; j < NR; ++j) b[j] = wt[wo[j] / 4 + i];
-        [[unroll]] for (uint m = 0; m < MR; ++m)
-          [[unroll]] for (uint j = 0; j < NR; ++j) acc[m][j] += tb_dot_u8s8(a[m], b[j]);
+      if (pc.cg % 4 == 0) {
+        // Word offsets (every offset is a multiple of 4 when cg is); zero words outside the image.
+        for (uint i = 0; i < pc.cg / 4; ++i) {
+          uint a[MR], b[NR];
+          [[unroll]] for (uint m = 0; m < MR; ++m) a[m] = off[m] >= 0 ? src[uint(off[m]) / 4 + i] : 0u;
+          [[unroll]] for (uint j = 0; j < NR; ++j) b[j] = wt[wo[j] / 4 + i];
+          [[unroll]] for (uint m = 0; m < MR; ++m)
+            [[unroll]] for (uint j = 0; j < NR; ++j) acc[m][j] += tb_dot_u8s8(a[m], b[j]);
+        }
+      } else {
+        // Channels that do not fill words (an RGB input layer): one byte at a time, still one
+        // src load per NR multiply-adds and one weight load per MR.
+        for (uint i = 0; i < pc.cg; ++i) {
+          int a[MR], b[NR];
+          [[unroll]] for (uint m = 0; m < MR; ++m) a[m] = off[m] >= 0 ? tb_src(uint(off[m]) + i) : 0;
+          [[unroll]] for (uint j = 0; j < NR; ++j) b[j] = tb_wt(wo[j] + i);
+          [[unroll]] for (uint m = 0; m < MR; ++m)
+            [[unroll]] for (uint j = 0; j < NR; ++j) acc[m][j] += a[m] * b[j];
+        }
       }
 #else
       for (uint i = 0; i < pc.cg; ++i) {
