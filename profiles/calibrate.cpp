@@ -326,12 +326,13 @@ struct Timed {
 };
 
 // Loads, prepares, uploads and runs g once (the output), then samples for sample_s when > 0,
-// and with `cold` for sample_s more with the caches evicted before each inference. warmup_s:
+// and with `cold` for sample_s more with the caches evicted before each inference, unless the
+// warm median is cold_below_s or more (> 0; median_cold_s stays -1). warmup_s:
 // inferences run untimed first for that long (at least one). profile_runs: after the samples,
 // that many inferences more with every layer timed (Executor::time_layers; Timed::layer_s).
 Result<Timed> run_graph(Backend& b, const Graph& g, const std::string& wpath, int threads,
                         std::uint64_t seed, double sample_s, bool cold = false, double warmup_s = 0,
-                        int profile_runs = 0) {
+                        int profile_runs = 0, double cold_below_s = 0) {
   const measure::PeakRss window;
   auto w = workloads::load_weights(g, wpath, false);
   if (!w) return w.error();
@@ -399,7 +400,7 @@ Result<Timed> run_graph(Backend& b, const Graph& g, const std::string& wpath, in
       t.layer_s.push_back(stats::quantile(x, 0.5));
     }
   }
-  if (!cold) return t;
+  if (!cold || (cold_below_s > 0 && t.median_s >= cold_below_s)) return t;
   // Caches cold: every sample after the weights (and everything else) left the caches, as a
   // layer of a graph larger than the caches finds them. Each sample first reads twice the last
   // level cache (milliseconds), so these take half the budget and +-3%.
@@ -464,12 +465,20 @@ class Calibrator {
     if (auto prev = load_calibration(store_, label_); prev)
       for (auto& e : prev->entries)
         if (!cal.find(e.backend, e.dtype)) cal.entries.push_back(std::move(e));
+    if (!store_error_.empty()) return make_error("storing a chain's result: " + store_error_);
     if (auto r = store_.put("calibration", label_, to_json(cal).dump()); !r) return r.error();
     if (auto r = store_.put("calibration", "latest", label_); !r) return r.error();
     return cal;
   }
 
  private:
+  // Stores a chain's result; the first failure ends the calibration (run) unstored: a
+  // calibration whose chains the store lacks could not be checked.
+  void add(const ResultRecord& r) {
+    if (auto id = store_.add_result(r); !id && store_error_.empty())
+      store_error_ = id.error().message;
+  }
+
   struct BackendOverheads {
     bool measured = false;
     double graph_s = 0, transfer_gbps = 0, segment_switch_s = 0;
@@ -612,7 +621,7 @@ class Calibrator {
     const auto finish = [&](Status st, std::string msg) {
       r.status = st;
       r.message = std::move(msg);
-      (void)store_.add_result(r);
+      add(r);
     };
     if (auto why = unsupported(b, gs); !why.empty()) {
       finish(Status::unsupported, why);
@@ -634,12 +643,15 @@ class Calibrator {
     // theirs; evicting the caches before each inference of the short chains stands in where
     // that chain would need more than kStreamLayers layers (or the long chain already is one).
     const int stream = stream_layers(s, gs);
-    const bool cold = cold_point(s.cls, prob) && stream == 0;
-    auto ts = run_graph(b, gs, ws, o_.threads, o_.seed, o_.sample_s, cold);
+    bool cold = cold_point(s.cls, prob) && stream == 0;
+    const double cold_below_s = cold_sampling_limit_s(prob, kShort, bandwidth());
+    auto ts = run_graph(b, gs, ws, o_.threads, o_.seed, o_.sample_s, cold, 0, 0, cold_below_s);
     if (!ts) {
       finish(Status::error, ts.error().message);
       return std::nullopt;
     }
+    const bool cold_as_warm = cold && ts->median_cold_s < 0;
+    if (cold_as_warm) cold = false;
     Tolerance tol;
     tol.rtol = graph_rtol(dt);
     const Check chk =
@@ -690,7 +702,7 @@ class Calibrator {
       if (p.node_cold_s <= 0) p.node_cold_s = tstream->median_s / stream;
       p.node_cold_s = std::max(p.node_cold_s, p.node_s);
     }
-    if (stream < 0) p.node_cold_s = p.node_s;
+    if (stream < 0 || cold_as_warm) p.node_cold_s = p.node_s;
     if (cold) {
       p.node_cold_s = (pr.lng.median_cold_s - pr.shrt.median_cold_s) / (kLong - kShort);
       if (p.node_cold_s <= 0) p.node_cold_s = pr.lng.median_cold_s / kLong;
@@ -714,10 +726,11 @@ class Calibrator {
                  {"remeasured", retries},
                  {"peak_rss_added_bytes", pr.lng.peak_added ? json(*pr.lng.peak_added) : json()},
                  {"node_cold_s", p.node_cold_s > 0 ? json(p.node_cold_s) : json()},
-                 {"cold", stream > 0   ? "a chain of " + std::to_string(stream) + " layers"
-                          : stream < 0 ? "the long chain (its weights exceed the caches)"
-                          : cold       ? "caches evicted before each inference"
-                                       : "not measured"},
+                 {"cold", stream > 0     ? "a chain of " + std::to_string(stream) + " layers"
+                          : stream < 0   ? "the long chain (its weights exceed the caches)"
+                          : cold         ? "caches evicted before each inference"
+                          : cold_as_warm ? "as warm (5 ms or more, its bytes from memory under 1%)"
+                                         : "not measured"},
                  {"intercept_s", pr.intercept_s},
                  {"flops", p.flops},
                  {"bytes", p.bytes},
@@ -748,7 +761,7 @@ class Calibrator {
     const auto fail = [&](Status st, std::string msg) {
       m.r.status = st;
       m.r.message = std::move(msg);
-      (void)store_.add_result(m.r);
+      add(m.r);
       return std::nullopt;
     };
     if (auto why = unsupported(b, g); !why.empty()) return fail(Status::unsupported, why);
@@ -885,7 +898,7 @@ class Calibrator {
     metrics["validation"] = "the chain against the reference";
     m.r.metrics = std::move(metrics);
     m.r.status = Status::passed;
-    (void)store_.add_result(m.r);
+    add(m.r);
   }
 
   // Per-graph overhead and transfer throughput of a backend: f32 elementwise chains, tiny and
@@ -1003,6 +1016,7 @@ class Calibrator {
   std::int64_t run_id_;
   const CalibrateOptions& o_;
   std::filesystem::path dir_;  // the chains' weights and reference outputs
+  std::string store_error_;    // the first result the store refused
   bool own_dir_ = true;        // made by this calibration, removed with it (else o_.work_dir)
   std::string label_;
   json ceilings_;
@@ -1047,6 +1061,12 @@ Result<Calibration> load_calibration(Store& store, const std::string& label) {
   auto j = parse_limited(**v, {.max_bytes = 8 << 20, .max_depth = 8});
   if (!j) return make_error("stored calibration '" + key + "': " + j.error().message);
   return calibration_from_json(*j);
+}
+
+double cold_sampling_limit_s(const Problem& p, int layers, double bandwidth_gbps) {
+  const double read_s =
+      layers * traffic_bytes(p) / ((bandwidth_gbps > 0 ? bandwidth_gbps : 10) * 1e9);
+  return std::max(5e-3, 100 * read_s);
 }
 
 double chain_inconsistency(double short_s, double long_s, bool cold) {

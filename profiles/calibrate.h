@@ -60,6 +60,16 @@ Result<Calibration> calibrate(Store& store, std::int64_t run_id, const Calibrate
 // and MobileNetV2's prediction at 2 threads +17%).
 double chain_inconsistency(double short_s, double long_s, bool cold = false);
 
+// The warm inference time of a chain of `layers` layers of p from which its cold time is taken as
+// warm, not sampled: 5 ms, or 100 times the time to read everything the chain touches from memory
+// at bandwidth_gbps (10 GB/s where unknown, a low figure that samples more cold), whichever is
+// more. Beyond that, reading its bytes from memory would add under 1% to an inference (lavapipe's
+// 3x3 convolutions and stems, 5-70 ms per layer, whose cold samples were a sixth of a
+// calibration's time). Not for faster chains: beyond their data, a cold inference misses the
+// driver's code and state (OpenCL's elementwise chain: 11 us per node warm, 23 us cold; a 1x1
+// convolution at 6x6 on lavapipe, 92 us and 146 us).
+double cold_sampling_limit_s(const Problem& p, int layers, double bandwidth_gbps);
+
 // The stored calibration of a configuration label; empty label: the latest one stored.
 Result<Calibration> load_calibration(Store& store, const std::string& label);
 

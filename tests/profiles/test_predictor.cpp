@@ -566,6 +566,58 @@ TEST(Calibrate, ChainsReferenceOutputsAreSharedThroughTheWorkDirectory) {
   EXPECT_TRUE(std::filesystem::exists(work));           // the caller's to remove
 }
 
+TEST(Calibrate, ColdIsSampledUnlessTheChainIsSlowAndItsBytesSmall) {
+  const Problem small = parse("add:n576:f32");  // 6.9 KB: 5 ms whatever the bandwidth
+  EXPECT_DOUBLE_EQ(cold_sampling_limit_s(small, 2, 40), 5e-3);
+  // ResNet-50's stem: 2.2 MB per layer (image in, 112x112x64 out, weights).
+  const Problem stem = parse("conv:n1c3h224w224k64r7s7st2p3:f32");
+  const double bytes = traffic_bytes(stem);
+  EXPECT_GT(bytes, 2e6);
+  EXPECT_DOUBLE_EQ(cold_sampling_limit_s(stem, 2, 40), std::max(5e-3, 100 * 2 * bytes / 40e9));
+  EXPECT_DOUBLE_EQ(cold_sampling_limit_s(stem, 2, -1), 100 * 2 * bytes / 10e9);  // no probe
+  EXPECT_GT(cold_sampling_limit_s(stem, 6, 40), cold_sampling_limit_s(stem, 2, 40));
+}
+
+// On a real backend, each point says how its cold time was taken, by the rule above: sampled
+// with the caches evicted where the short chain's warm inference was faster than the limit, as
+// warm where it was not (on lavapipe, a 3x3 stem at one thread: about 17 ms for two layers).
+TEST(Calibrate, QuickVulkanTakesSlowChainsColdTimeAsWarm) {
+  bool available = false;
+  for (auto& b : make_backends()) available |= b->name() == "vulkan" && b->availability().available;
+  if (!available) GTEST_SKIP() << "Vulkan not available";
+  test::FixtureStore f;
+  auto store = Store::open(f.db);
+  ASSERT_TRUE(store.ok());
+  auto run = (*store)->begin_run("test", "", json::object());
+  ASSERT_TRUE(run.ok());
+  CalibrateOptions o;
+  o.backends = {"vulkan"}, o.dtypes = {"f32"}, o.threads = 1, o.quick = true, o.sample_s = 0.002;
+  auto cal = calibrate(**store, *run, o);
+  ASSERT_TRUE(cal.ok()) << cal.error().message;
+  const auto* e = cal->find("vulkan", "f32");
+  ASSERT_NE(e, nullptr);
+  auto results = (*store)->results(*run);
+  ASSERT_TRUE(results.ok());
+  const double gbps = 34.02;  // the fixture probe's read bandwidth, all threads
+  int sampled = 0;
+  for (const auto& r : *results) {
+    if (!r.metrics.contains("cold") || !r.metrics["short_s"].is_number()) continue;
+    const std::string how = r.metrics["cold"].get<std::string>();
+    const double short_s = r.metrics["short_s"].get<double>();
+    const double limit = cold_sampling_limit_s(Problem::parse(r.name).value(), 2, gbps);
+    if (how.starts_with("as warm")) {
+      EXPECT_GE(short_s, limit) << r.name;
+      EXPECT_TRUE(r.metrics["short_cold_s"].is_null()) << r.name;
+      EXPECT_DOUBLE_EQ(r.metrics["node_cold_s"].get<double>(), r.median_s.value_or(-1)) << r.name;
+    } else if (how.starts_with("caches evicted")) {
+      ++sampled;
+      EXPECT_LT(short_s, limit) << r.name;
+      EXPECT_GT(r.metrics["short_cold_s"].get<double>(), 0) << r.name;
+    }
+  }
+  EXPECT_GT(sampled, 0);  // small ops at least (attention, norms, RoPE: microseconds)
+}
+
 TEST(PredictCli, UsageErrorsNameTheProblem) {
   test::FixtureStore f;
   auto r = test::run_tierbench("--db " + f.db + " predict --workload nosuchtier");
