@@ -1,8 +1,10 @@
 #include "calibrate.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -423,9 +425,7 @@ class Calibrator {
   Calibrator(Store& store, std::int64_t run_id, const CalibrateOptions& o)
       : store_(store), run_id_(run_id), o_(o) {
     own_dir_ = o.work_dir.empty();
-    dir_ = own_dir_ ? std::filesystem::temp_directory_path() /
-                          ("tierbench-calibrate-" + std::to_string(::getpid()))
-                    : std::filesystem::path(o.work_dir);
+    dir_ = own_dir_ ? work_dir_path("calibrate") : std::filesystem::path(o.work_dir);
     std::filesystem::create_directories(dir_);
     label_ = configuration_label(o.threads);
     if (auto probe = store.latest_result("probe"); probe && probe->has_value())
@@ -1036,7 +1036,32 @@ std::string configuration_label(int threads) {
   return s;
 }
 
+std::filesystem::path work_dir_path(const std::string& what) {
+  return std::filesystem::temp_directory_path() /
+         ("tierbench-" + what + "-" + std::to_string(::getpid()));
+}
+
+void remove_stale_work_dirs() {
+  std::error_code ec;
+  for (const auto& e :
+       std::filesystem::directory_iterator(std::filesystem::temp_directory_path(), ec)) {
+    const std::string name = e.path().filename().string();
+    const auto dash = name.rfind('-');
+    if (dash == std::string::npos || dash + 1 == name.size()) continue;
+    const std::string what = name.substr(0, dash), pid = name.substr(dash + 1);
+    if (what != "tierbench-calibrate" && what != "tierbench-calibrate-shared" &&
+        what != "tierbench-validate")
+      continue;
+    if (pid.find_first_not_of("0123456789") != std::string::npos || pid.size() > 9) continue;
+    const pid_t p = static_cast<pid_t>(std::stol(pid));
+    if (p <= 0 || ::kill(p, 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
+    std::error_code rm;
+    std::filesystem::remove_all(e.path(), rm);
+  }
+}
+
 Result<Calibration> calibrate(Store& store, std::int64_t run_id, const CalibrateOptions& o) {
+  if (o.work_dir.empty()) remove_stale_work_dirs();
   Calibrator c(store, run_id, o);
   return c.run();
 }

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -69,6 +70,15 @@ double chain_inconsistency(double short_s, double long_s, bool cold = false);
 // driver's code and state (OpenCL's elementwise chain: 11 us per node warm, 23 us cold; a 1x1
 // convolution at 6x6 on lavapipe, 92 us and 146 us).
 double cold_sampling_limit_s(const Problem& p, int layers, double bandwidth_gbps);
+
+// The work directory of this process for `what` (calibrate, calibrate-shared, validate):
+// <temp>/tierbench-<what>-<pid>.
+std::filesystem::path work_dir_path(const std::string& what);
+
+// Removes the work directories (work_dir_path) of processes that are gone: those of a calibration
+// or validation killed before it could remove its own (100 MB and more each). calibrate() calls
+// it first.
+void remove_stale_work_dirs();
 
 // The stored calibration of a configuration label; empty label: the latest one stored.
 Result<Calibration> load_calibration(Store& store, const std::string& label);

@@ -94,10 +94,9 @@ std::vector<std::string> calibrate_isolated(const Context& ctx, const CalibrateA
   // A --work-dir given (validate-predictor's, for all its configurations) is the caller's to
   // remove.
   const bool own = a.o.work_dir.empty();
+  if (own) profiles::remove_stale_work_dirs();
   const std::filesystem::path work =
-      own ? std::filesystem::temp_directory_path() /
-                ("tierbench-calibrate-" + std::to_string(::getpid()) + "-shared")
-          : std::filesystem::path(a.o.work_dir);
+      own ? profiles::work_dir_path("calibrate-shared") : std::filesystem::path(a.o.work_dir);
   std::error_code ec;
   std::filesystem::create_directories(work, ec);
   if (ec) return {"the work directory " + work.string() + ": " + ec.message()};

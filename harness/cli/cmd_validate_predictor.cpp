@@ -265,9 +265,9 @@ int run_validate(const Context& ctx, ValidateArgs& a) {
   std::map<std::string, Measured> measured;
   // One work directory for every configuration's calibration: each chain's weights are written,
   // and its reference output computed, once for all of them.
+  profiles::remove_stale_work_dirs();
   struct WorkDir {
-    std::filesystem::path path = std::filesystem::temp_directory_path() /
-                                 ("tierbench-validate-" + std::to_string(::getpid()));
+    std::filesystem::path path = profiles::work_dir_path("validate");
     ~WorkDir() {
       std::error_code ec;
       std::filesystem::remove_all(path, ec);

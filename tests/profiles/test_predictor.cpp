@@ -2,6 +2,7 @@
 // calibration of the oneDNN backend (tiny sampling budget).
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmath>
 #include <cstring>
@@ -564,6 +565,31 @@ TEST(Calibrate, ChainsReferenceOutputsAreSharedThroughTheWorkDirectory) {
   EXPECT_EQ(failed, 1);  // the moved one; the truncated one was computed again
   EXPECT_GT(std::filesystem::file_size(refs[0]), 10u);  // written again
   EXPECT_TRUE(std::filesystem::exists(work));           // the caller's to remove
+}
+
+// A calibration killed before it removed its work directory leaves 100 MB and more behind; the
+// next calibration removes the directories of processes that are gone, and only those.
+TEST(Calibrate, WorkDirectoriesOfProcessesThatAreGoneAreRemoved) {
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) ::_exit(0);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);  // reaped: its pid names no process now
+  const std::filesystem::path tmp = std::filesystem::temp_directory_path();
+  const std::string gone = std::to_string(child);
+  const std::vector<std::filesystem::path> stale = {tmp / ("tierbench-calibrate-" + gone),
+                                                    tmp / ("tierbench-calibrate-shared-" + gone),
+                                                    tmp / ("tierbench-validate-" + gone)};
+  const std::vector<std::filesystem::path> kept = {work_dir_path("calibrate"),  // this process
+                                                   tmp / ("tierbench-calibrate-x" + gone),
+                                                   tmp / ("tierbench-other-" + gone)};
+  for (const auto& d : stale) std::filesystem::create_directories(d / "sub");
+  for (const auto& d : kept) std::filesystem::create_directories(d);
+  remove_stale_work_dirs();
+  for (const auto& d : stale) EXPECT_FALSE(std::filesystem::exists(d)) << d;
+  for (const auto& d : kept) {
+    EXPECT_TRUE(std::filesystem::exists(d)) << d;
+    std::filesystem::remove_all(d);
+  }
 }
 
 TEST(Calibrate, ColdIsSampledUnlessTheChainIsSlowAndItsBytesSmall) {
