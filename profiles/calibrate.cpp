@@ -276,7 +276,8 @@ CacheSizes cache_sizes() {
 }
 
 // A decoder's block as a chain (stream_node_s, stream_gemv): `reps` repetitions of a GEMV pair
-// at SmolLM's MLP shapes (576 -> 1536 -> 576, 7 MB of f32 weights), each followed by an RMS norm
+// at SmolLM's MLP shapes (576 -> 1536 -> 576, 7 MB of f32 weights) after a square one (below),
+// each followed by an RMS norm
 // and a multiply at the calibrated shapes (row 1x576, elementwise 576), as the decoder's norms
 // and SwiGLU multiplies run between its projections. Each small node runs after the weights
 // streamed through every cache, or after a small op of another kind; in the chains of identical
@@ -284,13 +285,16 @@ CacheSizes cache_sizes() {
 // node to the next. Each GEMV runs after small ops instead of after another GEMV of its shape,
 // as the GEMV chains do. (An add after the multiply, the same oneDNN binary kernel, ran at its
 // chain's time: no two small nodes here share a kernel.)
-constexpr double kStreamRepBytes = 2.0 * 576 * 1536 * 4;
+// Each repetition starts with a square GEMV at SmolLM's attention shape (576 -> 576, its q and o
+// projections: 0.66 MFLOP, which oneDNN runs on one thread where it runs the MLP's on several).
+constexpr double kStreamRepBytes = (2.0 * 576 * 1536 + 576.0 * 576) * 4;
 Graph streamed_chain(int reps) {
   Builder b("calibrate", "streamed-" + std::to_string(reps), DType::f32);
   const int in = b.input("x", DType::f32, {1, 576});
   int x = in;
   for (int i = 0; i < reps; ++i) {
     const std::string n = std::to_string(i);
+    x = b.linear("proj" + n, x, 1, 576, 576, true);
     x = b.linear("up" + n, x, 1, 576, 1536, true, Activation::relu);
     x = b.linear("down" + n, x, 1, 1536, 576, true);
     x = b.row("norm" + n, RowKind::rmsnorm, x, 1, 576);
@@ -838,13 +842,15 @@ class Calibrator {
 
   // The streamed chain (streamed_chain) with its layers timed, against what the entry's points
   // (cold where they have cold times) predict for each layer, at two sizes: three times the
-  // last-level cache (15 repetitions, 106 MB, for 32 MiB), the size of the GEMV chains that gave
-  // the cold times, and 512 MB or just over, a decoder's (76 repetitions, 539 MB; SmolLM-135M's
+  // last-level cache (12 repetitions, 101 MB, for 32 MiB), the size of the GEMV chains that gave
+  // the cold times, and 512 MB or just over, a decoder's (64 repetitions, 538 MB; SmolLM-135M's
   // f32 weights: 540 MB; not with --quick, nor with under 8 GiB of memory). The median excess
   // of the small nodes of both, >= 0, is stream_node_s; the median ratio of each one's GEMVs, a
-  // point of stream_gemv. Here the same GEMVs took 1.3-1.4x as long in the 539 MB chain as in
-  // the 106 MB one, run a minute apart (128-147 us against 91-114), as SmolLM's took 1.4x the GEMV
-  // chains' prediction: the footprint, most likely through the virtual machine's page walks,
+  // point of stream_gemv, and where the backend runs the square GEMVs on one thread and the
+  // others on several, theirs a point of stream_gemv_serial. (Before the square GEMVs were added,
+  // 15 and 76 repetitions of 7 MB.) Here the same GEMVs took 1.3-1.4x as long in the 539 MB chain
+  // as in the 106 MB one, run a minute apart (128-147 us against 91-114), as SmolLM's took 1.4x the
+  // GEMV chains' prediction: the footprint, most likely through the virtual machine's page walks,
   // whose tables outgrow the caches with it. Layer
   // times, not the chain's: its GEMVs take 98% of it, and their noise would bury a few
   // microseconds per small node.
@@ -857,14 +863,14 @@ class Calibrator {
     const int large = static_cast<int>(std::ceil(512.0 * (1 << 20) / kStreamRepBytes));
     if (!o_.quick && memory >= 8.0 * (1 << 30) && large >= 2 * sizes[0]) sizes.push_back(large);
     std::vector<double> excess;
-    std::vector<std::pair<double, double>> gemv;
-    e.stream_gemv.clear(), e.stream_node_s = 0;  // each chain against the points alone
+    std::vector<std::pair<double, double>> gemv, gemv_serial;
+    e.stream_gemv.clear(), e.stream_gemv_serial.clear(), e.stream_node_s = 0;  // points alone
     for (const int reps : sizes) {
       const Graph g = streamed_chain(reps);
       auto m = timed_graph(b, g, DType::f32, "f32", e,
                            "streamed-chain:" + std::to_string(reps) + "-gemv-pairs", 10);
       if (!m) continue;
-      std::vector<double> ratio;
+      std::vector<double> ratio, ratio_serial;  // GEMVs on all threads, on one
       json layers = json::array();
       for (std::size_t li = 0; li < g.layers.size(); ++li) {
         const Layer& l = g.layers[li];
@@ -874,21 +880,29 @@ class Calibrator {
           continue;
         const std::string cls = op_class(*l.problem);
         if (small_op_class(cls)) excess.push_back(m->t.layer_s[li] - p->second);
-        if (cls == "gemv") ratio.push_back(m->t.layer_s[li] / p->second);
+        if (cls == "gemv")
+          (e.serial_flops > 0 && l.problem->flops() < e.serial_flops ? ratio_serial : ratio)
+              .push_back(m->t.layer_s[li] / p->second);
         layers.push_back({l.name, m->t.layer_s[li], p->second});
       }
       const double weights = static_cast<double>(g.figures().weight_bytes);
-      const double scale = ratio.empty() ? 1 : std::clamp(stats::quantile(ratio, 0.5), 0.25, 4.0);
+      const auto median_ratio = [](const std::vector<double>& r) {
+        return r.empty() ? 1 : std::clamp(stats::quantile(r, 0.5), 0.25, 4.0);
+      };
+      const double scale = median_ratio(ratio), scale_serial = median_ratio(ratio_serial);
       if (!ratio.empty()) gemv.emplace_back(weights, scale);
+      if (!ratio_serial.empty()) gemv_serial.emplace_back(weights, scale_serial);
       store_timed(*m, {{"op_class", "streamed"},
                        {"repetitions", reps},
                        {"weight_bytes", weights},
                        {"gemv_scale", scale},
+                       {"gemv_scale_serial", ratio_serial.empty() ? json() : json(scale_serial)},
                        {"layers", layers},
                        {"columns", {"name", "measured_s", "predicted_s"}}});
     }
     e.stream_node_s = excess.empty() ? 0 : std::max(0.0, stats::quantile(excess, 0.5));
     e.stream_gemv = std::move(gemv);
+    e.stream_gemv_serial = std::move(gemv_serial);
   }
 
   // Stores a timed graph as a passed result: `metrics` and what every such result carries.

@@ -369,14 +369,16 @@ Costs walk(const Graph& g, const Calibration& cal, const BackendCalibration& c, 
   // stream as the f32 ones do.
   const BackendCalibration* f32 = c.dtype == "f32" ? &c : cal.find(c.backend, "f32");
   const double stream_s = f32 ? f32->stream_node_s : 0;
-  double gemv_scale = 1;
-  if (f32 && !f32->stream_gemv.empty()) {
-    auto pts = f32->stream_gemv;
+  const auto scale_at = [&](std::vector<std::pair<double, double>> pts) {
+    if (pts.empty()) return 1.0;
     std::sort(pts.begin(), pts.end());
-    gemv_scale = weight_bytes <= pts.front().first  ? pts.front().second
-                 : weight_bytes >= pts.back().first ? pts.back().second
-                                                    : loglog_between(pts, weight_bytes);
-  }
+    return weight_bytes <= pts.front().first  ? pts.front().second
+           : weight_bytes >= pts.back().first ? pts.back().second
+                                              : loglog_between(pts, weight_bytes);
+  };
+  const double gemv_scale = f32 ? scale_at(f32->stream_gemv) : 1;
+  const double gemv_scale_serial =
+      f32 && !f32->stream_gemv_serial.empty() ? scale_at(f32->stream_gemv_serial) : gemv_scale;
   // This machine's cores (not projected onto another device's).
   const std::vector<double> crossing = c.cross_core_gbps > 0 && !sc.target
                                            ? crossing_bytes(g, plan, c.serial_flops)
@@ -428,7 +430,10 @@ Costs walk(const Graph& g, const Calibration& cal, const BackendCalibration& c, 
       const Problem& p = *g.layers[li].problem;
       const std::string cls = op_class(p);
       double t = node_time(cal, c, p, working_set, out.assumed);
-      if (cls == "gemv") t *= std::pow(gemv_scale, cold);
+      if (cls == "gemv")
+        t *= std::pow(
+            c.serial_flops > 0 && p.flops() < c.serial_flops ? gemv_scale_serial : gemv_scale,
+            cold);
       out.layer_s[li] = sc.node(t, p.flops(), traffic_bytes(p)) + c.mixed_node_s +
                         rate_s(crossing[li], c.cross_core_gbps);
       if (small_op_class(cls)) out.layer_s[li] += stream_s * cold;
@@ -672,6 +677,7 @@ json to_json(const Calibration& c) {
                        {"mixed_node_s", e.mixed_node_s},
                        {"stream_node_s", e.stream_node_s},
                        {"stream_gemv", e.stream_gemv},
+                       {"stream_gemv_serial", e.stream_gemv_serial},
                        {"serial_flops", e.serial_flops},
                        {"cross_core_gbps", e.cross_core_gbps},
                        {"fuses_int8_epilogue", e.fuses_int8_epilogue},
@@ -749,16 +755,18 @@ Result<Calibration> calibration_from_json(const json& j) {
     auto threads = r.num("threads", false, 0);
     if (!threads) return threads.error();
     e.threads = static_cast<int>(*threads);
-    if (ej.contains("stream_gemv")) {
-      const json& sg = ej["stream_gemv"];
+    for (auto [key, dst] : {std::pair{"stream_gemv", &e.stream_gemv},
+                            std::pair{"stream_gemv_serial", &e.stream_gemv_serial}}) {
+      if (!ej.contains(key)) continue;
+      const json& sg = ej[key];
       bool ok = sg.is_array();
       for (const auto& x : ok ? sg : json::array()) {
         ok = ok && x.is_array() && x.size() == 2 && x[0].is_number() && x[1].is_number() &&
              x[0].get<double>() > 0 && x[1].get<double>() > 0;
-        if (ok) e.stream_gemv.emplace_back(x[0].get<double>(), x[1].get<double>());
+        if (ok) dst->emplace_back(x[0].get<double>(), x[1].get<double>());
       }
       if (!ok)
-        return make_error(at + "/stream_gemv: expected [[weight bytes, ratio], ...], both > 0");
+        return make_error(at + "/" + key + ": expected [[weight bytes, ratio], ...], both > 0");
     }
     e.fuses_int8_epilogue = ej.value("fuses_int8_epilogue", false);
     e.requantises_int8 = ej.value("requantises_int8", false);

@@ -115,6 +115,11 @@ struct BackendCalibration {
   // 100 MB). Log-linear between the sizes, constant beyond them; applied log-linearly in the
   // working set as the cold times are. Empty: not measured (1).
   std::vector<std::pair<double, double>> stream_gemv;
+  // The same for the GEMVs the backend runs on one thread (fewer FLOPs than serial_flops) where
+  // it runs the others on several: their ratio is not the threaded GEMVs' (SmolLM's decode at two
+  // threads: q/k/v/o, on one thread, took 27-51% more than predicted, where the MLP's threaded
+  // GEMVs took their ratio of 1.03). Empty: stream_gemv applies to every GEMV.
+  std::vector<std::pair<double, double>> stream_gemv_serial;
   // The backend runs nodes of fewer FLOPs on one thread (oneDNN: a fork and join costs more than
   // it saves there); 0: every node on all threads.
   double serial_flops = 0;
@@ -156,7 +161,7 @@ struct BackendCalibration {
 //      convolution) a class of their own
 //   5  cold times with the caches evicted by reading, not writing (write-backs had inflated
 //      them); stream_node_s and stream_gemv (a decoder's block as a chain)
-inline constexpr int kCalibrationMethod = 5;
+inline constexpr int kCalibrationMethod = 6;
 
 struct Calibration {
   std::string created_utc, label;  // label: the configuration, "threads=1", "threads=2,isa=AVX2"

@@ -131,6 +131,12 @@ std::string format_calibration(const profiles::Calibration& c) {
       std::string gemv;
       for (const auto& [bytes, ratio] : e.stream_gemv)
         gemv += fmt::format("{}x{:.2f} at {:.0f} MB", gemv.empty() ? "" : ", ", ratio, bytes / 1e6);
+      if (!e.stream_gemv_serial.empty()) {
+        gemv += " (on one thread:";
+        for (const auto& [bytes, ratio] : e.stream_gemv_serial)
+          gemv += fmt::format(" x{:.2f} at {:.0f} MB", ratio, bytes / 1e6);
+        gemv += ")";
+      }
       out += fmt::format("{:<8} {:<5} weights streaming: small ops +{:.1f} us/node, GEMVs {}\n",
                          e.backend, e.dtype, e.stream_node_s * 1e6, gemv);
     }

@@ -307,6 +307,15 @@ TEST(Predictor, AStreamingGraphsGemvsScaleWithItsFootprintAndItsSmallOpsPayTheSt
   c.stream_gemv = {{w / 4, 1.5}};  // one size: its ratio throughout
   EXPECT_NEAR(mid_ms(large), cold_ms * 1.5, 1e-9);
   EXPECT_NEAR(mid_ms(small), warm_ms, 1e-12);  // within the caches: no stream
+  // GEMVs the backend runs on one thread (under serial_flops) take the serial ratio where there
+  // is one; the others, and every GEMV of a backend without serial nodes, the threaded one.
+  c.stream_gemv_serial = {{w / 4, 2.5}};
+  EXPECT_NEAR(mid_ms(large), cold_ms * 1.5, 1e-9);  // serial_flops 0: no node is serial
+  c.serial_flops = p.flops() + 1;
+  EXPECT_NEAR(mid_ms(large), cold_ms * 2.5, 1e-9);
+  c.serial_flops = p.flops();  // not fewer FLOPs: on all threads
+  EXPECT_NEAR(mid_ms(large), cold_ms * 1.5, 1e-9);
+  c.serial_flops = 0, c.stream_gemv_serial.clear();
   // A small op (a norm) between the GEMVs: its node time + stream_node_s, only while streaming.
   const auto with_norm = [](int layers) {
     Builder b("t", "v", DType::f32);
@@ -388,6 +397,7 @@ TEST(Predictor, CalibrationJsonRoundTripsAndNamesABadField) {
   cal.entries[0].serial_flops = 1e6, cal.entries[0].cross_core_gbps = 12.5;
   cal.entries[0].stream_node_s = 2e-6;
   cal.entries[0].stream_gemv = {{1e8, 0.9}, {5e8, 1.3}};
+  cal.entries[0].stream_gemv_serial = {{1e8, 1.1}, {5e8, 1.4}};
   const json j = to_json(cal);
   auto back = calibration_from_json(j);
   ASSERT_TRUE(back.ok()) << back.error().message;
@@ -402,6 +412,11 @@ TEST(Predictor, CalibrationJsonRoundTripsAndNamesABadField) {
   r = calibration_from_json(bad);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("/entries/0/stream_gemv"), std::string::npos);
+  bad = j;
+  bad["entries"][0]["stream_gemv_serial"][0][1] = -1;
+  r = calibration_from_json(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("/entries/0/stream_gemv_serial"), std::string::npos);
 }
 
 TEST(Calibrate, ChainPairsTheirStructureRulesOutAreFlagged) {
@@ -502,7 +517,7 @@ TEST(Calibrate, QuickOnednnF32MeasuresEveryClassAndPredictsATier) {
   EXPECT_GT(e->stream_gemv[0].second, 0);
   EXPECT_GE(e->stream_node_s, 0);
   EXPECT_EQ(streamed->metrics["layers"].size(),
-            4u * streamed->metrics["repetitions"].get<std::size_t>());
+            5u * streamed->metrics["repetitions"].get<std::size_t>());
   auto back = load_calibration(**store, "threads=1");
   ASSERT_TRUE(back.ok()) << back.error().message;
   EXPECT_EQ(to_json(*back), to_json(*cal));
@@ -630,14 +645,21 @@ TEST(Calibrate, QuickVulkanTakesSlowChainsColdTimeAsWarm) {
     if (!r.metrics.contains("cold") || !r.metrics["short_s"].is_number()) continue;
     const std::string how = r.metrics["cold"].get<std::string>();
     const double short_s = r.metrics["short_s"].get<double>();
+    // A pair timed again keeps the pair it found less inconsistent, not the first short chain
+    // the decision was made on (a loaded machine moves it across the limit).
+    const bool first = r.metrics["remeasured"].get<int>() == 0;
     const double limit = cold_sampling_limit_s(Problem::parse(r.name).value(), 2, gbps);
     if (how.starts_with("as warm")) {
-      EXPECT_GE(short_s, limit) << r.name;
+      if (first) {
+        EXPECT_GE(short_s, limit) << r.name;
+      }
       EXPECT_TRUE(r.metrics["short_cold_s"].is_null()) << r.name;
       EXPECT_DOUBLE_EQ(r.metrics["node_cold_s"].get<double>(), r.median_s.value_or(-1)) << r.name;
     } else if (how.starts_with("caches evicted")) {
       ++sampled;
-      EXPECT_LT(short_s, limit) << r.name;
+      if (first) {
+        EXPECT_LT(short_s, limit) << r.name;
+      }
       EXPECT_GT(r.metrics["short_cold_s"].get<double>(), 0) << r.name;
     }
   }
