@@ -30,6 +30,19 @@ Problem parse(const char* s) {
   return Problem::parse(s).value();
 }
 
+bool available(const std::string& backend) {
+  for (auto& b : make_backends())
+    if (b->name() == backend && b->availability().available) return true;
+  return false;
+}
+
+// A quick calibration of one backend and dtype: one thread, one shape per class, a tiny budget.
+CalibrateOptions quick(const std::string& backend, const std::string& dtype) {
+  CalibrateOptions o;
+  o.backends = {backend}, o.dtypes = {dtype}, o.threads = 1, o.quick = true, o.sample_s = 0.002;
+  return o;
+}
+
 TEST(Predictor, OpClasses) {
   EXPECT_EQ(op_class(parse("conv:n1c64h56w56k64r3s3p1:f32+bias+relu")), "conv");
   EXPECT_EQ(op_class(parse("conv:n1c64h56w56k128r1s1:f32")), "pointwise");
@@ -432,18 +445,13 @@ TEST(Calibrate, ChainPairsTheirStructureRulesOutAreFlagged) {
 }
 
 TEST(Calibrate, QuickOnednnF32MeasuresEveryClassAndPredictsATier) {
-  std::unique_ptr<Backend> onednn;
-  for (auto& b : make_backends())
-    if (b->name() == "onednn" && b->availability().available) onednn = std::move(b);
-  if (!onednn) GTEST_SKIP() << "oneDNN not available";
+  if (!available("onednn")) GTEST_SKIP() << "oneDNN not available";
   test::FixtureStore f;
   auto store = Store::open(f.db);
   ASSERT_TRUE(store.ok());
   auto run = (*store)->begin_run("test", "", json::object());
   ASSERT_TRUE(run.ok());
-  CalibrateOptions o;
-  o.backends = {"onednn"}, o.dtypes = {"f32"}, o.threads = 1, o.quick = true, o.sample_s = 0.002;
-  auto cal = calibrate(**store, *run, o);
+  auto cal = calibrate(**store, *run, quick("onednn", "f32"));
   ASSERT_TRUE(cal.ok()) << cal.error().message;
   const auto* e = cal->find("onednn", "f32");
   ASSERT_NE(e, nullptr);
@@ -534,15 +542,12 @@ TEST(Calibrate, QuickOnednnF32MeasuresEveryClassAndPredictsATier) {
 // computed again; a readable one is trusted (a wrong one fails its chain's check, which shows it
 // was read).
 TEST(Calibrate, ChainsReferenceOutputsAreSharedThroughTheWorkDirectory) {
-  bool available = false;
-  for (auto& b : make_backends()) available |= b->name() == "onednn" && b->availability().available;
-  if (!available) GTEST_SKIP() << "oneDNN not available";
+  if (!available("onednn")) GTEST_SKIP() << "oneDNN not available";
   test::FixtureStore f;
   auto store = Store::open(f.db);
   ASSERT_TRUE(store.ok());
   const std::filesystem::path work = f.dir.path() / "work";
-  CalibrateOptions o;
-  o.backends = {"onednn"}, o.dtypes = {"int8"}, o.threads = 1, o.quick = true, o.sample_s = 0.002,
+  CalibrateOptions o = quick("onednn", "int8");
   o.work_dir = work.string();
   auto first = (*store)->begin_run("test", "", json::object());
   ASSERT_TRUE(first.ok());
@@ -623,17 +628,13 @@ TEST(Calibrate, ColdIsSampledUnlessTheChainIsSlowAndItsBytesSmall) {
 // with the caches evicted where the short chain's warm inference was faster than the limit, as
 // warm where it was not (on lavapipe, a 3x3 stem at one thread: about 17 ms for two layers).
 TEST(Calibrate, QuickVulkanTakesSlowChainsColdTimeAsWarm) {
-  bool available = false;
-  for (auto& b : make_backends()) available |= b->name() == "vulkan" && b->availability().available;
-  if (!available) GTEST_SKIP() << "Vulkan not available";
+  if (!available("vulkan")) GTEST_SKIP() << "Vulkan not available";
   test::FixtureStore f;
   auto store = Store::open(f.db);
   ASSERT_TRUE(store.ok());
   auto run = (*store)->begin_run("test", "", json::object());
   ASSERT_TRUE(run.ok());
-  CalibrateOptions o;
-  o.backends = {"vulkan"}, o.dtypes = {"f32"}, o.threads = 1, o.quick = true, o.sample_s = 0.002;
-  auto cal = calibrate(**store, *run, o);
+  auto cal = calibrate(**store, *run, quick("vulkan", "f32"));
   ASSERT_TRUE(cal.ok()) << cal.error().message;
   const auto* e = cal->find("vulkan", "f32");
   ASSERT_NE(e, nullptr);
