@@ -277,16 +277,15 @@ CacheSizes cache_sizes() {
 
 // A decoder's block as a chain (stream_node_s, stream_gemv): `reps` repetitions of a GEMV pair
 // at SmolLM's MLP shapes (576 -> 1536 -> 576, 7 MB of f32 weights) after a square one (below),
-// each followed by an RMS norm
-// and a multiply at the calibrated shapes (row 1x576, elementwise 576), as the decoder's norms
-// and SwiGLU multiplies run between its projections. Each small node runs after the weights
-// streamed through every cache, or after a small op of another kind; in the chains of identical
-// nodes, cold ones included, their code, descriptors and page translations stayed hot from one
-// node to the next. Each GEMV runs after small ops instead of after another GEMV of its shape,
-// as the GEMV chains do. (An add after the multiply, the same oneDNN binary kernel, ran at its
-// chain's time: no two small nodes here share a kernel.)
-// Each repetition starts with a square GEMV at SmolLM's attention shape (576 -> 576, its q and o
-// projections: 0.66 MFLOP, which oneDNN runs on one thread where it runs the MLP's on several).
+// each followed by an RMS norm and a multiply at the calibrated shapes (row 1x576, elementwise
+// 576), as the decoder's norms and SwiGLU multiplies run between its projections. Each small node
+// runs after the weights streamed through every cache, or after a small op of another kind; in the
+// chains of identical nodes, cold ones included, their code, descriptors and page translations
+// stayed hot from one node to the next. Each GEMV runs after small ops instead of after another
+// GEMV of its shape, as the GEMV chains do. (An add after the multiply, the same oneDNN binary
+// kernel, ran at its chain's time: no two small nodes here share a kernel.) Each repetition starts
+// with a square GEMV at SmolLM's attention shape (576 -> 576, its q and o projections: 0.66 MFLOP,
+// which oneDNN runs on one thread where it runs the MLP's on several).
 constexpr double kStreamRepBytes = (2.0 * 576 * 1536 + 576.0 * 576) * 4;
 Graph streamed_chain(int reps) {
   Builder b("calibrate", "streamed-" + std::to_string(reps), DType::f32);
