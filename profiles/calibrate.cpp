@@ -48,7 +48,8 @@ constexpr int kShort = 2, kLong = kCalibrationChainLayers;
 // A representative shape of an op class: conv-like {channels in, size, channels out (0: the
 // same)}; gemm and gemv {m, k, n (0: k), a chain alternating k -> n -> k}; attention {heads, kv
 // heads, queries, keys, head dim}; row {m, n}; eltwise {n}; rope {heads, head dim, tokens};
-// pool {channels, size}; stem {image channels, image side, channels out, kernel side}.
+// pool {channels, size}; stem {image channels, image side, channels out, kernel side};
+// depthwise {channels, size, 0, stride (0: 1)}.
 struct Shape {
   std::string cls;
   std::int64_t a = 0, b = 0, c = 0, d = 0, e = 0;
@@ -101,6 +102,10 @@ std::vector<Shape> shapes(const std::string& dtype, bool quick) {
                           {"depthwise", 96, 12},
                           {"depthwise", 192, 6},
                           {"depthwise", 384, 3},
+                          {"depthwise", 96, 112, 0, 2},
+                          {"depthwise", 192, 28, 0, 2},
+                          {"depthwise", 32, 24, 0, 2},
+                          {"depthwise", 128, 6, 0, 2},
                           {"gemm", 128, 256},
                           {"gemm", 128, 768},
                           {"gemm", 64, 2048},
@@ -167,7 +172,7 @@ Graph chain(const Shape& s, DType dt, int n) {
   } else {
     x = in = b.input("x", DType::f32, {s.a});
   }
-  if (s.cls == "embed" || s.cls == "stem") in = x;
+  if (s.cls == "embed" || s.cls == "stem" || (s.cls == "depthwise" && s.d > 1)) in = x;
   const DType cache = dt == DType::bf16 ? DType::bf16 : DType::f32;
   const int kc = s.cls == "attention" ? b.state("k", cache, {s.b, s.d, s.e}) : -1;
   const int vc = s.cls == "attention" ? b.state("v", cache, {s.b, s.d, s.e}) : -1;
@@ -182,7 +187,11 @@ Graph chain(const Shape& s, DType dt, int n) {
     const std::int64_t k = i % 2 == 0 && s.c > 0 ? s.c : s.a;  // in -> out -> in ...
     if (s.cls == "conv") x = b.conv(name, x, k, 3, 1, 1, 1, Activation::relu);
     if (s.cls == "pointwise") x = b.conv(name, x, k, 1, 1, 0, 1, Activation::relu);
-    if (s.cls == "depthwise") x = b.conv(name, x, s.a, 3, 1, 1, s.a, Activation::relu6);
+    if (s.cls == "depthwise" && s.d <= 1) x = b.conv(name, x, s.a, 3, 1, 1, s.a, Activation::relu6);
+    // A strided depthwise layer halves the side: its chain reads the input in every layer, each
+    // adding the layer before (as the stem's).
+    if (s.cls == "depthwise" && s.d > 1)
+      x = b.conv(name, in, s.a, 3, s.d, 1, s.a, Activation::relu6, i == 0 ? -1 : x);
     if (s.cls == "gemm" || s.cls == "gemv") {
       const std::int64_t out = i % 2 == 0 && s.c > 0 ? s.c : s.b;
       x = b.linear(name, x, s.a, b.value(x).shape.back(), out, true, Activation::relu);

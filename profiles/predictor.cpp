@@ -79,15 +79,22 @@ double class_time_1d(const BackendCalibration& c, const std::string& cls, double
 }
 
 // Where a problem lies in its class's shape space, in log2 units: a convolution by its output
-// side, its narrower and its wider channel count (depthwise: its channels twice); a GEMM by m x
+// side, its narrower and its wider channel count (depthwise: its channels twice, and its stride);
+// a GEMM by m x
 // batch, k and n. Empty for the other classes.
 std::vector<double> shape_features(const Problem& p) {
   if (const auto* c = p.as<ConvDesc>()) {
     const double side = std::sqrt(static_cast<double>(c->n * c->oh() * c->ow()));
     const double lo = static_cast<double>(std::min(c->c, c->k));
     const double hi = static_cast<double>(std::max(c->c, c->k));
-    return {std::log2(std::max(side, 1.0)), std::log2(std::max(lo, 1.0)),
-            std::log2(std::max(hi, 1.0))};
+    std::vector<double> f = {std::log2(std::max(side, 1.0)), std::log2(std::max(lo, 1.0)),
+                             std::log2(std::max(hi, 1.0))};
+    // A strided depthwise layer reads four times its output: its time follows its output on
+    // some backends (lavapipe) and its input on others, so it sits apart from the stride-1 ones
+    // (stride 2 as far as a side 8x larger).
+    if (c->groups > 1 && c->groups == c->c)
+      f.push_back(3 * std::log2(static_cast<double>(std::max<std::int64_t>(c->stride, 1))));
+    return f;
   }
   if (const auto* g = p.as<GemmDesc>())
     return {std::log2(static_cast<double>(std::max<std::int64_t>(g->batch * g->m, 1))),

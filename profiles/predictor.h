@@ -161,7 +161,9 @@ struct BackendCalibration {
 //      convolution) a class of their own
 //   5  cold times with the caches evicted by reading, not writing (write-backs had inflated
 //      them); stream_node_s and stream_gemv (a decoder's block as a chain)
-inline constexpr int kCalibrationMethod = 6;
+//   6  the streamed chain's square GEMV per repetition, its ratio kept apart (stream_gemv_serial)
+//   7  strided (stride 2) depthwise points, apart from the stride-1 ones in shape space
+inline constexpr int kCalibrationMethod = 7;
 
 struct Calibration {
   std::string created_utc, label;  // label: the configuration, "threads=1", "threads=2,isa=AVX2"

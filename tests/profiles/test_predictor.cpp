@@ -234,6 +234,38 @@ TEST(Predictor, ALayerRunsAtTheThroughputOfTheShapesItResembles) {
 
 // A point measured warm (1 ms) and with the caches evicted (2 ms): a graph whose working set
 // (weights and twice its largest value) fits the per-core caches runs warm, one as large as the
+
+// A 3x3 depthwise convolution of `c` channels on a side x side input, alone in a graph.
+Graph one_depthwise(std::int64_t side, std::int64_t c, std::int64_t stride) {
+  Builder b("t", "v", DType::f32);
+  int x = b.input("x", DType::f32, {1, side, side, c});
+  x = b.conv("dw", x, c, 3, stride, 1, c, Activation::relu6);
+  return b.finish(x);
+}
+
+// A strided depthwise layer reads four times the input of its stride-1 twin of the same output.
+// With a strided point calibrated, it runs at that point's throughput (lavapipe: about the
+// stride-1 twin's time, not four times it); the stride-1 layer keeps the stride-1 point's.
+TEST(Predictor, AStridedDepthwiseLayerRunsAtTheStridedPointsThroughput) {
+  const Graph s1 = one_depthwise(56, 96, 1), s2 = one_depthwise(112, 96, 2);
+  const Problem& p1 = *s1.layers[0].problem;
+  const Problem& p2 = *s2.layers[0].problem;
+  ASSERT_EQ(op_class(p2), "depthwise");
+  BackendCalibration e = entry("f32", p1, 1);
+  e.graph_s = 0, e.transfer_gbps = 0;
+  e.points = {{"depthwise", p1.str(), p1.flops(), traffic_bytes(p1), 5e-3, 0, -1}};
+  Calibration cal;
+  cal.entries = {e};
+  // Without a strided point: by its bytes at the stride-1 point's throughput.
+  EXPECT_NEAR(predict(s2, cal, "onednn").latency_ms, 5.0 * traffic_bytes(p2) / traffic_bytes(p1),
+              0.05);
+  cal.entries[0].points.push_back(
+      {"depthwise", p2.str(), p2.flops(), traffic_bytes(p2), 4e-3, 0, -1});
+  // Each layer's own point weighs 37 times the other (3 log2 units apart): 4.12 ms, not the
+  // 12.5 ms its bytes at the stride-1 throughput make; the stride-1 layer 4.85 ms.
+  EXPECT_NEAR(predict(s2, cal, "onednn").latency_ms, 4.12, 0.01);
+  EXPECT_NEAR(predict(s1, cal, "onednn").latency_ms, 4.85, 0.01);
+}
 // last-level cache cold, and one between at the log-linear blend.
 TEST(Predictor, WarmWhileTheGraphFitsTheCachesColdBeyondTheLastLevel) {
   const Graph g = two_convs(DType::f32);
