@@ -172,7 +172,10 @@ Graph chain(const Shape& s, DType dt, int n) {
   } else {
     x = in = b.input("x", DType::f32, {s.a});
   }
-  if (s.cls == "embed" || s.cls == "stem" || (s.cls == "depthwise" && s.d > 1)) in = x;
+  if (s.cls == "embed" || s.cls == "stem") in = x;
+  // A strided depthwise layer's input, as in a network, written by a convolution (in the layout
+  // the backend gives a convolution's output: the graph's input would be reordered per layer).
+  if (s.cls == "depthwise" && s.d > 1) in = x = b.conv("pre", x, s.a, 1, 1, 0, 1, Activation::relu);
   const DType cache = dt == DType::bf16 ? DType::bf16 : DType::f32;
   const int kc = s.cls == "attention" ? b.state("k", cache, {s.b, s.d, s.e}) : -1;
   const int vc = s.cls == "attention" ? b.state("v", cache, {s.b, s.d, s.e}) : -1;
@@ -626,9 +629,14 @@ class Calibrator {
   std::optional<PointRun> measure(Backend& b, const Shape& s, DType dt, const std::string& dts) {
     const Graph gs = chain(s, dt, kShort), gl = chain(s, dt, kLong);
     ResultRecord r = record(b, dts);
-    const Problem& prob = *std::find_if(gs.layers.begin(), gs.layers.end(), [](const auto& l) {
-                             return l.problem.has_value();
-                           })->problem;
+    // The chain's first layer (a strided depthwise chain's "pre" convolution comes before it).
+    const auto first = std::find_if(gs.layers.begin(), gs.layers.end(),
+                                    [](const auto& l) { return l.problem && l.name == "l0"; });
+    const Problem& prob = *(first != gs.layers.end()
+                                ? first
+                                : std::find_if(gs.layers.begin(), gs.layers.end(),
+                                               [](const auto& l) { return l.problem.has_value(); }))
+                               ->problem;
     r.name = prob.str();
     const auto finish = [&](Status st, std::string msg) {
       r.status = st;
