@@ -629,14 +629,10 @@ class Calibrator {
   std::optional<PointRun> measure(Backend& b, const Shape& s, DType dt, const std::string& dts) {
     const Graph gs = chain(s, dt, kShort), gl = chain(s, dt, kLong);
     ResultRecord r = record(b, dts);
-    // The chain's first layer (a strided depthwise chain's "pre" convolution comes before it).
-    const auto first = std::find_if(gs.layers.begin(), gs.layers.end(),
-                                    [](const auto& l) { return l.problem && l.name == "l0"; });
-    const Problem& prob = *(first != gs.layers.end()
-                                ? first
-                                : std::find_if(gs.layers.begin(), gs.layers.end(),
-                                               [](const auto& l) { return l.problem.has_value(); }))
-                               ->problem;
+    // The chain's first layer, l0 (a strided depthwise chain's "pre" convolution comes before).
+    const Problem& prob = *std::find_if(gs.layers.begin(), gs.layers.end(), [](const auto& l) {
+                             return l.name == "l0";
+                           })->problem;
     r.name = prob.str();
     const auto finish = [&](Status st, std::string msg) {
       r.status = st;

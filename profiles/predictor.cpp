@@ -80,8 +80,7 @@ double class_time_1d(const BackendCalibration& c, const std::string& cls, double
 
 // Where a problem lies in its class's shape space, in log2 units: a convolution by its output
 // side, its narrower and its wider channel count (depthwise: its channels twice, and its stride);
-// a GEMM by m x
-// batch, k and n. Empty for the other classes.
+// a GEMM by m x batch, k and n. Empty for the other classes.
 std::vector<double> shape_features(const Problem& p) {
   if (const auto* c = p.as<ConvDesc>()) {
     const double side = std::sqrt(static_cast<double>(c->n * c->oh() * c->ow()));

@@ -232,9 +232,6 @@ TEST(Predictor, ALayerRunsAtTheThroughputOfTheShapesItResembles) {
               1e-9);
 }
 
-// A point measured warm (1 ms) and with the caches evicted (2 ms): a graph whose working set
-// (weights and twice its largest value) fits the per-core caches runs warm, one as large as the
-
 // A 3x3 depthwise convolution of `c` channels on a side x side input, alone in a graph.
 Graph one_depthwise(std::int64_t side, std::int64_t c, std::int64_t stride) {
   Builder b("t", "v", DType::f32);
@@ -266,6 +263,9 @@ TEST(Predictor, AStridedDepthwiseLayerRunsAtTheStridedPointsThroughput) {
   EXPECT_NEAR(predict(s2, cal, "onednn").latency_ms, 4.12, 0.01);
   EXPECT_NEAR(predict(s1, cal, "onednn").latency_ms, 4.85, 0.01);
 }
+
+// A point measured warm (1 ms) and with the caches evicted (2 ms): a graph whose working set
+// (weights and twice its largest value) fits the per-core caches runs warm, one as large as the
 // last-level cache cold, and one between at the log-linear blend.
 TEST(Predictor, WarmWhileTheGraphFitsTheCachesColdBeyondTheLastLevel) {
   const Graph g = two_convs(DType::f32);
