@@ -110,6 +110,7 @@ std::vector<Shape> shapes(const std::string& dtype, bool quick) {
                           {"gemm", 128, 768},
                           {"gemm", 64, 2048},
                           {"gemv", 1, 576},
+                          {"gemv", 1, 576, 192},
                           {"gemv", 1, 576, 1536},
                           {"gemv", 1, 2048},
                           {"gemv", 1, 576, 8192},

@@ -107,15 +107,23 @@ std::vector<double> shape_features(const Problem& p) {
 // log space with weights 1 / (0.25 + distance^2) over the kNearest nearest. A layer of a network
 // runs at the efficiency of the calibrated shapes that resemble it (a thin 1x1 at 56x56 like the
 // thin ones, not like a wide 1x1 of the same FLOPs at 7x7); beyond the grid, at its edge's
-// throughput. Negative with fewer than two such points (class_time_1d then decides).
+// throughput. Where the backend runs nodes of fewer than serial_flops on one thread, a layer
+// takes the points on its side of that line when it has two of them (SmolLM's down_proj, 1.8
+// MFLOP on two threads, had been put 17-26% high by the 576-square GEMV beside it, 0.7 MFLOP on
+// one). Negative with fewer than two such points (class_time_1d then decides).
 double class_time_nearest(const BackendCalibration& c, const std::string& cls, const Problem& p,
                           double work, double graph_weights) {
   constexpr std::size_t kNearest = 3;
   const std::vector<double> f = shape_features(p);
   if (f.empty() || work <= 0) return -1;
   const bool mem = memory_bound_class(cls);
+  const auto serial = [&](double flops) { return c.serial_flops > 0 && flops < c.serial_flops; };
+  std::size_t same_side = 0;
+  for (const auto& pt : c.points)
+    same_side += pt.op_class == cls && pt.node_s > 0 && serial(pt.flops) == serial(p.flops());
   std::vector<std::pair<double, double>> near;  // (distance^2, log throughput)
   for (const auto& pt : c.points) {
+    if (same_side >= 2 && serial(pt.flops) != serial(p.flops())) continue;
     if (pt.op_class != cls || pt.node_s <= 0) continue;
     auto q = Problem::parse(pt.problem);
     if (!q) continue;

@@ -163,7 +163,9 @@ struct BackendCalibration {
 //      them); stream_node_s and stream_gemv (a decoder's block as a chain)
 //   6  the streamed chain's square GEMV per repetition, its ratio kept apart (stream_gemv_serial)
 //   7  strided (stride 2) depthwise points, apart from the stride-1 ones in shape space
-inline constexpr int kCalibrationMethod = 7;
+//   8  a GEMV of 576 to 192 (a grouped-query attention's k and v); points taken from the layer's
+//      side of serial_flops
+inline constexpr int kCalibrationMethod = 8;
 
 struct Calibration {
   std::string created_utc, label;  // label: the configuration, "threads=1", "threads=2,isa=AVX2"

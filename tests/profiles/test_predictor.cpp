@@ -264,6 +264,44 @@ TEST(Predictor, AStridedDepthwiseLayerRunsAtTheStridedPointsThroughput) {
   EXPECT_NEAR(predict(s1, cal, "onednn").latency_ms, 4.85, 0.01);
 }
 
+// One GEMV (a token through a k -> n linear layer), alone in a graph.
+Graph one_gemv(std::int64_t k, std::int64_t n) {
+  Builder b("t", "v", DType::f32);
+  int x = b.input("x", DType::f32, {1, k});
+  x = b.linear("fc", x, 1, k, n, true, Activation::none);
+  return b.finish(x);
+}
+
+// Where the backend runs nodes under serial_flops on one thread, a GEMV takes its throughput from
+// the points on its side of that line: SmolLM's down_proj (1536 -> 576, 1.8 MFLOP, threaded)
+// from the threaded GEMVs, not from the 576-square one-thread GEMV nearest it in shape space.
+TEST(Predictor, AGemvTakesThePointsThatRunOnItsNumberOfThreads) {
+  const Graph down = one_gemv(1536, 576), kv = one_gemv(576, 192);
+  const Problem& pd = *down.layers[0].problem;
+  const Problem& pk = *kv.layers[0].problem;
+  ASSERT_EQ(op_class(pd), "gemv");
+  BackendCalibration e = entry("f32", pd, 1);
+  e.graph_s = 0, e.transfer_gbps = 0, e.serial_flops = 1e6;
+  const auto point = [](const char* problem, double gbps) {
+    const Problem q = parse(problem);
+    return OpPoint{"gemv", q.str(), q.flops(), traffic_bytes(q), traffic_bytes(q) / (gbps * 1e9)};
+  };
+  e.points = {point("gemm:m1n576k576tb1:f32+bias", 10),    // one thread, 0.66 MFLOP
+              point("gemm:m1n192k576tb1:f32+bias", 10),    // one thread, 0.22 MFLOP
+              point("gemm:m1n2048k2048tb1:f32+bias", 40),  // threaded
+              point("gemm:m1n8192k576tb1:f32+bias", 40)};  // threaded
+  ASSERT_LT(e.points[0].flops, 1e6);
+  ASSERT_GT(pd.flops(), 1e6);
+  ASSERT_LT(pk.flops(), 1e6);
+  Calibration cal;
+  cal.entries = {e};
+  EXPECT_NEAR(predict(down, cal, "onednn").latency_ms, traffic_bytes(pd) / 40e9 * 1e3, 1e-9);
+  EXPECT_NEAR(predict(kv, cal, "onednn").latency_ms, traffic_bytes(pk) / 10e9 * 1e3, 1e-9);
+  // Every node on all threads (serial_flops 0): the nearest points whatever their side.
+  cal.entries[0].serial_flops = 0;
+  EXPECT_GT(predict(down, cal, "onednn").latency_ms, 1.2 * traffic_bytes(pd) / 40e9 * 1e3);
+}
+
 // A point measured warm (1 ms) and with the caches evicted (2 ms): a graph whose working set
 // (weights and twice its largest value) fits the per-core caches runs warm, one as large as the
 // last-level cache cold, and one between at the log-linear blend.
