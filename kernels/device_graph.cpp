@@ -41,6 +41,14 @@ Result<void> DeviceGraph::verify() const {
     if (auto r = check_id(v, "constant"); !r) return r;
     ++written[static_cast<std::size_t>(v)];
   }
+  std::vector<bool> state(values.size(), false);
+  for (int v : states) {
+    if (auto r = check_id(v, "state"); !r) return r;
+    if (written[static_cast<std::size_t>(v)]++)
+      return make_error("state " + values[static_cast<std::size_t>(v)].name +
+                        " is also an input or a constant");
+    state[static_cast<std::size_t>(v)] = true;
+  }
   for (const auto& n : nodes) {
     const auto specs = n.problem.inputs();
     if (specs.size() != n.in.size())
@@ -65,11 +73,19 @@ Result<void> DeviceGraph::verify() const {
     const auto& v = values[static_cast<std::size_t>(n.out)];
     if (v.dtype != out.dtype || spec_numel(v) != spec_numel(out))
       return make_error(n.name + ": output does not match " + v.name);
+    const bool in_place = n.problem.as<KvWriteDesc>() && n.in.size() == 2 && n.out == n.in[1];
+    if (state[static_cast<std::size_t>(n.out)] != in_place)
+      return make_error(n.name + ": " + v.name +
+                        (in_place ? " is written in place but is not a state"
+                                  : " is a state: only a kvwrite of it writes it, in place"));
+    if (in_place) continue;
     if (written[static_cast<std::size_t>(n.out)]++)
       return make_error(n.name + ": " + v.name + " is written twice");
   }
   for (int v : outputs) {
     if (auto r = check_id(v, "output"); !r) return r;
+    if (state[static_cast<std::size_t>(v)])
+      return make_error("output " + values[static_cast<std::size_t>(v)].name + " is a state");
     if (!written[static_cast<std::size_t>(v)])
       return make_error("output " + values[static_cast<std::size_t>(v)].name + " is never written");
   }
@@ -124,6 +140,20 @@ class StagedGraph final : public PreparedGraph {
       for (std::size_t i = 0; i < n.slots.size(); ++i)
         if (!is_constant(g_.nodes[ni].in[i]))
           n.input_only = n.input_only && n.kernel->upload_input(i, n.slots[i]).ok();
+    }
+    return {};
+  }
+
+  // States live in the host values; a kvwrite node runs out of place into its own output and
+  // the result is copied back over the state, as every node's output is.
+  Result<void> set_states(std::span<const Tensor* const> states) override {
+    if (states.size() != g_.states.size()) return make_error("set_states: wrong count");
+    for (std::size_t i = 0; i < states.size(); ++i) {
+      Tensor& h = host_[static_cast<std::size_t>(g_.states[i])];
+      if (states[i]->bytes() != h.bytes() || states[i]->dtype() != h.dtype())
+        return make_error("set_states: " + g_.values[static_cast<std::size_t>(g_.states[i])].name +
+                          " has the wrong type or size");
+      std::memcpy(h.raw(), states[i]->raw(), h.bytes());
     }
     return {};
   }

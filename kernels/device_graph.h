@@ -37,8 +37,11 @@ namespace tb {
 //   inputs     values given by the host on every run(), in run()'s order
 //   constants  values given once by set_constants(), in that order
 //   outputs    values read back by every run(), in run()'s order
-// Every value is an input, a constant, or the output of exactly one node, written before it is
-// read (verify()).
+//   states     values given once by set_states() that stay where the backend computes between
+//              runs (KV caches): a kvwrite node whose in[1] is a state writes it in place
+//              (node.out == node.in[1]); no state is an input, a constant or an output
+// Every value is an input, a constant, a state, or the output of exactly one node, written before
+// it is read (verify()).
 struct DeviceGraph {
   struct Node {
     std::string name;
@@ -59,7 +62,7 @@ struct DeviceGraph {
   };
   std::vector<TensorSpec> values;
   std::vector<Node> nodes;
-  std::vector<int> inputs, constants, outputs;
+  std::vector<int> inputs, constants, outputs, states;
 
   int add_value(TensorSpec spec) {
     values.push_back(std::move(spec));
@@ -82,6 +85,12 @@ class PreparedGraph {
   // Weights, in DeviceGraph::constants order: uploaded (reordered, packed) once. The graph keeps
   // its own copies: the caller may free the tensors when this returns.
   virtual Result<void> set_constants(std::span<const Tensor* const> constants) = 0;
+  // States, in DeviceGraph::states order: their contents before the first run, copied once to
+  // where the graph keeps them; runs update them in place. A graph without states takes none.
+  virtual Result<void> set_states(std::span<const Tensor* const> states) {
+    if (states.empty()) return {};
+    return make_error(config() + ": keeps no state between runs");
+  }
   // One inference: inputs in DeviceGraph::inputs order, outputs (pre-sized host tensors) in
   // DeviceGraph::outputs order. The tensors stay the caller's (pointers: no copies).
   virtual Result<GraphRunStats> run(std::span<const Tensor* const> inputs,

@@ -257,6 +257,24 @@ struct EmbedDesc {
   bool operator==(const EmbedDesc&) const = default;
 };
 
+// KV-cache write: one token's keys or values stored into a cache at row p. Dims: h (kv heads),
+// s (cache rows), d (row length), p (the row written, < s). X f32 [h][d]; cache, Y [h][s][d] in
+// the storage type of dtype (f32, bf16, f16): Y is the cache with rows p replaced by X, rounded to
+// that type. A graph runs it in place (Y is the cache's own buffer: only the h rows are written,
+// DeviceGraph::states); as a kernel it writes the whole of Y.
+struct KvWriteDesc {
+  static constexpr std::string_view kOp = "kvwrite";
+  static constexpr unsigned kPosts = 0;
+  std::int64_t h = 0, s = 0, d = 0, p = 0;
+
+  std::string dims() const;
+  static Result<KvWriteDesc> from_dims(const Dims& d);
+  double flops() const { return 0; }
+  std::vector<TensorSpec> inputs(DType dt, const Epilogue& post) const;
+  std::vector<TensorSpec> outputs(DType dt, const Epilogue& post) const;
+  bool operator==(const KvWriteDesc&) const = default;
+};
+
 // The op list: one entry per op family, X(Desc, stem), in OpDesc order (append only: the order
 // is part of the API). Everything else follows from it: the OpDesc variant, parse() (by kOp, or
 // by op_name() over kKinds for a Desc that covers several ops), the reference's dispatch
@@ -271,7 +289,8 @@ struct EmbedDesc {
   X(RowDesc, rowwise)         \
   X(BinaryDesc, binary)       \
   X(RopeDesc, rope)           \
-  X(EmbedDesc, embed)
+  X(EmbedDesc, embed)         \
+  X(KvWriteDesc, kvwrite)
 
 namespace detail {
 template <class First, class... Descs>

@@ -520,7 +520,7 @@ std::string op_class(const Problem& p) {
   if (p.as<PoolDesc>()) return "pool";
   if (p.as<EmbedDesc>()) return "embed";
   if (p.as<RopeDesc>()) return "rope";
-  return "eltwise";  // binary
+  return "eltwise";  // binary; a KV-cache write (a copy of one token's rows)
 }
 
 bool small_op_class(std::string_view c) {
@@ -535,6 +535,9 @@ bool memory_bound_class(std::string_view c) {
 
 double traffic_bytes(const Problem& p) {
   if (p.as<EmbedDesc>()) return 2.0 * static_cast<double>(spec_bytes(p.outputs().at(0)));
+  if (const auto* w = p.as<KvWriteDesc>())  // in place: the token's rows read and written
+    return static_cast<double>(w->h * w->d) *
+           (4.0 + static_cast<double>(dtype_size(p.outputs().at(0).dtype)));
   return p.min_bytes();
 }
 
@@ -566,6 +569,25 @@ bool has_quantize(const Graph& g) {
 }
 }  // namespace
 
+namespace {
+// `graph` with its KV-cache writes where the executor would run them on c's backend.
+Graph placed_kv_writes(const Graph& graph, const BackendCalibration& c, const PredictOptions& o) {
+  Graph g = graph;
+  if (!c.kv_writes_on_device) return g;
+  const auto runs = [&](const Problem& p) { return !o.supports || o.supports(p); };
+  std::vector<bool> keep_host(g.layers.size(), false);
+  for (;;) {
+    const std::vector<std::size_t> moved = workloads::device_kv_writes(g, runs, keep_host);
+    const workloads::ExecutionPlan ep = workloads::plan_execution(
+        g, [&](std::size_t) { return c.fuses_int8_epilogue; }, has_quantize(g));
+    const std::vector<std::size_t> apart = workloads::kv_writes_apart(g, ep, moved);
+    if (apart.empty()) return g;
+    g = graph;
+    for (std::size_t li : apart) keep_host[li] = true;
+  }
+}
+}  // namespace
+
 double thread_crossing_bytes(const Graph& g, const BackendCalibration& c) {
   const std::vector<double> b =
       crossing_bytes(g, make_plan(g, c.fuses_int8_epilogue, has_quantize(g)), c.serial_flops);
@@ -591,15 +613,15 @@ double peak_memory_bytes(const Graph& g, const BackendCalibration& c) {
          std::max(0.0, c.memory_floor_bytes);
 }
 
-ModelEstimate predict(const Graph& g, const Calibration& cal, std::string_view backend,
+ModelEstimate predict(const Graph& graph, const Calibration& cal, std::string_view backend,
                       const PredictOptions& o) {
   ModelEstimate e;
   e.backend = std::string(backend);
-  e.workload = g.tier + ":" + g.variant + ":" + workloads::tier_dtype_name(g.dtype);
+  e.workload = graph.tier + ":" + graph.variant + ":" + workloads::tier_dtype_name(graph.dtype);
   e.source = o.target ? "projected" : "predicted";
-  const auto f = g.figures();
+  const auto f = graph.figures();
   e.weight_bytes = static_cast<std::uint64_t>(f.weight_bytes);
-  const std::string dtype = workloads::tier_dtype_name(g.dtype);
+  const std::string dtype = workloads::tier_dtype_name(graph.dtype);
   const BackendCalibration* c = cal.find(backend, dtype);
   const auto infeasible = [&](std::string why) {
     e.feasible = false;
@@ -614,11 +636,15 @@ ModelEstimate predict(const Graph& g, const Calibration& cal, std::string_view b
         "the calibration has no probed roofline to project from: run 'tierbench "
         "probe' before 'tierbench calibrate'");
   if (o.supports)
-    for (const auto& l : g.layers)
+    for (const auto& l : graph.layers)
       if (l.problem && !o.supports(*l.problem))
         return infeasible("unsupported: " + l.problem->str());
 
   const Projector sc{c, o.target ? &*o.target : nullptr};
+  // The graph as the executor runs it there: KV-cache writes in the segments where the backend
+  // has the kernel (the same placement, device_kv_writes, and the same rule that a cache and its
+  // readers share a step).
+  const Graph g = placed_kv_writes(graph, *c, o);
   const Plan plan = make_plan(g, c->fuses_int8_epilogue, has_quantize(g));
   const Costs costs = walk(g, cal, *c, plan, sc);
   e.latency_ms = costs.total_s * 1e3;
@@ -695,6 +721,7 @@ json to_json(const Calibration& c) {
                        {"serial_flops", e.serial_flops},
                        {"cross_core_gbps", e.cross_core_gbps},
                        {"fuses_int8_epilogue", e.fuses_int8_epilogue},
+                       {"kv_writes_on_device", e.kv_writes_on_device},
                        {"requantises_int8", e.requantises_int8},
                        {"peak_gflops", e.peak_gflops > 0 ? json(e.peak_gflops) : json()},
                        {"bandwidth_gbps", e.bandwidth_gbps > 0 ? json(e.bandwidth_gbps) : json()},
@@ -783,6 +810,7 @@ Result<Calibration> calibration_from_json(const json& j) {
         return make_error(at + "/" + key + ": expected [[weight bytes, ratio], ...], both > 0");
     }
     e.fuses_int8_epilogue = ej.value("fuses_int8_epilogue", false);
+    e.kv_writes_on_device = ej.value("kv_writes_on_device", false);
     e.requantises_int8 = ej.value("requantises_int8", false);
     if (!ej.contains("points") || !ej["points"].is_array())
       return make_error(at + "/points: expected an array");

@@ -129,6 +129,10 @@ struct BackendCalibration {
   // every node on one thread). 0: no such cost (one thread, or none measured).
   double cross_core_gbps = 0;
   bool fuses_int8_epilogue = false;  // int8 dequantize runs inside the kernel (+scales)
+  // The backend has the kvwrite kernel for this dtype's caches: a decoder's KV-cache writes run in
+  // its segment and the caches stay there (workloads::device_kv_writes), instead of host ops
+  // between segments.
+  bool kv_writes_on_device = false;
   // int8 convolutions write u8 for readers that are all int8 convolutions (oneDNN): its int8
   // chains run no quantising reorder, while a graph runs one (a host-op-like pass, f32 in, u8
   // out) before each convolution whose input is not requantised: the image, a value a residual
@@ -165,7 +169,8 @@ struct BackendCalibration {
 //   7  strided (stride 2) depthwise points, apart from the stride-1 ones in shape space
 //   8  a GEMV of 576 to 192 (a grouped-query attention's k and v); points taken from the layer's
 //      side of serial_flops
-inline constexpr int kCalibrationMethod = 8;
+//   9  whether the backend writes KV caches on the device (kv_writes_on_device)
+inline constexpr int kCalibrationMethod = 9;
 
 struct Calibration {
   std::string created_utc, label;  // label: the configuration, "threads=1", "threads=2,isa=AVX2"

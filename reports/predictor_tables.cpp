@@ -118,7 +118,8 @@ std::string format_calibration(const profiles::Calibration& c) {
     out += fmt::format(
         "{:<8} {:<5} graph run {:.3f} ms (+{:.3f} after a host op), transfer {}, host ops "
         "{:.1f} GB/s (+{:.1f} us each), upload "
-        "{:.1f} GB/s, first/steady {:.2f}, int8 epilogue {}, switching kernels +{:.1f} us/node{}\n",
+        "{:.1f} GB/s, first/steady {:.2f}, int8 epilogue {}, switching kernels +{:.1f} "
+        "us/node{}{}\n",
         e.backend, e.dtype, e.graph_s * 1e3, e.segment_switch_s * 1e3,
         e.transfer_gbps > 0 ? fmt::format("{:.1f} GB/s", e.transfer_gbps) : std::string("free"),
         e.host_gbps, e.host_op_s * 1e6, e.upload_gbps, e.first_ratio,
@@ -126,7 +127,8 @@ std::string format_calibration(const profiles::Calibration& c) {
         e.mixed_node_s * 1e6,
         e.cross_core_gbps > 0
             ? fmt::format(", across a change of threads {:.1f} GB/s", e.cross_core_gbps)
-            : std::string());
+            : std::string(),
+        e.kv_writes_on_device ? ", KV-cache writes on the device" : "");
     if (!e.stream_gemv.empty()) {
       std::string gemv;
       for (const auto& [bytes, ratio] : e.stream_gemv)

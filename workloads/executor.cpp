@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 
@@ -66,7 +67,8 @@ struct Executor::Step {
   std::vector<const Tensor*> inputs, constants;  // DeviceGraph::inputs / constants order
   std::vector<int> input_value;                  // graph value of each input (-1: fused params)
   std::vector<Tensor*> outputs;
-  bool fallback = false;  // prepared by the reference backend (Fallback)
+  std::vector<const Tensor*> states;  // DeviceGraph::states order: KV caches kept on the device
+  bool fallback = false;              // prepared by the reference backend (Fallback)
 };
 
 std::vector<Tensor> Executor::initial_values(const Graph& g, std::uint64_t seed) {
@@ -111,6 +113,9 @@ std::vector<Tensor> Executor::initial_values(const Graph& g, std::uint64_t seed)
 Executor::Executor(Graph g, std::vector<Tensor> weights, std::uint64_t seed)
     : g_(std::move(g)), weights_(std::move(weights)), seed_(seed) {
   values_ = initial_values(g_, seed);
+  for (std::size_t li = 0; li < g_.layers.size(); ++li)
+    if (g_.layers[li].host == HostOp::kv_write) kv_layers_.push_back(li);
+  device_state_.assign(g_.values.size(), false);
   qscale_.assign(g_.values.size(), 1.0f);
   qzp_.assign(g_.values.size(), 0);
   // Static quantisation (an imported file's scales): known before any inference.
@@ -185,7 +190,11 @@ Executor::NodeIo Executor::node_io(std::size_t li) const {
   for (const auto& o : l.in) {
     io.in.push_back(&operand(o));
     io.in_value.push_back(o.kind == Operand::value ? o.index : -1);
-    io.constant.push_back(o.kind == Operand::weight);
+    // Weights, and values computed once at load (RoPE tables, position ids), are uploaded once.
+    io.constant.push_back(
+        o.kind == Operand::weight ||
+        (o.kind == Operand::value &&
+         g_.values[static_cast<std::size_t>(o.index)].kind == ValueKind::constant));
   }
   // A folded quantize or cast: the node reads its f32 input and converts it (quantises with the
   // calibrated scale, or rounds to bf16).
@@ -231,6 +240,62 @@ Tensor Executor::make_input(const Graph& g, std::uint64_t seed) {
       store_f(t, i, static_cast<float>(unit(s)));
   }
   return t;
+}
+
+std::optional<Problem> kv_write_problem(const Graph& g, const Layer& l) {
+  if (l.host != HostOp::kv_write || l.in.size() != 2 || l.in[0].kind != Operand::value ||
+      l.in[1].kind != Operand::value)
+    return std::nullopt;
+  const Value& x = g.values[static_cast<std::size_t>(l.in[0].index)];
+  const Value& c = g.values[static_cast<std::size_t>(l.in[1].index)];
+  if (x.dtype != DType::f32 || c.shape.size() != 3) return std::nullopt;
+  KvWriteDesc d;
+  d.h = c.shape[0], d.s = c.shape[1], d.d = c.shape[2], d.p = l.pos;
+  if (d.p < 0 || d.p >= d.s || x.numel() != d.h * d.d) return std::nullopt;
+  return Problem{d, c.dtype, {}};
+}
+
+std::vector<std::size_t> device_kv_writes(Graph& g, const std::function<bool(const Problem&)>& runs,
+                                          const std::vector<bool>& keep_host) {
+  std::vector<std::size_t> moved;
+  for (std::size_t li = 0; li < g.layers.size(); ++li) {
+    if (li < keep_host.size() && keep_host[li]) continue;
+    const auto p = kv_write_problem(g, g.layers[li]);
+    if (!p || !runs(*p)) continue;
+    const int state = g.layers[li].in[1].index;
+    bool ok =
+        g.values[static_cast<std::size_t>(state)].kind == ValueKind::state && state != g.output;
+    for (std::size_t ri = 0; ri < g.layers.size() && ok; ++ri) {
+      const Layer& r = g.layers[ri];
+      if (ri == li) continue;
+      for (const auto& o : r.in)
+        if (o.kind == Operand::value && o.index == state)
+          ok = ok && r.problem && !r.problem->as<KvWriteDesc>() && runs(*r.problem);
+      ok = ok && r.out != state;  // one writer
+    }
+    if (!ok) continue;
+    g.layers[li].problem = *p;
+    g.layers[li].host = HostOp::none;
+    moved.push_back(li);
+  }
+  return moved;
+}
+
+std::vector<std::size_t> kv_writes_apart(const Graph& g, const ExecutionPlan& p,
+                                         const std::vector<std::size_t>& moved) {
+  std::vector<int> step_of(g.layers.size(), -1);
+  for (std::size_t si = 0; si < p.steps.size(); ++si)
+    for (std::size_t li : p.steps[si].kernel_layers) step_of[li] = static_cast<int>(si);
+  std::vector<std::size_t> apart;
+  for (std::size_t li : moved) {
+    const int state = g.layers[li].out;
+    bool ok = step_of[li] >= 0;
+    for (std::size_t ri = 0; ri < g.layers.size(); ++ri)
+      for (const auto& o : g.layers[ri].in)
+        ok = ok && !(o.kind == Operand::value && o.index == state && step_of[ri] != step_of[li]);
+    if (!ok) apart.push_back(li);
+  }
+  return apart;
 }
 
 Fallback plan_fallback(const Graph& g, Backend& b, int device) {
@@ -319,6 +384,7 @@ Result<Graph> Executor::static_scales() const {
   if (!quantized) return make_error("the graph quantises no activation (not an int8 graph)");
   if (!calibrated_) return make_error("the activation scales are not calibrated (prepare first)");
   Graph g = g_;
+  restore_kv_writes(g);
   for (auto& l : g.layers)
     if (l.host == HostOp::quantize)
       l.qscale = qscale_[static_cast<std::size_t>(l.out)],
@@ -421,21 +487,47 @@ ExecutionPlan plan_execution(const Graph& g,
   return p;
 }
 
+void Executor::restore_kv_writes(Graph& g) const {
+  for (std::size_t li : kv_layers_) {
+    g.layers[li].problem.reset();
+    g.layers[li].host = HostOp::kv_write;
+  }
+}
+
 Result<void> Executor::plan(Backend& b, const PrepareOptions& po, bool fold_quant) {
   const int device = po.device;
   steps_.clear();
-  const Fallback fb = plan_fallback(g_, b, device);
-  if (!fb.unsupported.empty()) return make_error("unsupported: " + fb.unsupported);
-  std::vector<bool> here(g_.layers.size(), true);
-  for (std::size_t li : fb.layers) here[li] = false;
-  if (!fb.layers.empty() && !fallback_) fallback_ = make_reference_backend();
-  const auto backend_of = [&](std::size_t li) -> Backend& { return here[li] ? b : *fallback_; };
-  const ExecutionPlan plan = plan_execution(
-      g_,
-      [&](std::size_t li) {
-        return backend_of(li).supports(fused_problem(li), here[li] ? device : 0).supported;
-      },
-      fold_quant, [&](std::size_t li) { return here[li]; });
+  // KV-cache writes run on the backend where it runs them and every reader of the cache, in the
+  // same segment (the segment keeps the cache, DeviceGraph::states); a write whose cache is read
+  // in another step goes back to the host, and the plan is made again.
+  // TB_KV_WRITES=host: every write a host op, as before device-resident caches (the anchor).
+  const char* kv_env = std::getenv("TB_KV_WRITES");
+  std::vector<bool> keep_host(g_.layers.size(), kv_env && std::string(kv_env) == "host");
+  std::vector<bool> here;
+  std::vector<std::size_t> moved;
+  ExecutionPlan plan;
+  for (;;) {
+    restore_kv_writes(g_);
+    moved = device_kv_writes(
+        g_, [&](const Problem& p) { return b.supports(p, device).supported; }, keep_host);
+    const Fallback fb = plan_fallback(g_, b, device);
+    if (!fb.unsupported.empty()) return make_error("unsupported: " + fb.unsupported);
+    here.assign(g_.layers.size(), true);
+    for (std::size_t li : fb.layers) here[li] = false;
+    if (!fb.layers.empty() && !fallback_) fallback_ = make_reference_backend();
+    const auto backend_of = [&](std::size_t li) -> Backend& { return here[li] ? b : *fallback_; };
+    plan = plan_execution(
+        g_,
+        [&](std::size_t li) {
+          return backend_of(li).supports(fused_problem(li), here[li] ? device : 0).supported;
+        },
+        fold_quant, [&](std::size_t li) { return here[li]; });
+    const std::vector<std::size_t> apart = kv_writes_apart(g_, plan, moved);
+    if (apart.empty()) break;
+    for (std::size_t li : apart) keep_host[li] = true;
+  }
+  device_state_.assign(g_.values.size(), false);
+  for (std::size_t li : moved) device_state_[static_cast<std::size_t>(g_.layers[li].out)] = true;
   fused_ = plan.fused;
   fused_dequant_ = plan.fused_dequant;
   act_after_of_ = plan.act_after_of;
@@ -501,7 +593,10 @@ Result<void> Executor::plan(Backend& b, const PrepareOptions& po, bool fold_quan
           continue;
         }
         const int id = dg.add_value({specs[i].name, io.in[i]->dtype(), io.in[i]->shape()});
-        if (io.constant[i]) {
+        if (v >= 0 && device_state_[static_cast<std::size_t>(v)]) {
+          dg.states.push_back(id), s.states.push_back(io.in[i]);
+          value_id[v] = id;
+        } else if (io.constant[i]) {
           dg.constants.push_back(id), s.constants.push_back(io.in[i]);
           constant_id[io.in[i]] = id;
         } else {
@@ -509,6 +604,11 @@ Result<void> Executor::plan(Backend& b, const PrepareOptions& po, bool fold_quan
           if (v >= 0) value_id[v] = id;
         }
         node.in.push_back(id);
+      }
+      if (device_state_[static_cast<std::size_t>(io.out)]) {  // a KV cache, written in place
+        node.out = value_id.at(io.out);
+        dg.nodes.push_back(std::move(node));
+        continue;
       }
       const Tensor& out = values_[static_cast<std::size_t>(io.out)];
       node.out = dg.add_value(
@@ -533,6 +633,9 @@ Result<void> Executor::plan(Backend& b, const PrepareOptions& po, bool fold_quan
       return make_error("prepare segment at " + g_.layers[s.kernel_layers[0]].name + ": " +
                         pg.error().message);
     s.prepared = std::move(pg.value());
+    if (auto r = s.prepared->set_states(s.states); !r)
+      return make_error("segment at " + g_.layers[s.kernel_layers[0]].name + ": " +
+                        r.error().message);
   }
   return {};
 }

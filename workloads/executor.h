@@ -4,7 +4,9 @@
 // in and its outputs come back. Host ops (casts, quantisation, permutes, KV-cache writes...) run
 // between segments on the host, identically for every backend; every value a host op reads is
 // a segment output, every value it writes that a later kernel reads a segment input. A CNN in
-// f32 is one segment: one upload of the image, one download of the logits.
+// f32 is one segment: one upload of the image, one download of the logits. A decoder's KV-cache
+// writes run in the segment too where the backend has the kvwrite kernel (device_kv_writes): the
+// segment keeps the caches between inferences, so a decode step uploads its token ids alone.
 //
 // int8 graphs describe each layer as host quantize -> u8 x s8 -> s32 kernel -> host dequantize.
 // prepare() fuses the dequantize into the kernel (the +scales epilogue: scales, bias with the
@@ -15,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -70,6 +73,21 @@ ExecutionPlan plan_execution(const Graph& g,
                              const std::function<bool(std::size_t kernel_layer)>& fuses_dequant,
                              bool fold_quant,
                              const std::function<bool(std::size_t kernel_layer)>& runs_here = {});
+
+// KV-cache writes on the device. kv_write_problem: the kvwrite problem (kernels/problem.h) of a
+// kv_write host layer whose token is f32, or nullopt. device_kv_writes turns kv_write layers into
+// kvwrite kernel layers (same operands; the output is still the cache, which the backend's segment
+// keeps and writes in place: DeviceGraph::states) where `runs` takes the problem and every other
+// reader of the cache is a kernel layer that `runs` takes too; layers set in keep_host stay on
+// the host. Returns the layers turned. The executor calls it on its own copy of the graph, the
+// predictor on its plan's.
+std::optional<Problem> kv_write_problem(const Graph& g, const Layer& l);
+std::vector<std::size_t> device_kv_writes(Graph& g, const std::function<bool(const Problem&)>& runs,
+                                          const std::vector<bool>& keep_host = {});
+// The layers of `moved` (turned by device_kv_writes) whose cache a layer outside their step of
+// `p` reads: they go back to the host (keep_host) and the plan is made again.
+std::vector<std::size_t> kv_writes_apart(const Graph& g, const ExecutionPlan& p,
+                                         const std::vector<std::size_t>& moved);
 
 // Per-layer fallback: the kernel layers a backend cannot run execute on the reference backend
 // (correct, naive), in segments of their own, and Executor::config() names them. Allowed while
@@ -131,6 +149,10 @@ class Executor {
  private:
   struct Step;
   Result<void> run_host(const Layer& l, std::size_t li);
+  // The graph's kv_write layers as the graph gave them (host ops), undoing device_kv_writes.
+  void restore_kv_writes(Graph& g) const;
+  std::vector<std::size_t> kv_layers_;  // the graph's kv_write layers
+  std::vector<bool> device_state_;      // per value: a KV cache a segment keeps (this plan)
   bool timing_ = false;
   std::vector<double> layer_s_;
   const Tensor& operand(const Operand& o) const;

@@ -23,6 +23,10 @@
 // the graph holds them (PreparedKernel::bind: a KV cache is read in place, the output written in
 // place; only an operand converted on the way, u8 or bf16, goes through a slot of its own), and
 // are reported in config() and details() as "kernel_nodes".
+//
+// States (a decoder's KV caches) are buffers of their own, written once by set_states(); a
+// kvwrite node is bound with its state as both its cache input and its output, and writes the
+// token's rows there in place.
 #include <omp.h>
 
 #include <algorithm>
@@ -83,6 +87,12 @@ class Graph final : public PreparedGraph {
     for (std::size_t i = 0; i < g_.inputs.size(); ++i)
       val_buf_[static_cast<std::size_t>(g_.inputs[i])] =
           add_buf(plain_of(g_.inputs[i]), Buf::input, static_cast<int>(i));
+    for (int v : g_.states) {  // buffers of their own for the graph's life (set_states)
+      const int b = add_buf(plain_of(v), Buf::owned);
+      val_buf_[static_cast<std::size_t>(v)] = b;
+      state_bufs_.push_back(b);
+      state_bytes_ += buf_[static_cast<std::size_t>(b)].md.get_size();
+    }
     for (std::size_t i = 0; i < g_.constants.size(); ++i)
       const_of_[g_.constants[i]] = static_cast<int>(i);
     plan_requant();
@@ -162,11 +172,30 @@ class Graph final : public PreparedGraph {
     });
   }
 
+  Result<void> set_states(std::span<const Tensor* const> states) override {
+    if (states.size() != state_bufs_.size())
+      return make_error("onednn graph: set_states: " + std::to_string(states.size()) +
+                        " tensors for " + std::to_string(state_bufs_.size()) + " states");
+    for (std::size_t i = 0; i < states.size(); ++i) {
+      const dnnl::memory& m = mems_[static_cast<std::size_t>(state_bufs_[i])];
+      if (states[i]->bytes() != m.get_desc().get_size() ||
+          states[i]->dtype() != g_.values[static_cast<std::size_t>(g_.states[i])].dtype)
+        return make_error(
+            "onednn graph: set_states: " + g_.values[static_cast<std::size_t>(g_.states[i])].name +
+            " has the wrong type or size");
+      std::memcpy(m.get_data_handle(), states[i]->raw(), states[i]->bytes());
+    }
+    states_set_ = true;
+    return {};
+  }
+
   Result<GraphRunStats> run(std::span<const Tensor* const> inputs,
                             std::span<Tensor* const> outputs) override {
     return guard([&]() -> Result<GraphRunStats> {
       if (inputs.size() != g_.inputs.size() || outputs.size() != g_.outputs.size())
         return make_error("run: wrong number of inputs or outputs");
+      if (!states_set_ && !state_bufs_.empty())
+        return make_error("onednn graph: run() before set_states()");
       omp_set_num_threads(threads_);
       for (std::size_t b = 0; b < buf_.size(); ++b) {
         const Buf& x = buf_[b];
@@ -215,7 +244,7 @@ class Graph final : public PreparedGraph {
 
   MemoryStats memory() const override {
     MemoryStats m;
-    m.host_bytes = arena_bytes_ + scratch_bytes_ + weight_bytes_;
+    m.host_bytes = arena_bytes_ + scratch_bytes_ + weight_bytes_ + state_bytes_;
     for (const auto& k : kernels_) {
       const auto x = k.kernel->memory();
       m.host_bytes += x.host_bytes;
@@ -269,6 +298,9 @@ class Graph final : public PreparedGraph {
     if (winograd_ > 0) s += ", " + std::to_string(winograd_) + " Winograd convolutions";
     if (!kernels_.empty())
       s += ", " + std::to_string(kernels_.size()) + " nodes as kernels on plain buffers";
+    if (!state_bufs_.empty())
+      s += ", " + std::to_string(state_bufs_.size()) + " states resident (" + mib(state_bytes_) +
+           " MiB, written in place)";
     if (const int n = serial_steps(); n > 0)
       s += ", " + std::to_string(n) + " of " + std::to_string(steps_.size()) +
            " steps on 1 thread (small)";
@@ -369,6 +401,7 @@ class Graph final : public PreparedGraph {
     // refused), and whether the output is written in place.
     std::vector<const void*> bound;
     bool out_bound = false;
+    int out_buf = -1;  // a state written in place (kvwrite), else -1: the node's own outs[0]
     Activation act_after = Activation::none;
     DeviceGraph::Node::Quant in_quant;
     bool in_cast = false;
@@ -1042,6 +1075,12 @@ class Graph final : public PreparedGraph {
       k.in_buf.push_back(b);
       if (b >= 0) touch(b);
     }
+    if (n.problem.as<KvWriteDesc>() && n.in.size() == 2 && n.out == n.in[1]) {
+      k.out_buf = val_buf_[static_cast<std::size_t>(n.out)];  // the state, written in place
+      kernels_.push_back(std::move(k));
+      steps_.push_back(std::move(st));
+      return;
+    }
     const int out = add_buf(plain_of(n.out), Buf::kernel_out, st.kernel);
     touch(out);
     val_buf_[static_cast<std::size_t>(n.out)] = out;
@@ -1078,6 +1117,11 @@ class Graph final : public PreparedGraph {
       if (auto r = k.kernel->upload_input(i, k.slots[i]); !r)
         if (auto r2 = k.kernel->upload(k.slots); !r2)
           return make_error(k.name + ": upload: " + r2.error().message);
+    }
+    if (!k.out_bound && k.out_buf >= 0) {
+      k.out_bound = k.kernel->bind(0, mems_[static_cast<std::size_t>(k.out_buf)].get_data_handle(),
+                                   k.outs[0].bytes(), true);
+      if (!k.out_bound) return make_error(k.name + ": the kernel cannot write its state in place");
     }
     if (!k.out_bound)
       k.out_bound =
@@ -1154,6 +1198,9 @@ class Graph final : public PreparedGraph {
   std::map<int, int> alias_;     // view buffer -> buffer whose bytes it reads
   std::map<int, int> const_of_;  // value -> constant index
   std::vector<int> val_buf_, plain_buf_;
+  std::vector<int> state_bufs_;  // DeviceGraph::states order
+  std::size_t state_bytes_ = 0;
+  bool states_set_ = false;
   std::vector<dims> val_img_;
   std::vector<Step> steps_;
   std::vector<Upload> uploads_;

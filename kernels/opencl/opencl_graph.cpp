@@ -18,6 +18,9 @@
 // the memory plan pools like any other (it lives for that node only), so int8 and bf16 graphs
 // stay resident too.
 //
+// States (KV caches) get a buffer each for the graph's life, written once by set_states(); a
+// kvwrite node bound with a state as its output writes the token's rows there, in place.
+//
 // Small inputs (at most kSmallInput bytes: the per-layer activation scales and biases of int8
 // tiers) are not pooled: each is a sub-buffer of one buffer, and a run copies them into one host
 // staging block and writes that with one transfer instead of one transfer each.
@@ -155,9 +158,18 @@ class OpenclGraph final : public PreparedGraph {
     for (int v : g_.inputs)
       if (spec_bytes(values_[static_cast<std::size_t>(v)]) <= kSmallInput)
         unpooled[static_cast<std::size_t>(v)] = true;
+    for (int v : g_.states) unpooled[static_cast<std::size_t>(v)] = true;
     plan_ = plan_memory(g_, values_, unpooled, conv_);
     mem_.assign(values_.size(), nullptr);
     if (auto r = init_small_inputs(); !r) return r;
+    for (int v : g_.states) {  // a buffer each, for the graph's life
+      const std::size_t bytes = spec_bytes(values_[static_cast<std::size_t>(v)]);
+      auto m = alloc(bytes);
+      if (!m) return m.error();
+      mem_[static_cast<std::size_t>(v)] = m->get();
+      states_.push_back(std::move(m.value()));
+      state_bytes_ += bytes;
+    }
     for (std::size_t s = 0; s < plan_.slot_bytes.size(); ++s) {
       auto m = alloc(plan_.slot_bytes[s]);
       if (!m) return m.error();
@@ -220,10 +232,26 @@ class OpenclGraph final : public PreparedGraph {
     return bind_all();
   }
 
+  Result<void> set_states(std::span<const Tensor* const> states) override {
+    if (states.size() != g_.states.size())
+      return make_error("opencl graph: set_states: " + std::to_string(states.size()) +
+                        " tensors for " + std::to_string(g_.states.size()) + " states");
+    for (std::size_t i = 0; i < states.size(); ++i) {
+      const auto v = static_cast<std::size_t>(g_.states[i]);
+      if (auto r = check_tensor(*states[i], g_.states[i], "state"); !r) return r.error();
+      TB_CL_CHECK(clEnqueueWriteBuffer(d_->queue.get(), mem_[v], CL_TRUE, 0, states[i]->bytes(),
+                                       states[i]->raw(), 0, nullptr, nullptr));
+    }
+    states_set_ = true;
+    return {};
+  }
+
   Result<GraphRunStats> run(std::span<const Tensor* const> inputs,
                             std::span<Tensor* const> outputs) override {
     if (!constants_set_ && !g_.constants.empty())
       return make_error("opencl graph: run() before set_constants()");
+    if (!states_set_ && !g_.states.empty())
+      return make_error("opencl graph: run() before set_states()");
     if (inputs.size() != g_.inputs.size() || outputs.size() != g_.outputs.size())
       return make_error("opencl graph: run: wrong number of inputs or outputs");
     GraphRunStats st;
@@ -295,8 +323,8 @@ class OpenclGraph final : public PreparedGraph {
 
   MemoryStats memory() const override {
     MemoryStats m;
-    m.device_bytes = arena_bytes_ + constant_bytes_ + kernel_bytes();
-    m.uploaded_bytes = uploaded_bytes_;
+    m.device_bytes = arena_bytes_ + constant_bytes_ + state_bytes_ + kernel_bytes();
+    m.uploaded_bytes = uploaded_bytes_ + (states_set_ ? state_bytes_ : 0);
     return m;
   }
 
@@ -313,6 +341,7 @@ class OpenclGraph final : public PreparedGraph {
     v["arena_values"] = plan_.pooled_values;
     v["unshared_activation_bytes"] = static_cast<double>(plan_.unshared_bytes);
     v["constant_bytes"] = static_cast<double>(constant_bytes_);
+    v["state_bytes"] = static_cast<double>(state_bytes_);
     v["kernel_private_bytes"] = static_cast<double>(kernel_bytes());
     return {v.begin(), v.end()};
   }
@@ -328,6 +357,9 @@ class OpenclGraph final : public PreparedGraph {
                     " kernels, arena " + mib(static_cast<double>(arena_bytes_)) + " (" +
                     std::to_string(pool_.size()) + " buffers for " +
                     std::to_string(plan_.pooled_values) + " values)";
+    if (!g_.states.empty())
+      s += ", " + std::to_string(g_.states.size()) + " states resident (" +
+           mib(static_cast<double>(state_bytes_)) + ", written in place)";
     if (repacks_per_run_ > 0)
       s += ", " + std::to_string(repacks_per_run_) +
            " operands repacked on the device per inference (packed GEMM panels)";
@@ -493,6 +525,7 @@ class OpenclGraph final : public PreparedGraph {
   std::vector<std::ptrdiff_t> small_offset_;  // per graph input: offset in small_, -1: not small
   std::vector<std::uint8_t> staging_;         // host copy of small_, written once per run
   std::vector<std::pair<std::size_t, Mem>> consts_;  // value, buffer
+  std::vector<Mem> states_;                          // DeviceGraph::states order
   std::vector<cl_mem> mem_;                          // per value; null: none (yet, or any more)
   std::vector<Event> events_;
   std::vector<std::size_t> ev_end_;  // per node: the end of its events in events_ (this run)
@@ -500,10 +533,10 @@ class OpenclGraph final : public PreparedGraph {
   std::vector<double> node_s_;
   Program common_program_;
   Kernel act_, quant_, cast_;  // act_after, in_quant, in_cast
-  std::uint64_t arena_bytes_ = 0, constant_bytes_ = 0, uploaded_bytes_ = 0;
+  std::uint64_t arena_bytes_ = 0, constant_bytes_ = 0, state_bytes_ = 0, uploaded_bytes_ = 0;
   std::size_t launches_per_run_ = 0;
   int repacks_per_run_ = 0;
-  bool constants_set_ = false;
+  bool constants_set_ = false, states_set_ = false;
 };
 
 }  // namespace

@@ -64,8 +64,9 @@ Support supports_small_op(const Problem& p, const DeviceCtx& d, Support extra) {
 }
 
 Result<void> SingleKernel::init_kernel(const char* source, const std::string& options,
-                                       const char* name) {
-  if (auto r = init_program(cl_source(source), options); !r) return r;
+                                       const char* name, bool common) {
+  const std::string text = (common ? cl_source("gemm_common") : std::string()) + cl_source(source);
+  if (auto r = init_program(text, options); !r) return r;
   auto k = make_kernel(name);
   if (!k) return k.error();
   k_ = std::move(k.value());

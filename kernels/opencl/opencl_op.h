@@ -85,7 +85,9 @@ class SingleKernel : public OpKernel {
   using OpKernel::OpKernel;
 
  protected:
-  Result<void> init_kernel(const char* source, const std::string& options, const char* name);
+  // common: cl/gemm_common.cl first (its load / store helpers: bf16 rounding, ...).
+  Result<void> init_kernel(const char* source, const std::string& options, const char* name,
+                           bool common = false);
   static cl_int I(std::int64_t v) { return static_cast<cl_int>(v); }
   static std::size_t Z(std::int64_t v) { return static_cast<std::size_t>(v); }
 
@@ -111,6 +113,7 @@ Support supports_rowwise(const Problem& p, const DeviceCtx& d);
 Support supports_binary(const Problem& p, const DeviceCtx& d);
 Support supports_rope(const Problem& p, const DeviceCtx& d);
 Support supports_embed(const Problem& p, const DeviceCtx& d);
+Support supports_kvwrite(const Problem& p, const DeviceCtx& d);
 Result<std::unique_ptr<DeviceKernel>> prepare_conv(std::shared_ptr<DeviceCtx> d, const Problem& p,
                                                    Buffers buffers = Buffers::own);
 Result<std::unique_ptr<DeviceKernel>> prepare_attention(std::shared_ptr<DeviceCtx> d,
@@ -127,5 +130,8 @@ Result<std::unique_ptr<DeviceKernel>> prepare_rope(std::shared_ptr<DeviceCtx> d,
                                                    Buffers buffers = Buffers::own);
 Result<std::unique_ptr<DeviceKernel>> prepare_embed(std::shared_ptr<DeviceCtx> d, const Problem& p,
                                                     Buffers buffers = Buffers::own);
+Result<std::unique_ptr<DeviceKernel>> prepare_kvwrite(std::shared_ptr<DeviceCtx> d,
+                                                      const Problem& p,
+                                                      Buffers buffers = Buffers::own);
 
 }  // namespace tb::ocl

@@ -2,10 +2,12 @@
 //   1. every node's pipeline and grid from the kernels' own machinery (OpPlan + make_op_dispatch,
 //      the GEMM tuner's winner or default + make_gemm_dispatch), so a node runs exactly the
 //      shader its PreparedKernel would;
-//   2. a memory plan: each non-constant value gets a device buffer from an arena, values whose
-//      lifetimes (first write to last read, in node order) do not overlap share one (greedy
-//      first fit; a buffer grows to its largest tenant). Constants get their own buffers, in the
-//      layout each consumer reads (raw, or packed for the packed GEMM shaders);
+//   2. a memory plan: each value that is neither a constant nor a state gets a device buffer
+//      from an arena, values whose lifetimes (first write to last read, in node order) do not
+//      overlap share one (greedy first fit; a buffer grows to its largest tenant). Constants get
+//      their own buffers, in the layout each consumer reads (raw, or packed for the packed GEMM
+//      shaders); states (KV caches) too, written once by set_states() and then in place by
+//      their kvwrite nodes (the token's rows only);
 //   3. one descriptor set per node, written once; a node's act_after (an activation after its
 //      whole epilogue) is one more dispatch, in place over its output, and its in_quant / in_cast
 //      (an f32 operand quantised to u8 with a calibrated scale, or rounded to bf16) one before it,
@@ -46,8 +48,8 @@ std::string mib(double bytes) {
 
 // Where one shader binding points.
 struct Ref {
-  enum Kind { value, constant, pack, dummy } kind = dummy;
-  int index = -1;  // value id (value, constant), pack index (pack)
+  enum Kind { value, constant, pack, state, dummy } kind = dummy;
+  int index = -1;  // value id (value, constant, state), pack index (pack)
 };
 
 // A GEMM operand in the packed layout (pack_gemm_operand). Constants are packed on the host by
@@ -93,6 +95,8 @@ class VulkanGraph final : public PreparedGraph {
     const auto nv = g_.values.size();
     is_const_.assign(nv, false);
     for (int v : g_.constants) is_const_[static_cast<std::size_t>(v)] = true;
+    is_state_.assign(nv, false);
+    for (int v : g_.states) is_state_[static_cast<std::size_t>(v)] = true;
     needs_raw_.assign(nv, false);
     for (std::size_t i = 0; i < g_.nodes.size(); ++i) {
       for (const auto& cv : convs_)
@@ -158,10 +162,28 @@ class VulkanGraph final : public PreparedGraph {
     return ctx_->check_validation(mark);
   }
 
+  Result<void> set_states(std::span<const Tensor* const> states) override {
+    if (states.size() != g_.states.size())
+      return make_error("vulkan graph set_states: " + std::to_string(states.size()) +
+                        " tensors, want " + std::to_string(g_.states.size()));
+    const std::uint64_t mark = ctx_->validation_mark();
+    for (std::size_t i = 0; i < states.size(); ++i) {
+      const auto v = static_cast<std::size_t>(g_.states[i]);
+      const Tensor& t = *states[i];
+      if (t.dtype() != g_.values[v].dtype || t.bytes() != spec_bytes(g_.values[v]))
+        return make_error("vulkan graph set_states: " + g_.values[v].name + " is " + t.shape_str() +
+                          ", want its value's type and size");
+      TB_VK_TRY(vk::write_buffer(ctx_->device(), state_bufs_[v], t.raw(), t.bytes()));
+    }
+    states_set_ = true;
+    return ctx_->check_validation(mark);
+  }
+
   Result<GraphRunStats> run(std::span<const Tensor* const> inputs,
                             std::span<Tensor* const> outputs) override {
     if (!constants_set_ && !g_.constants.empty())
       return make_error("vulkan graph run before set_constants");
+    if (!states_set_ && !g_.states.empty()) return make_error("vulkan graph run before set_states");
     if (inputs.size() != g_.inputs.size() || outputs.size() != g_.outputs.size())
       return make_error("vulkan graph run: wrong number of inputs or outputs");
     const std::uint64_t mark = ctx_->validation_mark();
@@ -219,7 +241,8 @@ class VulkanGraph final : public PreparedGraph {
   }
 
   MemoryStats memory() const override {
-    return {arena_bytes_ + weight_bytes_ + scratch_bytes_, staging_bytes_, uploaded_};
+    return {arena_bytes_ + weight_bytes_ + scratch_bytes_ + state_bytes_, staging_bytes_,
+            uploaded_ + (states_set_ ? state_bytes_ : 0)};
   }
 
   std::vector<std::pair<std::string, double>> details() const override {
@@ -245,6 +268,7 @@ class VulkanGraph final : public PreparedGraph {
         {"arena_unshared_bytes", static_cast<double>(unshared_bytes_)},
         {"arena_buffers", static_cast<double>(slots_.size())},
         {"weight_bytes", static_cast<double>(weight_bytes_)},
+        {"state_bytes", static_cast<double>(state_bytes_)},
         {"dispatches", static_cast<double>(nodes_.size())},
         {"barriers", barriers_},
         {"device_padded_operands", device_pads},
@@ -272,6 +296,9 @@ class VulkanGraph final : public PreparedGraph {
         mib(static_cast<double>(weight_bytes_)) + " MiB, " +
         (staging_in_.empty() && staging_out_.empty() ? "inputs/outputs in mapped device memory"
                                                      : "input/output copies in the command buffer");
+    if (!g_.states.empty())
+      s += ", " + std::to_string(g_.states.size()) + " states resident (" +
+           mib(static_cast<double>(state_bytes_)) + " MiB, written in place)";
     if (!gemms.empty()) {
       s += ", gemm blocks";
       for (const auto& [c, k] : gemms) s += " " + c + (k > 1 ? " x" + std::to_string(k) : "");
@@ -342,6 +369,7 @@ class VulkanGraph final : public PreparedGraph {
   }
 
   Ref ref_of(int v) {
+    if (is_state_[static_cast<std::size_t>(v)]) return {Ref::state, v};
     if (is_const_[static_cast<std::size_t>(v)]) {
       needs_raw_[static_cast<std::size_t>(v)] = true;
       return {Ref::constant, v};
@@ -355,7 +383,9 @@ class VulkanGraph final : public PreparedGraph {
     Node n;
     if (const GemmDesc* gd = p.as<GemmDesc>()) return plan_gemm(ni, *gd, std::move(n));
     if (const auto pw = pointwise_gemm(p)) return plan_gemm(ni, *pw, std::move(n));
-    auto plan = op_plan(p, *ctx_);
+    // A kvwrite of a state writes the token's rows in place.
+    const bool in_place = p.as<KvWriteDesc>() && gn.out == gn.in[1];
+    auto plan = in_place ? kvwrite_plan(p, *ctx_, true) : op_plan(p, *ctx_);
     if (!plan) return plan.error();
     auto d = make_op_dispatch(*ctx_, plan.value());
     if (!d) return d.error();
@@ -372,7 +402,7 @@ class VulkanGraph final : public PreparedGraph {
       else if (b < nin)
         n.bindings.push_back(ref_of(gn.in[static_cast<std::size_t>(b)]));
       else if (b == nin)
-        n.bindings.push_back({Ref::value, gn.out});
+        n.bindings.push_back(in_place ? Ref{Ref::state, gn.out} : Ref{Ref::value, gn.out});
       else
         return make_error("binding names tensor " + std::to_string(b) + " of " +
                           std::to_string(nin + 1));
@@ -413,6 +443,9 @@ class VulkanGraph final : public PreparedGraph {
     const Problem& p = gn.problem;
     std::string source;
     GemmConfig cfg = chosen_gemm_config(*ctx_, gd, p.dtype, &source);
+    if (is_state_[static_cast<std::size_t>(gn.in[0])] ||
+        is_state_[static_cast<std::size_t>(gn.in[1])])
+      return make_error("a state read by a gemm (states feed attention and kvwrite only)");
     const bool a_const = is_const_[static_cast<std::size_t>(gn.in[0])];
     const bool b_const = is_const_[static_cast<std::size_t>(gn.in[1])];
     // The packed shaders read B transposed and A untransposed: an activation operand the other
@@ -491,7 +524,7 @@ class VulkanGraph final : public PreparedGraph {
     for (int v : g_.outputs) last[static_cast<std::size_t>(v)] = nn;
     std::vector<int> order;
     for (std::size_t v = 0; v < nv; ++v)
-      if (!is_const_[v]) order.push_back(static_cast<int>(v));
+      if (!is_const_[v] && !is_state_[v]) order.push_back(static_cast<int>(v));
     std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
       return def[static_cast<std::size_t>(a)] < def[static_cast<std::size_t>(b)];
     });
@@ -542,6 +575,13 @@ class VulkanGraph final : public PreparedGraph {
       TB_VK_TRY(b.create(dev, bytes, vk::MemoryKind::device));
       arena_bytes_ += bytes;
       slots_.push_back(std::move(b));
+    }
+    state_bufs_.resize(g_.values.size());
+    for (int v : g_.states) {  // a buffer each, for the graph's life
+      const std::size_t bytes = spec_bytes(g_.values[static_cast<std::size_t>(v)]);
+      TB_VK_TRY(state_bufs_[static_cast<std::size_t>(v)].create(
+          dev, std::max<std::size_t>((bytes + 15) / 16 * 16, 16), vk::MemoryKind::device));
+      state_bytes_ += bytes;
     }
     raw_.resize(g_.values.size());
     for (std::size_t v = 0; v < g_.values.size(); ++v) {
@@ -598,6 +638,8 @@ class VulkanGraph final : public PreparedGraph {
         return raw_[static_cast<std::size_t>(r.index)].handle();
       case Ref::pack:
         return packs_[static_cast<std::size_t>(r.index)].buf.handle();
+      case Ref::state:
+        return state_bufs_[static_cast<std::size_t>(r.index)].handle();
       case Ref::dummy:
         break;
     }
@@ -659,7 +701,7 @@ class VulkanGraph final : public PreparedGraph {
       VkBuffer write = VK_NULL_HANDLE;
       for (std::size_t b = 0; b < nd.bindings.size(); ++b) {
         const Ref& r = nd.bindings[b];
-        if (r.kind == Ref::value && r.index == nd.out)
+        if ((r.kind == Ref::value || r.kind == Ref::state) && r.index == nd.out)
           write = buffer(r);
         else
           reads.push_back(buffer(r));
@@ -735,21 +777,22 @@ class VulkanGraph final : public PreparedGraph {
 
   std::shared_ptr<Context> ctx_;
   DeviceGraph g_;
-  std::vector<bool> is_const_, needs_raw_;
+  std::vector<bool> is_const_, is_state_, needs_raw_;
   std::vector<Node> nodes_;
   std::vector<Convert> convs_;
   std::vector<Pack> packs_;
   std::vector<int> slot_of_;
   std::vector<std::size_t> slot_bytes_;
   std::vector<vk::Buffer> slots_, raw_, staging_in_, staging_out_;
+  std::vector<vk::Buffer> state_bufs_;  // per value: a state's own buffer
   vk::Buffer dummy_;
   vk::CommandStream stream_;
   VkQueryPool queries_ = VK_NULL_HANDLE;
   std::uint64_t arena_bytes_ = 0, unshared_bytes_ = 0, weight_bytes_ = 0, scratch_bytes_ = 0,
-                staging_bytes_ = 0, uploaded_ = 0;
+                staging_bytes_ = 0, uploaded_ = 0, state_bytes_ = 0;
   int barriers_ = 0;
   double setup_s_ = 0, upload_s_ = 0, pack_s_ = 0, first_dispatch_s_ = 0;
-  bool constants_set_ = false;
+  bool constants_set_ = false, states_set_ = false;
   bool profile_ = false;
   bool timing_ = false;
   std::vector<double> last_node_s_;  // per DeviceGraph node, the last run's (time_nodes)
@@ -764,6 +807,9 @@ class FallbackGraph final : public PreparedGraph {
       : inner_(std::move(inner)), why_(std::move(why)) {}
   Result<void> set_constants(std::span<const Tensor* const> c) override {
     return inner_->set_constants(c);
+  }
+  Result<void> set_states(std::span<const Tensor* const> s) override {
+    return inner_->set_states(s);
   }
   Result<GraphRunStats> run(std::span<const Tensor* const> in,
                             std::span<Tensor* const> out) override {

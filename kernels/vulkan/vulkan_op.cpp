@@ -1,5 +1,5 @@
 // OpKernel: buffers, transfers, the single recorded dispatch and its timing, shared by the
-// Vulkan conv, attention, pool, row, binary, rope and embed kernels.
+// Vulkan conv, attention, pool, row, binary, rope, embed and kvwrite kernels.
 #include "vulkan_op.h"
 
 #include <algorithm>
@@ -240,6 +240,7 @@ Support supports_problem(const Problem& p, const Context& ctx) {
                                [&](const BinaryDesc&) { return supports_binary(p, ctx); },
                                [&](const RopeDesc&) { return supports_rope(p, ctx); },
                                [&](const EmbedDesc&) { return supports_embed(p, ctx); },
+                               [&](const KvWriteDesc&) { return supports_kvwrite(p, ctx); },
                                no_kernel<Support>("vulkan", p)},
                     p.op);
 }
@@ -256,6 +257,7 @@ Result<OpPlan> op_plan(const Problem& p, const Context& ctx) {
                  [&](const BinaryDesc&) { return binary_plan(p, ctx); },
                  [&](const RopeDesc&) { return rope_plan(p, ctx); },
                  [&](const EmbedDesc&) { return embed_plan(p, ctx); },
+                 [&](const KvWriteDesc&) { return kvwrite_plan(p, ctx); },
                  no_kernel<Result<OpPlan>>("vulkan", p)},
       p.op);
 }

@@ -70,6 +70,7 @@ Support supports_rowwise(const Problem& p, const Context& ctx);
 Support supports_binary(const Problem& p, const Context& ctx);
 Support supports_rope(const Problem& p, const Context& ctx);
 Support supports_embed(const Problem& p, const Context& ctx);
+Support supports_kvwrite(const Problem& p, const Context& ctx);
 Result<OpPlan> conv_plan(const Problem& p, const Context& ctx);
 Result<OpPlan> attention_plan(const Problem& p, const Context& ctx);
 Result<OpPlan> pool_plan(const Problem& p, const Context& ctx);
@@ -77,6 +78,10 @@ Result<OpPlan> rowwise_plan(const Problem& p, const Context& ctx);
 Result<OpPlan> binary_plan(const Problem& p, const Context& ctx);
 Result<OpPlan> rope_plan(const Problem& p, const Context& ctx);
 Result<OpPlan> embed_plan(const Problem& p, const Context& ctx);
+Result<OpPlan> kvwrite_plan(const Problem& p, const Context& ctx);
+// in_place: the cache is bound as the output too, and only the token's rows are written (the
+// resident graph's states).
+Result<OpPlan> kvwrite_plan(const Problem& p, const Context& ctx, bool in_place);
 
 // The backend's dispatch, one entry per op family (a new alternative of OpDesc without one does
 // not compile): whether the device runs p, and the plan of a problem that runs as one dispatch

@@ -1,6 +1,6 @@
 // The small op families on every backend against the reference, one suite each: pooling (max,
-// avg, global), row ops (softmax, layer and RMS norm), binary (add / mul), RoPE, embedding lookup;
-// and their problem strings.
+// avg, global), row ops (softmax, layer and RMS norm), binary (add / mul), RoPE, embedding lookup,
+// KV-cache write; and their problem strings.
 #include <gtest/gtest.h>
 
 #include <tuple>
@@ -57,12 +57,21 @@ const std::vector<std::string> kEmbedShapes = {
 };
 TB_BACKEND_SUITE(EmbedTest, kEmbedShapes);
 
+// The kernel form writes the whole output: the cache copied, the token's rows replaced (a graph
+// runs it in place: test_graph_states.cpp). A bf16 or f16 cache takes the f32 token rounded.
+const std::vector<std::string> kKvWriteShapes = {
+    "kvwrite:h1s1d1p0:f32",          "kvwrite:h3s128d64p127:f32", "kvwrite:h2s17d7p5:f32",
+    "kvwrite:h3s16d64p0:bf16",       "kvwrite:h2s5d7p2:bf16",     "kvwrite:h2s9d6p3:f16",
+    "kvwrite:h32s1024d128p1000:f32",
+};
+TB_BACKEND_SUITE(KvWriteTest, kKvWriteShapes);
+
 TEST(SmallOpProblem, RoundTrips) {
   for (const char* s :
        {"maxpool:n1c64h112w112r3s3st2p1:f32", "avgpool:n1c8h7w7r7s7:f32", "gpool:n1c1280h7w7:f32",
         "softmax:m128n1000:f32", "lnorm:m512n768:bf16", "rmsnorm:m1n4096:f32", "add:n4096:f32",
         "mul:n7:f32", "rope:t128h32d128:f32", "embed:v32000d4096t128:f32",
-        "maxpool:n1c96h112w112r3s3st2pe1:f32"}) {
+        "maxpool:n1c96h112w112r3s3st2pe1:f32", "kvwrite:h8s4096d128p4095:bf16"}) {
     auto p = Problem::parse(s);
     ASSERT_TRUE(p.ok()) << s << ": " << p.error().message;
     EXPECT_EQ(p->str(), s);
@@ -73,6 +82,11 @@ TEST(SmallOpProblem, RoundTrips) {
 TEST(SmallOpProblem, ShapesAndTypes) {
   const auto g = Problem::parse("gpool:n2c3h4w5:f32").value();
   EXPECT_EQ(g.outputs()[0].shape, (std::vector<std::int64_t>{2, 3}));
+  const auto kv = Problem::parse("kvwrite:h3s16d8p2:bf16").value();
+  EXPECT_EQ(kv.inputs()[0].dtype, DType::f32);
+  EXPECT_EQ(kv.inputs()[0].shape, (std::vector<std::int64_t>{3, 8}));
+  EXPECT_EQ(kv.inputs()[1].dtype, DType::bf16);
+  EXPECT_EQ(kv.outputs()[0].shape, (std::vector<std::int64_t>{3, 16, 8}));
   const auto e = Problem::parse("embed:v10d4t3:f32").value();
   EXPECT_EQ(e.inputs()[1].dtype, DType::s32);
   EXPECT_EQ(EmbedDesc::row(-1, 10), 9);
@@ -88,7 +102,9 @@ TEST(SmallOpProblem, RejectsBadInput) {
   for (const char* s :
        {"maxpool:n1c4h4w4r2:f32", "maxpool:n1c4h4w4r2s2p2:f32", "maxpool:n1c4h8w8r3s3p1pe2:f32",
         "avgpool:n1c4h8w8r3s3pe-1:f32", "gpool:n1c4h4w4r2s2:f32", "softmax:m4:f32",
-        "rope:t2h2d3:f32", "add:n4:f32+relu", "embed:v0d4t4:f32", "norm:m1n1:f32"})
+        "rope:t2h2d3:f32", "add:n4:f32+relu", "embed:v0d4t4:f32", "norm:m1n1:f32",
+        "kvwrite:h1s4d4p4:f32", "kvwrite:h1s4d4:f32", "kvwrite:h1s4d4p-1:f32",
+        "kvwrite:h1s4d4p0:f32+relu"})
     EXPECT_FALSE(Problem::parse(s).ok()) << s;
 }
 

@@ -46,6 +46,14 @@ struct Case {
   double rtol;
 };
 
+// A two-layer decoder's decode step at position 15.
+Graph tiny_decode(DType dt) {
+  LlmConfig c;
+  c.hidden = 64, c.heads = 4, c.kv_heads = 2, c.head_dim = 16, c.ffn = 128, c.vocab = 256;
+  c.layers = 2;
+  return llm("t", c, LlmPhase{true, 1, 16}, dt);
+}
+
 const std::vector<Case>& cases() {
   static const std::vector<Case> v = {
       // 54 layers: depthwise, ReLU6, linear bottlenecks with residual adds, global pool, gemm.
@@ -63,15 +71,11 @@ const std::vector<Case>& cases() {
       {"mobilenetv2_035_32_int8", [] { return mobilenet_v2("t", 0.35, 32, 10, 1, DType::s8); },
        5e-2},
       {"resnet50_1block_64_int8", [] { return resnet50("t", 64, 1, DType::s8, 1); }, 5e-2},
-      // Host ops (embedding, KV-cache writes, permutes) between segments.
-      {"llm_tiny_decode",
-       [] {
-         LlmConfig c;
-         c.hidden = 64, c.heads = 4, c.kv_heads = 2, c.head_dim = 16, c.ffn = 128, c.vocab = 256;
-         c.layers = 2;
-         return llm("t", c, LlmPhase{true, 1, 16}, DType::f32);
-       },
-       1e-3},
+      // A decode step: KV-cache writes in the segment where the backend has the kvwrite kernel
+      // (the caches stay there), host ops between segments where not.
+      {"llm_tiny_decode", [] { return tiny_decode(DType::f32); }, 1e-3},
+      // bf16 caches; the embedding lookup of a bf16 table is a host op before the segment.
+      {"llm_tiny_decode_bf16", [] { return tiny_decode(DType::bf16); }, 3e-2},
   };
   return v;
 }
@@ -147,6 +151,23 @@ TEST_P(GraphExec, MatchesTheReference) {
   if (cnn) {
     EXPECT_GT(want->cost.host_round_trips, 1);
   }
+  // A decode step: the KV caches stay in the segment and their writes run there, so the step is
+  // one segment after the embedding (a host op at bf16). On OpenCL and Vulkan, with one host
+  // wait, it moves the token ids in (or the bf16 embedding's output), never a cache.
+  if (!cnn) {
+    EXPECT_EQ(got->segments, 1) << got->config;
+    EXPECT_NE(got->config.find(std::to_string(2 * 2) + " states resident"), std::string::npos)
+        << got->config;
+  }
+  if (!cnn && (backend == "opencl" || backend == "vulkan")) {
+    const Graph g = c.make();
+    const bool host_embed = g.dtype != DType::f32;
+    EXPECT_EQ(got->cost.host_round_trips, 1) << got->config;
+    const auto in_bytes = static_cast<std::uint64_t>(
+        host_embed ? 64 * 4  // the embedded token, f32 [1][hidden]
+                   : g.values[static_cast<std::size_t>(g.input)].bytes());
+    EXPECT_EQ(got->cost.bytes_to_device, in_bytes) << got->config;
+  }
 }
 
 // The layer profile (Executor::time_layers): every kernel layer timed by its backend (oneDNN's
@@ -210,7 +231,7 @@ std::string case_name(const ::testing::TestParamInfo<GraphExec::ParamType>& i) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, GraphExec,
                          ::testing::Combine(::testing::Values("onednn", "opencl", "vulkan"),
-                                            ::testing::Range<std::size_t>(0, 8)),
+                                            ::testing::Range<std::size_t>(0, 9)),
                          case_name);
 // f32 CNN, int8 with folded quantisation and fused dequantisation, host ops between segments.
 INSTANTIATE_TEST_SUITE_P(Backends, GraphLayerTiming,
