@@ -7,6 +7,7 @@
 // Life of a graph on a backend:
 //   Backend::prepare_graph(g, opts) -> every pipeline / primitive created, memory planned
 //   PreparedGraph::set_constants()  -> weights uploaded once, in the backend's layout
+//   PreparedGraph::set_states()     -> KV caches copied once to where the graph keeps them
 //   PreparedGraph::run(in, out)     -> one inference: inputs in, outputs back, one host sync
 //
 // A backend without its own graph execution inherits the staged one (make_staged_graph): one
