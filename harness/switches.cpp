@@ -27,10 +27,10 @@ constexpr Switch kSwitches[] = {
      "how long test.sh --fuzz runs each libFuzzer target"},
     {"TB_JOBS", S::script, "scripts/setup.sh, scripts/test.sh, scripts/fuzz.sh", "a number",
      "the number of cores", "build and test parallelism of the scripts"},
-    {"TB_KV_WRITES", S::kernel, "workloads/executor.cpp", "host",
-     "unset: in the segment where the backend has the kvwrite kernel",
-     "host keeps a decoder's KV-cache writes as host ops between segments, the caches going in "
-     "and out of each segment (the anchor of device-resident caches)"},
+    {"TB_MOVES_ON_HOST", S::kernel, "workloads/executor.cpp", "1",
+     "unset: in the segment where the backend has the kvwrite and permute kernels",
+     "1 keeps a decoder's KV-cache writes and a prefill's permutes as host ops between segments, "
+     "the caches and views going in and out of each segment (the anchor)"},
     {"TB_ONEDNN_ATTENTION", S::kernel, "kernels/onednn/onednn_attention.cpp", "auto|fused|composed",
      "auto",
      "attention on the oneDNN backend: the fused CPU kernel or oneDNN matmul, softmax, matmul "

@@ -275,6 +275,21 @@ struct KvWriteDesc {
   bool operator==(const KvWriteDesc&) const = default;
 };
 
+// Permute of the two outer axes: X [a][b][c] -> Y [b][a][c] (attention's heads-major views of a
+// prefill's tokens, and back), in the storage type of dtype; a copy, bit for bit.
+struct PermuteDesc {
+  static constexpr std::string_view kOp = "permute";
+  static constexpr unsigned kPosts = 0;
+  std::int64_t a = 0, b = 0, c = 0;
+
+  std::string dims() const;
+  static Result<PermuteDesc> from_dims(const Dims& d);
+  double flops() const { return 0; }
+  std::vector<TensorSpec> inputs(DType dt, const Epilogue& post) const;
+  std::vector<TensorSpec> outputs(DType dt, const Epilogue& post) const;
+  bool operator==(const PermuteDesc&) const = default;
+};
+
 // The op list: one entry per op family, X(Desc, stem), in OpDesc order (append only: the order
 // is part of the API). Everything else follows from it: the OpDesc variant, parse() (by kOp, or
 // by op_name() over kKinds for a Desc that covers several ops), the reference's dispatch
@@ -290,7 +305,8 @@ struct KvWriteDesc {
   X(BinaryDesc, binary)       \
   X(RopeDesc, rope)           \
   X(EmbedDesc, embed)         \
-  X(KvWriteDesc, kvwrite)
+  X(KvWriteDesc, kvwrite)     \
+  X(PermuteDesc, permute)
 
 namespace detail {
 template <class First, class... Descs>

@@ -985,11 +985,14 @@ class Calibrator {
     overheads(b, ov);
     e.graph_s = ov.graph_s, e.transfer_gbps = ov.transfer_gbps;
     e.segment_switch_s = ov.segment_switch_s;
-    {  // a decoder's caches are bf16 in a bf16 graph, f32 otherwise
+    {  // a decoder's caches and views are bf16 in a bf16 graph, f32 otherwise
       KvWriteDesc kv;
       kv.h = 3, kv.s = 128, kv.d = 64, kv.p = 127;
-      const Problem p{kv, *dt == DType::bf16 ? DType::bf16 : DType::f32, {}};
-      e.kv_writes_on_device = b.supports(p, 0).supported;
+      const DType cache = *dt == DType::bf16 ? DType::bf16 : DType::f32;
+      e.kv_writes_on_device = b.supports(Problem{kv, cache, {}}, 0).supported;
+      PermuteDesc pm;  // a prefill's heads-major view: 128 tokens of 9 heads of 64
+      pm.a = 128, pm.b = 9, pm.c = 64;
+      e.permutes_on_device = b.supports(Problem{pm, cache, {}}, 0).supported;
     }
     std::vector<double> first;
     double upload_bytes = 0;

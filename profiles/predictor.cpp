@@ -570,11 +570,13 @@ bool has_quantize(const Graph& g) {
 }  // namespace
 
 namespace {
-// `graph` with its KV-cache writes where the executor would run them on c's backend.
-Graph placed_kv_writes(const Graph& graph, const BackendCalibration& c, const PredictOptions& o) {
-  Graph g = graph;
-  if (!c.kv_writes_on_device) return g;
+// `graph` with its permutes and KV-cache writes where the executor would run them on c's backend.
+Graph placed_moves(const Graph& graph, const BackendCalibration& c, const PredictOptions& o) {
   const auto runs = [&](const Problem& p) { return !o.supports || o.supports(p); };
+  Graph base = graph;
+  if (c.permutes_on_device) workloads::device_permutes(base, runs);
+  Graph g = base;
+  if (!c.kv_writes_on_device) return g;
   std::vector<bool> keep_host(g.layers.size(), false);
   for (;;) {
     const std::vector<std::size_t> moved = workloads::device_kv_writes(g, runs, keep_host);
@@ -582,7 +584,7 @@ Graph placed_kv_writes(const Graph& graph, const BackendCalibration& c, const Pr
         g, [&](std::size_t) { return c.fuses_int8_epilogue; }, has_quantize(g));
     const std::vector<std::size_t> apart = workloads::kv_writes_apart(g, ep, moved);
     if (apart.empty()) return g;
-    g = graph;
+    g = base;
     for (std::size_t li : apart) keep_host[li] = true;
   }
 }
@@ -641,10 +643,10 @@ ModelEstimate predict(const Graph& graph, const Calibration& cal, std::string_vi
         return infeasible("unsupported: " + l.problem->str());
 
   const Projector sc{c, o.target ? &*o.target : nullptr};
-  // The graph as the executor runs it there: KV-cache writes in the segments where the backend
-  // has the kernel (the same placement, device_kv_writes, and the same rule that a cache and its
-  // readers share a step).
-  const Graph g = placed_kv_writes(graph, *c, o);
+  // The graph as the executor runs it there: permutes and KV-cache writes in the segments where
+  // the backend has the kernels (the same placement, device_permutes and device_kv_writes, and
+  // the same rule that a cache and its readers share a step).
+  const Graph g = placed_moves(graph, *c, o);
   const Plan plan = make_plan(g, c->fuses_int8_epilogue, has_quantize(g));
   const Costs costs = walk(g, cal, *c, plan, sc);
   e.latency_ms = costs.total_s * 1e3;
@@ -722,6 +724,7 @@ json to_json(const Calibration& c) {
                        {"cross_core_gbps", e.cross_core_gbps},
                        {"fuses_int8_epilogue", e.fuses_int8_epilogue},
                        {"kv_writes_on_device", e.kv_writes_on_device},
+                       {"permutes_on_device", e.permutes_on_device},
                        {"requantises_int8", e.requantises_int8},
                        {"peak_gflops", e.peak_gflops > 0 ? json(e.peak_gflops) : json()},
                        {"bandwidth_gbps", e.bandwidth_gbps > 0 ? json(e.bandwidth_gbps) : json()},
@@ -811,6 +814,7 @@ Result<Calibration> calibration_from_json(const json& j) {
     }
     e.fuses_int8_epilogue = ej.value("fuses_int8_epilogue", false);
     e.kv_writes_on_device = ej.value("kv_writes_on_device", false);
+    e.permutes_on_device = ej.value("permutes_on_device", false);
     e.requantises_int8 = ej.value("requantises_int8", false);
     if (!ej.contains("points") || !ej["points"].is_array())
       return make_error(at + "/points: expected an array");

@@ -133,6 +133,9 @@ struct BackendCalibration {
   // its segment and the caches stay there (workloads::device_kv_writes), instead of host ops
   // between segments.
   bool kv_writes_on_device = false;
+  // The backend has the permute kernel for this dtype: a prefill's permutes run in its segments
+  // (workloads::device_permutes), instead of host ops between them.
+  bool permutes_on_device = false;
   // int8 convolutions write u8 for readers that are all int8 convolutions (oneDNN): its int8
   // chains run no quantising reorder, while a graph runs one (a host-op-like pass, f32 in, u8
   // out) before each convolution whose input is not requantised: the image, a value a residual
@@ -169,7 +172,8 @@ struct BackendCalibration {
 //   7  strided (stride 2) depthwise points, apart from the stride-1 ones in shape space
 //   8  a GEMV of 576 to 192 (a grouped-query attention's k and v); points taken from the layer's
 //      side of serial_flops
-//   9  whether the backend writes KV caches on the device (kv_writes_on_device)
+//   9  whether the backend writes KV caches and permutes on the device (kv_writes_on_device,
+//      permutes_on_device)
 inline constexpr int kCalibrationMethod = 9;
 
 struct Calibration {

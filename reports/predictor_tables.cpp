@@ -128,7 +128,10 @@ std::string format_calibration(const profiles::Calibration& c) {
         e.cross_core_gbps > 0
             ? fmt::format(", across a change of threads {:.1f} GB/s", e.cross_core_gbps)
             : std::string(),
-        e.kv_writes_on_device ? ", KV-cache writes on the device" : "");
+        e.kv_writes_on_device
+            ? (e.permutes_on_device ? ", KV-cache writes and permutes on the device"
+                                    : ", KV-cache writes on the device")
+            : "");
     if (!e.stream_gemv.empty()) {
       std::string gemv;
       for (const auto& [bytes, ratio] : e.stream_gemv)

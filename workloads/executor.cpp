@@ -114,7 +114,8 @@ Executor::Executor(Graph g, std::vector<Tensor> weights, std::uint64_t seed)
     : g_(std::move(g)), weights_(std::move(weights)), seed_(seed) {
   values_ = initial_values(g_, seed);
   for (std::size_t li = 0; li < g_.layers.size(); ++li)
-    if (g_.layers[li].host == HostOp::kv_write) kv_layers_.push_back(li);
+    if (g_.layers[li].host == HostOp::kv_write || g_.layers[li].host == HostOp::permute)
+      movable_.emplace_back(li, g_.layers[li].host);
   device_state_.assign(g_.values.size(), false);
   qscale_.assign(g_.values.size(), 1.0f);
   qzp_.assign(g_.values.size(), 0);
@@ -281,6 +282,32 @@ std::vector<std::size_t> device_kv_writes(Graph& g, const std::function<bool(con
   return moved;
 }
 
+std::optional<Problem> permute_problem(const Graph& g, const Layer& l) {
+  if (l.host != HostOp::permute || l.in.size() != 1 || l.in[0].kind != Operand::value)
+    return std::nullopt;
+  const Value& x = g.values[static_cast<std::size_t>(l.in[0].index)];
+  const Value& y = g.values[static_cast<std::size_t>(l.out)];
+  if (x.dtype != DType::f32 && x.dtype != DType::bf16 && x.dtype != DType::f16) return std::nullopt;
+  if (y.shape.size() != 3 || y.dtype != x.dtype) return std::nullopt;
+  PermuteDesc d;
+  d.b = y.shape[0], d.a = y.shape[1], d.c = y.shape[2];
+  if (x.numel() != d.a * d.b * d.c) return std::nullopt;
+  return Problem{d, x.dtype, {}};
+}
+
+std::vector<std::size_t> device_permutes(Graph& g,
+                                         const std::function<bool(const Problem&)>& runs) {
+  std::vector<std::size_t> moved;
+  for (std::size_t li = 0; li < g.layers.size(); ++li) {
+    const auto p = permute_problem(g, g.layers[li]);
+    if (!p || !runs(*p)) continue;
+    g.layers[li].problem = *p;
+    g.layers[li].host = HostOp::none;
+    moved.push_back(li);
+  }
+  return moved;
+}
+
 std::vector<std::size_t> kv_writes_apart(const Graph& g, const ExecutionPlan& p,
                                          const std::vector<std::size_t>& moved) {
   std::vector<int> step_of(g.layers.size(), -1);
@@ -384,7 +411,7 @@ Result<Graph> Executor::static_scales() const {
   if (!quantized) return make_error("the graph quantises no activation (not an int8 graph)");
   if (!calibrated_) return make_error("the activation scales are not calibrated (prepare first)");
   Graph g = g_;
-  restore_kv_writes(g);
+  restore_host_ops(g);
   for (auto& l : g.layers)
     if (l.host == HostOp::quantize)
       l.qscale = qscale_[static_cast<std::size_t>(l.out)],
@@ -487,10 +514,10 @@ ExecutionPlan plan_execution(const Graph& g,
   return p;
 }
 
-void Executor::restore_kv_writes(Graph& g) const {
-  for (std::size_t li : kv_layers_) {
+void Executor::restore_host_ops(Graph& g) const {
+  for (const auto& [li, op] : movable_) {
     g.layers[li].problem.reset();
-    g.layers[li].host = HostOp::kv_write;
+    g.layers[li].host = op;
   }
 }
 
@@ -500,14 +527,17 @@ Result<void> Executor::plan(Backend& b, const PrepareOptions& po, bool fold_quan
   // KV-cache writes run on the backend where it runs them and every reader of the cache, in the
   // same segment (the segment keeps the cache, DeviceGraph::states); a write whose cache is read
   // in another step goes back to the host, and the plan is made again.
-  // TB_KV_WRITES=host: every write a host op, as before device-resident caches (the anchor).
-  const char* kv_env = std::getenv("TB_KV_WRITES");
-  std::vector<bool> keep_host(g_.layers.size(), kv_env && std::string(kv_env) == "host");
+  // TB_MOVES_ON_HOST=1: KV-cache writes and permutes stay host ops (the anchor).
+  const char* env = std::getenv("TB_MOVES_ON_HOST");
+  const bool on_host = env && std::string(env) == "1";
+  std::vector<bool> keep_host(g_.layers.size(), on_host);
   std::vector<bool> here;
   std::vector<std::size_t> moved;
   ExecutionPlan plan;
   for (;;) {
-    restore_kv_writes(g_);
+    restore_host_ops(g_);
+    if (!on_host)
+      device_permutes(g_, [&](const Problem& p) { return b.supports(p, device).supported; });
     moved = device_kv_writes(
         g_, [&](const Problem& p) { return b.supports(p, device).supported; }, keep_host);
     const Fallback fb = plan_fallback(g_, b, device);

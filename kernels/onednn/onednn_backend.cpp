@@ -249,6 +249,7 @@ void build(Plan& plan, const Problem& p) {
                         [&](const RopeDesc& d) { build_rope(plan, p, d); },
                         [&](const EmbedDesc& d) { build_embed(plan, p, d); },
                         [&](const KvWriteDesc& d) { build_kvwrite(plan, p, d); },
+                        [&](const PermuteDesc& d) { build_permute(plan, p, d); },
                         [&](const auto&) { throw Failure(no_kernel_reason("onednn", p)); }},
              p.op);
 }

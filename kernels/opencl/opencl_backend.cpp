@@ -138,6 +138,7 @@ Support supports_problem(const Problem& p, const DeviceCtx& d) {
                                [&](const RopeDesc&) { return supports_rope(p, d); },
                                [&](const EmbedDesc&) { return supports_embed(p, d); },
                                [&](const KvWriteDesc&) { return supports_kvwrite(p, d); },
+                               [&](const PermuteDesc&) { return supports_permute(p, d); },
                                no_kernel<Support>("opencl", p)},
                     p.op);
 }
@@ -156,6 +157,7 @@ Result<std::unique_ptr<DeviceKernel>> prepare_device_kernel(std::shared_ptr<Devi
           [&](const RopeDesc&) { return prepare_rope(std::move(d), p, buffers); },
           [&](const EmbedDesc&) { return prepare_embed(std::move(d), p, buffers); },
           [&](const KvWriteDesc&) { return prepare_kvwrite(std::move(d), p, buffers); },
+          [&](const PermuteDesc&) { return prepare_permute(std::move(d), p, buffers); },
           no_kernel<Result<std::unique_ptr<DeviceKernel>>>("opencl", p)},
       p.op);
 }

@@ -114,6 +114,7 @@ Support supports_binary(const Problem& p, const DeviceCtx& d);
 Support supports_rope(const Problem& p, const DeviceCtx& d);
 Support supports_embed(const Problem& p, const DeviceCtx& d);
 Support supports_kvwrite(const Problem& p, const DeviceCtx& d);
+Support supports_permute(const Problem& p, const DeviceCtx& d);
 Result<std::unique_ptr<DeviceKernel>> prepare_conv(std::shared_ptr<DeviceCtx> d, const Problem& p,
                                                    Buffers buffers = Buffers::own);
 Result<std::unique_ptr<DeviceKernel>> prepare_attention(std::shared_ptr<DeviceCtx> d,
@@ -131,6 +132,9 @@ Result<std::unique_ptr<DeviceKernel>> prepare_rope(std::shared_ptr<DeviceCtx> d,
 Result<std::unique_ptr<DeviceKernel>> prepare_embed(std::shared_ptr<DeviceCtx> d, const Problem& p,
                                                     Buffers buffers = Buffers::own);
 Result<std::unique_ptr<DeviceKernel>> prepare_kvwrite(std::shared_ptr<DeviceCtx> d,
+                                                      const Problem& p,
+                                                      Buffers buffers = Buffers::own);
+Result<std::unique_ptr<DeviceKernel>> prepare_permute(std::shared_ptr<DeviceCtx> d,
                                                       const Problem& p,
                                                       Buffers buffers = Buffers::own);
 

@@ -1,5 +1,5 @@
 // OpKernel: buffers, transfers, the single recorded dispatch and its timing, shared by the
-// Vulkan conv, attention, pool, row, binary, rope, embed and kvwrite kernels.
+// Vulkan conv, attention, pool, row, binary, rope, embed, kvwrite and permute kernels.
 #include "vulkan_op.h"
 
 #include <algorithm>
@@ -241,6 +241,7 @@ Support supports_problem(const Problem& p, const Context& ctx) {
                                [&](const RopeDesc&) { return supports_rope(p, ctx); },
                                [&](const EmbedDesc&) { return supports_embed(p, ctx); },
                                [&](const KvWriteDesc&) { return supports_kvwrite(p, ctx); },
+                               [&](const PermuteDesc&) { return supports_permute(p, ctx); },
                                no_kernel<Support>("vulkan", p)},
                     p.op);
 }
@@ -258,6 +259,7 @@ Result<OpPlan> op_plan(const Problem& p, const Context& ctx) {
                  [&](const RopeDesc&) { return rope_plan(p, ctx); },
                  [&](const EmbedDesc&) { return embed_plan(p, ctx); },
                  [&](const KvWriteDesc&) { return kvwrite_plan(p, ctx); },
+                 [&](const PermuteDesc&) { return permute_plan(p, ctx); },
                  no_kernel<Result<OpPlan>>("vulkan", p)},
       p.op);
 }

@@ -71,6 +71,7 @@ Support supports_binary(const Problem& p, const Context& ctx);
 Support supports_rope(const Problem& p, const Context& ctx);
 Support supports_embed(const Problem& p, const Context& ctx);
 Support supports_kvwrite(const Problem& p, const Context& ctx);
+Support supports_permute(const Problem& p, const Context& ctx);
 Result<OpPlan> conv_plan(const Problem& p, const Context& ctx);
 Result<OpPlan> attention_plan(const Problem& p, const Context& ctx);
 Result<OpPlan> pool_plan(const Problem& p, const Context& ctx);
@@ -79,6 +80,7 @@ Result<OpPlan> binary_plan(const Problem& p, const Context& ctx);
 Result<OpPlan> rope_plan(const Problem& p, const Context& ctx);
 Result<OpPlan> embed_plan(const Problem& p, const Context& ctx);
 Result<OpPlan> kvwrite_plan(const Problem& p, const Context& ctx);
+Result<OpPlan> permute_plan(const Problem& p, const Context& ctx);
 // in_place: the cache is bound as the output too, and only the token's rows are written (the
 // resident graph's states).
 Result<OpPlan> kvwrite_plan(const Problem& p, const Context& ctx, bool in_place);

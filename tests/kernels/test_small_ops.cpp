@@ -1,6 +1,6 @@
 // The small op families on every backend against the reference, one suite each: pooling (max,
 // avg, global), row ops (softmax, layer and RMS norm), binary (add / mul), RoPE, embedding lookup,
-// KV-cache write; and their problem strings.
+// KV-cache write, permute; and their problem strings.
 #include <gtest/gtest.h>
 
 #include <tuple>
@@ -66,12 +66,20 @@ const std::vector<std::string> kKvWriteShapes = {
 };
 TB_BACKEND_SUITE(KvWriteTest, kKvWriteShapes);
 
+// [a][b][c] -> [b][a][c]: a prefill's tokens-major q, k, v to heads-major and back.
+const std::vector<std::string> kPermuteShapes = {
+    "permute:a1b1c1:f32",     "permute:a128b9c64:f32", "permute:a7b5c3:f32",
+    "permute:a9b128c64:bf16", "permute:a3b4c5:bf16",   "permute:a6b2c8:f16",
+};
+TB_BACKEND_SUITE(PermuteTest, kPermuteShapes);
+
 TEST(SmallOpProblem, RoundTrips) {
   for (const char* s :
        {"maxpool:n1c64h112w112r3s3st2p1:f32", "avgpool:n1c8h7w7r7s7:f32", "gpool:n1c1280h7w7:f32",
         "softmax:m128n1000:f32", "lnorm:m512n768:bf16", "rmsnorm:m1n4096:f32", "add:n4096:f32",
         "mul:n7:f32", "rope:t128h32d128:f32", "embed:v32000d4096t128:f32",
-        "maxpool:n1c96h112w112r3s3st2pe1:f32", "kvwrite:h8s4096d128p4095:bf16"}) {
+        "maxpool:n1c96h112w112r3s3st2pe1:f32", "kvwrite:h8s4096d128p4095:bf16",
+        "permute:a128b9c64:f32"}) {
     auto p = Problem::parse(s);
     ASSERT_TRUE(p.ok()) << s << ": " << p.error().message;
     EXPECT_EQ(p->str(), s);

@@ -46,12 +46,12 @@ struct Case {
   double rtol;
 };
 
-// A two-layer decoder's decode step at position 15.
-Graph tiny_decode(DType dt) {
+// A two-layer decoder: a decode step at position 15, or a prefill of 8 tokens.
+Graph tiny_llm(DType dt, bool decode = true) {
   LlmConfig c;
   c.hidden = 64, c.heads = 4, c.kv_heads = 2, c.head_dim = 16, c.ffn = 128, c.vocab = 256;
   c.layers = 2;
-  return llm("t", c, LlmPhase{true, 1, 16}, dt);
+  return llm("t", c, decode ? LlmPhase{true, 1, 16} : LlmPhase{false, 8, 0}, dt);
 }
 
 const std::vector<Case>& cases() {
@@ -73,9 +73,12 @@ const std::vector<Case>& cases() {
       {"resnet50_1block_64_int8", [] { return resnet50("t", 64, 1, DType::s8, 1); }, 5e-2},
       // A decode step: KV-cache writes in the segment where the backend has the kvwrite kernel
       // (the caches stay there), host ops between segments where not.
-      {"llm_tiny_decode", [] { return tiny_decode(DType::f32); }, 1e-3},
+      {"llm_tiny_decode", [] { return tiny_llm(DType::f32); }, 1e-3},
       // bf16 caches; the embedding lookup of a bf16 table is a host op before the segment.
-      {"llm_tiny_decode_bf16", [] { return tiny_decode(DType::bf16); }, 3e-2},
+      {"llm_tiny_decode_bf16", [] { return tiny_llm(DType::bf16); }, 3e-2},
+      // A prefill: the heads-major permutes run in the segment where the backend has the
+      // permute kernel; the last token's row is a host op before the LM head.
+      {"llm_tiny_prefill", [] { return tiny_llm(DType::f32, false); }, 1e-3},
   };
   return v;
 }
@@ -154,12 +157,16 @@ TEST_P(GraphExec, MatchesTheReference) {
   // A decode step: the KV caches stay in the segment and their writes run there, so the step is
   // one segment after the embedding (a host op at bf16). On OpenCL and Vulkan, with one host
   // wait, it moves the token ids in (or the bf16 embedding's output), never a cache.
-  if (!cnn) {
+  const bool decode = c.name.find("decode") != std::string::npos;
+  if (!cnn && !decode) {  // two segments around the host's last_row
+    EXPECT_EQ(got->segments, 2) << got->config;
+  }
+  if (decode) {
     EXPECT_EQ(got->segments, 1) << got->config;
     EXPECT_NE(got->config.find(std::to_string(2 * 2) + " states resident"), std::string::npos)
         << got->config;
   }
-  if (!cnn && (backend == "opencl" || backend == "vulkan")) {
+  if (decode && (backend == "opencl" || backend == "vulkan")) {
     const Graph g = c.make();
     const bool host_embed = g.dtype != DType::f32;
     EXPECT_EQ(got->cost.host_round_trips, 1) << got->config;
@@ -231,7 +238,7 @@ std::string case_name(const ::testing::TestParamInfo<GraphExec::ParamType>& i) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, GraphExec,
                          ::testing::Combine(::testing::Values("onednn", "opencl", "vulkan"),
-                                            ::testing::Range<std::size_t>(0, 9)),
+                                            ::testing::Range<std::size_t>(0, 10)),
                          case_name);
 // f32 CNN, int8 with folded quantisation and fused dequantisation, host ops between segments.
 INSTANTIATE_TEST_SUITE_P(Backends, GraphLayerTiming,
