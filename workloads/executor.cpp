@@ -524,10 +524,10 @@ void Executor::restore_host_ops(Graph& g) const {
 Result<void> Executor::plan(Backend& b, const PrepareOptions& po, bool fold_quant) {
   const int device = po.device;
   steps_.clear();
-  // KV-cache writes run on the backend where it runs them and every reader of the cache, in the
-  // same segment (the segment keeps the cache, DeviceGraph::states); a write whose cache is read
-  // in another step goes back to the host, and the plan is made again.
-  // TB_MOVES_ON_HOST=1: KV-cache writes and permutes stay host ops (the anchor).
+  // Permutes run on the backend where it runs them. So do KV-cache writes, where it also runs
+  // every reader of the cache, in the same segment (the segment keeps the cache,
+  // DeviceGraph::states); a write whose cache is read in another step goes back to the host,
+  // and the plan is made again. TB_MOVES_ON_HOST=1: both stay host ops (the anchor).
   const char* env = std::getenv("TB_MOVES_ON_HOST");
   const bool on_host = env && std::string(env) == "1";
   std::vector<bool> keep_host(g_.layers.size(), on_host);
