@@ -52,7 +52,7 @@ std::vector<Item> items(bool big) {
       {"softmax", "softmax:m512n512:f32", ""},
       {"conv igemm", "conv:n1c64h56w56k64r3s3p1:f32+bias+relu", ""},
   };
-  if (big) v.push_back({"gemm reg 32x32", "gemm:m1024n1024k1024:f32", "reg:tm32tn32:8x1"});
+  if (big) v.push_back({"gemm wide 32x32", "gemm:m1024n1024k1024:f32", "wide:tm32tn32:8x1"});
   return v;
 }
 
