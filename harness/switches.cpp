@@ -28,8 +28,9 @@ constexpr Switch kSwitches[] = {
     {"TB_JOBS", S::script, "scripts/setup.sh, scripts/test.sh, scripts/fuzz.sh", "a number",
      "the number of cores", "build and test parallelism of the scripts"},
     {"TB_MOVES_ON_HOST", S::kernel, "workloads/executor.cpp", "1",
-     "unset: in the segment where the backend has the kvwrite and permute kernels",
-     "1 keeps a decoder's KV-cache writes and a prefill's permutes as host ops between segments, "
+     "unset: in the segment where the backend has the kvwrite, permute and slice kernels",
+     "1 keeps a decoder's KV-cache writes and a prefill's permutes and slices as host ops between "
+     "segments, "
      "the caches and views going in and out of each segment (the anchor)"},
     {"TB_ONEDNN_ATTENTION", S::kernel, "kernels/onednn/onednn_attention.cpp", "auto|fused|composed",
      "auto",

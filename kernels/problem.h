@@ -242,7 +242,9 @@ struct RopeDesc {
 };
 
 // Embedding lookup: Y[i] = table[ids[i] mod v] (floor modulo, so every int32 id names a row).
-// Dims: v (vocabulary rows), d (row length), t (tokens). table [v][d]; ids [t] s32; Y [t][d].
+// Dims: v (vocabulary rows), d (row length), t (tokens). table [v][d] in the storage type of dtype
+// (f32, bf16, f16); ids [t] s32; Y [t][d] f32 always: a lookup widens its rows exactly, for the
+// f32 activations that follow it.
 struct EmbedDesc {
   static constexpr std::string_view kOp = "embed";
   static constexpr unsigned kPosts = 0;
@@ -290,6 +292,22 @@ struct PermuteDesc {
   bool operator==(const PermuteDesc&) const = default;
 };
 
+// Row slice: X [o][r][n] -> Y [o][c][n], Y[.][j] = X[.][s + j t] (a prefill's last token before
+// the LM head; an imported model's Slice), in the storage type of dtype; a copy, bit for bit.
+// Dims: o (outer), r (rows), n (row length), s (first row), c (rows taken), t (step, default 1).
+struct SliceDesc {
+  static constexpr std::string_view kOp = "slice";
+  static constexpr unsigned kPosts = 0;
+  std::int64_t o = 1, r = 0, n = 0, s = 0, c = 0, t = 1;
+
+  std::string dims() const;
+  static Result<SliceDesc> from_dims(const Dims& d);
+  double flops() const { return 0; }
+  std::vector<TensorSpec> inputs(DType dt, const Epilogue& post) const;
+  std::vector<TensorSpec> outputs(DType dt, const Epilogue& post) const;
+  bool operator==(const SliceDesc&) const = default;
+};
+
 // The op list: one entry per op family, X(Desc, stem), in OpDesc order (append only: the order
 // is part of the API). Everything else follows from it: the OpDesc variant, parse() (by kOp, or
 // by op_name() over kKinds for a Desc that covers several ops), the reference's dispatch
@@ -306,7 +324,8 @@ struct PermuteDesc {
   X(RopeDesc, rope)           \
   X(EmbedDesc, embed)         \
   X(KvWriteDesc, kvwrite)     \
-  X(PermuteDesc, permute)
+  X(PermuteDesc, permute)     \
+  X(SliceDesc, slice)
 
 namespace detail {
 template <class First, class... Descs>

@@ -992,7 +992,10 @@ class Calibrator {
       e.kv_writes_on_device = b.supports(Problem{kv, cache, {}}, 0).supported;
       PermuteDesc pm;  // a prefill's heads-major view: 128 tokens of 9 heads of 64
       pm.a = 128, pm.b = 9, pm.c = 64;
-      e.permutes_on_device = b.supports(Problem{pm, cache, {}}, 0).supported;
+      SliceDesc sl;  // its last token before the LM head
+      sl.r = 128, sl.n = 576, sl.s = 127, sl.c = 1;
+      e.permutes_on_device = b.supports(Problem{pm, cache, {}}, 0).supported &&
+                             b.supports(Problem{sl, cache, {}}, 0).supported;
     }
     std::vector<double> first;
     double upload_bytes = 0;

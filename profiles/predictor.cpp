@@ -520,7 +520,7 @@ std::string op_class(const Problem& p) {
   if (p.as<PoolDesc>()) return "pool";
   if (p.as<EmbedDesc>()) return "embed";
   if (p.as<RopeDesc>()) return "rope";
-  return "eltwise";  // binary; a KV-cache write (a copy of one token's rows)
+  return "eltwise";  // binary; a KV-cache write (a copy of one token's rows); permute, slice
 }
 
 bool small_op_class(std::string_view c) {
@@ -538,6 +538,8 @@ double traffic_bytes(const Problem& p) {
   if (const auto* w = p.as<KvWriteDesc>())  // in place: the token's rows read and written
     return static_cast<double>(w->h * w->d) *
            (4.0 + static_cast<double>(dtype_size(p.outputs().at(0).dtype)));
+  if (p.as<SliceDesc>())  // the rows taken, read and written (not the whole input)
+    return 2.0 * static_cast<double>(spec_bytes(p.outputs().at(0)));
   return p.min_bytes();
 }
 
@@ -574,7 +576,7 @@ namespace {
 Graph placed_moves(const Graph& graph, const BackendCalibration& c, const PredictOptions& o) {
   const auto runs = [&](const Problem& p) { return !o.supports || o.supports(p); };
   Graph base = graph;
-  if (c.permutes_on_device) workloads::device_permutes(base, runs);
+  if (c.permutes_on_device) workloads::device_copies(base, runs);
   Graph g = base;
   if (!c.kv_writes_on_device) return g;
   std::vector<bool> keep_host(g.layers.size(), false);
@@ -643,8 +645,8 @@ ModelEstimate predict(const Graph& graph, const Calibration& cal, std::string_vi
         return infeasible("unsupported: " + l.problem->str());
 
   const Projector sc{c, o.target ? &*o.target : nullptr};
-  // The graph as the executor runs it there: permutes and KV-cache writes in the segments where
-  // the backend has the kernels (the same placement, device_permutes and device_kv_writes, and
+  // The graph as the executor runs it there: copies and KV-cache writes in the segments where
+  // the backend has the kernels (the same placement, device_copies and device_kv_writes, and
   // the same rule that a cache and its readers share a step).
   const Graph g = placed_moves(graph, *c, o);
   const Plan plan = make_plan(g, c->fuses_int8_epilogue, has_quantize(g));

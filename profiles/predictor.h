@@ -133,8 +133,9 @@ struct BackendCalibration {
   // its segment and the caches stay there (workloads::device_kv_writes), instead of host ops
   // between segments.
   bool kv_writes_on_device = false;
-  // The backend has the permute kernel for this dtype: a prefill's permutes run in its segments
-  // (workloads::device_permutes), instead of host ops between them.
+  // The backend has the permute and slice kernels for this dtype: a prefill's permutes and its
+  // last-token slice run in its segments (workloads::device_copies), instead of host ops between
+  // them.
   bool permutes_on_device = false;
   // int8 convolutions write u8 for readers that are all int8 convolutions (oneDNN): its int8
   // chains run no quantising reorder, while a graph runs one (a host-op-like pass, f32 in, u8

@@ -129,7 +129,7 @@ std::string format_calibration(const profiles::Calibration& c) {
             ? fmt::format(", across a change of threads {:.1f} GB/s", e.cross_core_gbps)
             : std::string(),
         e.kv_writes_on_device
-            ? (e.permutes_on_device ? ", KV-cache writes and permutes on the device"
+            ? (e.permutes_on_device ? ", KV-cache writes, permutes and slices on the device"
                                     : ", KV-cache writes on the device")
             : "");
     if (!e.stream_gemv.empty()) {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <utility>
 
 #include "reference/reference_backend.h"
 
@@ -114,8 +115,10 @@ Executor::Executor(Graph g, std::vector<Tensor> weights, std::uint64_t seed)
     : g_(std::move(g)), weights_(std::move(weights)), seed_(seed) {
   values_ = initial_values(g_, seed);
   for (std::size_t li = 0; li < g_.layers.size(); ++li)
-    if (g_.layers[li].host == HostOp::kv_write || g_.layers[li].host == HostOp::permute)
-      movable_.emplace_back(li, g_.layers[li].host);
+    if (g_.layers[li].host == HostOp::kv_write || g_.layers[li].host == HostOp::permute ||
+        g_.layers[li].host == HostOp::last_row || g_.layers[li].host == HostOp::slice ||
+        g_.layers[li].host == HostOp::embed)
+      movable_.push_back({li, g_.layers[li].host, g_.layers[li].in});
   device_state_.assign(g_.values.size(), false);
   qscale_.assign(g_.values.size(), 1.0f);
   qzp_.assign(g_.values.size(), 0);
@@ -282,25 +285,67 @@ std::vector<std::size_t> device_kv_writes(Graph& g, const std::function<bool(con
   return moved;
 }
 
-std::optional<Problem> permute_problem(const Graph& g, const Layer& l) {
-  if (l.host != HostOp::permute || l.in.size() != 1 || l.in[0].kind != Operand::value)
+namespace {
+// The embed host op's lookup from an f32, bf16 or f16 table (in0 ids, in1 table; no scales) as an
+// embed kernel, whose operands are table first, then ids.
+std::optional<Problem> embed_problem(const Graph& g, const Layer& l) {
+  if (l.host != HostOp::embed || l.in.size() != 2 || l.in[0].kind != Operand::value ||
+      l.in[1].kind == Operand::none)
     return std::nullopt;
+  const Value& ids = g.values[static_cast<std::size_t>(l.in[0].index)];
+  const auto& [dt, shape] =
+      l.in[1].kind == Operand::weight
+          ? std::pair{g.weights[static_cast<std::size_t>(l.in[1].index)].dtype,
+                      g.weights[static_cast<std::size_t>(l.in[1].index)].shape}
+          : std::pair{g.values[static_cast<std::size_t>(l.in[1].index)].dtype,
+                      g.values[static_cast<std::size_t>(l.in[1].index)].shape};
+  const Value& y = g.values[static_cast<std::size_t>(l.out)];
+  if (dt != DType::f32 && dt != DType::bf16 && dt != DType::f16) return std::nullopt;
+  if (ids.dtype != DType::s32 || y.dtype != DType::f32 || shape.size() != 2) return std::nullopt;
+  EmbedDesc d;
+  d.v = shape[0], d.d = shape[1], d.t = ids.numel();
+  if (d.v <= 0 || d.d <= 0 || d.t <= 0 || y.numel() != d.t * d.d) return std::nullopt;
+  return Problem{d, dt, {}};
+}
+}  // namespace
+
+std::optional<Problem> copy_problem(const Graph& g, const Layer& l) {
+  if (l.host == HostOp::embed) return embed_problem(g, l);
+  const bool copy =
+      l.host == HostOp::permute || l.host == HostOp::last_row || l.host == HostOp::slice;
+  if (!copy || l.in.size() != 1 || l.in[0].kind != Operand::value) return std::nullopt;
   const Value& x = g.values[static_cast<std::size_t>(l.in[0].index)];
   const Value& y = g.values[static_cast<std::size_t>(l.out)];
   if (x.dtype != DType::f32 && x.dtype != DType::bf16 && x.dtype != DType::f16) return std::nullopt;
-  if (y.shape.size() != 3 || y.dtype != x.dtype) return std::nullopt;
-  PermuteDesc d;
-  d.b = y.shape[0], d.a = y.shape[1], d.c = y.shape[2];
-  if (x.numel() != d.a * d.b * d.c) return std::nullopt;
-  return Problem{d, x.dtype, {}};
+  if (y.dtype != x.dtype || y.numel() <= 0) return std::nullopt;
+  if (l.host == HostOp::permute) {
+    if (y.shape.size() != 3) return std::nullopt;
+    PermuteDesc d;
+    d.b = y.shape[0], d.a = y.shape[1], d.c = y.shape[2];
+    if (x.numel() != d.a * d.b * d.c) return std::nullopt;
+    return Problem{d, x.dtype, {}};
+  }
+  SliceDesc d;
+  if (l.host == HostOp::last_row) {  // [m][n] -> [1][n]: o 1, rows m, from m - 1
+    d.n = y.numel(), d.r = x.numel() / d.n, d.s = d.r - 1, d.c = 1;
+    if (d.r * d.n != x.numel()) return std::nullopt;
+  } else {  // a negative step stays on the host
+    if (l.outer <= 0 || l.inner <= 0 || l.step < 1 || l.start < 0) return std::nullopt;
+    d.o = l.outer, d.n = l.inner, d.t = l.step, d.s = l.start;
+    d.r = x.numel() / (d.o * d.n), d.c = y.numel() / (d.o * d.n);
+    if (d.o * d.r * d.n != x.numel() || d.o * d.c * d.n != y.numel()) return std::nullopt;
+  }
+  auto p = Problem::parse("slice:" + d.dims() + ":" + std::string(dtype_name(x.dtype)));
+  if (!p) return std::nullopt;  // rows out of range: the graph's verify() says so
+  return p.value();
 }
 
-std::vector<std::size_t> device_permutes(Graph& g,
-                                         const std::function<bool(const Problem&)>& runs) {
+std::vector<std::size_t> device_copies(Graph& g, const std::function<bool(const Problem&)>& runs) {
   std::vector<std::size_t> moved;
   for (std::size_t li = 0; li < g.layers.size(); ++li) {
-    const auto p = permute_problem(g, g.layers[li]);
+    const auto p = copy_problem(g, g.layers[li]);
     if (!p || !runs(*p)) continue;
+    if (g.layers[li].host == HostOp::embed) std::swap(g.layers[li].in[0], g.layers[li].in[1]);
     g.layers[li].problem = *p;
     g.layers[li].host = HostOp::none;
     moved.push_back(li);
@@ -515,19 +560,21 @@ ExecutionPlan plan_execution(const Graph& g,
 }
 
 void Executor::restore_host_ops(Graph& g) const {
-  for (const auto& [li, op] : movable_) {
-    g.layers[li].problem.reset();
-    g.layers[li].host = op;
+  for (const auto& m : movable_) {
+    g.layers[m.layer].problem.reset();
+    g.layers[m.layer].host = m.op;
+    g.layers[m.layer].in = m.in;
   }
 }
 
 Result<void> Executor::plan(Backend& b, const PrepareOptions& po, bool fold_quant) {
   const int device = po.device;
   steps_.clear();
-  // Permutes run on the backend where it runs them. So do KV-cache writes, where it also runs
-  // every reader of the cache, in the same segment (the segment keeps the cache,
-  // DeviceGraph::states); a write whose cache is read in another step goes back to the host,
-  // and the plan is made again. TB_MOVES_ON_HOST=1: both stay host ops (the anchor).
+  // Copies (permutes, slices, a prefill's last row) run on the backend where it runs them. So do
+  // KV-cache writes, where it also runs every reader of the cache, in the same segment (the
+  // segment keeps the cache, DeviceGraph::states); a write whose cache is read in another step
+  // goes back to the host, and the plan is made again. TB_MOVES_ON_HOST=1: all stay host ops (the
+  // anchor).
   const char* env = std::getenv("TB_MOVES_ON_HOST");
   const bool on_host = env && std::string(env) == "1";
   std::vector<bool> keep_host(g_.layers.size(), on_host);
@@ -537,7 +584,7 @@ Result<void> Executor::plan(Backend& b, const PrepareOptions& po, bool fold_quan
   for (;;) {
     restore_host_ops(g_);
     if (!on_host)
-      device_permutes(g_, [&](const Problem& p) { return b.supports(p, device).supported; });
+      device_copies(g_, [&](const Problem& p) { return b.supports(p, device).supported; });
     moved = device_kv_writes(
         g_, [&](const Problem& p) { return b.supports(p, device).supported; }, keep_host);
     const Fallback fb = plan_fallback(g_, b, device);

@@ -84,12 +84,14 @@ ExecutionPlan plan_execution(const Graph& g,
 std::optional<Problem> kv_write_problem(const Graph& g, const Layer& l);
 std::vector<std::size_t> device_kv_writes(Graph& g, const std::function<bool(const Problem&)>& runs,
                                           const std::vector<bool>& keep_host = {});
-// Permutes on the device: permute_problem is the permute problem (kernels/problem.h) of a permute
-// host layer of f32, f16 or bf16, or nullopt; device_permutes turns those that `runs` takes into
-// permute kernel layers (same operand and output), so that a prefill's heads-major views stay in
-// the segment. Returns the layers turned.
-std::optional<Problem> permute_problem(const Graph& g, const Layer& l);
-std::vector<std::size_t> device_permutes(Graph& g, const std::function<bool(const Problem&)>& runs);
+// Copies on the device: copy_problem is the permute or slice problem (kernels/problem.h) of a
+// permute, last_row or slice (positive step) host layer of f32, f16 or bf16, or the embed problem
+// of an embed host layer whose table is f32, bf16 or f16 (no scales), or nullopt; device_copies
+// turns those that `runs` takes into kernel layers (same output; an embed's operands become table,
+// ids), so that a prefill's heads-major views, its last token and a bf16 tier's lookup stay in the
+// segment. Returns the layers turned.
+std::optional<Problem> copy_problem(const Graph& g, const Layer& l);
+std::vector<std::size_t> device_copies(Graph& g, const std::function<bool(const Problem&)>& runs);
 // The layers of `moved` (turned by device_kv_writes) whose cache a layer outside their step of
 // `p` reads: they go back to the host (keep_host) and the plan is made again.
 std::vector<std::size_t> kv_writes_apart(const Graph& g, const ExecutionPlan& p,
@@ -155,10 +157,15 @@ class Executor {
  private:
   struct Step;
   Result<void> run_host(const Layer& l, std::size_t li);
-  // The graph's kv_write and permute layers as the graph gave them (host ops), undoing
-  // device_kv_writes and device_permutes.
+  // The graph's kv_write, permute, last_row, slice and embed layers as the graph gave them (host
+  // ops), undoing device_kv_writes and device_copies.
   void restore_host_ops(Graph& g) const;
-  std::vector<std::pair<std::size_t, HostOp>> movable_;  // those layers, and their op
+  struct Movable {
+    std::size_t layer;
+    HostOp op;
+    std::vector<Operand> in;
+  };
+  std::vector<Movable> movable_;    // those layers, their op and operands
   std::vector<bool> device_state_;  // per value: a KV cache a segment keeps (this plan)
   bool timing_ = false;
   std::vector<double> layer_s_;

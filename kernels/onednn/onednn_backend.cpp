@@ -250,6 +250,7 @@ void build(Plan& plan, const Problem& p) {
                         [&](const EmbedDesc& d) { build_embed(plan, p, d); },
                         [&](const KvWriteDesc& d) { build_kvwrite(plan, p, d); },
                         [&](const PermuteDesc& d) { build_permute(plan, p, d); },
+                        [&](const SliceDesc& d) { build_slice(plan, p, d); },
                         [&](const auto&) { throw Failure(no_kernel_reason("onednn", p)); }},
              p.op);
 }

@@ -19,6 +19,7 @@ void build_rope(Plan& plan, const Problem& p, const RopeDesc& d);
 void build_embed(Plan& plan, const Problem& p, const EmbedDesc& d);
 void build_kvwrite(Plan& plan, const Problem& p, const KvWriteDesc& d);
 void build_permute(Plan& plan, const Problem& p, const PermuteDesc& d);
+void build_slice(Plan& plan, const Problem& p, const SliceDesc& d);
 
 // For the hand-written loops (Plan::custom): the data of memory i, and the f32-only check.
 template <class T>

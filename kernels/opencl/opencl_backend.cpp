@@ -139,6 +139,7 @@ Support supports_problem(const Problem& p, const DeviceCtx& d) {
                                [&](const EmbedDesc&) { return supports_embed(p, d); },
                                [&](const KvWriteDesc&) { return supports_kvwrite(p, d); },
                                [&](const PermuteDesc&) { return supports_permute(p, d); },
+                               [&](const SliceDesc&) { return supports_slice(p, d); },
                                no_kernel<Support>("opencl", p)},
                     p.op);
 }
@@ -158,6 +159,7 @@ Result<std::unique_ptr<DeviceKernel>> prepare_device_kernel(std::shared_ptr<Devi
           [&](const EmbedDesc&) { return prepare_embed(std::move(d), p, buffers); },
           [&](const KvWriteDesc&) { return prepare_kvwrite(std::move(d), p, buffers); },
           [&](const PermuteDesc&) { return prepare_permute(std::move(d), p, buffers); },
+          [&](const SliceDesc&) { return prepare_slice(std::move(d), p, buffers); },
           no_kernel<Result<std::unique_ptr<DeviceKernel>>>("opencl", p)},
       p.op);
 }

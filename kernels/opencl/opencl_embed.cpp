@@ -1,4 +1,4 @@
-// Embedding lookup on OpenCL, f32 (cl/embed.cl); one launch.
+// Embedding lookup on OpenCL (cl/embed.cl): f32, bf16 or f16 tables, f32 rows out; one launch.
 #include "opencl_op.h"
 
 namespace tb::ocl {
@@ -9,7 +9,12 @@ class EmbedKernel final : public SingleKernel {
  public:
   using SingleKernel::SingleKernel;
 
-  Result<void> init() { return init_kernel("embed", "", "embed"); }
+  Result<void> init() {
+    const char* t = p_.dtype == DType::f32    ? "-DEMB_T=0"
+                    : p_.dtype == DType::bf16 ? "-DEMB_T=1"
+                                              : "-DEMB_T=2";
+    return init_kernel("embed", t, "embed");
+  }
 
  protected:
   Result<void> enqueue() override {
@@ -24,7 +29,7 @@ class EmbedKernel final : public SingleKernel {
 }  // namespace
 
 Support supports_embed(const Problem& p, const DeviceCtx& d) {
-  return supports_small_op(p, d);
+  return supports_copy_op(p, d, "tables");
 }
 
 Result<std::unique_ptr<DeviceKernel>> prepare_embed(std::shared_ptr<DeviceCtx> d, const Problem& p,

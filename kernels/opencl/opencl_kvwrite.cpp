@@ -33,10 +33,7 @@ class KvWriteKernel final : public SingleKernel {
 }  // namespace
 
 Support supports_kvwrite(const Problem& p, const DeviceCtx& d) {
-  if (p.dtype != DType::f32 && p.dtype != DType::bf16 && p.dtype != DType::f16)
-    return Support::no("opencl: kvwrite takes f32, f16 or bf16 caches");
-  if (p.post != Epilogue{}) return Support::no("opencl: kvwrite takes no epilogue");
-  return check_sizes(p, d);
+  return supports_copy_op(p, d, "caches");
 }
 
 Result<std::unique_ptr<DeviceKernel>> prepare_kvwrite(std::shared_ptr<DeviceCtx> d,

@@ -63,6 +63,14 @@ Support supports_small_op(const Problem& p, const DeviceCtx& d, Support extra) {
   return check_sizes(p, d);
 }
 
+Support supports_copy_op(const Problem& p, const DeviceCtx& d, const char* what) {
+  const std::string op(p.op_name());
+  if (p.dtype != DType::f32 && p.dtype != DType::bf16 && p.dtype != DType::f16)
+    return Support::no("opencl: " + op + " takes f32, f16 or bf16 " + what);
+  if (p.post != Epilogue{}) return Support::no("opencl: " + op + " takes no epilogue");
+  return check_sizes(p, d);
+}
+
 Result<void> SingleKernel::init_kernel(const char* source, const std::string& options,
                                        const char* name, bool common) {
   const std::string text = (common ? cl_source("gemm_common") : std::string()) + cl_source(source);

@@ -76,6 +76,9 @@ Support check_sizes(const Problem& p, const DeviceCtx& d);
 // What the pool, row-op, binary, rope and embed families share: f32, no epilogue (then `extra`,
 // a family's own condition, then the sizes).
 Support supports_small_op(const Problem& p, const DeviceCtx& d, Support extra = Support::yes());
+// What the kvwrite, permute, slice and embed families share: f32, f16 or bf16 (`what`: "caches",
+// "tables", ...), no epilogue, then the sizes.
+Support supports_copy_op(const Problem& p, const DeviceCtx& d, const char* what);
 
 // One launch of one kernel of cl/<source>.cl, the shape of those families (opencl_pool.cpp,
 // opencl_rowwise.cpp, opencl_binary.cpp, opencl_rope.cpp, opencl_embed.cpp): a family derives,
@@ -115,6 +118,7 @@ Support supports_rope(const Problem& p, const DeviceCtx& d);
 Support supports_embed(const Problem& p, const DeviceCtx& d);
 Support supports_kvwrite(const Problem& p, const DeviceCtx& d);
 Support supports_permute(const Problem& p, const DeviceCtx& d);
+Support supports_slice(const Problem& p, const DeviceCtx& d);
 Result<std::unique_ptr<DeviceKernel>> prepare_conv(std::shared_ptr<DeviceCtx> d, const Problem& p,
                                                    Buffers buffers = Buffers::own);
 Result<std::unique_ptr<DeviceKernel>> prepare_attention(std::shared_ptr<DeviceCtx> d,
@@ -137,5 +141,7 @@ Result<std::unique_ptr<DeviceKernel>> prepare_kvwrite(std::shared_ptr<DeviceCtx>
 Result<std::unique_ptr<DeviceKernel>> prepare_permute(std::shared_ptr<DeviceCtx> d,
                                                       const Problem& p,
                                                       Buffers buffers = Buffers::own);
+Result<std::unique_ptr<DeviceKernel>> prepare_slice(std::shared_ptr<DeviceCtx> d, const Problem& p,
+                                                    Buffers buffers = Buffers::own);
 
 }  // namespace tb::ocl

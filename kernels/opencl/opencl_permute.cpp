@@ -26,10 +26,7 @@ class PermuteKernel final : public SingleKernel {
 }  // namespace
 
 Support supports_permute(const Problem& p, const DeviceCtx& d) {
-  if (p.dtype != DType::f32 && p.dtype != DType::bf16 && p.dtype != DType::f16)
-    return Support::no("opencl: permute takes f32, f16 or bf16");
-  if (p.post != Epilogue{}) return Support::no("opencl: permute takes no epilogue");
-  return check_sizes(p, d);
+  return supports_copy_op(p, d, "elements");
 }
 
 Result<std::unique_ptr<DeviceKernel>> prepare_permute(std::shared_ptr<DeviceCtx> d,

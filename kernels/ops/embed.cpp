@@ -23,8 +23,8 @@ std::vector<TensorSpec> EmbedDesc::inputs(DType dt, const Epilogue&) const {
   return {{"table", ops::storage_type(dt), {v, d}}, {"ids", DType::s32, {t}}};
 }
 
-std::vector<TensorSpec> EmbedDesc::outputs(DType dt, const Epilogue&) const {
-  return {{"Y", ops::storage_type(dt), {t, d}}};
+std::vector<TensorSpec> EmbedDesc::outputs(DType, const Epilogue&) const {
+  return {{"Y", DType::f32, {t, d}}};
 }
 
 }  // namespace tb

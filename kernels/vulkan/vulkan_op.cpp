@@ -1,5 +1,5 @@
 // OpKernel: buffers, transfers, the single recorded dispatch and its timing, shared by the
-// Vulkan conv, attention, pool, row, binary, rope, embed, kvwrite and permute kernels.
+// Vulkan conv, attention, pool, row, binary, rope, embed, kvwrite, permute and slice kernels.
 #include "vulkan_op.h"
 
 #include <algorithm>
@@ -231,6 +231,18 @@ Support supports_small_op(const Problem& p, const Context& ctx, Support extra) {
   return check_op_sizes(p, ctx);
 }
 
+Support supports_copy_op(const Problem& p, const Context& ctx, const char* what,
+                         std::int64_t count) {
+  const std::string op(p.op_name());
+  if (p.dtype != DType::f32 && p.dtype != DType::bf16 && p.dtype != DType::f16)
+    return Support::no("vulkan: " + op + " takes f32, f16 or bf16 " + what);
+  if (p.dtype != DType::f32 && count % 2 != 0)
+    return Support::no("vulkan: a 16-bit " + op + " needs an even " +
+                       (p.as<EmbedDesc>() ? "table size" : "row length") + " (32-bit words)");
+  if (p.post != Epilogue{}) return Support::no("vulkan: " + op + " takes no epilogue");
+  return check_op_sizes(p, ctx);
+}
+
 Support supports_problem(const Problem& p, const Context& ctx) {
   return std::visit(Overloaded{[&](const GemmDesc&) { return supports_gemm(p, ctx); },
                                [&](const ConvDesc&) { return supports_conv(p, ctx); },
@@ -242,6 +254,7 @@ Support supports_problem(const Problem& p, const Context& ctx) {
                                [&](const EmbedDesc&) { return supports_embed(p, ctx); },
                                [&](const KvWriteDesc&) { return supports_kvwrite(p, ctx); },
                                [&](const PermuteDesc&) { return supports_permute(p, ctx); },
+                               [&](const SliceDesc&) { return supports_slice(p, ctx); },
                                no_kernel<Support>("vulkan", p)},
                     p.op);
 }
@@ -260,6 +273,7 @@ Result<OpPlan> op_plan(const Problem& p, const Context& ctx) {
                  [&](const EmbedDesc&) { return embed_plan(p, ctx); },
                  [&](const KvWriteDesc&) { return kvwrite_plan(p, ctx); },
                  [&](const PermuteDesc&) { return permute_plan(p, ctx); },
+                 [&](const SliceDesc&) { return slice_plan(p, ctx); },
                  no_kernel<Result<OpPlan>>("vulkan", p)},
       p.op);
 }

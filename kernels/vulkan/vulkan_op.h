@@ -57,6 +57,11 @@ Support conv_dtype_supported(DType dt, const Context& ctx);
 // What the pool, row, binary, rope and embed ops share: f32, no epilogue (then `extra`, then the
 // sizes: check_op_sizes).
 Support supports_small_op(const Problem& p, const Context& ctx, Support extra = Support::yes());
+// What the permute, slice and embed families share: f32, f16 or bf16 (`what`: "tables", ...), the
+// 16-bit types moved as 32-bit words, two to a word, so that `count` (the elements that must pair
+// up) must be even for them; no epilogue; then the sizes.
+Support supports_copy_op(const Problem& p, const Context& ctx, const char* what,
+                         std::int64_t count);
 // A push constant.
 inline std::uint32_t u32(std::int64_t v) {
   return static_cast<std::uint32_t>(v);
@@ -72,6 +77,7 @@ Support supports_rope(const Problem& p, const Context& ctx);
 Support supports_embed(const Problem& p, const Context& ctx);
 Support supports_kvwrite(const Problem& p, const Context& ctx);
 Support supports_permute(const Problem& p, const Context& ctx);
+Support supports_slice(const Problem& p, const Context& ctx);
 Result<OpPlan> conv_plan(const Problem& p, const Context& ctx);
 Result<OpPlan> attention_plan(const Problem& p, const Context& ctx);
 Result<OpPlan> pool_plan(const Problem& p, const Context& ctx);
@@ -81,6 +87,7 @@ Result<OpPlan> rope_plan(const Problem& p, const Context& ctx);
 Result<OpPlan> embed_plan(const Problem& p, const Context& ctx);
 Result<OpPlan> kvwrite_plan(const Problem& p, const Context& ctx);
 Result<OpPlan> permute_plan(const Problem& p, const Context& ctx);
+Result<OpPlan> slice_plan(const Problem& p, const Context& ctx);
 // in_place: the cache is bound as the output too, and only the token's rows are written (the
 // resident graph's states).
 Result<OpPlan> kvwrite_plan(const Problem& p, const Context& ctx, bool in_place);

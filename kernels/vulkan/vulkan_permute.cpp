@@ -5,13 +5,7 @@
 namespace tb::vulkan {
 
 Support supports_permute(const Problem& p, const Context& ctx) {
-  const auto* d = p.as<PermuteDesc>();
-  if (p.dtype != DType::f32 && p.dtype != DType::bf16 && p.dtype != DType::f16)
-    return Support::no("vulkan: permute takes f32, f16 or bf16");
-  if (p.dtype != DType::f32 && d->c % 2 != 0)
-    return Support::no("vulkan: a 16-bit permute needs an even row length");
-  if (p.post != Epilogue{}) return Support::no("vulkan: permute takes no epilogue");
-  return check_op_sizes(p, ctx);
+  return supports_copy_op(p, ctx, "elements", p.as<PermuteDesc>()->c);
 }
 
 Result<OpPlan> permute_plan(const Problem& p, const Context& ctx) {

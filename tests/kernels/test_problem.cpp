@@ -93,7 +93,8 @@ TEST(Problem, EveryOpOfTheListParses) {
        {"gemm:m2n3k4:f32", "conv:n1c2h3w3k2r1s1:f32", "attn:h2q4s4d8:f32",
         "maxpool:n1c2h4w4r2s2:f32", "avgpool:n1c2h4w4r2s2:f32", "gpool:n1c2h4w4:f32",
         "softmax:m2n3:f32", "lnorm:m2n3:f32", "rmsnorm:m2n3:f32", "add:n3:f32", "mul:n3:f32",
-        "rope:t1h1d2:f32", "embed:v3d2t1:f32", "kvwrite:h1s2d2p1:f32", "permute:a2b3c4:f32"}) {
+        "rope:t1h1d2:f32", "embed:v3d2t1:f32", "kvwrite:h1s2d2p1:f32", "permute:a2b3c4:f32",
+        "slice:r3n2s2c1:f32"}) {
     auto p = Problem::parse(s);
     ASSERT_TRUE(p.ok()) << s << ": " << p.error().message;
     EXPECT_EQ(p->str(), s);

@@ -1,6 +1,6 @@
 // The small op families on every backend against the reference, one suite each: pooling (max,
 // avg, global), row ops (softmax, layer and RMS norm), binary (add / mul), RoPE, embedding lookup,
-// KV-cache write, permute; and their problem strings.
+// KV-cache write, permute, slice; and their problem strings.
 #include <gtest/gtest.h>
 
 #include <tuple>
@@ -49,11 +49,10 @@ const std::vector<std::string> kRopeShapes = {
 };
 TB_BACKEND_SUITE(RopeTest, kRopeShapes);
 
+// Rows widened to f32 from every table type (a bf16 tier's tied embedding, read in its segment).
 const std::vector<std::string> kEmbedShapes = {
-    "embed:v1d1t1:f32",
-    "embed:v1000d64t37:f32",
-    "embed:v32000d129t5:f32",
-    "embed:v50d16t9:bf16",
+    "embed:v1d1t1:f32",  "embed:v1000d64t37:f32",  "embed:v32000d129t5:f32", "embed:v50d16t9:bf16",
+    "embed:v7d3t4:bf16", "embed:v1000d576t1:bf16", "embed:v33d6t5:f16",
 };
 TB_BACKEND_SUITE(EmbedTest, kEmbedShapes);
 
@@ -73,13 +72,21 @@ const std::vector<std::string> kPermuteShapes = {
 };
 TB_BACKEND_SUITE(PermuteTest, kPermuteShapes);
 
+// [o][r][n] -> [o][c][n], rows s + j t: a prefill's last token (s = r - 1), an imported Slice.
+const std::vector<std::string> kSliceShapes = {
+    "slice:r1n1s0c1:f32",    "slice:r128n576s127c1:f32",  "slice:o3r10n7s1c3t3:f32",
+    "slice:o2r9n5s8c1:f32",  "slice:r128n576s127c1:bf16", "slice:o4r6n6s0c3t2:bf16",
+    "slice:o2r7n10s2c5:f16",
+};
+TB_BACKEND_SUITE(SliceTest, kSliceShapes);
+
 TEST(SmallOpProblem, RoundTrips) {
   for (const char* s :
        {"maxpool:n1c64h112w112r3s3st2p1:f32", "avgpool:n1c8h7w7r7s7:f32", "gpool:n1c1280h7w7:f32",
         "softmax:m128n1000:f32", "lnorm:m512n768:bf16", "rmsnorm:m1n4096:f32", "add:n4096:f32",
         "mul:n7:f32", "rope:t128h32d128:f32", "embed:v32000d4096t128:f32",
         "maxpool:n1c96h112w112r3s3st2pe1:f32", "kvwrite:h8s4096d128p4095:bf16",
-        "permute:a128b9c64:f32"}) {
+        "permute:a128b9c64:f32", "slice:r128n576s127c1:f32", "slice:o3r10n7s1c3t3:bf16"}) {
     auto p = Problem::parse(s);
     ASSERT_TRUE(p.ok()) << s << ": " << p.error().message;
     EXPECT_EQ(p->str(), s);
@@ -95,8 +102,15 @@ TEST(SmallOpProblem, ShapesAndTypes) {
   EXPECT_EQ(kv.inputs()[0].shape, (std::vector<std::int64_t>{3, 8}));
   EXPECT_EQ(kv.inputs()[1].dtype, DType::bf16);
   EXPECT_EQ(kv.outputs()[0].shape, (std::vector<std::int64_t>{3, 16, 8}));
+  const auto sl = Problem::parse("slice:o2r9n5s1c2t4:bf16").value();  // rows 1 and 5
+  EXPECT_EQ(sl.inputs()[0].shape, (std::vector<std::int64_t>{2, 9, 5}));
+  EXPECT_EQ(sl.outputs()[0].shape, (std::vector<std::int64_t>{2, 2, 5}));
+  EXPECT_EQ(sl.outputs()[0].dtype, DType::bf16);
   const auto e = Problem::parse("embed:v10d4t3:f32").value();
   EXPECT_EQ(e.inputs()[1].dtype, DType::s32);
+  const auto eb = Problem::parse("embed:v10d4t3:bf16").value();
+  EXPECT_EQ(eb.inputs()[0].dtype, DType::bf16);
+  EXPECT_EQ(eb.outputs()[0].dtype, DType::f32);
   EXPECT_EQ(EmbedDesc::row(-1, 10), 9);
   EXPECT_EQ(EmbedDesc::row(23, 10), 3);
   EXPECT_EQ(Problem::parse("lnorm:m2n3:f32")->inputs().size(), 3u);
@@ -107,12 +121,26 @@ TEST(SmallOpProblem, ShapesAndTypes) {
 }
 
 TEST(SmallOpProblem, RejectsBadInput) {
-  for (const char* s :
-       {"maxpool:n1c4h4w4r2:f32", "maxpool:n1c4h4w4r2s2p2:f32", "maxpool:n1c4h8w8r3s3p1pe2:f32",
-        "avgpool:n1c4h8w8r3s3pe-1:f32", "gpool:n1c4h4w4r2s2:f32", "softmax:m4:f32",
-        "rope:t2h2d3:f32", "add:n4:f32+relu", "embed:v0d4t4:f32", "norm:m1n1:f32",
-        "kvwrite:h1s4d4p4:f32", "kvwrite:h1s4d4:f32", "kvwrite:h1s4d4p-1:f32",
-        "kvwrite:h1s4d4p0:f32+relu"})
+  for (const char* s : {"maxpool:n1c4h4w4r2:f32",
+                        "maxpool:n1c4h4w4r2s2p2:f32",
+                        "maxpool:n1c4h8w8r3s3p1pe2:f32",
+                        "avgpool:n1c4h8w8r3s3pe-1:f32",
+                        "gpool:n1c4h4w4r2s2:f32",
+                        "softmax:m4:f32",
+                        "rope:t2h2d3:f32",
+                        "add:n4:f32+relu",
+                        "embed:v0d4t4:f32",
+                        "norm:m1n1:f32",
+                        "kvwrite:h1s4d4p4:f32",
+                        "kvwrite:h1s4d4:f32",
+                        "kvwrite:h1s4d4p-1:f32",
+                        "kvwrite:h1s4d4p0:f32+relu",
+                        "slice:r4n2s4c1:f32",
+                        "slice:r4n2s1c2t3:f32",
+                        "slice:r4n2s0c0:f32",
+                        "slice:r4n2s0c1t0:f32",
+                        "slice:r4n2c1:f32",
+                        "slice:r9223372036854775807n1s1c4611686018427387904t2:f32"})
     EXPECT_FALSE(Problem::parse(s).ok()) << s;
 }
 

@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <map>
 
+#include "builder.h"
 #include "executor.h"
 #include "models.h"
 #include "reference/reference_backend.h"
@@ -169,6 +171,64 @@ TEST(ExecutorFallback, ALayerTheBackendLacksRunsOnTheReferenceAndIsReported) {
   ASSERT_FALSE(p2.ok());
   EXPECT_NE(p2.error().message.find("unsupported: "), std::string::npos) << p2.error().message;
   std::filesystem::remove_all(dir);
+}
+
+// Copies on the device (device_copies): a last row and a forward slice become slice kernels, a
+// bf16 table's lookup an embed kernel (table first), a reversed slice stays a host op; the
+// executor's restore puts every layer back as the graph gave it.
+TEST(ExecutorCopies, LastRowSlicesAndLookupsBecomeKernels) {
+  Builder b("copies-test", "t", DType::bf16);
+  const int ids = b.input("ids", DType::s32, {3});
+  const int table = b.weight("table", DType::bf16, {10, 8}, Init{});
+  const int x =
+      b.host("lookup", HostOp::embed, {Operand::v(ids), Operand::w(table)}, DType::f32, {3, 8});
+  const int fwd = b.slice("fwd", x, 1, 8, 0, 2, {1, 2, 8});   // rows 0, 2
+  const int rev = b.slice("rev", x, 1, 8, 2, -1, {1, 3, 8});  // rows 2, 1, 0
+  const int last = b.host("last", HostOp::last_row, {Operand::v(rev)}, DType::f32, {1, 8});
+  const int sum =
+      b.binary("sum", BinaryKind::add, last,
+               b.host("fwd.last", HostOp::last_row, {Operand::v(fwd)}, DType::f32, {1, 8}));
+  const Graph base = b.finish(sum);
+  ASSERT_TRUE(base.verify().ok());
+  Graph g = base;
+
+  EXPECT_EQ(copy_problem(g, g.layers[0])->str(), "embed:v10d8t3:bf16");
+  EXPECT_EQ(copy_problem(g, g.layers[1])->str(), "slice:r3n8s0c2t2:f32");
+  EXPECT_FALSE(copy_problem(g, g.layers[2]));  // a negative step
+  EXPECT_EQ(copy_problem(g, g.layers[3])->str(), "slice:r3n8s2c1:f32");
+
+  const auto moved = device_copies(g, [](const Problem& p) { return !p.as<EmbedDesc>(); });
+  EXPECT_EQ(moved, (std::vector<std::size_t>{1, 3, 4}));
+  EXPECT_EQ(g.layers[0].host, HostOp::embed);  // `runs` refused it: still a host op
+  EXPECT_EQ(g.layers[2].host, HostOp::slice);
+  EXPECT_EQ(g.layers[3].problem->str(), "slice:r3n8s2c1:f32");
+  Graph all = base;
+  EXPECT_EQ(device_copies(all, [](const Problem&) { return true; }).size(), 4u);
+  EXPECT_TRUE(all.layers[0].problem->as<EmbedDesc>());
+  EXPECT_EQ(all.layers[0].in[0].kind, Operand::weight);  // table, then ids
+  EXPECT_EQ(all.layers[0].in[1].index, ids);
+  EXPECT_TRUE(all.verify().ok());
+
+  // End to end on the reference backend: the kernels agree with the host ops, bit for bit.
+  auto ref = make_reference_backend();
+  Tensor t(DType::bf16, {10, 8});  // rows of distinct values
+  for (std::int64_t i = 0; i < t.numel(); ++i)
+    t.data<std::uint16_t>()[i] = f32_to_bf16(static_cast<float>(i % 17) - 8.5f);
+  Tensor in(DType::s32, {3});
+  in.data<std::int32_t>()[0] = 7, in.data<std::int32_t>()[1] = -1, in.data<std::int32_t>()[2] = 2;
+  std::vector<Tensor> outs;
+  for (const char* on_host : {"1", ""}) {
+    ::setenv("TB_MOVES_ON_HOST", on_host, 1);
+    Executor ex(base, {t}, 3);
+    ASSERT_TRUE(ex.prepare(*ref, 0, 0).ok());
+    ASSERT_TRUE(ex.upload_weights().ok());
+    auto r = ex.infer(in);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    outs.push_back(ex.output());
+  }
+  ::unsetenv("TB_MOVES_ON_HOST");
+  ASSERT_EQ(outs[0].bytes(), outs[1].bytes());
+  EXPECT_EQ(std::memcmp(outs[0].raw(), outs[1].raw(), outs[0].bytes()), 0);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 //   OP 0: binary, Y = A + B (is_mul 0) or A * B; bindings 0 A, 1 B, 2 Y; items n.
 //   OP 1: RoPE rotate-half; bindings 0 X, 1 cos, 2 sin, 3 Y; items t * h * d/2 (one pair each).
 //   OP 2: embedding, Y[t] = table[ids[t] mod v]; bindings 0 table, 1 ids, 2 Y; items t * d.
+//         EMB_T 0: f32 table; 1 bf16, 2 f16: two to a 32-bit word, widened to f32.
 //   OP 3: activation in place, X = act(X) (specialization constant 1, activation.glsl); binding
 //         0 X; items n. The resident graph's act_after (an activation after a whole epilogue).
 #extension GL_GOOGLE_include_directive : require
@@ -38,7 +39,23 @@ void main() {
 }
 #elif OP == 2
 // a: vocabulary rows v, b: row length d.
+#ifndef EMB_T
+#define EMB_T 0
+#endif
+#if EMB_T == 0
 layout(std430, binding = 0) readonly buffer BufT { float table[]; };
+float emb_load(uint e) { return table[e]; }
+#else
+layout(std430, binding = 0) readonly buffer BufT { uint table[]; };
+float emb_load(uint e) {
+  const uint w = table[e >> 1], h = (e & 1u) != 0u ? w >> 16 : w & 0xffffu;
+#if EMB_T == 1
+  return uintBitsToFloat(h << 16);
+#else
+  return unpackHalf2x16(h).x;
+#endif
+}
+#endif
 layout(std430, binding = 1) readonly buffer BufI { int ids[]; };
 layout(std430, binding = 2) writeonly buffer BufY { float Y[]; };
 void main() {
@@ -49,7 +66,7 @@ void main() {
   const int id = ids[t];
   const uint m = uint(abs(id)) % pc.a;  // abs(INT_MIN) as uint is 2^31, its magnitude
   const uint row = (id < 0 && m != 0u) ? pc.a - m : m;
-  Y[i] = table[row * pc.b + j];
+  Y[i] = emb_load(row * pc.b + j);
 }
 #elif OP == 3
 #include "activation.glsl"
