@@ -243,8 +243,8 @@ struct RopeDesc {
 
 // Embedding lookup: Y[i] = table[ids[i] mod v] (floor modulo, so every int32 id names a row).
 // Dims: v (vocabulary rows), d (row length), t (tokens). table [v][d] in the storage type of dtype
-// (f32, bf16, f16); ids [t] s32; Y [t][d] f32 always: a lookup widens its rows exactly, for the
-// f32 activations that follow it.
+// (f32, bf16, f16; s8 with a third input, f32 scales [v]: row r is table[r] * scales[r]); ids [t]
+// s32; Y [t][d] f32 always: a lookup widens its rows, for the f32 activations that follow it.
 struct EmbedDesc {
   static constexpr std::string_view kOp = "embed";
   static constexpr unsigned kPosts = 0;

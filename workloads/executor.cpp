@@ -286,11 +286,11 @@ std::vector<std::size_t> device_kv_writes(Graph& g, const std::function<bool(con
 }
 
 namespace {
-// The embed host op's lookup from an f32, bf16 or f16 table (in0 ids, in1 table; no scales) as an
-// embed kernel, whose operands are table first, then ids.
+// The embed host op's lookup (in0 ids, in1 table: f32, bf16 or f16; or s8 with in2 its f32 row
+// scales) as an embed kernel, whose operands are table first, then ids (then the scales).
 std::optional<Problem> embed_problem(const Graph& g, const Layer& l) {
-  if (l.host != HostOp::embed || l.in.size() != 2 || l.in[0].kind != Operand::value ||
-      l.in[1].kind == Operand::none)
+  if (l.host != HostOp::embed || l.in.size() < 2 || l.in.size() > 3 ||
+      l.in[0].kind != Operand::value || l.in[1].kind == Operand::none)
     return std::nullopt;
   const Value& ids = g.values[static_cast<std::size_t>(l.in[0].index)];
   const auto& [dt, shape] =
@@ -300,11 +300,23 @@ std::optional<Problem> embed_problem(const Graph& g, const Layer& l) {
           : std::pair{g.values[static_cast<std::size_t>(l.in[1].index)].dtype,
                       g.values[static_cast<std::size_t>(l.in[1].index)].shape};
   const Value& y = g.values[static_cast<std::size_t>(l.out)];
-  if (dt != DType::f32 && dt != DType::bf16 && dt != DType::f16) return std::nullopt;
+  const bool scaled = l.in.size() == 3;
+  if (scaled ? dt != DType::s8 : dt != DType::f32 && dt != DType::bf16 && dt != DType::f16)
+    return std::nullopt;
   if (ids.dtype != DType::s32 || y.dtype != DType::f32 || shape.size() != 2) return std::nullopt;
   EmbedDesc d;
   d.v = shape[0], d.d = shape[1], d.t = ids.numel();
   if (d.v <= 0 || d.d <= 0 || d.t <= 0 || y.numel() != d.t * d.d) return std::nullopt;
+  if (scaled) {  // f32 [v]
+    const Operand& s = l.in[2];
+    if (s.kind == Operand::none) return std::nullopt;
+    const auto [sdt, sn] = s.kind == Operand::weight
+                               ? std::pair{g.weights[static_cast<std::size_t>(s.index)].dtype,
+                                           g.weights[static_cast<std::size_t>(s.index)].numel()}
+                               : std::pair{g.values[static_cast<std::size_t>(s.index)].dtype,
+                                           g.values[static_cast<std::size_t>(s.index)].numel()};
+    if (sdt != DType::f32 || sn != d.v) return std::nullopt;
+  }
   return Problem{d, dt, {}};
 }
 }  // namespace

@@ -86,10 +86,10 @@ std::vector<std::size_t> device_kv_writes(Graph& g, const std::function<bool(con
                                           const std::vector<bool>& keep_host = {});
 // Copies on the device: copy_problem is the permute or slice problem (kernels/problem.h) of a
 // permute, last_row or slice (positive step) host layer of f32, f16 or bf16, or the embed problem
-// of an embed host layer whose table is f32, bf16 or f16 (no scales), or nullopt; device_copies
-// turns those that `runs` takes into kernel layers (same output; an embed's operands become table,
-// ids), so that a prefill's heads-major views, its last token and a bf16 tier's lookup stay in the
-// segment. Returns the layers turned.
+// of an embed host layer (an f32, bf16 or f16 table, or s8 with row scales), or nullopt;
+// device_copies turns those that `runs` takes into kernel layers (same output; an embed's
+// operands become table, ids, scales), so that a prefill's heads-major views, its last token and
+// a bf16 or int8 tier's lookup stay in the segment. Returns the layers turned.
 std::optional<Problem> copy_problem(const Graph& g, const Layer& l);
 std::vector<std::size_t> device_copies(Graph& g, const std::function<bool(const Problem&)>& runs);
 // The layers of `moved` (turned by device_kv_writes) whose cache a layer outside their step of

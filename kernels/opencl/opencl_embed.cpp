@@ -1,4 +1,5 @@
-// Embedding lookup on OpenCL (cl/embed.cl): f32, bf16 or f16 tables, f32 rows out; one launch.
+// Embedding lookup on OpenCL (cl/embed.cl): f32, bf16 or f16 tables, or s8 ones with row scales;
+// f32 rows out; one launch.
 #include "opencl_op.h"
 
 namespace tb::ocl {
@@ -12,7 +13,8 @@ class EmbedKernel final : public SingleKernel {
   Result<void> init() {
     const char* t = p_.dtype == DType::f32    ? "-DEMB_T=0"
                     : p_.dtype == DType::bf16 ? "-DEMB_T=1"
-                                              : "-DEMB_T=2";
+                    : p_.dtype == DType::f16  ? "-DEMB_T=2"
+                                              : "-DEMB_T=3";
     return init_kernel("embed", t, "embed");
   }
 
@@ -20,7 +22,11 @@ class EmbedKernel final : public SingleKernel {
   Result<void> enqueue() override {
     const EmbedDesc& e = *p_.as<EmbedDesc>();
     cl_kernel k = k_.get();
-    TB_CL_CHECK(set_args(k, in(0), in(1), out(0), I(e.v), I(e.d)));
+    if (p_.dtype == DType::s8) {
+      TB_CL_CHECK(set_args(k, in(0), in(1), in(2), out(0), I(e.v), I(e.d)));
+    } else {
+      TB_CL_CHECK(set_args(k, in(0), in(1), out(0), I(e.v), I(e.d)));
+    }
     const std::size_t g[2] = {Z(e.d), Z(e.t)};
     return launch(k, 2, g);
   }
@@ -29,7 +35,8 @@ class EmbedKernel final : public SingleKernel {
 }  // namespace
 
 Support supports_embed(const Problem& p, const DeviceCtx& d) {
-  return supports_copy_op(p, d, "tables");
+  if (p.dtype == DType::s8 && p.post == Epilogue{}) return check_sizes(p, d);  // row scales
+  return supports_copy_op(p, d, "tables (or s8 with row scales)");
 }
 
 Result<std::unique_ptr<DeviceKernel>> prepare_embed(std::shared_ptr<DeviceCtx> d, const Problem& p,

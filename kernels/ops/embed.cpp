@@ -20,6 +20,8 @@ Result<EmbedDesc> EmbedDesc::from_dims(const Dims& dd) {
 }
 
 std::vector<TensorSpec> EmbedDesc::inputs(DType dt, const Epilogue&) const {
+  if (dt == DType::s8)
+    return {{"table", DType::s8, {v, d}}, {"ids", DType::s32, {t}}, {"scales", DType::f32, {v}}};
   return {{"table", ops::storage_type(dt), {v, d}}, {"ids", DType::s32, {t}}};
 }
 

@@ -81,7 +81,9 @@ class ReferenceBackend final : public Backend {
 }  // namespace
 
 Support reference_supports(const Problem& p) {
-  const bool gemm_like = p.as<GemmDesc>() || p.as<ConvDesc>();
+  // Integer types: GEMM and conv, and the lookup of an s8 table with its row scales.
+  const bool gemm_like =
+      p.as<GemmDesc>() || p.as<ConvDesc>() || (p.as<EmbedDesc>() && p.dtype == DType::s8);
   const bool floating = p.dtype == DType::f32 || p.dtype == DType::bf16 || p.dtype == DType::f16;
   if (!gemm_like && !floating)
     return Support::no(std::string(p.op_name()) + " computes in f32, bf16 or f16 only");

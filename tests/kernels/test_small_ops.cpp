@@ -49,10 +49,13 @@ const std::vector<std::string> kRopeShapes = {
 };
 TB_BACKEND_SUITE(RopeTest, kRopeShapes);
 
-// Rows widened to f32 from every table type (a bf16 tier's tied embedding, read in its segment).
+// Rows widened to f32 from every table type (a bf16 tier's tied embedding, read in its segment),
+// s8 rows times their row scale (an int8 tier's).
 const std::vector<std::string> kEmbedShapes = {
-    "embed:v1d1t1:f32",  "embed:v1000d64t37:f32",  "embed:v32000d129t5:f32", "embed:v50d16t9:bf16",
-    "embed:v7d3t4:bf16", "embed:v1000d576t1:bf16", "embed:v33d6t5:f16",
+    "embed:v1d1t1:f32",    "embed:v1000d64t37:f32", "embed:v32000d129t5:f32",
+    "embed:v50d16t9:bf16", "embed:v7d3t4:bf16",     "embed:v1000d576t1:bf16",
+    "embed:v33d6t5:f16",   "embed:v50d16t9:s8",     "embed:v1000d576t3:s8",
+    "embed:v7d3t4:s8",
 };
 TB_BACKEND_SUITE(EmbedTest, kEmbedShapes);
 
@@ -111,6 +114,10 @@ TEST(SmallOpProblem, ShapesAndTypes) {
   const auto eb = Problem::parse("embed:v10d4t3:bf16").value();
   EXPECT_EQ(eb.inputs()[0].dtype, DType::bf16);
   EXPECT_EQ(eb.outputs()[0].dtype, DType::f32);
+  const auto es = Problem::parse("embed:v10d4t3:s8").value();
+  ASSERT_EQ(es.inputs().size(), 3u);
+  EXPECT_EQ(es.inputs()[0].dtype, DType::s8);
+  EXPECT_EQ(es.inputs()[2].shape, (std::vector<std::int64_t>{10}));
   EXPECT_EQ(EmbedDesc::row(-1, 10), 9);
   EXPECT_EQ(EmbedDesc::row(23, 10), 3);
   EXPECT_EQ(Problem::parse("lnorm:m2n3:f32")->inputs().size(), 3u);

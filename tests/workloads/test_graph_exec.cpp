@@ -76,6 +76,8 @@ const std::vector<Case>& cases() {
       {"llm_tiny_decode", [] { return tiny_llm(DType::f32); }, 1e-3},
       // bf16 caches; the lookup of the bf16 table (tied to the LM head) runs in the segment too.
       {"llm_tiny_decode_bf16", [] { return tiny_llm(DType::bf16); }, 3e-2},
+      // int8: the s8 table's lookup (times its row scales) in the segment as well.
+      {"llm_tiny_decode_int8", [] { return tiny_llm(DType::s8); }, 5e-2},
       // A prefill: the heads-major permutes and the last token's slice before the LM head run
       // in the segment where the backend has the permute and slice kernels.
       {"llm_tiny_prefill", [] { return tiny_llm(DType::f32, false); }, 1e-3},
@@ -155,9 +157,8 @@ TEST_P(GraphExec, MatchesTheReference) {
     EXPECT_GT(want->cost.host_round_trips, 1);
   }
   // A decode step: the KV caches stay in the segment and their writes run there, and so does
-  // the lookup of an f32 or bf16 table, so the step is one segment. On OpenCL and Vulkan, with
-  // one host wait, it moves the token ids in (an s8 table's lookup, a host op, moves its f32
-  // output instead), never a cache.
+  // the lookup of its table (f32, bf16, or s8 with row scales), so the step is one segment. On
+  // OpenCL and Vulkan, with one host wait, it moves the token ids in, never a cache.
   const bool decode = c.name.find("decode") != std::string::npos;
   if (!cnn && !decode) {  // permutes and the last row's slice in the segment: no host op
     EXPECT_EQ(got->segments, 1) << got->config;
@@ -172,11 +173,9 @@ TEST_P(GraphExec, MatchesTheReference) {
   }
   if (decode && (backend == "opencl" || backend == "vulkan")) {
     const Graph g = c.make();
-    const bool host_embed = g.dtype == DType::s8;  // an s8 table's lookup (with its scales)
     EXPECT_EQ(got->cost.host_round_trips, 1) << got->config;
-    const auto in_bytes = static_cast<std::uint64_t>(
-        host_embed ? 64 * 4  // the embedded token, f32 [1][hidden]
-                   : g.values[static_cast<std::size_t>(g.input)].bytes());
+    const auto in_bytes =
+        static_cast<std::uint64_t>(g.values[static_cast<std::size_t>(g.input)].bytes());
     EXPECT_EQ(got->cost.bytes_to_device, in_bytes) << got->config;
   }
 }
@@ -242,7 +241,7 @@ std::string case_name(const ::testing::TestParamInfo<GraphExec::ParamType>& i) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, GraphExec,
                          ::testing::Combine(::testing::Values("onednn", "opencl", "vulkan"),
-                                            ::testing::Range<std::size_t>(0, 10)),
+                                            ::testing::Range<std::size_t>(0, cases().size())),
                          case_name);
 // f32 CNN, int8 with folded quantisation and fused dequantisation, host ops between segments.
 INSTANTIATE_TEST_SUITE_P(Backends, GraphLayerTiming,

@@ -3,7 +3,8 @@
 //   OP 0: binary, Y = A + B (is_mul 0) or A * B; bindings 0 A, 1 B, 2 Y; items n.
 //   OP 1: RoPE rotate-half; bindings 0 X, 1 cos, 2 sin, 3 Y; items t * h * d/2 (one pair each).
 //   OP 2: embedding, Y[t] = table[ids[t] mod v]; bindings 0 table, 1 ids, 2 Y; items t * d.
-//         EMB_T 0: f32 table; 1 bf16, 2 f16: two to a 32-bit word, widened to f32.
+//         EMB_T 0: f32 table; 1 bf16, 2 f16: two to a 32-bit word, widened to f32; 3 s8: four
+//         to a word, times the row's scale (binding 3, f32 [v]).
 //   OP 3: activation in place, X = act(X) (specialization constant 1, activation.glsl); binding
 //         0 X; items n. The resident graph's act_after (an activation after a whole epilogue).
 #extension GL_GOOGLE_include_directive : require
@@ -45,6 +46,12 @@ void main() {
 #if EMB_T == 0
 layout(std430, binding = 0) readonly buffer BufT { float table[]; };
 float emb_load(uint e) { return table[e]; }
+#elif EMB_T == 3
+layout(std430, binding = 0) readonly buffer BufT { uint table[]; };
+layout(std430, binding = 3) readonly buffer BufS { float row_scale[]; };
+float emb_load(uint e) {
+  return float(bitfieldExtract(int(table[e >> 2]), int(8u * (e & 3u)), 8));  // sign-extended
+}
 #else
 layout(std430, binding = 0) readonly buffer BufT { uint table[]; };
 float emb_load(uint e) {
@@ -66,7 +73,11 @@ void main() {
   const int id = ids[t];
   const uint m = uint(abs(id)) % pc.a;  // abs(INT_MIN) as uint is 2^31, its magnitude
   const uint row = (id < 0 && m != 0u) ? pc.a - m : m;
+#if EMB_T == 3
+  Y[i] = emb_load(row * pc.b + j) * row_scale[row];
+#else
   Y[i] = emb_load(row * pc.b + j);
+#endif
 }
 #elif OP == 3
 #include "activation.glsl"
