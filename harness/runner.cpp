@@ -401,6 +401,16 @@ int run_backend(Store& store, std::int64_t run_id, Backend& b, std::span<const P
       else
         emit(fail(base_record(b, dev, p), Status::skipped, why));
     if (fit.empty()) continue;
+    // A problem the reference does not compute (softmax:...:s8) cannot be validated, so it is
+    // not timed: unsupported, with the backend's own reason where it has one.
+    if (auto rs = reference_supports(p); !rs.supported) {
+      for (const DeviceInfo* dev : fit) {
+        const Support s = b.supports(p, dev->index);
+        emit(fail(base_record(b, *dev, p), Status::unsupported,
+                  s.supported ? "no reference to validate against: " + rs.reason : s.reason));
+      }
+      continue;
+    }
     const auto inputs = make_inputs(p, opts.seed);
     std::vector<Tensor> ref;
     if (!is_reference) {
