@@ -79,6 +79,13 @@ struct CalibrateArgs {
   bool if_missing = false;  // keep a stored calibration that covers every backend and dtype asked
   double timeout_s = 900;
   std::int64_t child_run_id = 0;  // internal: a child calibrating one backend into this run
+  // --if-missing over a stored calibration of the current method that lacks some of what was
+  // asked: per backend, the dtypes to measure (the others are kept); empty: a.o.dtypes for all.
+  std::map<std::string, std::vector<std::string>> missing;
+  const std::vector<std::string>& dtypes_of(const std::string& backend) const {
+    const auto it = missing.find(backend);
+    return it == missing.end() ? o.dtypes : it->second;
+  }
 };
 
 // Each backend calibrated by a child process of its own (this executable, --child-run-id), under
@@ -118,7 +125,7 @@ std::vector<std::string> calibrate_isolated(const Context& ctx, const CalibrateA
                                      std::to_string(run_id),
                                      "--work-dir",
                                      work.string()};
-    for (const auto& d : a.o.dtypes) args.insert(args.end(), {"--dtype", d});
+    for (const auto& d : a.dtypes_of(b)) args.insert(args.end(), {"--dtype", d});
     if (a.o.quick) args.push_back("--quick");
     if (const std::string why = run_child(std::move(args), a.timeout_s, {}); !why.empty())
       failures.push_back(b + ": " + why);
@@ -149,14 +156,32 @@ int run_calibrate(const Context& ctx, CalibrateArgs& a) {
       for (auto& b : make_backends())
         if (!b->traits().reference && b->availability().available) want.emplace_back(b->name());
     bool covered = stored.ok();
+    std::map<std::string, std::vector<std::string>> missing;
+    std::vector<std::string> lacks;
     for (const auto& b : want)
-      for (const auto& d : a.o.dtypes) covered = covered && stored->find(b, d) != nullptr;
-    if (covered && stored->method < profiles::kCalibrationMethod) {
+      for (const auto& d : a.o.dtypes)
+        if (!stored || !stored->find(b, d)) {
+          covered = false;
+          missing[b].push_back(d);
+          lacks.push_back(b + " " + d);
+        }
+    if (stored && stored->method < profiles::kCalibrationMethod) {
       covered = false;
+      missing.clear();  // every entry is measured again: none of the stored ones is kept
       if (!ctx.json)
         std::cout << fmt::format(
             "calibration '{}' of {} was measured by an older method ({} < {}): measuring again\n",
             stored->label, stored->created_utc, stored->method, profiles::kCalibrationMethod);
+    } else if (stored && !covered) {
+      // Only what it lacks: calibrate keeps the stored entries of the pairs it does not measure.
+      a.missing = std::move(missing);
+      a.o.backends.clear();
+      for (const auto& [b, d] : a.missing) a.o.backends.push_back(b);
+      if (!ctx.json)
+        std::cout << fmt::format(
+            "calibration '{}' of {} lacks {}: measuring those (tierbench calibrate measures "
+            "all)\n",
+            stored->label, stored->created_utc, fmt::join(lacks, ", "));
     }
     if (covered) {
       if (ctx.json)
@@ -186,22 +211,28 @@ int run_calibrate(const Context& ctx, CalibrateArgs& a) {
   if (!run_id) return usage_error(run_id.error().message);
   std::vector<std::string> failures;
   Result<profiles::Calibration> cal = make_error("not calibrated");
-  if (a.no_isolate) {
+  if (a.no_isolate && a.missing.empty()) {
     cal = profiles::calibrate(**store, *run_id, a.o);
+  } else if (a.no_isolate) {
+    for (const auto& [b, dts] : a.missing) {
+      profiles::CalibrateOptions o = a.o;
+      o.backends = {b}, o.dtypes = dts;
+      if (cal = profiles::calibrate(**store, *run_id, o); !cal) break;
+    }
   } else {
     failures = calibrate_isolated(ctx, a, names, (*store)->path(), *run_id);
     cal = profiles::load_calibration(**store, profiles::configuration_label(a.o.threads));
-    // Only what this run measured: entries kept from earlier runs are not this run's figures.
-    if (cal) {
-      auto mine = (*store)->results(*run_id);
-      std::set<std::string> measured;
-      if (mine)
-        for (const auto& r : *mine) measured.insert(r.backend + "/" + r.dtype);
-      std::erase_if(cal->entries, [&](const profiles::BackendCalibration& e) {
-        return !measured.count(e.backend + "/" + (e.dtype == "int8" ? "s8" : e.dtype)) &&
-               !measured.count(e.backend + "/" + e.dtype);
-      });
-    }
+  }
+  // Only what this run measured: entries kept from earlier runs are not this run's figures.
+  if (cal) {
+    auto mine = (*store)->results(*run_id);
+    std::set<std::string> measured;
+    if (mine)
+      for (const auto& r : *mine) measured.insert(r.backend + "/" + r.dtype);
+    std::erase_if(cal->entries, [&](const profiles::BackendCalibration& e) {
+      return !measured.count(e.backend + "/" + (e.dtype == "int8" ? "s8" : e.dtype)) &&
+             !measured.count(e.backend + "/" + e.dtype);
+    });
   }
   if (!ctx.json && isatty(2)) std::cerr << "\r\033[K";
   for (const auto& f : failures) std::cerr << "tierbench: calibrate: " << f << "\n";

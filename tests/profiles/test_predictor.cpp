@@ -849,7 +849,7 @@ TEST(CalibrateCli, CrashedBackendIsReportedAndTheOthersCalibrated) {
 }
 
 // --if-missing (the main job's step) keeps a stored calibration that covers every backend and
-// dtype asked, and measures when one is missing.
+// dtype asked, and measures only the pairs it lacks, keeping the others.
 TEST(CalibrateCli, IfMissingKeepsAStoredCalibrationThatCoversTheAsk) {
   if (!find_backend_traits("onednn")) GTEST_SKIP() << "onednn: not built";
   test::FixtureStore f;
@@ -879,12 +879,19 @@ TEST(CalibrateCli, IfMissingKeepsAStoredCalibrationThatCoversTheAsk) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("of 2026-01-02T03:04:05Z (onednn) is stored: kept"), std::string::npos)
       << r.out;
-  r = test::run_tierbench(cmd + "--dtype f32 --dtype int8 --quick --max-time 0.02 --no-isolate");
+  // int8 is missing: only it is measured, in a child process (isolated); f32 is kept as stored.
+  r = test::run_tierbench(cmd + "--dtype f32 --dtype int8 --quick --max-time 0.02");
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("lacks onednn int8: measuring those"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("stored as run"), std::string::npos) << r.out;
   auto now = load_calibration(*f.store, "threads=0");
   ASSERT_TRUE(now.ok()) << now.error().message;
-  EXPECT_NE(now->find("onednn", "int8"), nullptr);
+  ASSERT_NE(now->find("onednn", "int8"), nullptr);
+  EXPECT_FALSE(now->find("onednn", "int8")->points.empty());
+  const BackendCalibration* kept = now->find("onednn", "f32");
+  ASSERT_NE(kept, nullptr);
+  ASSERT_EQ(kept->points.size(), 1u);  // the stored entry, not a new measurement
+  EXPECT_EQ(kept->points[0].problem, cal.entries[0].points[0].problem);
   r = test::run_tierbench(cmd + "--dtype int8");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("is stored: kept"), std::string::npos) << r.out;
