@@ -17,6 +17,20 @@
 
 namespace tb::probe {
 
+long long meminfo_bytes(const std::string& key) {
+  std::ifstream in("/proc/meminfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key + ":", 0) == 0) {
+      std::istringstream ss(line.substr(key.size() + 1));
+      long long kib = -1;
+      ss >> kib;
+      return kib < 0 ? -1 : kib * 1024;
+    }
+  }
+  return -1;
+}
+
 namespace {
 
 // First line of a small sysfs/procfs file, trimmed; "" when absent or unreadable.
@@ -43,21 +57,6 @@ std::string hypervisor_vendor() {
   std::string s = v;
   while (!s.empty() && (s.back() == ' ' || s.back() == '\0')) s.pop_back();
   return s;
-}
-
-// /proc/meminfo value in bytes; -1 when absent.
-long long meminfo_bytes(const std::string& key) {
-  std::ifstream in("/proc/meminfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key + ":", 0) == 0) {
-      std::istringstream ss(line.substr(key.size() + 1));
-      long long kib = -1;
-      ss >> kib;
-      return kib < 0 ? -1 : kib * 1024;
-    }
-  }
-  return -1;
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cpu_features.h"
+#include "last_level_cache.h"
 #include "measure.h"
 #include "probe_kernels.h"
 #include "probe_sections.h"
@@ -134,6 +135,27 @@ Figure chase_latency_ns(std::size_t working_set, bool quick, int cpu) {
 
 }  // namespace
 
+std::uint64_t plausible_last_level_bytes(std::uint64_t reported, std::uint64_t per_core) {
+  constexpr std::uint64_t kTrusted = 64ull << 20;
+  if (reported <= kTrusted) return reported;
+  per_core = std::max<std::uint64_t>(per_core, 64 << 10);
+  // A hit is nearer the per-core cache's latency than DRAM's: below a third of the way from one
+  // to the other. DRAM's over twice the claim, at most 256 MiB (beyond it the page walks of a
+  // guest add more: 208 ns there, 294 at 512 MiB, on the bhyve guest), within a quarter of what
+  // is free. On that guest: 6.5 ns in its L2, 19 ns over 8 MiB, 102 over 16 MiB.
+  const long long avail = meminfo_bytes("MemAvailable");
+  const std::uint64_t cap = std::min<std::uint64_t>(
+      256ull << 20, avail > 0 ? static_cast<std::uint64_t>(avail) / 4 : 256ull << 20);
+  const double dram = chase_latency_ns(std::min(2 * reported, cap), true, -1).median;
+  const double near = chase_latency_ns(per_core / 2, true, -1).median;
+  if (!(dram > near) || !(near > 0)) return reported;
+  const double hit = near + (dram - near) / 3;
+  for (std::uint64_t size = std::min(reported, cap); size >= 2 * per_core; size /= 2)
+    if (chase_latency_ns(size / 2, true, -1).median < hit)
+      return size == std::min(reported, cap) ? reported : size;
+  return per_core;
+}
+
 nlohmann::json probe_memory(const SectionOptions& opts, const Topology& topo, double clock_ghz) {
   nlohmann::json out;
   const int usable = std::max<int>(1, static_cast<int>(topo.core_cpus.size()));
@@ -154,9 +176,25 @@ nlohmann::json probe_memory(const SectionOptions& opts, const Topology& topo, do
   }
   if (llc_total == 0) llc_total = llc_one = 32ull << 20;  // unknown: assume a large one
 
+  // What the section may allocate at once: a quarter of the available memory (1 GiB where
+  // /proc/meminfo does not say), and in quick mode at most 384 MiB (three arrays of 4 x a 32 MiB
+  // L3, as before the bound). The sizes below follow the
+  // last-level cache, and a hypervisor may report its host's: a 2-vCPU bhyve guest read an L3
+  // of 508 MiB per vCPU, and 4 x that in three arrays asked for 12.8 GB of its 24.
+  const long long avail = meminfo_bytes("MemAvailable");
+  std::uint64_t budget = avail > 0 ? static_cast<std::uint64_t>(avail) / 4 : 1ull << 30;
+  if (opts.quick) budget = std::min<std::uint64_t>(budget, 384ull << 20);
+  budget = std::max<std::uint64_t>(budget, 48ull << 20);
+  nlohmann::json notes = nlohmann::json::array();
+
   // --- bandwidth ---
-  const std::size_t array_bytes =
-      std::max<std::size_t>(static_cast<std::size_t>(4 * llc_total), std::size_t{64} << 20);
+  const std::uint64_t array_wanted = std::max<std::uint64_t>(4 * llc_total, 64ull << 20);
+  const std::size_t array_bytes = static_cast<std::size_t>(std::min(array_wanted, budget / 3));
+  if (array_bytes < array_wanted)
+    notes.push_back("stream arrays of " + std::to_string(array_bytes >> 20) +
+                    " MiB, not 4 x LLC (" + std::to_string(array_wanted >> 20) +
+                    " MiB): bounded by the memory budget of " + std::to_string(budget >> 20) +
+                    " MiB");
   const std::size_t n = array_bytes / sizeof(float) / 64 * 64;
   Buffer a = alloc_buffer(n * sizeof(float)), b = alloc_buffer(n * sizeof(float)),
          c = alloc_buffer(n * sizeof(float));
@@ -237,8 +275,15 @@ nlohmann::json probe_memory(const SectionOptions& opts, const Topology& topo, do
     if (cl.type == "instruction") continue;
     levels.push_back({"L" + std::to_string(cl.level), cl.size_bytes, cl.size_bytes / 2});
   }
-  const std::uint64_t dram_ws = opts.quick ? std::max<std::uint64_t>(4 * llc_total, 64ull << 20)
-                                           : std::max<std::uint64_t>(8 * llc_total, 512ull << 20);
+  // The chase's buffer and its shuffled line order (8 bytes per 64-byte line) within the budget.
+  const std::uint64_t dram_wanted = opts.quick
+                                        ? std::max<std::uint64_t>(4 * llc_total, 64ull << 20)
+                                        : std::max<std::uint64_t>(8 * llc_total, 512ull << 20);
+  const std::uint64_t dram_ws = std::min(dram_wanted, budget / 9 * 8);
+  if (dram_ws < dram_wanted)
+    notes.push_back("DRAM latency over " + std::to_string(dram_ws >> 20) + " MiB, not " +
+                    std::to_string(dram_wanted >> 20) + " MiB: bounded by the memory budget");
+  for (auto& lv : levels) lv.working_set = std::min(lv.working_set, dram_ws);
   levels.push_back({"DRAM", 0, dram_ws});
   nlohmann::json lat = nlohmann::json::array();
   const int cpu = cpus.empty() ? -1 : cpus.front();
@@ -254,6 +299,26 @@ nlohmann::json probe_memory(const SectionOptions& opts, const Topology& topo, do
     lat.push_back(e);
   }
   out["latency"] = lat;
+  // A cache level whose chase at half its size is as slow as DRAM's is not what this machine
+  // gives a core: its size came from a hypervisor (above) or a cache shared by other guests.
+  // probe_report turns the notes into warnings.
+  if (lat.size() >= 2) {
+    const double dram = lat.back()["ns"].value("median", 0.0);
+    for (std::size_t i = 0; i + 1 < lat.size(); ++i) {
+      const double ns = lat[i]["ns"].value("median", 0.0);
+      if (dram > 0 && ns >= 0.6 * dram)
+        out["cache_implausible"].push_back(
+            lat[i]["level"].get<std::string>() + " reported as " +
+            std::to_string(lat[i]["cache_bytes"].get<std::uint64_t>() >> 20) +
+            " MiB, but a chase over " +
+            std::to_string(lat[i]["working_set_bytes"].get<std::uint64_t>() >> 20) +
+            " MiB of it took " + std::to_string(static_cast<int>(ns)) + " ns, DRAM's " +
+            std::to_string(static_cast<int>(dram)) +
+            " ns: the reported size is not what this machine's cores see");
+    }
+  }
+  if (!notes.empty()) out["bounded"] = notes;
+  out["memory_budget_bytes"] = budget;
   out["latency_method"] =
       "pointer chase over a random cycle of 64-byte lines (Sattolo), working set = half the "
       "cache level (one instance); DRAM = max(4 x LLC, 64 MiB) quick, max(8 x LLC, 512 MiB) full; "

@@ -105,7 +105,13 @@ nlohmann::json run_probe(const ProbeOptions& opts) {
       warn(warnings, "pinning_failed", "threads could not be pinned to distinct cores");
     }
   }
-  if (opts.memory) report["memory"] = probe::probe_memory(so, topo, clock_ghz);
+  if (opts.memory) {
+    report["memory"] = probe::probe_memory(so, topo, clock_ghz);
+    for (const auto& m : report["memory"].value("cache_implausible", nlohmann::json::array()))
+      warn(warnings, "cache_size_implausible", m.get<std::string>());
+    for (const auto& m : report["memory"].value("bounded", nlohmann::json::array()))
+      warn(warnings, "memory_probe_bounded", m.get<std::string>());
+  }
   if (opts.storage) {
     probe::StorageOptions st;
     st.quick = opts.quick;

@@ -35,6 +35,9 @@ struct StorageOptions {
 // Sequential read throughput of a temporary file, cold (evicted) and warm; write + fsync.
 nlohmann::json probe_storage(const StorageOptions& opts);
 
+// A /proc/meminfo value ("MemAvailable", "MemTotal") in bytes; -1 when absent.
+long long meminfo_bytes(const std::string& key);
+
 // Governor, virtualisation, boost, load, memory, cgroup quota. Appends
 // {"code","message"} objects to *warnings.
 nlohmann::json probe_environment(const Topology& topo, nlohmann::json* warnings);

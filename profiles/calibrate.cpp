@@ -19,6 +19,7 @@
 #include "executor.h"
 #include "kernels.h"
 #include "measure.h"
+#include "probes.h"
 #include "profiles.h"
 #include "reference/reference_backend.h"
 #include "safetensors.h"
@@ -273,19 +274,26 @@ Graph segmented_chain() {
   return b.finish(x);
 }
 
-// The caches: per core (L2) and last level, from the C library; 1 MiB and 32 MiB where it does
-// not say.
+// The caches: per core (L2) and last level, from the C library (1 MiB and 32 MiB where it does
+// not say), the last level checked by a pointer chase where it claims over 64 MiB.
 struct CacheSizes {
   double per_core = 1 << 20, last_level = 32 << 20;
 };
 CacheSizes cache_sizes() {
-  CacheSizes c;
-  if (const long l2 = ::sysconf(_SC_LEVEL2_CACHE_SIZE); l2 > 0)
-    c.per_core = static_cast<double>(l2);
-  if (const long l3 = ::sysconf(_SC_LEVEL3_CACHE_SIZE); l3 > 0)
-    c.last_level = static_cast<double>(l3);
-  c.last_level = std::max(c.last_level, c.per_core);
-  return c;
+  static const CacheSizes sizes = [] {
+    CacheSizes c;
+    if (const long l2 = ::sysconf(_SC_LEVEL2_CACHE_SIZE); l2 > 0)
+      c.per_core = static_cast<double>(l2);
+    if (const long l3 = ::sysconf(_SC_LEVEL3_CACHE_SIZE); l3 > 0)
+      c.last_level = static_cast<double>(l3);
+    c.last_level = std::max(c.last_level, c.per_core);
+    // What a core sees, not what a hypervisor reports (probes/last_level_cache.h).
+    c.last_level = static_cast<double>(probe::plausible_last_level_bytes(
+        static_cast<std::uint64_t>(c.last_level), static_cast<std::uint64_t>(c.per_core)));
+    c.last_level = std::max(c.last_level, c.per_core);
+    return c;
+  }();
+  return sizes;
 }
 
 // A decoder's block as a chain (stream_node_s, stream_gemv): `reps` repetitions of a GEMV pair

@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 
 #include "cpu_features.h"
+#include "last_level_cache.h"
 #include "probe_report.h"
 #include "probe_table.h"
 #include "schema_check.h"
@@ -134,6 +136,15 @@ void CheckTableShowsEverySection(const nlohmann::json& report) {
   EXPECT_NE(t.find("latency L1"), std::string::npos);
 }
 
+// A claimed last-level cache that no machine has (16 GiB) is measured down to what a core sees;
+// a claim of at most 64 MiB is taken as it is.
+TEST(ProbeMeasure, ImplausibleLastLevelCacheIsMeasuredDown) {
+  EXPECT_EQ(tb::probe::plausible_last_level_bytes(32ull << 20, 1ull << 20), 32ull << 20);
+  const std::uint64_t seen = tb::probe::plausible_last_level_bytes(16ull << 30, 1ull << 20);
+  EXPECT_LE(seen, 512ull << 20);
+  EXPECT_GE(seen, 1ull << 20);
+}
+
 TEST(ProbeMeasure, QuickProbeReport) {
   tb::ProbeOptions o;
   o.quick = true;
@@ -154,6 +165,14 @@ TEST(ProbeMeasure, QuickProbeReport) {
   {
     SCOPED_TRACE("BandwidthPositive");
     CheckBandwidthPositive(report);
+  }
+  {
+    SCOPED_TRACE("MemoryWithinBudget");  // quick: 384 MiB at most, the three arrays within it
+    const auto& m = report["memory"];
+    ASSERT_TRUE(m.contains("memory_budget_bytes"));
+    EXPECT_LE(m["memory_budget_bytes"].get<std::uint64_t>(), 384ull << 20);
+    EXPECT_LE(3 * m["array_bytes"].get<std::uint64_t>(),
+              m["memory_budget_bytes"].get<std::uint64_t>());
   }
   {
     SCOPED_TRACE("LatencyL1BelowDram");
