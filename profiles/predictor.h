@@ -138,9 +138,10 @@ struct BackendCalibration {
   // them.
   bool permutes_on_device = false;
   // int8 convolutions write u8 for readers that are all int8 convolutions (oneDNN): its int8
-  // chains run no quantising reorder, while a graph runs one (a host-op-like pass, f32 in, u8
-  // out) before each convolution whose input is not requantised: the image, a value a residual
-  // add also reads. False: each int8 input is converted by its own step, inside the chains too.
+  // chains run no quantising reorder, while a graph runs one (the backend's reorder, f32 in, u8
+  // out, costed as its f32 elementwise stream) before each convolution whose input is not
+  // requantised: the image, a value a residual add also reads. False: each int8 input is converted
+  // by its own step, inside the chains too.
   bool requantises_int8 = false;
   double peak_gflops = -1, bandwidth_gbps = -1;  // the roofline the efficiencies are against
   // A graph whose weights fit in warm_bytes (the per-core caches of the threads it runs on) finds

@@ -184,6 +184,31 @@ TEST(Predictor, FindsTheInt8InputsOneDnnQuantisesInAPassOfTheirOwn) {
   }
 }
 
+// A quantising pass (the image's, before the first int8 convolution) is the backend's reorder:
+// charged as its f32 elementwise stream (the smallest calibrated one's time, plus the bytes at the
+// largest one's rate), and at the host ops' rate only where no elementwise point was calibrated.
+TEST(Predictor, QuantisingPassCostsTheF32ElementwiseStream) {
+  const Graph g = two_convs(DType::s8);
+  const Problem* conv = nullptr;
+  for (const auto& l : g.layers)
+    if (l.problem && l.problem->as<ConvDesc>()) conv = &*l.problem;
+  ASSERT_NE(conv, nullptr);
+  auto e8 = entry("int8", *conv, 1e-4);
+  e8.requantises_int8 = e8.fuses_int8_epilogue = true;
+  e8.host_op_s = 1e-3, e8.host_gbps = 1;
+  ASSERT_EQ(quantising_passes(g, e8), 1);  // the image; c0 writes u8 for c1
+  auto e32 = entry("f32", parse("conv:n1c16h8w8k16r3s3p1:f32+relu"), 1e-4);
+  e32.points.push_back({"eltwise", "add:n576:f32", 576, 1e3, 1e-6, 0, -1});
+  e32.points.push_back({"eltwise", "add:n200704:f32", 200704, 1e7, 1e-4, 0, -1});  // 100 GB/s
+  Calibration cal;
+  cal.entries = {e32, e8};
+  const double stream = predict(g, cal, "onednn").latency_ms;
+  cal.entries[0].points.resize(1);  // no elementwise points: the host rate
+  const double host = predict(g, cal, "onednn").latency_ms;
+  const double bytes = 8 * 8 * 16 * (4 + 1);  // the f32 image read, its u8 copy written
+  EXPECT_NEAR(host - stream, 1e3 * ((1e-3 + bytes / 1e9) - (1e-6 + bytes / 100e9)), 1e-9);
+}
+
 TEST(Predictor, InterpolatesLogLogBetweenShapesAndKeepsThroughputBeyond) {
   const Graph g = two_convs(DType::f32);
   const Problem& p = *g.layers[0].problem;
