@@ -325,10 +325,11 @@ Graph streamed_chain(int reps) {
 
 // Reads a buffer of twice the last-level cache (64 MiB at least: a core's share of a cache that
 // other cores or guests also fill is smaller than the cache, and a chain must not find the rest
-// of it still there), line by line: what a graph reads next comes from memory. Reads, not writes: written lines would be dirty, and the inference after would
-// pay their write-back as it evicts them, which no graph's own previous inference leaves behind
-// (writing put the cold times of small int8 chains here 20-45% above reading: 1x1 convolutions
-// at 6x6 to 14x14, 7.2-21 us against 5.6-16 us).
+// of it still there), line by line: what a graph reads next comes from memory. Reads, not writes:
+// written lines would be dirty, and the inference after would pay their write-back as it evicts
+// them, which no graph's own previous inference leaves behind (writing put the cold times of small
+// int8 chains here 20-45% above reading: 1x1 convolutions at 6x6 to 14x14, 7.2-21 us against 5.6-16
+// us).
 void evict_caches() {
   static const std::vector<unsigned char> buffer(
       static_cast<std::size_t>(
