@@ -150,9 +150,9 @@ std::uint64_t plausible_last_level_bytes(std::uint64_t reported, std::uint64_t p
   const double near = chase_latency_ns(per_core / 2, true, -1).median;
   if (!(dram > near) || !(near > 0)) return reported;
   const double hit = near + (dram - near) / 3;
-  for (std::uint64_t size = std::min(reported, cap); size >= 2 * per_core; size /= 2)
-    if (chase_latency_ns(size / 2, true, -1).median < hit)
-      return size == std::min(reported, cap) ? reported : size;
+  const std::uint64_t first = std::min(reported, cap);
+  for (std::uint64_t size = first; size >= 2 * per_core; size /= 2)
+    if (chase_latency_ns(size / 2, true, -1).median < hit) return size == first ? reported : size;
   return per_core;
 }
 
@@ -178,9 +178,9 @@ nlohmann::json probe_memory(const SectionOptions& opts, const Topology& topo, do
 
   // What the section may allocate at once: a quarter of the available memory (1 GiB where
   // /proc/meminfo does not say), and in quick mode at most 384 MiB (three arrays of 4 x a 32 MiB
-  // L3, as before the bound). The sizes below follow the
-  // last-level cache, and a hypervisor may report its host's: a 2-vCPU bhyve guest read an L3
-  // of 508 MiB per vCPU, and 4 x that in three arrays asked for 12.8 GB of its 24.
+  // L3, as before the bound). The sizes below follow the last-level cache, and a hypervisor may
+  // report its host's: a 2-vCPU bhyve guest read an L3 of 508 MiB per vCPU, and 4 x that in
+  // three arrays asked for 12.8 GB of its 24.
   const long long avail = meminfo_bytes("MemAvailable");
   std::uint64_t budget = avail > 0 ? static_cast<std::uint64_t>(avail) / 4 : 1ull << 30;
   if (opts.quick) budget = std::min<std::uint64_t>(budget, 384ull << 20);
