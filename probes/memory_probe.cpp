@@ -135,24 +135,26 @@ Figure chase_latency_ns(std::size_t working_set, bool quick, int cpu) {
 
 }  // namespace
 
+bool chase_hits_cache(double ns, double near_ns, double dram_ns) {
+  return ns > 0 && dram_ns > near_ns && ns < near_ns + 0.4 * (dram_ns - near_ns);
+}
+
 std::uint64_t plausible_last_level_bytes(std::uint64_t reported, std::uint64_t per_core) {
   constexpr std::uint64_t kTrusted = 64ull << 20;
   if (reported <= kTrusted) return reported;
   per_core = std::max<std::uint64_t>(per_core, 64 << 10);
-  // A hit is nearer the per-core cache's latency than DRAM's: below a third of the way from one
-  // to the other. DRAM's over twice the claim, at most 256 MiB (beyond it the page walks of a
-  // guest add more: 208 ns there, 294 at 512 MiB, on the bhyve guest), within a quarter of what
-  // is free. On that guest: 6.5 ns in its L2, 19 ns over 8 MiB, 102 over 16 MiB.
+  // DRAM's chase over twice the claim, at most 256 MiB (beyond it the page walks of a guest add
+  // more: 208 ns there, 294 at 512 MiB, on the bhyve guest), within a quarter of what is free.
   const long long avail = meminfo_bytes("MemAvailable");
   const std::uint64_t cap = std::min<std::uint64_t>(
       256ull << 20, avail > 0 ? static_cast<std::uint64_t>(avail) / 4 : 256ull << 20);
   const double dram = chase_latency_ns(std::min(2 * reported, cap), true, -1).median;
   const double near = chase_latency_ns(per_core / 2, true, -1).median;
   if (!(dram > near) || !(near > 0)) return reported;
-  const double hit = near + (dram - near) / 3;
   const std::uint64_t first = std::min(reported, cap);
   for (std::uint64_t size = first; size >= 2 * per_core; size /= 2)
-    if (chase_latency_ns(size / 2, true, -1).median < hit) return size == first ? reported : size;
+    if (chase_hits_cache(chase_latency_ns(size / 2, true, -1).median, near, dram))
+      return size == first ? reported : size;
   return per_core;
 }
 
@@ -299,14 +301,15 @@ nlohmann::json probe_memory(const SectionOptions& opts, const Topology& topo, do
     lat.push_back(e);
   }
   out["latency"] = lat;
-  // A cache level whose chase at half its size is as slow as DRAM's is not what this machine
-  // gives a core: its size came from a hypervisor (above) or a cache shared by other guests.
-  // probe_report turns the notes into warnings.
-  if (lat.size() >= 2) {
+  // A cache level whose chase at half its size misses (chase_hits_cache, near = the next smaller
+  // level's chase) is not what this machine gives a core: its size came from a hypervisor
+  // (above) or a cache shared by other guests. probe_report turns the notes into warnings.
+  if (lat.size() >= 3) {
     const double dram = lat.back()["ns"].value("median", 0.0);
-    for (std::size_t i = 0; i + 1 < lat.size(); ++i) {
+    for (std::size_t i = 1; i + 1 < lat.size(); ++i) {
       const double ns = lat[i]["ns"].value("median", 0.0);
-      if (dram > 0 && ns >= 0.6 * dram)
+      const double near = lat[i - 1]["ns"].value("median", 0.0);
+      if (ns > 0 && dram > near && !chase_hits_cache(ns, near, dram))
         out["cache_implausible"].push_back(
             lat[i]["level"].get<std::string>() + " reported as " +
             std::to_string(lat[i]["cache_bytes"].get<std::uint64_t>() >> 20) +

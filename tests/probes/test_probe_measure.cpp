@@ -145,6 +145,18 @@ TEST(ProbeMeasure, ImplausibleLastLevelCacheIsMeasuredDown) {
   EXPECT_GE(seen, 1ull << 20);
 }
 
+// One test decides whether a chase hit a cache, for the probe's warning and for calibrate's
+// buffer sizes: the bhyve guest's 16 MiB chase (102 ns between 6.5 and 208) missed, a server L3
+// (40 ns between 5 and 120) hits, and no figure hits when DRAM is not slower than the near cache.
+TEST(ProbeMeasure, ChaseHitsCacheSharesOneLine) {
+  EXPECT_TRUE(tb::probe::chase_hits_cache(19, 6.5, 208));
+  EXPECT_FALSE(tb::probe::chase_hits_cache(102, 6.5, 208));
+  EXPECT_TRUE(tb::probe::chase_hits_cache(40, 5, 120));
+  EXPECT_FALSE(tb::probe::chase_hits_cache(181, 6.5, 184));
+  EXPECT_FALSE(tb::probe::chase_hits_cache(10, 20, 20));
+  EXPECT_FALSE(tb::probe::chase_hits_cache(0, 5, 120));
+}
+
 TEST(ProbeMeasure, QuickProbeReport) {
   tb::ProbeOptions o;
   o.quick = true;
