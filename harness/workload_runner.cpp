@@ -123,8 +123,7 @@ ResultRecord run_one(Backend& b, const DeviceInfo& dev, const workloads::Workloa
   std::string path = o.weights_path;
   if (path.empty()) {
     path = workloads::cached_weights_path(g, o.seed);
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) {
+    {  // written when missing or out of date (ensure_weights_file)
       // The file holds the default variant's weights: the graph above when it is that variant.
       std::optional<Graph> other;
       if (g.variant != workloads::find_tier(w.tier)->variants.front()) {

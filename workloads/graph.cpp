@@ -328,7 +328,8 @@ int Builder::linear(const std::string& name, int x, std::int64_t m, std::int64_t
   if (g_.dtype == DType::s8) {
     const int xq = host(name + ".quant", HostOp::quantize, {Operand::v(x)}, DType::u8, {m, k});
     const int w = weight(wname, DType::s8, {n, k}, {});
-    const int s = weight(wname + "_scale", DType::f32, {n}, constant_init(init.bound / 127), true);
+    const int s =
+        weight(wname + "_scale", DType::f32, {n}, constant_init(init.bound / kWeightQMax), true);
     const int acc = kernel(name, p, {Operand::v(xq), Operand::w(w)});
     std::vector<Operand> in = {Operand::v(acc), Operand::v(xq), Operand::w(w), Operand::w(s)};
     in.push_back(bias ? Operand::w(weight(name + ".bias", DType::f32, {n}, bias_init()))
@@ -360,8 +361,8 @@ int Builder::conv(const std::string& name, int x, std::int64_t k, std::int64_t r
     const int xq =
         host(name + ".quant", HostOp::quantize, {Operand::v(x)}, DType::u8, value(x).shape);
     const int w = weight(name + ".weight", DType::s8, wshape, {});
-    const int sc =
-        weight(name + ".weight_scale", DType::f32, {k}, constant_init(init.bound / 127), true);
+    const int sc = weight(name + ".weight_scale", DType::f32, {k},
+                          constant_init(init.bound / kWeightQMax), true);
     const int acc = kernel(name, p, {Operand::v(xq), Operand::w(w)});
     const int b = weight(name + ".bias", DType::f32, {k}, bias_init());
     return host(name + ".dequant", HostOp::dequantize,

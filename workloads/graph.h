@@ -38,8 +38,17 @@ struct Value {
   std::int64_t bytes() const;
 };
 
-// How the synthetic initialiser fills a weight: uniform in +-bound (integers: +-127 for s8),
-// or a constant.
+// The largest magnitude of an int8 tier's s8 weight: 7 bits, as ONNX Runtime's quantiser makes
+// them with reduce_range. x86 CPUs without VNNI (AVX2, AVX-512 before VNNI) multiply u8 x s8 with
+// vpmaddubsw, which sums each pair of products into int16 with saturation: 255 x 127 x 2 = 64770
+// does not fit, 255 x 63 x 2 = 32130 does. With 8-bit weights, oneDNN's u8 x s8 convolutions
+// and matmuls on such a CPU (an AMD EPYC guest with AVX2, or ONEDNN_MAX_CPU_ISA=AVX2) gave
+// MobileNetV2 int8 outputs of which 308 of 1000 differed from the reference; with 7 bits they
+// are exact on every ISA, so the same int8 tier runs, and validates, everywhere.
+inline constexpr int kWeightQMax = 63;
+
+// How the synthetic initialiser fills a weight: uniform in +-bound (integers: uniform in
+// [-kWeightQMax, kWeightQMax] for s8), or a constant.
 struct Init {
   enum Kind { uniform, constant } kind = uniform;
   double bound = 0;  // uniform

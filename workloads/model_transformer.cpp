@@ -83,7 +83,7 @@ Graph llm(const std::string& tier, const LlmConfig& cfg, const LlmPhase& phase, 
     std::vector<Operand> in = {Operand::v(ids), Operand::w(w)};
     if (dt == DType::s8)
       in.push_back(Operand::w(b.weight(emb + "_scale", DType::f32, {cfg.vocab},
-                                       const_init(std::sqrt(3.0 / H) / 127), true)));
+                                       const_init(std::sqrt(3.0 / H) / kWeightQMax), true)));
     x = b.host("model.embed_tokens", HostOp::embed, in, DType::f32, {T, H});
   }
 

@@ -1604,7 +1604,8 @@ std::string Importer::layer_name(const onnx::NodeProto& n) {
 }
 
 // Fills the weight named `wname` (tierbench's layout) from f32 data: rounded to bf16, or
-// quantised to s8 per output channel (scale max|w| / 127 in "<wname>_scale") as int8 tiers hold.
+// quantised to s8 per output channel (scale max|w| / kWeightQMax in "<wname>_scale": 7 bits) as
+// int8 tiers hold.
 void Importer::fill(const std::string& wname, const std::vector<float>& data) {
   const auto& ws = b_.graph().weights;
   const auto it =
@@ -1628,7 +1629,7 @@ void Importer::fill(const std::string& wname, const std::vector<float>& data) {
       float mx = 0;
       for (std::int64_t c = 0; c < cols; ++c)
         mx = std::max(mx, std::abs(data[static_cast<std::size_t>(r * cols + c)]));
-      const float s = mx > 0 ? mx / 127 : 1;
+      const float s = mx > 0 ? mx / kWeightQMax : 1;
       scale[static_cast<std::size_t>(r)] = s;
       for (std::int64_t c = 0; c < cols; ++c)
         t.set(r * cols + c, std::nearbyint(data[static_cast<std::size_t>(r * cols + c)] / s));

@@ -1,5 +1,6 @@
 #include "weights.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -32,7 +33,8 @@ std::string shape_str(const std::vector<std::int64_t>& s) {
   return r + "]";
 }
 
-// Fills one tensor: uniform in +-bound (s8: uniform integers in [-127, 127]) or a constant.
+// Fills one tensor: uniform in +-bound (s8: uniform integers in [-kWeightQMax, kWeightQMax]) or
+// a constant.
 void synthesize(const WeightSpec& w, std::uint64_t seed, std::span<std::byte> out) {
   std::uint64_t s = seed ^ fnv1a(w.name);
   const std::int64_t n = w.numel();
@@ -56,7 +58,8 @@ void synthesize(const WeightSpec& w, std::uint64_t seed, std::span<std::byte> ou
     case DType::s8: {
       auto* p = reinterpret_cast<std::int8_t*>(out.data());
       for (std::int64_t i = 0; i < n; ++i)
-        p[i] = static_cast<std::int8_t>(static_cast<int>(splitmix64(s) % 255) - 127);
+        p[i] = static_cast<std::int8_t>(static_cast<int>(splitmix64(s) % (2 * kWeightQMax + 1)) -
+                                        kWeightQMax);
       break;
     }
     default:
@@ -78,7 +81,17 @@ std::string cached_weights_path(const Graph& g, std::uint64_t seed) {
 
 Result<bool> ensure_weights_file(const Graph& full, const std::string& path, std::uint64_t seed) {
   std::error_code ec;
-  if (std::filesystem::exists(path, ec)) return false;
+  // An int8 file written before the weights took 7 bits (no "tierbench.s8_max") holds 8-bit
+  // ones, which saturate on a CPU without VNNI: written again.
+  const bool s8 = std::any_of(full.weights.begin(), full.weights.end(),
+                              [](const WeightSpec& w) { return w.dtype == DType::s8; });
+  if (std::filesystem::exists(path, ec)) {
+    if (!s8) return false;
+    if (auto h = read_safetensors_header(path)) {
+      const auto it = h->metadata.find("tierbench.s8_max");
+      if (it != h->metadata.end() && it->second == std::to_string(kWeightQMax)) return false;
+    }
+  }
   std::vector<StSpec> specs;
   for (const auto& w : full.weights) specs.push_back({w.name, w.dtype, w.shape});
   const std::map<std::string, std::string> meta = {
@@ -86,7 +99,8 @@ Result<bool> ensure_weights_file(const Graph& full, const std::string& path, std
       {"tierbench.tier", full.tier},
       {"tierbench.dtype", tier_dtype_name(full.dtype)},
       {"tierbench.seed", std::to_string(seed)},
-      {"tierbench.note", "synthetic weights (seeded uniform, 1/sqrt(fan_in) scaled)"}};
+      {"tierbench.note", "synthetic weights (seeded uniform, 1/sqrt(fan_in) scaled)"},
+      {"tierbench.s8_max", std::to_string(kWeightQMax)}};
   auto r = write_safetensors(path, specs, meta, [&](std::size_t i, std::span<std::byte> out) {
     synthesize(full.weights[i], seed, out);
   });

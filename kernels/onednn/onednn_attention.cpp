@@ -6,7 +6,8 @@
 //             (few query rows) splits the keys over the threads.
 // Choice: TB_ONEDNN_ATTENTION=fused | composed forces one (unsupported if it cannot run the
 // problem); unset or "auto" takes fused where it supports the shape, except bf16 prefill on a
-// CPU without AVX512-BF16. Measured on the project machine (kernels/onednn/bench/
+// CPU without AVX512-BF16 that has oneDNN's bf16 matmuls (AVX-512); on an AVX2 CPU, which has
+// none, fused runs it widened. Measured on the project machine (kernels/onednn/bench/
 // bench_attention, 2 threads): f32 fused is ahead from S = 256 up (d64 1.4x at 2048 and 4096,
 // d128 1.2x; 2.4-2.8x causal; decode 1.3-2.5x) and within 5% either way at S = 128. bf16:
 // decode 1.8-2.1x (fused reads the bf16 cache at half the bytes); prefill with bf16 dot
@@ -118,8 +119,8 @@ void build_attention(Plan& plan, const Problem& p, const AttentionDesc& a) {
   if (mode == "fused" && !fused_ok)
     throw Failure("fused attention runs f32 or bf16 with head dim <= 512 only");
   const auto sh = shape_of(a, p.dtype);
-  const bool f32_bf16_prefill =
-      p.dtype == DType::bf16 && fused::use_transpose(sh) && fused::isa_for(sh) != "avx512bf16";
+  const bool f32_bf16_prefill = p.dtype == DType::bf16 && fused::use_transpose(sh) &&
+                                fused::isa_for(sh) != "avx512bf16" && bf16_primitives();
   const bool fused = mode == "fused" || (mode == "auto" && fused_ok && !f32_bf16_prefill);
   if (fused)
     build_fused(plan, a, p.dtype);

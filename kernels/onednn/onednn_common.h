@@ -59,6 +59,16 @@ bool skip_impls(dnnl::primitive_desc& pd, const std::vector<std::string>& names)
 bool skip_known_bad(dnnl::primitive_desc& pd);
 int known_bad_skipped();
 
+// Whether oneDNN's u8 x s8 kernels, at the ISA in effect, sum each pair of products into int16
+// with saturation (vpmaddubsw: SSE4.1, AVX, AVX2 and AVX-512 without VNNI, also where
+// ONEDNN_MAX_CPU_ISA caps a VNNI CPU). Their result is then exact only for weights of at most
+// int8_weight_limit() in magnitude (255 x 63 x 2 fits in int16); 0 where every s8 weight is exact.
+int int8_weight_limit();
+
+// Whether oneDNN has bf16 matmuls and convolutions at the ISA in effect: from AVX-512 (core) up
+// in the 2.x that Debian links; an AVX2 CPU has none (their primitive descriptors fail).
+bool bf16_primitives();
+
 dnnl::engine& cpu_engine();
 dnnl::memory::data_type to_dnnl(DType t);
 using dims = dnnl::memory::dims;

@@ -136,6 +136,7 @@ class Graph final : public PreparedGraph {
       for (const auto& u : uploads_) {
         const Tensor& t = *constants[static_cast<std::size_t>(u.constant)];
         if (t.bytes() != u.user.get_size()) return make_error("set_constants: wrong size");
+        if (auto r = check_weight_range(t); !r) return r;
         dnnl::memory user(u.user, cpu_engine(), const_cast<std::byte*>(t.raw()));
         dnnl::memory& to = mems_[static_cast<std::size_t>(u.buf)];
         dnnl::reorder r;
@@ -170,6 +171,23 @@ class Graph final : public PreparedGraph {
       upload_s_ = since(t0) - (create_s_ - created_before);  // creation is not an upload
       return {};
     });
+  }
+
+  // An s8 weight beyond what this ISA's u8 x s8 kernels sum exactly (int8_weight_limit) would
+  // give an output that differs from the reference for no fault of the graph: refused, naming
+  // the cause. tierbench's int8 tiers hold 7-bit weights; an imported model may not.
+  static Result<void> check_weight_range(const Tensor& t) {
+    const int limit = int8_weight_limit();
+    if (limit == 0 || t.dtype() != DType::s8) return {};
+    const auto* w = t.data<std::int8_t>();
+    for (std::int64_t i = 0; i < t.numel(); ++i)
+      if (w[i] > limit || w[i] < -limit)
+        return make_error(
+            "int8 weight " + std::to_string(w[i]) + " is beyond +-" + std::to_string(limit) +
+            ": oneDNN on this CPU's ISA (no VNNI) sums u8 x s8 pairs into int16 "
+            "with saturation, so its result would differ from the reference; "
+            "quantise the weights to 7 bits (reduce_range) or run on a CPU with VNNI");
+    return {};
   }
 
   Result<void> set_states(std::span<const Tensor* const> states) override {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -53,20 +54,37 @@ std::vector<T> read_bin(const fs::path& p) {
 }
 
 // Runs `g` on the reference backend, or on oneDNN (fast; itself validated against the reference
-// by the kernel tests) when comparing two graphs that must compute the same.
+// by the kernel tests) when comparing two graphs that must compute the same; on the reference
+// where oneDNN cannot prepare it (bf16 on an AVX2 CPU).
 Tensor run_on(const Graph& g, std::vector<Tensor> w, const Tensor& input, bool onednn = false,
               int* segments = nullptr) {
   std::unique_ptr<Backend> be = make_reference_backend();
   if (onednn)
     for (auto& b : make_backends())
       if (b->name() == "onednn" && b->availability().available) be = std::move(b);
-  Executor ex(g, std::move(w), 42);
-  EXPECT_TRUE(ex.prepare(*be, 0, 1).ok());
-  EXPECT_TRUE(ex.upload_weights().ok());
-  auto r = ex.infer(input);
+  auto ex = std::make_unique<Executor>(g, w, 42);
+  bool prepared = ex->prepare(*be, 0, 1).ok();
+  if (!prepared && be->name() == "onednn") {
+    be = make_reference_backend();
+    ex = std::make_unique<Executor>(g, std::move(w), 42);
+    prepared = ex->prepare(*be, 0, 1).ok();
+  }
+  EXPECT_TRUE(prepared);
+  EXPECT_TRUE(ex->upload_weights().ok());
+  auto r = ex->infer(input);
   EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-  if (segments) *segments = ex.segments();
-  return ex.output();
+  if (segments) *segments = ex->segments();
+  return ex->output();
+}
+
+// oneDNN at an ISA whose u8 x s8 kernels saturate int16 pair sums (no VNNI): it refuses int8
+// weights beyond 7 bits (onednn_graph's check_weight_range).
+bool saturating_onednn(Backend& b) {
+  if (b.name() != "onednn") return false;
+  const std::string v = b.version();
+  for (const char* isa : {"isa avx2)", "isa avx512_core)", "isa other)"})
+    if (v.find(isa) != std::string::npos) return true;
+  return false;
 }
 
 // The case's input as the imported graph takes it (an NCHW image fed NHWC).
@@ -298,14 +316,15 @@ TEST(OnnxImport, PatternsFuseIntoTheKernels) {
       << prefill.error().message;
 }
 
-// Weights with a distinct pattern per tensor, small enough that deep graphs stay bounded.
+// Weights with a distinct pattern per tensor, small enough that deep graphs stay bounded (s8:
+// within the tiers' 7 bits, kWeightQMax).
 std::vector<Tensor> pattern_weights(const Graph& g) {
   std::vector<Tensor> w;
   int k = 0;
   for (const auto& s : g.weights) {
     Tensor t(s.dtype, s.shape);
     for (std::int64_t i = 0; i < t.numel(); ++i)
-      t.set(i, s.dtype == DType::s8 ? (i * 7 + k) % 255 - 127
+      t.set(i, s.dtype == DType::s8 ? (i * 7 + k) % (2 * kWeightQMax + 1) - kWeightQMax
                                     : 0.004 * ((i * 7 + k * 13) % 97) - 0.18);
     w.push_back(std::move(t));
     ++k;
@@ -641,7 +660,14 @@ TEST(OnnxImport, StaticQdqRunsAtF32AndInt8OnEveryBackendAndRoundTrips) {
           if (key == "calibrate_s") {
             EXPECT_EQ(v, 0) << "static scales need no calibration";
           }
-        ASSERT_TRUE(ex.upload_weights().ok());
+        auto up = ex.upload_weights();
+        if (!up.ok() && dt == DType::s8 && saturating_onednn(*be)) {
+          // The file's 8-bit weights on a CPU without VNNI: refused, naming why.
+          EXPECT_NE(up.error().message.find("into int16 with saturation"), std::string::npos)
+              << up.error().message;
+          continue;
+        }
+        ASSERT_TRUE(up.ok()) << up.error().message;
         auto r = ex.infer(in);
         ASSERT_TRUE(r.ok()) << r.error().message;
         EXPECT_LT(worst(ex.output()), 2e-3);
