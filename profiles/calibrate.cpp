@@ -141,6 +141,18 @@ std::vector<Shape> shapes(const std::string& dtype, bool quick) {
   return out;
 }
 
+}  // namespace
+
+std::vector<std::string> calibrated_op_classes() {
+  std::vector<std::string> out;
+  for (const char* dtype : {"f32", "bf16", "int8"})
+    for (const auto& s : shapes(dtype, false))
+      if (std::find(out.begin(), out.end(), s.cls) == out.end()) out.push_back(s.cls);
+  return out;
+}
+
+namespace {
+
 // Whether a point is timed with the caches cold too: the classes whose layers carry weights, and
 // small ops (kColdOpBytes or less moved per node: a decoder's norms, RoPE, elementwise ops and
 // attention over a short cache), which in a graph larger than the caches run after its weights

@@ -37,6 +37,10 @@ struct CalibrateOptions {
   std::function<void(const std::string&)> progress;
 };
 
+// Every op class a full calibration measures at some dtype (conv, stem, ..., embed): the
+// local profile's schema lists each (a test holds the two together).
+std::vector<std::string> calibrated_op_classes();
+
 // The configuration label of this process: "threads=N" (0: all) and ",isa=X" when
 // ONEDNN_MAX_CPU_ISA caps oneDNN.
 std::string configuration_label(int threads);
