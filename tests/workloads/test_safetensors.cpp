@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -122,6 +123,35 @@ TEST_F(Safetensors, WeightsFileChecksTheArchitecture) {
   EXPECT_NE(miss.error().message.find("is I8[16,3,3,3], the architecture needs I8[32,3,3,3]"),
             std::string::npos)
       << miss.error().message;
+}
+
+// A cached int8 file from before the weights took 7 bits (8-bit values, no "tierbench.s8_max"
+// mark) is written again, with the mark; a current one is kept; f32 files carry no mark.
+TEST_F(Safetensors, CachedInt8WeightsOfEightBitsAreWrittenAgain) {
+  auto g = build_tier("person-detect", "int8");
+  ASSERT_TRUE(g.ok());
+  std::vector<StSpec> specs;
+  for (const auto& w : g->weights) specs.push_back({w.name, w.dtype, w.shape});
+  ASSERT_TRUE(write_safetensors(path("old.safetensors"), specs, {{"format", "pt"}},
+                                [](std::size_t, std::span<std::byte> out) {
+                                  std::memset(out.data(), 0x7f, out.size());  // 127: 8 bits
+                                })
+                  .ok());
+  auto made = ensure_weights_file(*g, path("old.safetensors"), 7);
+  ASSERT_TRUE(made.ok()) << made.error().message;
+  EXPECT_TRUE(*made);
+  auto h = read_safetensors_header(path("old.safetensors"));
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->metadata["tierbench.s8_max"], std::to_string(kWeightQMax));
+  auto w = load_weights(*g, path("old.safetensors"), false);
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  for (const auto& t : w->tensors) {
+    if (t.dtype() != DType::s8) continue;
+    for (std::int64_t i = 0; i < t.numel(); ++i) {
+      ASSERT_LE(std::abs(static_cast<int>(t.data<std::int8_t>()[i])), kWeightQMax);
+    }
+  }
+  EXPECT_FALSE(*ensure_weights_file(*g, path("old.safetensors"), 7));  // current: kept
 }
 
 }  // namespace
