@@ -41,24 +41,24 @@ class FunctionReporter final : public Reporter<Doc> {
 };
 
 template <class Doc>
-using Table = std::vector<std::pair<std::string, typename FunctionReporter<Doc>::Fn>>;
+using ReporterTable = std::vector<std::pair<std::string, typename FunctionReporter<Doc>::Fn>>;
 
 template <class Doc>
-std::unique_ptr<Reporter<Doc>> pick(const Table<Doc>& table, std::string_view format) {
+std::unique_ptr<Reporter<Doc>> pick(const ReporterTable<Doc>& table, std::string_view format) {
   for (const auto& [name, fn] : table)
     if (name == format) return std::make_unique<FunctionReporter<Doc>>(name, fn);
   return nullptr;
 }
 
 template <class Doc>
-std::vector<std::string> names(const Table<Doc>& table) {
+std::vector<std::string> names(const ReporterTable<Doc>& table) {
   std::vector<std::string> v;
   for (const auto& [name, _] : table) v.push_back(name);
   return v;
 }
 
-const Table<compare::Comparison>& comparisons() {
-  static const Table<compare::Comparison> t = {
+const ReporterTable<compare::Comparison>& comparisons() {
+  static const ReporterTable<compare::Comparison> t = {
       {"terminal",
        [](const compare::Comparison& c) -> Result<std::string> {
          return compare::format_terminal(c);
@@ -106,40 +106,40 @@ Result<std::string> run_csv(const StoredRun& r) {
   return s;
 }
 
-const Table<StoredRun>& runs() {
-  static const Table<StoredRun> t = {{"table",
-                                      [](const StoredRun& r) -> Result<std::string> {
-                                        auto results = r.store.results(r.run_id);
-                                        if (!results) return results.error();
-                                        std::ostringstream os;
-                                        print_results_table(os, *results);
-                                        return os.str();
-                                      }},
-                                     {"json",
-                                      [](const StoredRun& r) -> Result<std::string> {
-                                        auto doc = io::export_run(r.store, r.run_id);
-                                        if (!doc) return doc.error();
-                                        return doc->dump(2) + "\n";
-                                      }},
-                                     {"gbench",
-                                      [](const StoredRun& r) -> Result<std::string> {
-                                        auto doc = io::export_gbench(r.store, r.run_id);
-                                        if (!doc) return doc.error();
-                                        return doc->dump(2) + "\n";
-                                      }},
-                                     {"csv", run_csv}};
+const ReporterTable<StoredRun>& runs() {
+  static const ReporterTable<StoredRun> t = {{"table",
+                                              [](const StoredRun& r) -> Result<std::string> {
+                                                auto results = r.store.results(r.run_id);
+                                                if (!results) return results.error();
+                                                std::ostringstream os;
+                                                print_results_table(os, *results);
+                                                return os.str();
+                                              }},
+                                             {"json",
+                                              [](const StoredRun& r) -> Result<std::string> {
+                                                auto doc = io::export_run(r.store, r.run_id);
+                                                if (!doc) return doc.error();
+                                                return doc->dump(2) + "\n";
+                                              }},
+                                             {"gbench",
+                                              [](const StoredRun& r) -> Result<std::string> {
+                                                auto doc = io::export_gbench(r.store, r.run_id);
+                                                if (!doc) return doc.error();
+                                                return doc->dump(2) + "\n";
+                                              }},
+                                             {"csv", run_csv}};
   return t;
 }
 
-const Table<json>& probes() {
-  static const Table<json> t = {
+const ReporterTable<json>& probes() {
+  static const ReporterTable<json> t = {
       {"table", [](const json& p) -> Result<std::string> { return format_probe_table(p); }},
       {"json", [](const json& p) -> Result<std::string> { return p.dump(2) + "\n"; }}};
   return t;
 }
 
-const Table<Listing>& listings() {
-  static const Table<Listing> t = {
+const ReporterTable<Listing>& listings() {
+  static const ReporterTable<Listing> t = {
       {"table",
        [](const Listing& l) -> Result<std::string> {
          if (l.kind == "backends") return format_backend_list(l.items);
@@ -155,8 +155,8 @@ const Table<Listing>& listings() {
 
 // A family of two formats: a text table and JSON dumped with `indent`.
 template <class Doc>
-Table<Doc> table_and_json(std::string (*table)(const Doc&), json (*to_json)(const Doc&),
-                          int indent) {
+ReporterTable<Doc> table_and_json(std::string (*table)(const Doc&), json (*to_json)(const Doc&),
+                                  int indent) {
   return {{"table", [table](const Doc& d) -> Result<std::string> { return table(d); }},
           {"json", [to_json, indent](const Doc& d) -> Result<std::string> {
              return to_json(d).dump(indent) + "\n";
@@ -175,7 +175,7 @@ json model_json(const ModelListing& m) {
 json calibration_json(const profiles::Calibration& c) {
   return profiles::to_json(c);
 }
-std::string decisions_table(const DecisionEvaluations& v) {
+std::string decision_evaluations_text(const DecisionEvaluations& v) {
   std::string s;
   for (const auto& ev : v) s += format_decision_evaluation(ev);
   return s;
@@ -211,7 +211,8 @@ std::unique_ptr<Reporter<PredictorValidation>> validation_reporter(std::string_v
   return pick<PredictorValidation>(t, format);
 }
 std::unique_ptr<Reporter<DecisionEvaluations>> decision_reporter(std::string_view format) {
-  static const auto t = table_and_json<DecisionEvaluations>(decisions_table, decisions_json, 2);
+  static const auto t =
+      table_and_json<DecisionEvaluations>(decision_evaluations_text, decisions_json, 2);
   return pick<DecisionEvaluations>(t, format);
 }
 

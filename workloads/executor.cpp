@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "reference/reference_backend.h"
+#include "seeded_random.h"
 
 namespace tb::workloads {
 
@@ -19,12 +20,6 @@ double since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-std::uint64_t splitmix64(std::uint64_t& s) {
-  std::uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 double unit(std::uint64_t& s) {
   return static_cast<double>(splitmix64(s) >> 11) * 0x1.0p-53;
 }

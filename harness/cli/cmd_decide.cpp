@@ -82,11 +82,11 @@ int do_decide(const Context& ctx, const DecideArgs& a) {
   return kOk;
 }
 
-struct ValidateArgs {
+struct DecideValidateArgs {
   std::string local, shareable, grid;
 };
 
-int do_validate(const Context& ctx, const ValidateArgs& a) {
+int do_validate(const Context& ctx, const DecideValidateArgs& a) {
   json local, shareable, grid;
   if (!a.local.empty()) {
     auto p = read_json(a.local, nullptr, "a profile");
@@ -164,7 +164,7 @@ void add_decide_commands(CLI::App& app, Context& ctx, Action& action) {
                   "The device's profile (local or shareable), replacing the request's");
   cmd->callback([&ctx, &action, d] { action = [&ctx, d] { return do_decide(ctx, *d); }; });
 
-  auto v = std::make_shared<ValidateArgs>();
+  auto v = std::make_shared<DecideValidateArgs>();
   auto* val = app.add_subcommand(
       "validate-decisions",
       "The decision engine against the oracle (measured figures) over the scenario grid: "
