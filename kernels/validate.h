@@ -19,8 +19,10 @@ enum class Status { passed, failed, mistrusted, unsupported, unavailable, skippe
 std::string_view status_name(Status s);
 
 // Fresh random inputs for a problem, the same for the same seed. Never zeros: floats are drawn
-// from +-[0.25, 1] (rounded to the tensor's type), integers from small non-zero ranges so that
-// integer references are exact; scales (inputs named *_scale) from +[0.25, 1].
+// from +-[0.25, 1] (rounded to the tensor's type); integers over the ranges the int8 tiers feed:
+// u8 (activations) from [1, 255], s8 (weights) and s32 from +-[1, kInputS8Max], the tiers' 7-bit
+// weights; scales (inputs named *_scale) from +[0.25, 1].
+inline constexpr int kInputS8Max = 63;
 std::vector<Tensor> make_inputs(const Problem& p, std::uint64_t seed);
 // Output tensors of the right types and shapes, poisoned so that unwritten elements show.
 std::vector<Tensor> make_outputs(const Problem& p);

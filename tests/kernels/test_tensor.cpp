@@ -70,6 +70,27 @@ TEST(Validate, InputsAreSeededAndNonZero) {
   EXPECT_GT(differ, 0);
 }
 
+// Integer inputs reach the magnitudes where a kernel that keeps u8 x s8 pairs in 16 bits, or sums
+// in f32 past 2^24, would differ from the reference: u8 over the whole byte, s8 to +-63.
+TEST(Validate, IntegerInputsSpanTheRangesTheInt8TiersFeed) {
+  auto p = Problem::parse("gemm:m64n64k64:u8").value();
+  const auto in = make_inputs(p, 3);
+  ASSERT_EQ(in.size(), 2u);
+  ASSERT_EQ(in[0].dtype(), DType::u8);
+  ASSERT_EQ(in[1].dtype(), DType::s8);
+  double a_lo = 255, a_hi = 0, b_lo = 0, b_hi = 0;
+  for (std::int64_t i = 0; i < in[0].numel(); ++i) {
+    a_lo = std::min(a_lo, in[0].at(i)), a_hi = std::max(a_hi, in[0].at(i));
+    b_lo = std::min(b_lo, in[1].at(i)), b_hi = std::max(b_hi, in[1].at(i));
+    EXPECT_NE(in[1].at(i), 0.0);
+  }
+  EXPECT_GE(a_lo, 1);
+  EXPECT_LE(a_lo, 4);
+  EXPECT_EQ(a_hi, 255);
+  EXPECT_EQ(b_lo, -kInputS8Max);
+  EXPECT_EQ(b_hi, kInputS8Max);
+}
+
 TEST(Validate, DetectsMismatchAndMistrust) {
   auto p = make_gemm(4, 4, 4);
   std::vector<Tensor> ref = make_outputs(p), got;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <unistd.h>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -125,9 +126,10 @@ TEST(VulkanGemm, EveryCompiledBlockMatchesReference) {
   // pipeline runs once, on the first and last shapes: the layer checks the API calls and the
   // module, which the shape does not change, and it tripled this test's time (26 to 70 s); the
   // shapes' results are checked without it. Under AddressSanitizer lavapipe's LLVM compiles
-  // behind ASan's allocator (over 7 minutes for this test): there the smallest and the largest
-  // block of each shader and dtype run, which take tierbench's host code through the same paths;
-  // every block's results are checked in the release suite.
+  // behind ASan's allocator: there the smallest block of each shader and dtype runs, which takes
+  // tierbench's host code through the same paths as any other; every block's results are checked
+  // in the release suite. With the largest block as well, this test took 300 s of the sanitized
+  // job's 889 s of tests (clean clone, cold shader cache, 2026-12-08).
   const char* all_shapes[] = {"gemm:b2m37n70k21ta1:%s", "gemm:m67n33k130tb1:%s", "gemm:m1n5k3:%s",
                               "gemm:m97n203k67:%s+bias+gelu+res"};
   std::vector<const char*> shapes(std::begin(all_shapes), std::end(all_shapes));
@@ -137,7 +139,10 @@ TEST(VulkanGemm, EveryCompiledBlockMatchesReference) {
     if (!vulkan::gemm_dtype_supported(*ctx, dt).supported) continue;
     for (auto sh : {vulkan::GemmShader::reg, vulkan::GemmShader::sg, vulkan::GemmShader::wide}) {
       auto blocks = vulkan::gemm_blocks(sh, dt);
-      if (kAddressSanitizer && blocks.size() > 2) blocks = {blocks.front(), blocks.back()};
+      if (kAddressSanitizer && blocks.size() > 1)
+        blocks = {*std::min_element(blocks.begin(), blocks.end(), [](auto x, auto y) {
+          return x.first * x.second < y.first * y.second;
+        })};
       for (auto [tm, tn] : blocks) {
         const vulkan::GemmConfig cfg{sh, tm, tn, 8, 1};
         if (!vulkan::config_supported(*ctx, cfg, dt).supported) continue;
