@@ -123,6 +123,26 @@ TEST(VulkanInt8Dot, ChosenByDeviceFeature) {
   }
 }
 
+// An image's layer (a few channels per group, a window of up to 7x7) takes its window and channel
+// count as specialization constants, which the driver unrolls; a deep layer keeps the runtime
+// loops. Both still match the reference (the int8 case: bytes of a 7x7 window, MobileNetV2's and
+// ResNet-50's stems at 16x16).
+TEST(VulkanConv, ImageLayersGetTheirWindowAsSpecializationConstants) {
+  Backend* b = vulkan_or_skip();
+  if (!b) GTEST_SKIP() << "Vulkan unavailable";
+  for (const auto& [s, want] : std::vector<std::pair<const char*, double>>{
+           {"conv:n1c3h16w16k64r7s7st2p3:s8+scales+bias+relu", 1},
+           {"conv:n1c3h16w16k32r3s3st2p1:f32+bias+relu", 1},
+           {"conv:n1c16h7w7k24r3s3p1:f32", -1}}) {
+    const auto p = Problem::parse(s).value();
+    auto k = b->prepare(p, {});
+    ASSERT_TRUE(k.ok()) << k.error().message;
+    EXPECT_EQ(detail(*k.value(), "path_igemm"), 1.0) << s;
+    EXPECT_EQ(detail(*k.value(), "window_specialized"), want) << s;
+    expect_passes(s);
+  }
+}
+
 // What the backend cannot run, it says why.
 TEST(VulkanDtypes, UnsupportedSaysWhy) {
   Backend* b = vulkan_or_skip();

@@ -5,7 +5,7 @@
 // -> f32 (bf16 in words, f32 arithmetic). See dtype.glsl.
 // Bindings: 0 src, 1 weights [k][r][s][cg], 2 dst, 3 bias, 4 residual, 5 a_scale [1],
 // 6 b_scale [k] (dummies when absent). Specialization constants: 0 workgroup size, 1 bias,
-// 2 activation (activation.glsl), 3 residual, 4 scales.
+// 2 activation (activation.glsl), 3 residual, 4 scales (conv_igemm.comp: 5-7 its window).
 // SRC4 (conv_dw.comp) declares src as runs of 4 channels (tb_src4), and for f32 dst, bias and
 // residual too (vec4 stores).
 #ifndef DT

@@ -17,10 +17,19 @@ layout(push_constant) uniform Push {
   uint total, h, w, c, k, oh, ow, r, s, st, pad, dl, cg, kg, pb, nbk;
 } pc;
 
+// The window (r x s) and the channels per group as specialization constants where the host sets
+// them (a network's first layer, on the image: 3 channels), so that the driver's compiler sees
+// constant trip counts and unrolls the whole window; 0: the push constants' (runtime loops).
+layout(constant_id = 5) const uint CG_SPEC = 0;
+layout(constant_id = 6) const uint R_SPEC = 0;
+layout(constant_id = 7) const uint S_SPEC = 0;
+
 void main() {
   const uint item = tb_item();
   if (item >= pc.total) return;
-  const uint P = pc.oh * pc.ow, groups = pc.c / pc.cg;
+  const uint cg = CG_SPEC != 0 ? CG_SPEC : pc.cg, kr = R_SPEC != 0 ? R_SPEC : pc.r,
+             ks = S_SPEC != 0 ? S_SPEC : pc.s;
+  const uint P = pc.oh * pc.ow, groups = pc.c / cg;
   const uint pbi = item % pc.pb, rest = item / pc.pb;
   const uint jb = rest % (groups * pc.nbk), n = rest / (groups * pc.nbk);
   const uint g = jb / pc.nbk, j0 = (jb % pc.nbk) * NR;  // first channel within the group
@@ -34,9 +43,9 @@ void main() {
   [[unroll]] for (uint j = 0; j < NR; ++j) oc[j] = g * pc.kg + min(j0 + j, pc.kg - 1);
   ACC_T acc[MR][NR];
   [[unroll]] for (uint m = 0; m < MR; ++m)[[unroll]] for (uint j = 0; j < NR; ++j) acc[m][j] = ACC_T(0);
-  const uint sbase = n * pc.h * pc.w * pc.c + g * pc.cg;
-  for (uint u = 0; u < pc.r; ++u) {
-    for (uint q = 0; q < pc.s; ++q) {
+  const uint sbase = n * pc.h * pc.w * pc.c + g * cg;
+  for (uint u = 0; u < kr; ++u) {
+    for (uint q = 0; q < ks; ++q) {
       int off[MR];
       [[unroll]] for (uint m = 0; m < MR; ++m) {
         const int iy = iy0[m] + int(u * pc.dl), ix = ix0[m] + int(q * pc.dl);
@@ -45,11 +54,11 @@ void main() {
                      : -1;
       }
       uint wo[NR];
-      [[unroll]] for (uint j = 0; j < NR; ++j) wo[j] = ((oc[j] * pc.r + u) * pc.s + q) * pc.cg;
+      [[unroll]] for (uint j = 0; j < NR; ++j) wo[j] = ((oc[j] * kr + u) * ks + q) * cg;
 #if DT == 2
-      if (pc.cg % 4 == 0) {
+      if (cg % 4 == 0) {
         // Word offsets (every offset is a multiple of 4 when cg is); zero words outside the image.
-        for (uint i = 0; i < pc.cg / 4; ++i) {
+        for (uint i = 0; i < cg / 4; ++i) {
           uint a[MR], b[NR];
           [[unroll]] for (uint m = 0; m < MR; ++m) a[m] = off[m] >= 0 ? src[uint(off[m]) / 4 + i] : 0u;
           [[unroll]] for (uint j = 0; j < NR; ++j) b[j] = wt[wo[j] / 4 + i];
@@ -59,7 +68,7 @@ void main() {
       } else {
         // Channels that do not fill words (an RGB input layer): one byte at a time, still one
         // src load per NR multiply-adds and one weight load per MR.
-        for (uint i = 0; i < pc.cg; ++i) {
+        for (uint i = 0; i < cg; ++i) {
           int a[MR], b[NR];
           [[unroll]] for (uint m = 0; m < MR; ++m) a[m] = off[m] >= 0 ? tb_src(uint(off[m]) + i) : 0;
           [[unroll]] for (uint j = 0; j < NR; ++j) b[j] = tb_wt(wo[j] + i);
@@ -68,7 +77,7 @@ void main() {
         }
       }
 #else
-      for (uint i = 0; i < pc.cg; ++i) {
+      for (uint i = 0; i < cg; ++i) {
         float a[MR], b[NR];
         [[unroll]] for (uint m = 0; m < MR; ++m) a[m] = off[m] >= 0 ? tb_src(uint(off[m]) + i) : 0.0;
         [[unroll]] for (uint j = 0; j < NR; ++j) b[j] = tb_wt(wo[j] + i);
